@@ -1,0 +1,27 @@
+//! Compiles `recert/v1/*.proto` in pure Rust (protox) and generates tonic code from it.
+
+use std::path::PathBuf;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let files = [
+        "recert/v1/holder.proto",
+        "recert/v1/program.proto",
+        "recert/v1/credential.proto",
+        "recert/v1/course.proto",
+        "recert/v1/compliance.proto",
+    ];
+    for file in files {
+        println!("cargo:rerun-if-changed={file}");
+    }
+    let fds = protox::compile(files, ["."])?;
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
+    std::fs::write(
+        out_dir.join("recert_descriptor.bin"),
+        prost::Message::encode_to_vec(&fds),
+    )?;
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        .compile_fds(fds)?;
+    Ok(())
+}
