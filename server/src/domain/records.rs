@@ -1,0 +1,126 @@
+//! Holders, credentials and courses: the records a user creates.
+
+use super::credits::{Credits, Unit};
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+/// A person who holds credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Holder {
+    /// Store-assigned id.
+    pub id: u64,
+    /// Display name.
+    pub name: String,
+    /// E-mail address for alerts; empty for none.
+    pub email: String,
+    /// IANA time zone name.
+    pub time_zone: String,
+}
+
+/// One completed cycle of a credential, kept when it is renewed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PastCycle {
+    /// Issue date of that cycle, if known.
+    pub issued_on: Option<Date>,
+    /// Expiry date of that cycle.
+    pub expires_on: Date,
+    /// When it was renewed.
+    pub renewed_on: Date,
+}
+
+/// A program held by a holder; its current cycle ends on `expires_on`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credential {
+    /// Store-assigned id.
+    pub id: u64,
+    /// The holder.
+    pub holder_id: u64,
+    /// The program's slug.
+    pub program: String,
+    /// Certificate number; empty if unknown.
+    pub number: String,
+    /// Issue date of the current cycle, if known.
+    pub issued_on: Option<Date>,
+    /// Expiry date of the current cycle.
+    pub expires_on: Date,
+    /// Completed cycles, oldest first.
+    pub history: Vec<PastCycle>,
+}
+
+/// How a course was delivered; caps can apply per format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    /// In-person or live webinar.
+    Live,
+    /// Self-paced online.
+    Online,
+    /// Home study (printed or recorded material).
+    HomeStudy,
+    /// Academic coursework at a college or university.
+    Academic,
+}
+
+impl Format {
+    /// The name used on the command line and the wire.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Format::Live => "live",
+            Format::Online => "online",
+            Format::HomeStudy => "home-study",
+            Format::Academic => "academic",
+        }
+    }
+
+    /// Parses a format name.
+    pub fn parse(s: &str) -> Option<Format> {
+        Some(match s.trim().to_ascii_lowercase().as_str() {
+            "live" => Format::Live,
+            "online" => Format::Online,
+            "home-study" | "homestudy" => Format::HomeStudy,
+            "academic" => Format::Academic,
+            _ => return None,
+        })
+    }
+}
+
+/// A completed continuing-education activity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Course {
+    /// Store-assigned id.
+    pub id: u64,
+    /// The holder who completed it.
+    pub holder_id: u64,
+    /// Title of the activity.
+    pub title: String,
+    /// Provider; empty if unknown.
+    pub provider: String,
+    /// Accreditation, e.g. `P.A.C.E.`; empty if unknown.
+    pub accreditation: String,
+    /// Completion date.
+    pub completed_on: Date,
+    /// Amount as awarded, in `unit`.
+    pub amount: Credits,
+    /// The unit `amount` is in.
+    pub unit: Unit,
+    /// Categories, lowercase.
+    pub categories: Vec<String>,
+    /// Delivery format, if known.
+    pub format: Option<Format>,
+    /// When non-empty, the course counts only toward these credentials.
+    pub credential_ids: Vec<u64>,
+    /// Certificate reference; empty if none.
+    pub evidence: String,
+}
+
+impl Course {
+    /// The amount in contact hours.
+    pub fn hours(&self) -> Credits {
+        self.unit.to_hours(self.amount)
+    }
+
+    /// Whether the course is tagged with `category` (categories are stored lowercase).
+    pub fn has_category(&self, category: &str) -> bool {
+        self.categories.iter().any(|c| c == category)
+    }
+}

@@ -1,0 +1,697 @@
+//! The sled store: one tree per record kind, index trees, one transaction per request, and
+//! writes acknowledged only once durable (group commit).
+//!
+//! Nothing outside this module names sled: the rest of the daemon uses [`Store`]'s typed
+//! methods, so the engine can change.
+
+mod group_commit;
+mod keys;
+
+use crate::domain::{Course, Credential, Holder, IdKind, Program};
+use group_commit::GroupCommit;
+use jiff::civil::Date;
+use keys::{Record, decode, encode, expiry_key, id_key, pair_key, read_date, read_id};
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+use sled::{Transactional, Tree};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tokio_util::sync::CancellationToken;
+
+/// Schema version this build writes and reads.
+pub const SCHEMA_VERSION: u32 = 1;
+
+const META_SCHEMA: &[u8] = b"schema_version";
+const META_DEFAULT_HOLDER: &[u8] = b"default_holder";
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A record does not exist.
+    #[error("{kind} {id} not found")]
+    NotFound {
+        /// Record kind.
+        kind: &'static str,
+        /// The id as the user wrote it.
+        id: String,
+    },
+    /// A record with that key exists already.
+    #[error("{0}")]
+    AlreadyExists(String),
+    /// The change conflicts with other records.
+    #[error("{0}")]
+    FailedPrecondition(String),
+    /// Another process holds the data dir.
+    #[error("the data dir {} is in use by another recertd (lock held on {})", .dir.display(), .lock.display())]
+    Locked {
+        /// The data dir.
+        dir: PathBuf,
+        /// The lock file.
+        lock: PathBuf,
+    },
+    /// The store was written by a newer version.
+    #[error("the store in {} has schema version {found}, newer than this recertd supports ({supported}); upgrade recertd", .dir.display())]
+    NewerSchema {
+        /// The data dir.
+        dir: PathBuf,
+        /// Version on disk.
+        found: u32,
+        /// Version this build supports.
+        supported: u32,
+    },
+    /// The data dir cannot be opened.
+    #[error("cannot open the store in {}: {detail}", .dir.display())]
+    Open {
+        /// The data dir.
+        dir: PathBuf,
+        /// What failed.
+        detail: String,
+    },
+    /// A stored record does not decode.
+    #[error("corrupt store: {0}")]
+    Corrupt(String),
+    /// The engine failed (I/O, ...).
+    #[error("storage failure: {0}")]
+    Storage(String),
+}
+
+type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> Self {
+        StoreError::Storage(e.to_string())
+    }
+}
+
+impl From<TransactionError<StoreError>> for StoreError {
+    fn from(e: TransactionError<StoreError>) -> Self {
+        match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => e.into(),
+        }
+    }
+}
+
+fn abort(e: StoreError) -> ConflictableTransactionError<StoreError> {
+    ConflictableTransactionError::Abort(e)
+}
+
+fn not_found(kind: IdKind, id: u64) -> StoreError {
+    StoreError::NotFound {
+        kind: kind.noun(),
+        id: kind.format(id),
+    }
+}
+
+/// Tuning of the store.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// sled's page cache, in bytes.
+    pub cache_bytes: u64,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            cache_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// A page of records and the key to continue after, if there are more.
+#[derive(Debug)]
+pub struct Page<T> {
+    /// The records.
+    pub items: Vec<T>,
+    /// Continue after this key, if there are more.
+    pub next: Option<Vec<u8>>,
+}
+
+/// The indexes of the store, positions in [`Store::trees`].
+const HOLDERS: usize = 0;
+const CREDENTIALS: usize = 1;
+const COURSES: usize = 2;
+const PROGRAMS: usize = 3;
+const CRED_BY_HOLDER: usize = 4;
+const COURSE_BY_HOLDER: usize = 5;
+const CRED_BY_EXPIRY: usize = 6;
+const META: usize = 7;
+const TREE_NAMES: [&str; 8] = [
+    "holders",
+    "credentials",
+    "courses",
+    "programs",
+    "idx_credential_by_holder",
+    "idx_course_by_holder",
+    "idx_credential_by_expiry",
+    "meta",
+];
+
+/// The recert store. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: sled::Db,
+    trees: Vec<Tree>,
+    /// Serialises writers: a write's reads, checks and transaction happen under it.
+    write_lock: Mutex<()>,
+    commit: Arc<GroupCommit>,
+    stop_flusher: CancellationToken,
+    flusher: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    _lock_file: std::fs::File,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").finish_non_exhaustive()
+    }
+}
+
+/// The view of every tree inside one transaction.
+struct Tx<'a>(&'a [TransactionalTree]);
+
+type TxResult<T> = std::result::Result<T, ConflictableTransactionError<StoreError>>;
+
+impl Tx<'_> {
+    fn put<T: Record>(&self, tree: usize, key: &[u8], value: &T) -> TxResult<()> {
+        self.0[tree].insert(key, encode(value))?;
+        Ok(())
+    }
+
+    fn mark(&self, tree: usize, key: &[u8]) -> TxResult<()> {
+        self.0[tree].insert(key, &[][..])?;
+        Ok(())
+    }
+
+    fn remove(&self, tree: usize, key: &[u8]) -> TxResult<()> {
+        self.0[tree].remove(key)?;
+        Ok(())
+    }
+
+    /// Takes the next id of `kind` from its counter in `meta`.
+    fn next_id(&self, kind: IdKind) -> TxResult<u64> {
+        let key = format!("next_id/{}", kind.noun());
+        let next = self.0[META]
+            .get(key.as_bytes())?
+            .and_then(|v| read_id(&v))
+            .unwrap_or(1);
+        self.0[META].insert(key.as_bytes(), &id_key(next + 1)[..])?;
+        Ok(next)
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`, taking an exclusive lock on it. Must be called
+    /// inside a tokio runtime: it starts the group-commit flusher.
+    pub fn open(dir: &Path, options: &StoreOptions) -> Result<Store> {
+        let open_err = |detail: String| StoreError::Open {
+            dir: dir.to_path_buf(),
+            detail,
+        };
+        std::fs::create_dir_all(dir).map_err(|e| open_err(format!("cannot create it: {e}")))?;
+        let lock_path = dir.join("recertd.lock");
+        let lock_file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| open_err(format!("cannot open {}: {e}", lock_path.display())))?;
+        match lock_file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StoreError::Locked {
+                    dir: dir.to_path_buf(),
+                    lock: lock_path,
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(open_err(format!("cannot lock {}: {e}", lock_path.display())));
+            }
+        }
+        let db = sled::Config::new()
+            .path(dir.join("db"))
+            .cache_capacity(options.cache_bytes)
+            .open()
+            .map_err(|e| open_err(e.to_string()))?;
+        let trees = TREE_NAMES
+            .iter()
+            .map(|name| db.open_tree(name))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| open_err(e.to_string()))?;
+        let meta = &trees[META];
+        match meta.get(META_SCHEMA)? {
+            None => {
+                meta.insert(META_SCHEMA, &SCHEMA_VERSION.to_be_bytes()[..])?;
+                db.flush().map_err(|e| open_err(e.to_string()))?;
+            }
+            Some(v) => {
+                let found = v
+                    .as_ref()
+                    .try_into()
+                    .map(u32::from_be_bytes)
+                    .map_err(|_| StoreError::Corrupt("schema version is unreadable".into()))?;
+                if found > SCHEMA_VERSION {
+                    return Err(StoreError::NewerSchema {
+                        dir: dir.to_path_buf(),
+                        found,
+                        supported: SCHEMA_VERSION,
+                    });
+                }
+            }
+        }
+        let commit = GroupCommit::new();
+        let stop_flusher = CancellationToken::new();
+        let flush_db = db.clone();
+        let flusher = tokio::spawn(commit.clone().run(
+            move || flush_db.flush().map(drop).map_err(|e| e.to_string()),
+            stop_flusher.clone(),
+        ));
+        Ok(Store {
+            inner: Arc::new(Inner {
+                db,
+                trees,
+                write_lock: Mutex::new(()),
+                commit,
+                stop_flusher,
+                flusher: Mutex::new(Some(flusher)),
+                _lock_file: lock_file,
+            }),
+        })
+    }
+
+    /// Stops the flusher and flushes everything to disk. Call once, after the last write.
+    pub async fn close(&self) -> Result<()> {
+        self.inner.stop_flusher.cancel();
+        let handle = self.inner.flusher.lock().map(|mut h| h.take()).unwrap_or(None);
+        if let Some(handle) = handle {
+            let _ = handle.await;
+        }
+        let db = self.inner.db.clone();
+        tokio::task::spawn_blocking(move || db.flush())
+            .await
+            .map_err(|e| StoreError::Storage(e.to_string()))??;
+        Ok(())
+    }
+
+    /// The schema version recorded in the store.
+    pub fn schema_version(&self) -> Result<u32> {
+        let v = self.tree(META).get(META_SCHEMA)?;
+        Ok(v.and_then(|v| v.as_ref().try_into().ok().map(u32::from_be_bytes)).unwrap_or(0))
+    }
+
+    fn tree(&self, index: usize) -> &Tree {
+        &self.inner.trees[index]
+    }
+
+    /// Runs `f` as one transaction over every tree, under the write lock, then waits until
+    /// it is durable.
+    async fn write<R>(&self, f: impl Fn(&Store, &Tx<'_>) -> TxResult<R>) -> Result<R> {
+        let result = {
+            let _guard = self.inner.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+            self.inner.trees[..].transaction(|trees| f(self, &Tx(trees)))?
+        };
+        self.inner
+            .commit
+            .wait_durable()
+            .await
+            .map_err(|e| StoreError::Storage(e.to_string()))?;
+        Ok(result)
+    }
+
+    fn get<T: Record>(&self, tree: usize, key: &[u8]) -> Result<Option<T>> {
+        match self.tree(tree).get(key)? {
+            Some(bytes) => decode(&bytes).map(Some).map_err(StoreError::Corrupt),
+            None => Ok(None),
+        }
+    }
+
+    /// Reads the records `primary` that `index` lists under `parent`, after `after`.
+    fn children<T: Record>(
+        &self,
+        index: usize,
+        primary: usize,
+        parent: u64,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Page<T>> {
+        let start = pair_key(parent, after.map_or(0, |a| a.saturating_add(1)));
+        let end = pair_key(parent, u64::MAX);
+        let mut items = Vec::new();
+        let mut last = None;
+        for entry in self.tree(index).range(start..=end) {
+            let (key, _) = entry?;
+            let child = read_id(&key[8..]).ok_or_else(|| StoreError::Corrupt("bad index key".into()))?;
+            if items.len() == limit {
+                return Ok(Page {
+                    items,
+                    next: last.map(|id: u64| id_key(id).to_vec()),
+                });
+            }
+            let record = self
+                .get::<T>(primary, &id_key(child))?
+                .ok_or_else(|| StoreError::Corrupt(format!("index {} points at a missing {} {child}", TREE_NAMES[index], T::KIND)))?;
+            items.push(record);
+            last = Some(child);
+        }
+        Ok(Page { items, next: None })
+    }
+
+    // ----- holders -----
+
+    /// Creates a holder with a new id; the first holder becomes the default.
+    pub async fn create_holder(&self, holder: Holder) -> Result<Holder> {
+        self.write(|store, tx| {
+            let mut holder = holder.clone();
+            holder.id = tx.next_id(IdKind::Holder)?;
+            tx.put(HOLDERS, &id_key(holder.id), &holder)?;
+            if store.default_holder_id().map_err(abort)?.is_none() {
+                tx.0[META].insert(META_DEFAULT_HOLDER, &id_key(holder.id)[..])?;
+            }
+            Ok(holder)
+        })
+        .await
+    }
+
+    /// A holder by id.
+    pub fn holder(&self, id: u64) -> Result<Holder> {
+        self.get(HOLDERS, &id_key(id))?.ok_or_else(|| not_found(IdKind::Holder, id))
+    }
+
+    /// The default holder's id, if any holder exists.
+    pub fn default_holder_id(&self) -> Result<Option<u64>> {
+        Ok(self.tree(META).get(META_DEFAULT_HOLDER)?.and_then(|v| read_id(&v)))
+    }
+
+    /// Holders in id order, after `after`.
+    pub fn list_holders(&self, after: Option<u64>, limit: usize) -> Result<Page<Holder>> {
+        let start = id_key(after.map_or(0, |a| a.saturating_add(1)));
+        let mut items = Vec::new();
+        for entry in self.tree(HOLDERS).range(start..) {
+            let (_, value) = entry?;
+            if items.len() == limit {
+                let next = items.last().map(|h: &Holder| id_key(h.id).to_vec());
+                return Ok(Page { items, next });
+            }
+            items.push(decode::<Holder>(&value).map_err(StoreError::Corrupt)?);
+        }
+        Ok(Page { items, next: None })
+    }
+
+    /// Replaces a holder; optionally makes it the default.
+    pub async fn update_holder(&self, holder: Holder, make_default: bool) -> Result<Holder> {
+        self.write(|store, tx| {
+            store.holder(holder.id).map_err(abort)?;
+            tx.put(HOLDERS, &id_key(holder.id), &holder)?;
+            if make_default {
+                tx.0[META].insert(META_DEFAULT_HOLDER, &id_key(holder.id)[..])?;
+            }
+            Ok(holder.clone())
+        })
+        .await
+    }
+
+    /// Deletes a holder; with `force` also their credentials and courses, else refuses if
+    /// they have any. If it was the default, the lowest remaining id becomes the default.
+    pub async fn delete_holder(&self, id: u64, force: bool) -> Result<()> {
+        self.write(|store, tx| {
+            store.holder(id).map_err(abort)?;
+            let creds = store.credentials_of(id).map_err(abort)?;
+            let courses = store.courses_of(id).map_err(abort)?;
+            if !force && (!creds.is_empty() || !courses.is_empty()) {
+                return Err(abort(StoreError::FailedPrecondition(format!(
+                    "holder {} has {} credential(s) and {} course(s); delete them first or use force",
+                    IdKind::Holder.format(id),
+                    creds.len(),
+                    courses.len()
+                ))));
+            }
+            for c in &creds {
+                tx.remove(CREDENTIALS, &id_key(c.id))?;
+                tx.remove(CRED_BY_HOLDER, &pair_key(id, c.id))?;
+                tx.remove(CRED_BY_EXPIRY, &expiry_key(c.expires_on, c.id))?;
+            }
+            for c in &courses {
+                tx.remove(COURSES, &id_key(c.id))?;
+                tx.remove(COURSE_BY_HOLDER, &pair_key(id, c.id))?;
+            }
+            tx.remove(HOLDERS, &id_key(id))?;
+            if store.default_holder_id().map_err(abort)? == Some(id) {
+                let next = store
+                    .tree(HOLDERS)
+                    .iter()
+                    .keys()
+                    .filter_map(|k| k.ok().and_then(|k| read_id(&k)))
+                    .find(|&other| other != id);
+                match next {
+                    Some(other) => tx.0[META].insert(META_DEFAULT_HOLDER, &id_key(other)[..]).map(drop)?,
+                    None => tx.remove(META, META_DEFAULT_HOLDER)?,
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    // ----- programs (local: custom programs and overrides of built-in ones) -----
+
+    /// A local program by slug.
+    pub fn local_program(&self, slug: &str) -> Result<Option<Program>> {
+        self.get(PROGRAMS, slug.as_bytes())
+    }
+
+    /// Every local program, by slug.
+    pub fn local_programs(&self) -> Result<Vec<Program>> {
+        self.tree(PROGRAMS)
+            .iter()
+            .values()
+            .map(|v| decode(&v?).map_err(StoreError::Corrupt))
+            .collect()
+    }
+
+    /// Stores a local program. `create` refuses an existing local program of that slug;
+    /// otherwise one must exist.
+    pub async fn put_program(&self, program: Program, create: bool) -> Result<Program> {
+        self.write(|store, tx| {
+            let exists = store.local_program(&program.slug).map_err(abort)?.is_some();
+            if create && exists {
+                return Err(abort(StoreError::AlreadyExists(format!(
+                    "program {} already exists locally; use update",
+                    program.slug
+                ))));
+            }
+            if !create && !exists {
+                return Err(abort(StoreError::NotFound {
+                    kind: "local program",
+                    id: program.slug.clone(),
+                }));
+            }
+            tx.put(PROGRAMS, program.slug.as_bytes(), &program)?;
+            Ok(program.clone())
+        })
+        .await
+    }
+
+    /// Deletes a local program. `in_use_blocks` refuses when a credential uses the slug
+    /// (a custom program; an override falls back to the built-in one).
+    pub async fn delete_program(&self, slug: &str, in_use_blocks: bool) -> Result<()> {
+        self.write(|store, tx| {
+            if store.local_program(slug).map_err(abort)?.is_none() {
+                return Err(abort(StoreError::NotFound {
+                    kind: "local program",
+                    id: slug.to_string(),
+                }));
+            }
+            if in_use_blocks {
+                let users = store.count_credentials_of_program(slug).map_err(abort)?;
+                if users > 0 {
+                    return Err(abort(StoreError::FailedPrecondition(format!(
+                        "program {slug} is used by {users} credential(s); remove them first"
+                    ))));
+                }
+            }
+            tx.remove(PROGRAMS, slug.as_bytes())?;
+            Ok(())
+        })
+        .await
+    }
+
+    fn count_credentials_of_program(&self, slug: &str) -> Result<usize> {
+        let mut n = 0;
+        for v in self.tree(CREDENTIALS).iter().values() {
+            let c: Credential = decode(&v?).map_err(StoreError::Corrupt)?;
+            n += usize::from(c.program == slug);
+        }
+        Ok(n)
+    }
+
+    // ----- credentials -----
+
+    /// Creates a credential for an existing holder.
+    pub async fn create_credential(&self, credential: Credential) -> Result<Credential> {
+        self.write(|store, tx| {
+            store.holder(credential.holder_id).map_err(abort)?;
+            let mut credential = credential.clone();
+            credential.id = tx.next_id(IdKind::Credential)?;
+            tx.put(CREDENTIALS, &id_key(credential.id), &credential)?;
+            tx.mark(CRED_BY_HOLDER, &pair_key(credential.holder_id, credential.id))?;
+            tx.mark(CRED_BY_EXPIRY, &expiry_key(credential.expires_on, credential.id))?;
+            Ok(credential.clone())
+        })
+        .await
+    }
+
+    /// A credential by id.
+    pub fn credential(&self, id: u64) -> Result<Credential> {
+        self.get(CREDENTIALS, &id_key(id))?
+            .ok_or_else(|| not_found(IdKind::Credential, id))
+    }
+
+    /// A page of a holder's credentials, in id order.
+    pub fn list_credentials(&self, holder: u64, after: Option<u64>, limit: usize) -> Result<Page<Credential>> {
+        self.children(CRED_BY_HOLDER, CREDENTIALS, holder, after, limit)
+    }
+
+    /// Every credential of a holder.
+    pub fn credentials_of(&self, holder: u64) -> Result<Vec<Credential>> {
+        Ok(self.list_credentials(holder, None, usize::MAX)?.items)
+    }
+
+    /// Replaces a credential (same holder and program), keeping the expiry index in step.
+    pub async fn update_credential(&self, credential: Credential) -> Result<Credential> {
+        self.write(|store, tx| {
+            let old = store.credential(credential.id).map_err(abort)?;
+            if old.holder_id != credential.holder_id || old.program != credential.program {
+                return Err(abort(StoreError::FailedPrecondition(
+                    "a credential's holder and program cannot change".into(),
+                )));
+            }
+            tx.remove(CRED_BY_EXPIRY, &expiry_key(old.expires_on, old.id))?;
+            tx.mark(CRED_BY_EXPIRY, &expiry_key(credential.expires_on, credential.id))?;
+            tx.put(CREDENTIALS, &id_key(credential.id), &credential)?;
+            Ok(credential.clone())
+        })
+        .await
+    }
+
+    /// Deletes a credential and unpins it from the holder's courses.
+    pub async fn delete_credential(&self, id: u64) -> Result<()> {
+        self.write(|store, tx| {
+            let old = store.credential(id).map_err(abort)?;
+            for mut course in store.courses_of(old.holder_id).map_err(abort)? {
+                if course.credential_ids.contains(&id) {
+                    course.credential_ids.retain(|&c| c != id);
+                    tx.put(COURSES, &id_key(course.id), &course)?;
+                }
+            }
+            tx.remove(CREDENTIALS, &id_key(id))?;
+            tx.remove(CRED_BY_HOLDER, &pair_key(old.holder_id, id))?;
+            tx.remove(CRED_BY_EXPIRY, &expiry_key(old.expires_on, id))?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Credentials expiring in `[from, to]`, soonest first, continuing after the key
+    /// `after` (from a previous page).
+    pub fn expiring(&self, from: Date, to: Date, after: Option<&[u8]>, limit: usize) -> Result<Page<Credential>> {
+        let start = expiry_key(from, 0);
+        let end = expiry_key(to, u64::MAX);
+        let mut items = Vec::new();
+        let mut last: Option<Vec<u8>> = None;
+        let range = match after {
+            Some(a) if a > &start[..] => self.tree(CRED_BY_EXPIRY).range((
+                std::ops::Bound::Excluded(a.to_vec()),
+                std::ops::Bound::Included(end.to_vec()),
+            )),
+            _ => self.tree(CRED_BY_EXPIRY).range(start.to_vec()..=end.to_vec()),
+        };
+        for entry in range {
+            let (key, _) = entry?;
+            if items.len() == limit {
+                return Ok(Page { items, next: last });
+            }
+            let id = read_id(&key[4..]).ok_or_else(|| StoreError::Corrupt("bad expiry index key".into()))?;
+            if read_date(&key).is_none() {
+                return Err(StoreError::Corrupt("bad date in expiry index".into()));
+            }
+            items.push(self.credential(id).map_err(|_| {
+                StoreError::Corrupt(format!("expiry index points at missing credential {id}"))
+            })?);
+            last = Some(key.to_vec());
+        }
+        Ok(Page { items, next: None })
+    }
+
+    // ----- courses -----
+
+    fn check_pins(&self, course: &Course) -> Result<()> {
+        for &pin in &course.credential_ids {
+            let cred = self.credential(pin)?;
+            if cred.holder_id != course.holder_id {
+                return Err(StoreError::FailedPrecondition(format!(
+                    "credential {} belongs to another holder",
+                    IdKind::Credential.format(pin)
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates a course for an existing holder; pinned credentials must be theirs.
+    pub async fn create_course(&self, course: Course) -> Result<Course> {
+        self.write(|store, tx| {
+            store.holder(course.holder_id).map_err(abort)?;
+            store.check_pins(&course).map_err(abort)?;
+            let mut course = course.clone();
+            course.id = tx.next_id(IdKind::Course)?;
+            tx.put(COURSES, &id_key(course.id), &course)?;
+            tx.mark(COURSE_BY_HOLDER, &pair_key(course.holder_id, course.id))?;
+            Ok(course.clone())
+        })
+        .await
+    }
+
+    /// A course by id.
+    pub fn course(&self, id: u64) -> Result<Course> {
+        self.get(COURSES, &id_key(id))?.ok_or_else(|| not_found(IdKind::Course, id))
+    }
+
+    /// A page of a holder's courses, in id order.
+    pub fn list_courses(&self, holder: u64, after: Option<u64>, limit: usize) -> Result<Page<Course>> {
+        self.children(COURSE_BY_HOLDER, COURSES, holder, after, limit)
+    }
+
+    /// Every course of a holder.
+    pub fn courses_of(&self, holder: u64) -> Result<Vec<Course>> {
+        Ok(self.list_courses(holder, None, usize::MAX)?.items)
+    }
+
+    /// Replaces a course (same holder).
+    pub async fn update_course(&self, course: Course) -> Result<Course> {
+        self.write(|store, tx| {
+            let old = store.course(course.id).map_err(abort)?;
+            if old.holder_id != course.holder_id {
+                return Err(abort(StoreError::FailedPrecondition(
+                    "a course's holder cannot change".into(),
+                )));
+            }
+            store.check_pins(&course).map_err(abort)?;
+            tx.put(COURSES, &id_key(course.id), &course)?;
+            Ok(course.clone())
+        })
+        .await
+    }
+
+    /// Deletes a course.
+    pub async fn delete_course(&self, id: u64) -> Result<()> {
+        self.write(|store, tx| {
+            let old = store.course(id).map_err(abort)?;
+            tx.remove(COURSES, &id_key(id))?;
+            tx.remove(COURSE_BY_HOLDER, &pair_key(old.holder_id, id))?;
+            Ok(())
+        })
+        .await
+    }
+}
