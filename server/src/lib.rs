@@ -1,5 +1,101 @@
 //! recertd: the recert daemon. Stores holders, credentials and CE courses, knows each
 //! certification's renewal rules, and answers over gRPC.
+//!
+//! [`run`] is the one entry point, used by the binary and by every test.
 
+pub mod api;
+pub mod catalog;
+pub mod clock;
+pub mod config;
 pub mod domain;
 pub mod store;
+
+use api::{Api, ComplianceApi, CourseApi, CredentialApi, HolderApi, ProgramApi};
+use clock::Clock;
+use config::Config;
+use recert_proto::v1::compliance_service_server::ComplianceServiceServer;
+use recert_proto::v1::course_service_server::CourseServiceServer;
+use recert_proto::v1::credential_service_server::CredentialServiceServer;
+use recert_proto::v1::holder_service_server::HolderServiceServer;
+use recert_proto::v1::program_service_server::ProgramServiceServer;
+use std::sync::Arc;
+use store::{Store, StoreError};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// Why the daemon stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The store could not be opened or closed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The gRPC server failed.
+    #[error("the gRPC server failed: {0}")]
+    Serve(String),
+    /// Reflection could not be set up.
+    #[error("cannot set up gRPC reflection: {0}")]
+    Reflection(String),
+}
+
+/// Serves recert on `listener` until `shutdown` is cancelled, then lets in-flight calls
+/// finish and flushes the store. The store is opened here from `config.data_dir`.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    clock: Arc<dyn Clock>,
+    shutdown: CancellationToken,
+) -> Result<(), RunError> {
+    let store = Store::open(&config.data_dir, &config.store_options())?;
+    tracing::info!(
+        data_dir = %config.data_dir.display(),
+        schema = store.schema_version()?,
+        "store opened"
+    );
+    let result = serve(store.clone(), listener, clock, shutdown).await;
+    store.close().await?;
+    tracing::info!("store flushed; stopped");
+    result
+}
+
+async fn serve(
+    store: Store,
+    listener: TcpListener,
+    clock: Arc<dyn Clock>,
+    shutdown: CancellationToken,
+) -> Result<(), RunError> {
+    let api = Api::new(store, clock);
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<HolderServiceServer<HolderApi>>().await;
+    health.set_serving::<ProgramServiceServer<ProgramApi>>().await;
+    health.set_serving::<CredentialServiceServer<CredentialApi>>().await;
+    health.set_serving::<CourseServiceServer<CourseApi>>().await;
+    health.set_serving::<ComplianceServiceServer<ComplianceApi>>().await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(recert_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|e| RunError::Reflection(e.to_string()))?;
+    let reflection_alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(recert_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()
+        .map_err(|e| RunError::Reflection(e.to_string()))?;
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, "recertd listening");
+    }
+    tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(reflection_alpha)
+        .add_service(HolderServiceServer::new(HolderApi(api.clone())))
+        .add_service(ProgramServiceServer::new(ProgramApi(api.clone())))
+        .add_service(CredentialServiceServer::new(CredentialApi(api.clone())))
+        .add_service(CourseServiceServer::new(CourseApi(api.clone())))
+        .add_service(ComplianceServiceServer::new(ComplianceApi(api)))
+        .serve_with_incoming_shutdown(
+            tokio_stream::wrappers::TcpListenerStream::new(listener),
+            shutdown.cancelled_owned(),
+        )
+        .await
+        .map_err(|e| RunError::Serve(e.to_string()))
+}

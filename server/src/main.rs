@@ -1,1 +1,134 @@
-fn main() {}
+//! The `recertd` binary: parses flags, reads config, sets up logging and calls [`recertd::run`].
+
+use anyhow::Context;
+use clap::Parser;
+use recertd::clock::SystemClock;
+use recertd::config::{Config, DEFAULT_LISTEN, default_data_dir};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// recertd: the recert daemon. Serves the recert.v1 gRPC API.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Address to listen on [default: 127.0.0.1:50051].
+    #[arg(long, env = "RECERT_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// Directory of the store [default: $XDG_DATA_HOME/recert, i.e. ~/.local/share/recert].
+    #[arg(long, env = "RECERT_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// sled page cache in MiB [default: 64].
+    #[arg(long, env = "RECERT_CACHE_MIB")]
+    cache_mib: Option<u64>,
+    /// TOML config file (keys: listen, data_dir, cache_mib); flags and environment win.
+    #[arg(long, env = "RECERT_CONFIG")]
+    config: Option<PathBuf>,
+    /// Log as JSON lines instead of text.
+    #[arg(long)]
+    log_json: bool,
+}
+
+/// The config file's shape; every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    cache_mib: Option<u64>,
+}
+
+fn config(args: &Args) -> anyhow::Result<Config> {
+    let file = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read config file {}", path.display()))?;
+            toml::from_str::<FileConfig>(&text)
+                .with_context(|| format!("config file {} is invalid", path.display()))?
+        }
+        None => FileConfig::default(),
+    };
+    let data_dir = args
+        .data_dir
+        .clone()
+        .or(file.data_dir)
+        .or_else(default_data_dir)
+        .context("no data dir: set --data-dir or RECERT_DATA_DIR (no home directory found)")?;
+    let mut config = Config::new(data_dir);
+    config.listen = args
+        .listen
+        .or(file.listen)
+        .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("the default address parses"));
+    if let Some(mib) = args.cache_mib.or(file.cache_mib) {
+        config.cache_mib = mib.max(1);
+    }
+    Ok(config)
+}
+
+fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RECERT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// Cancels `token` on SIGINT or SIGTERM.
+async fn cancel_on_signal(token: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                let _ = ctrl_c.await;
+                token.cancel();
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("signal received; finishing in-flight calls");
+    token.cancel();
+}
+
+async fn start(config: Config) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let shutdown = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    recertd::run(config, listener, Arc::new(SystemClock), shutdown).await?;
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    init_logging(args.log_json);
+    let result = config(&args).and_then(|config| {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?
+            .block_on(start(config))
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("recertd: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

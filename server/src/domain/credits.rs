@@ -130,7 +130,129 @@ impl Unit {
     }
 
     /// Converts an amount in this unit to contact hours (hundredths), exactly.
+    ///
+    /// Saturates rather than overflows, so an absurd amount from the wire stays absurd (and
+    /// fails validation) instead of wrapping to a small or negative number.
     pub fn to_hours(self, amount: Credits) -> Credits {
-        Credits(amount.0 * self.hours_per_unit().0 / 100)
+        Credits(amount.0.saturating_mul(self.hours_per_unit().0) / 100)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::program::{Confidence, Program};
+
+    #[test]
+    fn display_drops_trailing_zeros() {
+        let shown: Vec<String> = [250, 1000, 25, -150, 0, 5, 1, 199, -5, 100_050]
+            .into_iter()
+            .map(|h| Credits(h).to_string())
+            .collect();
+        assert_eq!(
+            shown,
+            ["2.5", "10", "0.25", "-1.5", "0", "0.05", "0.01", "1.99", "-0.05", "1000.5"]
+        );
+        assert_eq!(Credits(i64::MIN).to_string(), "-92233720368547758.08");
+    }
+
+    #[test]
+    fn arithmetic() {
+        assert_eq!(Credits::whole(10), Credits(1000));
+        assert_eq!(Credits::whole(3).hundredths(), 300);
+        assert_eq!(Credits(300).saturating_sub(Credits(500)), Credits::ZERO);
+        assert_eq!(Credits(500).saturating_sub(Credits(300)), Credits(200));
+        assert_eq!(Credits(150) + Credits(75), Credits(225));
+        let mut c = Credits(1);
+        c += Credits(2);
+        assert_eq!(c, Credits(3));
+        assert_eq!([Credits(1), Credits(2), Credits(3)].into_iter().sum::<Credits>(), Credits(6));
+        assert_eq!(std::iter::empty::<Credits>().sum::<Credits>(), Credits::ZERO);
+    }
+
+    #[test]
+    fn percent_rounds_down_to_a_hundredth() {
+        assert_eq!(Credits(900).percent(50), Credits(450));
+        assert_eq!(Credits(999).percent(50), Credits(499));
+        assert_eq!(Credits(1).percent(99), Credits::ZERO);
+        assert_eq!(Credits(700).percent(100), Credits(700));
+    }
+
+    #[test]
+    fn units_convert_to_contact_hours_exactly() {
+        let one = Credits::whole(1);
+        assert_eq!(Unit::Hours.to_hours(one), Credits::whole(1));
+        assert_eq!(Unit::Point.to_hours(one), Credits::whole(1));
+        assert_eq!(Unit::Ceu.to_hours(one), Credits::whole(10));
+        assert_eq!(Unit::NhaCredit.to_hours(one), Credits::whole(2));
+        assert_eq!(Unit::SemesterHour.to_hours(one), Credits::whole(15));
+        assert_eq!(Unit::QuarterHour.to_hours(one), Credits::whole(10));
+        assert_eq!(Unit::Ceu.to_hours(Credits(15)), Credits(150)); // 0.15 CEU = 1.5 hours
+        assert_eq!(Unit::NhaCredit.to_hours(Credits(1)), Credits(2));
+    }
+
+    #[test]
+    fn conversion_of_absurd_amounts_saturates_instead_of_wrapping() {
+        assert_eq!(Unit::Ceu.to_hours(Credits(i64::MAX)), Credits(i64::MAX / 100));
+        assert!(Unit::SemesterHour.to_hours(Credits(i64::MAX / 10)) > Credits::ZERO);
+    }
+
+    #[test]
+    fn unit_names_round_trip() {
+        for unit in Unit::ALL {
+            assert_eq!(Unit::parse(unit.name()), Some(unit));
+        }
+        assert_eq!(Unit::parse(""), Some(Unit::Hours));
+        assert_eq!(Unit::parse(" CEUs "), Some(Unit::Ceu));
+        assert_eq!(Unit::parse("Contact-Hours"), Some(Unit::Hours));
+        assert_eq!(Unit::parse("semester-hours"), Some(Unit::SemesterHour));
+        assert_eq!(Unit::parse("minutes"), None);
+    }
+
+    fn per_unit(unit_hours: i64) -> Program {
+        Program {
+            slug: "p".into(),
+            body: "Body".into(),
+            name: "Program".into(),
+            cycle_months: 24,
+            ce_window_months: 24,
+            unit_name: "unit".into(),
+            unit_hours: Credits(unit_hours),
+            required: Credits::whole(10),
+            category_minimums: vec![],
+            caps: vec![],
+            grace_days: 0,
+            shares_courses: true,
+            accepted_accreditations: vec![],
+            sources: vec![],
+            confidence: Confidence::Confirmed,
+            notes: String::new(),
+        }
+    }
+
+    #[test]
+    fn program_units_round_down_to_a_hundredth() {
+        let nha = per_unit(200);
+        assert_eq!(nha.from_hours(Credits::whole(3)), Credits(150)); // 3 hours = 1.5 credits
+        assert_eq!(nha.from_hours(Credits(1)), Credits::ZERO); // 0.005 credits
+        assert_eq!(nha.from_hours(Credits(3)), Credits(1)); // 0.015 credits
+        assert_eq!(nha.to_hours(Credits::whole(10)), Credits::whole(20));
+
+        let ascp = per_unit(100);
+        let semester = Unit::SemesterHour.to_hours(Credits::whole(1));
+        assert_eq!(ascp.from_hours(semester), Credits::whole(15)); // 1 semester hour = 15 points
+
+        let thirds = per_unit(300);
+        assert_eq!(thirds.from_hours(Credits::whole(1)), Credits(33));
+        assert_eq!(thirds.from_hours(Credits::whole(3)), Credits::whole(1));
+
+        assert_eq!(per_unit(0).from_hours(Credits::whole(5)), Credits::ZERO);
+    }
+
+    #[test]
+    fn program_conversion_saturates() {
+        let p = per_unit(1000);
+        assert_eq!(p.to_hours(Credits(i64::MAX)), Credits(i64::MAX / 100));
+        assert!(per_unit(1).from_hours(Credits(i64::MAX)) > Credits::ZERO);
     }
 }

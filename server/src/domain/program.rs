@@ -103,9 +103,10 @@ fn yes() -> bool {
 }
 
 impl Program {
-    /// Converts an amount in this program's unit to contact hours.
+    /// Converts an amount in this program's unit to contact hours (saturating, as
+    /// [`Unit::to_hours`](super::Unit::to_hours)).
     pub fn to_hours(&self, amount: Credits) -> Credits {
-        Credits(amount.0 * self.unit_hours.0 / 100)
+        Credits(amount.0.saturating_mul(self.unit_hours.0) / 100)
     }
 
     /// Converts contact hours to this program's unit, rounding down to a hundredth.
@@ -113,7 +114,7 @@ impl Program {
         if self.unit_hours.0 <= 0 {
             return Credits::ZERO;
         }
-        Credits(hours.0 * 100 / self.unit_hours.0)
+        Credits(hours.0.saturating_mul(100) / self.unit_hours.0)
     }
 
     /// Whether a course with this accreditation is accepted.

@@ -234,3 +234,419 @@ impl Course {
         check.done()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::credits::Unit;
+    use crate::domain::program::{Cap, CategoryMinimum, Confidence};
+    use crate::domain::records::Format;
+    use jiff::civil::date;
+
+    /// The fields that failed, in order.
+    fn fields(result: Result<(), Vec<FieldError>>) -> Vec<String> {
+        result.err().unwrap_or_default().into_iter().map(|e| e.field).collect()
+    }
+
+    fn holder() -> Holder {
+        Holder {
+            id: 1,
+            name: "Ana Ruiz".into(),
+            email: "ana@example.org".into(),
+            time_zone: "America/Chicago".into(),
+        }
+    }
+
+    #[test]
+    fn a_good_holder_passes() {
+        assert_eq!(holder().validate(), Ok(()));
+        let no_email = Holder {
+            email: String::new(),
+            time_zone: "UTC".into(),
+            ..holder()
+        };
+        assert_eq!(no_email.validate(), Ok(()));
+    }
+
+    #[test]
+    fn holder_name_is_required_and_bounded() {
+        for name in ["", "   "] {
+            let h = Holder { name: name.into(), ..holder() };
+            assert_eq!(fields(h.validate()), ["holder.name"], "{name:?}");
+        }
+        let longest = Holder { name: "n".repeat(MAX_NAME_LEN), ..holder() };
+        assert_eq!(longest.validate(), Ok(()));
+        let too_long = Holder { name: "é".repeat(MAX_NAME_LEN + 1), ..holder() };
+        let errors = too_long.validate().unwrap_err();
+        assert_eq!(errors[0].field, "holder.name");
+        assert_eq!(errors[0].message, "holder.name must be at most 200 characters (got 201)");
+        let control = Holder { name: "Ana\nRuiz".into(), ..holder() };
+        assert_eq!(fields(control.validate()), ["holder.name"]);
+    }
+
+    #[test]
+    fn bad_emails_are_rejected() {
+        for email in [
+            "ana",
+            "ana@example",
+            "@example.org",
+            "ana@.org",
+            "ana@example.",
+            "ana ruiz@example.org",
+            "ana@exa mple.org",
+        ] {
+            let h = Holder { email: email.into(), ..holder() };
+            assert_eq!(fields(h.validate()), ["holder.email"], "{email:?}");
+        }
+        let h = Holder { email: "a.b+ce@lab.example.org".into(), ..holder() };
+        assert_eq!(h.validate(), Ok(()));
+    }
+
+    #[test]
+    fn bad_time_zones_are_rejected() {
+        for tz in ["", "Mars/Olympus_Mons", "America/Chicag", "CST6CDT7"] {
+            let h = Holder { time_zone: tz.into(), ..holder() };
+            assert_eq!(fields(h.validate()), ["holder.time_zone"], "{tz:?}");
+        }
+        let errors = Holder { time_zone: "Nowhere".into(), ..holder() }.validate().unwrap_err();
+        assert!(errors[0].message.contains("e.g. America/Chicago"));
+    }
+
+    #[test]
+    fn every_holder_error_is_reported_at_once() {
+        let h = Holder {
+            id: 1,
+            name: String::new(),
+            email: "nope".into(),
+            time_zone: "Nowhere".into(),
+        };
+        assert_eq!(fields(h.validate()), ["holder.name", "holder.email", "holder.time_zone"]);
+    }
+
+    fn program() -> Program {
+        Program {
+            slug: "ascp-pbt".into(),
+            body: "ASCP BOC".into(),
+            name: "Phlebotomy Technician".into(),
+            cycle_months: 36,
+            ce_window_months: 36,
+            unit_name: "point".into(),
+            unit_hours: Credits(100),
+            required: Credits::whole(9),
+            category_minimums: vec![CategoryMinimum {
+                category: "safety".into(),
+                minimum: Credits::whole(1),
+            }],
+            caps: vec![Cap {
+                scope: CapScope::Format(Format::Academic),
+                limit: CapLimit::Percent(50),
+            }],
+            grace_days: 0,
+            shares_courses: true,
+            accepted_accreditations: vec![],
+            sources: vec!["https://www.ascp.org/boc".into()],
+            confidence: Confidence::Uncertain,
+            notes: "Nine points.".into(),
+        }
+    }
+
+    #[test]
+    fn a_good_program_passes() {
+        assert_eq!(program().validate(), Ok(()));
+    }
+
+    #[test]
+    fn slugs() {
+        for slug in ["nha-cpt", "ca-cpt1", "x", "a-", &"a".repeat(48)] {
+            let p = Program { slug: slug.to_string(), ..program() };
+            assert_eq!(p.validate(), Ok(()), "{slug:?}");
+        }
+        for slug in ["", "NHA-CPT", "-nha", "nha_cpt", "nha cpt", "nhä", &"a".repeat(49)] {
+            let p = Program { slug: slug.to_string(), ..program() };
+            assert_eq!(fields(p.validate()), ["program.slug"], "{slug:?}");
+        }
+    }
+
+    #[test]
+    fn program_numbers_are_bounded() {
+        let cases: Vec<(Program, &str)> = vec![
+            (Program { cycle_months: 0, ..program() }, "program.cycle_months"),
+            (Program { cycle_months: 121, ..program() }, "program.cycle_months"),
+            (Program { ce_window_months: 0, ..program() }, "program.ce_window_months"),
+            (Program { ce_window_months: 121, ..program() }, "program.ce_window_months"),
+            (Program { unit_hours: Credits::ZERO, ..program() }, "program.unit_hours_hundredths"),
+            (Program { unit_hours: Credits(10_001), ..program() }, "program.unit_hours_hundredths"),
+            (Program { grace_days: 3651, ..program() }, "program.grace_days"),
+            (Program { body: " ".into(), ..program() }, "program.body"),
+            (Program { name: String::new(), ..program() }, "program.name"),
+            (Program { unit_name: String::new(), ..program() }, "program.unit"),
+            (Program { notes: "n".repeat(MAX_TEXT_LEN + 1), ..program() }, "program.notes"),
+            (Program { notes: "two\nlines".into(), ..program() }, "program.notes"),
+        ];
+        for (p, field) in cases {
+            assert_eq!(fields(p.validate()), [field]);
+        }
+        let edges = [
+            Program { cycle_months: 1, ce_window_months: 120, ..program() },
+            Program { unit_hours: Credits(10_000), grace_days: 3650, ..program() },
+        ];
+        for p in edges {
+            assert_eq!(p.validate(), Ok(()));
+        }
+    }
+
+    #[test]
+    fn required_must_be_positive() {
+        for required in [0, -100] {
+            let p = Program {
+                required: Credits(required),
+                category_minimums: vec![],
+                ..program()
+            };
+            assert_eq!(fields(p.validate()), ["program.required_hundredths"]);
+        }
+        let p = Program { required: Credits(1_000_001), ..program() };
+        assert_eq!(fields(p.validate()), ["program.required_hundredths"]);
+    }
+
+    #[test]
+    fn category_minimums_fit_inside_the_requirement() {
+        for minimum in [0, -1, 901] {
+            let p = Program {
+                category_minimums: vec![CategoryMinimum {
+                    category: "safety".into(),
+                    minimum: Credits(minimum),
+                }],
+                ..program()
+            };
+            assert_eq!(fields(p.validate()), ["program.category_minimums"], "{minimum}");
+        }
+        let whole = Program {
+            category_minimums: vec![CategoryMinimum {
+                category: "safety".into(),
+                minimum: Credits::whole(9),
+            }],
+            ..program()
+        };
+        assert_eq!(whole.validate(), Ok(()));
+        let unnamed = Program {
+            category_minimums: vec![CategoryMinimum {
+                category: " ".into(),
+                minimum: Credits::whole(1),
+            }],
+            ..program()
+        };
+        assert_eq!(fields(unnamed.validate()), ["program.category_minimums"]);
+    }
+
+    #[test]
+    fn caps_out_of_range() {
+        let bad = [
+            Cap {
+                scope: CapScope::Format(Format::Academic),
+                limit: CapLimit::Percent(0),
+            },
+            Cap {
+                scope: CapScope::Format(Format::Academic),
+                limit: CapLimit::Percent(101),
+            },
+            Cap {
+                scope: CapScope::Category("in-service".into()),
+                limit: CapLimit::Amount(Credits::ZERO),
+            },
+            Cap {
+                scope: CapScope::Category("in-service".into()),
+                limit: CapLimit::Amount(Credits(-100)),
+            },
+            Cap {
+                scope: CapScope::Category("  ".into()),
+                limit: CapLimit::Percent(50),
+            },
+        ];
+        for cap in bad {
+            let p = Program { caps: vec![cap.clone()], ..program() };
+            assert_eq!(fields(p.validate()), ["program.caps"], "{cap:?}");
+        }
+        let good = [CapLimit::Percent(1), CapLimit::Percent(100), CapLimit::Amount(Credits(1))];
+        for limit in good {
+            let p = Program {
+                caps: vec![Cap {
+                    scope: CapScope::Category("in-service".into()),
+                    limit,
+                }],
+                ..program()
+            };
+            assert_eq!(p.validate(), Ok(()), "{limit:?}");
+        }
+    }
+
+    #[test]
+    fn sources_are_http_urls() {
+        for source in ["www.ascp.org", "ftp://ascp.org", "", &format!("https://{}", "a".repeat(500))] {
+            let p = Program { sources: vec![source.to_string()], ..program() };
+            let errors = p.validate().unwrap_err();
+            assert_eq!(errors.len(), 1);
+            assert_eq!(errors[0].field, "program.sources");
+            assert_eq!(errors[0].message, "program.sources[0] must be an http(s) URL");
+        }
+        let p = Program { sources: vec!["http://cdph.ca.gov/x".into()], ..program() };
+        assert_eq!(p.validate(), Ok(()));
+    }
+
+    fn credential() -> Credential {
+        Credential {
+            id: 1,
+            holder_id: 1,
+            program: "nha-cpt".into(),
+            number: "A-123".into(),
+            issued_on: Some(date(2025, 1, 1)),
+            expires_on: date(2027, 1, 1),
+            history: vec![],
+        }
+    }
+
+    #[test]
+    fn credential_dates() {
+        assert_eq!(credential().validate(), Ok(()));
+        assert_eq!(Credential { issued_on: None, ..credential() }.validate(), Ok(()));
+        for issued in [date(2027, 1, 1), date(2027, 1, 2)] {
+            let c = Credential { issued_on: Some(issued), ..credential() };
+            assert_eq!(fields(c.validate()), ["credential.expires_on"], "{issued}");
+        }
+        let errors = Credential { issued_on: Some(date(2027, 6, 1)), ..credential() }
+            .validate()
+            .unwrap_err();
+        assert_eq!(
+            errors[0].message,
+            "credential.expires_on (2027-01-01) must be after issued_on (2027-06-01)"
+        );
+        for expires in [date(1949, 12, 31), date(2201, 1, 1)] {
+            let c = Credential { issued_on: None, expires_on: expires, ..credential() };
+            assert_eq!(fields(c.validate()), ["credential.expires_on"], "{expires}");
+        }
+        for expires in [date(1950, 1, 1), date(2200, 12, 31)] {
+            let c = Credential { issued_on: None, expires_on: expires, ..credential() };
+            assert_eq!(c.validate(), Ok(()), "{expires}");
+        }
+        let long = Credential { number: "9".repeat(65), ..credential() };
+        assert_eq!(fields(long.validate()), ["credential.number"]);
+    }
+
+    const TODAY: jiff::civil::Date = date(2026, 11, 24);
+
+    fn course() -> Course {
+        Course {
+            id: 1,
+            holder_id: 1,
+            title: "Safety in specimen collection".into(),
+            provider: "ASCLS".into(),
+            accreditation: "P.A.C.E.".into(),
+            completed_on: date(2026, 10, 1),
+            amount: Credits::whole(2),
+            unit: Unit::Hours,
+            categories: vec!["safety".into()],
+            format: Some(Format::Online),
+            credential_ids: vec![],
+            evidence: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_good_course_passes() {
+        assert_eq!(course().validate(TODAY), Ok(()));
+    }
+
+    #[test]
+    fn course_title_is_required_and_bounded() {
+        for title in ["", " \t "] {
+            let c = Course { title: title.into(), ..course() };
+            assert_eq!(fields(c.validate(TODAY)), ["course.title"], "{title:?}");
+        }
+        let c = Course { title: "t".repeat(MAX_NAME_LEN + 1), ..course() };
+        assert_eq!(fields(c.validate(TODAY)), ["course.title"]);
+        let c = Course { title: "t".repeat(MAX_NAME_LEN), ..course() };
+        assert_eq!(c.validate(TODAY), Ok(()));
+        let c = Course { evidence: "e".repeat(MAX_TEXT_LEN + 1), ..course() };
+        assert_eq!(fields(c.validate(TODAY)), ["course.evidence"]);
+    }
+
+    #[test]
+    fn course_amount_must_be_positive() {
+        for amount in [0, -1, -250, i64::MIN] {
+            let c = Course { amount: Credits(amount), ..course() };
+            let errors = c.validate(TODAY).unwrap_err();
+            assert_eq!(errors.len(), 1);
+            assert_eq!(errors[0].field, "course.credits_hundredths");
+            assert_eq!(errors[0].message, "course.credits_hundredths must be above 0");
+        }
+    }
+
+    #[test]
+    fn course_amount_is_bounded_in_contact_hours() {
+        // 20 CEU is 200 hours, the maximum; 20.01 CEU is over it.
+        let max = Course { amount: Credits::whole(20), unit: Unit::Ceu, ..course() };
+        assert_eq!(max.hours(), MAX_COURSE_HOURS);
+        assert_eq!(max.validate(TODAY), Ok(()));
+        let over = Course { amount: Credits(2001), unit: Unit::Ceu, ..course() };
+        let errors = over.validate(TODAY).unwrap_err();
+        assert_eq!(errors[0].field, "course.credits_hundredths");
+        assert_eq!(
+            errors[0].message,
+            "course.credits_hundredths: 20.01 ceu is 200.1 contact hours, above the maximum of 200 per course"
+        );
+        // Absurd amounts must fail, not overflow (or, in release builds, wrap to a small
+        // negative number of hours that would pass).
+        for unit in Unit::ALL {
+            let huge = Course { amount: Credits(i64::MAX), unit, ..course() };
+            assert_eq!(fields(huge.validate(TODAY)), ["course.credits_hundredths"], "{unit:?}");
+        }
+    }
+
+    #[test]
+    fn course_date_is_not_in_the_future() {
+        let today = Course { completed_on: TODAY, ..course() };
+        assert_eq!(today.validate(TODAY), Ok(()));
+        let tomorrow = Course { completed_on: date(2026, 11, 25), ..course() };
+        let errors = tomorrow.validate(TODAY).unwrap_err();
+        assert_eq!(errors[0].field, "course.completed_on");
+        assert_eq!(
+            errors[0].message,
+            "course.completed_on (2026-11-25) is in the future (today is 2026-11-24)"
+        );
+        let ancient = Course { completed_on: date(1949, 12, 31), ..course() };
+        assert_eq!(fields(ancient.validate(TODAY)), ["course.completed_on"]);
+    }
+
+    #[test]
+    fn course_categories() {
+        let many = Course { categories: (0..17).map(|i| format!("c{i}")).collect(), ..course() };
+        assert_eq!(fields(many.validate(TODAY)), ["course.categories"]);
+        let sixteen = Course { categories: (0..16).map(|i| format!("c{i}")).collect(), ..course() };
+        assert_eq!(sixteen.validate(TODAY), Ok(()));
+        for bad in [String::new(), " ".into(), "c".repeat(65)] {
+            let c = Course { categories: vec!["safety".into(), bad.clone(), "".into()], ..course() };
+            assert_eq!(fields(c.validate(TODAY)), ["course.categories"], "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn every_course_error_is_reported_at_once() {
+        let c = Course {
+            title: String::new(),
+            amount: Credits::ZERO,
+            completed_on: date(2027, 1, 1),
+            ..course()
+        };
+        assert_eq!(
+            fields(c.validate(TODAY)),
+            ["course.title", "course.credits_hundredths", "course.completed_on"]
+        );
+    }
+
+    #[test]
+    fn categories_normalise_to_trimmed_lowercase() {
+        assert_eq!(normalize_category("  Safety "), "safety");
+        assert_eq!(normalize_category("ÉTHIQUE"), "éthique");
+        assert_eq!(normalize_category(""), "");
+    }
+}

@@ -146,6 +146,11 @@ const TREE_NAMES: [&str; 8] = [
     "meta",
 ];
 
+/// The position of `credential` in the expiry index, as a page cursor for [`Store::expiring`].
+pub fn expiry_cursor(credential: &Credential) -> Vec<u8> {
+    expiry_key(credential.expires_on, credential.id).to_vec()
+}
+
 /// The recert store. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -532,6 +537,15 @@ impl Store {
     pub async fn create_credential(&self, credential: Credential) -> Result<Credential> {
         self.write(|store, tx| {
             store.holder(credential.holder_id).map_err(abort)?;
+            let held = store.credentials_of(credential.holder_id).map_err(abort)?;
+            if let Some(same) = held.iter().find(|c| c.program == credential.program) {
+                return Err(abort(StoreError::AlreadyExists(format!(
+                    "holder {} already holds {} as credential {}",
+                    IdKind::Holder.format(credential.holder_id),
+                    credential.program,
+                    IdKind::Credential.format(same.id)
+                ))));
+            }
             let mut credential = credential.clone();
             credential.id = tx.next_id(IdKind::Credential)?;
             tx.put(CREDENTIALS, &id_key(credential.id), &credential)?;

@@ -1,0 +1,375 @@
+//! Conversions between `recert.v1` messages and domain types, with the request checks that
+//! belong at the edge (parsing ids, dates, enums, page tokens).
+
+use super::error::{ApiError, ApiResult};
+use crate::domain::{
+    Cap, CapLimit, CapScope, CategoryMinimum, Compliance, Confidence, Course, Credential, Credits,
+    Format, Holder, IdKind, PastCycle, Program, Status, Unit, normalize_category,
+};
+use jiff::civil::Date;
+use recert_proto::v1 as pb;
+
+/// Default number of items in a page.
+pub const DEFAULT_PAGE_SIZE: usize = 50;
+/// Largest page a client may ask for.
+pub const MAX_PAGE_SIZE: usize = 1000;
+
+/// Parses a required `YYYY-MM-DD` date.
+pub fn date(field: &str, value: &str) -> ApiResult<Date> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(ApiError::invalid(field, format!("{field} is required (YYYY-MM-DD)")));
+    }
+    let bad = || ApiError::invalid(field, format!("{field} {value:?} is not a valid date (YYYY-MM-DD)"));
+    if value.len() != 10 {
+        return Err(bad());
+    }
+    value.parse::<Date>().map_err(|_| bad())
+}
+
+/// Parses an optional date: empty is `None`.
+pub fn optional_date(field: &str, value: &str) -> ApiResult<Option<Date>> {
+    if value.trim().is_empty() { Ok(None) } else { date(field, value).map(Some) }
+}
+
+/// Parses a record id of `kind`.
+pub fn id(kind: IdKind, field: &str, value: &str) -> ApiResult<u64> {
+    if value.trim().is_empty() {
+        return Err(ApiError::invalid(field, format!("{field} is required")));
+    }
+    kind.parse(value).ok_or_else(|| {
+        ApiError::invalid(
+            field,
+            format!("{field} {value:?} is not a {} id (like {})", kind.noun(), kind.format(1)),
+        )
+    })
+}
+
+/// Checks a page size: 0 means the default.
+pub fn page_size(value: i32) -> ApiResult<usize> {
+    match usize::try_from(value) {
+        Ok(0) => Ok(DEFAULT_PAGE_SIZE),
+        Ok(n) => Ok(n.min(MAX_PAGE_SIZE)),
+        Err(_) => Err(ApiError::invalid("page_size", "page_size must not be negative")),
+    }
+}
+
+/// Decodes a page token (hex of the last key); empty is the first page.
+pub fn page_token(value: &str) -> ApiResult<Option<Vec<u8>>> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let bad = || ApiError::invalid("page_token", "page_token is not one this server issued");
+    if value.len() % 2 != 0 || value.len() > 128 {
+        return Err(bad());
+    }
+    (0..value.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(value.get(i..i + 2).ok_or_else(bad)?, 16).map_err(|_| bad()))
+        .collect::<ApiResult<Vec<u8>>>()
+        .map(Some)
+}
+
+/// Decodes a page token that holds an id.
+pub fn page_token_id(value: &str) -> ApiResult<Option<u64>> {
+    match page_token(value)? {
+        None => Ok(None),
+        Some(bytes) if bytes.len() == 8 => Ok(Some(u64::from_be_bytes(bytes.try_into().unwrap_or([0; 8])))),
+        Some(_) => Err(ApiError::invalid("page_token", "page_token is not one this server issued")),
+    }
+}
+
+/// Encodes a page token.
+pub fn encode_token(key: Option<Vec<u8>>) -> String {
+    key.map(|k| k.iter().map(|b| format!("{b:02x}")).collect())
+        .unwrap_or_default()
+}
+
+/// A non-negative amount in hundredths.
+fn credits(field: &str, value: i64) -> ApiResult<Credits> {
+    if value < 0 {
+        return Err(ApiError::invalid(field, format!("{field} must not be negative")));
+    }
+    Ok(Credits(value))
+}
+
+/// Categories: trimmed, lowercase, deduplicated, order kept.
+pub fn categories(values: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for c in values.iter().map(|c| normalize_category(c)) {
+        if !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Parses an optional course format.
+pub fn format(field: &str, value: &str) -> ApiResult<Option<Format>> {
+    if value.trim().is_empty() {
+        return Ok(None);
+    }
+    Format::parse(value).map(Some).ok_or_else(|| {
+        ApiError::invalid(
+            field,
+            format!("{field} {value:?} is not one of live, online, home-study, academic"),
+        )
+    })
+}
+
+/// Parses a course unit; empty is hours.
+pub fn unit(field: &str, value: &str) -> ApiResult<Unit> {
+    Unit::parse(value).ok_or_else(|| {
+        let names: Vec<&str> = Unit::ALL.iter().map(|u| u.name()).collect();
+        ApiError::invalid(field, format!("{field} {value:?} is not one of {}", names.join(", ")))
+    })
+}
+
+/// Parses a list of credential ids (pins).
+pub fn credential_ids(field: &str, values: &[String]) -> ApiResult<Vec<u64>> {
+    let mut out = Vec::new();
+    for v in values {
+        let id = id(IdKind::Credential, field, v)?;
+        if !out.contains(&id) {
+            out.push(id);
+        }
+    }
+    Ok(out)
+}
+
+/// A holder as sent to clients.
+pub fn holder_to_pb(h: &Holder, is_default: bool) -> pb::Holder {
+    pb::Holder {
+        id: IdKind::Holder.format(h.id),
+        name: h.name.clone(),
+        email: h.email.clone(),
+        time_zone: h.time_zone.clone(),
+        is_default,
+    }
+}
+
+fn confidence_to_pb(c: Confidence) -> pb::Confidence {
+    match c {
+        Confidence::Confirmed => pb::Confidence::Confirmed,
+        Confidence::Uncertain => pb::Confidence::Uncertain,
+    }
+}
+
+/// A program as sent to clients.
+pub fn program_to_pb(p: &Program, builtin: bool, overrides_builtin: bool) -> pb::Program {
+    pb::Program {
+        slug: p.slug.clone(),
+        body: p.body.clone(),
+        name: p.name.clone(),
+        cycle_months: i32::try_from(p.cycle_months).unwrap_or(i32::MAX),
+        ce_window_months: i32::try_from(p.ce_window_months).unwrap_or(i32::MAX),
+        unit: p.unit_name.clone(),
+        unit_hours_hundredths: p.unit_hours.0,
+        required_hundredths: p.required.0,
+        category_minimums: p
+            .category_minimums
+            .iter()
+            .map(|m| pb::CategoryMinimum {
+                category: m.category.clone(),
+                minimum_hundredths: m.minimum.0,
+            })
+            .collect(),
+        caps: p
+            .caps
+            .iter()
+            .map(|c| {
+                let (category, format) = match &c.scope {
+                    CapScope::Category(cat) => (cat.clone(), String::new()),
+                    CapScope::Format(f) => (String::new(), f.name().to_string()),
+                };
+                let (max_percent, max_hundredths) = match c.limit {
+                    CapLimit::Percent(p) => (i32::try_from(p).unwrap_or(100), 0),
+                    CapLimit::Amount(a) => (0, a.0),
+                };
+                pb::Cap {
+                    category,
+                    format,
+                    max_percent,
+                    max_hundredths,
+                }
+            })
+            .collect(),
+        grace_days: i32::try_from(p.grace_days).unwrap_or(i32::MAX),
+        shares_courses: p.shares_courses,
+        accepted_accreditations: p.accepted_accreditations.clone(),
+        sources: p.sources.clone(),
+        confidence: confidence_to_pb(p.confidence).into(),
+        notes: p.notes.clone(),
+        builtin,
+        overrides_builtin,
+    }
+}
+
+fn non_negative(field: &str, value: i32) -> ApiResult<u32> {
+    u32::try_from(value).map_err(|_| ApiError::invalid(field, format!("{field} must not be negative")))
+}
+
+/// A program from a client, checked.
+pub fn program_from_pb(p: pb::Program) -> ApiResult<Program> {
+    let mut caps = Vec::new();
+    for (i, c) in p.caps.iter().enumerate() {
+        let field = format!("program.caps[{i}]");
+        let scope = match (c.category.trim().is_empty(), c.format.trim().is_empty()) {
+            (false, true) => CapScope::Category(normalize_category(&c.category)),
+            (true, false) => CapScope::Format(
+                format(&format!("{field}.format"), &c.format)?
+                    .ok_or_else(|| ApiError::invalid(&field, "cap format is empty"))?,
+            ),
+            _ => {
+                return Err(ApiError::invalid(
+                    &field,
+                    format!("{field} must set exactly one of category and format"),
+                ));
+            }
+        };
+        let limit = match (c.max_percent, c.max_hundredths) {
+            (p, 0) if p != 0 => CapLimit::Percent(non_negative(&format!("{field}.max_percent"), p)?),
+            (0, a) if a != 0 => CapLimit::Amount(credits(&format!("{field}.max_hundredths"), a)?),
+            _ => {
+                return Err(ApiError::invalid(
+                    &field,
+                    format!("{field} must set exactly one of max_percent and max_hundredths"),
+                ));
+            }
+        };
+        caps.push(Cap { scope, limit });
+    }
+    let confidence = match pb::Confidence::try_from(p.confidence) {
+        Ok(pb::Confidence::Uncertain) => Confidence::Uncertain,
+        Ok(_) => Confidence::Confirmed,
+        Err(_) => return Err(ApiError::invalid("program.confidence", "program.confidence is not a known value")),
+    };
+    let cycle_months = non_negative("program.cycle_months", p.cycle_months)?;
+    let program = Program {
+        slug: p.slug.trim().to_string(),
+        body: p.body.trim().to_string(),
+        name: p.name.trim().to_string(),
+        cycle_months,
+        ce_window_months: if p.ce_window_months == 0 {
+            cycle_months
+        } else {
+            non_negative("program.ce_window_months", p.ce_window_months)?
+        },
+        unit_name: if p.unit.trim().is_empty() { "contact hour".into() } else { p.unit.trim().to_string() },
+        unit_hours: if p.unit_hours_hundredths == 0 {
+            Credits(100)
+        } else {
+            credits("program.unit_hours_hundredths", p.unit_hours_hundredths)?
+        },
+        required: credits("program.required_hundredths", p.required_hundredths)?,
+        category_minimums: p
+            .category_minimums
+            .iter()
+            .map(|m| {
+                Ok(CategoryMinimum {
+                    category: normalize_category(&m.category),
+                    minimum: credits("program.category_minimums", m.minimum_hundredths)?,
+                })
+            })
+            .collect::<ApiResult<_>>()?,
+        caps,
+        grace_days: non_negative("program.grace_days", p.grace_days)?,
+        shares_courses: p.shares_courses,
+        accepted_accreditations: p
+            .accepted_accreditations
+            .iter()
+            .map(|a| a.trim().to_string())
+            .filter(|a| !a.is_empty())
+            .collect(),
+        sources: p.sources.iter().map(|s| s.trim().to_string()).collect(),
+        confidence,
+        notes: p.notes.trim().to_string(),
+    };
+    program.validate()?;
+    Ok(program)
+}
+
+fn date_string(d: Option<Date>) -> String {
+    d.map(|d| d.to_string()).unwrap_or_default()
+}
+
+/// A credential as sent to clients.
+pub fn credential_to_pb(c: &Credential) -> pb::Credential {
+    pb::Credential {
+        id: IdKind::Credential.format(c.id),
+        holder_id: IdKind::Holder.format(c.holder_id),
+        program: c.program.clone(),
+        number: c.number.clone(),
+        issued_on: date_string(c.issued_on),
+        expires_on: c.expires_on.to_string(),
+        history: c
+            .history
+            .iter()
+            .map(|h: &PastCycle| pb::PastCycle {
+                issued_on: date_string(h.issued_on),
+                expires_on: h.expires_on.to_string(),
+                renewed_on: h.renewed_on.to_string(),
+            })
+            .collect(),
+    }
+}
+
+/// A course as sent to clients.
+pub fn course_to_pb(c: &Course) -> pb::Course {
+    pb::Course {
+        id: IdKind::Course.format(c.id),
+        holder_id: IdKind::Holder.format(c.holder_id),
+        title: c.title.clone(),
+        provider: c.provider.clone(),
+        accreditation: c.accreditation.clone(),
+        completed_on: c.completed_on.to_string(),
+        credits_hundredths: c.amount.0,
+        unit: c.unit.name().to_string(),
+        hours_hundredths: c.hours().0,
+        categories: c.categories.clone(),
+        format: c.format.map(|f| f.name().to_string()).unwrap_or_default(),
+        credential_ids: c.credential_ids.iter().map(|&id| IdKind::Credential.format(id)).collect(),
+        evidence: c.evidence.clone(),
+    }
+}
+
+/// A status as sent to clients.
+pub fn status_to_pb(s: Status) -> pb::ComplianceStatus {
+    match s {
+        Status::Met => pb::ComplianceStatus::Met,
+        Status::OnTrack => pb::ComplianceStatus::OnTrack,
+        Status::AtRisk => pb::ComplianceStatus::AtRisk,
+        Status::InGrace => pb::ComplianceStatus::InGrace,
+        Status::Expired => pb::ComplianceStatus::Expired,
+    }
+}
+
+/// A compliance answer as sent to clients.
+pub fn compliance_to_pb(c: &Compliance, holder_id: u64, program: &Program) -> pb::Compliance {
+    pb::Compliance {
+        credential_id: IdKind::Credential.format(c.credential_id),
+        holder_id: IdKind::Holder.format(holder_id),
+        program: c.program.clone(),
+        program_name: program.name.clone(),
+        unit: program.unit_name.clone(),
+        expires_on: c.expires_on.to_string(),
+        window_start: c.window_start.to_string(),
+        required_hundredths: c.required.0,
+        earned_hundredths: c.earned.0,
+        remaining_hundredths: c.remaining.0,
+        categories: c
+            .categories
+            .iter()
+            .map(|p| pb::CategoryProgress {
+                category: p.category.clone(),
+                required_hundredths: p.required.0,
+                earned_hundredths: p.earned.0,
+            })
+            .collect(),
+        days_left: c.days_left,
+        status: status_to_pb(c.status).into(),
+        as_of: c.as_of.to_string(),
+        caution: program.caution().unwrap_or_default(),
+        counted_course_ids: c.counted_course_ids.iter().map(|&id| IdKind::Course.format(id)).collect(),
+    }
+}

@@ -1,0 +1,73 @@
+//! The API's error type and its one mapping to `tonic::Status`.
+
+use crate::domain::FieldError;
+use crate::store::StoreError;
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Fields of the request are invalid.
+    #[error("{}", join(.0))]
+    Invalid(Vec<FieldError>),
+    /// A referenced record does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The store refused or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn join(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(|e| e.message.as_str())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl ApiError {
+    /// One invalid field.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        ApiError::Invalid(vec![FieldError::new(field, message)])
+    }
+}
+
+impl From<Vec<FieldError>> for ApiError {
+    fn from(errors: Vec<FieldError>) -> Self {
+        ApiError::Invalid(errors)
+    }
+}
+
+impl From<ApiError> for Status {
+    fn from(e: ApiError) -> Status {
+        match e {
+            ApiError::Invalid(errors) => {
+                let message = join(&errors);
+                let violations: Vec<FieldViolation> = errors
+                    .into_iter()
+                    .map(|e| FieldViolation::new(e.field, e.message))
+                    .collect();
+                Status::with_error_details(
+                    Code::InvalidArgument,
+                    message,
+                    ErrorDetails::with_bad_request(violations),
+                )
+            }
+            ApiError::NotFound(message) => Status::not_found(message),
+            ApiError::Store(e) => match e {
+                StoreError::NotFound { .. } => Status::not_found(e.to_string()),
+                StoreError::AlreadyExists(m) => Status::already_exists(m),
+                StoreError::FailedPrecondition(m) => Status::failed_precondition(m),
+                other => {
+                    tracing::error!(error = %other, "store failure");
+                    Status::internal("recertd could not complete the request; see its log")
+                }
+            },
+        }
+    }
+}
+
+/// The result type of API handlers.
+pub type ApiResult<T> = Result<T, ApiError>;

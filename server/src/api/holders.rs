@@ -1,0 +1,96 @@
+//! `recert.v1.HolderService`.
+
+use super::convert::{self, holder_to_pb};
+use super::{Api, ApiError, ApiResult};
+use crate::domain::{Holder, IdKind};
+use recert_proto::v1 as pb;
+use recert_proto::v1::holder_service_server::HolderService;
+use tonic::{Request, Response, Status};
+
+/// Holders: the people who hold credentials.
+#[derive(Debug, Clone)]
+pub struct HolderApi(pub Api);
+
+impl HolderApi {
+    fn to_pb(&self, h: &Holder) -> ApiResult<pb::Holder> {
+        let default = self.0.store.default_holder_id()?;
+        Ok(holder_to_pb(h, default == Some(h.id)))
+    }
+
+    async fn create(&self, req: pb::CreateHolderRequest) -> ApiResult<pb::Holder> {
+        let h = req
+            .holder
+            .ok_or_else(|| ApiError::invalid("holder", "holder is required"))?;
+        let holder = Holder {
+            id: 0,
+            name: h.name.trim().to_string(),
+            email: h.email.trim().to_string(),
+            time_zone: if h.time_zone.trim().is_empty() { "UTC".into() } else { h.time_zone.trim().to_string() },
+        };
+        holder.validate()?;
+        let created = self.0.store.create_holder(holder).await?;
+        self.to_pb(&created)
+    }
+
+    async fn update(&self, req: pb::UpdateHolderRequest) -> ApiResult<pb::Holder> {
+        let id = self.0.holder_id("id", &req.id)?;
+        let mut holder = self.0.store.holder(id)?;
+        if let Some(name) = req.name {
+            holder.name = name.trim().to_string();
+        }
+        if let Some(email) = req.email {
+            holder.email = email.trim().to_string();
+        }
+        if let Some(tz) = req.time_zone {
+            holder.time_zone = tz.trim().to_string();
+        }
+        holder.validate()?;
+        let updated = self.0.store.update_holder(holder, req.make_default).await?;
+        self.to_pb(&updated)
+    }
+
+    fn list(&self, req: &pb::ListHoldersRequest) -> ApiResult<pb::ListHoldersResponse> {
+        let size = convert::page_size(req.page_size)?;
+        let after = convert::page_token_id(&req.page_token)?;
+        let page = self.0.store.list_holders(after, size)?;
+        Ok(pb::ListHoldersResponse {
+            holders: page.items.iter().map(|h| self.to_pb(h)).collect::<ApiResult<_>>()?,
+            next_page_token: convert::encode_token(page.next),
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl HolderService for HolderApi {
+    async fn get_holder(&self, request: Request<pb::GetHolderRequest>) -> Result<Response<pb::Holder>, Status> {
+        let id = self.0.holder_id("id", &request.get_ref().id)?;
+        let holder = self.0.store.holder(id).map_err(ApiError::from)?;
+        Ok(Response::new(self.to_pb(&holder)?))
+    }
+
+    async fn list_holders(
+        &self,
+        request: Request<pb::ListHoldersRequest>,
+    ) -> Result<Response<pb::ListHoldersResponse>, Status> {
+        Ok(Response::new(self.list(request.get_ref())?))
+    }
+
+    async fn create_holder(&self, request: Request<pb::CreateHolderRequest>) -> Result<Response<pb::Holder>, Status> {
+        Ok(Response::new(self.create(request.into_inner()).await?))
+    }
+
+    async fn update_holder(&self, request: Request<pb::UpdateHolderRequest>) -> Result<Response<pb::Holder>, Status> {
+        Ok(Response::new(self.update(request.into_inner()).await?))
+    }
+
+    async fn delete_holder(
+        &self,
+        request: Request<pb::DeleteHolderRequest>,
+    ) -> Result<Response<pb::DeleteHolderResponse>, Status> {
+        let req = request.into_inner();
+        let id = self.0.holder_id("id", &req.id)?;
+        self.0.store.delete_holder(id, req.force).await.map_err(ApiError::from)?;
+        tracing::info!(holder = %IdKind::Holder.format(id), "holder deleted");
+        Ok(Response::new(pb::DeleteHolderResponse {}))
+    }
+}
