@@ -1,1 +1,137 @@
-//! Test-only crate: see tests/.
+//! Harness for the end-to-end tests: starts the real `recertd` binary on port 0 with a
+//! temporary data dir, and runs the real `recert` binary against it.
+//!
+//! The binaries come from the workspace's target dir, so run the tests with
+//! `cargo test --workspace`, which builds them.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+/// Path of a workspace binary, next to the test executable's target dir.
+pub fn binary(name: &str) -> PathBuf {
+    let path = assert_cmd::cargo::cargo_bin(name);
+    assert!(
+        path.exists(),
+        "{} is not built; run the tests with `cargo test --workspace`",
+        path.display()
+    );
+    path
+}
+
+/// A running `recertd` process.
+pub struct Daemon {
+    child: Option<Child>,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// The data dir (owned by the caller's `TempDir`).
+    pub data_dir: PathBuf,
+    now: Option<String>,
+    stderr_log: PathBuf,
+}
+
+impl Daemon {
+    /// Starts `recertd` on port 0 over `data_dir`, its clock frozen at `now` (RFC 3339) when
+    /// given, and waits until it listens.
+    pub fn start(data_dir: &Path, now: Option<&str>) -> Daemon {
+        let stderr_log = data_dir.with_extension("log");
+        let mut command = Command::new(binary("recertd"));
+        command
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .env_remove("RECERT_NOW")
+            .env("RECERT_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&stderr_log)
+                    .expect("open daemon log"),
+            );
+        if let Some(now) = now {
+            command.env("RECERT_NOW", now);
+        }
+        let mut child = command.spawn().expect("spawn recertd");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("read recertd stdout");
+        let addr = line
+            .trim()
+            .strip_prefix("recertd listening on ")
+            .unwrap_or_else(|| {
+                let log = std::fs::read_to_string(&stderr_log).unwrap_or_default();
+                panic!("recertd did not start: stdout {line:?}, log:\n{log}")
+            })
+            .to_string();
+        Daemon {
+            child: Some(child),
+            url: format!("http://{addr}"),
+            data_dir: data_dir.to_path_buf(),
+            now: now.map(str::to_string),
+            stderr_log,
+        }
+    }
+
+    /// Runs `recert` against this daemon with `args`, JSON output not forced.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        Command::new(binary("recert"))
+            .arg("--server")
+            .arg(&self.url)
+            .args(args)
+            .env_remove("RECERT_SERVER")
+            .env_remove("RECERT_HOLDER")
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run recert")
+    }
+
+    /// Runs `recert --output json ARGS`, asserts success and parses stdout.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = vec!["--output", "json"];
+        all.extend_from_slice(args);
+        let out = self.cli(&all);
+        assert!(
+            out.status.success(),
+            "recert {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!("recert {args:?} printed invalid JSON ({e}): {}", String::from_utf8_lossy(&out.stdout))
+        })
+    }
+
+    /// Sends SIGTERM and waits; returns the exit code.
+    pub fn stop(&mut self) -> Option<i32> {
+        let mut child = self.child.take()?;
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid fits"));
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("send SIGTERM");
+        child.wait().expect("wait for recertd").code()
+    }
+
+    /// Sends SIGKILL and waits.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stops (SIGTERM) and starts again on the same data dir with the same clock.
+    pub fn restart(&mut self) {
+        assert_eq!(self.stop(), Some(0), "recertd should exit 0 on SIGTERM");
+        let now = self.now.clone();
+        *self = Daemon::start(&self.data_dir.clone(), now.as_deref());
+    }
+
+    /// What the daemon logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr_log).unwrap_or_default()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
