@@ -86,15 +86,29 @@ mod tests {
             // Every rule is spelt out, none left to a serde default.
             for key in PROGRAM_KEYS {
                 if key != "category_minimums" && key != "caps" {
-                    assert!(table.contains_key(key), "{:?} lacks {key}", table.get("slug"));
+                    assert!(
+                        table.contains_key(key),
+                        "{:?} lacks {key}",
+                        table.get("slug")
+                    );
                 }
             }
-            for m in table.get("category_minimums").and_then(|v| v.as_array()).into_iter().flatten() {
+            for m in table
+                .get("category_minimums")
+                .and_then(|v| v.as_array())
+                .into_iter()
+                .flatten()
+            {
                 let mut keys: Vec<&String> = m.as_table().unwrap().keys().collect();
                 keys.sort();
                 assert_eq!(keys, ["category", "minimum"]);
             }
-            for c in table.get("caps").and_then(|v| v.as_array()).into_iter().flatten() {
+            for c in table
+                .get("caps")
+                .and_then(|v| v.as_array())
+                .into_iter()
+                .flatten()
+            {
                 let mut keys: Vec<&String> = c.as_table().unwrap().keys().collect();
                 keys.sort();
                 assert_eq!(keys, ["limit", "scope"]);
@@ -108,8 +122,17 @@ mod tests {
         assert_eq!(
             slugs,
             [
-                "nha-cpt", "nha-ccma", "ascp-pbt", "amt-rpt", "amt-cmla", "ncct-ncpt",
-                "aspt-cpt", "amca-cpt", "ca-cpt1", "ca-cpt2", "ca-lpt",
+                "nha-cpt",
+                "nha-ccma",
+                "ascp-pbt",
+                "amt-rpt",
+                "amt-cmla",
+                "ncct-ncpt",
+                "aspt-cpt",
+                "amca-cpt",
+                "ca-cpt1",
+                "ca-cpt2",
+                "ca-lpt",
             ]
         );
     }
@@ -133,7 +156,11 @@ mod tests {
     fn uncertain_programs_say_why_and_where_from() {
         for p in builtin() {
             if p.confidence == Confidence::Uncertain {
-                assert!(p.notes.to_lowercase().contains("uncertain"), "{} must name its uncertain values", p.slug);
+                assert!(
+                    p.notes.to_lowercase().contains("uncertain"),
+                    "{} must name its uncertain values",
+                    p.slug
+                );
                 assert!(!p.sources.is_empty(), "{} needs a source", p.slug);
                 assert_eq!(p.caution(), Some(format!("verify with {}", p.body)));
             }

@@ -66,10 +66,16 @@ async fn serve(
     let api = Api::new(store, clock);
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<HolderServiceServer<HolderApi>>().await;
-    health.set_serving::<ProgramServiceServer<ProgramApi>>().await;
-    health.set_serving::<CredentialServiceServer<CredentialApi>>().await;
+    health
+        .set_serving::<ProgramServiceServer<ProgramApi>>()
+        .await;
+    health
+        .set_serving::<CredentialServiceServer<CredentialApi>>()
+        .await;
     health.set_serving::<CourseServiceServer<CourseApi>>().await;
-    health.set_serving::<ComplianceServiceServer<ComplianceApi>>().await;
+    health
+        .set_serving::<ComplianceServiceServer<ComplianceApi>>()
+        .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(recert_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)

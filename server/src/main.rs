@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use clap::Parser;
-use recertd::clock::SystemClock;
+use recertd::clock::{Clock, ManualClock, SystemClock};
 use recertd::config::{Config, DEFAULT_LISTEN, default_data_dir};
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -71,7 +71,9 @@ fn config(args: &Args) -> anyhow::Result<Config> {
 fn init_logging(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("RECERT_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
         builder.json().init();
     } else {
@@ -84,15 +86,16 @@ async fn cancel_on_signal(token: CancellationToken) {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM");
-                let _ = ctrl_c.await;
-                token.cancel();
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                    let _ = ctrl_c.await;
+                    token.cancel();
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
@@ -108,10 +111,30 @@ async fn start(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener
+        .local_addr()
+        .context("cannot read the bound address")?;
+    // One line on stdout, so scripts and tests that pass port 0 learn the address.
+    println!("recertd listening on {addr}");
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
-    recertd::run(config, listener, Arc::new(SystemClock), shutdown).await?;
+    recertd::run(config, listener, clock()?, shutdown).await?;
     Ok(())
+}
+
+/// The system clock, or a clock frozen at `RECERT_NOW` (an RFC 3339 instant) for tests and
+/// demonstrations.
+fn clock() -> anyhow::Result<Arc<dyn Clock>> {
+    match std::env::var("RECERT_NOW") {
+        Ok(now) => {
+            let at: jiff::Timestamp = now
+                .parse()
+                .with_context(|| format!("RECERT_NOW {now:?} is not an RFC 3339 instant"))?;
+            tracing::warn!(%at, "clock frozen by RECERT_NOW");
+            Ok(Arc::new(ManualClock::new(at)))
+        }
+        Err(_) => Ok(Arc::new(SystemClock)),
+    }
 }
 
 fn main() -> ExitCode {

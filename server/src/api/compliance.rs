@@ -7,6 +7,8 @@ use jiff::ToSpan;
 use jiff::civil::Date;
 use recert_proto::v1 as pb;
 use recert_proto::v1::compliance_service_server::ComplianceService;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use tonic::{Request, Response, Status};
 
 /// Longest grace period considered when looking for credentials still in grace.
@@ -18,7 +20,11 @@ pub struct ComplianceApi(pub Api);
 
 impl ComplianceApi {
     /// Compliance of every credential of `holder` on `as_of` (or the holder's today).
-    fn of_holder(&self, holder: &Holder, as_of: Option<Date>) -> ApiResult<Vec<(Compliance, Program)>> {
+    fn of_holder(
+        &self,
+        holder: &Holder,
+        as_of: Option<Date>,
+    ) -> ApiResult<Vec<(Compliance, Program)>> {
         let today = as_of.unwrap_or_else(|| self.0.today(holder));
         let credentials: Vec<(Credential, Program)> = self
             .0
@@ -48,7 +54,12 @@ impl ComplianceApi {
             .into_iter()
             .find(|(c, _)| c.credential_id == id)
             .map(|(c, p)| compliance_to_pb(&c, holder.id, &p))
-            .ok_or_else(|| ApiError::NotFound(format!("credential {} not found", IdKind::Credential.format(id))))
+            .ok_or_else(|| {
+                ApiError::NotFound(format!(
+                    "credential {} not found",
+                    IdKind::Credential.format(id)
+                ))
+            })
     }
 
     fn list(&self, req: &pb::ListComplianceRequest) -> ApiResult<pb::ListComplianceResponse> {
@@ -56,9 +67,14 @@ impl ComplianceApi {
         let as_of = convert::optional_date("as_of", &req.as_of)?;
         let holder = self.0.store.holder(holder_id)?;
         let mut rows = self.of_holder(&holder, as_of)?;
-        rows.sort_by(|(a, _), (b, _)| (a.expires_on, a.credential_id).cmp(&(b.expires_on, b.credential_id)));
+        rows.sort_by(|(a, _), (b, _)| {
+            (a.expires_on, a.credential_id).cmp(&(b.expires_on, b.credential_id))
+        });
         Ok(pb::ListComplianceResponse {
-            compliance: rows.iter().map(|(c, p)| compliance_to_pb(c, holder.id, p)).collect(),
+            compliance: rows
+                .iter()
+                .map(|(c, p)| compliance_to_pb(c, holder.id, p))
+                .collect(),
         })
     }
 
@@ -67,7 +83,10 @@ impl ComplianceApi {
             0 => 90,
             d @ 1..=3660 => i64::from(d),
             _ => {
-                return Err(ApiError::invalid("within_days", "within_days must be between 0 and 3660"));
+                return Err(ApiError::invalid(
+                    "within_days",
+                    "within_days must be between 0 and 3660",
+                ));
             }
         };
         let only_holder = if req.holder_id.trim().is_empty() {
@@ -81,30 +100,40 @@ impl ComplianceApi {
         let size = convert::page_size(req.page_size)?;
         let mut cursor = convert::page_token(&req.page_token)?;
         // Scan by UTC date with a day of slack either side; each holder's own today decides.
-        let utc_today = as_of.unwrap_or_else(|| self.0.clock.now().to_zoned(jiff::tz::TimeZone::UTC).date());
-        let from = utc_today.checked_sub(MAX_GRACE_DAYS.days()).unwrap_or(Date::MIN);
-        let to = utc_today.checked_add((within + 1).days()).unwrap_or(Date::MAX);
+        let utc_today =
+            as_of.unwrap_or_else(|| self.0.clock.now().to_zoned(jiff::tz::TimeZone::UTC).date());
+        let from = utc_today
+            .checked_sub(MAX_GRACE_DAYS.days())
+            .unwrap_or(Date::MIN);
+        let to = utc_today
+            .checked_add((within + 1).days())
+            .unwrap_or(Date::MAX);
 
         let mut deadlines = Vec::new();
-        let mut holders: std::collections::HashMap<u64, Holder> = std::collections::HashMap::new();
-        let mut status_cache: std::collections::HashMap<u64, Vec<(Compliance, Program)>> =
-            std::collections::HashMap::new();
+        let mut holders: HashMap<u64, Holder> = HashMap::new();
+        let mut status_cache: HashMap<u64, Vec<(Compliance, Program)>> = HashMap::new();
         let next = loop {
-            let page = self.0.store.expiring(from, to, cursor.as_deref(), size.max(64))?;
+            let page = self
+                .0
+                .store
+                .expiring(from, to, cursor.as_deref(), size.max(64))?;
             let mut consumed_all = true;
             for credential in &page.items {
                 cursor = Some(crate::store::expiry_cursor(credential));
                 if only_holder.is_some_and(|h| h != credential.holder_id) {
                     continue;
                 }
-                if !holders.contains_key(&credential.holder_id) {
-                    holders.insert(credential.holder_id, self.0.store.holder(credential.holder_id)?);
-                }
-                let holder = &holders[&credential.holder_id];
-                if !status_cache.contains_key(&holder.id) {
-                    status_cache.insert(holder.id, self.of_holder(holder, as_of)?);
-                }
-                let Some((c, program)) = status_cache[&holder.id].iter().find(|(c, _)| c.credential_id == credential.id)
+                let holder = match holders.entry(credential.holder_id) {
+                    Entry::Occupied(e) => e.into_mut(),
+                    Entry::Vacant(e) => e.insert(self.0.store.holder(credential.holder_id)?),
+                };
+                let answers = match status_cache.entry(holder.id) {
+                    Entry::Occupied(e) => e.into_mut(),
+                    Entry::Vacant(e) => e.insert(self.of_holder(holder, as_of)?),
+                };
+                let Some((c, program)) = answers
+                    .iter()
+                    .find(|(c, _)| c.credential_id == credential.id)
                 else {
                     continue;
                 };

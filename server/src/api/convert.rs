@@ -18,9 +18,17 @@ pub const MAX_PAGE_SIZE: usize = 1000;
 pub fn date(field: &str, value: &str) -> ApiResult<Date> {
     let value = value.trim();
     if value.is_empty() {
-        return Err(ApiError::invalid(field, format!("{field} is required (YYYY-MM-DD)")));
+        return Err(ApiError::invalid(
+            field,
+            format!("{field} is required (YYYY-MM-DD)"),
+        ));
     }
-    let bad = || ApiError::invalid(field, format!("{field} {value:?} is not a valid date (YYYY-MM-DD)"));
+    let bad = || {
+        ApiError::invalid(
+            field,
+            format!("{field} {value:?} is not a valid date (YYYY-MM-DD)"),
+        )
+    };
     if value.len() != 10 {
         return Err(bad());
     }
@@ -29,7 +37,11 @@ pub fn date(field: &str, value: &str) -> ApiResult<Date> {
 
 /// Parses an optional date: empty is `None`.
 pub fn optional_date(field: &str, value: &str) -> ApiResult<Option<Date>> {
-    if value.trim().is_empty() { Ok(None) } else { date(field, value).map(Some) }
+    if value.trim().is_empty() {
+        Ok(None)
+    } else {
+        date(field, value).map(Some)
+    }
 }
 
 /// Parses a record id of `kind`.
@@ -40,7 +52,11 @@ pub fn id(kind: IdKind, field: &str, value: &str) -> ApiResult<u64> {
     kind.parse(value).ok_or_else(|| {
         ApiError::invalid(
             field,
-            format!("{field} {value:?} is not a {} id (like {})", kind.noun(), kind.format(1)),
+            format!(
+                "{field} {value:?} is not a {} id (like {})",
+                kind.noun(),
+                kind.format(1)
+            ),
         )
     })
 }
@@ -50,7 +66,10 @@ pub fn page_size(value: i32) -> ApiResult<usize> {
     match usize::try_from(value) {
         Ok(0) => Ok(DEFAULT_PAGE_SIZE),
         Ok(n) => Ok(n.min(MAX_PAGE_SIZE)),
-        Err(_) => Err(ApiError::invalid("page_size", "page_size must not be negative")),
+        Err(_) => Err(ApiError::invalid(
+            "page_size",
+            "page_size must not be negative",
+        )),
     }
 }
 
@@ -60,7 +79,7 @@ pub fn page_token(value: &str) -> ApiResult<Option<Vec<u8>>> {
         return Ok(None);
     }
     let bad = || ApiError::invalid("page_token", "page_token is not one this server issued");
-    if value.len() % 2 != 0 || value.len() > 128 {
+    if !value.len().is_multiple_of(2) || value.len() > 128 {
         return Err(bad());
     }
     (0..value.len())
@@ -74,8 +93,13 @@ pub fn page_token(value: &str) -> ApiResult<Option<Vec<u8>>> {
 pub fn page_token_id(value: &str) -> ApiResult<Option<u64>> {
     match page_token(value)? {
         None => Ok(None),
-        Some(bytes) if bytes.len() == 8 => Ok(Some(u64::from_be_bytes(bytes.try_into().unwrap_or([0; 8])))),
-        Some(_) => Err(ApiError::invalid("page_token", "page_token is not one this server issued")),
+        Some(bytes) if bytes.len() == 8 => {
+            Ok(Some(u64::from_be_bytes(bytes.try_into().unwrap_or([0; 8]))))
+        }
+        Some(_) => Err(ApiError::invalid(
+            "page_token",
+            "page_token is not one this server issued",
+        )),
     }
 }
 
@@ -88,7 +112,10 @@ pub fn encode_token(key: Option<Vec<u8>>) -> String {
 /// A non-negative amount in hundredths.
 fn credits(field: &str, value: i64) -> ApiResult<Credits> {
     if value < 0 {
-        return Err(ApiError::invalid(field, format!("{field} must not be negative")));
+        return Err(ApiError::invalid(
+            field,
+            format!("{field} must not be negative"),
+        ));
     }
     Ok(Credits(value))
 }
@@ -121,7 +148,10 @@ pub fn format(field: &str, value: &str) -> ApiResult<Option<Format>> {
 pub fn unit(field: &str, value: &str) -> ApiResult<Unit> {
     Unit::parse(value).ok_or_else(|| {
         let names: Vec<&str> = Unit::ALL.iter().map(|u| u.name()).collect();
-        ApiError::invalid(field, format!("{field} {value:?} is not one of {}", names.join(", ")))
+        ApiError::invalid(
+            field,
+            format!("{field} {value:?} is not one of {}", names.join(", ")),
+        )
     })
 }
 
@@ -206,7 +236,8 @@ pub fn program_to_pb(p: &Program, builtin: bool, overrides_builtin: bool) -> pb:
 }
 
 fn non_negative(field: &str, value: i32) -> ApiResult<u32> {
-    u32::try_from(value).map_err(|_| ApiError::invalid(field, format!("{field} must not be negative")))
+    u32::try_from(value)
+        .map_err(|_| ApiError::invalid(field, format!("{field} must not be negative")))
 }
 
 /// A program from a client, checked.
@@ -228,7 +259,9 @@ pub fn program_from_pb(p: pb::Program) -> ApiResult<Program> {
             }
         };
         let limit = match (c.max_percent, c.max_hundredths) {
-            (p, 0) if p != 0 => CapLimit::Percent(non_negative(&format!("{field}.max_percent"), p)?),
+            (p, 0) if p != 0 => {
+                CapLimit::Percent(non_negative(&format!("{field}.max_percent"), p)?)
+            }
             (0, a) if a != 0 => CapLimit::Amount(credits(&format!("{field}.max_hundredths"), a)?),
             _ => {
                 return Err(ApiError::invalid(
@@ -242,7 +275,12 @@ pub fn program_from_pb(p: pb::Program) -> ApiResult<Program> {
     let confidence = match pb::Confidence::try_from(p.confidence) {
         Ok(pb::Confidence::Uncertain) => Confidence::Uncertain,
         Ok(_) => Confidence::Confirmed,
-        Err(_) => return Err(ApiError::invalid("program.confidence", "program.confidence is not a known value")),
+        Err(_) => {
+            return Err(ApiError::invalid(
+                "program.confidence",
+                "program.confidence is not a known value",
+            ));
+        }
     };
     let cycle_months = non_negative("program.cycle_months", p.cycle_months)?;
     let program = Program {
@@ -255,7 +293,11 @@ pub fn program_from_pb(p: pb::Program) -> ApiResult<Program> {
         } else {
             non_negative("program.ce_window_months", p.ce_window_months)?
         },
-        unit_name: if p.unit.trim().is_empty() { "contact hour".into() } else { p.unit.trim().to_string() },
+        unit_name: if p.unit.trim().is_empty() {
+            "contact hour".into()
+        } else {
+            p.unit.trim().to_string()
+        },
         unit_hours: if p.unit_hours_hundredths == 0 {
             Credits(100)
         } else {
@@ -328,7 +370,11 @@ pub fn course_to_pb(c: &Course) -> pb::Course {
         hours_hundredths: c.hours().0,
         categories: c.categories.clone(),
         format: c.format.map(|f| f.name().to_string()).unwrap_or_default(),
-        credential_ids: c.credential_ids.iter().map(|&id| IdKind::Credential.format(id)).collect(),
+        credential_ids: c
+            .credential_ids
+            .iter()
+            .map(|&id| IdKind::Credential.format(id))
+            .collect(),
         evidence: c.evidence.clone(),
     }
 }
@@ -370,6 +416,10 @@ pub fn compliance_to_pb(c: &Compliance, holder_id: u64, program: &Program) -> pb
         status: status_to_pb(c.status).into(),
         as_of: c.as_of.to_string(),
         caution: program.caution().unwrap_or_default(),
-        counted_course_ids: c.counted_course_ids.iter().map(|&id| IdKind::Course.format(id)).collect(),
+        counted_course_ids: c
+            .counted_course_ids
+            .iter()
+            .map(|&id| IdKind::Course.format(id))
+            .collect(),
     }
 }

@@ -13,7 +13,9 @@ pub struct CourseApi(pub Api);
 
 impl CourseApi {
     async fn create(&self, req: pb::CreateCourseRequest) -> ApiResult<pb::Course> {
-        let c = req.course.ok_or_else(|| ApiError::invalid("course", "course is required"))?;
+        let c = req
+            .course
+            .ok_or_else(|| ApiError::invalid("course", "course is required"))?;
         let holder_id = self.0.holder_id("course.holder_id", &c.holder_id)?;
         let holder = self.0.store.holder(holder_id)?;
         let today = self.0.today(&holder);
@@ -23,7 +25,8 @@ impl CourseApi {
             title: c.title.trim().to_string(),
             provider: c.provider.trim().to_string(),
             accreditation: c.accreditation.trim().to_string(),
-            completed_on: convert::optional_date("course.completed_on", &c.completed_on)?.unwrap_or(today),
+            completed_on: convert::optional_date("course.completed_on", &c.completed_on)?
+                .unwrap_or(today),
             amount: Credits(c.credits_hundredths),
             unit: convert::unit("course.unit", &c.unit)?,
             categories: convert::categories(&c.categories),
@@ -90,7 +93,10 @@ impl CourseApi {
 
 #[tonic::async_trait]
 impl CourseService for CourseApi {
-    async fn get_course(&self, request: Request<pb::GetCourseRequest>) -> Result<Response<pb::Course>, Status> {
+    async fn get_course(
+        &self,
+        request: Request<pb::GetCourseRequest>,
+    ) -> Result<Response<pb::Course>, Status> {
         let id = convert::id(IdKind::Course, "id", &request.get_ref().id)?;
         let course = self.0.store.course(id).map_err(ApiError::from)?;
         Ok(Response::new(course_to_pb(&course)))
@@ -103,11 +109,17 @@ impl CourseService for CourseApi {
         Ok(Response::new(self.list(request.get_ref())?))
     }
 
-    async fn create_course(&self, request: Request<pb::CreateCourseRequest>) -> Result<Response<pb::Course>, Status> {
+    async fn create_course(
+        &self,
+        request: Request<pb::CreateCourseRequest>,
+    ) -> Result<Response<pb::Course>, Status> {
         Ok(Response::new(self.create(request.into_inner()).await?))
     }
 
-    async fn update_course(&self, request: Request<pb::UpdateCourseRequest>) -> Result<Response<pb::Course>, Status> {
+    async fn update_course(
+        &self,
+        request: Request<pb::UpdateCourseRequest>,
+    ) -> Result<Response<pb::Course>, Status> {
         Ok(Response::new(self.update(request.into_inner()).await?))
     }
 
@@ -116,7 +128,11 @@ impl CourseService for CourseApi {
         request: Request<pb::DeleteCourseRequest>,
     ) -> Result<Response<pb::DeleteCourseResponse>, Status> {
         let id = convert::id(IdKind::Course, "id", &request.get_ref().id)?;
-        self.0.store.delete_course(id).await.map_err(ApiError::from)?;
+        self.0
+            .store
+            .delete_course(id)
+            .await
+            .map_err(ApiError::from)?;
         Ok(Response::new(pb::DeleteCourseResponse {}))
     }
 }

@@ -20,7 +20,10 @@ impl CredentialApi {
         let holder_id = self.0.holder_id("credential.holder_id", &c.holder_id)?;
         let slug = c.program.trim();
         if slug.is_empty() {
-            return Err(ApiError::invalid("credential.program", "credential.program is required"));
+            return Err(ApiError::invalid(
+                "credential.program",
+                "credential.program is required",
+            ));
         }
         let credential = Credential {
             id: 0,
@@ -52,7 +55,9 @@ impl CredentialApi {
             credential.expires_on = convert::date("expires_on", &expires)?;
         }
         credential.validate()?;
-        Ok(credential_to_pb(&self.0.store.update_credential(credential).await?))
+        Ok(credential_to_pb(
+            &self.0.store.update_credential(credential).await?,
+        ))
     }
 
     async fn renew(&self, req: pb::RenewCredentialRequest) -> ApiResult<pb::Credential> {
@@ -60,13 +65,16 @@ impl CredentialApi {
         let mut credential = self.0.store.credential(id)?;
         let program = self.0.program(&credential.program)?;
         let holder = self.0.store.holder(credential.holder_id)?;
-        let renewed_on = convert::optional_date("renewed_on", &req.renewed_on)?.unwrap_or_else(|| self.0.today(&holder));
+        let renewed_on = convert::optional_date("renewed_on", &req.renewed_on)?
+            .unwrap_or_else(|| self.0.today(&holder));
         let expires_on = match convert::optional_date("expires_on", &req.expires_on)? {
             Some(d) => d,
             None => credential
                 .expires_on
                 .checked_add(i64::from(program.cycle_months).months())
-                .map_err(|_| ApiError::invalid("expires_on", "the next expiry date is out of range"))?,
+                .map_err(|_| {
+                    ApiError::invalid("expires_on", "the next expiry date is out of range")
+                })?,
         };
         if expires_on <= credential.expires_on {
             return Err(ApiError::invalid(
@@ -140,7 +148,11 @@ impl CredentialService for CredentialApi {
         request: Request<pb::DeleteCredentialRequest>,
     ) -> Result<Response<pb::DeleteCredentialResponse>, Status> {
         let id = convert::id(IdKind::Credential, "id", &request.get_ref().id)?;
-        self.0.store.delete_credential(id).await.map_err(ApiError::from)?;
+        self.0
+            .store
+            .delete_credential(id)
+            .await
+            .map_err(ApiError::from)?;
         Ok(Response::new(pb::DeleteCredentialResponse {}))
     }
 

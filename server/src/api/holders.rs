@@ -25,7 +25,11 @@ impl HolderApi {
             id: 0,
             name: h.name.trim().to_string(),
             email: h.email.trim().to_string(),
-            time_zone: if h.time_zone.trim().is_empty() { "UTC".into() } else { h.time_zone.trim().to_string() },
+            time_zone: if h.time_zone.trim().is_empty() {
+                "UTC".into()
+            } else {
+                h.time_zone.trim().to_string()
+            },
         };
         holder.validate()?;
         let created = self.0.store.create_holder(holder).await?;
@@ -54,7 +58,11 @@ impl HolderApi {
         let after = convert::page_token_id(&req.page_token)?;
         let page = self.0.store.list_holders(after, size)?;
         Ok(pb::ListHoldersResponse {
-            holders: page.items.iter().map(|h| self.to_pb(h)).collect::<ApiResult<_>>()?,
+            holders: page
+                .items
+                .iter()
+                .map(|h| self.to_pb(h))
+                .collect::<ApiResult<_>>()?,
             next_page_token: convert::encode_token(page.next),
         })
     }
@@ -62,7 +70,10 @@ impl HolderApi {
 
 #[tonic::async_trait]
 impl HolderService for HolderApi {
-    async fn get_holder(&self, request: Request<pb::GetHolderRequest>) -> Result<Response<pb::Holder>, Status> {
+    async fn get_holder(
+        &self,
+        request: Request<pb::GetHolderRequest>,
+    ) -> Result<Response<pb::Holder>, Status> {
         let id = self.0.holder_id("id", &request.get_ref().id)?;
         let holder = self.0.store.holder(id).map_err(ApiError::from)?;
         Ok(Response::new(self.to_pb(&holder)?))
@@ -75,11 +86,17 @@ impl HolderService for HolderApi {
         Ok(Response::new(self.list(request.get_ref())?))
     }
 
-    async fn create_holder(&self, request: Request<pb::CreateHolderRequest>) -> Result<Response<pb::Holder>, Status> {
+    async fn create_holder(
+        &self,
+        request: Request<pb::CreateHolderRequest>,
+    ) -> Result<Response<pb::Holder>, Status> {
         Ok(Response::new(self.create(request.into_inner()).await?))
     }
 
-    async fn update_holder(&self, request: Request<pb::UpdateHolderRequest>) -> Result<Response<pb::Holder>, Status> {
+    async fn update_holder(
+        &self,
+        request: Request<pb::UpdateHolderRequest>,
+    ) -> Result<Response<pb::Holder>, Status> {
         Ok(Response::new(self.update(request.into_inner()).await?))
     }
 
@@ -89,7 +106,11 @@ impl HolderService for HolderApi {
     ) -> Result<Response<pb::DeleteHolderResponse>, Status> {
         let req = request.into_inner();
         let id = self.0.holder_id("id", &req.id)?;
-        self.0.store.delete_holder(id, req.force).await.map_err(ApiError::from)?;
+        self.0
+            .store
+            .delete_holder(id, req.force)
+            .await
+            .map_err(ApiError::from)?;
         tracing::info!(holder = %IdKind::Holder.format(id), "holder deleted");
         Ok(Response::new(pb::DeleteHolderResponse {}))
     }

@@ -40,7 +40,9 @@ impl Api {
     fn holder_id(&self, field: &str, value: &str) -> ApiResult<u64> {
         if value.trim() == "default" {
             return self.store.default_holder_id()?.ok_or_else(|| {
-                ApiError::NotFound("no holder exists yet; create one first (recert holder add NAME)".into())
+                ApiError::NotFound(
+                    "no holder exists yet; create one first (recert holder add NAME)".into(),
+                )
             });
         }
         convert::id(IdKind::Holder, field, value)
@@ -57,8 +59,10 @@ impl Api {
         if let Some(p) = self.store.local_program(slug)? {
             return Ok(p);
         }
-        crate::catalog::find(slug)
-            .cloned()
-            .ok_or_else(|| ApiError::NotFound(format!("program {slug:?} not found (see: recert program list)")))
+        crate::catalog::find(slug).cloned().ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "program {slug:?} not found (see: recert program list)"
+            ))
+        })
     }
 }

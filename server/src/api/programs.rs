@@ -35,7 +35,11 @@ impl ProgramApi {
     fn list(&self, req: &pb::ListProgramsRequest) -> ApiResult<pb::ListProgramsResponse> {
         let size = convert::page_size(req.page_size)?;
         let after = convert::page_token(&req.page_token)?
-            .map(|b| String::from_utf8(b).map_err(|_| ApiError::invalid("page_token", "page_token is not one this server issued")))
+            .map(|b| {
+                String::from_utf8(b).map_err(|_| {
+                    ApiError::invalid("page_token", "page_token is not one this server issued")
+                })
+            })
             .transpose()?;
         let all = self.all()?;
         let rest: Vec<pb::Program> = all
@@ -44,7 +48,11 @@ impl ProgramApi {
             .collect();
         let more = rest.len() > size;
         let programs: Vec<pb::Program> = rest.into_iter().take(size).collect();
-        let next = if more { programs.last().map(|p| p.slug.clone().into_bytes()) } else { None };
+        let next = if more {
+            programs.last().map(|p| p.slug.clone().into_bytes())
+        } else {
+            None
+        };
         Ok(pb::ListProgramsResponse {
             programs,
             next_page_token: convert::encode_token(next),
@@ -52,7 +60,9 @@ impl ProgramApi {
     }
 
     async fn create(&self, req: pb::CreateProgramRequest) -> ApiResult<pb::Program> {
-        let p = req.program.ok_or_else(|| ApiError::invalid("program", "program is required"))?;
+        let p = req
+            .program
+            .ok_or_else(|| ApiError::invalid("program", "program is required"))?;
         let program = program_from_pb(p)?;
         let stored = self.0.store.put_program(program, true).await?;
         tracing::info!(program = %stored.slug, "local program created");
@@ -60,7 +70,9 @@ impl ProgramApi {
     }
 
     async fn update(&self, req: pb::UpdateProgramRequest) -> ApiResult<pb::Program> {
-        let p = req.program.ok_or_else(|| ApiError::invalid("program", "program is required"))?;
+        let p = req
+            .program
+            .ok_or_else(|| ApiError::invalid("program", "program is required"))?;
         let program = program_from_pb(p)?;
         let stored = self.0.store.put_program(program, false).await?;
         Ok(to_pb(&stored, true))
@@ -77,7 +89,10 @@ fn slug_field(slug: &str) -> ApiResult<&str> {
 
 #[tonic::async_trait]
 impl ProgramService for ProgramApi {
-    async fn get_program(&self, request: Request<pb::GetProgramRequest>) -> Result<Response<pb::Program>, Status> {
+    async fn get_program(
+        &self,
+        request: Request<pb::GetProgramRequest>,
+    ) -> Result<Response<pb::Program>, Status> {
         let slug = slug_field(&request.get_ref().slug)?;
         let local = self.0.store.local_program(slug).map_err(ApiError::from)?;
         let program = self.0.program(slug)?;
@@ -91,11 +106,17 @@ impl ProgramService for ProgramApi {
         Ok(Response::new(self.list(request.get_ref())?))
     }
 
-    async fn create_program(&self, request: Request<pb::CreateProgramRequest>) -> Result<Response<pb::Program>, Status> {
+    async fn create_program(
+        &self,
+        request: Request<pb::CreateProgramRequest>,
+    ) -> Result<Response<pb::Program>, Status> {
         Ok(Response::new(self.create(request.into_inner()).await?))
     }
 
-    async fn update_program(&self, request: Request<pb::UpdateProgramRequest>) -> Result<Response<pb::Program>, Status> {
+    async fn update_program(
+        &self,
+        request: Request<pb::UpdateProgramRequest>,
+    ) -> Result<Response<pb::Program>, Status> {
         Ok(Response::new(self.update(request.into_inner()).await?))
     }
 
@@ -105,7 +126,11 @@ impl ProgramService for ProgramApi {
     ) -> Result<Response<pb::DeleteProgramResponse>, Status> {
         let slug = slug_field(&request.get_ref().slug)?;
         let custom = catalog::find(slug).is_none();
-        self.0.store.delete_program(slug, custom).await.map_err(ApiError::from)?;
+        self.0
+            .store
+            .delete_program(slug, custom)
+            .await
+            .map_err(ApiError::from)?;
         Ok(Response::new(pb::DeleteProgramResponse {}))
     }
 }

@@ -83,15 +83,14 @@ pub struct Compliance {
 /// First day of the CE window that ends on `expires_on`.
 pub fn window_start(program: &Program, expires_on: Date) -> Date {
     let months = i64::from(program.ce_window_months.min(1200));
-    expires_on
-        .checked_sub(months.months())
-        .unwrap_or(Date::MIN)
+    expires_on.checked_sub(months.months()).unwrap_or(Date::MIN)
 }
 
 /// Whether `course` may count toward `credential` at all (window, accreditation, pinning).
 fn eligible(course: &Course, credential: &Credential, program: &Program) -> bool {
     let start = window_start(program, credential.expires_on);
-    let pinned_ok = course.credential_ids.is_empty() || course.credential_ids.contains(&credential.id);
+    let pinned_ok =
+        course.credential_ids.is_empty() || course.credential_ids.contains(&credential.id);
     pinned_ok
         && course.holder_id == credential.holder_id
         && course.completed_on >= start
@@ -150,17 +149,27 @@ pub fn compliance(
     today: Date,
 ) -> Compliance {
     let mut all: Vec<(Credential, Program)> = vec![(credential.clone(), program.clone())];
-    all.extend(others.iter().filter(|(c, _)| c.id != credential.id).cloned());
+    all.extend(
+        others
+            .iter()
+            .filter(|(c, _)| c.id != credential.id)
+            .cloned(),
+    );
     compliance_all(&all, courses, today).swap_remove(0)
 }
 
 /// Applies caps and minimums to the courses already known to be countable.
-fn evaluate(program: &Program, credential: &Credential, courses: &[&Course], today: Date) -> Compliance {
+fn evaluate(
+    program: &Program,
+    credential: &Credential,
+    courses: &[&Course],
+    today: Date,
+) -> Compliance {
     let start = window_start(program, credential.expires_on);
     let required_h = program.to_hours(program.required);
 
     let mut ordered: Vec<&Course> = courses.to_vec();
-    ordered.sort_by(|a, b| (a.completed_on, a.id).cmp(&(b.completed_on, b.id)));
+    ordered.sort_by_key(|c| (c.completed_on, c.id));
 
     let mut cap_room: Vec<Credits> = program
         .caps
@@ -219,7 +228,12 @@ fn evaluate(program: &Program, credential: &Credential, courses: &[&Course], tod
         .sum();
     let remaining_h = required_h.saturating_sub(earned_h).max(category_short_h);
 
-    let days_left = i64::from(today.until(credential.expires_on).map(|s| s.get_days()).unwrap_or(0));
+    let days_left = i64::from(
+        today
+            .until(credential.expires_on)
+            .map(|s| s.get_days())
+            .unwrap_or(0),
+    );
     let status = if days_left < 0 {
         if -days_left <= i64::from(program.grace_days) {
             Status::InGrace
@@ -228,7 +242,9 @@ fn evaluate(program: &Program, credential: &Credential, courses: &[&Course], tod
         }
     } else if remaining_h == Credits::ZERO {
         Status::Met
-    } else if days_left <= AT_RISK_DAYS || behind_pace(start, credential.expires_on, today, required_h, earned_h) {
+    } else if days_left <= AT_RISK_DAYS
+        || behind_pace(start, credential.expires_on, today, required_h, earned_h)
+    {
         Status::AtRisk
     } else {
         Status::OnTrack
@@ -347,7 +363,12 @@ mod tests {
         }
     }
 
-    fn one(program: &Program, credential: &Credential, courses: &[Course], today: Date) -> Compliance {
+    fn one(
+        program: &Program,
+        credential: &Credential,
+        courses: &[Course],
+        today: Date,
+    ) -> Compliance {
         compliance(program, credential, &[], courses, today)
     }
 
@@ -481,7 +502,11 @@ mod tests {
         assert_eq!(got.earned, Credits::whole(15));
 
         let capped = one(&ascp_pbt(), &c, &[semester], date(2025, 6, 1));
-        assert_eq!(capped.earned, Credits::whole(15), "the cap is on format, not unit");
+        assert_eq!(
+            capped.earned,
+            Credits::whole(15),
+            "the cap is on format, not unit"
+        );
     }
 
     #[test]
@@ -532,7 +557,12 @@ mod tests {
     fn unmet_category_minimum_blocks_met() {
         let p = ascp_pbt();
         let c = credential(1, &p, date(2027, 12, 31));
-        let got = one(&p, &c, &[course(1, date(2025, 3, 1), 1000)], date(2025, 6, 1));
+        let got = one(
+            &p,
+            &c,
+            &[course(1, date(2025, 3, 1), 1000)],
+            date(2025, 6, 1),
+        );
         assert_eq!(got.earned, Credits::whole(10));
         assert_eq!(got.remaining, Credits::whole(1));
         assert_eq!(
@@ -547,7 +577,12 @@ mod tests {
 
         let mut safety = course(2, date(2025, 4, 1), 100);
         safety.categories = vec!["safety".into()];
-        let got = one(&p, &c, &[course(1, date(2025, 3, 1), 800), safety], date(2025, 6, 1));
+        let got = one(
+            &p,
+            &c,
+            &[course(1, date(2025, 3, 1), 800), safety],
+            date(2025, 6, 1),
+        );
         assert_eq!(got.earned, Credits::whole(9));
         assert_eq!(got.categories[0].earned, Credits::whole(1));
         assert_eq!(got.remaining, Credits::ZERO);
@@ -570,7 +605,12 @@ mod tests {
         let c = credential(1, &p, date(2027, 1, 1));
         let mut safety = course(2, date(2025, 4, 1), 50);
         safety.categories = vec!["safety".into()];
-        let got = one(&p, &c, &[course(1, date(2025, 3, 1), 950), safety], date(2025, 6, 1));
+        let got = one(
+            &p,
+            &c,
+            &[course(1, date(2025, 3, 1), 950), safety],
+            date(2025, 6, 1),
+        );
         assert_eq!(got.earned, Credits::whole(10));
         // 1.5 short in safety plus 1 in ethics.
         assert_eq!(got.remaining, Credits(250));
@@ -585,7 +625,12 @@ mod tests {
         p.unit_hours = Credits(200);
         p.required = Credits::whole(10);
         let c = credential(1, &p, date(2027, 1, 1));
-        let got = one(&p, &c, &[course(1, date(2025, 3, 1), 300)], date(2025, 6, 1));
+        let got = one(
+            &p,
+            &c,
+            &[course(1, date(2025, 3, 1), 300)],
+            date(2025, 6, 1),
+        );
         assert_eq!(got.earned, Credits(150));
         assert_eq!(got.remaining, Credits(850));
         assert_eq!(got.required, Credits::whole(10));
@@ -604,7 +649,12 @@ mod tests {
         p.required = Credits::whole(10);
         let c = credential(1, &p, date(2027, 1, 1));
         // 19.99 hours: 9.995 credits, shown as 9.99 earned and 0.01 remaining.
-        let got = one(&p, &c, &[course(1, date(2025, 3, 1), 1999)], date(2025, 6, 1));
+        let got = one(
+            &p,
+            &c,
+            &[course(1, date(2025, 3, 1), 1999)],
+            date(2025, 6, 1),
+        );
         assert_eq!(got.earned, Credits(999));
         assert_eq!(got.remaining, Credits(1));
         assert_ne!(got.status, Status::Met);
@@ -618,13 +668,22 @@ mod tests {
         let c = credential(1, &p, date(2027, 1, 1));
         for h in 1990..=2010 {
             let got = one(&p, &c, &[course(1, date(2025, 3, 1), h)], date(2025, 6, 1));
-            assert_eq!(got.remaining == Credits::ZERO, got.status == Status::Met, "{h}");
+            assert_eq!(
+                got.remaining == Credits::ZERO,
+                got.status == Status::Met,
+                "{h}"
+            );
             assert_eq!(got.remaining == Credits::ZERO, h >= 2000, "{h}");
         }
         // A unit of 3 hours: 1 hour short is 0.34 units (0.33 would be 0.99 hours).
         p.unit_hours = Credits(300);
         p.required = Credits::whole(2);
-        let got = one(&p, &c, &[course(1, date(2025, 3, 1), 500)], date(2025, 6, 1));
+        let got = one(
+            &p,
+            &c,
+            &[course(1, date(2025, 3, 1), 500)],
+            date(2025, 6, 1),
+        );
         assert_eq!(got.earned, Credits(166));
         assert_eq!(got.remaining, Credits(34));
     }
@@ -639,7 +698,11 @@ mod tests {
             (credential(1, &nha, date(2027, 1, 1)), nha.clone()),
             (credential(2, &ca, date(2027, 3, 1)), ca.clone()),
         ];
-        let all = compliance_all(&creds, &[course(10, date(2026, 1, 1), 600)], date(2026, 2, 1));
+        let all = compliance_all(
+            &creds,
+            &[course(10, date(2026, 1, 1), 600)],
+            date(2026, 2, 1),
+        );
         assert_eq!(all.len(), 2);
         assert_eq!(all[0].counted_course_ids, [10]);
         assert_eq!(all[1].counted_course_ids, [10]);
@@ -655,7 +718,10 @@ mod tests {
         exclusive.shares_courses = false;
         let creds = [
             (credential(1, &sharing, date(2027, 1, 1)), sharing.clone()),
-            (credential(2, &exclusive, date(2027, 1, 1)), exclusive.clone()),
+            (
+                credential(2, &exclusive, date(2027, 1, 1)),
+                exclusive.clone(),
+            ),
         ];
         let both = course(10, date(2026, 6, 1), 100); // in both windows
         let only_excl = course(11, date(2025, 6, 1), 100); // before the 12-month window
@@ -663,7 +729,11 @@ mod tests {
         pinned.credential_ids = vec![2];
         let mut pinned_both = course(13, date(2026, 8, 1), 100);
         pinned_both.credential_ids = vec![1, 2];
-        let all = compliance_all(&creds, &[both, only_excl, pinned, pinned_both], date(2026, 9, 1));
+        let all = compliance_all(
+            &creds,
+            &[both, only_excl, pinned, pinned_both],
+            date(2026, 9, 1),
+        );
         assert_eq!(all[0].counted_course_ids, [10, 13]);
         assert_eq!(all[1].counted_course_ids, [11, 12, 13]);
     }
@@ -679,7 +749,11 @@ mod tests {
             (credential(1, &a, date(2027, 1, 1)), a.clone()),
             (credential(2, &b, date(2027, 1, 1)), b.clone()),
         ];
-        let all = compliance_all(&creds, &[course(10, date(2026, 1, 1), 100)], date(2026, 2, 1));
+        let all = compliance_all(
+            &creds,
+            &[course(10, date(2026, 1, 1), 100)],
+            date(2026, 2, 1),
+        );
         assert!(all[0].counted_course_ids.is_empty());
         assert!(all[1].counted_course_ids.is_empty());
     }
@@ -714,14 +788,23 @@ mod tests {
             (credential(1, &a, date(2027, 1, 1)), a.clone()),
             (credential(2, &b, date(2027, 1, 1)), b.clone()),
         ];
-        let courses = [course(10, date(2026, 1, 1), 100), course(11, date(2026, 2, 1), 200)];
+        let courses = [
+            course(10, date(2026, 1, 1), 100),
+            course(11, date(2026, 2, 1), 200),
+        ];
         let today = date(2026, 3, 1);
         let all = compliance_all(&creds, &courses, today);
         // `others` may include the credential itself; it is not counted twice.
         assert_eq!(compliance(&a, &creds[0].0, &creds, &courses, today), all[0]);
-        assert_eq!(compliance(&b, &creds[1].0, &creds[..1], &courses, today), all[1]);
+        assert_eq!(
+            compliance(&b, &creds[1].0, &creds[..1], &courses, today),
+            all[1]
+        );
         // Alone, the non-sharing credential counts everything.
-        assert_eq!(one(&a, &creds[0].0, &courses, today).earned, Credits::whole(3));
+        assert_eq!(
+            one(&a, &creds[0].0, &courses, today).earned,
+            Credits::whole(3)
+        );
         assert_eq!(all[0].earned, Credits::ZERO);
     }
 
@@ -829,7 +912,11 @@ mod tests {
         ];
         let mut courses: Vec<Course> = (1..=12)
             .map(|i| {
-                let mut c = course(i, date(2025, 1 + (i as i8 % 12), 1 + (i as i8 * 2)), 75 * i as i64);
+                let mut c = course(
+                    i,
+                    date(2025, 1 + (i as i8 % 12), 1 + (i as i8 * 2)),
+                    75 * i as i64,
+                );
                 c.format = (i % 3 == 0).then_some(Format::Academic);
                 if i % 4 == 0 {
                     c.categories = vec!["safety".into()];

@@ -4,7 +4,9 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// An amount in hundredths (of a contact hour, or of a program's unit), never a float.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 pub struct Credits(pub i64);
 
 impl Credits {
@@ -151,7 +153,9 @@ mod tests {
             .collect();
         assert_eq!(
             shown,
-            ["2.5", "10", "0.25", "-1.5", "0", "0.05", "0.01", "1.99", "-0.05", "1000.5"]
+            [
+                "2.5", "10", "0.25", "-1.5", "0", "0.05", "0.01", "1.99", "-0.05", "1000.5"
+            ]
         );
         assert_eq!(Credits(i64::MIN).to_string(), "-92233720368547758.08");
     }
@@ -166,8 +170,16 @@ mod tests {
         let mut c = Credits(1);
         c += Credits(2);
         assert_eq!(c, Credits(3));
-        assert_eq!([Credits(1), Credits(2), Credits(3)].into_iter().sum::<Credits>(), Credits(6));
-        assert_eq!(std::iter::empty::<Credits>().sum::<Credits>(), Credits::ZERO);
+        assert_eq!(
+            [Credits(1), Credits(2), Credits(3)]
+                .into_iter()
+                .sum::<Credits>(),
+            Credits(6)
+        );
+        assert_eq!(
+            std::iter::empty::<Credits>().sum::<Credits>(),
+            Credits::ZERO
+        );
     }
 
     #[test]
@@ -193,7 +205,10 @@ mod tests {
 
     #[test]
     fn conversion_of_absurd_amounts_saturates_instead_of_wrapping() {
-        assert_eq!(Unit::Ceu.to_hours(Credits(i64::MAX)), Credits(i64::MAX / 100));
+        assert_eq!(
+            Unit::Ceu.to_hours(Credits(i64::MAX)),
+            Credits(i64::MAX / 100)
+        );
         assert!(Unit::SemesterHour.to_hours(Credits(i64::MAX / 10)) > Credits::ZERO);
     }
 

@@ -38,7 +38,10 @@ impl IdKind {
     /// Parses an id of this kind; `None` if it is not one.
     pub fn parse(self, s: &str) -> Option<u64> {
         let digits = s.trim().strip_prefix(self.prefix())?;
-        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.starts_with('0') {
+        if digits.is_empty()
+            || !digits.bytes().all(|b| b.is_ascii_digit())
+            || digits.starts_with('0')
+        {
             return None;
         }
         digits.parse().ok()

@@ -10,10 +10,10 @@ mod program;
 mod records;
 mod validate;
 
+pub use compliance::window_start;
 pub use compliance::{CategoryProgress, Compliance, Status, compliance, compliance_all};
 pub use credits::{Credits, Unit};
 pub use ids::IdKind;
 pub use program::{Cap, CapLimit, CapScope, CategoryMinimum, Confidence, Program};
 pub use records::{Course, Credential, Format, Holder, PastCycle};
 pub use validate::{FieldError, MAX_COURSE_HOURS, MAX_NAME_LEN, MAX_TEXT_LEN, normalize_category};
-pub use compliance::window_start;

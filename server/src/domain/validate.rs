@@ -49,26 +49,42 @@ impl Check {
         if required && value.trim().is_empty() {
             self.fail(field, format!("{field} must not be empty"));
         } else if len > max {
-            self.fail(field, format!("{field} must be at most {max} characters (got {len})"));
+            self.fail(
+                field,
+                format!("{field} must be at most {max} characters (got {len})"),
+            );
         } else if value.chars().any(char::is_control) {
-            self.fail(field, format!("{field} must not contain control characters"));
+            self.fail(
+                field,
+                format!("{field} must not contain control characters"),
+            );
         }
     }
 
     fn categories(&mut self, field: &str, categories: &[String]) {
         if categories.len() > MAX_CATEGORIES {
-            self.fail(field, format!("{field} may hold at most {MAX_CATEGORIES} entries"));
+            self.fail(
+                field,
+                format!("{field} may hold at most {MAX_CATEGORIES} entries"),
+            );
         }
         for c in categories {
             if c.trim().is_empty() || c.chars().count() > MAX_CATEGORY_LEN {
-                self.fail(field, format!("{field} entries must be 1 to {MAX_CATEGORY_LEN} characters"));
+                self.fail(
+                    field,
+                    format!("{field} entries must be 1 to {MAX_CATEGORY_LEN} characters"),
+                );
                 break;
             }
         }
     }
 
     fn done(self) -> Result<(), Vec<FieldError>> {
-        if self.0.is_empty() { Ok(()) } else { Err(self.0) }
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(self.0)
+        }
     }
 }
 
@@ -84,19 +100,26 @@ impl Holder {
         check.text("holder.name", &self.name, true, MAX_NAME_LEN);
         check.text("holder.email", &self.email, false, 254);
         if !self.email.is_empty() {
-            let ok = self
-                .email
-                .split_once('@')
-                .is_some_and(|(user, host)| !user.is_empty() && host.contains('.') && !host.starts_with('.') && !host.ends_with('.'))
-                && !self.email.chars().any(char::is_whitespace);
+            let ok = self.email.split_once('@').is_some_and(|(user, host)| {
+                !user.is_empty()
+                    && host.contains('.')
+                    && !host.starts_with('.')
+                    && !host.ends_with('.')
+            }) && !self.email.chars().any(char::is_whitespace);
             if !ok {
-                check.fail("holder.email", format!("holder.email {:?} is not an e-mail address", self.email));
+                check.fail(
+                    "holder.email",
+                    format!("holder.email {:?} is not an e-mail address", self.email),
+                );
             }
         }
         if jiff::tz::TimeZone::get(&self.time_zone).is_err() {
             check.fail(
                 "holder.time_zone",
-                format!("holder.time_zone {:?} is not an IANA time zone (e.g. America/Chicago)", self.time_zone),
+                format!(
+                    "holder.time_zone {:?} is not an IANA time zone (e.g. America/Chicago)",
+                    self.time_zone
+                ),
             );
         }
         check.done()
@@ -109,7 +132,10 @@ impl Program {
         let mut check = Check::default();
         let slug_ok = !self.slug.is_empty()
             && self.slug.len() <= 48
-            && self.slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && self
+                .slug
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
             && !self.slug.starts_with('-');
         if !slug_ok {
             check.fail(
@@ -122,10 +148,16 @@ impl Program {
         check.text("program.unit", &self.unit_name, true, 64);
         check.text("program.notes", &self.notes, false, MAX_TEXT_LEN);
         if !(1..=120).contains(&self.cycle_months) {
-            check.fail("program.cycle_months", "program.cycle_months must be between 1 and 120");
+            check.fail(
+                "program.cycle_months",
+                "program.cycle_months must be between 1 and 120",
+            );
         }
         if !(1..=120).contains(&self.ce_window_months) {
-            check.fail("program.ce_window_months", "program.ce_window_months must be between 1 and 120");
+            check.fail(
+                "program.ce_window_months",
+                "program.ce_window_months must be between 1 and 120",
+            );
         }
         if self.unit_hours <= Credits::ZERO || self.unit_hours > Credits::whole(100) {
             check.fail(
@@ -140,25 +172,33 @@ impl Program {
             );
         }
         if self.grace_days > 3650 {
-            check.fail("program.grace_days", "program.grace_days must be at most 3650");
+            check.fail(
+                "program.grace_days",
+                "program.grace_days must be at most 3650",
+            );
         }
         check.categories(
             "program.category_minimums",
-            &self.category_minimums.iter().map(|m| m.category.clone()).collect::<Vec<_>>(),
+            &self
+                .category_minimums
+                .iter()
+                .map(|m| m.category.clone())
+                .collect::<Vec<_>>(),
         );
         for m in &self.category_minimums {
             if m.minimum <= Credits::ZERO || m.minimum > self.required {
                 check.fail(
                     "program.category_minimums",
-                    format!("minimum of category {:?} must be above 0 and at most the required credits", m.category),
+                    format!(
+                        "minimum of category {:?} must be above 0 and at most the required credits",
+                        m.category
+                    ),
                 );
             }
         }
         for cap in &self.caps {
-            if let CapScope::Category(c) = &cap.scope {
-                if c.trim().is_empty() {
-                    check.fail("program.caps", "a cap needs a category or a format");
-                }
+            if matches!(&cap.scope, CapScope::Category(c) if c.trim().is_empty()) {
+                check.fail("program.caps", "a cap needs a category or a format");
             }
             match cap.limit {
                 CapLimit::Percent(p) if !(1..=100).contains(&p) => {
@@ -172,7 +212,10 @@ impl Program {
         }
         for (i, s) in self.sources.iter().enumerate() {
             if !(s.starts_with("https://") || s.starts_with("http://")) || s.len() > 500 {
-                check.fail("program.sources", format!("program.sources[{i}] must be an http(s) URL"));
+                check.fail(
+                    "program.sources",
+                    format!("program.sources[{i}] must be an http(s) URL"),
+                );
             }
         }
         check.done()
@@ -184,16 +227,20 @@ impl Credential {
     pub fn validate(&self) -> Result<(), Vec<FieldError>> {
         let mut check = Check::default();
         check.text("credential.number", &self.number, false, 64);
-        if let Some(issued) = self.issued_on {
-            if issued >= self.expires_on {
-                check.fail(
-                    "credential.expires_on",
-                    format!("credential.expires_on ({}) must be after issued_on ({issued})", self.expires_on),
-                );
-            }
+        if let Some(issued) = self.issued_on.filter(|&issued| issued >= self.expires_on) {
+            check.fail(
+                "credential.expires_on",
+                format!(
+                    "credential.expires_on ({}) must be after issued_on ({issued})",
+                    self.expires_on
+                ),
+            );
         }
         if self.expires_on.year() < 1950 || self.expires_on.year() > 2200 {
-            check.fail("credential.expires_on", "credential.expires_on must be between 1950 and 2200");
+            check.fail(
+                "credential.expires_on",
+                "credential.expires_on must be between 1950 and 2200",
+            );
         }
         check.done()
     }
@@ -205,10 +252,18 @@ impl Course {
         let mut check = Check::default();
         check.text("course.title", &self.title, true, MAX_NAME_LEN);
         check.text("course.provider", &self.provider, false, MAX_NAME_LEN);
-        check.text("course.accreditation", &self.accreditation, false, MAX_NAME_LEN);
+        check.text(
+            "course.accreditation",
+            &self.accreditation,
+            false,
+            MAX_NAME_LEN,
+        );
         check.text("course.evidence", &self.evidence, false, MAX_TEXT_LEN);
         if self.amount <= Credits::ZERO {
-            check.fail("course.credits_hundredths", "course.credits_hundredths must be above 0");
+            check.fail(
+                "course.credits_hundredths",
+                "course.credits_hundredths must be above 0",
+            );
         } else if self.hours() > MAX_COURSE_HOURS {
             check.fail(
                 "course.credits_hundredths",
@@ -224,11 +279,17 @@ impl Course {
         if self.completed_on > today {
             check.fail(
                 "course.completed_on",
-                format!("course.completed_on ({}) is in the future (today is {today})", self.completed_on),
+                format!(
+                    "course.completed_on ({}) is in the future (today is {today})",
+                    self.completed_on
+                ),
             );
         }
         if self.completed_on.year() < 1950 {
-            check.fail("course.completed_on", "course.completed_on must be 1950 or later");
+            check.fail(
+                "course.completed_on",
+                "course.completed_on must be 1950 or later",
+            );
         }
         check.categories("course.categories", &self.categories);
         check.done()
@@ -245,7 +306,12 @@ mod tests {
 
     /// The fields that failed, in order.
     fn fields(result: Result<(), Vec<FieldError>>) -> Vec<String> {
-        result.err().unwrap_or_default().into_iter().map(|e| e.field).collect()
+        result
+            .err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| e.field)
+            .collect()
     }
 
     fn holder() -> Holder {
@@ -271,16 +337,31 @@ mod tests {
     #[test]
     fn holder_name_is_required_and_bounded() {
         for name in ["", "   "] {
-            let h = Holder { name: name.into(), ..holder() };
+            let h = Holder {
+                name: name.into(),
+                ..holder()
+            };
             assert_eq!(fields(h.validate()), ["holder.name"], "{name:?}");
         }
-        let longest = Holder { name: "n".repeat(MAX_NAME_LEN), ..holder() };
+        let longest = Holder {
+            name: "n".repeat(MAX_NAME_LEN),
+            ..holder()
+        };
         assert_eq!(longest.validate(), Ok(()));
-        let too_long = Holder { name: "é".repeat(MAX_NAME_LEN + 1), ..holder() };
+        let too_long = Holder {
+            name: "é".repeat(MAX_NAME_LEN + 1),
+            ..holder()
+        };
         let errors = too_long.validate().unwrap_err();
         assert_eq!(errors[0].field, "holder.name");
-        assert_eq!(errors[0].message, "holder.name must be at most 200 characters (got 201)");
-        let control = Holder { name: "Ana\nRuiz".into(), ..holder() };
+        assert_eq!(
+            errors[0].message,
+            "holder.name must be at most 200 characters (got 201)"
+        );
+        let control = Holder {
+            name: "Ana\nRuiz".into(),
+            ..holder()
+        };
         assert_eq!(fields(control.validate()), ["holder.name"]);
     }
 
@@ -295,20 +376,34 @@ mod tests {
             "ana ruiz@example.org",
             "ana@exa mple.org",
         ] {
-            let h = Holder { email: email.into(), ..holder() };
+            let h = Holder {
+                email: email.into(),
+                ..holder()
+            };
             assert_eq!(fields(h.validate()), ["holder.email"], "{email:?}");
         }
-        let h = Holder { email: "a.b+ce@lab.example.org".into(), ..holder() };
+        let h = Holder {
+            email: "a.b+ce@lab.example.org".into(),
+            ..holder()
+        };
         assert_eq!(h.validate(), Ok(()));
     }
 
     #[test]
     fn bad_time_zones_are_rejected() {
         for tz in ["", "Mars/Olympus_Mons", "America/Chicag", "CST6CDT7"] {
-            let h = Holder { time_zone: tz.into(), ..holder() };
+            let h = Holder {
+                time_zone: tz.into(),
+                ..holder()
+            };
             assert_eq!(fields(h.validate()), ["holder.time_zone"], "{tz:?}");
         }
-        let errors = Holder { time_zone: "Nowhere".into(), ..holder() }.validate().unwrap_err();
+        let errors = Holder {
+            time_zone: "Nowhere".into(),
+            ..holder()
+        }
+        .validate()
+        .unwrap_err();
         assert!(errors[0].message.contains("e.g. America/Chicago"));
     }
 
@@ -320,7 +415,10 @@ mod tests {
             email: "nope".into(),
             time_zone: "Nowhere".into(),
         };
-        assert_eq!(fields(h.validate()), ["holder.name", "holder.email", "holder.time_zone"]);
+        assert_eq!(
+            fields(h.validate()),
+            ["holder.name", "holder.email", "holder.time_zone"]
+        );
     }
 
     fn program() -> Program {
@@ -358,11 +456,25 @@ mod tests {
     #[test]
     fn slugs() {
         for slug in ["nha-cpt", "ca-cpt1", "x", "a-", &"a".repeat(48)] {
-            let p = Program { slug: slug.to_string(), ..program() };
+            let p = Program {
+                slug: slug.to_string(),
+                ..program()
+            };
             assert_eq!(p.validate(), Ok(()), "{slug:?}");
         }
-        for slug in ["", "NHA-CPT", "-nha", "nha_cpt", "nha cpt", "nhä", &"a".repeat(49)] {
-            let p = Program { slug: slug.to_string(), ..program() };
+        for slug in [
+            "",
+            "NHA-CPT",
+            "-nha",
+            "nha_cpt",
+            "nha cpt",
+            "nhä",
+            &"a".repeat(49),
+        ] {
+            let p = Program {
+                slug: slug.to_string(),
+                ..program()
+            };
             assert_eq!(fields(p.validate()), ["program.slug"], "{slug:?}");
         }
     }
@@ -370,25 +482,105 @@ mod tests {
     #[test]
     fn program_numbers_are_bounded() {
         let cases: Vec<(Program, &str)> = vec![
-            (Program { cycle_months: 0, ..program() }, "program.cycle_months"),
-            (Program { cycle_months: 121, ..program() }, "program.cycle_months"),
-            (Program { ce_window_months: 0, ..program() }, "program.ce_window_months"),
-            (Program { ce_window_months: 121, ..program() }, "program.ce_window_months"),
-            (Program { unit_hours: Credits::ZERO, ..program() }, "program.unit_hours_hundredths"),
-            (Program { unit_hours: Credits(10_001), ..program() }, "program.unit_hours_hundredths"),
-            (Program { grace_days: 3651, ..program() }, "program.grace_days"),
-            (Program { body: " ".into(), ..program() }, "program.body"),
-            (Program { name: String::new(), ..program() }, "program.name"),
-            (Program { unit_name: String::new(), ..program() }, "program.unit"),
-            (Program { notes: "n".repeat(MAX_TEXT_LEN + 1), ..program() }, "program.notes"),
-            (Program { notes: "two\nlines".into(), ..program() }, "program.notes"),
+            (
+                Program {
+                    cycle_months: 0,
+                    ..program()
+                },
+                "program.cycle_months",
+            ),
+            (
+                Program {
+                    cycle_months: 121,
+                    ..program()
+                },
+                "program.cycle_months",
+            ),
+            (
+                Program {
+                    ce_window_months: 0,
+                    ..program()
+                },
+                "program.ce_window_months",
+            ),
+            (
+                Program {
+                    ce_window_months: 121,
+                    ..program()
+                },
+                "program.ce_window_months",
+            ),
+            (
+                Program {
+                    unit_hours: Credits::ZERO,
+                    ..program()
+                },
+                "program.unit_hours_hundredths",
+            ),
+            (
+                Program {
+                    unit_hours: Credits(10_001),
+                    ..program()
+                },
+                "program.unit_hours_hundredths",
+            ),
+            (
+                Program {
+                    grace_days: 3651,
+                    ..program()
+                },
+                "program.grace_days",
+            ),
+            (
+                Program {
+                    body: " ".into(),
+                    ..program()
+                },
+                "program.body",
+            ),
+            (
+                Program {
+                    name: String::new(),
+                    ..program()
+                },
+                "program.name",
+            ),
+            (
+                Program {
+                    unit_name: String::new(),
+                    ..program()
+                },
+                "program.unit",
+            ),
+            (
+                Program {
+                    notes: "n".repeat(MAX_TEXT_LEN + 1),
+                    ..program()
+                },
+                "program.notes",
+            ),
+            (
+                Program {
+                    notes: "two\nlines".into(),
+                    ..program()
+                },
+                "program.notes",
+            ),
         ];
         for (p, field) in cases {
             assert_eq!(fields(p.validate()), [field]);
         }
         let edges = [
-            Program { cycle_months: 1, ce_window_months: 120, ..program() },
-            Program { unit_hours: Credits(10_000), grace_days: 3650, ..program() },
+            Program {
+                cycle_months: 1,
+                ce_window_months: 120,
+                ..program()
+            },
+            Program {
+                unit_hours: Credits(10_000),
+                grace_days: 3650,
+                ..program()
+            },
         ];
         for p in edges {
             assert_eq!(p.validate(), Ok(()));
@@ -405,7 +597,10 @@ mod tests {
             };
             assert_eq!(fields(p.validate()), ["program.required_hundredths"]);
         }
-        let p = Program { required: Credits(1_000_001), ..program() };
+        let p = Program {
+            required: Credits(1_000_001),
+            ..program()
+        };
         assert_eq!(fields(p.validate()), ["program.required_hundredths"]);
     }
 
@@ -419,7 +614,11 @@ mod tests {
                 }],
                 ..program()
             };
-            assert_eq!(fields(p.validate()), ["program.category_minimums"], "{minimum}");
+            assert_eq!(
+                fields(p.validate()),
+                ["program.category_minimums"],
+                "{minimum}"
+            );
         }
         let whole = Program {
             category_minimums: vec![CategoryMinimum {
@@ -464,10 +663,17 @@ mod tests {
             },
         ];
         for cap in bad {
-            let p = Program { caps: vec![cap.clone()], ..program() };
+            let p = Program {
+                caps: vec![cap.clone()],
+                ..program()
+            };
             assert_eq!(fields(p.validate()), ["program.caps"], "{cap:?}");
         }
-        let good = [CapLimit::Percent(1), CapLimit::Percent(100), CapLimit::Amount(Credits(1))];
+        let good = [
+            CapLimit::Percent(1),
+            CapLimit::Percent(100),
+            CapLimit::Amount(Credits(1)),
+        ];
         for limit in good {
             let p = Program {
                 caps: vec![Cap {
@@ -482,14 +688,28 @@ mod tests {
 
     #[test]
     fn sources_are_http_urls() {
-        for source in ["www.ascp.org", "ftp://ascp.org", "", &format!("https://{}", "a".repeat(500))] {
-            let p = Program { sources: vec![source.to_string()], ..program() };
+        for source in [
+            "www.ascp.org",
+            "ftp://ascp.org",
+            "",
+            &format!("https://{}", "a".repeat(500)),
+        ] {
+            let p = Program {
+                sources: vec![source.to_string()],
+                ..program()
+            };
             let errors = p.validate().unwrap_err();
             assert_eq!(errors.len(), 1);
             assert_eq!(errors[0].field, "program.sources");
-            assert_eq!(errors[0].message, "program.sources[0] must be an http(s) URL");
+            assert_eq!(
+                errors[0].message,
+                "program.sources[0] must be an http(s) URL"
+            );
         }
-        let p = Program { sources: vec!["http://cdph.ca.gov/x".into()], ..program() };
+        let p = Program {
+            sources: vec!["http://cdph.ca.gov/x".into()],
+            ..program()
+        };
         assert_eq!(p.validate(), Ok(()));
     }
 
@@ -508,27 +728,51 @@ mod tests {
     #[test]
     fn credential_dates() {
         assert_eq!(credential().validate(), Ok(()));
-        assert_eq!(Credential { issued_on: None, ..credential() }.validate(), Ok(()));
+        assert_eq!(
+            Credential {
+                issued_on: None,
+                ..credential()
+            }
+            .validate(),
+            Ok(())
+        );
         for issued in [date(2027, 1, 1), date(2027, 1, 2)] {
-            let c = Credential { issued_on: Some(issued), ..credential() };
+            let c = Credential {
+                issued_on: Some(issued),
+                ..credential()
+            };
             assert_eq!(fields(c.validate()), ["credential.expires_on"], "{issued}");
         }
-        let errors = Credential { issued_on: Some(date(2027, 6, 1)), ..credential() }
-            .validate()
-            .unwrap_err();
+        let errors = Credential {
+            issued_on: Some(date(2027, 6, 1)),
+            ..credential()
+        }
+        .validate()
+        .unwrap_err();
         assert_eq!(
             errors[0].message,
             "credential.expires_on (2027-01-01) must be after issued_on (2027-06-01)"
         );
         for expires in [date(1949, 12, 31), date(2201, 1, 1)] {
-            let c = Credential { issued_on: None, expires_on: expires, ..credential() };
+            let c = Credential {
+                issued_on: None,
+                expires_on: expires,
+                ..credential()
+            };
             assert_eq!(fields(c.validate()), ["credential.expires_on"], "{expires}");
         }
         for expires in [date(1950, 1, 1), date(2200, 12, 31)] {
-            let c = Credential { issued_on: None, expires_on: expires, ..credential() };
+            let c = Credential {
+                issued_on: None,
+                expires_on: expires,
+                ..credential()
+            };
             assert_eq!(c.validate(), Ok(()), "{expires}");
         }
-        let long = Credential { number: "9".repeat(65), ..credential() };
+        let long = Credential {
+            number: "9".repeat(65),
+            ..credential()
+        };
         assert_eq!(fields(long.validate()), ["credential.number"]);
     }
 
@@ -559,35 +803,61 @@ mod tests {
     #[test]
     fn course_title_is_required_and_bounded() {
         for title in ["", " \t "] {
-            let c = Course { title: title.into(), ..course() };
+            let c = Course {
+                title: title.into(),
+                ..course()
+            };
             assert_eq!(fields(c.validate(TODAY)), ["course.title"], "{title:?}");
         }
-        let c = Course { title: "t".repeat(MAX_NAME_LEN + 1), ..course() };
+        let c = Course {
+            title: "t".repeat(MAX_NAME_LEN + 1),
+            ..course()
+        };
         assert_eq!(fields(c.validate(TODAY)), ["course.title"]);
-        let c = Course { title: "t".repeat(MAX_NAME_LEN), ..course() };
+        let c = Course {
+            title: "t".repeat(MAX_NAME_LEN),
+            ..course()
+        };
         assert_eq!(c.validate(TODAY), Ok(()));
-        let c = Course { evidence: "e".repeat(MAX_TEXT_LEN + 1), ..course() };
+        let c = Course {
+            evidence: "e".repeat(MAX_TEXT_LEN + 1),
+            ..course()
+        };
         assert_eq!(fields(c.validate(TODAY)), ["course.evidence"]);
     }
 
     #[test]
     fn course_amount_must_be_positive() {
         for amount in [0, -1, -250, i64::MIN] {
-            let c = Course { amount: Credits(amount), ..course() };
+            let c = Course {
+                amount: Credits(amount),
+                ..course()
+            };
             let errors = c.validate(TODAY).unwrap_err();
             assert_eq!(errors.len(), 1);
             assert_eq!(errors[0].field, "course.credits_hundredths");
-            assert_eq!(errors[0].message, "course.credits_hundredths must be above 0");
+            assert_eq!(
+                errors[0].message,
+                "course.credits_hundredths must be above 0"
+            );
         }
     }
 
     #[test]
     fn course_amount_is_bounded_in_contact_hours() {
         // 20 CEU is 200 hours, the maximum; 20.01 CEU is over it.
-        let max = Course { amount: Credits::whole(20), unit: Unit::Ceu, ..course() };
+        let max = Course {
+            amount: Credits::whole(20),
+            unit: Unit::Ceu,
+            ..course()
+        };
         assert_eq!(max.hours(), MAX_COURSE_HOURS);
         assert_eq!(max.validate(TODAY), Ok(()));
-        let over = Course { amount: Credits(2001), unit: Unit::Ceu, ..course() };
+        let over = Course {
+            amount: Credits(2001),
+            unit: Unit::Ceu,
+            ..course()
+        };
         let errors = over.validate(TODAY).unwrap_err();
         assert_eq!(errors[0].field, "course.credits_hundredths");
         assert_eq!(
@@ -597,34 +867,60 @@ mod tests {
         // Absurd amounts must fail, not overflow (or, in release builds, wrap to a small
         // negative number of hours that would pass).
         for unit in Unit::ALL {
-            let huge = Course { amount: Credits(i64::MAX), unit, ..course() };
-            assert_eq!(fields(huge.validate(TODAY)), ["course.credits_hundredths"], "{unit:?}");
+            let huge = Course {
+                amount: Credits(i64::MAX),
+                unit,
+                ..course()
+            };
+            assert_eq!(
+                fields(huge.validate(TODAY)),
+                ["course.credits_hundredths"],
+                "{unit:?}"
+            );
         }
     }
 
     #[test]
     fn course_date_is_not_in_the_future() {
-        let today = Course { completed_on: TODAY, ..course() };
+        let today = Course {
+            completed_on: TODAY,
+            ..course()
+        };
         assert_eq!(today.validate(TODAY), Ok(()));
-        let tomorrow = Course { completed_on: date(2026, 11, 25), ..course() };
+        let tomorrow = Course {
+            completed_on: date(2026, 11, 25),
+            ..course()
+        };
         let errors = tomorrow.validate(TODAY).unwrap_err();
         assert_eq!(errors[0].field, "course.completed_on");
         assert_eq!(
             errors[0].message,
             "course.completed_on (2026-11-25) is in the future (today is 2026-11-24)"
         );
-        let ancient = Course { completed_on: date(1949, 12, 31), ..course() };
+        let ancient = Course {
+            completed_on: date(1949, 12, 31),
+            ..course()
+        };
         assert_eq!(fields(ancient.validate(TODAY)), ["course.completed_on"]);
     }
 
     #[test]
     fn course_categories() {
-        let many = Course { categories: (0..17).map(|i| format!("c{i}")).collect(), ..course() };
+        let many = Course {
+            categories: (0..17).map(|i| format!("c{i}")).collect(),
+            ..course()
+        };
         assert_eq!(fields(many.validate(TODAY)), ["course.categories"]);
-        let sixteen = Course { categories: (0..16).map(|i| format!("c{i}")).collect(), ..course() };
+        let sixteen = Course {
+            categories: (0..16).map(|i| format!("c{i}")).collect(),
+            ..course()
+        };
         assert_eq!(sixteen.validate(TODAY), Ok(()));
         for bad in [String::new(), " ".into(), "c".repeat(65)] {
-            let c = Course { categories: vec!["safety".into(), bad.clone(), "".into()], ..course() };
+            let c = Course {
+                categories: vec!["safety".into(), bad.clone(), "".into()],
+                ..course()
+            };
             assert_eq!(fields(c.validate(TODAY)), ["course.categories"], "{bad:?}");
         }
     }
@@ -639,7 +935,11 @@ mod tests {
         };
         assert_eq!(
             fields(c.validate(TODAY)),
-            ["course.title", "course.credits_hundredths", "course.completed_on"]
+            [
+                "course.title",
+                "course.credits_hundredths",
+                "course.completed_on"
+            ]
         );
     }
 

@@ -38,9 +38,8 @@ pub(crate) fn encode<T: Record>(value: &T) -> Vec<u8> {
 /// Decodes a value written by [`encode`], refusing unknown versions.
 pub(crate) fn decode<T: Record>(bytes: &[u8]) -> Result<T, String> {
     match bytes.split_first() {
-        Some((&VALUE_VERSION, rest)) => {
-            postcard::from_bytes(rest).map_err(|e| format!("{} record does not decode: {e}", T::KIND))
-        }
+        Some((&VALUE_VERSION, rest)) => postcard::from_bytes(rest)
+            .map_err(|e| format!("{} record does not decode: {e}", T::KIND)),
         Some((v, _)) => Err(format!("{} record has unknown format version {v}", T::KIND)),
         None => Err(format!("{} record is empty", T::KIND)),
     }

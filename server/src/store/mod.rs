@@ -232,7 +232,10 @@ impl Store {
                 });
             }
             Err(std::fs::TryLockError::Error(e)) => {
-                return Err(open_err(format!("cannot lock {}: {e}", lock_path.display())));
+                return Err(open_err(format!(
+                    "cannot lock {}: {e}",
+                    lock_path.display()
+                )));
             }
         }
         let db = sled::Config::new()
@@ -289,7 +292,12 @@ impl Store {
     /// Stops the flusher and flushes everything to disk. Call once, after the last write.
     pub async fn close(&self) -> Result<()> {
         self.inner.stop_flusher.cancel();
-        let handle = self.inner.flusher.lock().map(|mut h| h.take()).unwrap_or(None);
+        let handle = self
+            .inner
+            .flusher
+            .lock()
+            .map(|mut h| h.take())
+            .unwrap_or(None);
         if let Some(handle) = handle {
             let _ = handle.await;
         }
@@ -303,7 +311,10 @@ impl Store {
     /// The schema version recorded in the store.
     pub fn schema_version(&self) -> Result<u32> {
         let v = self.tree(META).get(META_SCHEMA)?;
-        Ok(v.and_then(|v| v.as_ref().try_into().ok().map(u32::from_be_bytes)).unwrap_or(0))
+        Ok(
+            v.and_then(|v| v.as_ref().try_into().ok().map(u32::from_be_bytes))
+                .unwrap_or(0),
+        )
     }
 
     fn tree(&self, index: usize) -> &Tree {
@@ -314,7 +325,11 @@ impl Store {
     /// it is durable.
     async fn write<R>(&self, f: impl Fn(&Store, &Tx<'_>) -> TxResult<R>) -> Result<R> {
         let result = {
-            let _guard = self.inner.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+            let _guard = self
+                .inner
+                .write_lock
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
             self.inner.trees[..].transaction(|trees| f(self, &Tx(trees)))?
         };
         self.inner
@@ -347,16 +362,21 @@ impl Store {
         let mut last = None;
         for entry in self.tree(index).range(start..=end) {
             let (key, _) = entry?;
-            let child = read_id(&key[8..]).ok_or_else(|| StoreError::Corrupt("bad index key".into()))?;
+            let child =
+                read_id(&key[8..]).ok_or_else(|| StoreError::Corrupt("bad index key".into()))?;
             if items.len() == limit {
                 return Ok(Page {
                     items,
                     next: last.map(|id: u64| id_key(id).to_vec()),
                 });
             }
-            let record = self
-                .get::<T>(primary, &id_key(child))?
-                .ok_or_else(|| StoreError::Corrupt(format!("index {} points at a missing {} {child}", TREE_NAMES[index], T::KIND)))?;
+            let record = self.get::<T>(primary, &id_key(child))?.ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "index {} points at a missing {} {child}",
+                    TREE_NAMES[index],
+                    T::KIND
+                ))
+            })?;
             items.push(record);
             last = Some(child);
         }
@@ -381,12 +401,16 @@ impl Store {
 
     /// A holder by id.
     pub fn holder(&self, id: u64) -> Result<Holder> {
-        self.get(HOLDERS, &id_key(id))?.ok_or_else(|| not_found(IdKind::Holder, id))
+        self.get(HOLDERS, &id_key(id))?
+            .ok_or_else(|| not_found(IdKind::Holder, id))
     }
 
     /// The default holder's id, if any holder exists.
     pub fn default_holder_id(&self) -> Result<Option<u64>> {
-        Ok(self.tree(META).get(META_DEFAULT_HOLDER)?.and_then(|v| read_id(&v)))
+        Ok(self
+            .tree(META)
+            .get(META_DEFAULT_HOLDER)?
+            .and_then(|v| read_id(&v)))
     }
 
     /// Holders in id order, after `after`.
@@ -549,8 +573,14 @@ impl Store {
             let mut credential = credential.clone();
             credential.id = tx.next_id(IdKind::Credential)?;
             tx.put(CREDENTIALS, &id_key(credential.id), &credential)?;
-            tx.mark(CRED_BY_HOLDER, &pair_key(credential.holder_id, credential.id))?;
-            tx.mark(CRED_BY_EXPIRY, &expiry_key(credential.expires_on, credential.id))?;
+            tx.mark(
+                CRED_BY_HOLDER,
+                &pair_key(credential.holder_id, credential.id),
+            )?;
+            tx.mark(
+                CRED_BY_EXPIRY,
+                &expiry_key(credential.expires_on, credential.id),
+            )?;
             Ok(credential.clone())
         })
         .await
@@ -563,7 +593,12 @@ impl Store {
     }
 
     /// A page of a holder's credentials, in id order.
-    pub fn list_credentials(&self, holder: u64, after: Option<u64>, limit: usize) -> Result<Page<Credential>> {
+    pub fn list_credentials(
+        &self,
+        holder: u64,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Page<Credential>> {
         self.children(CRED_BY_HOLDER, CREDENTIALS, holder, after, limit)
     }
 
@@ -582,7 +617,10 @@ impl Store {
                 )));
             }
             tx.remove(CRED_BY_EXPIRY, &expiry_key(old.expires_on, old.id))?;
-            tx.mark(CRED_BY_EXPIRY, &expiry_key(credential.expires_on, credential.id))?;
+            tx.mark(
+                CRED_BY_EXPIRY,
+                &expiry_key(credential.expires_on, credential.id),
+            )?;
             tx.put(CREDENTIALS, &id_key(credential.id), &credential)?;
             Ok(credential.clone())
         })
@@ -609,7 +647,13 @@ impl Store {
 
     /// Credentials expiring in `[from, to]`, soonest first, continuing after the key
     /// `after` (from a previous page).
-    pub fn expiring(&self, from: Date, to: Date, after: Option<&[u8]>, limit: usize) -> Result<Page<Credential>> {
+    pub fn expiring(
+        &self,
+        from: Date,
+        to: Date,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Page<Credential>> {
         let start = expiry_key(from, 0);
         let end = expiry_key(to, u64::MAX);
         let mut items = Vec::new();
@@ -619,14 +663,17 @@ impl Store {
                 std::ops::Bound::Excluded(a.to_vec()),
                 std::ops::Bound::Included(end.to_vec()),
             )),
-            _ => self.tree(CRED_BY_EXPIRY).range(start.to_vec()..=end.to_vec()),
+            _ => self
+                .tree(CRED_BY_EXPIRY)
+                .range(start.to_vec()..=end.to_vec()),
         };
         for entry in range {
             let (key, _) = entry?;
             if items.len() == limit {
                 return Ok(Page { items, next: last });
             }
-            let id = read_id(&key[4..]).ok_or_else(|| StoreError::Corrupt("bad expiry index key".into()))?;
+            let id = read_id(&key[4..])
+                .ok_or_else(|| StoreError::Corrupt("bad expiry index key".into()))?;
             if read_date(&key).is_none() {
                 return Err(StoreError::Corrupt("bad date in expiry index".into()));
             }
@@ -669,11 +716,17 @@ impl Store {
 
     /// A course by id.
     pub fn course(&self, id: u64) -> Result<Course> {
-        self.get(COURSES, &id_key(id))?.ok_or_else(|| not_found(IdKind::Course, id))
+        self.get(COURSES, &id_key(id))?
+            .ok_or_else(|| not_found(IdKind::Course, id))
     }
 
     /// A page of a holder's courses, in id order.
-    pub fn list_courses(&self, holder: u64, after: Option<u64>, limit: usize) -> Result<Page<Course>> {
+    pub fn list_courses(
+        &self,
+        holder: u64,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Page<Course>> {
         self.children(COURSE_BY_HOLDER, COURSES, holder, after, limit)
     }
 
