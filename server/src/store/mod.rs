@@ -91,10 +91,6 @@ impl From<TransactionError<StoreError>> for StoreError {
     }
 }
 
-fn abort(e: StoreError) -> ConflictableTransactionError<StoreError> {
-    ConflictableTransactionError::Abort(e)
-}
-
 fn not_found(kind: IdKind, id: u64) -> StoreError {
     StoreError::NotFound {
         kind: kind.noun(),
@@ -174,35 +170,42 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// The view of every tree inside one transaction.
-struct Tx<'a>(&'a [TransactionalTree]);
+/// The writes of one request, applied together in one sled transaction.
+///
+/// Checks read the trees *before* the transaction (under the store's write lock, so nothing
+/// changes in between): sled 0.34 deadlocks when a tree is read non-transactionally while a
+/// transaction over it runs.
+#[derive(Default)]
+struct WriteSet {
+    ops: Vec<(usize, Vec<u8>, Option<Vec<u8>>)>,
+}
 
-type TxResult<T> = std::result::Result<T, ConflictableTransactionError<StoreError>>;
-
-impl Tx<'_> {
-    fn put<T: Record>(&self, tree: usize, key: &[u8], value: &T) -> TxResult<()> {
-        self.0[tree].insert(key, encode(value))?;
-        Ok(())
+impl WriteSet {
+    fn put<T: Record>(&mut self, tree: usize, key: &[u8], value: &T) {
+        self.ops.push((tree, key.to_vec(), Some(encode(value))));
     }
 
-    fn mark(&self, tree: usize, key: &[u8]) -> TxResult<()> {
-        self.0[tree].insert(key, &[][..])?;
-        Ok(())
+    fn put_raw(&mut self, tree: usize, key: &[u8], value: &[u8]) {
+        self.ops.push((tree, key.to_vec(), Some(value.to_vec())));
     }
 
-    fn remove(&self, tree: usize, key: &[u8]) -> TxResult<()> {
-        self.0[tree].remove(key)?;
-        Ok(())
+    fn mark(&mut self, tree: usize, key: &[u8]) {
+        self.put_raw(tree, key, &[]);
+    }
+
+    fn remove(&mut self, tree: usize, key: &[u8]) {
+        self.ops.push((tree, key.to_vec(), None));
     }
 
     /// Takes the next id of `kind` from its counter in `meta`.
-    fn next_id(&self, kind: IdKind) -> TxResult<u64> {
+    fn next_id(&mut self, store: &Store, kind: IdKind) -> Result<u64> {
         let key = format!("next_id/{}", kind.noun());
-        let next = self.0[META]
+        let next = store
+            .tree(META)
             .get(key.as_bytes())?
             .and_then(|v| read_id(&v))
             .unwrap_or(1);
-        self.0[META].insert(key.as_bytes(), &id_key(next + 1)[..])?;
+        self.put_raw(META, key.as_bytes(), &id_key(next + 1));
         Ok(next)
     }
 }
@@ -321,16 +324,27 @@ impl Store {
         &self.inner.trees[index]
     }
 
-    /// Runs `f` as one transaction over every tree, under the write lock, then waits until
-    /// it is durable.
-    async fn write<R>(&self, f: impl Fn(&Store, &Tx<'_>) -> TxResult<R>) -> Result<R> {
+    /// Runs `f` under the write lock to check and plan a change, applies the planned writes
+    /// in one transaction over every tree, then waits until they are durable.
+    async fn write<R>(&self, f: impl FnOnce(&Store, &mut WriteSet) -> Result<R>) -> Result<R> {
         let result = {
             let _guard = self
                 .inner
                 .write_lock
                 .lock()
                 .unwrap_or_else(|p| p.into_inner());
-            self.inner.trees[..].transaction(|trees| f(self, &Tx(trees)))?
+            let mut set = WriteSet::default();
+            let result = f(self, &mut set)?;
+            self.inner.trees[..].transaction(|trees: &Vec<TransactionalTree>| {
+                for (tree, key, value) in &set.ops {
+                    match value {
+                        Some(v) => trees[*tree].insert(key.as_slice(), v.as_slice())?,
+                        None => trees[*tree].remove(key.as_slice())?,
+                    };
+                }
+                Ok::<(), ConflictableTransactionError<StoreError>>(())
+            })?;
+            result
         };
         self.inner
             .commit
@@ -389,10 +403,10 @@ impl Store {
     pub async fn create_holder(&self, holder: Holder) -> Result<Holder> {
         self.write(|store, tx| {
             let mut holder = holder.clone();
-            holder.id = tx.next_id(IdKind::Holder)?;
-            tx.put(HOLDERS, &id_key(holder.id), &holder)?;
-            if store.default_holder_id().map_err(abort)?.is_none() {
-                tx.0[META].insert(META_DEFAULT_HOLDER, &id_key(holder.id)[..])?;
+            holder.id = tx.next_id(store, IdKind::Holder)?;
+            tx.put(HOLDERS, &id_key(holder.id), &holder);
+            if store.default_holder_id()?.is_none() {
+                tx.put_raw(META, META_DEFAULT_HOLDER, &id_key(holder.id));
             }
             Ok(holder)
         })
@@ -431,10 +445,10 @@ impl Store {
     /// Replaces a holder; optionally makes it the default.
     pub async fn update_holder(&self, holder: Holder, make_default: bool) -> Result<Holder> {
         self.write(|store, tx| {
-            store.holder(holder.id).map_err(abort)?;
-            tx.put(HOLDERS, &id_key(holder.id), &holder)?;
+            store.holder(holder.id)?;
+            tx.put(HOLDERS, &id_key(holder.id), &holder);
             if make_default {
-                tx.0[META].insert(META_DEFAULT_HOLDER, &id_key(holder.id)[..])?;
+                tx.put_raw(META, META_DEFAULT_HOLDER, &id_key(holder.id));
             }
             Ok(holder.clone())
         })
@@ -445,28 +459,28 @@ impl Store {
     /// they have any. If it was the default, the lowest remaining id becomes the default.
     pub async fn delete_holder(&self, id: u64, force: bool) -> Result<()> {
         self.write(|store, tx| {
-            store.holder(id).map_err(abort)?;
-            let creds = store.credentials_of(id).map_err(abort)?;
-            let courses = store.courses_of(id).map_err(abort)?;
+            store.holder(id)?;
+            let creds = store.credentials_of(id)?;
+            let courses = store.courses_of(id)?;
             if !force && (!creds.is_empty() || !courses.is_empty()) {
-                return Err(abort(StoreError::FailedPrecondition(format!(
+                return Err(StoreError::FailedPrecondition(format!(
                     "holder {} has {} credential(s) and {} course(s); delete them first or use force",
                     IdKind::Holder.format(id),
                     creds.len(),
                     courses.len()
-                ))));
+                )));
             }
             for c in &creds {
-                tx.remove(CREDENTIALS, &id_key(c.id))?;
-                tx.remove(CRED_BY_HOLDER, &pair_key(id, c.id))?;
-                tx.remove(CRED_BY_EXPIRY, &expiry_key(c.expires_on, c.id))?;
+                tx.remove(CREDENTIALS, &id_key(c.id));
+                tx.remove(CRED_BY_HOLDER, &pair_key(id, c.id));
+                tx.remove(CRED_BY_EXPIRY, &expiry_key(c.expires_on, c.id));
             }
             for c in &courses {
-                tx.remove(COURSES, &id_key(c.id))?;
-                tx.remove(COURSE_BY_HOLDER, &pair_key(id, c.id))?;
+                tx.remove(COURSES, &id_key(c.id));
+                tx.remove(COURSE_BY_HOLDER, &pair_key(id, c.id));
             }
-            tx.remove(HOLDERS, &id_key(id))?;
-            if store.default_holder_id().map_err(abort)? == Some(id) {
+            tx.remove(HOLDERS, &id_key(id));
+            if store.default_holder_id()? == Some(id) {
                 let next = store
                     .tree(HOLDERS)
                     .iter()
@@ -474,8 +488,8 @@ impl Store {
                     .filter_map(|k| k.ok().and_then(|k| read_id(&k)))
                     .find(|&other| other != id);
                 match next {
-                    Some(other) => tx.0[META].insert(META_DEFAULT_HOLDER, &id_key(other)[..]).map(drop)?,
-                    None => tx.remove(META, META_DEFAULT_HOLDER)?,
+                    Some(other) => tx.put_raw(META, META_DEFAULT_HOLDER, &id_key(other)),
+                    None => tx.remove(META, META_DEFAULT_HOLDER),
                 }
             }
             Ok(())
@@ -503,20 +517,20 @@ impl Store {
     /// otherwise one must exist.
     pub async fn put_program(&self, program: Program, create: bool) -> Result<Program> {
         self.write(|store, tx| {
-            let exists = store.local_program(&program.slug).map_err(abort)?.is_some();
+            let exists = store.local_program(&program.slug)?.is_some();
             if create && exists {
-                return Err(abort(StoreError::AlreadyExists(format!(
+                return Err(StoreError::AlreadyExists(format!(
                     "program {} already exists locally; use update",
                     program.slug
-                ))));
+                )));
             }
             if !create && !exists {
-                return Err(abort(StoreError::NotFound {
+                return Err(StoreError::NotFound {
                     kind: "local program",
                     id: program.slug.clone(),
-                }));
+                });
             }
-            tx.put(PROGRAMS, program.slug.as_bytes(), &program)?;
+            tx.put(PROGRAMS, program.slug.as_bytes(), &program);
             Ok(program.clone())
         })
         .await
@@ -526,21 +540,21 @@ impl Store {
     /// (a custom program; an override falls back to the built-in one).
     pub async fn delete_program(&self, slug: &str, in_use_blocks: bool) -> Result<()> {
         self.write(|store, tx| {
-            if store.local_program(slug).map_err(abort)?.is_none() {
-                return Err(abort(StoreError::NotFound {
+            if store.local_program(slug)?.is_none() {
+                return Err(StoreError::NotFound {
                     kind: "local program",
                     id: slug.to_string(),
-                }));
+                });
             }
             if in_use_blocks {
-                let users = store.count_credentials_of_program(slug).map_err(abort)?;
+                let users = store.count_credentials_of_program(slug)?;
                 if users > 0 {
-                    return Err(abort(StoreError::FailedPrecondition(format!(
+                    return Err(StoreError::FailedPrecondition(format!(
                         "program {slug} is used by {users} credential(s); remove them first"
-                    ))));
+                    )));
                 }
             }
-            tx.remove(PROGRAMS, slug.as_bytes())?;
+            tx.remove(PROGRAMS, slug.as_bytes());
             Ok(())
         })
         .await
@@ -560,27 +574,27 @@ impl Store {
     /// Creates a credential for an existing holder.
     pub async fn create_credential(&self, credential: Credential) -> Result<Credential> {
         self.write(|store, tx| {
-            store.holder(credential.holder_id).map_err(abort)?;
-            let held = store.credentials_of(credential.holder_id).map_err(abort)?;
+            store.holder(credential.holder_id)?;
+            let held = store.credentials_of(credential.holder_id)?;
             if let Some(same) = held.iter().find(|c| c.program == credential.program) {
-                return Err(abort(StoreError::AlreadyExists(format!(
+                return Err(StoreError::AlreadyExists(format!(
                     "holder {} already holds {} as credential {}",
                     IdKind::Holder.format(credential.holder_id),
                     credential.program,
                     IdKind::Credential.format(same.id)
-                ))));
+                )));
             }
             let mut credential = credential.clone();
-            credential.id = tx.next_id(IdKind::Credential)?;
-            tx.put(CREDENTIALS, &id_key(credential.id), &credential)?;
+            credential.id = tx.next_id(store, IdKind::Credential)?;
+            tx.put(CREDENTIALS, &id_key(credential.id), &credential);
             tx.mark(
                 CRED_BY_HOLDER,
                 &pair_key(credential.holder_id, credential.id),
-            )?;
+            );
             tx.mark(
                 CRED_BY_EXPIRY,
                 &expiry_key(credential.expires_on, credential.id),
-            )?;
+            );
             Ok(credential.clone())
         })
         .await
@@ -610,18 +624,18 @@ impl Store {
     /// Replaces a credential (same holder and program), keeping the expiry index in step.
     pub async fn update_credential(&self, credential: Credential) -> Result<Credential> {
         self.write(|store, tx| {
-            let old = store.credential(credential.id).map_err(abort)?;
+            let old = store.credential(credential.id)?;
             if old.holder_id != credential.holder_id || old.program != credential.program {
-                return Err(abort(StoreError::FailedPrecondition(
+                return Err(StoreError::FailedPrecondition(
                     "a credential's holder and program cannot change".into(),
-                )));
+                ));
             }
-            tx.remove(CRED_BY_EXPIRY, &expiry_key(old.expires_on, old.id))?;
+            tx.remove(CRED_BY_EXPIRY, &expiry_key(old.expires_on, old.id));
             tx.mark(
                 CRED_BY_EXPIRY,
                 &expiry_key(credential.expires_on, credential.id),
-            )?;
-            tx.put(CREDENTIALS, &id_key(credential.id), &credential)?;
+            );
+            tx.put(CREDENTIALS, &id_key(credential.id), &credential);
             Ok(credential.clone())
         })
         .await
@@ -630,16 +644,16 @@ impl Store {
     /// Deletes a credential and unpins it from the holder's courses.
     pub async fn delete_credential(&self, id: u64) -> Result<()> {
         self.write(|store, tx| {
-            let old = store.credential(id).map_err(abort)?;
-            for mut course in store.courses_of(old.holder_id).map_err(abort)? {
+            let old = store.credential(id)?;
+            for mut course in store.courses_of(old.holder_id)? {
                 if course.credential_ids.contains(&id) {
                     course.credential_ids.retain(|&c| c != id);
-                    tx.put(COURSES, &id_key(course.id), &course)?;
+                    tx.put(COURSES, &id_key(course.id), &course);
                 }
             }
-            tx.remove(CREDENTIALS, &id_key(id))?;
-            tx.remove(CRED_BY_HOLDER, &pair_key(old.holder_id, id))?;
-            tx.remove(CRED_BY_EXPIRY, &expiry_key(old.expires_on, id))?;
+            tx.remove(CREDENTIALS, &id_key(id));
+            tx.remove(CRED_BY_HOLDER, &pair_key(old.holder_id, id));
+            tx.remove(CRED_BY_EXPIRY, &expiry_key(old.expires_on, id));
             Ok(())
         })
         .await
@@ -703,12 +717,12 @@ impl Store {
     /// Creates a course for an existing holder; pinned credentials must be theirs.
     pub async fn create_course(&self, course: Course) -> Result<Course> {
         self.write(|store, tx| {
-            store.holder(course.holder_id).map_err(abort)?;
-            store.check_pins(&course).map_err(abort)?;
+            store.holder(course.holder_id)?;
+            store.check_pins(&course)?;
             let mut course = course.clone();
-            course.id = tx.next_id(IdKind::Course)?;
-            tx.put(COURSES, &id_key(course.id), &course)?;
-            tx.mark(COURSE_BY_HOLDER, &pair_key(course.holder_id, course.id))?;
+            course.id = tx.next_id(store, IdKind::Course)?;
+            tx.put(COURSES, &id_key(course.id), &course);
+            tx.mark(COURSE_BY_HOLDER, &pair_key(course.holder_id, course.id));
             Ok(course.clone())
         })
         .await
@@ -738,14 +752,14 @@ impl Store {
     /// Replaces a course (same holder).
     pub async fn update_course(&self, course: Course) -> Result<Course> {
         self.write(|store, tx| {
-            let old = store.course(course.id).map_err(abort)?;
+            let old = store.course(course.id)?;
             if old.holder_id != course.holder_id {
-                return Err(abort(StoreError::FailedPrecondition(
+                return Err(StoreError::FailedPrecondition(
                     "a course's holder cannot change".into(),
-                )));
+                ));
             }
-            store.check_pins(&course).map_err(abort)?;
-            tx.put(COURSES, &id_key(course.id), &course)?;
+            store.check_pins(&course)?;
+            tx.put(COURSES, &id_key(course.id), &course);
             Ok(course.clone())
         })
         .await
@@ -754,11 +768,14 @@ impl Store {
     /// Deletes a course.
     pub async fn delete_course(&self, id: u64) -> Result<()> {
         self.write(|store, tx| {
-            let old = store.course(id).map_err(abort)?;
-            tx.remove(COURSES, &id_key(id))?;
-            tx.remove(COURSE_BY_HOLDER, &pair_key(old.holder_id, id))?;
+            let old = store.course(id)?;
+            tx.remove(COURSES, &id_key(id));
+            tx.remove(COURSE_BY_HOLDER, &pair_key(old.holder_id, id));
             Ok(())
         })
         .await
     }
 }
+
+#[cfg(test)]
+mod tests;

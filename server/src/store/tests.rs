@@ -1,0 +1,242 @@
+//! Store tests on a real sled store in a temporary directory.
+
+use super::*;
+use crate::domain::{Credits, Unit};
+
+fn date(s: &str) -> Date {
+    s.parse().unwrap()
+}
+
+fn holder(name: &str) -> Holder {
+    Holder {
+        id: 0,
+        name: name.into(),
+        email: String::new(),
+        time_zone: "UTC".into(),
+    }
+}
+
+fn credential(holder_id: u64, program: &str, expires: &str) -> Credential {
+    Credential {
+        id: 0,
+        holder_id,
+        program: program.into(),
+        number: String::new(),
+        issued_on: None,
+        expires_on: date(expires),
+        history: Vec::new(),
+    }
+}
+
+fn course(holder_id: u64, title: &str, pins: Vec<u64>) -> Course {
+    Course {
+        id: 0,
+        holder_id,
+        title: title.into(),
+        provider: String::new(),
+        accreditation: String::new(),
+        completed_on: date("2026-01-10"),
+        amount: Credits::whole(2),
+        unit: Unit::Hours,
+        categories: vec!["safety".into()],
+        format: None,
+        credential_ids: pins,
+        evidence: String::new(),
+    }
+}
+
+fn open(dir: &Path) -> Store {
+    Store::open(dir, &StoreOptions::default()).unwrap()
+}
+
+#[tokio::test]
+async fn records_survive_reopen_with_ids_and_indexes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let dana = store.create_holder(holder("Dana")).await.unwrap();
+    let lee = store.create_holder(holder("Lee")).await.unwrap();
+    assert_eq!((dana.id, lee.id), (1, 2));
+    assert_eq!(store.default_holder_id().unwrap(), Some(1));
+    let cpt = store
+        .create_credential(credential(dana.id, "nha-cpt", "2027-04-30"))
+        .await
+        .unwrap();
+    let logged = store
+        .create_course(course(dana.id, "Safety", vec![cpt.id]))
+        .await
+        .unwrap();
+    store.close().await.unwrap();
+    drop(store);
+
+    let store = open(dir.path());
+    assert_eq!(store.holder(dana.id).unwrap().name, "Dana");
+    assert_eq!(store.credentials_of(dana.id).unwrap(), vec![cpt.clone()]);
+    assert_eq!(store.courses_of(dana.id).unwrap(), vec![logged]);
+    assert!(store.courses_of(lee.id).unwrap().is_empty());
+    let next = store.create_holder(holder("Kim")).await.unwrap();
+    assert_eq!(next.id, 3, "id counters persist");
+    let expiring = store
+        .expiring(date("2027-01-01"), date("2027-12-31"), None, 10)
+        .unwrap();
+    assert_eq!(expiring.items, vec![cpt]);
+}
+
+#[tokio::test]
+async fn pages_follow_on_without_gaps_or_repeats() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let h = store.create_holder(holder("Dana")).await.unwrap();
+    for i in 0..7 {
+        store
+            .create_course(course(h.id, &format!("c{i}"), vec![]))
+            .await
+            .unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.list_courses(h.id, after, 3).unwrap();
+        seen.extend(page.items.iter().map(|c| c.title.clone()));
+        match page.next {
+            Some(key) => after = keys::read_id(&key),
+            None => break,
+        }
+    }
+    assert_eq!(seen, (0..7).map(|i| format!("c{i}")).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn expiry_index_follows_updates_and_deletes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let h = store.create_holder(holder("Dana")).await.unwrap();
+    let mut c = store
+        .create_credential(credential(h.id, "amt-rpt", "2027-01-15"))
+        .await
+        .unwrap();
+    c.expires_on = date("2030-01-15");
+    store.update_credential(c.clone()).await.unwrap();
+    let in_2027 = store
+        .expiring(date("2027-01-01"), date("2027-12-31"), None, 10)
+        .unwrap();
+    assert!(in_2027.items.is_empty());
+    let in_2030 = store
+        .expiring(date("2030-01-01"), date("2030-12-31"), None, 10)
+        .unwrap();
+    assert_eq!(in_2030.items, vec![c.clone()]);
+    store.delete_credential(c.id).await.unwrap();
+    let in_2030 = store
+        .expiring(date("2030-01-01"), date("2030-12-31"), None, 10)
+        .unwrap();
+    assert!(in_2030.items.is_empty());
+}
+
+#[tokio::test]
+async fn deleting_a_credential_unpins_it_and_holder_delete_needs_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let h = store.create_holder(holder("Dana")).await.unwrap();
+    let c = store
+        .create_credential(credential(h.id, "nha-cpt", "2027-04-30"))
+        .await
+        .unwrap();
+    let k = store
+        .create_course(course(h.id, "Pinned", vec![c.id]))
+        .await
+        .unwrap();
+    store.delete_credential(c.id).await.unwrap();
+    assert!(store.course(k.id).unwrap().credential_ids.is_empty());
+
+    let refused = store.delete_holder(h.id, false).await.unwrap_err();
+    assert!(
+        matches!(refused, StoreError::FailedPrecondition(_)),
+        "{refused}"
+    );
+    assert_eq!(
+        store.courses_of(h.id).unwrap().len(),
+        1,
+        "a refused delete changes nothing"
+    );
+    store.delete_holder(h.id, true).await.unwrap();
+    assert!(matches!(
+        store.course(k.id),
+        Err(StoreError::NotFound { .. })
+    ));
+    assert_eq!(store.default_holder_id().unwrap(), None);
+}
+
+#[tokio::test]
+async fn one_credential_per_program_and_pins_must_be_the_holders() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let a = store.create_holder(holder("A")).await.unwrap();
+    let b = store.create_holder(holder("B")).await.unwrap();
+    let c = store
+        .create_credential(credential(a.id, "nha-cpt", "2027-04-30"))
+        .await
+        .unwrap();
+    let dup = store
+        .create_credential(credential(a.id, "nha-cpt", "2028-04-30"))
+        .await
+        .unwrap_err();
+    assert!(matches!(dup, StoreError::AlreadyExists(_)), "{dup}");
+    let foreign = store
+        .create_course(course(b.id, "X", vec![c.id]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(foreign, StoreError::FailedPrecondition(_)),
+        "{foreign}"
+    );
+    assert!(store.courses_of(b.id).unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_second_open_of_the_same_dir_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let _store = open(dir.path());
+    let err = Store::open(dir.path(), &StoreOptions::default()).unwrap_err();
+    assert!(matches!(err, StoreError::Locked { .. }), "{err}");
+    assert!(err.to_string().contains("in use by another recertd"));
+}
+
+#[tokio::test]
+async fn a_store_from_a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = sled::open(dir.path().join("db")).unwrap();
+        let meta = db.open_tree("meta").unwrap();
+        meta.insert(META_SCHEMA, &(SCHEMA_VERSION + 1).to_be_bytes()[..])
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let err = Store::open(dir.path(), &StoreOptions::default()).unwrap_err();
+    assert!(
+        matches!(err, StoreError::NewerSchema { found, .. } if found == SCHEMA_VERSION + 1),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_writers_share_flushes_and_all_land() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let h = store.create_holder(holder("Dana")).await.unwrap();
+    let tasks: Vec<_> = (0..64)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .create_course(course(h.id, &format!("c{i}"), vec![]))
+                    .await
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    store.close().await.unwrap();
+    drop(store);
+    let store = open(dir.path());
+    assert_eq!(store.courses_of(h.id).unwrap().len(), 64);
+}
