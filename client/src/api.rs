@@ -1,0 +1,416 @@
+//! Typed client of the `recert.v1` API: the only module (with `api::convert`) that sees
+//! generated proto types. Commands call methods here and get the client's own records back.
+
+mod convert;
+
+use std::future::Future;
+use std::time::Duration;
+
+use jiff::civil::Date;
+use recert_proto::v1 as pb;
+use recert_proto::v1::compliance_service_client::ComplianceServiceClient;
+use recert_proto::v1::course_service_client::CourseServiceClient;
+use recert_proto::v1::credential_service_client::CredentialServiceClient;
+use recert_proto::v1::holder_service_client::HolderServiceClient;
+use recert_proto::v1::program_service_client::ProgramServiceClient;
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Code, Status};
+
+use crate::error::Error;
+use crate::model::{
+    Compliance, Course, CourseChanges, Credential, CredentialChanges, Deadline, DeadlineQuery,
+    Holder, HolderChanges, NewCourse, NewCredential, NewHolder, Program, ProgramDraft,
+};
+
+/// How long to wait for the TCP (and HTTP/2) connection before calling the daemon unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Upper bound on one request, so a wedged daemon does not hang a script forever.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Items asked for per page when following `next_page_token`.
+const PAGE_SIZE: usize = 100;
+
+/// The id `GetHolder` resolves to the default holder.
+const DEFAULT_HOLDER: &str = "default";
+
+/// A connection to recertd with one typed method per RPC the CLI uses.
+///
+/// The generated clients share one HTTP/2 channel; they are cloned per call because tonic
+/// clients need `&mut self` and cloning one is a reference-count bump.
+#[derive(Clone)]
+pub struct Api {
+    server: String,
+    holders: HolderServiceClient<Channel>,
+    programs: ProgramServiceClient<Channel>,
+    credentials: CredentialServiceClient<Channel>,
+    courses: CourseServiceClient<Channel>,
+    compliance: ComplianceServiceClient<Channel>,
+}
+
+impl Api {
+    /// Connects to the daemon at `server` (e.g. `http://127.0.0.1:50051`).
+    ///
+    /// Connecting eagerly means a daemon that is not running is reported once, clearly, as
+    /// [`Error::Unreachable`] instead of as a transport error on the first call.
+    pub async fn connect(server: &str) -> Result<Self, Error> {
+        let endpoint = Endpoint::from_shared(server.to_owned())
+            .map_err(|_| Error::Usage(format!("invalid --server URL '{server}'")))?
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT);
+        let channel = endpoint.connect().await.map_err(|_| Error::Unreachable {
+            server: server.to_owned(),
+        })?;
+        Ok(Self {
+            server: server.to_owned(),
+            holders: HolderServiceClient::new(channel.clone()),
+            programs: ProgramServiceClient::new(channel.clone()),
+            credentials: CredentialServiceClient::new(channel.clone()),
+            courses: CourseServiceClient::new(channel.clone()),
+            compliance: ComplianceServiceClient::new(channel),
+        })
+    }
+
+    /// Fetches one holder by id.
+    pub async fn holder(&self, id: &str) -> Result<Holder, Error> {
+        let request = pb::GetHolderRequest { id: id.to_owned() };
+        let holder = self.holders.clone().get_holder(request).await;
+        Ok(self.check(holder)?.into())
+    }
+
+    /// Fetches the default holder; [`Error::NoHolder`] when none exists yet.
+    pub async fn default_holder(&self) -> Result<Holder, Error> {
+        match self.holder(DEFAULT_HOLDER).await {
+            Err(Error::Server {
+                code: Code::NotFound,
+                ..
+            }) => Err(Error::NoHolder),
+            other => other,
+        }
+    }
+
+    /// Lists holders, all of them or the first `limit`.
+    pub async fn holders(&self, limit: Option<usize>) -> Result<Vec<Holder>, Error> {
+        self.paginate(limit, |page_size, page_token| {
+            let mut client = self.holders.clone();
+            async move {
+                let request = pb::ListHoldersRequest {
+                    page_size,
+                    page_token,
+                };
+                let page = client.list_holders(request).await?.into_inner();
+                Ok((page.holders, page.next_page_token))
+            }
+        })
+        .await
+    }
+
+    /// Creates a holder; the server makes the first one the default.
+    pub async fn create_holder(&self, holder: NewHolder) -> Result<Holder, Error> {
+        let request = pb::CreateHolderRequest {
+            holder: Some(holder.into()),
+        };
+        let holder = self.holders.clone().create_holder(request).await;
+        Ok(self.check(holder)?.into())
+    }
+
+    /// Changes a holder's fields or makes it the default.
+    pub async fn update_holder(&self, id: &str, changes: HolderChanges) -> Result<Holder, Error> {
+        let request = convert::update_holder(id, changes);
+        let holder = self.holders.clone().update_holder(request).await;
+        Ok(self.check(holder)?.into())
+    }
+
+    /// Deletes a holder; `force` also deletes its credentials and courses.
+    pub async fn delete_holder(&self, id: &str, force: bool) -> Result<(), Error> {
+        let request = pb::DeleteHolderRequest {
+            id: id.to_owned(),
+            force,
+        };
+        let reply = self.holders.clone().delete_holder(request).await;
+        self.check(reply).map(drop)
+    }
+
+    /// Fetches one program (built-in, override or custom) by slug.
+    pub async fn program(&self, slug: &str) -> Result<Program, Error> {
+        let request = pb::GetProgramRequest {
+            slug: slug.to_owned(),
+        };
+        let program = self.programs.clone().get_program(request).await;
+        Ok(self.check(program)?.into())
+    }
+
+    /// Lists programs, all of them or the first `limit`.
+    pub async fn programs(&self, limit: Option<usize>) -> Result<Vec<Program>, Error> {
+        self.paginate(limit, |page_size, page_token| {
+            let mut client = self.programs.clone();
+            async move {
+                let request = pb::ListProgramsRequest {
+                    page_size,
+                    page_token,
+                };
+                let page = client.list_programs(request).await?.into_inner();
+                Ok((page.programs, page.next_page_token))
+            }
+        })
+        .await
+    }
+
+    /// Creates a custom program, or a local override when the slug is built in.
+    pub async fn create_program(&self, draft: ProgramDraft) -> Result<Program, Error> {
+        let request = pb::CreateProgramRequest {
+            program: Some(draft.into()),
+        };
+        let program = self.programs.clone().create_program(request).await;
+        Ok(self.check(program)?.into())
+    }
+
+    /// Deletes a local program; deleting an override restores the built-in one.
+    pub async fn delete_program(&self, slug: &str) -> Result<(), Error> {
+        let request = pb::DeleteProgramRequest {
+            slug: slug.to_owned(),
+        };
+        let reply = self.programs.clone().delete_program(request).await;
+        self.check(reply).map(drop)
+    }
+
+    /// Fetches one credential by id.
+    pub async fn credential(&self, id: &str) -> Result<Credential, Error> {
+        let request = pb::GetCredentialRequest { id: id.to_owned() };
+        let credential = self.credentials.clone().get_credential(request).await;
+        Ok(self.check(credential)?.into())
+    }
+
+    /// Lists a holder's credentials, all of them or the first `limit`.
+    pub async fn credentials(
+        &self,
+        holder_id: &str,
+        limit: Option<usize>,
+    ) -> Result<Vec<Credential>, Error> {
+        self.paginate(limit, |page_size, page_token| {
+            let mut client = self.credentials.clone();
+            let holder_id = holder_id.to_owned();
+            async move {
+                let request = pb::ListCredentialsRequest {
+                    holder_id,
+                    page_size,
+                    page_token,
+                };
+                let page = client.list_credentials(request).await?.into_inner();
+                Ok((page.credentials, page.next_page_token))
+            }
+        })
+        .await
+    }
+
+    /// Adds a credential to a holder.
+    pub async fn create_credential(&self, credential: NewCredential) -> Result<Credential, Error> {
+        let request = pb::CreateCredentialRequest {
+            credential: Some(credential.into()),
+        };
+        let credential = self.credentials.clone().create_credential(request).await;
+        Ok(self.check(credential)?.into())
+    }
+
+    /// Changes a credential's number or dates.
+    pub async fn update_credential(
+        &self,
+        id: &str,
+        changes: CredentialChanges,
+    ) -> Result<Credential, Error> {
+        let request = convert::update_credential(id, changes);
+        let credential = self.credentials.clone().update_credential(request).await;
+        Ok(self.check(credential)?.into())
+    }
+
+    /// Closes the current cycle and starts the next; the server fills in what is `None`.
+    pub async fn renew_credential(
+        &self,
+        id: &str,
+        expires_on: Option<Date>,
+        renewed_on: Option<Date>,
+    ) -> Result<Credential, Error> {
+        let request = pb::RenewCredentialRequest {
+            id: id.to_owned(),
+            expires_on: convert::date_or_empty(expires_on),
+            renewed_on: convert::date_or_empty(renewed_on),
+        };
+        let credential = self.credentials.clone().renew_credential(request).await;
+        Ok(self.check(credential)?.into())
+    }
+
+    /// Deletes a credential.
+    pub async fn delete_credential(&self, id: &str) -> Result<(), Error> {
+        let request = pb::DeleteCredentialRequest { id: id.to_owned() };
+        let reply = self.credentials.clone().delete_credential(request).await;
+        self.check(reply).map(drop)
+    }
+
+    /// Fetches one course by id.
+    pub async fn course(&self, id: &str) -> Result<Course, Error> {
+        let request = pb::GetCourseRequest { id: id.to_owned() };
+        let course = self.courses.clone().get_course(request).await;
+        Ok(self.check(course)?.into())
+    }
+
+    /// Lists a holder's courses, all of them or the first `limit`.
+    pub async fn courses(
+        &self,
+        holder_id: &str,
+        limit: Option<usize>,
+    ) -> Result<Vec<Course>, Error> {
+        self.paginate(limit, |page_size, page_token| {
+            let mut client = self.courses.clone();
+            let holder_id = holder_id.to_owned();
+            async move {
+                let request = pb::ListCoursesRequest {
+                    holder_id,
+                    page_size,
+                    page_token,
+                };
+                let page = client.list_courses(request).await?.into_inner();
+                Ok((page.courses, page.next_page_token))
+            }
+        })
+        .await
+    }
+
+    /// Logs a completed course.
+    pub async fn create_course(&self, course: NewCourse) -> Result<Course, Error> {
+        let request = pb::CreateCourseRequest {
+            course: Some(course.into()),
+        };
+        let course = self.courses.clone().create_course(request).await;
+        Ok(self.check(course)?.into())
+    }
+
+    /// Changes a course; list fields are replaced when given.
+    pub async fn update_course(&self, id: &str, changes: CourseChanges) -> Result<Course, Error> {
+        let request = convert::update_course(id, changes);
+        let course = self.courses.clone().update_course(request).await;
+        Ok(self.check(course)?.into())
+    }
+
+    /// Deletes a course.
+    pub async fn delete_course(&self, id: &str) -> Result<(), Error> {
+        let request = pb::DeleteCourseRequest { id: id.to_owned() };
+        let reply = self.courses.clone().delete_course(request).await;
+        self.check(reply).map(drop)
+    }
+
+    /// Where each of a holder's credentials stands on `as_of` (default: the holder's today).
+    pub async fn compliance(
+        &self,
+        holder_id: &str,
+        as_of: Option<Date>,
+    ) -> Result<Vec<Compliance>, Error> {
+        let request = pb::ListComplianceRequest {
+            holder_id: holder_id.to_owned(),
+            as_of: convert::date_or_empty(as_of),
+        };
+        let reply = self.compliance.clone().list_compliance(request).await;
+        let rows = self.check(reply)?.compliance;
+        Ok(rows.into_iter().map(Compliance::from).collect())
+    }
+
+    /// Upcoming expiries, soonest first, all of them or the first `limit`.
+    pub async fn deadlines(
+        &self,
+        query: &DeadlineQuery,
+        limit: Option<usize>,
+    ) -> Result<Vec<Deadline>, Error> {
+        self.paginate(limit, |page_size, page_token| {
+            let mut client = self.compliance.clone();
+            let request = pb::ListDeadlinesRequest {
+                within_days: query.within_days,
+                holder_id: query.holder_id.clone().unwrap_or_default(),
+                as_of: convert::date_or_empty(query.as_of),
+                page_size,
+                page_token,
+            };
+            async move {
+                let page = client.list_deadlines(request).await?.into_inner();
+                Ok((page.deadlines, page.next_page_token))
+            }
+        })
+        .await
+    }
+
+    /// Unwraps a reply, turning a failed call into the client's error.
+    fn check<T>(&self, reply: Result<tonic::Response<T>, Status>) -> Result<T, Error> {
+        reply
+            .map(tonic::Response::into_inner)
+            .map_err(|status| self.rejected(status))
+    }
+
+    /// Maps a gRPC status to an error: UNAVAILABLE means the connection failed mid-way (the
+    /// daemon stopped); a reply without `grpc-status` came from something that is not a gRPC
+    /// server; anything else carries the server's message.
+    fn rejected(&self, status: Status) -> Error {
+        // tonic's wording for a plain HTTP reply; it offers no typed way to tell.
+        const NOT_GRPC: &str = "grpc-status header missing, mapped from HTTP status code ";
+        if let Some(http) = status.message().strip_prefix(NOT_GRPC) {
+            return Error::NotRecertd {
+                server: self.server.clone(),
+                detail: format!("HTTP status {http}"),
+            };
+        }
+        match status.code() {
+            Code::Unavailable => Error::Unreachable {
+                server: self.server.clone(),
+            },
+            code => {
+                let message = match status.message().trim() {
+                    "" => code.description().to_owned(),
+                    message => message.to_owned(),
+                };
+                Error::Server { code, message }
+            }
+        }
+    }
+
+    /// Follows `next_page_token` until the server has no more, or until `limit` items.
+    ///
+    /// `fetch` gets the page size and token and returns one page of proto items plus the next
+    /// token. A server repeating a token would loop forever, so that is an error.
+    async fn paginate<P, T, F, Fut>(
+        &self,
+        limit: Option<usize>,
+        mut fetch: F,
+    ) -> Result<Vec<T>, Error>
+    where
+        F: FnMut(i32, String) -> Fut,
+        Fut: Future<Output = Result<(Vec<P>, String), Status>>,
+        T: From<P>,
+    {
+        let mut items = Vec::new();
+        let mut token = String::new();
+        loop {
+            let wanted = limit.map_or(PAGE_SIZE, |limit| {
+                limit.saturating_sub(items.len()).clamp(1, PAGE_SIZE)
+            });
+            let page_size = i32::try_from(wanted).unwrap_or(i32::MAX);
+            let (page, next) = fetch(page_size, token.clone())
+                .await
+                .map_err(|status| self.rejected(status))?;
+            items.extend(page.into_iter().map(T::from));
+            if let Some(limit) = limit
+                && items.len() >= limit
+            {
+                items.truncate(limit);
+                break;
+            }
+            if next.is_empty() {
+                break;
+            }
+            if next == token {
+                return Err(Error::Server {
+                    code: Code::Internal,
+                    message: "the server returned the same page token twice".to_owned(),
+                });
+            }
+            token = next;
+        }
+        Ok(items)
+    }
+}

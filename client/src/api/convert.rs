@@ -1,0 +1,413 @@
+//! Conversions between generated proto types and the client's records, in one place.
+//!
+//! Replies convert infallibly: an empty optional string becomes `None`, an enum value this
+//! client does not know becomes `Unknown`/`Unspecified`. Requests are built from values the
+//! CLI already validated (dates, amounts), so they need no checks here.
+
+use jiff::civil::Date;
+use recert_proto::v1 as pb;
+
+use crate::credits::Credits;
+use crate::model::{
+    CapLimit, CapRule, CategoryMinimum, CategoryProgress, Compliance, ComplianceStatus, Confidence,
+    Course, CourseChanges, Credential, CredentialChanges, Deadline, Holder, HolderChanges,
+    NewCourse, NewCredential, NewHolder, PastCycle, Program, ProgramDraft,
+};
+
+/// `None` for the empty string proto3 uses for "not set".
+fn optional(text: String) -> Option<String> {
+    if text.is_empty() { None } else { Some(text) }
+}
+
+/// A date as the wire wants it, or the empty string the server reads as "default".
+pub(super) fn date_or_empty(date: Option<Date>) -> String {
+    date.map(|d| d.to_string()).unwrap_or_default()
+}
+
+impl From<pb::Holder> for Holder {
+    fn from(h: pb::Holder) -> Self {
+        Self {
+            id: h.id,
+            name: h.name,
+            email: optional(h.email),
+            time_zone: h.time_zone,
+            is_default: h.is_default,
+        }
+    }
+}
+
+impl From<NewHolder> for pb::Holder {
+    fn from(h: NewHolder) -> Self {
+        Self {
+            name: h.name,
+            email: h.email.unwrap_or_default(),
+            time_zone: h.time_zone.unwrap_or_default(),
+            ..Self::default()
+        }
+    }
+}
+
+/// The UpdateHolder request for `changes`.
+pub(super) fn update_holder(id: &str, changes: HolderChanges) -> pb::UpdateHolderRequest {
+    pb::UpdateHolderRequest {
+        id: id.to_owned(),
+        name: changes.name,
+        email: changes.email,
+        time_zone: changes.time_zone,
+        make_default: changes.make_default,
+    }
+}
+
+impl From<pb::Confidence> for Confidence {
+    fn from(c: pb::Confidence) -> Self {
+        match c {
+            pb::Confidence::Confirmed => Self::Confirmed,
+            pb::Confidence::Uncertain => Self::Uncertain,
+            pb::Confidence::Unspecified => Self::Unspecified,
+        }
+    }
+}
+
+impl From<pb::CategoryMinimum> for CategoryMinimum {
+    fn from(m: pb::CategoryMinimum) -> Self {
+        Self {
+            category: m.category,
+            minimum: Credits::from_hundredths(m.minimum_hundredths),
+        }
+    }
+}
+
+impl From<CategoryMinimum> for pb::CategoryMinimum {
+    fn from(m: CategoryMinimum) -> Self {
+        Self {
+            category: m.category,
+            minimum_hundredths: m.minimum.hundredths(),
+        }
+    }
+}
+
+impl From<pb::Cap> for CapRule {
+    /// A cap with a percentage is a percentage cap; otherwise its amount applies.
+    fn from(c: pb::Cap) -> Self {
+        let limit = if c.max_percent > 0 {
+            CapLimit::Percent(c.max_percent)
+        } else {
+            CapLimit::Amount(Credits::from_hundredths(c.max_hundredths))
+        };
+        Self {
+            category: optional(c.category),
+            format: optional(c.format),
+            limit,
+        }
+    }
+}
+
+impl From<CapRule> for pb::Cap {
+    fn from(c: CapRule) -> Self {
+        let (max_percent, max_hundredths) = match c.limit {
+            CapLimit::Percent(p) => (p, 0),
+            CapLimit::Amount(a) => (0, a.hundredths()),
+        };
+        Self {
+            category: c.category.unwrap_or_default(),
+            format: c.format.unwrap_or_default(),
+            max_percent,
+            max_hundredths,
+        }
+    }
+}
+
+impl From<pb::Program> for Program {
+    fn from(p: pb::Program) -> Self {
+        let confidence = p.confidence().into();
+        Self {
+            slug: p.slug,
+            body: p.body,
+            name: p.name,
+            cycle_months: p.cycle_months,
+            ce_window_months: p.ce_window_months,
+            unit: p.unit,
+            unit_hours: Credits::from_hundredths(p.unit_hours_hundredths),
+            required: Credits::from_hundredths(p.required_hundredths),
+            category_minimums: p.category_minimums.into_iter().map(Into::into).collect(),
+            caps: p.caps.into_iter().map(Into::into).collect(),
+            grace_days: p.grace_days,
+            shares_courses: p.shares_courses,
+            accepted_accreditations: p.accepted_accreditations,
+            sources: p.sources,
+            confidence,
+            notes: optional(p.notes),
+            builtin: p.builtin,
+            overrides_builtin: p.overrides_builtin,
+        }
+    }
+}
+
+impl From<ProgramDraft> for pb::Program {
+    /// A user-defined program is marked confirmed: its author is the authority on it.
+    fn from(d: ProgramDraft) -> Self {
+        Self {
+            slug: d.slug,
+            body: d.body,
+            name: d.name,
+            cycle_months: d.cycle_months,
+            ce_window_months: d.ce_window_months,
+            unit: d.unit,
+            unit_hours_hundredths: d.unit_hours.hundredths(),
+            required_hundredths: d.required.hundredths(),
+            category_minimums: d.category_minimums.into_iter().map(Into::into).collect(),
+            caps: d.caps.into_iter().map(Into::into).collect(),
+            grace_days: d.grace_days,
+            shares_courses: d.shares_courses,
+            accepted_accreditations: d.accepted_accreditations,
+            sources: d.sources,
+            confidence: pb::Confidence::Confirmed.into(),
+            notes: d.notes.unwrap_or_default(),
+            builtin: false,
+            overrides_builtin: false,
+        }
+    }
+}
+
+impl From<pb::PastCycle> for PastCycle {
+    fn from(c: pb::PastCycle) -> Self {
+        Self {
+            issued_on: optional(c.issued_on),
+            expires_on: c.expires_on,
+            renewed_on: optional(c.renewed_on),
+        }
+    }
+}
+
+impl From<pb::Credential> for Credential {
+    fn from(c: pb::Credential) -> Self {
+        Self {
+            id: c.id,
+            holder_id: c.holder_id,
+            program: c.program,
+            number: optional(c.number),
+            issued_on: optional(c.issued_on),
+            expires_on: c.expires_on,
+            history: c.history.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl From<NewCredential> for pb::Credential {
+    fn from(c: NewCredential) -> Self {
+        Self {
+            holder_id: c.holder_id,
+            program: c.program,
+            number: c.number.unwrap_or_default(),
+            issued_on: date_or_empty(c.issued_on),
+            expires_on: c.expires_on.to_string(),
+            ..Self::default()
+        }
+    }
+}
+
+/// The UpdateCredential request for `changes`.
+pub(super) fn update_credential(
+    id: &str,
+    changes: CredentialChanges,
+) -> pb::UpdateCredentialRequest {
+    pb::UpdateCredentialRequest {
+        id: id.to_owned(),
+        number: changes.number,
+        issued_on: changes.issued_on.map(|d| d.to_string()),
+        expires_on: changes.expires_on.map(|d| d.to_string()),
+    }
+}
+
+impl From<pb::Course> for Course {
+    fn from(c: pb::Course) -> Self {
+        Self {
+            id: c.id,
+            holder_id: c.holder_id,
+            title: c.title,
+            provider: optional(c.provider),
+            accreditation: optional(c.accreditation),
+            completed_on: c.completed_on,
+            credits: Credits::from_hundredths(c.credits_hundredths),
+            unit: c.unit,
+            hours: Credits::from_hundredths(c.hours_hundredths),
+            categories: c.categories,
+            format: optional(c.format),
+            credential_ids: c.credential_ids,
+            evidence: optional(c.evidence),
+        }
+    }
+}
+
+impl From<NewCourse> for pb::Course {
+    fn from(c: NewCourse) -> Self {
+        Self {
+            holder_id: c.holder_id,
+            title: c.title,
+            provider: c.provider.unwrap_or_default(),
+            accreditation: c.accreditation.unwrap_or_default(),
+            completed_on: c.completed_on.to_string(),
+            credits_hundredths: c.credits.hundredths(),
+            unit: c.unit.as_str().to_owned(),
+            categories: c.categories,
+            format: c.format.map(|f| f.as_str().to_owned()).unwrap_or_default(),
+            credential_ids: c.credential_ids,
+            evidence: c.evidence.unwrap_or_default(),
+            ..Self::default()
+        }
+    }
+}
+
+/// The UpdateCourse request for `changes`; a given list replaces the stored one.
+pub(super) fn update_course(id: &str, changes: CourseChanges) -> pb::UpdateCourseRequest {
+    pb::UpdateCourseRequest {
+        id: id.to_owned(),
+        title: changes.title,
+        provider: changes.provider,
+        accreditation: changes.accreditation,
+        completed_on: changes.completed_on.map(|d| d.to_string()),
+        credits_hundredths: changes.credits.map(Credits::hundredths),
+        unit: changes.unit.map(|u| u.as_str().to_owned()),
+        set_categories: changes.categories.is_some(),
+        categories: changes.categories.unwrap_or_default(),
+        format: changes.format.map(|f| f.as_str().to_owned()),
+        set_credential_ids: changes.credential_ids.is_some(),
+        credential_ids: changes.credential_ids.unwrap_or_default(),
+        evidence: changes.evidence,
+    }
+}
+
+impl From<pb::ComplianceStatus> for ComplianceStatus {
+    fn from(s: pb::ComplianceStatus) -> Self {
+        match s {
+            pb::ComplianceStatus::Met => Self::Met,
+            pb::ComplianceStatus::OnTrack => Self::OnTrack,
+            pb::ComplianceStatus::AtRisk => Self::AtRisk,
+            pb::ComplianceStatus::InGrace => Self::InGrace,
+            pb::ComplianceStatus::Expired => Self::Expired,
+            pb::ComplianceStatus::Unspecified => Self::Unknown,
+        }
+    }
+}
+
+/// The status for a raw enum value; values newer than this client are `Unknown`.
+fn status(value: i32) -> ComplianceStatus {
+    pb::ComplianceStatus::try_from(value).map_or(ComplianceStatus::Unknown, Into::into)
+}
+
+impl From<pb::CategoryProgress> for CategoryProgress {
+    fn from(p: pb::CategoryProgress) -> Self {
+        Self {
+            category: p.category,
+            required: Credits::from_hundredths(p.required_hundredths),
+            earned: Credits::from_hundredths(p.earned_hundredths),
+        }
+    }
+}
+
+impl From<pb::Compliance> for Compliance {
+    fn from(c: pb::Compliance) -> Self {
+        Self {
+            credential_id: c.credential_id,
+            holder_id: c.holder_id,
+            program: c.program,
+            program_name: c.program_name,
+            expires_on: c.expires_on,
+            window_start: c.window_start,
+            unit: c.unit,
+            required: Credits::from_hundredths(c.required_hundredths),
+            earned: Credits::from_hundredths(c.earned_hundredths),
+            remaining: Credits::from_hundredths(c.remaining_hundredths),
+            days_left: c.days_left,
+            status: status(c.status),
+            categories: c.categories.into_iter().map(Into::into).collect(),
+            caution: optional(c.caution),
+            as_of: c.as_of,
+            counted_course_ids: c.counted_course_ids,
+        }
+    }
+}
+
+impl From<pb::Deadline> for Deadline {
+    fn from(d: pb::Deadline) -> Self {
+        Self {
+            credential_id: d.credential_id,
+            holder_id: d.holder_id,
+            holder_name: d.holder_name,
+            program: d.program,
+            expires_on: d.expires_on,
+            days_left: d.days_left,
+            status: status(d.status),
+            unit: d.unit,
+            remaining: Credits::from_hundredths(d.remaining_hundredths),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replies_turn_empty_strings_into_none() {
+        let course: Course = pb::Course {
+            id: "co4".into(),
+            holder_id: "h1".into(),
+            title: "Needle safety".into(),
+            completed_on: "2025-01-10".into(),
+            credits_hundredths: 250,
+            unit: "hours".into(),
+            hours_hundredths: 250,
+            ..pb::Course::default()
+        }
+        .into();
+        assert_eq!(course.provider, None);
+        assert_eq!(course.format, None);
+        assert_eq!(course.evidence, None);
+        assert_eq!(course.credits.to_string(), "2.5");
+    }
+
+    #[test]
+    fn unknown_status_values_do_not_fail() {
+        assert_eq!(status(3), ComplianceStatus::AtRisk);
+        assert_eq!(status(0), ComplianceStatus::Unknown);
+        assert_eq!(status(42), ComplianceStatus::Unknown);
+    }
+
+    #[test]
+    fn course_changes_set_list_flags_only_when_given() {
+        let request = update_course(
+            "co1",
+            CourseChanges {
+                categories: Some(vec![]),
+                ..CourseChanges::default()
+            },
+        );
+        assert!(request.set_categories);
+        assert!(request.categories.is_empty());
+        assert!(!request.set_credential_ids);
+        assert_eq!(request.title, None);
+    }
+
+    #[test]
+    fn caps_round_trip_through_the_wire_shape() {
+        let percent = CapRule {
+            category: Some("management".into()),
+            format: None,
+            limit: CapLimit::Percent(25),
+        };
+        let wire = pb::Cap::from(percent.clone());
+        assert_eq!((wire.max_percent, wire.max_hundredths), (25, 0));
+        assert_eq!(wire.format, "");
+        assert_eq!(CapRule::from(wire), percent);
+
+        let amount = CapRule {
+            category: None,
+            format: Some("online".into()),
+            limit: CapLimit::Amount(Credits::from_hundredths(600)),
+        };
+        let wire = pb::Cap::from(amount.clone());
+        assert_eq!((wire.max_percent, wire.max_hundredths), (0, 600));
+        assert_eq!(CapRule::from(wire), amount);
+    }
+}

@@ -1,0 +1,491 @@
+//! The command line: `recert [--server URL] [--output table|json] [--holder ID] <noun> <verb>`.
+//!
+//! Values are parsed and checked here (dates, amounts, spans, rules), so a bad value is a
+//! clap usage error (exit 2) that names the flag, before anything is sent.
+
+use clap::{ArgGroup, Args, Parser, Subcommand};
+use jiff::civil::Date;
+
+use crate::credits::{Credits, parse_credits};
+use crate::input::{
+    parse_category_cap, parse_category_minimum, parse_date, parse_format_cap, parse_time_zone,
+    parse_within,
+};
+use crate::model::{CapRule, CategoryMinimum, CourseFormat, CourseUnit};
+use crate::render::Format;
+
+/// Where recertd listens unless `--server` or `RECERT_SERVER` says otherwise.
+pub const DEFAULT_SERVER: &str = "http://127.0.0.1:50051";
+
+/// Log continuing-education courses and see what each credential still needs, and by when.
+#[derive(Debug, Parser)]
+#[command(name = "recert", version, propagate_version = true)]
+pub struct Cli {
+    /// Address of recertd.
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        env = "RECERT_SERVER",
+        default_value = DEFAULT_SERVER,
+        value_name = "URL"
+    )]
+    pub server: String,
+
+    /// Tables for people or stable JSON for scripts.
+    #[arg(
+        long,
+        short = 'o',
+        global = true,
+        help_heading = "Global options",
+        env = "RECERT_OUTPUT",
+        value_enum,
+        default_value_t = Format::Table
+    )]
+    pub output: Format,
+
+    /// Act for this holder instead of the default one.
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        env = "RECERT_HOLDER",
+        value_name = "ID"
+    )]
+    pub holder: Option<String>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The nouns.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// People who hold credentials.
+    #[command(subcommand)]
+    Holder(HolderCommand),
+    /// Certification programs and their renewal rules.
+    #[command(subcommand)]
+    Program(ProgramCommand),
+    /// Credentials (certifications) a holder holds.
+    #[command(subcommand)]
+    Cert(CertCommand),
+    /// Completed continuing-education courses.
+    #[command(subcommand)]
+    Course(CourseCommand),
+    /// What each of the holder's credentials still needs, and by when.
+    Status(StatusArgs),
+    /// Upcoming expiries across the team, soonest first.
+    Deadlines(DeadlinesArgs),
+}
+
+/// `--limit N` on list commands.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Stop after this many items (default: all).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: Option<u32>,
+}
+
+impl ListArgs {
+    /// The limit as a count.
+    pub fn limit(&self) -> Option<usize> {
+        self.limit.and_then(|n| usize::try_from(n).ok())
+    }
+}
+
+/// `recert holder ...`
+#[derive(Debug, Subcommand)]
+pub enum HolderCommand {
+    /// Add a holder (the first one becomes the default).
+    Add {
+        /// Display name.
+        name: String,
+        /// E-mail address for alerts.
+        #[arg(long, value_name = "E")]
+        email: Option<String>,
+        /// IANA time zone (default: this computer's zone).
+        #[arg(long, value_name = "ZONE", value_parser = parse_time_zone)]
+        tz: Option<String>,
+    },
+    /// List holders.
+    List(ListArgs),
+    /// Show a holder (default: --holder, else the default holder).
+    Show {
+        /// Holder id.
+        id: Option<String>,
+    },
+    /// Change a holder.
+    #[command(group(ArgGroup::new("changes").required(true).multiple(true)
+        .args(["name", "email", "tz", "default"])))]
+    Edit {
+        /// Holder id.
+        id: String,
+        /// New display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// New e-mail address ("" removes it).
+        #[arg(long, value_name = "E")]
+        email: Option<String>,
+        /// New IANA time zone.
+        #[arg(long, value_name = "ZONE", value_parser = parse_time_zone)]
+        tz: Option<String>,
+        /// Make this the default holder.
+        #[arg(long)]
+        default: bool,
+    },
+    /// Remove a holder.
+    Remove {
+        /// Holder id.
+        id: String,
+        /// Also remove the holder's credentials and courses.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// `recert program ...`
+#[derive(Debug, Subcommand)]
+pub enum ProgramCommand {
+    /// List programs (built-in and local).
+    List(ListArgs),
+    /// Show a program's renewal rules and sources.
+    Show {
+        /// Program slug, e.g. nha-cpt.
+        slug: String,
+    },
+    /// Add a custom program; a built-in slug creates a local override.
+    Add(Box<ProgramAddArgs>),
+    /// Remove a custom program or a local override (restoring the built-in one).
+    Remove {
+        /// Program slug.
+        slug: String,
+    },
+}
+
+/// `recert program add ...`
+#[derive(Debug, Args)]
+pub struct ProgramAddArgs {
+    /// Short lowercase id, e.g. state-cpt.
+    pub slug: String,
+    /// Certifying body, e.g. NHA.
+    #[arg(long, value_name = "B")]
+    pub body: String,
+    /// Full name of the credential.
+    #[arg(long, value_name = "N")]
+    pub name: String,
+    /// Length of a certification cycle in months.
+    #[arg(long, value_name = "M", value_parser = clap::value_parser!(i32).range(1..=600))]
+    pub cycle_months: i32,
+    /// Length of the CE window ending on the expiry date (default: the cycle).
+    #[arg(long, value_name = "W", value_parser = clap::value_parser!(i32).range(1..=600))]
+    pub window_months: Option<i32>,
+    /// Credits required per cycle.
+    #[arg(long, value_name = "X", value_parser = parse_credits)]
+    pub required: Credits,
+    /// Name of the credit unit.
+    #[arg(long, value_name = "NAME", default_value = "contact hour")]
+    pub unit_name: String,
+    /// Contact hours per unit.
+    #[arg(long, value_name = "H", value_parser = parse_credits, default_value = "1")]
+    pub unit_hours: Credits,
+    /// Days after expiry during which renewal is still possible.
+    #[arg(long, value_name = "D", default_value_t = 0, value_parser = clap::value_parser!(i32).range(0..=3650))]
+    pub grace_days: i32,
+    /// Minimum credits in a category, e.g. safety=1 (repeatable).
+    #[arg(long, value_name = "CAT=X", value_parser = parse_category_minimum)]
+    pub category_min: Vec<CategoryMinimum>,
+    /// Cap on a category: CAT=PCT% of the requirement or CAT=X credits (repeatable).
+    #[arg(long, value_name = "CAT=LIMIT", value_parser = parse_category_cap)]
+    pub cap_category: Vec<CapRule>,
+    /// Cap on a course format: FORMAT=PCT% or FORMAT=X (repeatable).
+    #[arg(long, value_name = "FORMAT=LIMIT", value_parser = parse_format_cap)]
+    pub cap_format: Vec<CapRule>,
+    /// Accepted accreditation, e.g. P.A.C.E. (repeatable; none given accepts any)
+    #[arg(long, value_name = "A")]
+    pub accreditation: Vec<String>,
+    /// Where the rules are published (repeatable).
+    #[arg(long, value_name = "URL")]
+    pub source: Vec<String>,
+    /// Do not let a course count toward this and another credential at the same time.
+    #[arg(long)]
+    pub no_share: bool,
+    /// Free-form notes.
+    #[arg(long, value_name = "TEXT")]
+    pub notes: Option<String>,
+}
+
+/// `recert cert ...`
+#[derive(Debug, Subcommand)]
+pub enum CertCommand {
+    /// Add a credential the holder holds.
+    Add {
+        /// Program slug, e.g. nha-cpt.
+        program: String,
+        /// Expiry date of the current cycle.
+        #[arg(long, value_name = "DATE", value_parser = parse_date)]
+        expires: Date,
+        /// Certificate number.
+        #[arg(long, value_name = "N")]
+        number: Option<String>,
+        /// Issue date of the current cycle.
+        #[arg(long, value_name = "DATE", value_parser = parse_date)]
+        issued: Option<Date>,
+    },
+    /// List the holder's credentials.
+    List(ListArgs),
+    /// Show a credential and its past cycles.
+    Show {
+        /// Credential id, e.g. cr1.
+        id: String,
+    },
+    /// Record a renewal: close the current cycle and start the next.
+    Renew {
+        /// Credential id.
+        id: String,
+        /// New expiry date (default: current expiry plus the program's cycle).
+        #[arg(long, value_name = "DATE", value_parser = parse_date)]
+        expires: Option<Date>,
+        /// Date of renewal (default: today).
+        #[arg(long, value_name = "DATE", value_parser = parse_date)]
+        on: Option<Date>,
+    },
+    /// Correct a credential's number or dates.
+    #[command(group(ArgGroup::new("changes").required(true).multiple(true)
+        .args(["number", "issued", "expires"])))]
+    Edit {
+        /// Credential id.
+        id: String,
+        /// Certificate number ("" removes it).
+        #[arg(long, value_name = "N")]
+        number: Option<String>,
+        /// Issue date.
+        #[arg(long, value_name = "DATE", value_parser = parse_date)]
+        issued: Option<Date>,
+        /// Expiry date.
+        #[arg(long, value_name = "DATE", value_parser = parse_date)]
+        expires: Option<Date>,
+    },
+    /// Remove a credential.
+    Remove {
+        /// Credential id.
+        id: String,
+    },
+}
+
+/// `recert course ...`
+#[derive(Debug, Subcommand)]
+pub enum CourseCommand {
+    /// Log a completed course.
+    Log(CourseLogArgs),
+    /// List the holder's courses.
+    List(ListArgs),
+    /// Show a course.
+    Show {
+        /// Course id, e.g. co1.
+        id: String,
+    },
+    /// Change a course.
+    Edit(CourseEditArgs),
+    /// Remove a course.
+    Remove {
+        /// Course id.
+        id: String,
+    },
+}
+
+/// `recert course log ...`
+#[derive(Debug, Args)]
+pub struct CourseLogArgs {
+    /// Course title.
+    pub title: String,
+    /// Amount awarded, e.g. 1.5.
+    #[arg(long, value_name = "N", value_parser = parse_credits)]
+    pub credits: Credits,
+    /// Unit of --credits.
+    #[arg(long, value_enum, default_value_t = CourseUnit::Hours)]
+    pub unit: CourseUnit,
+    /// Completion date (default: today).
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub date: Option<Date>,
+    /// Provider.
+    #[arg(long, value_name = "P")]
+    pub provider: Option<String>,
+    /// Accreditation or approval, e.g. P.A.C.E. or ASCLS
+    #[arg(long, value_name = "A")]
+    pub accreditation: Option<String>,
+    /// Category, e.g. safety (repeatable).
+    #[arg(long, value_name = "C")]
+    pub category: Vec<String>,
+    /// How the course was delivered.
+    #[arg(long, value_enum)]
+    pub format: Option<CourseFormat>,
+    /// Count only toward this credential: an id (cr3) or a program slug (nha-cpt) (repeatable).
+    #[arg(long = "for", value_name = "CREDENTIAL")]
+    pub for_credentials: Vec<String>,
+    /// Certificate file or URL.
+    #[arg(long, value_name = "PATH")]
+    pub evidence: Option<String>,
+}
+
+/// `recert course edit ...`; at least one change is required.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("changes").required(true).multiple(true).args([
+    "title", "credits", "unit", "date", "provider", "accreditation", "category",
+    "clear_categories", "format", "for_credentials", "clear_for", "evidence",
+])))]
+pub struct CourseEditArgs {
+    /// Course id.
+    pub id: String,
+    /// New title.
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Amount awarded.
+    #[arg(long, value_name = "N", value_parser = parse_credits)]
+    pub credits: Option<Credits>,
+    /// Unit of the credits.
+    #[arg(long, value_enum)]
+    pub unit: Option<CourseUnit>,
+    /// Completion date.
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub date: Option<Date>,
+    /// Provider ("" removes it).
+    #[arg(long, value_name = "P")]
+    pub provider: Option<String>,
+    /// Accreditation ("" removes it).
+    #[arg(long, value_name = "A")]
+    pub accreditation: Option<String>,
+    /// Category; replaces the whole list (repeatable).
+    #[arg(long, value_name = "C", conflicts_with = "clear_categories")]
+    pub category: Vec<String>,
+    /// Remove all categories.
+    #[arg(long)]
+    pub clear_categories: bool,
+    /// How the course was delivered.
+    #[arg(long, value_enum)]
+    pub format: Option<CourseFormat>,
+    /// Count only toward this credential (id or program slug); replaces the pins (repeatable).
+    #[arg(long = "for", value_name = "CREDENTIAL", conflicts_with = "clear_for")]
+    pub for_credentials: Vec<String>,
+    /// Remove the pins: count toward every eligible credential again.
+    #[arg(long)]
+    pub clear_for: bool,
+    /// Certificate file or URL ("" removes it).
+    #[arg(long, value_name = "PATH")]
+    pub evidence: Option<String>,
+}
+
+/// `recert status ...`
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Compute for this date instead of today.
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub as_of: Option<Date>,
+}
+
+/// `recert deadlines ...`
+#[derive(Debug, Args)]
+pub struct DeadlinesArgs {
+    /// How far ahead to look: 90d, 12w, 6m (30-day months) or a number of days.
+    #[arg(long, value_name = "SPAN", default_value = "90d", value_parser = parse_within)]
+    pub within: i32,
+    /// Every holder, even when --holder or RECERT_HOLDER is set (the default without them).
+    #[arg(long)]
+    pub all_holders: bool,
+    /// Compute for this date instead of today.
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub as_of: Option<Date>,
+    /// Stop after this many deadlines.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: Option<u32>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_a_course_log_with_every_option() {
+        let cli = Cli::try_parse_from([
+            "recert",
+            "--holder",
+            "h2",
+            "course",
+            "log",
+            "Needle safety",
+            "--credits",
+            "2.5",
+            "--unit",
+            "nha-credit",
+            "--date",
+            "2025-01-10",
+            "--category",
+            "safety",
+            "--category",
+            "lab",
+            "--format",
+            "home-study",
+            "--for",
+            "nha-cpt",
+            "--for",
+            "cr3",
+            "-o",
+            "json",
+        ])
+        .unwrap();
+        assert_eq!(cli.holder.as_deref(), Some("h2"));
+        assert_eq!(cli.output, Format::Json);
+        let Command::Course(CourseCommand::Log(args)) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(args.credits.hundredths(), 250);
+        assert_eq!(args.unit, CourseUnit::NhaCredit);
+        assert_eq!(args.date, Some(jiff::civil::date(2025, 1, 10)));
+        assert_eq!(args.category, ["safety", "lab"]);
+        assert_eq!(args.format, Some(CourseFormat::HomeStudy));
+        assert_eq!(args.for_credentials, ["nha-cpt", "cr3"]);
+    }
+
+    #[test]
+    fn bad_values_are_usage_errors() {
+        for argv in [
+            &["recert", "course", "log", "T", "--credits", "1.234"][..],
+            &["recert", "course", "log", "T", "--credits", "0"],
+            &[
+                "recert",
+                "cert",
+                "add",
+                "nha-cpt",
+                "--expires",
+                "2025-02-30",
+            ],
+            &["recert", "deadlines", "--within", "3y"],
+            &["recert", "holder", "list", "--limit", "0"],
+        ] {
+            let err = Cli::try_parse_from(argv).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{argv:?}");
+            assert_eq!(
+                err.kind(),
+                clap::error::ErrorKind::ValueValidation,
+                "{argv:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn deadlines_default_to_ninety_days() {
+        let cli = Cli::try_parse_from(["recert", "deadlines"]).unwrap();
+        let Command::Deadlines(args) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(args.within, 90);
+        assert!(!args.all_holders);
+    }
+}

@@ -1,0 +1,264 @@
+//! `recert course log|list|show|edit|remove`: completed CE activities.
+
+use super::Context;
+use crate::cli::{CourseCommand, CourseEditArgs, CourseLogArgs};
+use crate::error::Error;
+use crate::model::{Course, CourseChanges, Credential, Deleted, NewCourse};
+use crate::render::{Table, details, list_or_dash};
+
+/// Runs one course command.
+pub async fn run(context: &Context, command: CourseCommand) -> Result<String, Error> {
+    let (api, out) = (&context.api, context.out);
+    match command {
+        CourseCommand::Log(args) => {
+            let holder_id = context.holder_id().await?;
+            let course = log(context, holder_id, args).await?;
+            Ok(out.record(&course, || {
+                format!("Logged course {}: {}", course.id, summary(&course))
+            }))
+        }
+        CourseCommand::List(list) => {
+            let holder_id = context.holder_id().await?;
+            let courses = api.courses(&holder_id, list.limit()).await?;
+            if out.is_json() {
+                return Ok(out.json(&courses));
+            }
+            if courses.is_empty() {
+                return Ok(
+                    "No courses yet. Log one with: recert course log TITLE --credits N\n"
+                        .to_owned(),
+                );
+            }
+            Ok(table(&courses).render(out.color))
+        }
+        CourseCommand::Show { id } => {
+            let course = api.course(&id).await?;
+            Ok(out.record(&course, || show(&course)))
+        }
+        CourseCommand::Edit(args) => {
+            let course = edit(context, args).await?;
+            Ok(out.record(&course, || {
+                format!("Updated course {}: {}", course.id, summary(&course))
+            }))
+        }
+        CourseCommand::Remove { id } => {
+            api.delete_course(&id).await?;
+            let deleted = Deleted { deleted: id };
+            Ok(out.record(&deleted, || format!("Removed course {}", deleted.deleted)))
+        }
+    }
+}
+
+/// Logs a course for `holder_id`, dated today unless `--date` says otherwise.
+async fn log(context: &Context, holder_id: String, args: CourseLogArgs) -> Result<Course, Error> {
+    let credential_ids = resolve_pins(context, &holder_id, &args.for_credentials).await?;
+    let course = NewCourse {
+        holder_id,
+        title: args.title,
+        provider: args.provider,
+        accreditation: args.accreditation,
+        completed_on: args.date.unwrap_or_else(|| jiff::Zoned::now().date()),
+        credits: args.credits,
+        unit: args.unit,
+        categories: args.category,
+        format: args.format,
+        credential_ids,
+        evidence: args.evidence,
+    };
+    context.api.create_course(course).await
+}
+
+/// Applies `course edit`; `--for` slugs resolve against the course's own holder.
+async fn edit(context: &Context, args: CourseEditArgs) -> Result<Course, Error> {
+    let credential_ids = if args.clear_for {
+        Some(Vec::new())
+    } else if args.for_credentials.is_empty() {
+        None
+    } else {
+        let holder_id = context.api.course(&args.id).await?.holder_id;
+        Some(resolve_pins(context, &holder_id, &args.for_credentials).await?)
+    };
+    let categories = if args.clear_categories {
+        Some(Vec::new())
+    } else if args.category.is_empty() {
+        None
+    } else {
+        Some(args.category)
+    };
+    let changes = CourseChanges {
+        title: args.title,
+        provider: args.provider,
+        accreditation: args.accreditation,
+        completed_on: args.date,
+        credits: args.credits,
+        unit: args.unit,
+        categories,
+        format: args.format,
+        credential_ids,
+        evidence: args.evidence,
+    };
+    context.api.update_course(&args.id, changes).await
+}
+
+/// Turns `--for` values (credential ids or program slugs) into the holder's credential ids.
+async fn resolve_pins(
+    context: &Context,
+    holder_id: &str,
+    values: &[String],
+) -> Result<Vec<String>, Error> {
+    if values.is_empty() {
+        return Ok(Vec::new());
+    }
+    let credentials = context.api.credentials(holder_id, None).await?;
+    let mut ids: Vec<String> = Vec::new();
+    for value in values {
+        let id = resolve_pin(&credentials, holder_id, value)?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}
+
+/// One `--for` value: a credential id of the holder, or the slug of exactly one of the
+/// holder's credentials.
+fn resolve_pin(credentials: &[Credential], holder_id: &str, value: &str) -> Result<String, Error> {
+    let value = value.trim();
+    if let Some(credential) = credentials.iter().find(|c| c.id == value) {
+        return Ok(credential.id.clone());
+    }
+    let matches: Vec<&str> = credentials
+        .iter()
+        .filter(|c| c.program.eq_ignore_ascii_case(value))
+        .map(|c| c.id.as_str())
+        .collect();
+    match matches.as_slice() {
+        [id] => Ok((*id).to_owned()),
+        [] => Err(Error::Lookup(format!(
+            "--for {value}: holder {holder_id} has no such credential \
+             (give a credential id like cr3 or the slug of a program they hold)"
+        ))),
+        ids => Err(Error::Lookup(format!(
+            "--for {value}: holder {holder_id} holds {} credentials of that program ({}); \
+             give the credential id instead",
+            ids.len(),
+            ids.join(", ")
+        ))),
+    }
+}
+
+/// "Needle safety, 2.5 hours on 2025-01-10 (counts only toward cr3)".
+fn summary(course: &Course) -> String {
+    let pins = if course.credential_ids.is_empty() {
+        String::new()
+    } else {
+        format!(" (counts only toward {})", course.credential_ids.join(", "))
+    };
+    format!(
+        "{}, {} {} on {}{pins}",
+        course.title, course.credits, course.unit, course.completed_on
+    )
+}
+
+/// The `course list` table.
+fn table(courses: &[Course]) -> Table {
+    let mut table = Table::new(&[
+        "ID",
+        "DATE",
+        "TITLE",
+        "CREDITS",
+        "UNIT",
+        "HOURS",
+        "CATEGORIES",
+        "FOR",
+    ])
+    .right_align(&[3, 5]);
+    for c in courses {
+        table.row(vec![
+            c.id.clone(),
+            c.completed_on.clone(),
+            c.title.clone(),
+            c.credits.to_string(),
+            c.unit.clone(),
+            c.hours.to_string(),
+            list_or_dash(&c.categories),
+            if c.credential_ids.is_empty() {
+                "any".to_owned()
+            } else {
+                c.credential_ids.join(", ")
+            },
+        ]);
+    }
+    table
+}
+
+/// The `course show` listing.
+fn show(c: &Course) -> String {
+    details(&[
+        ("Id", c.id.clone()),
+        ("Holder", c.holder_id.clone()),
+        ("Title", c.title.clone()),
+        ("Completed", c.completed_on.clone()),
+        ("Credits", format!("{} {}", c.credits, c.unit)),
+        ("Contact hours", c.hours.to_string()),
+        ("Provider", c.provider.clone().unwrap_or_default()),
+        ("Accreditation", c.accreditation.clone().unwrap_or_default()),
+        ("Format", c.format.clone().unwrap_or_default()),
+        ("Categories", c.categories.join(", ")),
+        (
+            "Counts toward",
+            if c.credential_ids.is_empty() {
+                "every eligible credential".to_owned()
+            } else {
+                c.credential_ids.join(", ")
+            },
+        ),
+        ("Evidence", c.evidence.clone().unwrap_or_default()),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn credential(id: &str, program: &str) -> Credential {
+        Credential {
+            id: id.into(),
+            holder_id: "h1".into(),
+            program: program.into(),
+            number: None,
+            issued_on: None,
+            expires_on: "2026-01-01".into(),
+            history: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn pins_resolve_ids_and_unique_slugs() {
+        let held = [
+            credential("cr1", "nha-cpt"),
+            credential("cr2", "ascp-pbt"),
+            credential("cr5", "ascp-pbt"),
+        ];
+        assert_eq!(resolve_pin(&held, "h1", "cr2").unwrap(), "cr2");
+        assert_eq!(resolve_pin(&held, "h1", "nha-cpt").unwrap(), "cr1");
+        assert_eq!(resolve_pin(&held, "h1", "NHA-CPT").unwrap(), "cr1");
+
+        let ambiguous = resolve_pin(&held, "h1", "ascp-pbt")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            ambiguous.contains("2 credentials") && ambiguous.contains("cr2, cr5"),
+            "{ambiguous}"
+        );
+
+        let missing = resolve_pin(&held, "h1", "amt-rpt").unwrap_err();
+        assert_eq!(missing.exit_code(), 1);
+        assert!(
+            missing
+                .to_string()
+                .contains("holder h1 has no such credential"),
+            "{missing}"
+        );
+    }
+}

@@ -1,0 +1,116 @@
+//! `recert holder add|list|show|edit|remove`.
+
+use super::Context;
+use crate::cli::HolderCommand;
+use crate::error::Error;
+use crate::model::{Deleted, Holder, HolderChanges, NewHolder};
+use crate::render::{Table, details, or_dash};
+
+/// Runs one holder command.
+pub async fn run(context: &Context, command: HolderCommand) -> Result<String, Error> {
+    let (api, out) = (&context.api, context.out);
+    match command {
+        HolderCommand::Add { name, email, tz } => {
+            let time_zone = tz.or_else(system_time_zone);
+            let holder = api
+                .create_holder(NewHolder {
+                    name,
+                    email,
+                    time_zone,
+                })
+                .await?;
+            Ok(out.record(&holder, || {
+                let default = if holder.is_default {
+                    ", the default holder"
+                } else {
+                    ""
+                };
+                format!(
+                    "Added holder {}: {} ({}){default}",
+                    holder.id, holder.name, holder.time_zone
+                )
+            }))
+        }
+        HolderCommand::List(list) => {
+            let holders = api.holders(list.limit()).await?;
+            if out.is_json() {
+                return Ok(out.json(&holders));
+            }
+            if holders.is_empty() {
+                return Ok("No holders yet. Add one with: recert holder add NAME\n".to_owned());
+            }
+            Ok(table(&holders).render(out.color))
+        }
+        HolderCommand::Show { id } => {
+            let holder = match id.or_else(|| context.holder.clone()) {
+                Some(id) => api.holder(&id).await?,
+                None => api.default_holder().await?,
+            };
+            Ok(out.record(&holder, || show(&holder)))
+        }
+        HolderCommand::Edit {
+            id,
+            name,
+            email,
+            tz,
+            default,
+        } => {
+            let changes = HolderChanges {
+                name,
+                email,
+                time_zone: tz,
+                make_default: default,
+            };
+            let holder = api.update_holder(&id, changes).await?;
+            Ok(out.record(&holder, || {
+                format!("Updated holder {}: {}", holder.id, holder.name)
+            }))
+        }
+        HolderCommand::Remove { id, force } => {
+            api.delete_holder(&id, force).await?;
+            let deleted = Deleted { deleted: id };
+            Ok(out.record(&deleted, || {
+                let records = if force {
+                    " and all of its credentials and courses"
+                } else {
+                    ""
+                };
+                format!("Removed holder {}{records}", deleted.deleted)
+            }))
+        }
+    }
+}
+
+/// This computer's IANA zone, so a new holder's "today" matches the user's by default.
+fn system_time_zone() -> Option<String> {
+    jiff::tz::TimeZone::system().iana_name().map(str::to_owned)
+}
+
+/// The `holder list` table.
+fn table(holders: &[Holder]) -> Table {
+    let mut table = Table::new(&["ID", "NAME", "EMAIL", "TIME ZONE", "DEFAULT"]);
+    for h in holders {
+        table.row(vec![
+            h.id.clone(),
+            h.name.clone(),
+            or_dash(h.email.as_deref()),
+            h.time_zone.clone(),
+            if h.is_default { "yes" } else { "" }.to_owned(),
+        ]);
+    }
+    table
+}
+
+/// The `holder show` listing.
+fn show(h: &Holder) -> String {
+    details(&[
+        ("Id", h.id.clone()),
+        ("Name", h.name.clone()),
+        ("Email", h.email.clone().unwrap_or_default()),
+        ("Time zone", h.time_zone.clone()),
+        (
+            "Default",
+            if h.is_default { "yes" } else { "no" }.to_owned(),
+        ),
+    ])
+}

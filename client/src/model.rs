@@ -1,0 +1,620 @@
+//! The client's own records: what commands work with and what `--output json` prints.
+//!
+//! These are deliberately not the generated proto types, so the JSON stays stable when the
+//! wire format grows, and so amounts are decimal numbers rather than hundredths. Optional
+//! strings the server sends empty are `None` here (JSON `null`). JSON.md documents them.
+
+use jiff::civil::Date;
+use serde::Serialize;
+
+use crate::credits::Credits;
+
+/// A person who holds credentials.
+#[derive(Debug, Clone, Serialize)]
+pub struct Holder {
+    /// Server-assigned id, e.g. "h1".
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// E-mail address for alerts, if any.
+    pub email: Option<String>,
+    /// IANA time zone the holder's "today" and alerts follow.
+    pub time_zone: String,
+    /// Whether commands use this holder when no `--holder` is given.
+    pub is_default: bool,
+}
+
+/// A holder to create (`holder add`).
+#[derive(Debug, Clone)]
+pub struct NewHolder {
+    /// Display name.
+    pub name: String,
+    /// E-mail address for alerts.
+    pub email: Option<String>,
+    /// IANA time zone; `None` lets the server choose (UTC).
+    pub time_zone: Option<String>,
+}
+
+/// How sure the catalog is of a program's published numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Confidence {
+    /// Stated by the certifying body itself.
+    Confirmed,
+    /// Secondary sources only: verify with the body.
+    Uncertain,
+    /// The server did not say.
+    Unspecified,
+}
+
+/// A minimum number of credits in one category.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CategoryMinimum {
+    /// Category name, e.g. "safety".
+    pub category: String,
+    /// Credits required in that category, in the program's unit.
+    pub minimum: Credits,
+}
+
+/// The bound of a cap: a share of the requirement or a fixed amount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CapLimit {
+    /// At most this percentage (1..=100) of the required credits.
+    Percent(i32),
+    /// At most this many credits.
+    Amount(Credits),
+}
+
+/// A cap on how much of one category or one course format counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CapRule {
+    /// The capped category; exactly one of `category` and `format` is set.
+    pub category: Option<String>,
+    /// The capped course format.
+    pub format: Option<String>,
+    /// How much counts at most.
+    pub limit: CapLimit,
+}
+
+impl Serialize for CapRule {
+    /// `{category, format, max_percent, max}`, with the unused members `null`.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Shape<'a> {
+            category: Option<&'a str>,
+            format: Option<&'a str>,
+            max_percent: Option<i32>,
+            max: Option<Credits>,
+        }
+        let (max_percent, max) = match self.limit {
+            CapLimit::Percent(p) => (Some(p), None),
+            CapLimit::Amount(a) => (None, Some(a)),
+        };
+        Shape {
+            category: self.category.as_deref(),
+            format: self.format.as_deref(),
+            max_percent,
+            max,
+        }
+        .serialize(serializer)
+    }
+}
+
+/// A credential type and its renewal rules.
+#[derive(Debug, Clone, Serialize)]
+pub struct Program {
+    /// Short lowercase id, e.g. "nha-cpt".
+    pub slug: String,
+    /// Certifying body, e.g. "NHA".
+    pub body: String,
+    /// Full name of the credential.
+    pub name: String,
+    /// Length of a certification cycle.
+    pub cycle_months: i32,
+    /// Length of the CE window that ends on the expiry date.
+    pub ce_window_months: i32,
+    /// Name of the credit unit, e.g. "contact hour".
+    pub unit: String,
+    /// Contact hours per unit.
+    pub unit_hours: Credits,
+    /// Credits required per cycle.
+    pub required: Credits,
+    /// Per-category minimums.
+    pub category_minimums: Vec<CategoryMinimum>,
+    /// Per-category and per-format caps.
+    pub caps: Vec<CapRule>,
+    /// Days after expiry during which renewal is still possible.
+    pub grace_days: i32,
+    /// Whether one course may count toward this and other credentials at once.
+    pub shares_courses: bool,
+    /// Accreditations accepted; empty accepts any.
+    pub accepted_accreditations: Vec<String>,
+    /// Where the rules come from.
+    pub sources: Vec<String>,
+    /// Whether the numbers are confirmed by the body.
+    pub confidence: Confidence,
+    /// Free-form notes.
+    pub notes: Option<String>,
+    /// Shipped with recertd.
+    pub builtin: bool,
+    /// A local program replacing a built-in one of the same slug.
+    pub overrides_builtin: bool,
+}
+
+/// The rules of a program the user defines (`program add`).
+#[derive(Debug, Clone)]
+pub struct ProgramDraft {
+    /// Slug; a built-in slug creates a local override.
+    pub slug: String,
+    /// Certifying body.
+    pub body: String,
+    /// Full name.
+    pub name: String,
+    /// Cycle length.
+    pub cycle_months: i32,
+    /// CE window length.
+    pub ce_window_months: i32,
+    /// Unit name.
+    pub unit: String,
+    /// Contact hours per unit.
+    pub unit_hours: Credits,
+    /// Credits required per cycle.
+    pub required: Credits,
+    /// Per-category minimums.
+    pub category_minimums: Vec<CategoryMinimum>,
+    /// Caps.
+    pub caps: Vec<CapRule>,
+    /// Grace period in days.
+    pub grace_days: i32,
+    /// Whether courses may count toward other credentials too.
+    pub shares_courses: bool,
+    /// Accepted accreditations.
+    pub accepted_accreditations: Vec<String>,
+    /// Sources of the rules.
+    pub sources: Vec<String>,
+    /// Free-form notes.
+    pub notes: Option<String>,
+}
+
+/// One completed cycle of a credential, kept on renewal.
+#[derive(Debug, Clone, Serialize)]
+pub struct PastCycle {
+    /// Start of that cycle, if known.
+    pub issued_on: Option<String>,
+    /// Its expiry date.
+    pub expires_on: String,
+    /// When it was renewed.
+    pub renewed_on: Option<String>,
+}
+
+/// A program held by a holder.
+#[derive(Debug, Clone, Serialize)]
+pub struct Credential {
+    /// Server-assigned id, e.g. "cr1".
+    pub id: String,
+    /// Owner.
+    pub holder_id: String,
+    /// Program slug.
+    pub program: String,
+    /// Certificate number, if recorded.
+    pub number: Option<String>,
+    /// Issue date of the current cycle, if recorded.
+    pub issued_on: Option<String>,
+    /// Expiry date of the current cycle.
+    pub expires_on: String,
+    /// Past cycles, oldest first as the server keeps them.
+    pub history: Vec<PastCycle>,
+}
+
+/// A new credential (`cert add`).
+#[derive(Debug, Clone)]
+pub struct NewCredential {
+    /// Owner.
+    pub holder_id: String,
+    /// Program slug.
+    pub program: String,
+    /// Certificate number.
+    pub number: Option<String>,
+    /// Issue date.
+    pub issued_on: Option<Date>,
+    /// Expiry date.
+    pub expires_on: Date,
+}
+
+/// Changes to a credential (`cert edit`); `None` leaves a field alone.
+#[derive(Debug, Clone, Default)]
+pub struct CredentialChanges {
+    /// New certificate number ("" clears it).
+    pub number: Option<String>,
+    /// New issue date.
+    pub issued_on: Option<Date>,
+    /// New expiry date.
+    pub expires_on: Option<Date>,
+}
+
+/// A completed CE activity.
+#[derive(Debug, Clone, Serialize)]
+pub struct Course {
+    /// Server-assigned id, e.g. "co1".
+    pub id: String,
+    /// Owner.
+    pub holder_id: String,
+    /// Title.
+    pub title: String,
+    /// Provider, if recorded.
+    pub provider: Option<String>,
+    /// Accreditation, e.g. "P.A.C.E.", if recorded.
+    pub accreditation: Option<String>,
+    /// Completion date.
+    pub completed_on: String,
+    /// Amount as awarded, in `unit`.
+    pub credits: Credits,
+    /// Unit of `credits`, e.g. "hours" or "ceu".
+    pub unit: String,
+    /// The amount in contact hours, computed by the server.
+    pub hours: Credits,
+    /// Categories.
+    pub categories: Vec<String>,
+    /// Format, if recorded.
+    pub format: Option<String>,
+    /// Credentials the course is pinned to; empty counts toward every eligible one.
+    pub credential_ids: Vec<String>,
+    /// Certificate reference, if recorded.
+    pub evidence: Option<String>,
+}
+
+/// The unit a course's credits are awarded in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CourseUnit {
+    /// Contact hours.
+    Hours,
+    /// Continuing education units (10 contact hours).
+    Ceu,
+    /// Points (e.g. ASCP).
+    Point,
+    /// NHA CE credits.
+    NhaCredit,
+    /// Academic semester hours.
+    SemesterHour,
+    /// Academic quarter hours.
+    QuarterHour,
+}
+
+impl CourseUnit {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Hours => "hours",
+            Self::Ceu => "ceu",
+            Self::Point => "point",
+            Self::NhaCredit => "nha-credit",
+            Self::SemesterHour => "semester-hour",
+            Self::QuarterHour => "quarter-hour",
+        }
+    }
+}
+
+/// How a course was delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CourseFormat {
+    /// In person or live webinar.
+    Live,
+    /// Self-paced online.
+    Online,
+    /// Home study (print or recorded).
+    HomeStudy,
+    /// Academic course work.
+    Academic,
+}
+
+impl CourseFormat {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Live => "live",
+            Self::Online => "online",
+            Self::HomeStudy => "home-study",
+            Self::Academic => "academic",
+        }
+    }
+
+    /// Looks a format up by its wire name, ignoring case.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Live, Self::Online, Self::HomeStudy, Self::Academic]
+            .into_iter()
+            .find(|f| f.as_str().eq_ignore_ascii_case(name.trim()))
+    }
+}
+
+/// A course to log (`course log`).
+#[derive(Debug, Clone)]
+pub struct NewCourse {
+    /// Owner.
+    pub holder_id: String,
+    /// Title.
+    pub title: String,
+    /// Provider.
+    pub provider: Option<String>,
+    /// Accreditation.
+    pub accreditation: Option<String>,
+    /// Completion date.
+    pub completed_on: Date,
+    /// Amount as awarded.
+    pub credits: Credits,
+    /// Unit of `credits`.
+    pub unit: CourseUnit,
+    /// Categories.
+    pub categories: Vec<String>,
+    /// Format.
+    pub format: Option<CourseFormat>,
+    /// Credential ids to pin the course to (already resolved from slugs).
+    pub credential_ids: Vec<String>,
+    /// Certificate reference.
+    pub evidence: Option<String>,
+}
+
+/// Changes to a course (`course edit`); `None` leaves a field alone.
+#[derive(Debug, Clone, Default)]
+pub struct CourseChanges {
+    /// New title.
+    pub title: Option<String>,
+    /// New provider ("" clears it).
+    pub provider: Option<String>,
+    /// New accreditation ("" clears it).
+    pub accreditation: Option<String>,
+    /// New completion date.
+    pub completed_on: Option<Date>,
+    /// New amount.
+    pub credits: Option<Credits>,
+    /// New unit.
+    pub unit: Option<CourseUnit>,
+    /// Replacement list of categories.
+    pub categories: Option<Vec<String>>,
+    /// New format.
+    pub format: Option<CourseFormat>,
+    /// Replacement list of pinned credential ids.
+    pub credential_ids: Option<Vec<String>>,
+    /// New certificate reference ("" clears it).
+    pub evidence: Option<String>,
+}
+
+/// Changes to a holder (`holder edit`); `None` leaves a field alone.
+#[derive(Debug, Clone, Default)]
+pub struct HolderChanges {
+    /// New name.
+    pub name: Option<String>,
+    /// New e-mail ("" clears it).
+    pub email: Option<String>,
+    /// New IANA time zone.
+    pub time_zone: Option<String>,
+    /// Make this holder the default.
+    pub make_default: bool,
+}
+
+/// Where a credential stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ComplianceStatus {
+    /// Every requirement of the cycle is met.
+    Met,
+    /// Not met yet, but on pace.
+    OnTrack,
+    /// Behind pace or close to expiry with credits missing.
+    AtRisk,
+    /// Past expiry, inside the grace period.
+    InGrace,
+    /// Past expiry and grace.
+    Expired,
+    /// A status this client does not know.
+    Unknown,
+}
+
+impl ComplianceStatus {
+    /// The word shown in tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Met => "met",
+            Self::OnTrack => "on track",
+            Self::AtRisk => "at risk",
+            Self::InGrace => "in grace",
+            Self::Expired => "expired",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+/// Progress in one category with a minimum.
+#[derive(Debug, Clone, Serialize)]
+pub struct CategoryProgress {
+    /// Category name.
+    pub category: String,
+    /// Minimum required.
+    pub required: Credits,
+    /// Earned so far (after caps).
+    pub earned: Credits,
+}
+
+/// Where one credential stands on a given day.
+#[derive(Debug, Clone, Serialize)]
+pub struct Compliance {
+    /// Credential id.
+    pub credential_id: String,
+    /// Owner.
+    pub holder_id: String,
+    /// Program slug.
+    pub program: String,
+    /// Program name.
+    pub program_name: String,
+    /// Expiry date of the current cycle.
+    pub expires_on: String,
+    /// First day of the CE window (inclusive).
+    pub window_start: String,
+    /// The program's credit unit.
+    pub unit: String,
+    /// Credits required.
+    pub required: Credits,
+    /// Credits earned, after caps.
+    pub earned: Credits,
+    /// Credits still needed, counting category shortfalls.
+    pub remaining: Credits,
+    /// Days to expiry (negative once expired).
+    pub days_left: i64,
+    /// Status.
+    pub status: ComplianceStatus,
+    /// Per-category progress.
+    pub categories: Vec<CategoryProgress>,
+    /// "verify with <body>" when the program's numbers are uncertain.
+    pub caution: Option<String>,
+    /// The day the answer is for.
+    pub as_of: String,
+    /// Courses counted toward this credential.
+    pub counted_course_ids: Vec<String>,
+}
+
+/// An upcoming expiry.
+#[derive(Debug, Clone, Serialize)]
+pub struct Deadline {
+    /// Credential id.
+    pub credential_id: String,
+    /// Owner.
+    pub holder_id: String,
+    /// Owner's name.
+    pub holder_name: String,
+    /// Program slug.
+    pub program: String,
+    /// Expiry date.
+    pub expires_on: String,
+    /// Days to expiry (negative in grace).
+    pub days_left: i64,
+    /// Status.
+    pub status: ComplianceStatus,
+    /// The program's credit unit.
+    pub unit: String,
+    /// Credits still needed.
+    pub remaining: Credits,
+}
+
+/// Which deadlines to list.
+#[derive(Debug, Clone)]
+pub struct DeadlineQuery {
+    /// Look-ahead in days.
+    pub within_days: i32,
+    /// One holder, or all holders when `None`.
+    pub holder_id: Option<String>,
+    /// Compute for this day instead of today.
+    pub as_of: Option<Date>,
+}
+
+/// What a delete command prints in JSON mode.
+#[derive(Debug, Clone, Serialize)]
+pub struct Deleted {
+    /// Id (or slug) of the removed record.
+    pub deleted: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn amount(h: i64) -> Credits {
+        Credits::from_hundredths(h)
+    }
+
+    #[test]
+    fn status_row_renders_stable_json() {
+        let row = Compliance {
+            credential_id: "cr3".into(),
+            holder_id: "h1".into(),
+            program: "ascp-pbt".into(),
+            program_name: "Phlebotomy Technician".into(),
+            expires_on: "2026-03-31".into(),
+            window_start: "2023-04-01".into(),
+            unit: "point".into(),
+            required: amount(900),
+            earned: amount(650),
+            remaining: amount(250),
+            days_left: 120,
+            status: ComplianceStatus::OnTrack,
+            categories: vec![CategoryProgress {
+                category: "safety".into(),
+                required: amount(100),
+                earned: amount(25),
+            }],
+            caution: None,
+            as_of: "2025-12-01".into(),
+            counted_course_ids: vec!["co1".into(), "co2".into()],
+        };
+        let value = serde_json::to_value(&row).unwrap();
+        assert_eq!(
+            value,
+            json!({
+                "credential_id": "cr3",
+                "holder_id": "h1",
+                "program": "ascp-pbt",
+                "program_name": "Phlebotomy Technician",
+                "expires_on": "2026-03-31",
+                "window_start": "2023-04-01",
+                "unit": "point",
+                "required": 9,
+                "earned": 6.5,
+                "remaining": 2.5,
+                "days_left": 120,
+                "status": "on_track",
+                "categories": [{"category": "safety", "required": 1, "earned": 0.25}],
+                "caution": null,
+                "as_of": "2025-12-01",
+                "counted_course_ids": ["co1", "co2"],
+            })
+        );
+        let text = serde_json::to_string(&row).unwrap();
+        assert!(text.contains(r#""remaining":2.5,"#), "{text}");
+        assert!(text.contains(r#""required":9,"#), "{text}");
+    }
+
+    #[test]
+    fn caps_render_only_their_limit() {
+        let percent = CapRule {
+            category: None,
+            format: Some("online".into()),
+            limit: CapLimit::Percent(50),
+        };
+        assert_eq!(
+            serde_json::to_value(&percent).unwrap(),
+            json!({"category": null, "format": "online", "max_percent": 50, "max": null})
+        );
+        let fixed = CapRule {
+            category: Some("management".into()),
+            format: None,
+            limit: CapLimit::Amount(amount(350)),
+        };
+        assert_eq!(
+            serde_json::to_value(&fixed).unwrap(),
+            json!({"category": "management", "format": null, "max_percent": null, "max": 3.5})
+        );
+    }
+
+    #[test]
+    fn statuses_use_snake_case_names() {
+        let names: Vec<_> = [
+            ComplianceStatus::Met,
+            ComplianceStatus::OnTrack,
+            ComplianceStatus::AtRisk,
+            ComplianceStatus::InGrace,
+            ComplianceStatus::Expired,
+        ]
+        .iter()
+        .map(|s| serde_json::to_value(s).unwrap())
+        .collect();
+        assert_eq!(
+            names,
+            vec![
+                json!("met"),
+                json!("on_track"),
+                json!("at_risk"),
+                json!("in_grace"),
+                json!("expired")
+            ]
+        );
+    }
+}
