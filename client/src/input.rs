@@ -21,7 +21,7 @@ pub fn parse_date(input: &str) -> Result<Date, String> {
         .map_err(|_| format!("'{input}' is not a real calendar date"))
 }
 
-/// Parses a look-ahead span into days: `90d`, `12w`, `6m` (a month counts as 30 days) or a
+/// Parses a look-ahead span into days: `90d`, `12w`, `6m` (a month counts as 30 days), `2y` (365 days) or a
 /// plain number of days.
 pub fn parse_within(input: &str) -> Result<i32, String> {
     let text = input.trim().to_ascii_lowercase();
@@ -29,9 +29,10 @@ pub fn parse_within(input: &str) -> Result<i32, String> {
         Some((i, 'd')) => (&text[..i], 1),
         Some((i, 'w')) => (&text[..i], 7),
         Some((i, 'm')) => (&text[..i], 30),
+        Some((i, 'y')) => (&text[..i], 365),
         _ => (text.as_str(), 1),
     };
-    let invalid = || format!("'{input}' is not a span; expected e.g. 90d, 12w, 6m or 90");
+    let invalid = || format!("'{input}' is not a span; expected e.g. 90d, 12w, 6m, 2y or 90");
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(invalid());
     }
