@@ -154,9 +154,17 @@ fn summary(course: &Course) -> String {
     } else {
         format!(" (counts only toward {})", course.credential_ids.join(", "))
     };
+    let amount = course.credits.to_string();
+    let one = amount == "1";
+    let unit = match course.unit.as_str() {
+        "hours" if one => "hour".to_string(),
+        "ceu" => "CEU".to_string(),
+        other if one || other.ends_with('s') => other.to_string(),
+        other => format!("{other}s"),
+    };
     format!(
-        "{}, {} {} on {}{pins}",
-        course.title, course.credits, course.unit, course.completed_on
+        "{}, {amount} {unit} on {}{pins}",
+        course.title, course.completed_on
     )
 }
 
