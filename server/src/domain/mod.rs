@@ -3,6 +3,7 @@
 //! Nothing here performs I/O or knows about the wire or the store; every rule that depends on
 //! the date takes an explicit `today`.
 
+mod alert_policy;
 mod compliance;
 mod credits;
 mod ids;
@@ -11,6 +12,7 @@ mod records;
 mod validate;
 
 pub use compliance::window_start;
+pub use alert_policy::{AlertText, Mark, alert_text, default_thresholds, due_mark, marks};
 pub use compliance::{CategoryProgress, Compliance, Status, compliance, compliance_all};
 pub use credits::{Credits, Unit};
 pub use ids::IdKind;

@@ -1,0 +1,194 @@
+//! Alert policy: which reminder is due for a credential on a given local date.
+//!
+//! A credential has *marks*: dates on which a reminder becomes due. Before expiry they are the
+//! thresholds (days before `expires_on`), then the expiry day, then weekly through the grace
+//! period, then the day it lapses. On any date the due mark is the latest mark on or before
+//! it, so marks crossed while nobody looked coalesce into the most urgent one.
+
+use super::compliance::{Compliance, Status};
+use super::credits::Credits;
+use jiff::ToSpan;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+/// Default thresholds, in days before expiry, for a cycle of `cycle_months`.
+pub fn default_thresholds(cycle_months: u32) -> Vec<u32> {
+    match cycle_months {
+        0..=12 => vec![60, 30, 14, 7, 1],
+        13..=24 => vec![90, 60, 30, 14, 7, 1],
+        _ => vec![180, 90, 60, 30, 14, 7, 1],
+    }
+}
+
+/// One point in a credential's reminder schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Mark {
+    /// This many days before expiry (at least 1).
+    Before(u32),
+    /// On the expiry day.
+    ExpiryDay,
+    /// This many weeks into the grace period (at least 1).
+    GraceWeek(u32),
+    /// The day after the grace period ends: the credential has lapsed.
+    Lapsed,
+}
+
+impl Mark {
+    /// The mark as signed days relative to expiry: `Before(30)` is 30, the expiry day 0,
+    /// grace week 2 is -14, and a lapse is one day after the grace period (negative).
+    pub fn threshold_days(self, grace_days: u32) -> i64 {
+        match self {
+            Mark::Before(d) => i64::from(d),
+            Mark::ExpiryDay => 0,
+            Mark::GraceWeek(w) => -7 * i64::from(w),
+            Mark::Lapsed => -(i64::from(grace_days) + 1),
+        }
+    }
+
+    /// The date this mark falls on for a cycle ending `expires_on`.
+    pub fn date(self, expires_on: Date, grace_days: u32) -> Option<Date> {
+        let offset = -self.threshold_days(grace_days);
+        expires_on.checked_add(offset.days()).ok()
+    }
+
+    /// A short label: "30 days before expiry", "expiry day", "grace week 1", "lapsed".
+    pub fn label(self) -> String {
+        match self {
+            Mark::Before(1) => "1 day before expiry".into(),
+            Mark::Before(d) => format!("{d} days before expiry"),
+            Mark::ExpiryDay => "expiry day".into(),
+            Mark::GraceWeek(w) => format!("grace period, week {w}"),
+            Mark::Lapsed => "lapsed".into(),
+        }
+    }
+}
+
+/// Every mark of a cycle, in date order.
+pub fn marks(thresholds: &[u32], grace_days: u32) -> Vec<Mark> {
+    let mut before: Vec<u32> = thresholds.iter().copied().filter(|&d| d > 0).collect();
+    before.sort_unstable_by(|a, b| b.cmp(a));
+    before.dedup();
+    let mut out: Vec<Mark> = before.into_iter().map(Mark::Before).collect();
+    out.push(Mark::ExpiryDay);
+    out.extend((1..=grace_days / 7).map(Mark::GraceWeek));
+    out.push(Mark::Lapsed);
+    out
+}
+
+/// The most urgent mark on or before `today`, if any: what is due now.
+pub fn due_mark(expires_on: Date, thresholds: &[u32], grace_days: u32, today: Date) -> Option<Mark> {
+    marks(thresholds, grace_days)
+        .into_iter()
+        .filter(|m| m.date(expires_on, grace_days).is_some_and(|d| d <= today))
+        .last()
+}
+
+/// What an alert says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertText {
+    /// One line, e.g. "NHA CPT expires in 30 days: 2.5 credits still needed".
+    pub title: String,
+    /// Several lines: what is due, what is missing, by when, and the pace needed.
+    pub body: String,
+    /// Whether the requirements are met (a "renewal due: apply" reminder).
+    pub met: bool,
+}
+
+/// The words of an alert for `mark`, from the credential's compliance on the day it is due.
+pub fn alert_text(program_name: &str, unit: &str, mark: Mark, compliance: &Compliance, caution: Option<&str>) -> AlertText {
+    let met = compliance.remaining == Credits::ZERO;
+    let when = match compliance.days_left {
+        d if d > 1 => format!("expires in {d} days, on {}", compliance.expires_on),
+        1 => format!("expires tomorrow, {}", compliance.expires_on),
+        0 => format!("expires today, {}", compliance.expires_on),
+        d => format!("expired {} days ago, on {}", -d, compliance.expires_on),
+    };
+    let title = match (mark, met) {
+        (Mark::Lapsed, _) => format!("{program_name} has lapsed"),
+        (_, true) => format!("{program_name} renewal due: apply ({when})"),
+        (_, false) => format!(
+            "{program_name} {when}: {} {unit} still needed",
+            compliance.remaining
+        ),
+    };
+    let mut body = vec![title.clone()];
+    body.push(format!(
+        "Credits: {} of {} {unit} earned; {} still needed.",
+        compliance.earned, compliance.required, compliance.remaining
+    ));
+    for c in &compliance.categories {
+        if c.earned < c.required {
+            body.push(format!(
+                "Category {}: {} of {} {unit} earned.",
+                c.category, c.earned, c.required
+            ));
+        }
+    }
+    if !met && compliance.days_left > 0 {
+        body.push(format!(
+            "Pace needed: {} {unit} in {} days.",
+            compliance.remaining, compliance.days_left
+        ));
+    }
+    if met && !matches!(mark, Mark::Lapsed) {
+        body.push("All CE requirements are met: submit your renewal application.".into());
+    }
+    match compliance.status {
+        Status::InGrace => body.push("The credential is in its grace period.".into()),
+        Status::Expired => body.push("The grace period has ended; see the body's reinstatement rules.".into()),
+        _ => {}
+    }
+    if let Some(caution) = caution {
+        body.push(format!("Rules marked uncertain: {caution}."));
+    }
+    AlertText {
+        title,
+        body: body.join("\n"),
+        met,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Date {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn thresholds_scale_with_the_cycle() {
+        assert_eq!(default_thresholds(12), [60, 30, 14, 7, 1]);
+        assert_eq!(default_thresholds(24), [90, 60, 30, 14, 7, 1]);
+        assert_eq!(default_thresholds(36), [180, 90, 60, 30, 14, 7, 1]);
+    }
+
+    #[test]
+    fn marks_run_from_thresholds_through_grace_to_lapse() {
+        let m = marks(&[30, 60, 30], 14);
+        assert_eq!(
+            m,
+            [Mark::Before(60), Mark::Before(30), Mark::ExpiryDay, Mark::GraceWeek(1), Mark::GraceWeek(2), Mark::Lapsed]
+        );
+        let expires = d("2027-03-01");
+        assert_eq!(Mark::Before(60).date(expires, 14), Some(d("2026-12-31")));
+        assert_eq!(Mark::GraceWeek(2).date(expires, 14), Some(d("2027-03-15")));
+        assert_eq!(Mark::Lapsed.date(expires, 14), Some(d("2027-03-16")));
+        assert_eq!(Mark::Lapsed.threshold_days(14), -15);
+    }
+
+    #[test]
+    fn the_due_mark_is_the_latest_crossed_so_missed_ones_coalesce() {
+        let t = default_thresholds(24);
+        let expires = d("2027-03-01");
+        assert_eq!(due_mark(expires, &t, 0, d("2026-11-30")), None, "91 days before");
+        assert_eq!(due_mark(expires, &t, 0, d("2026-12-01")), Some(Mark::Before(90)));
+        // Down across the 60- and 30-day marks: one 30-day alert.
+        assert_eq!(due_mark(expires, &t, 0, d("2027-01-31")), Some(Mark::Before(30)));
+        assert_eq!(due_mark(expires, &t, 0, d("2027-03-01")), Some(Mark::ExpiryDay));
+        assert_eq!(due_mark(expires, &t, 0, d("2027-03-02")), Some(Mark::Lapsed));
+        assert_eq!(due_mark(expires, &t, 30, d("2027-03-09")), Some(Mark::GraceWeek(1)));
+        assert_eq!(due_mark(expires, &t, 30, d("2027-03-31")), Some(Mark::GraceWeek(4)));
+        assert_eq!(due_mark(expires, &t, 30, d("2027-04-01")), Some(Mark::Lapsed));
+    }
+}
