@@ -9,6 +9,10 @@ pub enum IdKind {
     Credential,
     /// A course: `co1`.
     Course,
+    /// An alert: `al1`.
+    Alert,
+    /// A delivery channel: `ch1`.
+    Channel,
 }
 
 impl IdKind {
@@ -18,6 +22,8 @@ impl IdKind {
             IdKind::Holder => "h",
             IdKind::Credential => "cr",
             IdKind::Course => "co",
+            IdKind::Alert => "al",
+            IdKind::Channel => "ch",
         }
     }
 
@@ -27,6 +33,8 @@ impl IdKind {
             IdKind::Holder => "holder",
             IdKind::Credential => "credential",
             IdKind::Course => "course",
+            IdKind::Alert => "alert",
+            IdKind::Channel => "channel",
         }
     }
 

@@ -3,6 +3,7 @@
 //! Nothing here performs I/O or knows about the wire or the store; every rule that depends on
 //! the date takes an explicit `today`.
 
+mod alert;
 mod alert_policy;
 mod compliance;
 mod credits;
@@ -12,6 +13,7 @@ mod records;
 mod validate;
 
 pub use compliance::window_start;
+pub use alert::{Alert, AlertSettings, AlertStatus, Channel, ChannelKind, Delivery, DeliveryState};
 pub use alert_policy::{AlertText, Mark, alert_text, default_thresholds, due_mark, marks};
 pub use compliance::{CategoryProgress, Compliance, Status, compliance, compliance_all};
 pub use credits::{Credits, Unit};

@@ -26,6 +26,46 @@ impl Record for Course {
 impl Record for Program {
     const KIND: &'static str = "program";
 }
+impl Record for crate::domain::Alert {
+    const KIND: &'static str = "alert";
+}
+impl Record for crate::domain::Channel {
+    const KIND: &'static str = "channel";
+}
+impl Record for crate::domain::AlertSettings {
+    const KIND: &'static str = "alert settings";
+}
+
+/// A holder-by-zone index key: the zone name, a NUL, then the holder id.
+pub(crate) fn zone_key(zone: &str, holder: u64) -> Vec<u8> {
+    let mut k = zone.as_bytes().to_vec();
+    k.push(0);
+    k.extend_from_slice(&holder.to_be_bytes());
+    k
+}
+
+/// An alert dedupe key: credential, cycle expiry, signed threshold (sign bit flipped so it sorts).
+pub(crate) fn alert_key(credential: u64, expires_on: Date, threshold_days: i64) -> [u8; 20] {
+    let mut k = [0u8; 20];
+    k[..8].copy_from_slice(&credential.to_be_bytes());
+    k[8..12].copy_from_slice(&date_bytes(expires_on));
+    k[12..].copy_from_slice(&((threshold_days as u64) ^ (1 << 63)).to_be_bytes());
+    k
+}
+
+/// A retry index key: the instant (seconds, sign bit flipped), then the alert id.
+pub(crate) fn retry_key(at: jiff::Timestamp, alert: u64) -> [u8; 16] {
+    let mut k = [0u8; 16];
+    k[..8].copy_from_slice(&((at.as_second() as u64) ^ (1 << 63)).to_be_bytes());
+    k[8..].copy_from_slice(&alert.to_be_bytes());
+    k
+}
+
+/// Reads the instant of a [`retry_key`].
+pub(crate) fn read_retry_at(bytes: &[u8]) -> Option<jiff::Timestamp> {
+    let secs = (read_id(bytes)? ^ (1 << 63)) as i64;
+    jiff::Timestamp::from_second(secs).ok()
+}
 
 /// Encodes a value: the version byte, then postcard.
 pub(crate) fn encode<T: Record>(value: &T) -> Vec<u8> {

@@ -4,6 +4,8 @@
 //! Nothing outside this module names sled: the rest of the daemon uses [`Store`]'s typed
 //! methods, so the engine can change.
 
+mod alerts;
+pub use alerts::SettingsScope;
 mod group_commit;
 mod keys;
 
@@ -131,7 +133,16 @@ const CRED_BY_HOLDER: usize = 4;
 const COURSE_BY_HOLDER: usize = 5;
 const CRED_BY_EXPIRY: usize = 6;
 const META: usize = 7;
-const TREE_NAMES: [&str; 8] = [
+const ALERTS: usize = 8;
+const ALERT_KEYS: usize = 9;
+const ALERTS_BY_HOLDER: usize = 10;
+const ALERT_RETRY: usize = 11;
+const CHANNELS: usize = 12;
+const CHANNELS_BY_HOLDER: usize = 13;
+const ALERT_SETTINGS: usize = 14;
+const DIRTY: usize = 15;
+const HOLDERS_BY_ZONE: usize = 16;
+const TREE_NAMES: [&str; 17] = [
     "holders",
     "credentials",
     "courses",
@@ -140,6 +151,15 @@ const TREE_NAMES: [&str; 8] = [
     "idx_course_by_holder",
     "idx_credential_by_expiry",
     "meta",
+    "alerts",
+    "idx_alert_by_key",
+    "idx_alert_by_holder",
+    "idx_alert_retry",
+    "channels",
+    "idx_channel_by_holder",
+    "alert_settings",
+    "dirty_credentials",
+    "idx_holder_by_zone",
 ];
 
 /// The position of `credential` in the expiry index, as a page cursor for [`Store::expiring`].
@@ -405,6 +425,7 @@ impl Store {
             let mut holder = holder.clone();
             holder.id = tx.next_id(store, IdKind::Holder)?;
             tx.put(HOLDERS, &id_key(holder.id), &holder);
+            tx.mark(HOLDERS_BY_ZONE, &keys::zone_key(&holder.time_zone, holder.id));
             if store.default_holder_id()?.is_none() {
                 tx.put_raw(META, META_DEFAULT_HOLDER, &id_key(holder.id));
             }
@@ -445,7 +466,9 @@ impl Store {
     /// Replaces a holder; optionally makes it the default.
     pub async fn update_holder(&self, holder: Holder, make_default: bool) -> Result<Holder> {
         self.write(|store, tx| {
-            store.holder(holder.id)?;
+            let old = store.holder(holder.id)?;
+            tx.remove(HOLDERS_BY_ZONE, &keys::zone_key(&old.time_zone, old.id));
+            tx.mark(HOLDERS_BY_ZONE, &keys::zone_key(&holder.time_zone, holder.id));
             tx.put(HOLDERS, &id_key(holder.id), &holder);
             if make_default {
                 tx.put_raw(META, META_DEFAULT_HOLDER, &id_key(holder.id));
@@ -459,7 +482,7 @@ impl Store {
     /// they have any. If it was the default, the lowest remaining id becomes the default.
     pub async fn delete_holder(&self, id: u64, force: bool) -> Result<()> {
         self.write(|store, tx| {
-            store.holder(id)?;
+            let old = store.holder(id)?;
             let creds = store.credentials_of(id)?;
             let courses = store.courses_of(id)?;
             if !force && (!creds.is_empty() || !courses.is_empty()) {
@@ -480,6 +503,8 @@ impl Store {
                 tx.remove(COURSE_BY_HOLDER, &pair_key(id, c.id));
             }
             tx.remove(HOLDERS, &id_key(id));
+            tx.remove(HOLDERS_BY_ZONE, &keys::zone_key(&old.time_zone, id));
+            store.plan_delete_alert_state(tx, id, &creds)?;
             if store.default_holder_id()? == Some(id) {
                 let next = store
                     .tree(HOLDERS)
@@ -654,6 +679,8 @@ impl Store {
             tx.remove(CREDENTIALS, &id_key(id));
             tx.remove(CRED_BY_HOLDER, &pair_key(old.holder_id, id));
             tx.remove(CRED_BY_EXPIRY, &expiry_key(old.expires_on, id));
+            tx.remove(DIRTY, &id_key(id));
+            tx.remove(ALERT_SETTINGS, format!("c/{id}").as_bytes());
             Ok(())
         })
         .await
