@@ -16,6 +16,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// sled's page cache, in MiB.
     pub cache_mib: u64,
+    /// The alert engine's schedule and SMTP relay.
+    pub alerts: crate::alerts::AlertConfig,
 }
 
 impl Config {
@@ -25,6 +27,7 @@ impl Config {
             listen: DEFAULT_LISTEN.parse().expect("the default address parses"),
             data_dir,
             cache_mib: 64,
+            alerts: crate::alerts::AlertConfig::default(),
         }
     }
 

@@ -3,16 +3,22 @@
 //!
 //! [`run`] is the one entry point, used by the binary and by every test.
 
+pub mod alerts;
 pub mod api;
 pub mod catalog;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod standing;
 pub mod store;
 
-use api::{Api, ComplianceApi, CourseApi, CredentialApi, HolderApi, ProgramApi};
+use api::{
+    AlertApi, Api, ChannelApi, ComplianceApi, CourseApi, CredentialApi, HolderApi, ProgramApi,
+};
 use clock::Clock;
 use config::Config;
+use recert_proto::v1::alert_service_server::AlertServiceServer;
+use recert_proto::v1::channel_service_server::ChannelServiceServer;
 use recert_proto::v1::compliance_service_server::ComplianceServiceServer;
 use recert_proto::v1::course_service_server::CourseServiceServer;
 use recert_proto::v1::credential_service_server::CredentialServiceServer;
@@ -32,6 +38,9 @@ pub enum RunError {
     /// The gRPC server failed.
     #[error("the gRPC server failed: {0}")]
     Serve(String),
+    /// The alert engine could not be set up.
+    #[error(transparent)]
+    Alerts(#[from] alerts::AlertError),
     /// Reflection could not be set up.
     #[error("cannot set up gRPC reflection: {0}")]
     Reflection(String),
@@ -51,7 +60,12 @@ pub async fn run(
         schema = store.schema_version()?,
         "store opened"
     );
-    let result = serve(store.clone(), listener, clock, shutdown).await;
+    let engine = alerts::AlertEngine::new(store.clone(), clock.clone(), &config.alerts)?;
+    let engine_stop = CancellationToken::new();
+    let engine_task = tokio::spawn(engine.clone().run(engine_stop.clone()));
+    let result = serve(store.clone(), listener, clock, engine, shutdown).await;
+    engine_stop.cancel();
+    let _ = engine_task.await;
     store.close().await?;
     tracing::info!("store flushed; stopped");
     result
@@ -61,9 +75,10 @@ async fn serve(
     store: Store,
     listener: TcpListener,
     clock: Arc<dyn Clock>,
+    engine: alerts::AlertEngine,
     shutdown: CancellationToken,
 ) -> Result<(), RunError> {
-    let api = Api::new(store, clock);
+    let api = Api::new(store, clock, engine.clone());
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<HolderServiceServer<HolderApi>>().await;
     health
@@ -97,7 +112,12 @@ async fn serve(
         .add_service(ProgramServiceServer::new(ProgramApi(api.clone())))
         .add_service(CredentialServiceServer::new(CredentialApi(api.clone())))
         .add_service(CourseServiceServer::new(CourseApi(api.clone())))
-        .add_service(ComplianceServiceServer::new(ComplianceApi(api)))
+        .add_service(ComplianceServiceServer::new(ComplianceApi(api.clone())))
+        .add_service(AlertServiceServer::new(AlertApi {
+            api: api.clone(),
+            engine: engine.clone(),
+        }))
+        .add_service(ChannelServiceServer::new(ChannelApi { api, engine }))
         .serve_with_incoming_shutdown(
             tokio_stream::wrappers::TcpListenerStream::new(listener),
             shutdown.cancelled_owned(),

@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use clap::Parser;
+use recertd::alerts::schedule::TickSchedule;
 use recertd::clock::{Clock, ManualClock, SystemClock};
 use recertd::config::{Config, DEFAULT_LISTEN, default_data_dir};
 use serde::Deserialize;
@@ -24,7 +25,19 @@ struct Args {
     /// sled page cache in MiB [default: 64].
     #[arg(long, env = "RECERT_CACHE_MIB")]
     cache_mib: Option<u64>,
-    /// TOML config file (keys: listen, data_dir, cache_mib); flags and environment win.
+    /// Cron expression of the alert tick, on each holder's local clock [default: "0 0 8 * * *",
+    /// 08:00 daily]. Five fields (no seconds) are accepted too.
+    #[arg(long, env = "RECERT_ALERT_SCHEDULE")]
+    alert_schedule: Option<String>,
+    /// SMTP relay for e-mail alerts: smtp://host:port (plain, loopback relays),
+    /// smtp+starttls://host:port or smtps://host:port, optionally with user:pass@.
+    #[arg(long, env = "RECERT_SMTP_URL")]
+    smtp_url: Option<String>,
+    /// From address of alert e-mails [default: recertd@localhost].
+    #[arg(long, env = "RECERT_SMTP_FROM")]
+    smtp_from: Option<String>,
+    /// TOML config file (keys: listen, data_dir, cache_mib, alert_schedule, smtp_url,
+    /// smtp_from); flags and environment win.
     #[arg(long, env = "RECERT_CONFIG")]
     config: Option<PathBuf>,
     /// Log as JSON lines instead of text.
@@ -39,6 +52,9 @@ struct FileConfig {
     listen: Option<SocketAddr>,
     data_dir: Option<PathBuf>,
     cache_mib: Option<u64>,
+    alert_schedule: Option<String>,
+    smtp_url: Option<String>,
+    smtp_from: Option<String>,
 }
 
 fn config(args: &Args) -> anyhow::Result<Config> {
@@ -64,6 +80,13 @@ fn config(args: &Args) -> anyhow::Result<Config> {
         .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("the default address parses"));
     if let Some(mib) = args.cache_mib.or(file.cache_mib) {
         config.cache_mib = mib.max(1);
+    }
+    if let Some(text) = args.alert_schedule.clone().or(file.alert_schedule) {
+        config.alerts.schedule = TickSchedule::parse(&text)?;
+    }
+    config.alerts.smtp_url = args.smtp_url.clone().or(file.smtp_url);
+    if let Some(from) = args.smtp_from.clone().or(file.smtp_from) {
+        config.alerts.smtp_from = from;
     }
     Ok(config)
 }

@@ -2,7 +2,8 @@
 
 use super::convert::{self, compliance_to_pb, status_to_pb};
 use super::{Api, ApiError, ApiResult};
-use crate::domain::{Compliance, Credential, Holder, IdKind, Program, compliance_all};
+use crate::domain::{Compliance, Holder, IdKind, Program};
+use crate::standing;
 use jiff::ToSpan;
 use jiff::civil::Date;
 use recert_proto::v1 as pb;
@@ -13,6 +14,9 @@ use tonic::{Request, Response, Status};
 
 /// Longest grace period considered when looking for credentials still in grace.
 const MAX_GRACE_DAYS: i64 = 3650;
+
+/// Length of a deadlines page token once decoded (see [`crate::store::expiry_cursor`]).
+const EXPIRY_TOKEN_LEN: usize = 12;
 
 /// Compliance: what is still missing, and by when.
 #[derive(Debug, Clone)]
@@ -26,22 +30,9 @@ impl ComplianceApi {
         as_of: Option<Date>,
     ) -> ApiResult<Vec<(Compliance, Program)>> {
         let today = as_of.unwrap_or_else(|| self.0.today(holder));
-        let credentials: Vec<(Credential, Program)> = self
-            .0
-            .store
-            .credentials_of(holder.id)?
+        Ok(standing::of_holder(&self.0.store, holder, today)?
             .into_iter()
-            .map(|c| {
-                let program = self.0.program(&c.program)?;
-                Ok((c, program))
-            })
-            .collect::<ApiResult<_>>()?;
-        let courses = self.0.store.courses_of(holder.id)?;
-        let answers = compliance_all(&credentials, &courses, today);
-        Ok(answers
-            .into_iter()
-            .zip(credentials)
-            .map(|(answer, (_, program))| (answer, program))
+            .map(|(_, answer, program)| (answer, program))
             .collect())
     }
 
@@ -99,6 +90,13 @@ impl ComplianceApi {
         let as_of = convert::optional_date("as_of", &req.as_of)?;
         let size = convert::page_size(req.page_size)?;
         let mut cursor = convert::page_token(&req.page_token)?;
+        // The tokens this RPC issues are expiry-index keys: a 4-byte date and an 8-byte id.
+        if cursor.as_ref().is_some_and(|c| c.len() != EXPIRY_TOKEN_LEN) {
+            return Err(ApiError::invalid(
+                "page_token",
+                "page_token is not one this server issued",
+            ));
+        }
         // Scan by UTC date with a day of slack either side; each holder's own today decides.
         let utc_today =
             as_of.unwrap_or_else(|| self.0.clock.now().to_zoned(jiff::tz::TimeZone::UTC).date());

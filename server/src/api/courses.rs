@@ -37,6 +37,7 @@ impl CourseApi {
         course.validate(today)?;
         let created = self.0.store.create_course(course).await?;
         tracing::info!(course = %IdKind::Course.format(created.id), holder = %IdKind::Holder.format(holder_id), "course logged");
+        self.0.changed(holder_id).await;
         Ok(course_to_pb(&created))
     }
 
@@ -75,7 +76,9 @@ impl CourseApi {
             course.evidence = v.trim().to_string();
         }
         course.validate(self.0.today(&holder))?;
-        Ok(course_to_pb(&self.0.store.update_course(course).await?))
+        let updated = self.0.store.update_course(course).await?;
+        self.0.changed(holder.id).await;
+        Ok(course_to_pb(&updated))
     }
 
     fn list(&self, req: &pb::ListCoursesRequest) -> ApiResult<pb::ListCoursesResponse> {

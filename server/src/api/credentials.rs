@@ -38,6 +38,7 @@ impl CredentialApi {
         self.0.store.holder(holder_id)?;
         self.0.program(slug)?;
         let created = self.0.store.create_credential(credential).await?;
+        self.0.changed(holder_id).await;
         tracing::info!(credential = %IdKind::Credential.format(created.id), program = %created.program, "credential created");
         Ok(credential_to_pb(&created))
     }
@@ -94,6 +95,7 @@ impl CredentialApi {
         credential.expires_on = expires_on;
         credential.validate()?;
         let renewed = self.0.store.update_credential(credential).await?;
+        self.0.changed(renewed.holder_id).await;
         tracing::info!(credential = %IdKind::Credential.format(id), expires_on = %renewed.expires_on, "credential renewed");
         Ok(credential_to_pb(&renewed))
     }

@@ -19,6 +19,15 @@ pub enum ApiError {
     Store(#[from] StoreError),
 }
 
+impl From<crate::standing::StandingError> for ApiError {
+    fn from(e: crate::standing::StandingError) -> Self {
+        match e {
+            crate::standing::StandingError::UnknownProgram(_) => ApiError::NotFound(e.to_string()),
+            crate::standing::StandingError::Store(e) => ApiError::Store(e),
+        }
+    }
+}
+
 fn join(errors: &[FieldError]) -> String {
     errors
         .iter()

@@ -33,6 +33,7 @@ impl HolderApi {
         };
         holder.validate()?;
         let created = self.0.store.create_holder(holder).await?;
+        self.0.alerts.wake();
         self.to_pb(&created)
     }
 
@@ -50,6 +51,7 @@ impl HolderApi {
         }
         holder.validate()?;
         let updated = self.0.store.update_holder(holder, req.make_default).await?;
+        self.0.alerts.wake();
         self.to_pb(&updated)
     }
 

@@ -1,6 +1,7 @@
 //! The gRPC services of `recert.v1`: request checks, calls into the store and the domain, and
 //! conversion back to messages. Generated types do not leave this module.
 
+mod alerts;
 mod compliance;
 mod convert;
 mod courses;
@@ -11,29 +12,49 @@ mod programs;
 
 pub use error::{ApiError, ApiResult};
 
+use crate::alerts::AlertEngine;
 use crate::clock::Clock;
 use crate::domain::{Holder, IdKind, Program};
 use crate::store::Store;
 use jiff::civil::Date;
 use std::sync::Arc;
 
+pub use alerts::{AlertApi, ChannelApi};
 pub use compliance::ComplianceApi;
 pub use courses::CourseApi;
 pub use credentials::CredentialApi;
 pub use holders::HolderApi;
 pub use programs::ProgramApi;
 
-/// What every service shares: the store and the clock.
+/// What every service shares: the store, the clock and the alert engine.
 #[derive(Clone, Debug)]
 pub struct Api {
     store: Store,
     clock: Arc<dyn Clock>,
+    alerts: AlertEngine,
 }
 
 impl Api {
     /// Services over `store`, telling time by `clock`.
-    pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
-        Api { store, clock }
+    pub fn new(store: Store, clock: Arc<dyn Clock>, alerts: AlertEngine) -> Self {
+        Api {
+            store,
+            clock,
+            alerts,
+        }
+    }
+
+    /// Tells the alert engine a holder's data changed: pending shortfall alerts that are now
+    /// met are cancelled at once, and the engine re-plans its next wake-up.
+    async fn changed(&self, holder_id: u64) {
+        if let Err(e) = self
+            .alerts
+            .holder_changed(holder_id, self.clock.now())
+            .await
+        {
+            tracing::error!(error = %e, "re-evaluating alerts failed");
+        }
+        self.alerts.wake();
     }
 
     /// The holder id named in a request; `"default"` is the default holder.
@@ -50,16 +71,12 @@ impl Api {
 
     /// A holder's local date now.
     fn today(&self, holder: &Holder) -> Date {
-        let tz = jiff::tz::TimeZone::get(&holder.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
-        self.clock.now().to_zoned(tz).date()
+        crate::standing::today(holder, self.clock.now())
     }
 
     /// The program in force for `slug`: a local one, else the built-in one.
     fn program(&self, slug: &str) -> ApiResult<Program> {
-        if let Some(p) = self.store.local_program(slug)? {
-            return Ok(p);
-        }
-        crate::catalog::find(slug).cloned().ok_or_else(|| {
+        crate::standing::program(&self.store, slug)?.ok_or_else(|| {
             ApiError::NotFound(format!(
                 "program {slug:?} not found (see: recert program list)"
             ))

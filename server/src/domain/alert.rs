@@ -56,7 +56,14 @@ impl std::fmt::Debug for Channel {
             .field("holder_id", &self.holder_id)
             .field("kind", &self.kind)
             .field("target", &self.target)
-            .field("secret", &if self.secret.is_empty() { "" } else { "<redacted>" })
+            .field(
+                "secret",
+                &if self.secret.is_empty() {
+                    ""
+                } else {
+                    "<redacted>"
+                },
+            )
             .finish()
     }
 }
@@ -144,6 +151,8 @@ pub struct Alert {
     pub body: String,
     /// Whether the requirements were met when it was enqueued ("apply" reminder).
     pub met: bool,
+    /// The credential's compliance status when it was enqueued (`at_risk`, ...).
+    pub compliance_status: String,
     /// When it was enqueued.
     pub created_at: Timestamp,
     /// Held back until this local date.
@@ -175,9 +184,17 @@ impl Alert {
             AlertStatus::Delivered
         } else if self.snoozed_until.is_some_and(|u| u > today) {
             AlertStatus::Snoozed
-        } else if self.deliveries.iter().any(|d| d.state == DeliveryState::Failed) {
+        } else if self
+            .deliveries
+            .iter()
+            .any(|d| d.state == DeliveryState::Failed)
+        {
             AlertStatus::Failed
-        } else if self.deliveries.iter().all(|d| d.state == DeliveryState::Delivered) {
+        } else if self
+            .deliveries
+            .iter()
+            .all(|d| d.state == DeliveryState::Delivered)
+        {
             AlertStatus::Delivered
         } else {
             AlertStatus::Pending

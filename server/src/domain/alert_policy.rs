@@ -76,11 +76,15 @@ pub fn marks(thresholds: &[u32], grace_days: u32) -> Vec<Mark> {
 }
 
 /// The most urgent mark on or before `today`, if any: what is due now.
-pub fn due_mark(expires_on: Date, thresholds: &[u32], grace_days: u32, today: Date) -> Option<Mark> {
+pub fn due_mark(
+    expires_on: Date,
+    thresholds: &[u32],
+    grace_days: u32,
+    today: Date,
+) -> Option<Mark> {
     marks(thresholds, grace_days)
         .into_iter()
-        .filter(|m| m.date(expires_on, grace_days).is_some_and(|d| d <= today))
-        .last()
+        .rfind(|m| m.date(expires_on, grace_days).is_some_and(|d| d <= today))
 }
 
 /// What an alert says.
@@ -94,8 +98,23 @@ pub struct AlertText {
     pub met: bool,
 }
 
+/// `amount unit`, with the unit pluralised unless the amount is 1 ("1 point", "2.5 points").
+fn amount_of(amount: Credits, unit: &str) -> String {
+    if amount == Credits::whole(1) || unit.ends_with('s') {
+        format!("{amount} {unit}")
+    } else {
+        format!("{amount} {unit}s")
+    }
+}
+
 /// The words of an alert for `mark`, from the credential's compliance on the day it is due.
-pub fn alert_text(program_name: &str, unit: &str, mark: Mark, compliance: &Compliance, caution: Option<&str>) -> AlertText {
+pub fn alert_text(
+    program_name: &str,
+    unit: &str,
+    mark: Mark,
+    compliance: &Compliance,
+    caution: Option<&str>,
+) -> AlertText {
     let met = compliance.remaining == Credits::ZERO;
     let when = match compliance.days_left {
         d if d > 1 => format!("expires in {d} days, on {}", compliance.expires_on),
@@ -107,27 +126,32 @@ pub fn alert_text(program_name: &str, unit: &str, mark: Mark, compliance: &Compl
         (Mark::Lapsed, _) => format!("{program_name} has lapsed"),
         (_, true) => format!("{program_name} renewal due: apply ({when})"),
         (_, false) => format!(
-            "{program_name} {when}: {} {unit} still needed",
-            compliance.remaining
+            "{program_name} {when}: {} still needed",
+            amount_of(compliance.remaining, unit)
         ),
     };
     let mut body = vec![title.clone()];
     body.push(format!(
-        "Credits: {} of {} {unit} earned; {} still needed.",
-        compliance.earned, compliance.required, compliance.remaining
+        "Credits: {} of {} earned; {} still needed.",
+        compliance.earned,
+        amount_of(compliance.required, unit),
+        compliance.remaining
     ));
     for c in &compliance.categories {
         if c.earned < c.required {
             body.push(format!(
-                "Category {}: {} of {} {unit} earned.",
-                c.category, c.earned, c.required
+                "Category {}: {} of {} earned.",
+                c.category,
+                c.earned,
+                amount_of(c.required, unit)
             ));
         }
     }
     if !met && compliance.days_left > 0 {
         body.push(format!(
-            "Pace needed: {} {unit} in {} days.",
-            compliance.remaining, compliance.days_left
+            "Pace needed: {} in {} days.",
+            amount_of(compliance.remaining, unit),
+            compliance.days_left
         ));
     }
     if met && !matches!(mark, Mark::Lapsed) {
@@ -135,7 +159,9 @@ pub fn alert_text(program_name: &str, unit: &str, mark: Mark, compliance: &Compl
     }
     match compliance.status {
         Status::InGrace => body.push("The credential is in its grace period.".into()),
-        Status::Expired => body.push("The grace period has ended; see the body's reinstatement rules.".into()),
+        Status::Expired => {
+            body.push("The grace period has ended; see the body's reinstatement rules.".into())
+        }
         _ => {}
     }
     if let Some(caution) = caution {
@@ -168,7 +194,14 @@ mod tests {
         let m = marks(&[30, 60, 30], 14);
         assert_eq!(
             m,
-            [Mark::Before(60), Mark::Before(30), Mark::ExpiryDay, Mark::GraceWeek(1), Mark::GraceWeek(2), Mark::Lapsed]
+            [
+                Mark::Before(60),
+                Mark::Before(30),
+                Mark::ExpiryDay,
+                Mark::GraceWeek(1),
+                Mark::GraceWeek(2),
+                Mark::Lapsed
+            ]
         );
         let expires = d("2027-03-01");
         assert_eq!(Mark::Before(60).date(expires, 14), Some(d("2026-12-31")));
@@ -181,14 +214,39 @@ mod tests {
     fn the_due_mark_is_the_latest_crossed_so_missed_ones_coalesce() {
         let t = default_thresholds(24);
         let expires = d("2027-03-01");
-        assert_eq!(due_mark(expires, &t, 0, d("2026-11-30")), None, "91 days before");
-        assert_eq!(due_mark(expires, &t, 0, d("2026-12-01")), Some(Mark::Before(90)));
+        assert_eq!(
+            due_mark(expires, &t, 0, d("2026-11-30")),
+            None,
+            "91 days before"
+        );
+        assert_eq!(
+            due_mark(expires, &t, 0, d("2026-12-01")),
+            Some(Mark::Before(90))
+        );
         // Down across the 60- and 30-day marks: one 30-day alert.
-        assert_eq!(due_mark(expires, &t, 0, d("2027-01-31")), Some(Mark::Before(30)));
-        assert_eq!(due_mark(expires, &t, 0, d("2027-03-01")), Some(Mark::ExpiryDay));
-        assert_eq!(due_mark(expires, &t, 0, d("2027-03-02")), Some(Mark::Lapsed));
-        assert_eq!(due_mark(expires, &t, 30, d("2027-03-09")), Some(Mark::GraceWeek(1)));
-        assert_eq!(due_mark(expires, &t, 30, d("2027-03-31")), Some(Mark::GraceWeek(4)));
-        assert_eq!(due_mark(expires, &t, 30, d("2027-04-01")), Some(Mark::Lapsed));
+        assert_eq!(
+            due_mark(expires, &t, 0, d("2027-01-31")),
+            Some(Mark::Before(30))
+        );
+        assert_eq!(
+            due_mark(expires, &t, 0, d("2027-03-01")),
+            Some(Mark::ExpiryDay)
+        );
+        assert_eq!(
+            due_mark(expires, &t, 0, d("2027-03-02")),
+            Some(Mark::Lapsed)
+        );
+        assert_eq!(
+            due_mark(expires, &t, 30, d("2027-03-09")),
+            Some(Mark::GraceWeek(1))
+        );
+        assert_eq!(
+            due_mark(expires, &t, 30, d("2027-03-31")),
+            Some(Mark::GraceWeek(4))
+        );
+        assert_eq!(
+            due_mark(expires, &t, 30, d("2027-04-01")),
+            Some(Mark::Lapsed)
+        );
     }
 }

@@ -12,9 +12,9 @@ mod program;
 mod records;
 mod validate;
 
-pub use compliance::window_start;
 pub use alert::{Alert, AlertSettings, AlertStatus, Channel, ChannelKind, Delivery, DeliveryState};
 pub use alert_policy::{AlertText, Mark, alert_text, default_thresholds, due_mark, marks};
+pub use compliance::window_start;
 pub use compliance::{CategoryProgress, Compliance, Status, compliance, compliance_all};
 pub use credits::{Credits, Unit};
 pub use ids::IdKind;

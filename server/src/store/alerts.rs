@@ -1,8 +1,6 @@
 //! The alert outbox, delivery channels, alert settings and scheduler bookkeeping.
 
-use super::keys::{
-    alert_key, decode, id_key, pair_key, read_id, read_retry_at, retry_key,
-};
+use super::keys::{alert_key, decode, id_key, pair_key, read_id, read_retry_at, retry_key};
 use super::{
     ALERT_KEYS, ALERT_RETRY, ALERT_SETTINGS, ALERTS, ALERTS_BY_HOLDER, CHANNELS,
     CHANNELS_BY_HOLDER, DIRTY, HOLDERS_BY_ZONE, META, Page, Result, Store, StoreError, WriteSet,
@@ -63,7 +61,12 @@ impl Store {
     }
 
     /// Whether an alert with this key was ever enqueued.
-    pub fn alert_enqueued(&self, credential: u64, expires_on: jiff::civil::Date, threshold_days: i64) -> Result<bool> {
+    pub fn alert_enqueued(
+        &self,
+        credential: u64,
+        expires_on: jiff::civil::Date,
+        threshold_days: i64,
+    ) -> Result<bool> {
         Ok(self
             .tree(ALERT_KEYS)
             .contains_key(alert_key(credential, expires_on, threshold_days))?)
@@ -112,7 +115,8 @@ impl Store {
         let mut out = Vec::new();
         for entry in self.tree(ALERT_RETRY).range(..=end.to_vec()) {
             let (key, _) = entry?;
-            let id = read_id(&key[8..]).ok_or_else(|| StoreError::Corrupt("bad retry key".into()))?;
+            let id =
+                read_id(&key[8..]).ok_or_else(|| StoreError::Corrupt("bad retry key".into()))?;
             out.push(self.alert(id)?);
             if out.len() == limit {
                 break;
@@ -134,7 +138,10 @@ impl Store {
         self.write(|store, tx| {
             store.holder(channel.holder_id)?;
             let existing = store.channels_of(channel.holder_id)?;
-            if existing.iter().any(|c| c.kind == channel.kind && c.target == channel.target) {
+            if existing
+                .iter()
+                .any(|c| c.kind == channel.kind && c.target == channel.target)
+            {
                 return Err(StoreError::AlreadyExists(format!(
                     "holder {} already has the {} channel {}",
                     IdKind::Holder.format(channel.holder_id),
@@ -159,7 +166,9 @@ impl Store {
 
     /// Every channel of a holder.
     pub fn channels_of(&self, holder: u64) -> Result<Vec<Channel>> {
-        Ok(self.children(CHANNELS_BY_HOLDER, CHANNELS, holder, None, usize::MAX)?.items)
+        Ok(self
+            .children(CHANNELS_BY_HOLDER, CHANNELS, holder, None, usize::MAX)?
+            .items)
     }
 
     /// Deletes a channel.
@@ -179,7 +188,11 @@ impl Store {
     }
 
     /// Replaces the alert settings of a scope.
-    pub async fn set_alert_settings(&self, scope: SettingsScope, settings: AlertSettings) -> Result<AlertSettings> {
+    pub async fn set_alert_settings(
+        &self,
+        scope: SettingsScope,
+        settings: AlertSettings,
+    ) -> Result<AlertSettings> {
         self.write(|_, tx| {
             tx.put(ALERT_SETTINGS, &scope.key(), &settings);
             Ok(settings)
@@ -243,7 +256,8 @@ impl Store {
             .keys()
             .map(|k| {
                 let k = k?;
-                read_id(&k[prefix.len()..]).ok_or_else(|| StoreError::Corrupt("bad zone key".into()))
+                read_id(&k[prefix.len()..])
+                    .ok_or_else(|| StoreError::Corrupt("bad zone key".into()))
             })
             .collect()
     }
@@ -269,12 +283,27 @@ impl Store {
     }
 
     /// Plans the removal of a deleted holder's alerts, channels and settings.
-    pub(super) fn plan_delete_alert_state(&self, tx: &mut WriteSet, holder: u64, creds: &[Credential]) -> Result<()> {
+    pub(super) fn plan_delete_alert_state(
+        &self,
+        tx: &mut WriteSet,
+        holder: u64,
+        creds: &[Credential],
+    ) -> Result<()> {
         for alert in self.alerts_of(holder, None, usize::MAX)?.items {
-            plan_retry(tx, Some(&alert), &Alert { cancelled: true, ..alert.clone() });
+            plan_retry(
+                tx,
+                Some(&alert),
+                &Alert {
+                    cancelled: true,
+                    ..alert.clone()
+                },
+            );
             tx.remove(ALERTS, &id_key(alert.id));
             tx.remove(ALERTS_BY_HOLDER, &pair_key(holder, alert.id));
-            tx.remove(ALERT_KEYS, &alert_key(alert.credential_id, alert.expires_on, alert.threshold_days));
+            tx.remove(
+                ALERT_KEYS,
+                &alert_key(alert.credential_id, alert.expires_on, alert.threshold_days),
+            );
         }
         for channel in self.channels_of(holder)? {
             tx.remove(CHANNELS, &id_key(channel.id));

@@ -425,7 +425,10 @@ impl Store {
             let mut holder = holder.clone();
             holder.id = tx.next_id(store, IdKind::Holder)?;
             tx.put(HOLDERS, &id_key(holder.id), &holder);
-            tx.mark(HOLDERS_BY_ZONE, &keys::zone_key(&holder.time_zone, holder.id));
+            tx.mark(
+                HOLDERS_BY_ZONE,
+                &keys::zone_key(&holder.time_zone, holder.id),
+            );
             if store.default_holder_id()?.is_none() {
                 tx.put_raw(META, META_DEFAULT_HOLDER, &id_key(holder.id));
             }
@@ -468,7 +471,10 @@ impl Store {
         self.write(|store, tx| {
             let old = store.holder(holder.id)?;
             tx.remove(HOLDERS_BY_ZONE, &keys::zone_key(&old.time_zone, old.id));
-            tx.mark(HOLDERS_BY_ZONE, &keys::zone_key(&holder.time_zone, holder.id));
+            tx.mark(
+                HOLDERS_BY_ZONE,
+                &keys::zone_key(&holder.time_zone, holder.id),
+            );
             tx.put(HOLDERS, &id_key(holder.id), &holder);
             if make_default {
                 tx.put_raw(META, META_DEFAULT_HOLDER, &id_key(holder.id));

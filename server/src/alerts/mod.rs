@@ -1,0 +1,622 @@
+//! The alert engine: cron-scheduled ticks that find due reminders through the expiry index,
+//! a durable outbox with one entry per (credential, cycle, threshold), and delivery to each
+//! holder's channels with persisted retries.
+//!
+//! Everything takes "now" as an argument ([`AlertEngine::run_due`],
+//! [`AlertEngine::dispatch_due`]); only [`AlertEngine::run`] reads the clock, so tests can
+//! live through a year with a manual clock.
+
+pub mod delivery;
+pub mod schedule;
+
+use crate::catalog;
+use crate::clock::Clock;
+use crate::domain::{
+    Alert, AlertSettings, Channel, ChannelKind, Compliance, Credential, Delivery, DeliveryState,
+    Holder, IdKind, Mark, Program, alert_text, default_thresholds, due_mark,
+};
+use crate::standing::{self, StandingError};
+use crate::store::{SettingsScope, Store, StoreError};
+use delivery::{AlertPayload, DeliveryError, Mailer, WebhookClient, WebhookTarget};
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp, ToSpan};
+use schedule::TickSchedule;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use tokio::sync::{Notify, broadcast};
+use tokio_util::sync::CancellationToken;
+
+/// How far back the first tick of a zone looks for crossed marks.
+const FIRST_TICK_LOOKBACK_DAYS: i64 = 400;
+/// The engine re-checks at least this often (clock jumps, suspend).
+const MAX_IDLE: SignedDuration = SignedDuration::from_secs(3600);
+
+/// Why an engine step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AlertError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A holder's standing could not be computed.
+    #[error(transparent)]
+    Standing(#[from] StandingError),
+    /// The delivery setup is wrong (SMTP URL, HTTP client).
+    #[error("alert delivery setup: {0}")]
+    Setup(String),
+}
+
+/// The engine's settings.
+#[derive(Debug, Clone)]
+pub struct AlertConfig {
+    /// When ticks fire, on each holder's wall clock.
+    pub schedule: TickSchedule,
+    /// SMTP relay URL (`smtp://127.0.0.1:2525`, `smtp+starttls://...`, `smtps://...`).
+    pub smtp_url: Option<String>,
+    /// The From address of alert e-mails.
+    pub smtp_from: String,
+}
+
+impl Default for AlertConfig {
+    fn default() -> Self {
+        AlertConfig {
+            schedule: TickSchedule::parse(schedule::DEFAULT_SCHEDULE)
+                .expect("the default schedule parses"),
+            smtp_url: None,
+            smtp_from: delivery::DEFAULT_FROM.to_string(),
+        }
+    }
+}
+
+/// Each holder's standing on the tick's day, computed once per tick.
+type Standings = HashMap<u64, Vec<(Credential, Compliance, Program)>>;
+
+/// The alert engine. Cheap to clone.
+#[derive(Clone)]
+pub struct AlertEngine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    schedule: TickSchedule,
+    webhook: WebhookClient,
+    mailer: Option<Mailer>,
+    events: broadcast::Sender<Alert>,
+    wake: Notify,
+}
+
+impl std::fmt::Debug for AlertEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AlertEngine")
+            .field("schedule", &self.inner.schedule.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The holder's local midnight starting `date`.
+fn start_of(date: Date, zone: &str) -> Timestamp {
+    let tz = TimeZone::get(zone).unwrap_or(TimeZone::UTC);
+    date.to_zoned(tz)
+        .map(|z| z.timestamp())
+        .unwrap_or(Timestamp::MIN)
+}
+
+impl AlertEngine {
+    /// An engine over `store`.
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        config: &AlertConfig,
+    ) -> Result<Self, AlertError> {
+        let webhook = WebhookClient::new().map_err(|e| AlertError::Setup(e.to_string()))?;
+        let mailer = match &config.smtp_url {
+            Some(url) => Some(
+                Mailer::from_url(url, &config.smtp_from)
+                    .map_err(|e| AlertError::Setup(e.to_string()))?,
+            ),
+            None => None,
+        };
+        let (events, _) = broadcast::channel(1024);
+        Ok(AlertEngine {
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                schedule: config.schedule.clone(),
+                webhook,
+                mailer,
+                events,
+                wake: Notify::new(),
+            }),
+        })
+    }
+
+    /// New alerts as they are enqueued (for `WatchAlerts`).
+    pub fn subscribe(&self) -> broadcast::Receiver<Alert> {
+        self.inner.events.subscribe()
+    }
+
+    /// Asks the background loop to look again now (data changed).
+    pub fn wake(&self) {
+        self.inner.wake.notify_one();
+    }
+
+    fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// Runs the tick of every zone whose schedule fired in `(last tick, now]`: exactly one
+    /// tick per zone, at its latest missed fire, so a long outage catches up once. A zone seen
+    /// for the first time starts its schedule at `now`. Returns the alerts enqueued.
+    pub async fn run_due(&self, now: Timestamp) -> Result<Vec<Alert>, AlertError> {
+        let mut enqueued = Vec::new();
+        for zone in self.store().holder_zones()? {
+            let tz = TimeZone::get(&zone).unwrap_or(TimeZone::UTC);
+            let Some(last) = self.store().last_tick(&zone)? else {
+                self.store().set_last_tick(&zone, now).await?;
+                continue;
+            };
+            let Some(fire) = self.inner.schedule.latest_in(&tz, last, now) else {
+                continue;
+            };
+            let today = fire.to_zoned(tz.clone()).date();
+            let since = last.to_zoned(tz).date();
+            let missed = since.until(today).map(|s| s.get_days()).unwrap_or(0);
+            if missed > 1 {
+                tracing::info!(%zone, %since, %today, "catching up on missed alert ticks");
+            }
+            enqueued.extend(self.tick_zone(&zone, today, Some(since), fire).await?);
+            self.store().set_last_tick(&zone, fire).await?;
+        }
+        Ok(enqueued)
+    }
+
+    /// One tick for the holders of `zone` on their local date `today`, covering marks
+    /// crossed after `since`. Asks the expiry index only for credentials that can have a mark
+    /// in `(since, today]`, plus credentials changed since the last tick.
+    pub async fn tick_zone(
+        &self,
+        zone: &str,
+        today: Date,
+        since: Option<Date>,
+        now: Timestamp,
+    ) -> Result<Vec<Alert>, AlertError> {
+        let store = self.store();
+        let since = since.unwrap_or_else(|| {
+            today
+                .checked_sub(FIRST_TICK_LOOKBACK_DAYS.days())
+                .unwrap_or(today)
+        });
+        let mut candidates: BTreeSet<u64> = BTreeSet::new();
+        let mut scan = |from: Option<Date>, to: Option<Date>| -> Result<(), AlertError> {
+            if let (Some(from), Some(to)) = (from, to)
+                && from <= to
+            {
+                candidates.extend(
+                    store
+                        .expiring(from, to, None, usize::MAX)?
+                        .items
+                        .iter()
+                        .map(|c| c.id),
+                );
+            }
+            Ok(())
+        };
+        let shift = |d: Date, days: i64| d.checked_add(days.days()).ok();
+        let mut thresholds: BTreeSet<u32> = [180, 90, 60, 30, 14, 7, 1].into_iter().collect();
+        thresholds.extend(store.thresholds_in_use()?);
+        for t in thresholds {
+            let t = i64::from(t);
+            scan(shift(since, t + 1), shift(today, t))?;
+        }
+        let mut graces: BTreeSet<u32> = catalog::builtin().iter().map(|p| p.grace_days).collect();
+        graces.extend(store.local_programs()?.iter().map(|p| p.grace_days));
+        let max_grace = graces.iter().copied().max().unwrap_or(0);
+        for week in 0..=i64::from(max_grace / 7) {
+            scan(shift(since, -7 * week + 1), shift(today, -7 * week))?;
+        }
+        for g in graces {
+            let g = i64::from(g);
+            scan(shift(since, -g), shift(today, -g - 1))?;
+        }
+        let dirty = store.dirty_credentials()?;
+        candidates.extend(&dirty);
+
+        let mut standings: Standings = HashMap::new();
+        let mut enqueued = Vec::new();
+        let mut settled_dirty = Vec::new();
+        for id in candidates {
+            let credential = match store.credential(id) {
+                Ok(c) => c,
+                Err(StoreError::NotFound { .. }) => {
+                    settled_dirty.push(id);
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let holder = store.holder(credential.holder_id)?;
+            if holder.time_zone != zone {
+                continue;
+            }
+            settled_dirty.push(id);
+            if let Some(alert) = self.evaluate(&holder, &credential, today, now, &mut standings)?
+                && let Some(stored) = store.enqueue_alert(alert).await?
+            {
+                tracing::info!(alert = %IdKind::Alert.format(stored.id), key = %stored.key(), "alert enqueued");
+                let _ = self.inner.events.send(stored.clone());
+                enqueued.push(stored);
+            }
+        }
+        let settled: Vec<u64> = settled_dirty
+            .into_iter()
+            .filter(|id| dirty.contains(id))
+            .collect();
+        if !settled.is_empty() {
+            store.clear_dirty(&settled).await?;
+        }
+        Ok(enqueued)
+    }
+
+    /// The thresholds for a credential: its own, else its holder's, else its program's
+    /// settings, else the defaults for the cycle length.
+    fn thresholds(
+        &self,
+        credential: &AlertSettings,
+        holder_id: u64,
+        program: &Program,
+    ) -> Result<Vec<u32>, AlertError> {
+        if let Some(t) = &credential.thresholds {
+            return Ok(t.clone());
+        }
+        if let Some(t) = self
+            .store()
+            .alert_settings(&SettingsScope::Holder(holder_id))?
+            .thresholds
+        {
+            return Ok(t);
+        }
+        if let Some(t) = self
+            .store()
+            .alert_settings(&SettingsScope::Program(program.slug.clone()))?
+            .thresholds
+        {
+            return Ok(t);
+        }
+        Ok(default_thresholds(program.cycle_months))
+    }
+
+    /// The alert due for `credential` on `today`, if one is due and was never enqueued.
+    fn evaluate(
+        &self,
+        holder: &Holder,
+        credential: &Credential,
+        today: Date,
+        now: Timestamp,
+        standings: &mut Standings,
+    ) -> Result<Option<Alert>, AlertError> {
+        let store = self.store();
+        let settings = store.alert_settings(&SettingsScope::Credential(credential.id))?;
+        if settings.muted {
+            return Ok(None);
+        }
+        let Some(program) = standing::program(store, &credential.program)? else {
+            return Ok(None);
+        };
+        let thresholds = self.thresholds(&settings, holder.id, &program)?;
+        let Some(mark) = due_mark(
+            credential.expires_on,
+            &thresholds,
+            program.grace_days,
+            today,
+        ) else {
+            return Ok(None);
+        };
+        let threshold_days = mark.threshold_days(program.grace_days);
+        if store.alert_enqueued(credential.id, credential.expires_on, threshold_days)? {
+            return Ok(None);
+        }
+        let standing = match standings.entry(holder.id) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => e.insert(standing::of_holder(store, holder, today)?),
+        };
+        let Some((_, compliance, _)) = standing.iter().find(|(c, _, _)| c.id == credential.id)
+        else {
+            return Ok(None);
+        };
+        let caution = program.caution();
+        let text = alert_text(
+            &program.name,
+            &program.unit_name,
+            mark,
+            compliance,
+            caution.as_deref(),
+        );
+        let deliveries = store
+            .channels_of(holder.id)?
+            .into_iter()
+            .map(|c| Delivery {
+                channel_id: c.id,
+                kind: c.kind,
+                target: c.target,
+                attempts: 0,
+                last_error: String::new(),
+                state: DeliveryState::Pending,
+                next_attempt_at: Some(now),
+            })
+            .collect();
+        Ok(Some(Alert {
+            id: 0,
+            holder_id: holder.id,
+            credential_id: credential.id,
+            program: program.slug.clone(),
+            expires_on: credential.expires_on,
+            mark,
+            threshold_days,
+            due_on: today,
+            title: text.title,
+            body: text.body,
+            met: text.met,
+            compliance_status: compliance.status.name().to_string(),
+            created_at: now,
+            snoozed_until: None,
+            acknowledged: false,
+            cancelled: false,
+            deliveries,
+        }))
+    }
+
+    /// Re-evaluates a holder after their data changed: pending shortfall alerts whose
+    /// credential is now met are cancelled. Returns how many were cancelled.
+    pub async fn holder_changed(
+        &self,
+        holder_id: u64,
+        now: Timestamp,
+    ) -> Result<usize, AlertError> {
+        let store = self.store();
+        let holder = match store.holder(holder_id) {
+            Ok(h) => h,
+            Err(StoreError::NotFound { .. }) => return Ok(0),
+            Err(e) => return Err(e.into()),
+        };
+        let today = standing::today(&holder, now);
+        let pending: Vec<Alert> = store
+            .alerts_of(holder_id, None, usize::MAX)?
+            .items
+            .into_iter()
+            .filter(|a| !a.met && a.next_attempt().is_some())
+            .collect();
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        let standing = standing::of_holder(store, &holder, today)?;
+        let mut cancelled = 0;
+        for mut alert in pending {
+            let now_met = standing.iter().any(|(c, answer, _)| {
+                c.id == alert.credential_id
+                    && c.expires_on == alert.expires_on
+                    && answer.remaining.0 == 0
+            });
+            if now_met {
+                alert.cancelled = true;
+                store.update_alert(alert).await?;
+                cancelled += 1;
+            }
+        }
+        Ok(cancelled)
+    }
+
+    /// Attempts every delivery due at `now`; returns how many attempts were made.
+    pub async fn dispatch_due(&self, now: Timestamp) -> Result<usize, AlertError> {
+        let mut attempts = 0;
+        for mut alert in self.store().alerts_due(now, 256)? {
+            let holder = match self.store().holder(alert.holder_id) {
+                Ok(h) => h,
+                Err(StoreError::NotFound { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            let today = standing::today(&holder, now);
+            if let Some(until) = alert.snoozed_until.filter(|u| *u > today) {
+                let at = start_of(until, &holder.time_zone);
+                for d in alert
+                    .deliveries
+                    .iter_mut()
+                    .filter(|d| d.state == DeliveryState::Pending)
+                {
+                    d.next_attempt_at = Some(at);
+                }
+                self.store().update_alert(alert).await?;
+                continue;
+            }
+            let payload = payload(&alert, false);
+            for i in 0..alert.deliveries.len() {
+                let d = &alert.deliveries[i];
+                if d.state != DeliveryState::Pending || d.next_attempt_at.is_some_and(|at| at > now)
+                {
+                    continue;
+                }
+                let result = match self.store().channel(d.channel_id) {
+                    Ok(channel) => self.send(&channel, &payload, now).await,
+                    Err(StoreError::NotFound { .. }) => {
+                        Err(DeliveryError::permanent("the channel was removed"))
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                attempts += 1;
+                let seed = alert.id.rotate_left(17) ^ d.channel_id;
+                let d = &mut alert.deliveries[i];
+                record_attempt(d, result, now, seed);
+                tracing::info!(
+                    alert = %IdKind::Alert.format(alert.id),
+                    channel = %IdKind::Channel.format(d.channel_id),
+                    state = ?d.state,
+                    attempts = d.attempts,
+                    error = %d.last_error,
+                    "alert delivery attempt"
+                );
+            }
+            self.store().update_alert(alert).await?;
+        }
+        Ok(attempts)
+    }
+
+    /// Sends one payload through one channel.
+    async fn send(
+        &self,
+        channel: &Channel,
+        payload: &AlertPayload,
+        now: Timestamp,
+    ) -> Result<(), DeliveryError> {
+        match channel.kind {
+            ChannelKind::Webhook => {
+                let target = WebhookTarget {
+                    url: channel.target.clone(),
+                    secret: (!channel.secret.is_empty()).then(|| channel.secret.clone()),
+                };
+                delivery::send_webhook(&self.inner.webhook, &target, payload, now).await
+            }
+            ChannelKind::Email => match &self.inner.mailer {
+                Some(mailer) => delivery::send_email(mailer, &channel.target, payload).await,
+                None => Err(DeliveryError::permanent(
+                    "no SMTP relay is configured (recertd --smtp-url)",
+                )),
+            },
+        }
+    }
+
+    /// Sends a test alert through each of the holder's channels now, without storing it.
+    pub async fn send_test(&self, holder_id: u64) -> Result<Vec<Delivery>, AlertError> {
+        let now = self.inner.clock.now();
+        let holder = self.store().holder(holder_id)?;
+        let today = standing::today(&holder, now);
+        let payload = AlertPayload {
+            idempotency_key: format!(
+                "test/{}/{}",
+                IdKind::Holder.format(holder_id),
+                now.as_millisecond()
+            ),
+            alert_id: String::new(),
+            holder_id: IdKind::Holder.format(holder_id),
+            credential_id: String::new(),
+            program: String::new(),
+            threshold_days: 0,
+            due_on: today,
+            expires_on: today,
+            title: "recert test alert".into(),
+            body: format!(
+                "This is a test alert for {}. If you can read it, this channel works.",
+                holder.name
+            ),
+            status: "test".into(),
+            test: true,
+        };
+        let mut out = Vec::new();
+        for channel in self.store().channels_of(holder_id)? {
+            let result = self.send(&channel, &payload, now).await;
+            let mut d = Delivery {
+                channel_id: channel.id,
+                kind: channel.kind,
+                target: channel.target.clone(),
+                attempts: 0,
+                last_error: String::new(),
+                state: DeliveryState::Pending,
+                next_attempt_at: None,
+            };
+            record_attempt(&mut d, result, now, 0);
+            d.next_attempt_at = None;
+            if d.state == DeliveryState::Pending {
+                d.state = DeliveryState::Failed;
+            }
+            out.push(d);
+        }
+        Ok(out)
+    }
+
+    /// When the loop must next wake: the earliest zone fire or retry after `now`.
+    fn next_wake(&self, now: Timestamp) -> Result<Option<Timestamp>, AlertError> {
+        let mut next = self.store().next_retry_at()?;
+        for zone in self.store().holder_zones()? {
+            let tz = TimeZone::get(&zone).unwrap_or(TimeZone::UTC);
+            if let Some(fire) = self.inner.schedule.next_after(&tz, now) {
+                next = Some(next.map_or(fire, |n| n.min(fire)));
+            }
+        }
+        Ok(next)
+    }
+
+    /// The background loop: ticks and deliveries until `shutdown`. Runs a catch-up at once.
+    pub async fn run(self, shutdown: CancellationToken) {
+        tracing::info!(schedule = %self.inner.schedule.as_str(), "alert engine started");
+        loop {
+            let now = self.inner.clock.now();
+            if let Err(e) = self.run_due(now).await {
+                tracing::error!(error = %e, "alert tick failed");
+            }
+            if let Err(e) = self.dispatch_due(now).await {
+                tracing::error!(error = %e, "alert delivery failed");
+            }
+            let now = self.inner.clock.now();
+            let wait = match self.next_wake(now) {
+                Ok(Some(at)) => at.duration_since(now).clamp(SignedDuration::ZERO, MAX_IDLE),
+                Ok(None) => MAX_IDLE,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot plan the next alert tick");
+                    MAX_IDLE
+                }
+            };
+            let wait =
+                std::time::Duration::try_from(wait).unwrap_or(std::time::Duration::from_secs(1));
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = self.inner.wake.notified() => {}
+                () = shutdown.cancelled() => break,
+            }
+        }
+        tracing::info!("alert engine stopped");
+    }
+}
+
+/// Records one attempt's result on a delivery.
+fn record_attempt(d: &mut Delivery, result: Result<(), DeliveryError>, now: Timestamp, seed: u64) {
+    d.attempts += 1;
+    match result {
+        Ok(()) => {
+            d.state = DeliveryState::Delivered;
+            d.next_attempt_at = None;
+            d.last_error.clear();
+        }
+        Err(e) => {
+            d.last_error = e.message.clone();
+            if e.permanent || d.attempts >= delivery::MAX_ATTEMPTS {
+                d.state = DeliveryState::Failed;
+                d.next_attempt_at = None;
+            } else {
+                d.next_attempt_at = Some(delivery::next_attempt(d.attempts - 1, now, seed));
+            }
+        }
+    }
+}
+
+/// What receivers get for an alert.
+pub fn payload(alert: &Alert, test: bool) -> AlertPayload {
+    AlertPayload {
+        idempotency_key: alert.key(),
+        alert_id: IdKind::Alert.format(alert.id),
+        holder_id: IdKind::Holder.format(alert.holder_id),
+        credential_id: IdKind::Credential.format(alert.credential_id),
+        program: alert.program.clone(),
+        threshold_days: alert.threshold_days,
+        due_on: alert.due_on,
+        expires_on: alert.expires_on,
+        title: alert.title.clone(),
+        body: alert.body.clone(),
+        status: alert.compliance_status.clone(),
+        test,
+    }
+}
+
+/// The label of a mark, for the API.
+pub fn mark_label(mark: Mark) -> String {
+    mark.label()
+}

@@ -1,0 +1,459 @@
+//! `recert.v1.AlertService` and `recert.v1.ChannelService`: the outbox as users see it,
+//! snoozing and muting, the resumable stream, and delivery channels.
+
+use super::convert::{self, date};
+use super::{Api, ApiError, ApiResult};
+use crate::alerts::AlertEngine;
+use crate::domain::{Alert, AlertSettings, Channel, ChannelKind, Delivery, DeliveryState, IdKind};
+use crate::store::SettingsScope;
+use recert_proto::v1 as pb;
+use recert_proto::v1::alert_service_server::AlertService;
+use recert_proto::v1::channel_service_server::ChannelService;
+use std::pin::Pin;
+use tokio_stream::Stream;
+use tonic::{Request, Response, Status};
+
+/// Alerts: list, acknowledge, snooze, mute, watch, test.
+#[derive(Debug, Clone)]
+pub struct AlertApi {
+    /// Shared state.
+    pub api: Api,
+    /// The engine, for the stream and test sends.
+    pub engine: AlertEngine,
+}
+
+/// Delivery channels of holders.
+#[derive(Debug, Clone)]
+pub struct ChannelApi {
+    /// Shared state.
+    pub api: Api,
+    /// The engine, woken when channels change.
+    pub engine: AlertEngine,
+}
+
+fn delivery_to_pb(d: &Delivery) -> pb::Delivery {
+    pb::Delivery {
+        channel_id: IdKind::Channel.format(d.channel_id),
+        kind: d.kind.name().to_string(),
+        target: d.target.clone(),
+        attempts: i32::try_from(d.attempts).unwrap_or(i32::MAX),
+        last_error: d.last_error.clone(),
+        status: match d.state {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Failed => "failed",
+        }
+        .to_string(),
+        next_attempt_at: d.next_attempt_at.map(|t| t.to_string()).unwrap_or_default(),
+    }
+}
+
+impl AlertApi {
+    fn to_pb(&self, a: &Alert) -> ApiResult<pb::Alert> {
+        let holder = self.api.store.holder(a.holder_id)?;
+        let status = match a.status(self.api.today(&holder)) {
+            crate::domain::AlertStatus::Pending => pb::AlertStatus::Pending,
+            crate::domain::AlertStatus::Delivered => pb::AlertStatus::Delivered,
+            crate::domain::AlertStatus::Failed => pb::AlertStatus::Failed,
+            crate::domain::AlertStatus::Snoozed => pb::AlertStatus::Snoozed,
+            crate::domain::AlertStatus::Cancelled => pb::AlertStatus::Cancelled,
+        };
+        Ok(pb::Alert {
+            id: IdKind::Alert.format(a.id),
+            seq: a.id,
+            holder_id: IdKind::Holder.format(a.holder_id),
+            credential_id: IdKind::Credential.format(a.credential_id),
+            program: a.program.clone(),
+            threshold_days: a.threshold_days,
+            mark: a.mark.label(),
+            due_on: a.due_on.to_string(),
+            expires_on: a.expires_on.to_string(),
+            title: a.title.clone(),
+            body: a.body.clone(),
+            status: status.into(),
+            deliveries: a.deliveries.iter().map(delivery_to_pb).collect(),
+            idempotency_key: a.key(),
+            snoozed_until: a.snoozed_until.map(|d| d.to_string()).unwrap_or_default(),
+            acknowledged: a.acknowledged,
+            created_at: a.created_at.to_string(),
+        })
+    }
+
+    fn list(&self, req: &pb::ListAlertsRequest) -> ApiResult<pb::ListAlertsResponse> {
+        let filter = match req.filter.trim() {
+            "" | "all" => None,
+            f @ ("pending" | "failed" | "delivered" | "snoozed" | "cancelled") => Some(f),
+            other => {
+                return Err(ApiError::invalid(
+                    "filter",
+                    format!(
+                        "filter {other:?} is not one of pending, failed, delivered, snoozed, cancelled, all"
+                    ),
+                ));
+            }
+        };
+        let size = convert::page_size(req.page_size)?;
+        let mut after = convert::page_token_id(&req.page_token)?;
+        let holder = if req.holder_id.trim().is_empty() {
+            None
+        } else {
+            let id = self.api.holder_id("holder_id", &req.holder_id)?;
+            self.api.store.holder(id)?;
+            Some(id)
+        };
+        let mut alerts = Vec::new();
+        loop {
+            let page = match holder {
+                Some(h) => self.api.store.alerts_of(h, after, size)?,
+                None => self.api.store.all_alerts(after, size)?,
+            };
+            for a in &page.items {
+                after = Some(a.id);
+                let pb = self.to_pb(a)?;
+                let name = pb::AlertStatus::try_from(pb.status)
+                    .map(|s| {
+                        s.as_str_name()
+                            .trim_start_matches("ALERT_STATUS_")
+                            .to_ascii_lowercase()
+                    })
+                    .unwrap_or_default();
+                if filter.is_none_or(|f| f == name) {
+                    alerts.push(pb);
+                    if alerts.len() == size {
+                        let more =
+                            page.next.is_some() || a.id != page.items.last().map_or(0, |l| l.id);
+                        return Ok(pb::ListAlertsResponse {
+                            alerts,
+                            next_page_token: if more {
+                                convert::encode_token(Some(a.id.to_be_bytes().to_vec()))
+                            } else {
+                                String::new()
+                            },
+                        });
+                    }
+                }
+            }
+            if page.next.is_none() {
+                return Ok(pb::ListAlertsResponse {
+                    alerts,
+                    next_page_token: String::new(),
+                });
+            }
+        }
+    }
+
+    async fn change(
+        &self,
+        id: &str,
+        f: impl FnOnce(&mut Alert) -> ApiResult<()>,
+    ) -> ApiResult<pb::Alert> {
+        let id = convert::id(IdKind::Alert, "id", id)?;
+        let mut alert = self.api.store.alert(id)?;
+        f(&mut alert)?;
+        let stored = self.api.store.update_alert(alert).await?;
+        self.engine.wake();
+        self.to_pb(&stored)
+    }
+
+    async fn snooze(&self, req: pb::SnoozeAlertRequest) -> ApiResult<pb::Alert> {
+        let until = date("until", &req.until)?;
+        let id = convert::id(IdKind::Alert, "id", &req.id)?;
+        let holder = self.api.store.holder(self.api.store.alert(id)?.holder_id)?;
+        let today = self.api.today(&holder);
+        if until <= today {
+            return Err(ApiError::invalid(
+                "until",
+                format!("until ({until}) must be after today ({today})"),
+            ));
+        }
+        let at = until
+            .to_zoned(jiff::tz::TimeZone::get(&holder.time_zone).unwrap_or(jiff::tz::TimeZone::UTC))
+            .map(|z| z.timestamp())
+            .map_err(|_| ApiError::invalid("until", "until is out of range"))?;
+        self.change(&req.id, |a| {
+            if a.cancelled {
+                return Err(ApiError::Store(
+                    crate::store::StoreError::FailedPrecondition(
+                        "a cancelled alert cannot be snoozed".into(),
+                    ),
+                ));
+            }
+            a.snoozed_until = Some(until);
+            a.acknowledged = false;
+            for d in &mut a.deliveries {
+                d.state = DeliveryState::Pending;
+                d.attempts = 0;
+                d.last_error.clear();
+                d.next_attempt_at = Some(at);
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn mute(&self, req: pb::MuteCredentialRequest) -> ApiResult<pb::MuteCredentialResponse> {
+        let id = convert::id(IdKind::Credential, "credential_id", &req.credential_id)?;
+        let credential = self.api.store.credential(id)?;
+        let scope = SettingsScope::Credential(id);
+        let mut settings: AlertSettings = self.api.store.alert_settings(&scope)?;
+        settings.muted = req.muted;
+        self.api.store.set_alert_settings(scope, settings).await?;
+        if req.muted {
+            for mut a in self
+                .api
+                .store
+                .alerts_of(credential.holder_id, None, usize::MAX)?
+                .items
+            {
+                if a.credential_id == id && a.next_attempt().is_some() {
+                    a.cancelled = true;
+                    self.api.store.update_alert(a).await?;
+                }
+            }
+        }
+        Ok(pb::MuteCredentialResponse {
+            credential_id: IdKind::Credential.format(id),
+            muted: req.muted,
+        })
+    }
+}
+
+type AlertStream = Pin<Box<dyn Stream<Item = Result<pb::Alert, Status>> + Send + 'static>>;
+
+#[tonic::async_trait]
+impl AlertService for AlertApi {
+    async fn list_alerts(
+        &self,
+        request: Request<pb::ListAlertsRequest>,
+    ) -> Result<Response<pb::ListAlertsResponse>, Status> {
+        Ok(Response::new(self.list(request.get_ref())?))
+    }
+
+    async fn ack_alert(
+        &self,
+        request: Request<pb::AckAlertRequest>,
+    ) -> Result<Response<pb::Alert>, Status> {
+        let alert = self
+            .change(&request.get_ref().id, |a| {
+                a.acknowledged = true;
+                Ok(())
+            })
+            .await?;
+        Ok(Response::new(alert))
+    }
+
+    async fn snooze_alert(
+        &self,
+        request: Request<pb::SnoozeAlertRequest>,
+    ) -> Result<Response<pb::Alert>, Status> {
+        Ok(Response::new(self.snooze(request.into_inner()).await?))
+    }
+
+    async fn mute_credential(
+        &self,
+        request: Request<pb::MuteCredentialRequest>,
+    ) -> Result<Response<pb::MuteCredentialResponse>, Status> {
+        Ok(Response::new(self.mute(request.into_inner()).await?))
+    }
+
+    type WatchAlertsStream = AlertStream;
+
+    async fn watch_alerts(
+        &self,
+        request: Request<pb::WatchAlertsRequest>,
+    ) -> Result<Response<AlertStream>, Status> {
+        let req = request.into_inner();
+        let holder = self.api.holder_id("holder_id", &req.holder_id)?;
+        self.api.store.holder(holder).map_err(ApiError::from)?;
+        // Subscribe before reading the backlog so nothing falls between the two.
+        let mut live = self.engine.subscribe();
+        let backlog = self
+            .api
+            .store
+            .alerts_of(holder, Some(req.after_seq), usize::MAX)
+            .map_err(ApiError::from)?
+            .items;
+        let this = self.clone();
+        let (tx, rx) = tokio::sync::mpsc::channel(64);
+        tokio::spawn(async move {
+            let mut last = req.after_seq;
+            for a in backlog {
+                last = a.id;
+                let item = this.to_pb(&a).map_err(Status::from);
+                if tx.send(item).await.is_err() {
+                    return;
+                }
+            }
+            loop {
+                tokio::select! {
+                    () = tx.closed() => return,
+                    received = live.recv() => match received {
+                        Ok(a) if a.holder_id == holder && a.id > last => {
+                            last = a.id;
+                            if tx.send(this.to_pb(&a).map_err(Status::from)).await.is_err() {
+                                return;
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                            // Fell behind: re-read from the store after the last sent.
+                            let Ok(page) = this.api.store.alerts_of(holder, Some(last), usize::MAX) else { return };
+                            for a in page.items {
+                                last = a.id;
+                                if tx.send(this.to_pb(&a).map_err(Status::from)).await.is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                    },
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
+    }
+
+    async fn send_test_alert(
+        &self,
+        request: Request<pb::SendTestAlertRequest>,
+    ) -> Result<Response<pb::SendTestAlertResponse>, Status> {
+        let holder = self
+            .api
+            .holder_id("holder_id", &request.get_ref().holder_id)?;
+        let deliveries = self.engine.send_test(holder).await.map_err(|e| match e {
+            crate::alerts::AlertError::Store(e) => Status::from(ApiError::Store(e)),
+            other => {
+                tracing::error!(error = %other, "test alert failed");
+                Status::internal("the test alert could not be sent; see the recertd log")
+            }
+        })?;
+        Ok(Response::new(pb::SendTestAlertResponse {
+            deliveries: deliveries.iter().map(delivery_to_pb).collect(),
+        }))
+    }
+}
+
+impl ChannelApi {
+    async fn create(&self, req: pb::CreateChannelRequest) -> ApiResult<pb::Channel> {
+        let c = req
+            .channel
+            .ok_or_else(|| ApiError::invalid("channel", "channel is required"))?;
+        let holder_id = self.api.holder_id("channel.holder_id", &c.holder_id)?;
+        let kind = ChannelKind::parse(&c.kind).ok_or_else(|| {
+            ApiError::invalid(
+                "channel.kind",
+                format!("channel.kind {:?} is not webhook or email", c.kind),
+            )
+        })?;
+        let target = c.target.trim().to_string();
+        match kind {
+            ChannelKind::Webhook => {
+                let ok = url_ok(&target);
+                if !ok {
+                    return Err(ApiError::invalid(
+                        "channel.target",
+                        format!("channel.target {target:?} is not an http(s) URL"),
+                    ));
+                }
+            }
+            ChannelKind::Email => {
+                let probe = crate::domain::Holder {
+                    id: 0,
+                    name: "x".into(),
+                    email: target.clone(),
+                    time_zone: "UTC".into(),
+                };
+                if target.is_empty() || probe.validate().is_err() {
+                    return Err(ApiError::invalid(
+                        "channel.target",
+                        format!("channel.target {target:?} is not an e-mail address"),
+                    ));
+                }
+            }
+        }
+        if c.secret.len() > 512 {
+            return Err(ApiError::invalid(
+                "channel.secret",
+                "channel.secret must be at most 512 bytes",
+            ));
+        }
+        if kind == ChannelKind::Email && !c.secret.is_empty() {
+            return Err(ApiError::invalid(
+                "channel.secret",
+                "channel.secret applies to webhooks only",
+            ));
+        }
+        let channel = self
+            .api
+            .store
+            .create_channel(Channel {
+                id: 0,
+                holder_id,
+                kind,
+                target,
+                secret: c.secret,
+            })
+            .await?;
+        self.engine.wake();
+        Ok(channel_to_pb(&channel))
+    }
+}
+
+fn url_ok(target: &str) -> bool {
+    let rest = target
+        .strip_prefix("https://")
+        .or_else(|| target.strip_prefix("http://"));
+    rest.is_some_and(|r| {
+        !r.is_empty() && !r.starts_with('/') && !r.chars().any(char::is_whitespace)
+    }) && target.len() <= 2000
+}
+
+fn channel_to_pb(c: &Channel) -> pb::Channel {
+    pb::Channel {
+        id: IdKind::Channel.format(c.id),
+        holder_id: IdKind::Holder.format(c.holder_id),
+        kind: c.kind.name().to_string(),
+        target: c.target.clone(),
+        secret: String::new(),
+        has_secret: !c.secret.is_empty(),
+    }
+}
+
+#[tonic::async_trait]
+impl ChannelService for ChannelApi {
+    async fn create_channel(
+        &self,
+        request: Request<pb::CreateChannelRequest>,
+    ) -> Result<Response<pb::Channel>, Status> {
+        Ok(Response::new(self.create(request.into_inner()).await?))
+    }
+
+    async fn list_channels(
+        &self,
+        request: Request<pb::ListChannelsRequest>,
+    ) -> Result<Response<pb::ListChannelsResponse>, Status> {
+        let holder = self
+            .api
+            .holder_id("holder_id", &request.get_ref().holder_id)?;
+        self.api.store.holder(holder).map_err(ApiError::from)?;
+        let channels = self.api.store.channels_of(holder).map_err(ApiError::from)?;
+        Ok(Response::new(pb::ListChannelsResponse {
+            channels: channels.iter().map(channel_to_pb).collect(),
+        }))
+    }
+
+    async fn delete_channel(
+        &self,
+        request: Request<pb::DeleteChannelRequest>,
+    ) -> Result<Response<pb::DeleteChannelResponse>, Status> {
+        let id = convert::id(IdKind::Channel, "id", &request.get_ref().id)?;
+        self.api
+            .store
+            .delete_channel(id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Response::new(pb::DeleteChannelResponse {}))
+    }
+}
