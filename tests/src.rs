@@ -4,6 +4,9 @@
 //! The binaries come from the workspace's target dir, so run the tests with
 //! `cargo test --workspace`, which builds them.
 
+#[path = "sinks.rs"]
+pub mod sinks;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -55,7 +58,9 @@ impl Daemon {
         let mut child = command.spawn().expect("spawn recertd");
         let stdout = child.stdout.take().expect("piped stdout");
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("read recertd stdout");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read recertd stdout");
         let addr = line
             .trim()
             .strip_prefix("recertd listening on ")
@@ -97,7 +102,10 @@ impl Daemon {
             String::from_utf8_lossy(&out.stderr)
         );
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!("recert {args:?} printed invalid JSON ({e}): {}", String::from_utf8_lossy(&out.stdout))
+            panic!(
+                "recert {args:?} printed invalid JSON ({e}): {}",
+                String::from_utf8_lossy(&out.stdout)
+            )
         })
     }
 

@@ -29,6 +29,9 @@ use store::{Store, StoreError};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+/// How long in-flight calls (and idle connections) may hold up shutdown.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Why the daemon stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -47,12 +50,14 @@ pub enum RunError {
 }
 
 /// Serves recert on `listener` until `shutdown` is cancelled, then lets in-flight calls
-/// finish and flushes the store. The store is opened here from `config.data_dir`.
+/// finish and flushes the store. The store is opened here from `config.data_dir`;
+/// `on_ready` runs once it is open and the services are about to serve.
 pub async fn run(
     config: Config,
     listener: TcpListener,
     clock: Arc<dyn Clock>,
     shutdown: CancellationToken,
+    on_ready: impl FnOnce() + Send,
 ) -> Result<(), RunError> {
     let store = Store::open(&config.data_dir, &config.store_options())?;
     tracing::info!(
@@ -63,6 +68,7 @@ pub async fn run(
     let engine = alerts::AlertEngine::new(store.clone(), clock.clone(), &config.alerts)?;
     let engine_stop = CancellationToken::new();
     let engine_task = tokio::spawn(engine.clone().run(engine_stop.clone()));
+    on_ready();
     let result = serve(store.clone(), listener, clock, engine, shutdown).await;
     engine_stop.cancel();
     let _ = engine_task.await;
@@ -104,7 +110,7 @@ async fn serve(
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "recertd listening");
     }
-    tonic::transport::Server::builder()
+    let server = tonic::transport::Server::builder()
         .add_service(health_service)
         .add_service(reflection)
         .add_service(reflection_alpha)
@@ -119,9 +125,19 @@ async fn serve(
         }))
         .add_service(ChannelServiceServer::new(ChannelApi { api, engine }))
         .serve_with_incoming_shutdown(
-            tokio_stream::wrappers::TcpListenerStream::new(listener),
-            shutdown.cancelled_owned(),
-        )
-        .await
-        .map_err(|e| RunError::Serve(e.to_string()))
+            // Nagle's algorithm would hold back every response over a few hundred bytes.
+            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+            shutdown.clone().cancelled_owned(),
+        );
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => result.map_err(|e| RunError::Serve(e.to_string())),
+        () = async {
+            shutdown.cancelled().await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => {
+            tracing::warn!(grace = ?SHUTDOWN_GRACE, "in-flight calls did not finish in time; closing");
+            Ok(())
+        }
+    }
 }

@@ -137,11 +137,12 @@ async fn start(config: Config) -> anyhow::Result<()> {
     let addr = listener
         .local_addr()
         .context("cannot read the bound address")?;
-    // One line on stdout, so scripts and tests that pass port 0 learn the address.
-    println!("recertd listening on {addr}");
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
-    recertd::run(config, listener, clock()?, shutdown).await?;
+    // One line on stdout once the store is open and signals are handled, so scripts and
+    // tests that pass port 0 learn the address.
+    let ready = move || println!("recertd listening on {addr}");
+    recertd::run(config, listener, clock()?, shutdown, ready).await?;
     Ok(())
 }
 

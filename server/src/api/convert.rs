@@ -423,3 +423,22 @@ pub fn compliance_to_pb(c: &Compliance, holder_id: u64, program: &Program) -> pb
             .collect(),
     }
 }
+
+/// Renames violations of a record's fields (`course.title`) to the request's own field names
+/// (`title`), for update requests whose fields sit at the top level.
+pub fn top_level(errors: Vec<crate::domain::FieldError>, record: &str) -> super::ApiError {
+    let prefix = format!("{record}.");
+    super::ApiError::Invalid(
+        errors
+            .into_iter()
+            .map(|e| crate::domain::FieldError {
+                field: e
+                    .field
+                    .strip_prefix(&prefix)
+                    .unwrap_or(&e.field)
+                    .to_string(),
+                message: e.message.replace(&prefix, ""),
+            })
+            .collect(),
+    )
+}

@@ -75,7 +75,9 @@ impl CourseApi {
         if let Some(v) = req.evidence {
             course.evidence = v.trim().to_string();
         }
-        course.validate(self.0.today(&holder))?;
+        course
+            .validate(self.0.today(&holder))
+            .map_err(|e| convert::top_level(e, "course"))?;
         let updated = self.0.store.update_course(course).await?;
         self.0.changed(holder.id).await;
         Ok(course_to_pb(&updated))

@@ -55,7 +55,9 @@ impl CredentialApi {
         if let Some(expires) = req.expires_on {
             credential.expires_on = convert::date("expires_on", &expires)?;
         }
-        credential.validate()?;
+        credential
+            .validate()
+            .map_err(|e| convert::top_level(e, "credential"))?;
         Ok(credential_to_pb(
             &self.0.store.update_credential(credential).await?,
         ))
@@ -93,7 +95,9 @@ impl CredentialApi {
         });
         credential.issued_on = Some(credential.expires_on);
         credential.expires_on = expires_on;
-        credential.validate()?;
+        credential
+            .validate()
+            .map_err(|e| convert::top_level(e, "credential"))?;
         let renewed = self.0.store.update_credential(credential).await?;
         self.0.changed(renewed.holder_id).await;
         tracing::info!(credential = %IdKind::Credential.format(id), expires_on = %renewed.expires_on, "credential renewed");

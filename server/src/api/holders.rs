@@ -49,7 +49,9 @@ impl HolderApi {
         if let Some(tz) = req.time_zone {
             holder.time_zone = tz.trim().to_string();
         }
-        holder.validate()?;
+        holder
+            .validate()
+            .map_err(|e| convert::top_level(e, "holder"))?;
         let updated = self.0.store.update_holder(holder, req.make_default).await?;
         self.0.alerts.wake();
         self.to_pb(&updated)

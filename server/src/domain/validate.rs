@@ -190,7 +190,7 @@ impl Program {
                 check.fail(
                     "program.category_minimums",
                     format!(
-                        "minimum of category {:?} must be above 0 and at most the required credits",
+                        "program.category_minimums: the minimum of category {:?} must be above 0 and at most the required credits",
                         m.category
                     ),
                 );
@@ -198,15 +198,20 @@ impl Program {
         }
         for cap in &self.caps {
             if matches!(&cap.scope, CapScope::Category(c) if c.trim().is_empty()) {
-                check.fail("program.caps", "a cap needs a category or a format");
+                check.fail(
+                    "program.caps",
+                    "program.caps: a cap needs a category or a format",
+                );
             }
             match cap.limit {
-                CapLimit::Percent(p) if !(1..=100).contains(&p) => {
-                    check.fail("program.caps", "cap max_percent must be between 1 and 100")
-                }
-                CapLimit::Amount(a) if a <= Credits::ZERO => {
-                    check.fail("program.caps", "cap max_hundredths must be above 0")
-                }
+                CapLimit::Percent(p) if !(1..=100).contains(&p) => check.fail(
+                    "program.caps",
+                    "program.caps: max_percent must be between 1 and 100",
+                ),
+                CapLimit::Amount(a) if a <= Credits::ZERO => check.fail(
+                    "program.caps",
+                    "program.caps: max_hundredths must be above 0",
+                ),
                 _ => {}
             }
         }

@@ -626,6 +626,7 @@ impl Store {
                 CRED_BY_EXPIRY,
                 &expiry_key(credential.expires_on, credential.id),
             );
+            tx.mark(DIRTY, &id_key(credential.id));
             Ok(credential.clone())
         })
         .await
@@ -666,6 +667,7 @@ impl Store {
                 CRED_BY_EXPIRY,
                 &expiry_key(credential.expires_on, credential.id),
             );
+            tx.mark(DIRTY, &id_key(credential.id));
             tx.put(CREDENTIALS, &id_key(credential.id), &credential);
             Ok(credential.clone())
         })

@@ -1,0 +1,273 @@
+//! Concurrent writers against the real `recertd`: every acknowledged course is listed
+//! (through small pages) with unique ids and survives SIGKILL, and racing creates that
+//! conflict admit exactly one winner.
+
+use recert_proto::v1 as pb;
+use recert_proto::v1::course_service_client::CourseServiceClient;
+use recert_proto::v1::credential_service_client::CredentialServiceClient;
+use recert_proto::v1::holder_service_client::HolderServiceClient;
+use recert_tests::Daemon;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use tokio::sync::Barrier;
+use tonic::Code;
+use tonic::transport::Channel;
+
+/// The daemon's frozen clock, so course dates are never "in the future".
+const NOW: &str = "2026-06-15T12:00:00Z";
+
+async fn connect(daemon: &Daemon) -> Channel {
+    Channel::from_shared(daemon.url.clone())
+        .expect("daemon url is a uri")
+        .connect()
+        .await
+        .expect("connect to recertd")
+}
+
+async fn create_holder(channel: &Channel, name: &str) -> pb::Holder {
+    HolderServiceClient::new(channel.clone())
+        .create_holder(pb::CreateHolderRequest {
+            holder: Some(pb::Holder {
+                name: name.into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap_or_else(|s| panic!("create holder {name}: {s}"))
+        .into_inner()
+}
+
+/// Every course of `holder`, id to title, read `page_size` at a time; asserts that pages
+/// respect the size and that no course appears twice.
+async fn list_courses(channel: &Channel, holder: &str, page_size: i32) -> BTreeMap<String, String> {
+    let mut client = CourseServiceClient::new(channel.clone());
+    let mut courses = BTreeMap::new();
+    let mut token = String::new();
+    let mut pages = 0;
+    loop {
+        let page = client
+            .list_courses(pb::ListCoursesRequest {
+                holder_id: holder.into(),
+                page_size,
+                page_token: token,
+            })
+            .await
+            .unwrap_or_else(|s| panic!("list courses of {holder}: {s}"))
+            .into_inner();
+        pages += 1;
+        assert!(
+            page.courses.len() <= usize::try_from(page_size).unwrap(),
+            "page {pages} of {holder} holds {} courses",
+            page.courses.len()
+        );
+        for course in page.courses {
+            assert_eq!(course.holder_id, holder);
+            let id = course.id.clone();
+            assert!(
+                courses.insert(course.id, course.title).is_none(),
+                "{id} listed twice for {holder}"
+            );
+        }
+        token = page.next_page_token;
+        if token.is_empty() {
+            return courses;
+        }
+        assert!(pages <= 1000, "paging of {holder} does not end");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_acknowledged_course_is_listed_and_survives_sigkill() {
+    const TASKS: usize = 16;
+    const PER_TASK: usize = 25;
+    const PAGE: i32 = 7;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let mut daemon = Daemon::start(&data, Some(NOW));
+    let channel = connect(&daemon).await;
+    let mut holders = Vec::new();
+    for name in ["Ana Ruiz", "Ben Okafor", "Cy Lee"] {
+        holders.push(create_holder(&channel, name).await.id);
+    }
+
+    // Each task is its own client on its own connection; all start together.
+    let start = Arc::new(Barrier::new(TASKS));
+    let mut tasks = Vec::new();
+    for task in 0..TASKS {
+        let holders = holders.clone();
+        let start = Arc::clone(&start);
+        let url = daemon.url.clone();
+        tasks.push(tokio::spawn(async move {
+            let channel = Channel::from_shared(url).unwrap().connect().await.unwrap();
+            let mut client = CourseServiceClient::new(channel);
+            start.wait().await;
+            let mut acknowledged = Vec::new();
+            for n in 0..PER_TASK {
+                let holder = &holders[(task + n) % holders.len()];
+                let title = format!("task {task:02} course {n:02}");
+                let course = client
+                    .create_course(pb::CreateCourseRequest {
+                        course: Some(pb::Course {
+                            holder_id: holder.clone(),
+                            title: title.clone(),
+                            completed_on: "2026-05-01".into(),
+                            credits_hundredths: 100 + i64::try_from(n).unwrap(),
+                            ..Default::default()
+                        }),
+                    })
+                    .await
+                    .unwrap_or_else(|s| panic!("{title}: {s}"))
+                    .into_inner();
+                assert_eq!((&course.holder_id, &course.title), (holder, &title));
+                acknowledged.push(course);
+            }
+            acknowledged
+        }));
+    }
+    let mut expected: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    let mut ids = HashSet::new();
+    for task in tasks {
+        for course in task.await.expect("writer task") {
+            assert!(
+                ids.insert(course.id.clone()),
+                "id {} handed out twice",
+                course.id
+            );
+            expected
+                .entry(course.holder_id)
+                .or_default()
+                .insert(course.id, course.title);
+        }
+    }
+    assert_eq!(ids.len(), TASKS * PER_TASK);
+    assert_eq!(expected.len(), holders.len());
+
+    for holder in &holders {
+        let listed = list_courses(&channel, holder, PAGE).await;
+        assert_eq!(&listed, &expected[holder], "courses of {holder} as listed");
+    }
+
+    // Acknowledged means durable: a SIGKILL right after loses nothing.
+    daemon.kill();
+    let daemon = Daemon::start(&data, Some(NOW));
+    let channel = connect(&daemon).await;
+    for holder in &holders {
+        let listed = list_courses(&channel, holder, PAGE).await;
+        assert_eq!(
+            &listed, &expected[holder],
+            "courses of {holder} after SIGKILL"
+        );
+    }
+    let next = CourseServiceClient::new(channel.clone())
+        .create_course(pb::CreateCourseRequest {
+            course: Some(pb::Course {
+                holder_id: holders[0].clone(),
+                title: "after the restart".into(),
+                credits_hundredths: 100,
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("create after restart")
+        .into_inner();
+    assert!(!ids.contains(&next.id), "{} was handed out again", next.id);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_creates_of_one_credential_admit_exactly_one() {
+    const RACERS: usize = 8;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(&tmp.path().join("data"), Some(NOW));
+    let channel = connect(&daemon).await;
+    let holder = create_holder(&channel, "Ana Ruiz").await.id;
+
+    let start = Arc::new(Barrier::new(RACERS));
+    let mut racers = Vec::new();
+    for racer in 0..RACERS {
+        let start = Arc::clone(&start);
+        let url = daemon.url.clone();
+        let holder = holder.clone();
+        racers.push(tokio::spawn(async move {
+            let channel = Channel::from_shared(url).unwrap().connect().await.unwrap();
+            let mut client = CredentialServiceClient::new(channel);
+            start.wait().await;
+            client
+                .create_credential(pb::CreateCredentialRequest {
+                    credential: Some(pb::Credential {
+                        holder_id: holder,
+                        program: "nha-cpt".into(),
+                        number: format!("racer {racer}"),
+                        expires_on: "2027-03-31".into(),
+                        ..Default::default()
+                    }),
+                })
+                .await
+                .map(tonic::Response::into_inner)
+        }));
+    }
+    let mut winners = Vec::new();
+    for racer in racers {
+        match racer.await.expect("racer task") {
+            Ok(credential) => winners.push(credential),
+            Err(status) => assert_eq!(status.code(), Code::AlreadyExists, "{status:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "winners: {winners:?}");
+
+    let listed = CredentialServiceClient::new(channel)
+        .list_credentials(pb::ListCredentialsRequest {
+            holder_id: holder,
+            ..Default::default()
+        })
+        .await
+        .expect("list credentials")
+        .into_inner();
+    assert_eq!(listed.credentials, winners);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_first_holders_leave_exactly_one_default() {
+    const RACERS: usize = 8;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(&tmp.path().join("data"), Some(NOW));
+    let channel = connect(&daemon).await;
+
+    let start = Arc::new(Barrier::new(RACERS));
+    let mut racers = Vec::new();
+    for racer in 0..RACERS {
+        let start = Arc::clone(&start);
+        let url = daemon.url.clone();
+        racers.push(tokio::spawn(async move {
+            let channel = Channel::from_shared(url).unwrap().connect().await.unwrap();
+            start.wait().await;
+            create_holder(&channel, &format!("Holder {racer}")).await
+        }));
+    }
+    let mut created = Vec::new();
+    for racer in racers {
+        created.push(racer.await.expect("racer task"));
+    }
+
+    let listed = HolderServiceClient::new(channel.clone())
+        .list_holders(pb::ListHoldersRequest::default())
+        .await
+        .expect("list holders")
+        .into_inner()
+        .holders;
+    assert_eq!(listed.len(), RACERS);
+    let defaults: Vec<&pb::Holder> = listed.iter().filter(|h| h.is_default).collect();
+    assert_eq!(defaults.len(), 1, "defaults: {defaults:?}");
+    let default = HolderServiceClient::new(channel)
+        .get_holder(pb::GetHolderRequest {
+            id: "default".into(),
+        })
+        .await
+        .expect("get the default holder")
+        .into_inner();
+    assert_eq!(&default, defaults[0]);
+    let ids: HashSet<&str> = created.iter().map(|h| h.id.as_str()).collect();
+    assert_eq!(ids.len(), RACERS, "ids handed out twice: {created:?}");
+}
