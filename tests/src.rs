@@ -30,6 +30,7 @@ pub struct Daemon {
     /// The data dir (owned by the caller's `TempDir`).
     pub data_dir: PathBuf,
     now: Option<String>,
+    extra: Vec<String>,
     stderr_log: PathBuf,
 }
 
@@ -37,11 +38,17 @@ impl Daemon {
     /// Starts `recertd` on port 0 over `data_dir`, its clock frozen at `now` (RFC 3339) when
     /// given, and waits until it listens.
     pub fn start(data_dir: &Path, now: Option<&str>) -> Daemon {
+        Daemon::start_with(data_dir, now, &[])
+    }
+
+    /// Like [`Daemon::start`], with extra `recertd` flags.
+    pub fn start_with(data_dir: &Path, now: Option<&str>, extra: &[&str]) -> Daemon {
         let stderr_log = data_dir.with_extension("log");
         let mut command = Command::new(binary("recertd"));
         command
             .args(["--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .args(extra)
             .env_remove("RECERT_NOW")
             .env("RECERT_LOG", "info")
             .stdout(Stdio::piped())
@@ -74,6 +81,7 @@ impl Daemon {
             url: format!("http://{addr}"),
             data_dir: data_dir.to_path_buf(),
             now: now.map(str::to_string),
+            extra: extra.iter().map(|s| s.to_string()).collect(),
             stderr_log,
         }
     }
@@ -129,7 +137,9 @@ impl Daemon {
     pub fn restart(&mut self) {
         assert_eq!(self.stop(), Some(0), "recertd should exit 0 on SIGTERM");
         let now = self.now.clone();
-        *self = Daemon::start(&self.data_dir.clone(), now.as_deref());
+        let extra = self.extra.clone();
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        *self = Daemon::start_with(&self.data_dir.clone(), now.as_deref(), &extra);
     }
 
     /// What the daemon logged so far.
