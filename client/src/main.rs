@@ -16,7 +16,6 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-
 use crate::cli::Cli;
 use crate::render::Output;
 
@@ -49,7 +48,10 @@ fn main() -> ExitCode {
 /// (clap's first line, without its "For more information" trailer) and exit code 2.
 fn usage_error(err: &clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
-    if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) {
         let _ = err.print();
         return ExitCode::SUCCESS;
     }
@@ -58,7 +60,10 @@ fn usage_error(err: &clap::Error) -> ExitCode {
         return ExitCode::from(2);
     }
     let rendered = err.render().to_string();
-    let first = rendered.lines().find(|l| !l.trim().is_empty()).unwrap_or("error: invalid usage");
+    let first = rendered
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("error: invalid usage");
     eprintln!("{}", first.trim_end());
     ExitCode::from(2)
 }

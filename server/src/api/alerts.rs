@@ -218,6 +218,84 @@ impl AlertApi {
     }
 }
 
+impl AlertApi {
+    fn scope(
+        &self,
+        scope: Option<pb::AlertSettingsScope>,
+    ) -> ApiResult<(SettingsScope, pb::AlertSettingsScope)> {
+        let s = scope.ok_or_else(|| ApiError::invalid("scope", "scope is required"))?;
+        let set = [&s.program, &s.holder_id, &s.credential_id]
+            .iter()
+            .filter(|v| !v.trim().is_empty())
+            .count();
+        if set != 1 {
+            return Err(ApiError::invalid(
+                "scope",
+                "scope must name exactly one of program, holder_id, credential_id",
+            ));
+        }
+        let scope = if !s.program.trim().is_empty() {
+            let slug = s.program.trim();
+            self.api.program(slug)?;
+            SettingsScope::Program(slug.to_string())
+        } else if !s.holder_id.trim().is_empty() {
+            let id = self.api.holder_id("scope.holder_id", &s.holder_id)?;
+            self.api.store.holder(id)?;
+            SettingsScope::Holder(id)
+        } else {
+            let id = convert::id(IdKind::Credential, "scope.credential_id", &s.credential_id)?;
+            self.api.store.credential(id)?;
+            SettingsScope::Credential(id)
+        };
+        let echo = match &scope {
+            SettingsScope::Program(slug) => pb::AlertSettingsScope {
+                program: slug.clone(),
+                ..Default::default()
+            },
+            SettingsScope::Holder(id) => pb::AlertSettingsScope {
+                holder_id: IdKind::Holder.format(*id),
+                ..Default::default()
+            },
+            SettingsScope::Credential(id) => pb::AlertSettingsScope {
+                credential_id: IdKind::Credential.format(*id),
+                ..Default::default()
+            },
+        };
+        Ok((scope, echo))
+    }
+
+    async fn update_settings(
+        &self,
+        req: pb::UpdateAlertSettingsRequest,
+    ) -> ApiResult<pb::AlertSettings> {
+        let (scope, echo) = self.scope(req.scope)?;
+        if req.thresholds.len() > 12 {
+            return Err(ApiError::invalid(
+                "thresholds",
+                "thresholds may hold at most 12 values",
+            ));
+        }
+        if req.thresholds.iter().any(|t| !(1..=365).contains(t)) {
+            return Err(ApiError::invalid(
+                "thresholds",
+                "thresholds must each be between 1 and 365 days",
+            ));
+        }
+        let mut settings = self.api.store.alert_settings(&scope)?;
+        let mut thresholds = req.thresholds.clone();
+        thresholds.sort_unstable_by(|a, b| b.cmp(a));
+        thresholds.dedup();
+        settings.thresholds = (!thresholds.is_empty()).then_some(thresholds);
+        let stored = self.api.store.set_alert_settings(scope, settings).await?;
+        self.engine.wake();
+        Ok(pb::AlertSettings {
+            scope: Some(echo),
+            thresholds: stored.thresholds.unwrap_or_default(),
+            muted: stored.muted,
+        })
+    }
+}
+
 type AlertStream = Pin<Box<dyn Stream<Item = Result<pb::Alert, Status>> + Send + 'static>>;
 
 #[tonic::async_trait]
@@ -313,6 +391,32 @@ impl AlertService for AlertApi {
         Ok(Response::new(Box::pin(
             tokio_stream::wrappers::ReceiverStream::new(rx),
         )))
+    }
+
+    async fn get_alert_settings(
+        &self,
+        request: Request<pb::GetAlertSettingsRequest>,
+    ) -> Result<Response<pb::AlertSettings>, Status> {
+        let (scope, echo) = self.scope(request.into_inner().scope)?;
+        let settings = self
+            .api
+            .store
+            .alert_settings(&scope)
+            .map_err(ApiError::from)?;
+        Ok(Response::new(pb::AlertSettings {
+            scope: Some(echo),
+            thresholds: settings.thresholds.unwrap_or_default(),
+            muted: settings.muted,
+        }))
+    }
+
+    async fn update_alert_settings(
+        &self,
+        request: Request<pb::UpdateAlertSettingsRequest>,
+    ) -> Result<Response<pb::AlertSettings>, Status> {
+        Ok(Response::new(
+            self.update_settings(request.into_inner()).await?,
+        ))
     }
 
     async fn send_test_alert(
