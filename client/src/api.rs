@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use jiff::civil::Date;
 use recert_proto::v1 as pb;
+use recert_proto::v1::alert_service_client::AlertServiceClient;
+use recert_proto::v1::channel_service_client::ChannelServiceClient;
 use recert_proto::v1::compliance_service_client::ComplianceServiceClient;
 use recert_proto::v1::course_service_client::CourseServiceClient;
 use recert_proto::v1::credential_service_client::CredentialServiceClient;
@@ -18,15 +20,26 @@ use tonic::{Code, Status};
 
 use crate::error::Error;
 use crate::model::{
-    Compliance, Course, CourseChanges, Credential, CredentialChanges, Deadline, DeadlineQuery,
-    Holder, HolderChanges, NewCourse, NewCredential, NewHolder, Program, ProgramDraft,
+    Alert, AlertChannel, AlertQuery, Compliance, Course, CourseChanges, Credential,
+    CredentialChanges, CredentialMute, Deadline, DeadlineQuery, Holder, HolderChanges, NewChannel,
+    NewCourse, NewCredential, NewHolder, Program, ProgramDraft, TestAlertReport,
 };
 
 /// How long to wait for the TCP (and HTTP/2) connection before calling the daemon unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Upper bound on one request, so a wedged daemon does not hang a script forever.
+///
+/// For a server stream (`WatchAlerts`) it bounds only the wait for the reply headers; the
+/// stream itself may stay open as long as the daemon keeps it.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How often to ping the daemon while a call is open, so a long `alerts watch` notices a
+/// connection that died silently (a suspended laptop, a dropped network) and reconnects.
+const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(30);
+
+/// How long to wait for the answer to a ping before calling the connection dead.
+const KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Items asked for per page when following `next_page_token`.
 const PAGE_SIZE: usize = 100;
@@ -46,6 +59,8 @@ pub struct Api {
     credentials: CredentialServiceClient<Channel>,
     courses: CourseServiceClient<Channel>,
     compliance: ComplianceServiceClient<Channel>,
+    alerts: AlertServiceClient<Channel>,
+    channels: ChannelServiceClient<Channel>,
 }
 
 impl Api {
@@ -57,7 +72,9 @@ impl Api {
         let endpoint = Endpoint::from_shared(server.to_owned())
             .map_err(|_| Error::Usage(format!("invalid --server URL '{server}'")))?
             .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT);
+            .timeout(REQUEST_TIMEOUT)
+            .http2_keep_alive_interval(KEEP_ALIVE_INTERVAL)
+            .keep_alive_timeout(KEEP_ALIVE_TIMEOUT);
         let channel = endpoint.connect().await.map_err(|_| Error::Unreachable {
             server: server.to_owned(),
         })?;
@@ -67,7 +84,9 @@ impl Api {
             programs: ProgramServiceClient::new(channel.clone()),
             credentials: CredentialServiceClient::new(channel.clone()),
             courses: CourseServiceClient::new(channel.clone()),
-            compliance: ComplianceServiceClient::new(channel),
+            compliance: ComplianceServiceClient::new(channel.clone()),
+            alerts: AlertServiceClient::new(channel.clone()),
+            channels: ChannelServiceClient::new(channel),
         })
     }
 
@@ -336,6 +355,111 @@ impl Api {
         .await
     }
 
+    /// Alerts of one holder or of all of them, all pages or the first `limit` alerts.
+    pub async fn alerts(
+        &self,
+        query: &AlertQuery,
+        limit: Option<usize>,
+    ) -> Result<Vec<Alert>, Error> {
+        self.paginate(limit, |page_size, page_token| {
+            let mut client = self.alerts.clone();
+            let request = pb::ListAlertsRequest {
+                holder_id: query.holder_id.clone().unwrap_or_default(),
+                filter: query.filter.as_str().to_owned(),
+                page_size,
+                page_token,
+            };
+            async move {
+                let page = client.list_alerts(request).await?.into_inner();
+                Ok((page.alerts, page.next_page_token))
+            }
+        })
+        .await
+    }
+
+    /// Acknowledges an alert: it is handled, so no channel retries it.
+    pub async fn ack_alert(&self, id: &str) -> Result<Alert, Error> {
+        let request = pb::AckAlertRequest { id: id.to_owned() };
+        let alert = self.alerts.clone().ack_alert(request).await;
+        Ok(self.check(alert)?.into())
+    }
+
+    /// Snoozes an alert until `until` (a date in the holder's time zone).
+    pub async fn snooze_alert(&self, id: &str, until: Date) -> Result<Alert, Error> {
+        let request = pb::SnoozeAlertRequest {
+            id: id.to_owned(),
+            until: until.to_string(),
+        };
+        let alert = self.alerts.clone().snooze_alert(request).await;
+        Ok(self.check(alert)?.into())
+    }
+
+    /// Mutes (or unmutes) the alerts about one credential.
+    pub async fn mute_credential(
+        &self,
+        credential_id: &str,
+        muted: bool,
+    ) -> Result<CredentialMute, Error> {
+        let request = pb::MuteCredentialRequest {
+            credential_id: credential_id.to_owned(),
+            muted,
+        };
+        let reply = self.alerts.clone().mute_credential(request).await;
+        Ok(self.check(reply)?.into())
+    }
+
+    /// Opens the holder's alert stream: every alert after `after_seq`, then new ones.
+    pub async fn watch_alerts(
+        &self,
+        holder_id: &str,
+        after_seq: u64,
+    ) -> Result<AlertStream, Error> {
+        let request = pb::WatchAlertsRequest {
+            holder_id: holder_id.to_owned(),
+            after_seq,
+        };
+        let reply = self.alerts.clone().watch_alerts(request).await;
+        Ok(AlertStream {
+            server: self.server.clone(),
+            inner: self.check(reply)?,
+        })
+    }
+
+    /// Sends a test alert through each of the holder's channels and reports what each did.
+    pub async fn send_test_alert(&self, holder_id: &str) -> Result<TestAlertReport, Error> {
+        let request = pb::SendTestAlertRequest {
+            holder_id: holder_id.to_owned(),
+        };
+        let reply = self.alerts.clone().send_test_alert(request).await;
+        Ok(self.check(reply)?.into())
+    }
+
+    /// Adds a channel for a holder's alerts.
+    pub async fn create_channel(&self, channel: NewChannel) -> Result<AlertChannel, Error> {
+        let request = pb::CreateChannelRequest {
+            channel: Some(channel.into()),
+        };
+        let channel = self.channels.clone().create_channel(request).await;
+        Ok(self.check(channel)?.into())
+    }
+
+    /// A holder's channels (the API does not page them: a holder has a handful).
+    pub async fn channels(&self, holder_id: &str) -> Result<Vec<AlertChannel>, Error> {
+        let request = pb::ListChannelsRequest {
+            holder_id: holder_id.to_owned(),
+        };
+        let reply = self.channels.clone().list_channels(request).await;
+        let channels = self.check(reply)?.channels;
+        Ok(channels.into_iter().map(AlertChannel::from).collect())
+    }
+
+    /// Deletes a channel.
+    pub async fn delete_channel(&self, id: &str) -> Result<(), Error> {
+        let request = pb::DeleteChannelRequest { id: id.to_owned() };
+        let reply = self.channels.clone().delete_channel(request).await;
+        self.check(reply).map(drop)
+    }
+
     /// Unwraps a reply, turning a failed call into the client's error.
     fn check<T>(&self, reply: Result<tonic::Response<T>, Status>) -> Result<T, Error> {
         reply
@@ -343,30 +467,9 @@ impl Api {
             .map_err(|status| self.rejected(status))
     }
 
-    /// Maps a gRPC status to an error: UNAVAILABLE means the connection failed mid-way (the
-    /// daemon stopped); a reply without `grpc-status` came from something that is not a gRPC
-    /// server; anything else carries the server's message.
+    /// Maps a gRPC status to the client's error (see [`rejected`]).
     fn rejected(&self, status: Status) -> Error {
-        // tonic's wording for a plain HTTP reply; it offers no typed way to tell.
-        const NOT_GRPC: &str = "grpc-status header missing, mapped from HTTP status code ";
-        if let Some(http) = status.message().strip_prefix(NOT_GRPC) {
-            return Error::NotRecertd {
-                server: self.server.clone(),
-                detail: format!("HTTP status {http}"),
-            };
-        }
-        match status.code() {
-            Code::Unavailable => Error::Unreachable {
-                server: self.server.clone(),
-            },
-            code => {
-                let message = match status.message().trim() {
-                    "" => code.description().to_owned(),
-                    message => message.to_owned(),
-                };
-                Error::Server { code, message }
-            }
-        }
+        rejected(&self.server, status)
     }
 
     /// Follows `next_page_token` until the server has no more, or until `limit` items.
@@ -412,5 +515,66 @@ impl Api {
             token = next;
         }
         Ok(items)
+    }
+}
+
+/// An open `WatchAlerts` stream.
+pub struct AlertStream {
+    server: String,
+    inner: tonic::Streaming<pb::Alert>,
+}
+
+impl AlertStream {
+    /// The next alert; `Ok(None)` when the server ended the stream.
+    ///
+    /// UNAVAILABLE with a message mid-stream is the server (or h2) saying why the stream
+    /// ended, e.g. a daemon shutting down; its words say more than "cannot reach recertd".
+    pub async fn next(&mut self) -> Result<Option<Alert>, Error> {
+        match self.inner.message().await {
+            Ok(alert) => Ok(alert.map(Alert::from)),
+            Err(status)
+                if status.code() == Code::Unavailable && !status.message().trim().is_empty() =>
+            {
+                Err(Error::Server {
+                    code: Code::Unavailable,
+                    message: status.message().trim().to_owned(),
+                })
+            }
+            Err(status) => Err(rejected(&self.server, status)),
+        }
+    }
+}
+
+/// Maps a gRPC status from `server` to an error: UNAVAILABLE means the connection failed
+/// mid-way (the daemon stopped); a reply without `grpc-status` came from something that is
+/// not a gRPC server; UNIMPLEMENTED without a message is a daemon older than this client;
+/// anything else carries the server's message.
+fn rejected(server: &str, status: Status) -> Error {
+    // tonic's wording for a plain HTTP reply; it offers no typed way to tell.
+    const NOT_GRPC: &str = "grpc-status header missing, mapped from HTTP status code ";
+    if let Some(http) = status.message().strip_prefix(NOT_GRPC) {
+        return Error::NotRecertd {
+            server: server.to_owned(),
+            detail: format!("HTTP status {http}"),
+        };
+    }
+    match (status.code(), status.message().trim()) {
+        (Code::Unavailable, _) => Error::Unreachable {
+            server: server.to_owned(),
+        },
+        (code @ Code::Unimplemented, "") => Error::Server {
+            code,
+            message: format!(
+                "recertd at {server} does not offer this command; upgrade recertd to match recert"
+            ),
+        },
+        (code, "") => Error::Server {
+            code,
+            message: code.description().to_owned(),
+        },
+        (code, message) => Error::Server {
+            code,
+            message: message.to_owned(),
+        },
     }
 }

@@ -8,10 +8,10 @@ use jiff::civil::Date;
 
 use crate::credits::{Credits, parse_credits};
 use crate::input::{
-    parse_category_cap, parse_category_minimum, parse_date, parse_format_cap, parse_time_zone,
-    parse_within,
+    parse_category_cap, parse_category_minimum, parse_date, parse_email, parse_format_cap,
+    parse_time_zone, parse_webhook_url, parse_within,
 };
-use crate::model::{CapRule, CategoryMinimum, CourseFormat, CourseUnit};
+use crate::model::{AlertFilter, CapRule, CategoryMinimum, CourseFormat, CourseUnit, Secret};
 use crate::render::Format;
 
 /// Where recertd listens unless `--server` or `RECERT_SERVER` says otherwise.
@@ -78,6 +78,12 @@ pub enum Command {
     Status(StatusArgs),
     /// Upcoming expiries across the team, soonest first.
     Deadlines(DeadlinesArgs),
+    /// Renewal and expiry alerts: list, acknowledge, snooze, mute, watch, test.
+    #[command(subcommand)]
+    Alerts(AlertsCommand),
+    /// Where the holder's alerts are delivered: webhooks and e-mail addresses.
+    #[command(subcommand)]
+    Notify(NotifyCommand),
 }
 
 /// `--limit N` on list commands.
@@ -401,6 +407,130 @@ pub struct DeadlinesArgs {
     pub limit: Option<u32>,
 }
 
+/// `recert alerts ...`
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// List the holder's alerts (default: every status but cancelled).
+    List(AlertsListArgs),
+    /// Acknowledge an alert: it is handled, so no channel retries it.
+    Ack {
+        /// Alert id, e.g. al3.
+        id: String,
+    },
+    /// Put an alert off: it is delivered again on a later date.
+    Snooze {
+        /// Alert id.
+        id: String,
+        /// The date to deliver it again (in the holder's time zone).
+        #[arg(long, value_name = "DATE", value_parser = parse_date)]
+        until: Date,
+    },
+    /// Stop alerts about one credential (or, with --unmute, resume them).
+    Mute {
+        /// A credential id (cr3) or the slug of a program the holder holds (nha-cpt).
+        credential: String,
+        /// Resume the credential's alerts.
+        #[arg(long)]
+        unmute: bool,
+    },
+    /// Print the holder's alerts as they arrive, until interrupted.
+    Watch(AlertsWatchArgs),
+    /// Send a test alert through each of the holder's channels now and show the results.
+    Test,
+}
+
+/// `recert alerts list ...`
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("filter").args(["pending", "failed", "all"])))]
+pub struct AlertsListArgs {
+    /// Only alerts not delivered yet.
+    #[arg(long)]
+    pub pending: bool,
+    /// Only alerts a channel gave up on.
+    #[arg(long)]
+    pub failed: bool,
+    /// Every alert, cancelled ones included.
+    #[arg(long)]
+    pub all: bool,
+    /// Every holder's alerts, even when --holder or RECERT_HOLDER is set.
+    #[arg(long)]
+    pub all_holders: bool,
+    /// `--limit N`.
+    #[command(flatten)]
+    pub list: ListArgs,
+}
+
+impl AlertsListArgs {
+    /// The filter the flags ask for.
+    pub fn filter(&self) -> AlertFilter {
+        if self.pending {
+            AlertFilter::Pending
+        } else if self.failed {
+            AlertFilter::Failed
+        } else if self.all {
+            AlertFilter::All
+        } else {
+            AlertFilter::NotCancelled
+        }
+    }
+}
+
+/// `recert alerts watch ...`
+#[derive(Debug, Args)]
+pub struct AlertsWatchArgs {
+    /// Start after this alert `seq` (0: from the first alert). Pass the last seq a previous
+    /// run printed to resume it.
+    #[arg(long, value_name = "SEQ", default_value_t = 0)]
+    pub after: u64,
+    /// Run `sh -c CMD` for each alert and wait for it, with the alert in RECERT_ALERT_*
+    /// variables; its output goes to stderr, and a failure is a warning.
+    #[arg(long, value_name = "CMD")]
+    pub exec: Option<String>,
+    /// Print the alerts already there (after --after) and exit instead of waiting for more.
+    #[arg(long)]
+    pub once: bool,
+}
+
+/// `recert notify ...`
+#[derive(Debug, Subcommand)]
+pub enum NotifyCommand {
+    /// Add a channel for the holder's alerts.
+    #[command(subcommand)]
+    Add(NotifyAddCommand),
+    /// List the holder's channels.
+    List,
+    /// Remove a channel.
+    Remove {
+        /// Channel id, e.g. ch1.
+        id: String,
+    },
+}
+
+/// `recert notify add ...`
+#[derive(Debug, Subcommand)]
+pub enum NotifyAddCommand {
+    /// Deliver alerts to an HTTP(S) webhook.
+    Webhook {
+        /// The http:// or https:// URL to deliver to.
+        #[arg(value_parser = parse_webhook_url)]
+        url: String,
+        /// Secret to sign deliveries with; stored by recertd and never shown again.
+        #[arg(
+            long,
+            value_name = "S",
+            env = "RECERT_WEBHOOK_SECRET",
+            hide_env_values = true
+        )]
+        secret: Option<Secret>,
+    },
+    /// Deliver alerts by e-mail.
+    Email {
+        /// The address, e.g. alice@example.org.
+        #[arg(value_parser = parse_email)]
+        address: String,
+    },
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -466,7 +596,7 @@ mod tests {
                 "--expires",
                 "2025-02-30",
             ],
-            &["recert", "deadlines", "--within", "3y"],
+            &["recert", "deadlines", "--within", "3q"],
             &["recert", "holder", "list", "--limit", "0"],
         ] {
             let err = Cli::try_parse_from(argv).unwrap_err();
@@ -477,6 +607,113 @@ mod tests {
                 "{argv:?}"
             );
         }
+    }
+
+    /// The parsed `recert alerts ...` command.
+    fn alerts(args: &[&str]) -> AlertsCommand {
+        let argv = ["recert", "alerts"].iter().chain(args);
+        match Cli::try_parse_from(argv).unwrap().command {
+            Command::Alerts(command) => command,
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn alert_list_flags_choose_one_filter() {
+        let filter = |args: &[&str]| match alerts(args) {
+            AlertsCommand::List(list) => list.filter(),
+            other => panic!("parsed as {other:?}"),
+        };
+        assert_eq!(filter(&["list"]), AlertFilter::NotCancelled);
+        assert_eq!(filter(&["list", "--pending"]), AlertFilter::Pending);
+        assert_eq!(filter(&["list", "--failed"]), AlertFilter::Failed);
+        assert_eq!(filter(&["list", "--all"]), AlertFilter::All);
+        assert_eq!(AlertFilter::NotCancelled.as_str(), "");
+        assert_eq!(AlertFilter::All.as_str(), "all");
+
+        let AlertsCommand::List(list) = alerts(&["list", "--all-holders", "--limit", "5"]) else {
+            panic!("not a list");
+        };
+        assert!(list.all_holders);
+        assert_eq!(list.list.limit(), Some(5));
+
+        let err =
+            Cli::try_parse_from(["recert", "alerts", "list", "--pending", "--failed"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+    }
+
+    #[test]
+    fn alert_verbs_parse_their_values() {
+        let AlertsCommand::Snooze { id, until } =
+            alerts(&["snooze", "al3", "--until", "2026-01-05"])
+        else {
+            panic!("not a snooze");
+        };
+        assert_eq!((id.as_str(), until), ("al3", jiff::civil::date(2026, 1, 5)));
+
+        let AlertsCommand::Mute { credential, unmute } = alerts(&["mute", "nha-cpt", "--unmute"])
+        else {
+            panic!("not a mute");
+        };
+        assert_eq!((credential.as_str(), unmute), ("nha-cpt", true));
+
+        let AlertsCommand::Watch(watch) = alerts(&[
+            "watch",
+            "--after",
+            "14",
+            "--exec",
+            "notify-send hi",
+            "--once",
+        ]) else {
+            panic!("not a watch");
+        };
+        assert_eq!(watch.after, 14);
+        assert_eq!(watch.exec.as_deref(), Some("notify-send hi"));
+        assert!(watch.once);
+        let AlertsCommand::Watch(watch) = alerts(&["watch"]) else {
+            panic!("not a watch");
+        };
+        assert_eq!((watch.after, watch.exec, watch.once), (0, None, false));
+    }
+
+    #[test]
+    fn bad_alert_and_channel_values_are_usage_errors() {
+        for argv in [
+            &["recert", "alerts", "snooze", "al1", "--until", "tomorrow"][..],
+            &["recert", "alerts", "snooze", "al1", "--until", "2026-02-30"],
+            &["recert", "alerts", "watch", "--after", "-1"],
+            &["recert", "notify", "add", "webhook", "ftp://example.org/"],
+            &["recert", "notify", "add", "webhook", "example.org"],
+            &["recert", "notify", "add", "email", "alice"],
+        ] {
+            let err = Cli::try_parse_from(argv).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{argv:?}");
+        }
+        let err = Cli::try_parse_from(["recert", "alerts", "snooze", "al1"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+    }
+
+    #[test]
+    fn webhook_secrets_do_not_show_in_debug_output() {
+        let cli = Cli::try_parse_from([
+            "recert",
+            "notify",
+            "add",
+            "webhook",
+            "https://example.org/hook",
+            "--secret",
+            "hunter2",
+        ])
+        .unwrap();
+        let debug = format!("{cli:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        let Command::Notify(NotifyCommand::Add(NotifyAddCommand::Webhook { url, secret })) =
+            cli.command
+        else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(url, "https://example.org/hook");
+        assert_eq!(secret.map(Secret::reveal).as_deref(), Some("hunter2"));
     }
 
     #[test]

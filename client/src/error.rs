@@ -34,6 +34,9 @@ pub enum Error {
     /// A command line that parsed but cannot be carried out as written.
     #[error("{0}")]
     Usage(String),
+    /// Stdout could not be written (other than a closed pipe, which ends a command quietly).
+    #[error("cannot write output: {0}")]
+    Output(#[source] std::io::Error),
 }
 
 impl Error {
@@ -41,9 +44,57 @@ impl Error {
     /// the server cannot be reached.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::Server { .. } | Self::NoHolder | Self::Lookup(_) => 1,
+            Self::Server { .. } | Self::NoHolder | Self::Lookup(_) | Self::Output(_) => 1,
             Self::Usage(_) => 2,
             Self::Unreachable { .. } | Self::NotRecertd { .. } => 3,
         }
+    }
+
+    /// Whether trying again later may succeed: the daemon is down or restarting, or the
+    /// connection broke (tonic reports a broken HTTP/2 stream as UNKNOWN, INTERNAL or
+    /// CANCELLED). A refusal (not found, invalid, unimplemented) will not change by waiting.
+    pub fn is_transient(&self) -> bool {
+        use tonic::Code;
+        match self {
+            Self::Unreachable { .. } => true,
+            Self::Server { code, .. } => matches!(
+                code,
+                Code::Unavailable
+                    | Code::Unknown
+                    | Code::Internal
+                    | Code::Cancelled
+                    | Code::DeadlineExceeded
+                    | Code::ResourceExhausted
+                    | Code::Aborted
+            ),
+            Self::NotRecertd { .. }
+            | Self::NoHolder
+            | Self::Lookup(_)
+            | Self::Usage(_)
+            | Self::Output(_) => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_connection_trouble_is_transient() {
+        let server = |code| Error::Server {
+            code,
+            message: String::new(),
+        };
+        let unreachable = Error::Unreachable {
+            server: "http://127.0.0.1:1".into(),
+        };
+        assert!(unreachable.is_transient());
+        assert!(server(tonic::Code::Unavailable).is_transient());
+        assert!(server(tonic::Code::Unknown).is_transient());
+        assert!(!server(tonic::Code::NotFound).is_transient());
+        assert!(!server(tonic::Code::InvalidArgument).is_transient());
+        assert!(!server(tonic::Code::Unimplemented).is_transient());
+        assert!(!Error::NoHolder.is_transient());
     }
 }

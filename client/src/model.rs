@@ -505,6 +505,225 @@ pub struct DeadlineQuery {
     pub as_of: Option<Date>,
 }
 
+/// Where an alert stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertStatus {
+    /// Enqueued; at least one channel has not delivered it yet.
+    Pending,
+    /// Every channel delivered it, or it was acknowledged.
+    Delivered,
+    /// A channel gave up on it.
+    Failed,
+    /// Put off until `snoozed_until`.
+    Snoozed,
+    /// No longer relevant (e.g. a course closed the shortfall) before it was delivered.
+    Cancelled,
+    /// A status this client does not know.
+    Unknown,
+}
+
+impl AlertStatus {
+    /// The word shown in tables (the same as in JSON).
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+            Self::Snoozed => "snoozed",
+            Self::Cancelled => "cancelled",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+/// One channel's attempts at delivering one alert.
+#[derive(Debug, Clone, Serialize)]
+pub struct Delivery {
+    /// The channel, e.g. "ch1".
+    pub channel_id: String,
+    /// "webhook" or "email" (a newer server may add kinds).
+    pub kind: String,
+    /// Webhook URL or e-mail address.
+    pub target: String,
+    /// Attempts made so far.
+    pub attempts: i32,
+    /// Why the last attempt failed, if it did.
+    pub last_error: Option<String>,
+    /// "pending", "delivered" or "failed".
+    pub status: String,
+    /// RFC 3339 instant of the next retry, when one is scheduled.
+    pub next_attempt_at: Option<String>,
+}
+
+/// A reminder about one credential's cycle.
+#[derive(Debug, Clone, Serialize)]
+pub struct Alert {
+    /// Server-assigned id, e.g. "al1".
+    pub id: String,
+    /// Position in the holder's alert stream; `alerts watch --after` resumes after it.
+    pub seq: u64,
+    /// Owner.
+    pub holder_id: String,
+    /// The credential the alert is about.
+    pub credential_id: String,
+    /// Program slug.
+    pub program: String,
+    /// Days before expiry the alert is for (negative after it).
+    pub threshold_days: i64,
+    /// The mark in words, e.g. "30 days before expiry" or "grace period, week 1".
+    pub mark: String,
+    /// The holder's local date the alert became due.
+    pub due_on: String,
+    /// Expiry date of the cycle the alert is about.
+    pub expires_on: String,
+    /// One-line summary.
+    pub title: String,
+    /// Full text.
+    pub body: String,
+    /// Where it stands.
+    pub status: AlertStatus,
+    /// One entry per channel.
+    pub deliveries: Vec<Delivery>,
+    /// Receivers drop repeats by it.
+    pub idempotency_key: String,
+    /// The date a snoozed alert is due again.
+    pub snoozed_until: Option<String>,
+    /// Whether someone acknowledged it.
+    pub acknowledged: bool,
+    /// RFC 3339 instant it was enqueued.
+    pub created_at: String,
+}
+
+/// Which alerts `alerts list` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AlertFilter {
+    /// The server's default: every status except cancelled.
+    #[default]
+    NotCancelled,
+    /// Not delivered yet.
+    Pending,
+    /// Given up on by a channel.
+    Failed,
+    /// Every status, cancelled included.
+    All,
+}
+
+impl AlertFilter {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotCancelled => "",
+            Self::Pending => "pending",
+            Self::Failed => "failed",
+            Self::All => "all",
+        }
+    }
+}
+
+/// Which alerts to list.
+#[derive(Debug, Clone)]
+pub struct AlertQuery {
+    /// One holder, or all holders when `None`.
+    pub holder_id: Option<String>,
+    /// Which statuses.
+    pub filter: AlertFilter,
+}
+
+/// Whether alerts about one credential are muted (`alerts mute`).
+#[derive(Debug, Clone, Serialize)]
+pub struct CredentialMute {
+    /// The credential.
+    pub credential_id: String,
+    /// `true` while its alerts are muted.
+    pub muted: bool,
+}
+
+/// The result of `alerts test`: one delivery per channel of the holder.
+#[derive(Debug, Clone, Serialize)]
+pub struct TestAlertReport {
+    /// What each channel did with the test alert.
+    pub deliveries: Vec<Delivery>,
+}
+
+/// Where a holder's alerts go, besides the stream. The secret is write-only: the server
+/// only says whether one is set.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertChannel {
+    /// Server-assigned id, e.g. "ch1".
+    pub id: String,
+    /// Owner.
+    pub holder_id: String,
+    /// "webhook" or "email" (a newer server may add kinds).
+    pub kind: String,
+    /// Webhook URL or e-mail address.
+    pub target: String,
+    /// Whether deliveries are signed with a secret.
+    pub has_secret: bool,
+}
+
+/// The kinds of channel `notify add` creates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelKind {
+    /// An HTTP(S) endpoint.
+    Webhook,
+    /// An e-mail address.
+    Email,
+}
+
+impl ChannelKind {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Webhook => "webhook",
+            Self::Email => "email",
+        }
+    }
+}
+
+/// A channel to create (`notify add`).
+#[derive(Debug, Clone)]
+pub struct NewChannel {
+    /// Owner.
+    pub holder_id: String,
+    /// Webhook or e-mail.
+    pub kind: ChannelKind,
+    /// Webhook URL or e-mail address, already checked.
+    pub target: String,
+    /// Webhook signing secret.
+    pub secret: Option<Secret>,
+}
+
+/// A write-only value such as a webhook signing secret: sent to the server, never printed.
+///
+/// `Debug` is redacted, so a secret cannot leak through `{:?}` of the parsed command line.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself, for the request that carries it.
+    pub fn reveal(self) -> String {
+        self.0
+    }
+
+    /// Whether the secret is the empty string (which means "no secret").
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<String> for Secret {
+    fn from(text: String) -> Self {
+        Self(text)
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(redacted)")
+    }
+}
+
 /// What a delete command prints in JSON mode.
 #[derive(Debug, Clone, Serialize)]
 pub struct Deleted {
@@ -570,6 +789,127 @@ mod tests {
         let text = serde_json::to_string(&row).unwrap();
         assert!(text.contains(r#""remaining":2.5,"#), "{text}");
         assert!(text.contains(r#""required":9,"#), "{text}");
+    }
+
+    #[test]
+    fn alerts_render_stable_json() {
+        let alert = Alert {
+            id: "al3".into(),
+            seq: 14,
+            holder_id: "h1".into(),
+            credential_id: "cr1".into(),
+            program: "nha-cpt".into(),
+            threshold_days: -7,
+            mark: "grace period, week 1".into(),
+            due_on: "2026-05-08".into(),
+            expires_on: "2026-05-01".into(),
+            title: "NHA CPT expired a week ago".into(),
+            body: "Renew before the grace period ends.".into(),
+            status: AlertStatus::Failed,
+            deliveries: vec![Delivery {
+                channel_id: "ch2".into(),
+                kind: "email".into(),
+                target: "alice@example.org".into(),
+                attempts: 5,
+                last_error: Some("550 mailbox unavailable".into()),
+                status: "failed".into(),
+                next_attempt_at: None,
+            }],
+            idempotency_key: "cr1/2026-05-01/-7".into(),
+            snoozed_until: None,
+            acknowledged: false,
+            created_at: "2026-05-08T13:00:00Z".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&alert).unwrap(),
+            json!({
+                "id": "al3",
+                "seq": 14,
+                "holder_id": "h1",
+                "credential_id": "cr1",
+                "program": "nha-cpt",
+                "threshold_days": -7,
+                "mark": "grace period, week 1",
+                "due_on": "2026-05-08",
+                "expires_on": "2026-05-01",
+                "title": "NHA CPT expired a week ago",
+                "body": "Renew before the grace period ends.",
+                "status": "failed",
+                "deliveries": [{
+                    "channel_id": "ch2",
+                    "kind": "email",
+                    "target": "alice@example.org",
+                    "attempts": 5,
+                    "last_error": "550 mailbox unavailable",
+                    "status": "failed",
+                    "next_attempt_at": null,
+                }],
+                "idempotency_key": "cr1/2026-05-01/-7",
+                "snoozed_until": null,
+                "acknowledged": false,
+                "created_at": "2026-05-08T13:00:00Z",
+            })
+        );
+        let statuses: Vec<_> = [
+            AlertStatus::Pending,
+            AlertStatus::Delivered,
+            AlertStatus::Snoozed,
+            AlertStatus::Cancelled,
+            AlertStatus::Unknown,
+        ]
+        .iter()
+        .map(|s| serde_json::to_value(s).unwrap())
+        .collect();
+        assert_eq!(
+            statuses,
+            [
+                json!("pending"),
+                json!("delivered"),
+                json!("snoozed"),
+                json!("cancelled"),
+                json!("unknown")
+            ]
+        );
+    }
+
+    #[test]
+    fn channels_mutes_and_test_reports_render_stable_json() {
+        let channel = AlertChannel {
+            id: "ch1".into(),
+            holder_id: "h1".into(),
+            kind: "webhook".into(),
+            target: "https://example.org/hook".into(),
+            has_secret: true,
+        };
+        assert_eq!(
+            serde_json::to_value(&channel).unwrap(),
+            json!({
+                "id": "ch1",
+                "holder_id": "h1",
+                "kind": "webhook",
+                "target": "https://example.org/hook",
+                "has_secret": true,
+            })
+        );
+        let mute = CredentialMute {
+            credential_id: "cr1".into(),
+            muted: true,
+        };
+        assert_eq!(
+            serde_json::to_value(&mute).unwrap(),
+            json!({"credential_id": "cr1", "muted": true})
+        );
+        let report = TestAlertReport {
+            deliveries: Vec::new(),
+        };
+        assert_eq!(
+            serde_json::to_value(&report).unwrap(),
+            json!({"deliveries": []})
+        );
+        assert_eq!(
+            format!("{:?}", Secret::from("hunter2".to_owned())),
+            "Secret(redacted)"
+        );
     }
 
     #[test]

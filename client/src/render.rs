@@ -50,6 +50,12 @@ impl Output {
         text
     }
 
+    /// Compact JSON of a client record on one line, for streams of records (NDJSON).
+    pub fn json_line<T: Serialize + ?Sized>(self, value: &T) -> String {
+        // As in `json`: the client's records always serialize.
+        serde_json::to_string(value).expect("client records serialize")
+    }
+
     /// JSON of `value` in JSON mode, otherwise the line (or lines) from `human`.
     pub fn record<T: Serialize + ?Sized>(
         self,

@@ -122,6 +122,7 @@ async fn serve(
         .add_service(AlertServiceServer::new(AlertApi {
             api: api.clone(),
             engine: engine.clone(),
+            shutdown: shutdown.clone(),
         }))
         .add_service(ChannelServiceServer::new(ChannelApi { api, engine }))
         .serve_with_incoming_shutdown(

@@ -9,9 +9,10 @@ use recert_proto::v1 as pb;
 
 use crate::credits::Credits;
 use crate::model::{
-    CapLimit, CapRule, CategoryMinimum, CategoryProgress, Compliance, ComplianceStatus, Confidence,
-    Course, CourseChanges, Credential, CredentialChanges, Deadline, Holder, HolderChanges,
-    NewCourse, NewCredential, NewHolder, PastCycle, Program, ProgramDraft,
+    Alert, AlertChannel, AlertStatus, CapLimit, CapRule, CategoryMinimum, CategoryProgress,
+    Compliance, ComplianceStatus, Confidence, Course, CourseChanges, Credential, CredentialChanges,
+    CredentialMute, Deadline, Delivery, Holder, HolderChanges, NewChannel, NewCourse,
+    NewCredential, NewHolder, PastCycle, Program, ProgramDraft, TestAlertReport,
 };
 
 /// `None` for the empty string proto3 uses for "not set".
@@ -344,6 +345,107 @@ impl From<pb::Deadline> for Deadline {
     }
 }
 
+impl From<pb::AlertStatus> for AlertStatus {
+    fn from(s: pb::AlertStatus) -> Self {
+        match s {
+            pb::AlertStatus::Pending => Self::Pending,
+            pb::AlertStatus::Delivered => Self::Delivered,
+            pb::AlertStatus::Failed => Self::Failed,
+            pb::AlertStatus::Snoozed => Self::Snoozed,
+            pb::AlertStatus::Cancelled => Self::Cancelled,
+            pb::AlertStatus::Unspecified => Self::Unknown,
+        }
+    }
+}
+
+/// The alert status for a raw enum value; values newer than this client are `Unknown`.
+fn alert_status(value: i32) -> AlertStatus {
+    pb::AlertStatus::try_from(value).map_or(AlertStatus::Unknown, Into::into)
+}
+
+impl From<pb::Delivery> for Delivery {
+    fn from(d: pb::Delivery) -> Self {
+        Self {
+            channel_id: d.channel_id,
+            kind: d.kind,
+            target: d.target,
+            attempts: d.attempts,
+            last_error: optional(d.last_error),
+            status: d.status,
+            next_attempt_at: optional(d.next_attempt_at),
+        }
+    }
+}
+
+impl From<pb::Alert> for Alert {
+    fn from(a: pb::Alert) -> Self {
+        Self {
+            id: a.id,
+            seq: a.seq,
+            holder_id: a.holder_id,
+            credential_id: a.credential_id,
+            program: a.program,
+            threshold_days: a.threshold_days,
+            mark: a.mark,
+            due_on: a.due_on,
+            expires_on: a.expires_on,
+            title: a.title,
+            body: a.body,
+            status: alert_status(a.status),
+            deliveries: a.deliveries.into_iter().map(Into::into).collect(),
+            idempotency_key: a.idempotency_key,
+            snoozed_until: optional(a.snoozed_until),
+            acknowledged: a.acknowledged,
+            created_at: a.created_at,
+        }
+    }
+}
+
+impl From<pb::MuteCredentialResponse> for CredentialMute {
+    fn from(m: pb::MuteCredentialResponse) -> Self {
+        Self {
+            credential_id: m.credential_id,
+            muted: m.muted,
+        }
+    }
+}
+
+impl From<pb::SendTestAlertResponse> for TestAlertReport {
+    fn from(r: pb::SendTestAlertResponse) -> Self {
+        Self {
+            deliveries: r.deliveries.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl From<pb::Channel> for AlertChannel {
+    /// The wire's write-only `secret` is dropped here, so no record can carry it out.
+    fn from(c: pb::Channel) -> Self {
+        Self {
+            id: c.id,
+            holder_id: c.holder_id,
+            kind: c.kind,
+            target: c.target,
+            has_secret: c.has_secret,
+        }
+    }
+}
+
+impl From<NewChannel> for pb::Channel {
+    fn from(c: NewChannel) -> Self {
+        Self {
+            holder_id: c.holder_id,
+            kind: c.kind.as_str().to_owned(),
+            target: c.target,
+            secret: c
+                .secret
+                .map(crate::model::Secret::reveal)
+                .unwrap_or_default(),
+            ..Self::default()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -387,6 +489,55 @@ mod tests {
         assert!(request.categories.is_empty());
         assert!(!request.set_credential_ids);
         assert_eq!(request.title, None);
+    }
+
+    #[test]
+    fn alerts_convert_empty_strings_and_unknown_statuses() {
+        let alert: Alert = pb::Alert {
+            id: "al1".into(),
+            seq: 7,
+            status: 99,
+            deliveries: vec![pb::Delivery {
+                channel_id: "ch1".into(),
+                kind: "webhook".into(),
+                status: "delivered".into(),
+                attempts: 1,
+                ..pb::Delivery::default()
+            }],
+            ..pb::Alert::default()
+        }
+        .into();
+        assert_eq!(alert.status, AlertStatus::Unknown);
+        assert_eq!(alert.snoozed_until, None);
+        assert_eq!(alert.deliveries[0].last_error, None);
+        assert_eq!(alert.deliveries[0].next_attempt_at, None);
+        assert_eq!(alert_status(4), AlertStatus::Snoozed);
+    }
+
+    #[test]
+    fn channel_secrets_go_out_but_never_come_back() {
+        let wire = pb::Channel::from(NewChannel {
+            holder_id: "h1".into(),
+            kind: crate::model::ChannelKind::Webhook,
+            target: "https://example.org/hook".into(),
+            secret: Some(String::from("s3cret").into()),
+        });
+        assert_eq!(
+            (wire.kind.as_str(), wire.secret.as_str()),
+            ("webhook", "s3cret")
+        );
+
+        let channel = AlertChannel::from(pb::Channel {
+            secret: "leaked".into(),
+            has_secret: true,
+            ..wire
+        });
+        let json = serde_json::to_string(&channel).unwrap();
+        assert!(
+            !json.contains("leaked") && !json.contains("s3cret"),
+            "{json}"
+        );
+        assert!(channel.has_secret);
     }
 
     #[test]

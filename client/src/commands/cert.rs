@@ -130,3 +130,91 @@ fn show(c: &Credential, color: bool) -> String {
     }
     text
 }
+
+/// Finds one of the holder's credentials by id (cr3), or by the slug of the one credential of
+/// that program the holder holds (nha-cpt). `what` names the argument in errors ("--for").
+pub(super) fn resolve_credential<'a>(
+    credentials: &'a [Credential],
+    holder_id: &str,
+    what: &str,
+    value: &str,
+) -> Result<&'a Credential, Error> {
+    let value = value.trim();
+    if let Some(credential) = credentials.iter().find(|c| c.id == value) {
+        return Ok(credential);
+    }
+    let matches: Vec<&Credential> = credentials
+        .iter()
+        .filter(|c| c.program.eq_ignore_ascii_case(value))
+        .collect();
+    match matches.as_slice() {
+        [credential] => Ok(credential),
+        [] => Err(Error::Lookup(format!(
+            "{what} {value}: holder {holder_id} has no such credential \
+             (give a credential id like cr3 or the slug of a program they hold)"
+        ))),
+        several => Err(Error::Lookup(format!(
+            "{what} {value}: holder {holder_id} holds {} credentials of that program ({}); \
+             give the credential id instead",
+            several.len(),
+            several
+                .iter()
+                .map(|c| c.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn credential(id: &str, program: &str) -> Credential {
+        Credential {
+            id: id.into(),
+            holder_id: "h1".into(),
+            program: program.into(),
+            number: None,
+            issued_on: None,
+            expires_on: "2026-01-01".into(),
+            history: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn credentials_resolve_by_id_or_unique_slug() {
+        let held = [
+            credential("cr1", "nha-cpt"),
+            credential("cr2", "ascp-pbt"),
+            credential("cr5", "ascp-pbt"),
+        ];
+        let id = |value| {
+            resolve_credential(&held, "h1", "--for", value)
+                .map(|c| c.id.clone())
+                .unwrap()
+        };
+        assert_eq!(id("cr2"), "cr2");
+        assert_eq!(id("nha-cpt"), "cr1");
+        assert_eq!(id("NHA-CPT"), "cr1");
+
+        let ambiguous = resolve_credential(&held, "h1", "--for", "ascp-pbt")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            ambiguous.starts_with("--for ascp-pbt:")
+                && ambiguous.contains("2 credentials")
+                && ambiguous.contains("cr2, cr5"),
+            "{ambiguous}"
+        );
+
+        let missing = resolve_credential(&held, "h1", "alerts mute", "amt-rpt").unwrap_err();
+        assert_eq!(missing.exit_code(), 1);
+        assert!(
+            missing
+                .to_string()
+                .starts_with("alerts mute amt-rpt: holder h1 has no such credential"),
+            "{missing}"
+        );
+    }
+}

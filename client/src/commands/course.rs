@@ -1,9 +1,10 @@
 //! `recert course log|list|show|edit|remove`: completed CE activities.
 
 use super::Context;
+use super::cert::resolve_credential;
 use crate::cli::{CourseCommand, CourseEditArgs, CourseLogArgs};
 use crate::error::Error;
-use crate::model::{Course, CourseChanges, Credential, Deleted, NewCourse};
+use crate::model::{Course, CourseChanges, Deleted, NewCourse};
 use crate::render::{Table, details, list_or_dash};
 
 /// Runs one course command.
@@ -112,39 +113,12 @@ async fn resolve_pins(
     let credentials = context.api.credentials(holder_id, None).await?;
     let mut ids: Vec<String> = Vec::new();
     for value in values {
-        let id = resolve_pin(&credentials, holder_id, value)?;
-        if !ids.contains(&id) {
-            ids.push(id);
+        let id = &resolve_credential(&credentials, holder_id, "--for", value)?.id;
+        if !ids.contains(id) {
+            ids.push(id.clone());
         }
     }
     Ok(ids)
-}
-
-/// One `--for` value: a credential id of the holder, or the slug of exactly one of the
-/// holder's credentials.
-fn resolve_pin(credentials: &[Credential], holder_id: &str, value: &str) -> Result<String, Error> {
-    let value = value.trim();
-    if let Some(credential) = credentials.iter().find(|c| c.id == value) {
-        return Ok(credential.id.clone());
-    }
-    let matches: Vec<&str> = credentials
-        .iter()
-        .filter(|c| c.program.eq_ignore_ascii_case(value))
-        .map(|c| c.id.as_str())
-        .collect();
-    match matches.as_slice() {
-        [id] => Ok((*id).to_owned()),
-        [] => Err(Error::Lookup(format!(
-            "--for {value}: holder {holder_id} has no such credential \
-             (give a credential id like cr3 or the slug of a program they hold)"
-        ))),
-        ids => Err(Error::Lookup(format!(
-            "--for {value}: holder {holder_id} holds {} credentials of that program ({}); \
-             give the credential id instead",
-            ids.len(),
-            ids.join(", ")
-        ))),
-    }
 }
 
 /// "Needle safety, 2.5 hours on 2025-01-10 (counts only toward cr3)".
@@ -223,50 +197,4 @@ fn show(c: &Course) -> String {
         ),
         ("Evidence", c.evidence.clone().unwrap_or_default()),
     ])
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn credential(id: &str, program: &str) -> Credential {
-        Credential {
-            id: id.into(),
-            holder_id: "h1".into(),
-            program: program.into(),
-            number: None,
-            issued_on: None,
-            expires_on: "2026-01-01".into(),
-            history: Vec::new(),
-        }
-    }
-
-    #[test]
-    fn pins_resolve_ids_and_unique_slugs() {
-        let held = [
-            credential("cr1", "nha-cpt"),
-            credential("cr2", "ascp-pbt"),
-            credential("cr5", "ascp-pbt"),
-        ];
-        assert_eq!(resolve_pin(&held, "h1", "cr2").unwrap(), "cr2");
-        assert_eq!(resolve_pin(&held, "h1", "nha-cpt").unwrap(), "cr1");
-        assert_eq!(resolve_pin(&held, "h1", "NHA-CPT").unwrap(), "cr1");
-
-        let ambiguous = resolve_pin(&held, "h1", "ascp-pbt")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            ambiguous.contains("2 credentials") && ambiguous.contains("cr2, cr5"),
-            "{ambiguous}"
-        );
-
-        let missing = resolve_pin(&held, "h1", "amt-rpt").unwrap_err();
-        assert_eq!(missing.exit_code(), 1);
-        assert!(
-            missing
-                .to_string()
-                .contains("holder h1 has no such credential"),
-            "{missing}"
-        );
-    }
 }

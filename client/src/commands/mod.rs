@@ -1,11 +1,14 @@
 //! One module per noun; each turns parsed arguments into API calls and rendered text.
 
+mod alerts;
 mod cert;
 mod course;
 mod deadlines;
 mod holder;
+mod notify;
 mod program;
 mod status;
+mod watch;
 
 use crate::api::Api;
 use crate::cli::{Cli, Command, DEFAULT_SERVER};
@@ -56,5 +59,7 @@ pub async fn run(cli: Cli, out: Output) -> Result<String, Error> {
         Command::Course(command) => course::run(&context, command).await,
         Command::Status(args) => status::run(&context, args).await,
         Command::Deadlines(args) => deadlines::run(&context, args).await,
+        Command::Alerts(command) => alerts::run(&context, command).await,
+        Command::Notify(command) => notify::run(&context, command).await,
     }
 }

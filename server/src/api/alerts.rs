@@ -20,6 +20,8 @@ pub struct AlertApi {
     pub api: Api,
     /// The engine, for the stream and test sends.
     pub engine: AlertEngine,
+    /// Ends open streams when the daemon shuts down.
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 /// Delivery channels of holders.
@@ -80,8 +82,10 @@ impl AlertApi {
     }
 
     fn list(&self, req: &pb::ListAlertsRequest) -> ApiResult<pb::ListAlertsResponse> {
+        // "" is every status but cancelled; "all" includes cancelled.
         let filter = match req.filter.trim() {
-            "" | "all" => None,
+            "" => Some("active"),
+            "all" => None,
             f @ ("pending" | "failed" | "delivered" | "snoozed" | "cancelled") => Some(f),
             other => {
                 return Err(ApiError::invalid(
@@ -117,7 +121,12 @@ impl AlertApi {
                             .to_ascii_lowercase()
                     })
                     .unwrap_or_default();
-                if filter.is_none_or(|f| f == name) {
+                let wanted = match filter {
+                    None => true,
+                    Some("active") => name != "cancelled",
+                    Some(f) => f == name,
+                };
+                if wanted {
                     alerts.push(pb);
                     if alerts.len() == size {
                         let more =
@@ -352,6 +361,7 @@ impl AlertService for AlertApi {
             .map_err(ApiError::from)?
             .items;
         let this = self.clone();
+        let shutdown = self.shutdown.clone();
         let (tx, rx) = tokio::sync::mpsc::channel(64);
         tokio::spawn(async move {
             let mut last = req.after_seq;
@@ -365,6 +375,10 @@ impl AlertService for AlertApi {
             loop {
                 tokio::select! {
                     () = tx.closed() => return,
+                    () = shutdown.cancelled() => {
+                        let _ = tx.send(Err(Status::unavailable("recertd is shutting down"))).await;
+                        return;
+                    }
                     received = live.recv() => match received {
                         Ok(a) if a.holder_id == holder && a.id > last => {
                             last = a.id;

@@ -1,0 +1,340 @@
+//! `recert alerts list|ack|snooze|mute|test`: the holder's renewal and expiry alerts.
+//! (`alerts watch`, a long-running loop, has its own module.)
+
+use super::Context;
+use super::cert::resolve_credential;
+use super::watch;
+use crate::cli::{AlertsCommand, AlertsListArgs};
+use crate::error::Error;
+use crate::model::{Alert, AlertFilter, AlertQuery, AlertStatus, Delivery};
+use crate::render::{Table, or_dash};
+
+/// Longest last error shown in a table cell; `--output json` has all of it.
+const ERROR_WIDTH: usize = 60;
+
+/// Runs one alert command.
+pub async fn run(context: &Context, command: AlertsCommand) -> Result<String, Error> {
+    let (api, out) = (&context.api, context.out);
+    match command {
+        AlertsCommand::List(args) => list(context, &args).await,
+        AlertsCommand::Ack { id } => {
+            let alert = api.ack_alert(&id).await?;
+            Ok(out.record(&alert, || {
+                format!("Acknowledged alert {}: {}", alert.id, alert.title)
+            }))
+        }
+        AlertsCommand::Snooze { id, until } => {
+            let alert = api.snooze_alert(&id, until).await?;
+            Ok(out.record(&alert, || {
+                let until = alert
+                    .snoozed_until
+                    .clone()
+                    .unwrap_or_else(|| until.to_string());
+                format!("Snoozed alert {} until {until}: {}", alert.id, alert.title)
+            }))
+        }
+        AlertsCommand::Mute { credential, unmute } => {
+            let holder_id = context.holder_id().await?;
+            let credentials = api.credentials(&holder_id, None).await?;
+            let credential =
+                resolve_credential(&credentials, &holder_id, "alerts mute", &credential)?;
+            let mute = api.mute_credential(&credential.id, !unmute).await?;
+            Ok(out.record(&mute, || {
+                let what = format!("{} ({})", mute.credential_id, credential.program);
+                if mute.muted {
+                    format!(
+                        "Muted alerts about {what}; resume them with: recert alerts mute {} --unmute",
+                        mute.credential_id
+                    )
+                } else {
+                    format!("Unmuted alerts about {what}")
+                }
+            }))
+        }
+        AlertsCommand::Watch(args) => watch::run(context, args).await,
+        AlertsCommand::Test => {
+            let holder_id = context.holder_id().await?;
+            let report = api.send_test_alert(&holder_id).await?;
+            if out.is_json() {
+                return Ok(out.json(&report));
+            }
+            if report.deliveries.is_empty() {
+                return Ok(format!(
+                    "Holder {holder_id} has no alert channels. Add one with: \
+                     recert notify add webhook URL (or: recert notify add email ADDRESS)\n"
+                ));
+            }
+            Ok(test_table(&report.deliveries).render(out.color))
+        }
+    }
+}
+
+/// `alerts list`: one holder's alerts (the selected one), or everyone's with `--all-holders`.
+async fn list(context: &Context, args: &AlertsListArgs) -> Result<String, Error> {
+    let holder_id = if args.all_holders {
+        None
+    } else {
+        Some(context.holder_id().await?)
+    };
+    let query = AlertQuery {
+        holder_id,
+        filter: args.filter(),
+    };
+    let alerts = context.api.alerts(&query, args.list.limit()).await?;
+    let out = context.out;
+    if out.is_json() {
+        return Ok(out.json(&alerts));
+    }
+    if alerts.is_empty() {
+        return Ok(nothing_to_list(&query));
+    }
+    Ok(table(&alerts, query.holder_id.is_none()).render(out.color))
+}
+
+/// "No pending alerts for holder h1."
+fn nothing_to_list(query: &AlertQuery) -> String {
+    let which = match query.filter {
+        AlertFilter::Pending => "pending ",
+        AlertFilter::Failed => "failed ",
+        AlertFilter::NotCancelled | AlertFilter::All => "",
+    };
+    let whose = match &query.holder_id {
+        Some(id) => format!(" for holder {id}"),
+        None => String::new(),
+    };
+    format!("No {which}alerts{whose}.\n")
+}
+
+/// The `alerts list` table; a HOLDER column only when several holders can appear.
+fn table(alerts: &[Alert], with_holder: bool) -> Table {
+    let mut headers = vec!["ID"];
+    if with_holder {
+        headers.push("HOLDER");
+    }
+    headers.extend([
+        "CREDENTIAL",
+        "PROGRAM",
+        "MARK",
+        "DUE ON",
+        "STATUS",
+        "DELIVERIES",
+        "TITLE",
+    ]);
+    let mut table = Table::new(&headers);
+    for alert in alerts {
+        let mut cells = vec![alert.id.clone()];
+        if with_holder {
+            cells.push(alert.holder_id.clone());
+        }
+        cells.extend([
+            alert.credential_id.clone(),
+            alert.program.clone(),
+            alert.mark.clone(),
+            alert.due_on.clone(),
+            status_cell(alert),
+            deliveries_summary(&alert.deliveries),
+            alert.title.clone(),
+        ]);
+        table.row(cells);
+    }
+    table
+}
+
+/// "snoozed until 2026-01-05", "delivered, acknowledged", "failed".
+fn status_cell(alert: &Alert) -> String {
+    match (alert.status, &alert.snoozed_until) {
+        (AlertStatus::Snoozed, Some(until)) => format!("snoozed until {until}"),
+        (status, _) if alert.acknowledged => format!("{}, acknowledged", status.label()),
+        (status, _) => status.label().to_owned(),
+    }
+}
+
+/// One cell for all of an alert's deliveries: "webhook ok, email 3 tries: timed out";
+/// "-" when the holder has no channels (the alert is only on the stream).
+fn deliveries_summary(deliveries: &[Delivery]) -> String {
+    if deliveries.is_empty() {
+        return "-".to_owned();
+    }
+    deliveries
+        .iter()
+        .map(delivery_summary)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// "webhook ok", "email pending", "email 3 tries: timed out" (still retrying),
+/// "email failed after 5 tries: mailbox unavailable".
+fn delivery_summary(d: &Delivery) -> String {
+    let tries = match d.attempts {
+        1 => "1 try".to_owned(),
+        n => format!("{n} tries"),
+    };
+    let error = d
+        .last_error
+        .as_deref()
+        .map(|e| format!(": {}", shorten(e, ERROR_WIDTH)))
+        .unwrap_or_default();
+    match d.status.as_str() {
+        "delivered" => format!("{} ok", d.kind),
+        "failed" => format!("{} failed after {tries}{error}", d.kind),
+        "pending" if d.attempts == 0 => format!("{} pending", d.kind),
+        "pending" => format!("{} {tries}{error}", d.kind),
+        other => format!("{} {other}{error}", d.kind),
+    }
+}
+
+/// The text on one line, cut to `width` characters with "..." when longer.
+fn shorten(text: &str, width: usize) -> String {
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() <= width {
+        return line;
+    }
+    let cut: String = line.chars().take(width.saturating_sub(3)).collect();
+    format!("{}...", cut.trim_end())
+}
+
+/// The `alerts test` table: what each channel did with the test alert.
+fn test_table(deliveries: &[Delivery]) -> Table {
+    let mut table = Table::new(&["CHANNEL", "KIND", "TARGET", "STATUS", "ERROR"]);
+    for d in deliveries {
+        table.row(vec![
+            d.channel_id.clone(),
+            d.kind.clone(),
+            d.target.clone(),
+            d.status.clone(),
+            or_dash(d.last_error.as_deref()),
+        ]);
+    }
+    table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delivery(kind: &str, status: &str, attempts: i32, error: Option<&str>) -> Delivery {
+        Delivery {
+            channel_id: "ch1".into(),
+            kind: kind.into(),
+            target: "https://example.org/hook".into(),
+            attempts,
+            last_error: error.map(Into::into),
+            status: status.into(),
+            next_attempt_at: None,
+        }
+    }
+
+    fn alert(status: AlertStatus) -> Alert {
+        Alert {
+            id: "al3".into(),
+            seq: 3,
+            holder_id: "h1".into(),
+            credential_id: "cr1".into(),
+            program: "nha-cpt".into(),
+            threshold_days: 30,
+            mark: "30 days before expiry".into(),
+            due_on: "2026-04-01".into(),
+            expires_on: "2026-05-01".into(),
+            title: "NHA CPT expires in 30 days".into(),
+            body: "Renew by 2026-05-01.".into(),
+            status,
+            deliveries: vec![delivery("webhook", "delivered", 1, None)],
+            idempotency_key: "cr1/2026-05-01/30".into(),
+            snoozed_until: None,
+            acknowledged: false,
+            created_at: "2026-04-01T08:00:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn deliveries_summarise_in_one_cell() {
+        let summary = deliveries_summary(&[
+            delivery("webhook", "delivered", 1, None),
+            delivery("email", "pending", 3, Some("connection refused")),
+        ]);
+        assert_eq!(summary, "webhook ok, email 3 tries: connection refused");
+
+        assert_eq!(deliveries_summary(&[]), "-");
+        assert_eq!(
+            delivery_summary(&delivery("email", "pending", 0, None)),
+            "email pending"
+        );
+        assert_eq!(
+            delivery_summary(&delivery("webhook", "failed", 1, Some("HTTP 410 Gone"))),
+            "webhook failed after 1 try: HTTP 410 Gone"
+        );
+        assert_eq!(
+            delivery_summary(&delivery("sms", "queued", 0, None)),
+            "sms queued"
+        );
+    }
+
+    #[test]
+    fn long_errors_are_cut_to_one_short_line() {
+        let long = format!("timed out\n{}", "x".repeat(200));
+        let summary = delivery_summary(&delivery("email", "pending", 2, Some(&long)));
+        assert!(
+            summary.starts_with("email 2 tries: timed out x"),
+            "{summary}"
+        );
+        assert!(summary.ends_with("..."), "{summary}");
+        assert!(!summary.contains('\n'));
+        assert_eq!(summary.len(), "email 2 tries: ".len() + ERROR_WIDTH);
+    }
+
+    #[test]
+    fn status_cells_add_snooze_date_and_acknowledgement() {
+        let mut snoozed = alert(AlertStatus::Snoozed);
+        snoozed.snoozed_until = Some("2026-04-10".into());
+        assert_eq!(status_cell(&snoozed), "snoozed until 2026-04-10");
+        let mut acked = alert(AlertStatus::Delivered);
+        acked.acknowledged = true;
+        assert_eq!(status_cell(&acked), "delivered, acknowledged");
+        assert_eq!(status_cell(&alert(AlertStatus::Failed)), "failed");
+    }
+
+    #[test]
+    fn table_has_the_documented_columns() {
+        let text = table(&[alert(AlertStatus::Pending)], false).render(false);
+        let lines: Vec<&str> = text.lines().collect();
+        let headers: Vec<&str> = lines[0].split("  ").filter(|h| !h.is_empty()).collect();
+        assert_eq!(
+            headers.iter().map(|h| h.trim()).collect::<Vec<_>>(),
+            [
+                "ID",
+                "CREDENTIAL",
+                "PROGRAM",
+                "MARK",
+                "DUE ON",
+                "STATUS",
+                "DELIVERIES",
+                "TITLE"
+            ]
+        );
+        assert!(lines[1].starts_with("al3"), "{text}");
+        assert!(lines[1].contains("webhook ok"), "{text}");
+        assert!(lines[1].ends_with("NHA CPT expires in 30 days"), "{text}");
+
+        let everyone = table(&[alert(AlertStatus::Pending)], true).render(false);
+        assert!(
+            everyone.lines().next().unwrap().contains("HOLDER"),
+            "{everyone}"
+        );
+    }
+
+    #[test]
+    fn empty_lists_say_what_was_asked() {
+        let query = |holder: Option<&str>, filter| AlertQuery {
+            holder_id: holder.map(Into::into),
+            filter,
+        };
+        assert_eq!(
+            nothing_to_list(&query(Some("h1"), AlertFilter::Pending)),
+            "No pending alerts for holder h1.\n"
+        );
+        assert_eq!(
+            nothing_to_list(&query(None, AlertFilter::All)),
+            "No alerts.\n"
+        );
+    }
+}
