@@ -408,6 +408,35 @@ impl Api {
         Ok(self.check(reply)?.into())
     }
 
+    /// Reads (`set` = None) or replaces the alert thresholds of one scope: exactly one of
+    /// `holder_id`, `credential_id`, `program` is non-empty.
+    pub async fn alert_thresholds(
+        &self,
+        scope: (&str, &str, &str),
+        set: Option<Vec<u32>>,
+    ) -> Result<Vec<u32>, Error> {
+        let (holder_id, credential_id, program) = scope;
+        let scope = pb::AlertSettingsScope {
+            program: program.to_owned(),
+            holder_id: holder_id.to_owned(),
+            credential_id: credential_id.to_owned(),
+        };
+        let reply = match set {
+            None => {
+                let request = pb::GetAlertSettingsRequest { scope: Some(scope) };
+                self.alerts.clone().get_alert_settings(request).await
+            }
+            Some(thresholds) => {
+                let request = pb::UpdateAlertSettingsRequest {
+                    scope: Some(scope),
+                    thresholds,
+                };
+                self.alerts.clone().update_alert_settings(request).await
+            }
+        };
+        Ok(self.check(reply)?.thresholds)
+    }
+
     /// Opens the holder's alert stream: every alert after `after_seq`, then new ones.
     pub async fn watch_alerts(
         &self,

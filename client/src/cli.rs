@@ -437,6 +437,27 @@ pub enum AlertsCommand {
     Watch(AlertsWatchArgs),
     /// Send a test alert through each of the holder's channels now and show the results.
     Test,
+    /// Show or set when alerts fire (days before expiry) for the holder, a credential or a
+    /// program; without DAYS it shows the current setting.
+    Thresholds(AlertsThresholdsArgs),
+}
+
+/// `recert alerts thresholds [DAYS] [--credential C | --program SLUG] [--clear]`
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("scope").args(["credential", "program"])))]
+pub struct AlertsThresholdsArgs {
+    /// Days before expiry, comma-separated, e.g. 120,60,30,7 (each 1 to 365).
+    #[arg(value_delimiter = ',', value_name = "DAYS")]
+    pub days: Vec<u32>,
+    /// A credential (cr3, or a program slug the holder holds) instead of the holder.
+    #[arg(long)]
+    pub credential: Option<String>,
+    /// A program (every holder's credentials of it) instead of the holder.
+    #[arg(long)]
+    pub program: Option<String>,
+    /// Remove the setting, so the next level (credential, holder, program, defaults) applies.
+    #[arg(long, conflicts_with = "days")]
+    pub clear: bool,
 }
 
 /// `recert alerts list ...`

@@ -639,6 +639,17 @@ pub struct CredentialMute {
     pub muted: bool,
 }
 
+/// Alert thresholds of one scope (`alerts thresholds`).
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertThresholds {
+    /// `holder`, `credential` or `program`.
+    pub scope: String,
+    /// The holder id, credential id or program slug.
+    pub id: String,
+    /// Days before expiry; empty when the scope inherits (from the next level or the defaults).
+    pub thresholds: Vec<u32>,
+}
+
 /// The result of `alerts test`: one delivery per channel of the holder.
 #[derive(Debug, Clone, Serialize)]
 pub struct TestAlertReport {

@@ -175,5 +175,20 @@ async fn a_webhook_and_an_email_channel_set_up_with_the_cli_receive_the_thirty_d
         .unwrap();
     let test_payload: AlertPayload = serde_json::from_slice(&test_hook.body).unwrap();
     assert!(test_payload.test);
+    // Thresholds: the holder's own replace the defaults; --clear inherits again.
+    let set = d.json(&["alerts", "thresholds", "120,45,10"]);
+    assert_eq!(set["scope"], "holder");
+    assert_eq!(set["thresholds"], serde_json::json!([120, 45, 10]));
+    assert_eq!(
+        d.json(&["alerts", "thresholds"])["thresholds"],
+        serde_json::json!([120, 45, 10])
+    );
+    let bad = d.cli(&["alerts", "thresholds", "400"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("thresholds"));
+    let program = d.json(&["alerts", "thresholds", "--program", "nha-cpt", "30"]);
+    assert_eq!(program["thresholds"], serde_json::json!([30]));
+    let cleared = d.json(&["alerts", "thresholds", "--clear"]);
+    assert_eq!(cleared["thresholds"], serde_json::json!([]));
     drop(hook);
 }

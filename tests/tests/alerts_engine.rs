@@ -557,3 +557,41 @@ async fn auckland_and_los_angeles_get_alerts_on_their_own_dates_across_dst_chang
         ts("2027-03-07T16:00:00Z")
     ); // 08:00 PST (-8)
 }
+
+#[tokio::test]
+async fn thresholds_of_a_credential_beat_its_holders_which_beat_its_programs() {
+    use recertd::domain::AlertSettings;
+    use recertd::store::SettingsScope;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(ts("2027-01-01T00:00:00Z"));
+    let store = open(dir.path());
+    let engine = engine(&store, &clock, None);
+    let h = holder(&store, "Eve", "UTC").await;
+    let nha = credential(&store, h.id, "nha-cpt", "2027-06-30").await;
+    let amt = credential(&store, h.id, "amt-rpt", "2027-06-30").await;
+    let set = |thresholds: Vec<u32>| AlertSettings {
+        thresholds: Some(thresholds),
+        muted: false,
+    };
+    store
+        .set_alert_settings(SettingsScope::Program("nha-cpt".into()), set(vec![100]))
+        .await
+        .unwrap();
+    store
+        .set_alert_settings(SettingsScope::Holder(h.id), set(vec![45]))
+        .await
+        .unwrap();
+    store
+        .set_alert_settings(SettingsScope::Credential(nha.id), set(vec![120, 20]))
+        .await
+        .unwrap();
+    engine.run_due(clock.now()).await.unwrap();
+    live(&engine, &clock, d("2027-01-01"), 175, "09:00:00").await;
+    let mut expected = vec![
+        (nha.id, Mark::Before(120), d("2027-03-02")),
+        (nha.id, Mark::Before(20), d("2027-06-10")),
+        (amt.id, Mark::Before(45), d("2027-05-16")),
+    ];
+    expected.sort();
+    assert_eq!(fired(&store), expected);
+}

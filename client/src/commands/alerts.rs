@@ -6,7 +6,7 @@ use super::cert::resolve_credential;
 use super::watch;
 use crate::cli::{AlertsCommand, AlertsListArgs};
 use crate::error::Error;
-use crate::model::{Alert, AlertFilter, AlertQuery, AlertStatus, Delivery};
+use crate::model::{Alert, AlertFilter, AlertQuery, AlertStatus, AlertThresholds, Delivery};
 use crate::render::{Table, or_dash};
 
 /// Longest last error shown in a table cell; `--output json` has all of it.
@@ -52,6 +52,57 @@ pub async fn run(context: &Context, command: AlertsCommand) -> Result<String, Er
             }))
         }
         AlertsCommand::Watch(args) => watch::run(context, args).await,
+        AlertsCommand::Thresholds(args) => {
+            let (scope, id) = match (&args.credential, &args.program) {
+                (Some(credential), _) => {
+                    let holder_id = context.holder_id().await?;
+                    let credentials = api.credentials(&holder_id, None).await?;
+                    let found = resolve_credential(
+                        &credentials,
+                        &holder_id,
+                        "alerts thresholds --credential",
+                        credential,
+                    )?;
+                    ("credential", found.id.clone())
+                }
+                (None, Some(program)) => ("program", program.clone()),
+                (None, None) => ("holder", context.holder_id().await?),
+            };
+            let key = match scope {
+                "credential" => ("", id.as_str(), ""),
+                "program" => ("", "", id.as_str()),
+                _ => (id.as_str(), "", ""),
+            };
+            let set = if args.clear {
+                Some(Vec::new())
+            } else if args.days.is_empty() {
+                None
+            } else {
+                Some(args.days.clone())
+            };
+            let thresholds = api.alert_thresholds(key, set).await?;
+            let result = AlertThresholds {
+                scope: scope.to_owned(),
+                id,
+                thresholds,
+            };
+            Ok(out.record(&result, || {
+                if result.thresholds.is_empty() {
+                    format!(
+                        "{} {}: no own thresholds (inherits; defaults scale with the cycle)",
+                        result.scope, result.id
+                    )
+                } else {
+                    let days: Vec<String> = result.thresholds.iter().map(u32::to_string).collect();
+                    format!(
+                        "{} {}: alerts {} days before expiry",
+                        result.scope,
+                        result.id,
+                        days.join(", ")
+                    )
+                }
+            }))
+        }
         AlertsCommand::Test => {
             let holder_id = context.holder_id().await?;
             let report = api.send_test_alert(&holder_id).await?;
