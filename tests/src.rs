@@ -11,9 +11,15 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
-/// Path of a workspace binary, next to the test executable's target dir.
+/// Path of a workspace binary: `target/<profile>/<name>`, found from this test executable
+/// (`target/<profile>/deps/<test>`), so it works whatever `CARGO_TARGET_DIR` is.
 pub fn binary(name: &str) -> PathBuf {
-    let path = assert_cmd::cargo::cargo_bin(name);
+    let exe = std::env::current_exe().expect("the test executable's path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("tests run from target/<profile>/deps");
+    let path = profile_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         path.exists(),
         "{} is not built; run the tests with `cargo test --workspace`",

@@ -16,14 +16,17 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
+    /// Maintenance instead of serving.
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Address to listen on [default: 127.0.0.1:50051].
     #[arg(long, env = "RECERT_LISTEN")]
     listen: Option<SocketAddr>,
     /// Directory of the store [default: $XDG_DATA_HOME/recert, i.e. ~/.local/share/recert].
-    #[arg(long, env = "RECERT_DATA_DIR")]
+    #[arg(long, env = "RECERT_DATA_DIR", global = true)]
     data_dir: Option<PathBuf>,
     /// sled page cache in MiB [default: 64].
-    #[arg(long, env = "RECERT_CACHE_MIB")]
+    #[arg(long, env = "RECERT_CACHE_MIB", global = true)]
     cache_mib: Option<u64>,
     /// Cron expression of the alert tick, on each holder's local clock [default: "0 0 8 * * *",
     /// 08:00 daily]. Five fields (no seconds) are accepted too.
@@ -38,11 +41,26 @@ struct Args {
     smtp_from: Option<String>,
     /// TOML config file (keys: listen, data_dir, cache_mib, alert_schedule, smtp_url,
     /// smtp_from); flags and environment win.
-    #[arg(long, env = "RECERT_CONFIG")]
+    #[arg(long, env = "RECERT_CONFIG", global = true)]
     config: Option<PathBuf>,
     /// Log as JSON lines instead of text.
     #[arg(long)]
     log_json: bool,
+}
+
+/// Maintenance commands; they take the data dir's lock, so recertd must not be running.
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Verify that every record decodes and every index matches; changes nothing unless
+    /// --repair is given, which rebuilds the indexes from the primary records.
+    Check {
+        /// Rebuild indexes, id counters and the default holder from the records.
+        #[arg(long)]
+        repair: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// The config file's shape; every key is optional.
@@ -161,9 +179,59 @@ fn clock() -> anyhow::Result<Arc<dyn Clock>> {
     }
 }
 
+/// `recertd check [--repair]`: returns whether the store is sound (after repair).
+async fn check(config: Config, repair: bool, json: bool) -> anyhow::Result<bool> {
+    let store = recertd::store::Store::open(&config.data_dir, &config.store_options())?;
+    let report = if repair {
+        store.repair()?
+    } else {
+        store.check()?
+    };
+    store.close().await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        for (tree, n) in report.records.iter().chain(&report.index_entries) {
+            println!("{tree:<28} {n:>10}");
+        }
+        for problem in &report.problems {
+            println!("problem: {problem}");
+        }
+        let verdict = match (report.ok(), repair) {
+            (true, true) => "repaired: the store is sound",
+            (true, false) => "the store is sound",
+            (false, true) => {
+                "problems remain after repair: records that do not decode need a backup"
+            }
+            (false, false) => {
+                "problems found; `recertd check --repair` rebuilds indexes from records"
+            }
+        };
+        println!("{verdict}");
+    }
+    Ok(report.ok())
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     init_logging(args.log_json);
+    if let Some(Command::Check { repair, json }) = args.command {
+        let result = config(&args).and_then(|config| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("cannot start the async runtime")?
+                .block_on(check(config, repair, json))
+        });
+        return match result {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(1),
+            Err(e) => {
+                eprintln!("recertd: error: {e:#}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let result = config(&args).and_then(|config| {
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()

@@ -5,7 +5,10 @@
 //! methods, so the engine can change.
 
 mod alerts;
+mod check;
+mod migrate;
 pub use alerts::SettingsScope;
+pub use check::CheckReport;
 mod group_commit;
 mod keys;
 
@@ -19,8 +22,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 
-/// Schema version this build writes and reads.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Schema version this build writes and reads (older ones are migrated at open).
+pub const SCHEMA_VERSION: u32 = migrate::SCHEMA_VERSION;
 
 const META_SCHEMA: &[u8] = b"schema_version";
 const META_DEFAULT_HOLDER: &[u8] = b"default_holder";
@@ -261,6 +264,7 @@ impl Store {
                 )));
             }
         }
+        let existed = dir.join("db").join("db").exists();
         let db = sled::Config::new()
             .path(dir.join("db"))
             .cache_capacity(options.cache_bytes)
@@ -271,27 +275,7 @@ impl Store {
             .map(|name| db.open_tree(name))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| open_err(e.to_string()))?;
-        let meta = &trees[META];
-        match meta.get(META_SCHEMA)? {
-            None => {
-                meta.insert(META_SCHEMA, &SCHEMA_VERSION.to_be_bytes()[..])?;
-                db.flush().map_err(|e| open_err(e.to_string()))?;
-            }
-            Some(v) => {
-                let found = v
-                    .as_ref()
-                    .try_into()
-                    .map(u32::from_be_bytes)
-                    .map_err(|_| StoreError::Corrupt("schema version is unreadable".into()))?;
-                if found > SCHEMA_VERSION {
-                    return Err(StoreError::NewerSchema {
-                        dir: dir.to_path_buf(),
-                        found,
-                        supported: SCHEMA_VERSION,
-                    });
-                }
-            }
-        }
+        migrate::prepare(dir, &db, &trees, existed)?;
         let commit = GroupCommit::new();
         let stop_flusher = CancellationToken::new();
         let flush_db = db.clone();
@@ -329,6 +313,29 @@ impl Store {
             .await
             .map_err(|e| StoreError::Storage(e.to_string()))??;
         Ok(())
+    }
+
+    /// Checks every record and index; changes nothing.
+    pub fn check(&self) -> Result<CheckReport> {
+        let _guard = self
+            .inner
+            .write_lock
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        check::check(&self.inner.trees)
+    }
+
+    /// Rebuilds the indexes, id counters and default holder from the primary records, then
+    /// checks again.
+    pub fn repair(&self) -> Result<CheckReport> {
+        let _guard = self
+            .inner
+            .write_lock
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let report = check::repair(&self.inner.trees)?;
+        self.inner.db.flush()?;
+        Ok(report)
     }
 
     /// The schema version recorded in the store.

@@ -240,3 +240,152 @@ async fn concurrent_writers_share_flushes_and_all_land() {
     let store = open(dir.path());
     assert_eq!(store.courses_of(h.id).unwrap().len(), 64);
 }
+
+#[tokio::test]
+async fn a_version_1_store_is_migrated_and_reads_correctly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (h, c) = {
+        let store = open(dir.path());
+        let h = store
+            .create_holder(Holder {
+                time_zone: "Pacific/Auckland".into(),
+                ..holder("Aroha")
+            })
+            .await
+            .unwrap();
+        let c = store
+            .create_credential(credential(h.id, "nha-cpt", "2027-04-30"))
+            .await
+            .unwrap();
+        store
+            .create_course(course(h.id, "Safety", vec![c.id]))
+            .await
+            .unwrap();
+        // Make it what version 1 wrote: no zone index, no dirty set, schema 1.
+        store.tree(HOLDERS_BY_ZONE).clear().unwrap();
+        store.tree(DIRTY).clear().unwrap();
+        store
+            .tree(META)
+            .insert(META_SCHEMA, &1u32.to_be_bytes()[..])
+            .unwrap();
+        store.close().await.unwrap();
+        (h, c)
+    };
+    let store = open(dir.path());
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    assert_eq!(store.holder(h.id).unwrap().name, "Aroha");
+    assert_eq!(store.credentials_of(h.id).unwrap(), vec![c.clone()]);
+    assert_eq!(store.courses_of(h.id).unwrap().len(), 1);
+    assert_eq!(
+        store.holder_zones().unwrap(),
+        vec!["Pacific/Auckland".to_string()]
+    );
+    assert_eq!(store.dirty_credentials().unwrap(), vec![c.id]);
+    assert!(
+        store.check().unwrap().ok(),
+        "{:?}",
+        store.check().unwrap().problems
+    );
+}
+
+#[tokio::test]
+async fn check_finds_broken_indexes_and_repair_rebuilds_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let h = store.create_holder(holder("Dana")).await.unwrap();
+    let c = store
+        .create_credential(credential(h.id, "nha-cpt", "2027-04-30"))
+        .await
+        .unwrap();
+    store
+        .create_course(course(h.id, "A", vec![]))
+        .await
+        .unwrap();
+    assert!(store.check().unwrap().ok());
+    // Lose one index entry and add one that points at nothing.
+    store.tree(CRED_BY_EXPIRY).clear().unwrap();
+    store
+        .tree(COURSE_BY_HOLDER)
+        .insert(pair_key(h.id, 999), &[][..])
+        .unwrap();
+    let report = store.check().unwrap();
+    assert_eq!(report.problems.len(), 2, "{:?}", report.problems);
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.contains("idx_credential_by_expiry"))
+    );
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.contains("idx_course_by_holder") && p.contains("point at nothing"))
+    );
+    // Checking changed nothing.
+    assert_eq!(store.check().unwrap().problems.len(), 2);
+    let repaired = store.repair().unwrap();
+    assert!(repaired.ok(), "{:?}", repaired.problems);
+    let found = store
+        .expiring(date("2027-01-01"), date("2027-12-31"), None, 10)
+        .unwrap();
+    assert_eq!(found.items, vec![c]);
+    assert_eq!(store.courses_of(h.id).unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_record_that_does_not_decode_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let h = store.create_holder(holder("Dana")).await.unwrap();
+    store
+        .tree(HOLDERS)
+        .insert(id_key(h.id), &[9u8, 1, 2][..])
+        .unwrap();
+    let report = store.check().unwrap();
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.contains("unknown format version 9")),
+        "{:?}",
+        report.problems
+    );
+    assert!(matches!(store.holder(h.id), Err(StoreError::Corrupt(_))));
+}
+
+#[tokio::test]
+async fn a_damaged_store_is_refused_instead_of_starting_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = open(dir.path());
+        store.create_holder(holder("Dana")).await.unwrap();
+        store.tree(META).remove(META_SCHEMA).unwrap();
+        store.close().await.unwrap();
+    }
+    let err = Store::open(dir.path(), &StoreOptions::default()).unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt(_)), "{err}");
+    assert!(err.to_string().contains("no schema version"), "{err}");
+
+    let garbage = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(garbage.path().join("db")).unwrap();
+    std::fs::write(
+        garbage.path().join("db").join("conf"),
+        b"\xff\xfe not a sled config",
+    )
+    .unwrap();
+    std::fs::write(
+        garbage.path().join("db").join("db"),
+        vec![0xA5u8; 64 * 1024],
+    )
+    .unwrap();
+    let err = Store::open(garbage.path(), &StoreOptions::default()).unwrap_err();
+    assert!(
+        matches!(err, StoreError::Open { .. } | StoreError::Corrupt(_)),
+        "{err}"
+    );
+
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let err = Store::open(file.path(), &StoreOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("cannot create it"), "{err}");
+}
