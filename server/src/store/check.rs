@@ -263,10 +263,10 @@ pub(super) fn repair(trees: &[Tree]) -> Result<CheckReport> {
     let default = trees[META]
         .get(META_DEFAULT_HOLDER)?
         .and_then(|v| read_id(&v));
-    if !default.is_some_and(|id| p.holders.iter().any(|h| h.id == id)) {
-        if let Some(first) = p.holders.iter().map(|h| h.id).min() {
-            meta_puts.push((META_DEFAULT_HOLDER.to_vec(), id_key(first).to_vec()));
-        }
+    if !default.is_some_and(|id| p.holders.iter().any(|h| h.id == id))
+        && let Some(first) = p.holders.iter().map(|h| h.id).min()
+    {
+        meta_puts.push((META_DEFAULT_HOLDER.to_vec(), id_key(first).to_vec()));
     }
     trees.transaction(|t: &Vec<TransactionalTree>| {
         for (tree, key) in &stale {
