@@ -69,6 +69,10 @@ impl From<ApiError> for Status {
                 StoreError::NotFound { .. } => Status::not_found(e.to_string()),
                 StoreError::AlreadyExists(m) => Status::already_exists(m),
                 StoreError::FailedPrecondition(m) => Status::failed_precondition(m),
+                StoreError::WriteFailed => {
+                    tracing::error!("a write was refused: the store could not flush");
+                    Status::failed_precondition(e.to_string())
+                }
                 other => {
                     tracing::error!(error = %other, "store failure");
                     Status::internal("recertd could not complete the request; see its log")

@@ -24,6 +24,8 @@ pub(crate) struct GroupCommit {
     wanted: AtomicU64,
     wake: Notify,
     finished: watch::Sender<Finished>,
+    /// Set once a flush failed: what is in memory may not be on disk, so writes stop.
+    failed: std::sync::atomic::AtomicBool,
 }
 
 impl GroupCommit {
@@ -38,7 +40,13 @@ impl GroupCommit {
             wanted: AtomicU64::new(0),
             wake: Notify::new(),
             finished,
+            failed: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// Whether a flush has failed since start-up.
+    pub(crate) fn failed(&self) -> bool {
+        self.failed.load(Ordering::SeqCst)
     }
 
     /// Waits until everything written before this call is on disk.
@@ -83,7 +91,8 @@ impl GroupCommit {
                 .await
                 .unwrap_or_else(|e| Err(format!("flush task failed: {e}")));
             let error = result.err().map(|e| {
-                tracing::error!(error = %e, "flushing the store failed");
+                self.failed.store(true, Ordering::SeqCst);
+                tracing::error!(error = %e, "flushing the store failed; refusing further writes until restart");
                 Arc::<str>::from("the store could not write to disk")
             });
             self.finished.send_replace(Finished { epoch, error });

@@ -6,9 +6,13 @@
 
 mod alerts;
 mod check;
+mod dump;
 mod migrate;
 pub use alerts::SettingsScope;
 pub use check::CheckReport;
+pub use dump::{
+    Dump, DumpChannel, ImportError, ImportSummary, LineError, Lined, NextIds, ParsedDump,
+};
 mod group_commit;
 mod keys;
 
@@ -77,6 +81,12 @@ pub enum StoreError {
     /// The engine failed (I/O, ...).
     #[error("storage failure: {0}")]
     Storage(String),
+    /// A write could not be made durable (disk full, read-only, I/O error); the store takes no
+    /// more writes until recertd restarts.
+    #[error(
+        "recertd cannot write to its data dir (disk full or read-only?); the change was not saved. Free space, then restart recertd"
+    )]
+    WriteFailed,
 }
 
 type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -354,6 +364,9 @@ impl Store {
     /// Runs `f` under the write lock to check and plan a change, applies the planned writes
     /// in one transaction over every tree, then waits until they are durable.
     async fn write<R>(&self, f: impl FnOnce(&Store, &mut WriteSet) -> Result<R>) -> Result<R> {
+        if self.inner.commit.failed() {
+            return Err(StoreError::WriteFailed);
+        }
         let result = {
             let _guard = self
                 .inner
@@ -377,7 +390,7 @@ impl Store {
             .commit
             .wait_durable()
             .await
-            .map_err(|e| StoreError::Storage(e.to_string()))?;
+            .map_err(|_| StoreError::WriteFailed)?;
         Ok(result)
     }
 
