@@ -6,13 +6,9 @@
 
 mod alerts;
 mod check;
-mod dump;
 mod migrate;
 pub use alerts::SettingsScope;
 pub use check::CheckReport;
-pub use dump::{
-    Dump, DumpChannel, ImportError, ImportSummary, LineError, Lined, NextIds, ParsedDump,
-};
 mod group_commit;
 mod keys;
 
