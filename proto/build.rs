@@ -10,6 +10,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "recert/v1/course.proto",
         "recert/v1/compliance.proto",
         "recert/v1/alert.proto",
+        "recert/v1/backup.proto",
     ];
     for file in files {
         println!("cargo:rerun-if-changed={file}");

@@ -9,6 +9,7 @@ use std::time::Duration;
 use jiff::civil::Date;
 use recert_proto::v1 as pb;
 use recert_proto::v1::alert_service_client::AlertServiceClient;
+use recert_proto::v1::backup_service_client::BackupServiceClient;
 use recert_proto::v1::channel_service_client::ChannelServiceClient;
 use recert_proto::v1::compliance_service_client::ComplianceServiceClient;
 use recert_proto::v1::course_service_client::CourseServiceClient;
@@ -21,8 +22,9 @@ use tonic::{Code, Status};
 use crate::error::Error;
 use crate::model::{
     Alert, AlertChannel, AlertQuery, Compliance, Course, CourseChanges, Credential,
-    CredentialChanges, CredentialMute, Deadline, DeadlineQuery, Holder, HolderChanges, NewChannel,
-    NewCourse, NewCredential, NewHolder, Program, ProgramDraft, TestAlertReport,
+    CredentialChanges, CredentialMute, Deadline, DeadlineQuery, Holder, HolderChanges,
+    ImportReport, NewChannel, NewCourse, NewCredential, NewHolder, Program, ProgramDraft,
+    TestAlertReport,
 };
 
 /// How long to wait for the TCP (and HTTP/2) connection before calling the daemon unreachable.
@@ -61,6 +63,7 @@ pub struct Api {
     compliance: ComplianceServiceClient<Channel>,
     alerts: AlertServiceClient<Channel>,
     channels: ChannelServiceClient<Channel>,
+    backups: BackupServiceClient<Channel>,
 }
 
 impl Api {
@@ -86,6 +89,7 @@ impl Api {
             courses: CourseServiceClient::new(channel.clone()),
             compliance: ComplianceServiceClient::new(channel.clone()),
             alerts: AlertServiceClient::new(channel.clone()),
+            backups: BackupServiceClient::new(channel.clone()),
             channels: ChannelServiceClient::new(channel),
         })
     }
@@ -489,6 +493,30 @@ impl Api {
         self.check(reply).map(drop)
     }
 
+    /// Opens the store's dump: whole lines of recert-export JSON, chunk by chunk.
+    pub async fn export(&self, omit_secrets: bool) -> Result<ExportStream, Error> {
+        let request = pb::ExportDataRequest { omit_secrets };
+        let reply = self.backups.clone().export_data(request).await;
+        Ok(ExportStream {
+            server: self.server.clone(),
+            inner: self.check(reply)?,
+        })
+    }
+
+    /// Sends a dump in pieces; the server restores all of it or, naming the bad line,
+    /// nothing.
+    pub async fn import(&self, pieces: Vec<Vec<u8>>) -> Result<ImportReport, Error> {
+        let requests = pieces
+            .into_iter()
+            .map(|data| pb::ImportDataRequest { data });
+        let reply = self
+            .backups
+            .clone()
+            .import_data(tokio_stream::iter(requests))
+            .await;
+        Ok(self.check(reply)?.into())
+    }
+
     /// Unwraps a reply, turning a failed call into the client's error.
     fn check<T>(&self, reply: Result<tonic::Response<T>, Status>) -> Result<T, Error> {
         reply
@@ -569,6 +597,22 @@ impl AlertStream {
                     message: status.message().trim().to_owned(),
                 })
             }
+            Err(status) => Err(rejected(&self.server, status)),
+        }
+    }
+}
+
+/// An open `ExportData` stream.
+pub struct ExportStream {
+    server: String,
+    inner: tonic::Streaming<pb::ExportDataResponse>,
+}
+
+impl ExportStream {
+    /// The next chunk of whole lines; `Ok(None)` at the end of the dump.
+    pub async fn next(&mut self) -> Result<Option<Vec<u8>>, Error> {
+        match self.inner.message().await {
+            Ok(chunk) => Ok(chunk.map(|c| c.data)),
             Err(status) => Err(rejected(&self.server, status)),
         }
     }

@@ -84,6 +84,29 @@ pub enum Command {
     /// Where the holder's alerts are delivered: webhooks and e-mail addresses.
     #[command(subcommand)]
     Notify(NotifyCommand),
+    /// Write the whole store as a recert-export dump (JSON Lines, docs/EXPORT.md).
+    Export(ExportArgs),
+    /// Restore a recert-export dump: all of it, or nothing if any line is wrong.
+    Import(ImportArgs),
+}
+
+/// `recert export ...`
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Write to this file (created readable by you only) instead of stdout.
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<std::path::PathBuf>,
+    /// Leave webhook secrets out of the dump.
+    #[arg(long)]
+    pub no_secrets: bool,
+}
+
+/// `recert import ...`
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Read the dump from this file instead of stdin ("-" is stdin).
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<std::path::PathBuf>,
 }
 
 /// `--limit N` on list commands.

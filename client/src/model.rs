@@ -735,6 +735,26 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// What `recert import` did (JSON.md, "Import").
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportReport {
+    /// Records written.
+    pub imported: u64,
+    /// Records the store already held with equal content.
+    pub unchanged: u64,
+    /// Webhook channels restored without their secret (the dump left secrets out).
+    pub channels_without_secret: u64,
+}
+
+/// What `recert export --file PATH` prints (JSON.md, "Export").
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportReport {
+    /// The file written.
+    pub file: String,
+    /// Record lines in it (besides the header and the end line).
+    pub records: u64,
+}
+
 /// What a delete command prints in JSON mode.
 #[derive(Debug, Clone, Serialize)]
 pub struct Deleted {

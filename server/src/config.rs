@@ -18,6 +18,8 @@ pub struct Config {
     pub cache_mib: u64,
     /// The alert engine's schedule and SMTP relay.
     pub alerts: crate::alerts::AlertConfig,
+    /// Scheduled backups: when, where, how many.
+    pub backup: crate::backup::BackupConfig,
 }
 
 impl Config {
@@ -25,6 +27,7 @@ impl Config {
     pub fn new(data_dir: PathBuf) -> Self {
         Config {
             listen: DEFAULT_LISTEN.parse().expect("the default address parses"),
+            backup: crate::backup::BackupConfig::new(&data_dir),
             data_dir,
             cache_mib: 64,
             alerts: crate::alerts::AlertConfig::default(),

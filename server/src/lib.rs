@@ -5,19 +5,23 @@
 
 pub mod alerts;
 pub mod api;
+pub mod backup;
 pub mod catalog;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod export;
 pub mod standing;
 pub mod store;
 
 use api::{
-    AlertApi, Api, ChannelApi, ComplianceApi, CourseApi, CredentialApi, HolderApi, ProgramApi,
+    AlertApi, Api, BackupApi, ChannelApi, ComplianceApi, CourseApi, CredentialApi, HolderApi,
+    ProgramApi,
 };
 use clock::Clock;
 use config::Config;
 use recert_proto::v1::alert_service_server::AlertServiceServer;
+use recert_proto::v1::backup_service_server::BackupServiceServer;
 use recert_proto::v1::channel_service_server::ChannelServiceServer;
 use recert_proto::v1::compliance_service_server::ComplianceServiceServer;
 use recert_proto::v1::course_service_server::CourseServiceServer;
@@ -68,10 +72,17 @@ pub async fn run(
     let engine = alerts::AlertEngine::new(store.clone(), clock.clone(), &config.alerts)?;
     let engine_stop = CancellationToken::new();
     let engine_task = tokio::spawn(engine.clone().run(engine_stop.clone()));
+    let backup_task = tokio::spawn(backup::run(
+        store.clone(),
+        clock.clone(),
+        config.backup.clone(),
+        engine_stop.clone(),
+    ));
     on_ready();
     let result = serve(store.clone(), listener, clock, engine, shutdown).await;
     engine_stop.cancel();
     let _ = engine_task.await;
+    let _ = backup_task.await;
     store.close().await?;
     tracing::info!("store flushed; stopped");
     result
@@ -124,6 +135,7 @@ async fn serve(
             engine: engine.clone(),
             shutdown: shutdown.clone(),
         }))
+        .add_service(BackupServiceServer::new(BackupApi(api.clone())))
         .add_service(ChannelServiceServer::new(ChannelApi { api, engine }))
         .serve_with_incoming_shutdown(
             // Nagle's algorithm would hold back every response over a few hundred bytes.

@@ -3,6 +3,7 @@
 use anyhow::Context;
 use clap::Parser;
 use recertd::alerts::schedule::TickSchedule;
+use recertd::backup::BackupConfig;
 use recertd::clock::{Clock, ManualClock, SystemClock};
 use recertd::config::{Config, DEFAULT_LISTEN, default_data_dir};
 use serde::Deserialize;
@@ -39,8 +40,18 @@ struct Args {
     /// From address of alert e-mails [default: recertd@localhost].
     #[arg(long, env = "RECERT_SMTP_FROM")]
     smtp_from: Option<String>,
+    /// Cron expression (UTC) of the scheduled backup, or "off" [default: "0 30 2 * * *",
+    /// 02:30 UTC daily].
+    #[arg(long, env = "RECERT_BACKUP_SCHEDULE")]
+    backup_schedule: Option<String>,
+    /// Directory of scheduled backups [default: <data dir>/backups].
+    #[arg(long, env = "RECERT_BACKUP_DIR")]
+    backup_dir: Option<PathBuf>,
+    /// How many scheduled backups to keep, newest first [default: 7].
+    #[arg(long, env = "RECERT_BACKUP_KEEP", value_parser = clap::value_parser!(u32).range(1..))]
+    backup_keep: Option<u32>,
     /// TOML config file (keys: listen, data_dir, cache_mib, alert_schedule, smtp_url,
-    /// smtp_from); flags and environment win.
+    /// smtp_from, backup_schedule, backup_dir, backup_keep); flags and environment win.
     #[arg(long, env = "RECERT_CONFIG", global = true)]
     config: Option<PathBuf>,
     /// Log as JSON lines instead of text.
@@ -73,6 +84,9 @@ struct FileConfig {
     alert_schedule: Option<String>,
     smtp_url: Option<String>,
     smtp_from: Option<String>,
+    backup_schedule: Option<String>,
+    backup_dir: Option<PathBuf>,
+    backup_keep: Option<u32>,
 }
 
 fn config(args: &Args) -> anyhow::Result<Config> {
@@ -105,6 +119,16 @@ fn config(args: &Args) -> anyhow::Result<Config> {
     config.alerts.smtp_url = args.smtp_url.clone().or(file.smtp_url);
     if let Some(from) = args.smtp_from.clone().or(file.smtp_from) {
         config.alerts.smtp_from = from;
+    }
+    if let Some(text) = args.backup_schedule.clone().or(file.backup_schedule) {
+        config.backup.schedule = BackupConfig::parse_schedule(&text)?;
+    }
+    if let Some(dir) = args.backup_dir.clone().or(file.backup_dir) {
+        config.backup.dir = dir;
+    }
+    if let Some(keep) = args.backup_keep.or(file.backup_keep) {
+        anyhow::ensure!(keep >= 1, "backup_keep must be at least 1");
+        config.backup.keep = keep as usize;
     }
     Ok(config)
 }

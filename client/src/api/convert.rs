@@ -11,7 +11,7 @@ use crate::credits::Credits;
 use crate::model::{
     Alert, AlertChannel, AlertStatus, CapLimit, CapRule, CategoryMinimum, CategoryProgress,
     Compliance, ComplianceStatus, Confidence, Course, CourseChanges, Credential, CredentialChanges,
-    CredentialMute, Deadline, Delivery, Holder, HolderChanges, NewChannel, NewCourse,
+    CredentialMute, Deadline, Delivery, Holder, HolderChanges, ImportReport, NewChannel, NewCourse,
     NewCredential, NewHolder, PastCycle, Program, ProgramDraft, TestAlertReport,
 };
 
@@ -414,6 +414,16 @@ impl From<pb::SendTestAlertResponse> for TestAlertReport {
     fn from(r: pb::SendTestAlertResponse) -> Self {
         Self {
             deliveries: r.deliveries.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl From<pb::ImportDataResponse> for ImportReport {
+    fn from(r: pb::ImportDataResponse) -> Self {
+        Self {
+            imported: r.imported,
+            unchanged: r.unchanged,
+            channels_without_secret: r.channels_without_secret,
         }
     }
 }

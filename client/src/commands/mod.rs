@@ -1,6 +1,7 @@
 //! One module per noun; each turns parsed arguments into API calls and rendered text.
 
 mod alerts;
+mod backup;
 mod cert;
 mod course;
 mod deadlines;
@@ -61,5 +62,7 @@ pub async fn run(cli: Cli, out: Output) -> Result<String, Error> {
         Command::Deadlines(args) => deadlines::run(&context, args).await,
         Command::Alerts(command) => alerts::run(&context, command).await,
         Command::Notify(command) => notify::run(&context, command).await,
+        Command::Export(args) => backup::export(&context, args).await,
+        Command::Import(args) => backup::import(&context, args).await,
     }
 }

@@ -2,6 +2,7 @@
 //! conversion back to messages. Generated types do not leave this module.
 
 mod alerts;
+mod backup;
 mod compliance;
 mod convert;
 mod courses;
@@ -20,6 +21,7 @@ use jiff::civil::Date;
 use std::sync::Arc;
 
 pub use alerts::{AlertApi, ChannelApi};
+pub use backup::BackupApi;
 pub use compliance::ComplianceApi;
 pub use courses::CourseApi;
 pub use credentials::CredentialApi;

@@ -21,7 +21,7 @@ pub enum SettingsScope {
 }
 
 impl SettingsScope {
-    fn key(&self) -> Vec<u8> {
+    pub(super) fn key(&self) -> Vec<u8> {
         match self {
             SettingsScope::Program(slug) => format!("p/{slug}"),
             SettingsScope::Holder(id) => format!("h/{id}"),

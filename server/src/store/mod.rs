@@ -6,9 +6,13 @@
 
 mod alerts;
 mod check;
+mod dump;
 mod migrate;
 pub use alerts::SettingsScope;
 pub use check::CheckReport;
+pub use dump::{
+    Dump, DumpChannel, ImportError, ImportSummary, LineError, Lined, NextIds, ParsedDump,
+};
 mod group_commit;
 mod keys;
 

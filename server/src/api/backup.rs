@@ -1,0 +1,165 @@
+//! `recert.v1.BackupService`: the whole store out as a recert-export dump, streamed in
+//! chunks of whole lines, and a dump back in, checked completely before anything is
+//! written.
+
+use super::{Api, ApiError};
+use crate::catalog;
+use crate::domain::FieldError;
+use crate::export::{self, Reader};
+use crate::store::{ImportError, LineError, StoreError};
+use recert_proto::v1 as pb;
+use recert_proto::v1::backup_service_server::BackupService;
+use std::collections::BTreeSet;
+use std::pin::Pin;
+use tokio_stream::Stream;
+use tonic::{Request, Response, Status, Streaming};
+
+/// Export chunks are cut after the first whole line that reaches this size.
+const CHUNK_BYTES: usize = 64 * 1024;
+/// The largest dump an import accepts.
+const MAX_IMPORT_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Export and import of the whole store.
+#[derive(Debug, Clone)]
+pub struct BackupApi(pub Api);
+
+type ExportStream =
+    Pin<Box<dyn Stream<Item = Result<pb::ExportDataResponse, Status>> + Send + 'static>>;
+
+/// Joins lines into chunks of about `size` bytes, each ending at the end of a line.
+fn chunks(lines: impl Iterator<Item = String>, size: usize) -> impl Iterator<Item = Vec<u8>> {
+    let mut lines = lines.peekable();
+    std::iter::from_fn(move || {
+        lines.peek()?;
+        let mut chunk = Vec::with_capacity(size + 1024);
+        for line in lines.by_ref() {
+            chunk.extend_from_slice(line.as_bytes());
+            chunk.push(b'\n');
+            if chunk.len() >= size {
+                break;
+            }
+        }
+        Some(chunk)
+    })
+}
+
+/// A line's problem as a field violation: the field is `line N` or `line N: course.title`.
+fn violation(e: LineError) -> FieldError {
+    let field = if e.field.is_empty() {
+        format!("line {}", e.line)
+    } else {
+        format!("line {}: {}", e.line, e.field)
+    };
+    FieldError::new(field, e.message)
+}
+
+impl From<ImportError> for ApiError {
+    fn from(e: ImportError) -> Self {
+        match e {
+            ImportError::Invalid(errors) => ApiError::Invalid(
+                export::first_bad_lines(errors)
+                    .into_iter()
+                    .map(violation)
+                    .collect(),
+            ),
+            conflict @ ImportError::Conflict { .. } => {
+                ApiError::Store(StoreError::FailedPrecondition(conflict.to_string()))
+            }
+            ImportError::Store(e) => ApiError::Store(e),
+        }
+    }
+}
+
+impl BackupApi {
+    async fn import(
+        &self,
+        mut stream: Streaming<pb::ImportDataRequest>,
+    ) -> Result<pb::ImportDataResponse, Status> {
+        let mut reader = Reader::new();
+        while let Some(piece) = stream.message().await? {
+            reader.push(&piece.data);
+            if reader.bytes() > MAX_IMPORT_BYTES {
+                return Err(ApiError::invalid(
+                    "data",
+                    format!(
+                        "the dump is larger than the {} MiB an import accepts",
+                        MAX_IMPORT_BYTES / (1024 * 1024)
+                    ),
+                )
+                .into());
+            }
+        }
+        let store = &self.0.store;
+        let dump = reader
+            .finish(self.0.clock.now(), |id| {
+                store.holder(id).ok().map(|h| h.time_zone)
+            })
+            .map_err(|errors| ApiError::from(ImportError::Invalid(errors)))?;
+        let builtin: BTreeSet<String> = catalog::builtin().iter().map(|p| p.slug.clone()).collect();
+        let summary = store.import(dump, &builtin).await.map_err(ApiError::from)?;
+        tracing::info!(
+            imported = summary.imported,
+            unchanged = summary.unchanged,
+            "dump imported"
+        );
+        self.0.alerts.wake();
+        Ok(pb::ImportDataResponse {
+            imported: summary.imported,
+            unchanged: summary.unchanged,
+            channels_without_secret: summary.channels_without_secret,
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl BackupService for BackupApi {
+    type ExportDataStream = ExportStream;
+
+    async fn export_data(
+        &self,
+        request: Request<pb::ExportDataRequest>,
+    ) -> Result<Response<ExportStream>, Status> {
+        let secrets = !request.get_ref().omit_secrets;
+        let store = self.0.store.clone();
+        // The snapshot briefly holds the write lock and reads every tree: off the async
+        // threads.
+        let dump = tokio::task::spawn_blocking(move || store.dump())
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "export task failed");
+                Status::internal("recertd could not complete the request; see its log")
+            })?
+            .map_err(ApiError::from)?;
+        tracing::info!(secrets, "exporting the store");
+        let lines = export::lines(dump, self.0.clock.now(), secrets);
+        let chunks = chunks(lines, CHUNK_BYTES).map(|data| Ok(pb::ExportDataResponse { data }));
+        Ok(Response::new(Box::pin(tokio_stream::iter(chunks))))
+    }
+
+    async fn import_data(
+        &self,
+        request: Request<Streaming<pb::ImportDataRequest>>,
+    ) -> Result<Response<pb::ImportDataResponse>, Status> {
+        Ok(Response::new(self.import(request.into_inner()).await?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_end_at_line_ends() {
+        let lines = (0..10).map(|i| format!("line {i}"));
+        let pieces: Vec<Vec<u8>> = chunks(lines, 20).collect();
+        assert!(pieces.iter().all(|c| c.ends_with(b"\n")));
+        assert!(pieces.len() > 1);
+        let all: Vec<u8> = pieces.concat();
+        assert_eq!(
+            String::from_utf8(all).unwrap().lines().count(),
+            10,
+            "every line once"
+        );
+        assert_eq!(chunks(std::iter::empty(), 20).count(), 0);
+    }
+}

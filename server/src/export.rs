@@ -1,0 +1,1751 @@
+//! The recert-export format: the whole store as versioned JSON Lines (docs/EXPORT.md).
+//!
+//! [`lines`] writes a [`Dump`]: a header, one object per record with a `"kind"`, and an end
+//! line that counts the records, so a truncated file is told from a complete one. [`Reader`]
+//! reads a dump in pieces split anywhere, checks every line on its own (shape, ids, dates,
+//! the domain's validators) and names the line of each problem; references between records
+//! and collisions with the store are [`Store::import`](crate::store::Store::import)'s part.
+
+use crate::domain::{
+    Alert, AlertSettings, Cap, CapLimit, CapScope, CategoryMinimum, Channel, ChannelKind,
+    Confidence, Course, Credential, Credits, Delivery, DeliveryState, FieldError, Format, Holder,
+    IdKind, Mark, PastCycle, Program, Unit, normalize_category,
+};
+use crate::store::{
+    Dump, DumpChannel, LineError, Lined, NextIds, ParsedDump, SCHEMA_VERSION, SettingsScope,
+};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// The `format` of the header line.
+pub const FORMAT: &str = "recert-export";
+/// The version of the format this build writes and reads.
+pub const VERSION: u32 = 1;
+/// Longest line a reader accepts.
+const MAX_LINE_BYTES: usize = 1024 * 1024;
+/// Problems are reported for at most this many lines.
+const MAX_ERRORS: usize = 10;
+
+/// The first line of a dump.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Header {
+    format: String,
+    version: u32,
+    schema: u32,
+    exported_at: String,
+    /// Whether webhook secrets are in the dump.
+    #[serde(default = "yes")]
+    secrets: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NextIdsLine {
+    holder: u64,
+    credential: u64,
+    course: u64,
+    alert: u64,
+    channel: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HolderLine {
+    id: String,
+    name: String,
+    #[serde(default)]
+    email: String,
+    time_zone: String,
+    #[serde(default)]
+    is_default: bool,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MinimumLine {
+    category: String,
+    minimum_hundredths: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CapLine {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    category: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    format: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    max_percent: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    max_hundredths: Option<i64>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProgramLine {
+    slug: String,
+    body: String,
+    name: String,
+    cycle_months: u32,
+    ce_window_months: u32,
+    unit: String,
+    unit_hours_hundredths: i64,
+    required_hundredths: i64,
+    #[serde(default)]
+    category_minimums: Vec<MinimumLine>,
+    #[serde(default)]
+    caps: Vec<CapLine>,
+    #[serde(default)]
+    grace_days: u32,
+    #[serde(default = "yes")]
+    shares_courses: bool,
+    #[serde(default)]
+    accepted_accreditations: Vec<String>,
+    #[serde(default)]
+    sources: Vec<String>,
+    #[serde(default)]
+    confidence: Option<String>,
+    #[serde(default)]
+    notes: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PastCycleLine {
+    #[serde(default)]
+    issued_on: Option<String>,
+    expires_on: String,
+    renewed_on: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CredentialLine {
+    id: String,
+    holder_id: String,
+    program: String,
+    #[serde(default)]
+    number: String,
+    #[serde(default)]
+    issued_on: Option<String>,
+    expires_on: String,
+    #[serde(default)]
+    history: Vec<PastCycleLine>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CourseLine {
+    id: String,
+    holder_id: String,
+    title: String,
+    #[serde(default)]
+    provider: String,
+    #[serde(default)]
+    accreditation: String,
+    completed_on: String,
+    credits_hundredths: i64,
+    unit: String,
+    #[serde(default)]
+    categories: Vec<String>,
+    #[serde(default)]
+    format: Option<String>,
+    #[serde(default)]
+    credential_ids: Vec<String>,
+    #[serde(default)]
+    evidence: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChannelLine {
+    id: String,
+    holder_id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    target: String,
+    #[serde(default)]
+    has_secret: bool,
+    /// Absent when the dump leaves secrets out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsLine {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    program: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    holder_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    credential_id: Option<String>,
+    #[serde(default)]
+    thresholds: Option<Vec<u32>>,
+    #[serde(default)]
+    muted: bool,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeliveryLine {
+    channel_id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    target: String,
+    attempts: u32,
+    #[serde(default)]
+    last_error: String,
+    state: String,
+    #[serde(default)]
+    next_attempt_at: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AlertLine {
+    id: String,
+    holder_id: String,
+    credential_id: String,
+    program: String,
+    expires_on: String,
+    mark: String,
+    threshold_days: i64,
+    due_on: String,
+    title: String,
+    body: String,
+    #[serde(default)]
+    met: bool,
+    #[serde(default)]
+    compliance_status: String,
+    created_at: String,
+    #[serde(default)]
+    snoozed_until: Option<String>,
+    #[serde(default)]
+    acknowledged: bool,
+    #[serde(default)]
+    cancelled: bool,
+    #[serde(default)]
+    deliveries: Vec<DeliveryLine>,
+    /// Derived from credential_id, expires_on and threshold_days; ignored on import.
+    #[serde(default)]
+    key: String,
+    /// Derived from the rest and the export's date; ignored on import.
+    #[serde(default)]
+    status: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LastTickLine {
+    zone: String,
+    at: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DirtyLine {
+    credential_id: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EndLine {
+    records: u64,
+}
+
+/// A record line: its kind first, then its fields.
+#[derive(Serialize)]
+struct Tagged<T> {
+    kind: &'static str,
+    #[serde(flatten)]
+    record: T,
+}
+
+fn to_line<T: Serialize>(value: &T) -> String {
+    // Plain structs of strings, numbers and lists always serialise.
+    serde_json::to_string(value).expect("dump lines serialise")
+}
+
+fn tagged<T: Serialize>(kind: &'static str, record: T) -> String {
+    to_line(&Tagged { kind, record })
+}
+
+fn date_text(d: Option<Date>) -> Option<String> {
+    d.map(|d| d.to_string())
+}
+
+fn delivery_state(s: DeliveryState) -> &'static str {
+    match s {
+        DeliveryState::Pending => "pending",
+        DeliveryState::Delivered => "delivered",
+        DeliveryState::Failed => "failed",
+    }
+}
+
+fn mark_name(m: Mark) -> &'static str {
+    match m {
+        Mark::Before(_) => "before",
+        Mark::ExpiryDay => "expiry_day",
+        Mark::GraceWeek(_) => "grace_week",
+        Mark::Lapsed => "lapsed",
+    }
+}
+
+fn program_line(p: Program) -> ProgramLine {
+    ProgramLine {
+        slug: p.slug,
+        body: p.body,
+        name: p.name,
+        cycle_months: p.cycle_months,
+        ce_window_months: p.ce_window_months,
+        unit: p.unit_name,
+        unit_hours_hundredths: p.unit_hours.hundredths(),
+        required_hundredths: p.required.hundredths(),
+        category_minimums: p
+            .category_minimums
+            .into_iter()
+            .map(|m| MinimumLine {
+                category: m.category,
+                minimum_hundredths: m.minimum.hundredths(),
+            })
+            .collect(),
+        caps: p
+            .caps
+            .into_iter()
+            .map(|c| {
+                let (category, format) = match c.scope {
+                    CapScope::Category(c) => (Some(c), None),
+                    CapScope::Format(f) => (None, Some(f.name().to_string())),
+                };
+                let (max_percent, max_hundredths) = match c.limit {
+                    CapLimit::Percent(p) => (Some(p), None),
+                    CapLimit::Amount(a) => (None, Some(a.hundredths())),
+                };
+                CapLine {
+                    category,
+                    format,
+                    max_percent,
+                    max_hundredths,
+                }
+            })
+            .collect(),
+        grace_days: p.grace_days,
+        shares_courses: p.shares_courses,
+        accepted_accreditations: p.accepted_accreditations,
+        sources: p.sources,
+        confidence: Some(
+            match p.confidence {
+                Confidence::Confirmed => "confirmed",
+                Confidence::Uncertain => "uncertain",
+            }
+            .to_string(),
+        ),
+        notes: p.notes,
+    }
+}
+
+fn credential_line(c: Credential) -> CredentialLine {
+    CredentialLine {
+        id: IdKind::Credential.format(c.id),
+        holder_id: IdKind::Holder.format(c.holder_id),
+        program: c.program,
+        number: c.number,
+        issued_on: date_text(c.issued_on),
+        expires_on: c.expires_on.to_string(),
+        history: c
+            .history
+            .into_iter()
+            .map(|h| PastCycleLine {
+                issued_on: date_text(h.issued_on),
+                expires_on: h.expires_on.to_string(),
+                renewed_on: h.renewed_on.to_string(),
+            })
+            .collect(),
+    }
+}
+
+fn course_line(c: Course) -> CourseLine {
+    CourseLine {
+        id: IdKind::Course.format(c.id),
+        holder_id: IdKind::Holder.format(c.holder_id),
+        title: c.title,
+        provider: c.provider,
+        accreditation: c.accreditation,
+        completed_on: c.completed_on.to_string(),
+        credits_hundredths: c.amount.hundredths(),
+        unit: c.unit.name().to_string(),
+        categories: c.categories,
+        format: c.format.map(|f| f.name().to_string()),
+        credential_ids: c
+            .credential_ids
+            .into_iter()
+            .map(|id| IdKind::Credential.format(id))
+            .collect(),
+        evidence: c.evidence,
+    }
+}
+
+fn channel_line(c: Channel, secrets: bool) -> ChannelLine {
+    ChannelLine {
+        id: IdKind::Channel.format(c.id),
+        holder_id: IdKind::Holder.format(c.holder_id),
+        kind: c.kind.name().to_string(),
+        target: c.target,
+        has_secret: !c.secret.is_empty(),
+        secret: secrets.then_some(c.secret),
+    }
+}
+
+fn settings_line(scope: SettingsScope, s: AlertSettings) -> SettingsLine {
+    let mut line = SettingsLine {
+        program: None,
+        holder_id: None,
+        credential_id: None,
+        thresholds: s.thresholds,
+        muted: s.muted,
+    };
+    match scope {
+        SettingsScope::Program(slug) => line.program = Some(slug),
+        SettingsScope::Holder(id) => line.holder_id = Some(IdKind::Holder.format(id)),
+        SettingsScope::Credential(id) => line.credential_id = Some(IdKind::Credential.format(id)),
+    }
+    line
+}
+
+fn alert_line(a: Alert, today: Date) -> AlertLine {
+    AlertLine {
+        key: a.key(),
+        status: a.status(today).name().to_string(),
+        id: IdKind::Alert.format(a.id),
+        holder_id: IdKind::Holder.format(a.holder_id),
+        credential_id: IdKind::Credential.format(a.credential_id),
+        program: a.program,
+        expires_on: a.expires_on.to_string(),
+        mark: mark_name(a.mark).to_string(),
+        threshold_days: a.threshold_days,
+        due_on: a.due_on.to_string(),
+        title: a.title,
+        body: a.body,
+        met: a.met,
+        compliance_status: a.compliance_status,
+        created_at: a.created_at.to_string(),
+        snoozed_until: date_text(a.snoozed_until),
+        acknowledged: a.acknowledged,
+        cancelled: a.cancelled,
+        deliveries: a
+            .deliveries
+            .into_iter()
+            .map(|d| DeliveryLine {
+                channel_id: IdKind::Channel.format(d.channel_id),
+                kind: d.kind.name().to_string(),
+                target: d.target,
+                attempts: d.attempts,
+                last_error: d.last_error,
+                state: delivery_state(d.state).to_string(),
+                next_attempt_at: d.next_attempt_at.map(|t| t.to_string()),
+            })
+            .collect(),
+    }
+}
+
+/// The lines of `dump` (without newlines), made one at a time as they are consumed: the
+/// header, the records kind by kind, and the end line. `secrets` keeps webhook secrets in
+/// the dump; alert statuses are as of `exported_at` on each holder's clock.
+pub fn lines(
+    dump: Dump,
+    exported_at: Timestamp,
+    secrets: bool,
+) -> impl Iterator<Item = String> + Send + 'static {
+    let zones: HashMap<u64, TimeZone> = dump
+        .holders
+        .iter()
+        .map(|h| {
+            let tz = TimeZone::get(&h.time_zone).unwrap_or(TimeZone::UTC);
+            (h.id, tz)
+        })
+        .collect();
+    let records = 1
+        + dump.holders.len()
+        + dump.programs.len()
+        + dump.credentials.len()
+        + dump.courses.len()
+        + dump.channels.len()
+        + dump.alert_settings.len()
+        + dump.alerts.len()
+        + dump.last_ticks.len()
+        + dump.dirty_credentials.len();
+    let header = to_line(&Header {
+        format: FORMAT.to_string(),
+        version: VERSION,
+        schema: dump.schema,
+        exported_at: exported_at.to_string(),
+        secrets,
+    });
+    let n = dump.next_ids;
+    let next_ids = tagged(
+        "next_ids",
+        NextIdsLine {
+            holder: n.holder,
+            credential: n.credential,
+            course: n.course,
+            alert: n.alert,
+            channel: n.channel,
+        },
+    );
+    let default = dump.default_holder;
+    std::iter::once(header)
+        .chain(std::iter::once(next_ids))
+        .chain(dump.holders.into_iter().map(move |h| {
+            tagged(
+                "holder",
+                HolderLine {
+                    id: IdKind::Holder.format(h.id),
+                    is_default: default == Some(h.id),
+                    name: h.name,
+                    email: h.email,
+                    time_zone: h.time_zone,
+                },
+            )
+        }))
+        .chain(
+            dump.programs
+                .into_iter()
+                .map(|p| tagged("program", program_line(p))),
+        )
+        .chain(
+            dump.credentials
+                .into_iter()
+                .map(|c| tagged("credential", credential_line(c))),
+        )
+        .chain(
+            dump.courses
+                .into_iter()
+                .map(|c| tagged("course", course_line(c))),
+        )
+        .chain(
+            dump.channels
+                .into_iter()
+                .map(move |c| tagged("channel", channel_line(c, secrets))),
+        )
+        .chain(
+            dump.alert_settings
+                .into_iter()
+                .map(|(scope, s)| tagged("alert_settings", settings_line(scope, s))),
+        )
+        .chain(dump.alerts.into_iter().map(move |a| {
+            let tz = zones.get(&a.holder_id).cloned().unwrap_or(TimeZone::UTC);
+            let today = exported_at.to_zoned(tz).date();
+            tagged("alert", alert_line(a, today))
+        }))
+        .chain(dump.last_ticks.into_iter().map(|(zone, at)| {
+            tagged(
+                "last_tick",
+                LastTickLine {
+                    zone,
+                    at: at.to_string(),
+                },
+            )
+        }))
+        .chain(dump.dirty_credentials.into_iter().map(|id| {
+            tagged(
+                "dirty_credential",
+                DirtyLine {
+                    credential_id: IdKind::Credential.format(id),
+                },
+            )
+        }))
+        .chain(std::iter::once(tagged(
+            "end",
+            EndLine {
+                records: records as u64,
+            },
+        )))
+}
+
+/// Field checks of one record: each failure is noted and a placeholder returned, so every
+/// problem of a line is reported at once.
+#[derive(Default)]
+struct Fields(Vec<FieldError>);
+
+impl Fields {
+    fn fail(&mut self, field: &str, message: impl Into<String>) {
+        self.0.push(FieldError::new(field, message));
+    }
+
+    fn id(&mut self, kind: IdKind, field: &str, value: &str) -> u64 {
+        kind.parse(value).unwrap_or_else(|| {
+            self.fail(
+                field,
+                format!(
+                    "{field} {value:?} is not a {} id (like {})",
+                    kind.noun(),
+                    kind.format(1)
+                ),
+            );
+            0
+        })
+    }
+
+    fn date(&mut self, field: &str, value: &str) -> Date {
+        match value.parse::<Date>() {
+            Ok(d) if value.len() == 10 => d,
+            _ => {
+                self.fail(
+                    field,
+                    format!("{field} {value:?} is not a valid date (YYYY-MM-DD)"),
+                );
+                Date::ZERO
+            }
+        }
+    }
+
+    fn optional_date(&mut self, field: &str, value: Option<&str>) -> Option<Date> {
+        value.map(|v| self.date(field, v))
+    }
+
+    fn instant(&mut self, field: &str, value: &str) -> Timestamp {
+        value.parse().unwrap_or_else(|_| {
+            self.fail(
+                field,
+                format!("{field} {value:?} is not an RFC 3339 instant (2026-11-24T15:00:00Z)"),
+            );
+            Timestamp::UNIX_EPOCH
+        })
+    }
+
+    fn channel_kind(&mut self, field: &str, value: &str) -> ChannelKind {
+        ChannelKind::parse(value).unwrap_or_else(|| {
+            self.fail(field, format!("{field} {value:?} is not webhook or email"));
+            ChannelKind::Webhook
+        })
+    }
+
+    fn format(&mut self, field: &str, value: &str) -> Format {
+        Format::parse(value).unwrap_or_else(|| {
+            self.fail(
+                field,
+                format!("{field} {value:?} is not live, online, home-study or academic"),
+            );
+            Format::Live
+        })
+    }
+
+    /// The record, if no check failed; else every failure, after the domain's own.
+    fn done<T>(
+        mut self,
+        value: T,
+        validate: impl FnOnce(&T) -> Result<(), Vec<FieldError>>,
+    ) -> Result<T, Vec<FieldError>> {
+        if self.0.is_empty()
+            && let Err(errors) = validate(&value)
+        {
+            self.0.extend(errors);
+        }
+        if self.0.is_empty() {
+            Ok(value)
+        } else {
+            Err(self.0)
+        }
+    }
+}
+
+fn no_check<T>(_: &T) -> Result<(), Vec<FieldError>> {
+    Ok(())
+}
+
+fn holder_from(l: HolderLine) -> Result<(Holder, bool), Vec<FieldError>> {
+    let mut f = Fields::default();
+    let holder = Holder {
+        id: f.id(IdKind::Holder, "holder.id", &l.id),
+        name: l.name,
+        email: l.email,
+        time_zone: l.time_zone,
+    };
+    f.done(holder, Holder::validate).map(|h| (h, l.is_default))
+}
+
+fn program_from(l: ProgramLine) -> Result<Program, Vec<FieldError>> {
+    let mut f = Fields::default();
+    let caps = l
+        .caps
+        .into_iter()
+        .map(|c| {
+            let scope = match (c.category, c.format) {
+                (Some(cat), None) => CapScope::Category(normalize_category(&cat)),
+                (None, Some(format)) => CapScope::Format(f.format("program.caps", &format)),
+                _ => {
+                    f.fail(
+                        "program.caps",
+                        "program.caps: each cap needs exactly one of category and format",
+                    );
+                    CapScope::Category(String::new())
+                }
+            };
+            let limit = match (c.max_percent, c.max_hundredths) {
+                (Some(p), None) => CapLimit::Percent(p),
+                (None, Some(a)) => CapLimit::Amount(Credits(a)),
+                _ => {
+                    f.fail(
+                        "program.caps",
+                        "program.caps: each cap needs exactly one of max_percent and max_hundredths",
+                    );
+                    CapLimit::Percent(100)
+                }
+            };
+            Cap { scope, limit }
+        })
+        .collect();
+    let confidence = match l.confidence.as_deref() {
+        None | Some("confirmed") => Confidence::Confirmed,
+        Some("uncertain") => Confidence::Uncertain,
+        Some(other) => {
+            f.fail(
+                "program.confidence",
+                format!("program.confidence {other:?} is not confirmed or uncertain"),
+            );
+            Confidence::Confirmed
+        }
+    };
+    let program = Program {
+        slug: l.slug,
+        body: l.body,
+        name: l.name,
+        cycle_months: l.cycle_months,
+        ce_window_months: l.ce_window_months,
+        unit_name: l.unit,
+        unit_hours: Credits(l.unit_hours_hundredths),
+        required: Credits(l.required_hundredths),
+        category_minimums: l
+            .category_minimums
+            .into_iter()
+            .map(|m| CategoryMinimum {
+                category: normalize_category(&m.category),
+                minimum: Credits(m.minimum_hundredths),
+            })
+            .collect(),
+        caps,
+        grace_days: l.grace_days,
+        shares_courses: l.shares_courses,
+        accepted_accreditations: l.accepted_accreditations,
+        sources: l.sources,
+        confidence,
+        notes: l.notes,
+    };
+    f.done(program, Program::validate)
+}
+
+fn credential_from(l: CredentialLine) -> Result<Credential, Vec<FieldError>> {
+    let mut f = Fields::default();
+    let history = l
+        .history
+        .iter()
+        .map(|h| PastCycle {
+            issued_on: f.optional_date("credential.history.issued_on", h.issued_on.as_deref()),
+            expires_on: f.date("credential.history.expires_on", &h.expires_on),
+            renewed_on: f.date("credential.history.renewed_on", &h.renewed_on),
+        })
+        .collect();
+    let credential = Credential {
+        id: f.id(IdKind::Credential, "credential.id", &l.id),
+        holder_id: f.id(IdKind::Holder, "credential.holder_id", &l.holder_id),
+        program: l.program,
+        number: l.number,
+        issued_on: f.optional_date("credential.issued_on", l.issued_on.as_deref()),
+        expires_on: f.date("credential.expires_on", &l.expires_on),
+        history,
+    };
+    f.done(credential, Credential::validate)
+}
+
+/// A course; its dates are checked later, against its holder's today.
+fn course_from(l: CourseLine) -> Result<Course, Vec<FieldError>> {
+    let mut f = Fields::default();
+    let unit = Unit::parse(&l.unit).unwrap_or_else(|| {
+        f.fail(
+            "course.unit",
+            format!(
+                "course.unit {:?} is not one of {}",
+                l.unit,
+                Unit::ALL.map(Unit::name).join(", ")
+            ),
+        );
+        Unit::Hours
+    });
+    let course = Course {
+        id: f.id(IdKind::Course, "course.id", &l.id),
+        holder_id: f.id(IdKind::Holder, "course.holder_id", &l.holder_id),
+        title: l.title,
+        provider: l.provider,
+        accreditation: l.accreditation,
+        completed_on: f.date("course.completed_on", &l.completed_on),
+        amount: Credits(l.credits_hundredths),
+        unit,
+        categories: l.categories.iter().map(|c| normalize_category(c)).collect(),
+        format: l.format.map(|v| f.format("course.format", &v)),
+        credential_ids: l
+            .credential_ids
+            .iter()
+            .map(|id| f.id(IdKind::Credential, "course.credential_ids", id))
+            .collect(),
+        evidence: l.evidence,
+    };
+    f.done(course, no_check)
+}
+
+fn channel_from(l: ChannelLine) -> Result<DumpChannel, Vec<FieldError>> {
+    let mut f = Fields::default();
+    let kind = f.channel_kind("channel.type", &l.kind);
+    let secret_omitted = l.secret.is_none() && l.has_secret;
+    let channel = Channel {
+        id: f.id(IdKind::Channel, "channel.id", &l.id),
+        holder_id: f.id(IdKind::Holder, "channel.holder_id", &l.holder_id),
+        kind,
+        target: l.target,
+        secret: l.secret.unwrap_or_default(),
+    };
+    f.done(channel, validate_channel)
+        .map(|channel| DumpChannel {
+            channel,
+            secret_omitted,
+        })
+}
+
+/// The checks `CreateChannel` makes: a webhook is an http(s) URL, an e-mail channel an
+/// address without a secret, a secret at most 512 bytes.
+fn validate_channel(c: &Channel) -> Result<(), Vec<FieldError>> {
+    let mut f = Fields::default();
+    match c.kind {
+        ChannelKind::Webhook => {
+            let rest = c
+                .target
+                .strip_prefix("https://")
+                .or_else(|| c.target.strip_prefix("http://"));
+            let ok = rest.is_some_and(|r| {
+                !r.is_empty() && !r.starts_with('/') && !r.chars().any(char::is_whitespace)
+            }) && c.target.len() <= 2000;
+            if !ok {
+                f.fail(
+                    "channel.target",
+                    format!("channel.target {:?} is not an http(s) URL", c.target),
+                );
+            }
+        }
+        ChannelKind::Email => {
+            let probe = Holder {
+                id: 0,
+                name: "x".into(),
+                email: c.target.clone(),
+                time_zone: "UTC".into(),
+            };
+            if c.target.is_empty() || probe.validate().is_err() {
+                f.fail(
+                    "channel.target",
+                    format!("channel.target {:?} is not an e-mail address", c.target),
+                );
+            }
+            if !c.secret.is_empty() {
+                f.fail("channel.secret", "channel.secret applies to webhooks only");
+            }
+        }
+    }
+    if c.secret.len() > 512 {
+        f.fail("channel.secret", "channel.secret must be at most 512 bytes");
+    }
+    f.done((), no_check)
+}
+
+fn settings_from(l: SettingsLine) -> Result<(SettingsScope, AlertSettings), Vec<FieldError>> {
+    let mut f = Fields::default();
+    let scope = match (l.program, l.holder_id, l.credential_id) {
+        (Some(slug), None, None) if !slug.trim().is_empty() => SettingsScope::Program(slug),
+        (None, Some(h), None) => {
+            SettingsScope::Holder(f.id(IdKind::Holder, "alert_settings.holder_id", &h))
+        }
+        (None, None, Some(c)) => {
+            SettingsScope::Credential(f.id(IdKind::Credential, "alert_settings.credential_id", &c))
+        }
+        _ => {
+            f.fail(
+                "alert_settings",
+                "alert_settings must name exactly one of program, holder_id, credential_id",
+            );
+            SettingsScope::Holder(0)
+        }
+    };
+    let thresholds = l.thresholds.map(|mut t| {
+        if t.len() > 12 {
+            f.fail(
+                "alert_settings.thresholds",
+                "alert_settings.thresholds may hold at most 12 values",
+            );
+        }
+        if t.iter().any(|d| !(1..=365).contains(d)) {
+            f.fail(
+                "alert_settings.thresholds",
+                "alert_settings.thresholds must each be between 1 and 365 days",
+            );
+        }
+        t.sort_unstable_by(|a, b| b.cmp(a));
+        t.dedup();
+        t
+    });
+    let settings = AlertSettings {
+        thresholds: thresholds.filter(|t| !t.is_empty()),
+        muted: l.muted,
+    };
+    f.done((scope, settings), no_check)
+}
+
+fn alert_from(l: AlertLine) -> Result<Alert, Vec<FieldError>> {
+    let mut f = Fields::default();
+    let t = l.threshold_days;
+    let mark = match l.mark.as_str() {
+        "before" if t >= 1 => u32::try_from(t).ok().map(Mark::Before),
+        "expiry_day" if t == 0 => Some(Mark::ExpiryDay),
+        "grace_week" if t < 0 && t % 7 == 0 => u32::try_from(-t / 7).ok().map(Mark::GraceWeek),
+        "lapsed" if t < 0 => Some(Mark::Lapsed),
+        _ => None,
+    }
+    .unwrap_or_else(|| {
+        f.fail(
+            "alert.mark",
+            format!(
+                "alert.mark {:?} does not go with threshold_days {t}: before needs 1 or more, expiry_day 0, grace_week a negative multiple of 7, lapsed a negative number",
+                l.mark
+            ),
+        );
+        Mark::ExpiryDay
+    });
+    let deliveries = l
+        .deliveries
+        .into_iter()
+        .map(|d| Delivery {
+            channel_id: f.id(
+                IdKind::Channel,
+                "alert.deliveries.channel_id",
+                &d.channel_id,
+            ),
+            kind: f.channel_kind("alert.deliveries.type", &d.kind),
+            target: d.target,
+            attempts: d.attempts,
+            last_error: d.last_error,
+            state: match d.state.as_str() {
+                "pending" => DeliveryState::Pending,
+                "delivered" => DeliveryState::Delivered,
+                "failed" => DeliveryState::Failed,
+                other => {
+                    f.fail(
+                        "alert.deliveries.state",
+                        format!(
+                            "alert.deliveries.state {other:?} is not pending, delivered or failed"
+                        ),
+                    );
+                    DeliveryState::Failed
+                }
+            },
+            next_attempt_at: d
+                .next_attempt_at
+                .map(|v| f.instant("alert.deliveries.next_attempt_at", &v)),
+        })
+        .collect();
+    if l.title.trim().is_empty() {
+        f.fail("alert.title", "alert.title must not be empty");
+    }
+    let alert = Alert {
+        id: f.id(IdKind::Alert, "alert.id", &l.id),
+        holder_id: f.id(IdKind::Holder, "alert.holder_id", &l.holder_id),
+        credential_id: f.id(IdKind::Credential, "alert.credential_id", &l.credential_id),
+        program: l.program,
+        expires_on: f.date("alert.expires_on", &l.expires_on),
+        mark,
+        threshold_days: t,
+        due_on: f.date("alert.due_on", &l.due_on),
+        title: l.title,
+        body: l.body,
+        met: l.met,
+        compliance_status: l.compliance_status,
+        created_at: f.instant("alert.created_at", &l.created_at),
+        snoozed_until: f.optional_date("alert.snoozed_until", l.snoozed_until.as_deref()),
+        acknowledged: l.acknowledged,
+        cancelled: l.cancelled,
+        deliveries,
+    };
+    f.done(alert, no_check)
+}
+
+fn last_tick_from(l: LastTickLine) -> Result<(String, Timestamp), Vec<FieldError>> {
+    let mut f = Fields::default();
+    if TimeZone::get(&l.zone).is_err() {
+        f.fail(
+            "last_tick.zone",
+            format!("last_tick.zone {:?} is not an IANA time zone", l.zone),
+        );
+    }
+    let at = f.instant("last_tick.at", &l.at);
+    f.done((l.zone, at), no_check)
+}
+
+fn dirty_from(l: DirtyLine) -> Result<u64, Vec<FieldError>> {
+    let mut f = Fields::default();
+    let id = f.id(
+        IdKind::Credential,
+        "dirty_credential.credential_id",
+        &l.credential_id,
+    );
+    f.done(id, no_check)
+}
+
+/// A JSON error without serde_json's "at line 1 column N" (every line is line 1 to it).
+fn json_error(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let text = match text.rfind(" at line ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    };
+    if e.column() > 0 {
+        format!("{text} (column {})", e.column())
+    } else {
+        text
+    }
+}
+
+/// The problems of the first few bad lines, by line: enough to fix and retry, short enough
+/// for one error message.
+pub fn first_bad_lines(mut errors: Vec<LineError>) -> Vec<LineError> {
+    errors.sort_by_key(|e| e.line);
+    let mut lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
+    lines.dedup();
+    if let Some(&cutoff) = lines.get(MAX_ERRORS) {
+        errors.retain(|e| e.line < cutoff);
+    }
+    errors
+}
+
+/// Reads a dump in pieces split anywhere, checking each complete line as it arrives, so
+/// memory holds records rather than text. [`Reader::finish`] gives the records, or every
+/// problem found (the first [`MAX_ERRORS`] bad lines), by line.
+#[derive(Default)]
+pub struct Reader {
+    partial: Vec<u8>,
+    /// Dropping the rest of a line that was too long.
+    skipping: bool,
+    line: usize,
+    bytes: u64,
+    header: Option<Header>,
+    /// The header was not one; nothing after it is read.
+    fatal: bool,
+    end: Option<(usize, u64)>,
+    records: u64,
+    dump: ParsedDump,
+    errors: Vec<LineError>,
+}
+
+impl Reader {
+    /// A reader at the start of a dump.
+    pub fn new() -> Self {
+        Reader::default()
+    }
+
+    /// Bytes read so far.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Reads the next piece of the dump.
+    pub fn push(&mut self, mut data: &[u8]) {
+        self.bytes += data.len() as u64;
+        while let Some(newline) = data.iter().position(|&b| b == b'\n') {
+            let (head, rest) = data.split_at(newline);
+            data = &rest[1..];
+            if self.skipping {
+                self.skipping = false;
+                self.partial.clear();
+                continue;
+            }
+            if self.partial.is_empty() {
+                self.line(head);
+            } else {
+                let mut line = std::mem::take(&mut self.partial);
+                line.extend_from_slice(head);
+                self.line(&line);
+            }
+        }
+        if self.skipping {
+            return;
+        }
+        self.partial.extend_from_slice(data);
+        if self.partial.len() > MAX_LINE_BYTES {
+            self.line += 1;
+            self.error(
+                self.line,
+                "",
+                format!("longer than {} MiB", MAX_LINE_BYTES / (1024 * 1024)),
+            );
+            self.partial.clear();
+            self.skipping = true;
+        }
+    }
+
+    fn error(&mut self, line: usize, field: &str, message: impl std::fmt::Display) {
+        self.errors.push(LineError::new(line, field, message));
+    }
+
+    fn bad_lines(&self) -> usize {
+        let mut lines: Vec<usize> = self.errors.iter().map(|e| e.line).collect();
+        lines.dedup();
+        lines.len()
+    }
+
+    fn line(&mut self, bytes: &[u8]) {
+        self.line += 1;
+        let n = self.line;
+        if self.fatal || self.bad_lines() >= MAX_ERRORS {
+            return;
+        }
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            return self.error(n, "", "not UTF-8 text");
+        };
+        let text = text.strip_suffix('\r').unwrap_or(text);
+        if text.trim().is_empty() {
+            return;
+        }
+        if let Some((end, _)) = self.end {
+            return self.error(
+                n,
+                "",
+                format!("nothing may follow the end line (line {end})"),
+            );
+        }
+        let value: serde_json::Value = match serde_json::from_str(text) {
+            Ok(v) => v,
+            Err(e) => {
+                if self.header.is_none() {
+                    self.fatal = true;
+                    return self.error(
+                        n,
+                        "",
+                        format!(
+                            "not a recert export: the first line must be its header ({})",
+                            json_error(&e)
+                        ),
+                    );
+                }
+                return self.error(n, "", format!("not valid JSON: {}", json_error(&e)));
+            }
+        };
+        if self.header.is_none() {
+            return self.header(n, value);
+        }
+        let serde_json::Value::Object(mut object) = value else {
+            return self.error(n, "", "not a JSON object");
+        };
+        let kind = match object.remove("kind") {
+            Some(serde_json::Value::String(kind)) => kind,
+            Some(_) => return self.error(n, "kind", "\"kind\" must be a string"),
+            None => return self.error(n, "kind", "the record has no \"kind\""),
+        };
+        let value = serde_json::Value::Object(object);
+        if kind == "end" {
+            if let Some(end) = self.parse::<EndLine>(n, &kind, value) {
+                self.end = Some((n, end.records));
+            }
+            return;
+        }
+        self.records += 1;
+        match kind.as_str() {
+            "next_ids" => {
+                if let Some(l) = self.parse::<NextIdsLine>(n, &kind, value) {
+                    if self.dump.next_ids.is_some() {
+                        return self.error(n, "", "a second next_ids line");
+                    }
+                    let record = NextIds {
+                        holder: l.holder,
+                        credential: l.credential,
+                        course: l.course,
+                        alert: l.alert,
+                        channel: l.channel,
+                    };
+                    self.dump.next_ids = Some(Lined { line: n, record });
+                }
+            }
+            "holder" => {
+                if let Some(r) = self.record(n, &kind, value, holder_from) {
+                    self.dump.holders.push(r);
+                }
+            }
+            "program" => {
+                if let Some(r) = self.record(n, &kind, value, program_from) {
+                    self.dump.programs.push(r);
+                }
+            }
+            "credential" => {
+                if let Some(r) = self.record(n, &kind, value, credential_from) {
+                    self.dump.credentials.push(r);
+                }
+            }
+            "course" => {
+                if let Some(r) = self.record(n, &kind, value, course_from) {
+                    self.dump.courses.push(r);
+                }
+            }
+            "channel" => {
+                if let Some(r) = self.record(n, &kind, value, channel_from) {
+                    self.dump.channels.push(r);
+                }
+            }
+            "alert_settings" => {
+                if let Some(r) = self.record(n, &kind, value, settings_from) {
+                    self.dump.alert_settings.push(r);
+                }
+            }
+            "alert" => {
+                if let Some(r) = self.record(n, &kind, value, alert_from) {
+                    self.dump.alerts.push(r);
+                }
+            }
+            "last_tick" => {
+                if let Some(r) = self.record(n, &kind, value, last_tick_from) {
+                    self.dump.last_ticks.push(r);
+                }
+            }
+            "dirty_credential" => {
+                if let Some(r) = self.record(n, &kind, value, dirty_from) {
+                    self.dump.dirty_credentials.push(r);
+                }
+            }
+            other => self.error(
+                n,
+                "kind",
+                format!(
+                    "unknown kind {other:?} (expected next_ids, holder, program, credential, course, channel, alert_settings, alert, last_tick, dirty_credential or end)"
+                ),
+            ),
+        }
+    }
+
+    fn header(&mut self, n: usize, value: serde_json::Value) {
+        let shape = "{\"format\":\"recert-export\",\"version\":1,...}";
+        let header = match serde_json::from_value::<Header>(value) {
+            Ok(h) if h.format == FORMAT => h,
+            Ok(_) | Err(_) => {
+                self.fatal = true;
+                return self.error(
+                    n,
+                    "",
+                    format!("not a recert export: the first line must be its header {shape}"),
+                );
+            }
+        };
+        if header.version != VERSION {
+            self.fatal = true;
+            return self.error(
+                n,
+                "version",
+                format!(
+                    "format version {} is not supported; this recertd reads version {VERSION}",
+                    header.version
+                ),
+            );
+        }
+        if header.schema > SCHEMA_VERSION {
+            self.fatal = true;
+            return self.error(
+                n,
+                "schema",
+                format!(
+                    "the dump comes from a store with schema {}, newer than this recertd supports ({SCHEMA_VERSION}); upgrade recertd",
+                    header.schema
+                ),
+            );
+        }
+        self.header = Some(header);
+    }
+
+    fn parse<T: DeserializeOwned>(
+        &mut self,
+        n: usize,
+        kind: &str,
+        value: serde_json::Value,
+    ) -> Option<T> {
+        match serde_json::from_value(value) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.error(n, kind, format!("{kind}: {}", json_error(&e)));
+                None
+            }
+        }
+    }
+
+    fn record<L: DeserializeOwned, T>(
+        &mut self,
+        n: usize,
+        kind: &str,
+        value: serde_json::Value,
+        convert: impl FnOnce(L) -> Result<T, Vec<FieldError>>,
+    ) -> Option<Lined<T>> {
+        let line = self.parse::<L>(n, kind, value)?;
+        match convert(line) {
+            Ok(record) => Some(Lined { line: n, record }),
+            Err(errors) => {
+                for e in errors {
+                    self.error(n, &e.field, e.message);
+                }
+                None
+            }
+        }
+    }
+
+    /// Ends the dump: checks it is complete, and checks each course against its holder's
+    /// date at `now` (the holder from the dump, else `zone_of` it from the store).
+    pub fn finish(
+        mut self,
+        now: Timestamp,
+        zone_of: impl Fn(u64) -> Option<String>,
+    ) -> Result<ParsedDump, Vec<LineError>> {
+        if !self.partial.is_empty() && !self.skipping {
+            let last = std::mem::take(&mut self.partial);
+            self.line(&last);
+        }
+        if self.header.is_none() && self.errors.is_empty() {
+            self.error(1, "", "the dump is empty");
+        }
+        if self.header.is_some() {
+            match self.end {
+                None => {
+                    let n = self.line.max(1);
+                    self.error(
+                        n,
+                        "",
+                        "the dump stops here without its end line: it is truncated",
+                    );
+                }
+                Some((n, records)) if records != self.records => self.error(
+                    n,
+                    "end.records",
+                    format!(
+                        "end.records says {records} records but the dump has {}: lines are missing or extra",
+                        self.records
+                    ),
+                ),
+                Some(_) => {}
+            }
+        }
+        let zones: HashMap<u64, String> = self
+            .dump
+            .holders
+            .iter()
+            .map(|l| (l.record.0.id, l.record.0.time_zone.clone()))
+            .collect();
+        for l in &self.dump.courses {
+            let zone = zones
+                .get(&l.record.holder_id)
+                .cloned()
+                .or_else(|| zone_of(l.record.holder_id));
+            // An unknown holder is reported by the import; only the date check needs one.
+            let today = zone
+                .and_then(|z| TimeZone::get(&z).ok())
+                .map_or(Date::MAX, |tz| now.to_zoned(tz).date());
+            if let Err(errors) = l.record.validate(today) {
+                let errors = errors.into_iter().map(|e| LineError::field(l.line, e));
+                self.errors.extend(errors);
+            }
+        }
+        if self.errors.is_empty() {
+            return Ok(self.dump);
+        }
+        Err(first_bad_lines(self.errors))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: &str = "2026-11-24T15:00:00Z";
+
+    fn read(text: &str) -> Result<ParsedDump, Vec<String>> {
+        let mut reader = Reader::new();
+        // Split inside lines, as a stream may.
+        for piece in text.as_bytes().chunks(7) {
+            reader.push(piece);
+        }
+        reader
+            .finish(NOW.parse().unwrap(), |_| None)
+            .map_err(|errors| errors.into_iter().map(|e| e.message).collect())
+    }
+
+    fn header() -> String {
+        format!(
+            r#"{{"format":"recert-export","version":1,"schema":{SCHEMA_VERSION},"exported_at":"{NOW}"}}"#
+        )
+    }
+
+    #[test]
+    fn a_dump_round_trips_through_its_lines() {
+        let dump = Dump {
+            schema: SCHEMA_VERSION,
+            default_holder: Some(1),
+            holders: vec![Holder {
+                id: 1,
+                name: "Dana".into(),
+                email: String::new(),
+                time_zone: "America/Chicago".into(),
+            }],
+            courses: vec![Course {
+                id: 2,
+                holder_id: 1,
+                title: "Sharps".into(),
+                provider: String::new(),
+                accreditation: "P.A.C.E.".into(),
+                completed_on: "2026-11-24".parse().unwrap(),
+                amount: Credits(50),
+                unit: Unit::Ceu,
+                categories: vec!["safety".into()],
+                format: Some(Format::HomeStudy),
+                credential_ids: vec![],
+                evidence: String::new(),
+            }],
+            last_ticks: vec![("America/Chicago".into(), NOW.parse().unwrap())],
+            ..Dump::default()
+        };
+        let text: String = lines(dump.clone(), NOW.parse().unwrap(), true)
+            .map(|l| l + "\n")
+            .collect();
+        let parsed = read(&text).unwrap();
+        assert_eq!(parsed.holders[0].record, (dump.holders[0].clone(), true));
+        assert_eq!(parsed.holders[0].line, 3);
+        assert_eq!(parsed.courses[0].record, dump.courses[0]);
+        assert_eq!(parsed.last_ticks[0].record, dump.last_ticks[0]);
+        assert!(
+            text.ends_with("{\"kind\":\"end\",\"records\":4}\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn bad_lines_are_named_with_the_domain_message() {
+        let text = format!(
+            "{}\n{}\n{}\n{}\n{}\n",
+            header(),
+            r#"{"kind":"holder","id":"h1","name":"Dana","time_zone":"UTC"}"#,
+            r#"{"kind":"holder","id":"h2","name":"","time_zone":"UTC"}"#,
+            r#"{"kind":"course","id":"co1","holder_id":"h1","title":"  ","completed_on":"2026-11-25","credits_hundredths":100,"unit":"hours"}"#,
+            r#"{"kind":"end","records":3}"#
+        );
+        assert_eq!(
+            read(&text).unwrap_err(),
+            [
+                "line 3: holder.name must not be empty",
+                "line 4: course.title must not be empty",
+                "line 4: course.completed_on (2026-11-25) is in the future (today is 2026-11-24)",
+            ]
+        );
+    }
+
+    #[test]
+    fn truncated_and_garbled_dumps_are_refused() {
+        let text = format!(
+            "{}\n{}\n",
+            header(),
+            r#"{"kind":"holder","id":"h1","name":"Dana","time_zone":"UTC"}"#
+        );
+        assert_eq!(
+            read(&text).unwrap_err(),
+            ["line 2: the dump stops here without its end line: it is truncated"]
+        );
+        let cut = &text[..text.len() - 10];
+        let errors = read(cut).unwrap_err();
+        assert!(
+            errors[0].starts_with("line 2: not valid JSON: EOF while parsing"),
+            "{errors:?}"
+        );
+        assert_eq!(read("").unwrap_err(), ["line 1: the dump is empty"]);
+        let errors = read("hello\nworld\n").unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].starts_with("line 1: not a recert export"),
+            "{errors:?}"
+        );
+        let wrong_count = format!("{}\n{}\n", header(), r#"{"kind":"end","records":3}"#);
+        assert_eq!(
+            read(&wrong_count).unwrap_err(),
+            ["line 2: end.records says 3 records but the dump has 0: lines are missing or extra"]
+        );
+    }
+
+    #[test]
+    fn unknown_fields_kinds_and_versions_are_refused() {
+        let text = format!(
+            "{}\n{}\n{}\n{}\n",
+            header(),
+            r#"{"kind":"holder","id":"h1","nmae":"Dana","time_zone":"UTC"}"#,
+            r#"{"kind":"holders"}"#,
+            r#"{"kind":"end","records":2}"#
+        );
+        let errors = read(&text).unwrap_err();
+        assert!(
+            errors[0].starts_with("line 2: holder: unknown field `nmae`"),
+            "{errors:?}"
+        );
+        assert!(
+            errors[1].starts_with("line 3: unknown kind \"holders\""),
+            "{errors:?}"
+        );
+        let v2 = r#"{"format":"recert-export","version":2,"schema":1,"exported_at":"x"}"#;
+        assert_eq!(
+            read(v2).unwrap_err(),
+            ["line 1: format version 2 is not supported; this recertd reads version 1"]
+        );
+    }
+
+    /// The records of a parsed dump as a [`Dump`] again.
+    fn unparsed(p: ParsedDump, schema: u32) -> Dump {
+        fn records<T>(lined: Vec<Lined<T>>) -> Vec<T> {
+            lined.into_iter().map(|l| l.record).collect()
+        }
+        Dump {
+            schema,
+            next_ids: p.next_ids.map(|l| l.record).unwrap_or_default(),
+            default_holder: p.holders.iter().find(|l| l.record.1).map(|l| l.record.0.id),
+            holders: records(p.holders).into_iter().map(|(h, _)| h).collect(),
+            programs: records(p.programs),
+            credentials: records(p.credentials),
+            courses: records(p.courses),
+            channels: records(p.channels).into_iter().map(|c| c.channel).collect(),
+            alert_settings: records(p.alert_settings),
+            alerts: records(p.alerts),
+            last_ticks: records(p.last_ticks),
+            dirty_credentials: records(p.dirty_credentials),
+        }
+    }
+
+    #[test]
+    fn every_field_of_every_kind_survives_the_text() {
+        let date = |s: &str| s.parse::<Date>().unwrap();
+        let at: Timestamp = "2026-11-24T14:00:00.123456789Z".parse().unwrap();
+        let dump = Dump {
+            schema: SCHEMA_VERSION,
+            next_ids: NextIds {
+                holder: 3,
+                credential: 4,
+                course: 5,
+                alert: 6,
+                channel: 7,
+            },
+            default_holder: Some(2),
+            holders: vec![
+                Holder {
+                    id: 1,
+                    name: "Ana \"Ruiz\" \u{e9}".into(),
+                    email: "ana@example.org".into(),
+                    time_zone: "Pacific/Auckland".into(),
+                },
+                Holder {
+                    id: 2,
+                    name: "Dana".into(),
+                    email: String::new(),
+                    time_zone: "America/Chicago".into(),
+                },
+            ],
+            programs: vec![Program {
+                slug: "state-cpt".into(),
+                body: "State".into(),
+                name: "State CPT".into(),
+                cycle_months: 24,
+                ce_window_months: 12,
+                unit_name: "point".into(),
+                unit_hours: Credits(150),
+                required: Credits(1000),
+                category_minimums: vec![CategoryMinimum {
+                    category: "safety".into(),
+                    minimum: Credits(100),
+                }],
+                caps: vec![
+                    Cap {
+                        scope: CapScope::Format(Format::Academic),
+                        limit: CapLimit::Percent(50),
+                    },
+                    Cap {
+                        scope: CapScope::Category("ethics".into()),
+                        limit: CapLimit::Amount(Credits(250)),
+                    },
+                ],
+                grace_days: 30,
+                shares_courses: false,
+                accepted_accreditations: vec!["P.A.C.E.".into()],
+                sources: vec!["https://example.org/rules".into()],
+                confidence: Confidence::Uncertain,
+                notes: "check yearly".into(),
+            }],
+            credentials: vec![Credential {
+                id: 3,
+                holder_id: 2,
+                program: "state-cpt".into(),
+                number: "S-1".into(),
+                issued_on: Some(date("2024-12-01")),
+                expires_on: date("2026-12-01"),
+                history: vec![PastCycle {
+                    issued_on: None,
+                    expires_on: date("2024-12-01"),
+                    renewed_on: date("2024-11-20"),
+                }],
+            }],
+            courses: vec![Course {
+                id: 4,
+                holder_id: 2,
+                title: "Ethics".into(),
+                provider: "County".into(),
+                accreditation: "P.A.C.E.".into(),
+                completed_on: date("2026-01-10"),
+                amount: Credits(125),
+                unit: Unit::SemesterHour,
+                categories: vec!["ethics".into(), "safety".into()],
+                format: Some(Format::Academic),
+                credential_ids: vec![3],
+                evidence: "cert.pdf".into(),
+            }],
+            channels: vec![
+                Channel {
+                    id: 5,
+                    holder_id: 2,
+                    kind: ChannelKind::Webhook,
+                    target: "https://example.org/hook".into(),
+                    secret: "s3cret".into(),
+                },
+                Channel {
+                    id: 6,
+                    holder_id: 2,
+                    kind: ChannelKind::Email,
+                    target: "dana@example.org".into(),
+                    secret: String::new(),
+                },
+            ],
+            alert_settings: vec![
+                (
+                    SettingsScope::Credential(3),
+                    AlertSettings {
+                        thresholds: None,
+                        muted: true,
+                    },
+                ),
+                (
+                    SettingsScope::Holder(2),
+                    AlertSettings {
+                        thresholds: Some(vec![60, 30, 7]),
+                        muted: false,
+                    },
+                ),
+                (
+                    SettingsScope::Program("nha-cpt".into()),
+                    AlertSettings {
+                        thresholds: Some(vec![14]),
+                        muted: false,
+                    },
+                ),
+            ],
+            alerts: [
+                (Mark::Before(30), 30),
+                (Mark::ExpiryDay, 0),
+                (Mark::GraceWeek(2), -14),
+                (Mark::Lapsed, -31),
+            ]
+            .into_iter()
+            .enumerate()
+            .map(|(i, (mark, threshold_days))| Alert {
+                id: i as u64 + 1,
+                holder_id: 2,
+                credential_id: 3,
+                program: "state-cpt".into(),
+                expires_on: date("2026-12-01"),
+                mark,
+                threshold_days,
+                due_on: date("2026-11-01"),
+                title: "State CPT".into(),
+                body: "line one\nline two".into(),
+                met: i == 1,
+                compliance_status: "at_risk".into(),
+                created_at: at,
+                snoozed_until: (i == 2).then(|| date("2026-12-05")),
+                acknowledged: i == 3,
+                cancelled: i == 0,
+                deliveries: vec![
+                    Delivery {
+                        channel_id: 5,
+                        kind: ChannelKind::Webhook,
+                        target: "https://example.org/hook".into(),
+                        attempts: 2,
+                        last_error: "HTTP 503".into(),
+                        state: DeliveryState::Pending,
+                        next_attempt_at: Some(at),
+                    },
+                    Delivery {
+                        channel_id: 6,
+                        kind: ChannelKind::Email,
+                        target: "dana@example.org".into(),
+                        attempts: 1,
+                        last_error: String::new(),
+                        state: DeliveryState::Delivered,
+                        next_attempt_at: None,
+                    },
+                ],
+            })
+            .collect(),
+            last_ticks: vec![
+                (
+                    "America/Chicago".into(),
+                    "2026-11-24T14:00:00Z".parse().unwrap(),
+                ),
+                (
+                    "Pacific/Auckland".into(),
+                    "2026-11-23T19:00:00Z".parse().unwrap(),
+                ),
+            ],
+            dirty_credentials: vec![3],
+        };
+        let text: String = lines(dump.clone(), NOW.parse().unwrap(), true)
+            .map(|l| l + "\n")
+            .collect();
+        let parsed = read(&text).unwrap_or_else(|e| panic!("{e:?}\n{text}"));
+        assert!(!parsed.channels[0].record.secret_omitted);
+        let again = unparsed(parsed, dump.schema);
+        assert_eq!(format!("{again:?}"), format!("{dump:?}"));
+        assert_eq!(again.channels[0].secret, "s3cret");
+        let text_again: String = lines(again, NOW.parse().unwrap(), true)
+            .map(|l| l + "\n")
+            .collect();
+        assert_eq!(text_again, text);
+    }
+
+    #[test]
+    fn secrets_can_be_left_out() {
+        let channel = Channel {
+            id: 1,
+            holder_id: 1,
+            kind: ChannelKind::Webhook,
+            target: "https://example.org/hook".into(),
+            secret: "s3cret".into(),
+        };
+        let dump = Dump {
+            channels: vec![channel],
+            ..Dump::default()
+        };
+        let text: String = lines(dump, NOW.parse().unwrap(), false)
+            .map(|l| l + "\n")
+            .collect();
+        assert!(!text.contains("s3cret"), "{text}");
+        assert!(text.contains("\"has_secret\":true"), "{text}");
+        let parsed = read(&text).unwrap();
+        assert!(parsed.channels[0].record.secret_omitted);
+        assert!(parsed.channels[0].record.channel.secret.is_empty());
+    }
+}
