@@ -220,13 +220,16 @@ fn evaluate(
             earned: program.from_hours(h),
         })
         .collect();
-    let category_short_h: Credits = program
-        .category_minimums
+    // Shortfalls are taken in the program's unit, from the amounts shown. Converting a
+    // requirement to hours would round it down (1.01 units of 1.5 hours is 1.515 hours, yet
+    // 1.51 hours is not enough); and `required - earned`, with earned rounded down, rounds a
+    // shortfall up, so a credential that is not met never shows 0 remaining.
+    let earned = program.from_hours(earned_h);
+    let category_short: Credits = categories
         .iter()
-        .zip(&per_category_h)
-        .map(|(min, &h)| program.to_hours(min.minimum).saturating_sub(h))
+        .map(|c| c.required.saturating_sub(c.earned))
         .sum();
-    let remaining_h = required_h.saturating_sub(earned_h).max(category_short_h);
+    let remaining = program.required.saturating_sub(earned).max(category_short);
 
     let days_left = i64::from(
         today
@@ -240,7 +243,7 @@ fn evaluate(
         } else {
             Status::Expired
         }
-    } else if remaining_h == Credits::ZERO {
+    } else if remaining == Credits::ZERO {
         Status::Met
     } else if days_left <= AT_RISK_DAYS
         || behind_pace(start, credential.expires_on, today, required_h, earned_h)
@@ -256,24 +259,14 @@ fn evaluate(
         window_start: start,
         expires_on: credential.expires_on,
         required: program.required,
-        earned: program.from_hours(earned_h),
-        remaining: shortfall_in_unit(program, remaining_h),
+        earned,
+        remaining,
         categories,
         days_left,
         status,
         as_of: today,
         counted_course_ids: counted_ids,
     }
-}
-
-/// Converts a shortfall in contact hours to the program's unit, rounding up: rounding down
-/// would show "0 remaining" for a credential that is not met (19.99 hours of a 20-hour NHA
-/// requirement is 0.005 credits short).
-fn shortfall_in_unit(program: &Program, hours: Credits) -> Credits {
-    if program.unit_hours.0 <= 0 || hours.0 <= 0 {
-        return program.from_hours(hours);
-    }
-    Credits((hours.0 * 100 + program.unit_hours.0 - 1) / program.unit_hours.0)
 }
 
 /// Behind pace: earned is more than a quarter of the requirement short of a steady pace

@@ -175,6 +175,25 @@ const TREE_NAMES: [&str; 17] = [
     "idx_holder_by_zone",
 ];
 
+/// Opens sled. Our own lock file already keeps other processes out, so sled's own lock can
+/// only be held by this process's previous `Db`, which sled releases from a background thread
+/// after it is dropped (sled#1234): that one error is retried for up to two seconds.
+fn open_sled(path: &Path, cache_bytes: u64) -> sled::Result<sled::Db> {
+    let config = sled::Config::new().path(path).cache_capacity(cache_bytes);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        match config.open() {
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// The position of `credential` in the expiry index, as a page cursor for [`Store::expiring`].
 pub fn expiry_cursor(credential: &Credential) -> Vec<u8> {
     expiry_key(credential.expires_on, credential.id).to_vec()
@@ -275,11 +294,8 @@ impl Store {
             }
         }
         let existed = dir.join("db").join("db").exists();
-        let db = sled::Config::new()
-            .path(dir.join("db"))
-            .cache_capacity(options.cache_bytes)
-            .open()
-            .map_err(|e| open_err(e.to_string()))?;
+        let db =
+            open_sled(&dir.join("db"), options.cache_bytes).map_err(|e| open_err(e.to_string()))?;
         let trees = TREE_NAMES
             .iter()
             .map(|name| db.open_tree(name))
