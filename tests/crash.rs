@@ -390,9 +390,29 @@ fn offline_check(data: &Path) -> Vec<String> {
         .collect()
 }
 
+/// How each cycle stops the daemon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// SIGKILL: a crash.
+    Kill,
+    /// SIGTERM: a graceful shutdown under load, which must exit 0.
+    Term,
+}
+
 /// Runs `cycles` kill-restart cycles with `writers` concurrent writers; panics on any index
 /// problem; returns the figures (with `lost` counting model violations).
 pub async fn run(data: &Path, cycles: u32, writers: u64, seed: u64) -> CrashFigures {
+    run_with(data, cycles, writers, seed, Stop::Kill).await
+}
+
+/// [`run`], stopping the daemon the given way.
+pub async fn run_with(
+    data: &Path,
+    cycles: u32,
+    writers: u64,
+    seed: u64,
+    stop: Stop,
+) -> CrashFigures {
     let model = Arc::new(Mutex::new(Model::default()));
     let mut daemon = Daemon::start(data, Some(NOW));
     let (holder, credentials) = setup(&daemon.url, &model).await;
@@ -412,7 +432,17 @@ pub async fn run(data: &Path, cycles: u32, writers: u64, seed: u64) -> CrashFigu
             .collect();
         // The random moment of the kill.
         tokio::time::sleep(std::time::Duration::from_millis(30 + rng.below(250))).await;
-        daemon.kill();
+        match stop {
+            Stop::Kill => daemon.kill(),
+            Stop::Term => {
+                let code = tokio::task::block_in_place(|| daemon.stop());
+                assert_eq!(
+                    code,
+                    Some(0),
+                    "cycle {cycle}: SIGTERM under load must exit 0"
+                );
+            }
+        }
         for t in tasks {
             let _ = t.await;
         }

@@ -17,3 +17,16 @@ async fn thirty_kills_lose_no_acknowledged_write() {
     );
     assert_eq!(figures.lost, 0, "{figures:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_under_load_loses_no_acknowledged_write() {
+    use recert_tests::crash::{Stop, run_with};
+    let dir = tempfile::tempdir().unwrap();
+    let figures = run_with(&dir.path().join("data"), 5, 8, 0x7e57, Stop::Term).await;
+    eprintln!(
+        "graceful: cycles {} writes acknowledged {} lost {}",
+        figures.cycles, figures.acknowledged, figures.lost
+    );
+    assert!(figures.acknowledged > 5, "{figures:?}");
+    assert_eq!(figures.lost, 0, "{figures:?}");
+}
