@@ -13,14 +13,15 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
-/// Path of a workspace binary: `target/<profile>/<name>`, found from this test executable
-/// (`target/<profile>/deps/<test>`), so it works whatever `CARGO_TARGET_DIR` is.
+/// Path of a workspace binary: `target/<profile>/<name>`, found from the running executable
+/// (a test in `target/<profile>/deps/`, or a tool in `target/<profile>/`), so it works
+/// whatever `CARGO_TARGET_DIR` is.
 pub fn binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("the test executable's path");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("tests run from target/<profile>/deps");
+    let mut profile_dir = exe.parent().expect("the executable has a directory");
+    if profile_dir.ends_with("deps") {
+        profile_dir = profile_dir.parent().expect("deps sits in target/<profile>");
+    }
     let path = profile_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         path.exists(),
