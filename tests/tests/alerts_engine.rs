@@ -595,3 +595,36 @@ async fn thresholds_of_a_credential_beat_its_holders_which_beat_its_programs() {
     expected.sort();
     assert_eq!(fired(&store), expected);
 }
+
+#[tokio::test]
+async fn one_tick_enqueues_every_due_alert_with_distinct_ids_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(ts("2027-03-31T07:00:00Z"));
+    let store = open(dir.path());
+    let engine = engine(&store, &clock, None);
+    let a = holder(&store, "A", "UTC").await;
+    let b = holder(&store, "B", "UTC").await;
+    let mut creds = Vec::new();
+    for h in [a.id, b.id] {
+        creds.push(credential(&store, h, "nha-cpt", "2027-04-30").await.id);
+        creds.push(credential(&store, h, "amca-cpt", "2027-04-30").await.id);
+    }
+    engine.run_due(clock.now()).await.unwrap();
+    clock.set(ts("2027-03-31T08:00:00Z"));
+    let new = engine.run_due(clock.now()).await.unwrap();
+    assert_eq!(new.len(), 4);
+    let mut ids: Vec<u64> = new.iter().map(|a| a.id).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), 4, "distinct ids: {ids:?}");
+    let mut alerted: Vec<u64> = new.iter().map(|a| a.credential_id).collect();
+    alerted.sort();
+    creds.sort();
+    assert_eq!(alerted, creds);
+    assert!(
+        store.check().unwrap().ok(),
+        "{:?}",
+        store.check().unwrap().problems
+    );
+    clock.set(ts("2027-04-01T08:00:00Z"));
+    assert!(engine.run_due(clock.now()).await.unwrap().is_empty());
+}

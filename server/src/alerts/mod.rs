@@ -226,6 +226,7 @@ impl AlertEngine {
 
         let mut standings: Standings = HashMap::new();
         let mut enqueued = Vec::new();
+        let mut due = Vec::new();
         let mut settled_dirty = Vec::new();
         for id in candidates {
             let credential = match store.credential(id) {
@@ -241,13 +242,15 @@ impl AlertEngine {
                 continue;
             }
             settled_dirty.push(id);
-            if let Some(alert) = self.evaluate(&holder, &credential, today, now, &mut standings)?
-                && let Some(stored) = store.enqueue_alert(alert).await?
-            {
-                tracing::info!(alert = %IdKind::Alert.format(stored.id), key = %stored.key(), "alert enqueued");
-                let _ = self.inner.events.send(stored.clone());
-                enqueued.push(stored);
+            if let Some(alert) = self.evaluate(&holder, &credential, today, now, &mut standings)? {
+                due.push(alert);
             }
+        }
+        // One transaction and one flush for the whole tick.
+        for stored in store.enqueue_alerts(due).await? {
+            tracing::info!(alert = %IdKind::Alert.format(stored.id), key = %stored.key(), "alert enqueued");
+            let _ = self.inner.events.send(stored.clone());
+            enqueued.push(stored);
         }
         let settled: Vec<u64> = settled_dirty
             .into_iter()

@@ -60,6 +60,37 @@ impl Store {
         .await
     }
 
+    /// Enqueues several alerts in one transaction and one flush (a tick's worth); skips keys
+    /// enqueued before or repeated in `alerts`. Returns the stored alerts.
+    pub async fn enqueue_alerts(&self, alerts: Vec<Alert>) -> Result<Vec<Alert>> {
+        if alerts.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.write(|store, tx| {
+            let mut keys = std::collections::HashSet::new();
+            let fresh: Vec<Alert> = alerts
+                .into_iter()
+                .filter(|a| {
+                    let key = alert_key(a.credential_id, a.expires_on, a.threshold_days);
+                    keys.insert(key) && !store.tree(ALERT_KEYS).contains_key(key).unwrap_or(true)
+                })
+                .collect();
+            let first = tx.reserve_ids(store, IdKind::Alert, fresh.len() as u64)?;
+            let mut stored = Vec::with_capacity(fresh.len());
+            for (alert, id) in fresh.into_iter().zip(first..) {
+                let alert = Alert { id, ..alert };
+                let key = alert_key(alert.credential_id, alert.expires_on, alert.threshold_days);
+                tx.put(ALERTS, &id_key(alert.id), &alert);
+                tx.put_raw(ALERT_KEYS, &key, &id_key(alert.id));
+                tx.mark(ALERTS_BY_HOLDER, &pair_key(alert.holder_id, alert.id));
+                plan_retry(tx, None, &alert);
+                stored.push(alert);
+            }
+            Ok(stored)
+        })
+        .await
+    }
+
     /// Whether an alert with this key was ever enqueued.
     pub fn alert_enqueued(
         &self,

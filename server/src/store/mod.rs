@@ -251,13 +251,19 @@ impl WriteSet {
 
     /// Takes the next id of `kind` from its counter in `meta`.
     fn next_id(&mut self, store: &Store, kind: IdKind) -> Result<u64> {
+        self.reserve_ids(store, kind, 1)
+    }
+
+    /// Reserves `n` consecutive ids of `kind`; returns the first. Call at most once per kind
+    /// per write set: the counter is read from the store, not from this set.
+    fn reserve_ids(&mut self, store: &Store, kind: IdKind, n: u64) -> Result<u64> {
         let key = format!("next_id/{}", kind.noun());
         let next = store
             .tree(META)
             .get(key.as_bytes())?
             .and_then(|v| read_id(&v))
             .unwrap_or(1);
-        self.put_raw(META, key.as_bytes(), &id_key(next + 1));
+        self.put_raw(META, key.as_bytes(), &id_key(next + n));
         Ok(next)
     }
 }
