@@ -1,0 +1,284 @@
+//! The alert tick against stores of growing size: each size gets a fresh store with that many
+//! credentials expiring far from the tick date plus exactly `due` whose 30-day mark falls on
+//! it, and `AlertEngine::tick_zone` is timed three ways:
+//!
+//! - the first tick after the bulk load (day D-1): every credential is still in
+//!   `dirty_credentials`, so this one visits them all (and enqueues the `due` 60-day alerts);
+//! - the steady tick on day D, which must find exactly the `due` 30-day alerts through the
+//!   expiry index: the figure the target `tick(10^6)/tick(10^4) <= 1.5` is about;
+//! - an empty tick on day D+1 (nothing due), which isolates the index scans from the cost of
+//!   enqueueing (one durable write per alert).
+
+use crate::engine::Rate;
+use crate::latency::Latency;
+use crate::seed::{bounded, credential, holders};
+use crate::{BenchError, Result};
+use jiff::civil::Date;
+use jiff::{Timestamp, ToSpan};
+use recertd::alerts::{AlertConfig, AlertEngine};
+use recertd::catalog;
+use recertd::clock::ManualClock;
+use recertd::store::{Store, StoreOptions};
+use serde::Serialize;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The zone every seeded holder is in.
+const ZONE: &str = "UTC";
+/// The tick date D: fixed, so runs compare.
+const TICK_DATE: Date = Date::constant(2026, 6, 15);
+/// Far credentials expire at least this many days after D: beyond every threshold (180).
+const FAR_DAYS: i64 = 400;
+/// ... spread over this many days.
+const SPREAD_DAYS: u64 = 3000;
+/// Small durable writes timed after the ticks.
+const DURABLE_PROBES: usize = 50;
+
+/// What to measure.
+#[derive(Debug, Clone)]
+pub struct TickOptions {
+    /// Credentials (besides the due ones) in each store.
+    pub sizes: Vec<u64>,
+    /// Credentials whose 30-day mark is on the tick date.
+    pub due: u64,
+    /// Credentials per seeded holder (distinct programs).
+    pub credentials_per_holder: usize,
+    /// Writes in flight while seeding.
+    pub in_flight: usize,
+    /// Also time the first tick after the bulk load (it visits every credential).
+    pub first_tick: bool,
+    /// sled's page cache, in MiB.
+    pub cache_mib: u64,
+}
+
+/// One store size.
+#[derive(Debug, Clone, Serialize)]
+pub struct TickSize {
+    /// Far credentials.
+    pub credentials: u64,
+    /// Due credentials.
+    pub due: u64,
+    /// Seeding the holders and credentials.
+    pub seed: Rate,
+    /// First tick after the bulk load (every credential dirty), if measured.
+    pub first_tick_ms: Option<f64>,
+    /// Steady tick on D: finds and enqueues exactly `due` alerts.
+    pub tick_ms: f64,
+    /// Tick on D+1 with nothing due: index scans only.
+    pub empty_tick_ms: f64,
+    /// (steady - empty) / due: the cost of evaluating and durably enqueueing one alert.
+    pub ms_per_enqueued_alert: f64,
+    /// One small durable store write (`Store::set_last_tick`), one at a time, after the
+    /// ticks: what each enqueued alert pays at least.
+    pub durable_write: Latency,
+}
+
+/// Ticks over every size, and the ratio of the largest to the smallest.
+#[derive(Debug, Clone, Serialize)]
+pub struct TickReport {
+    /// Each size, smallest first.
+    pub sizes: Vec<TickSize>,
+    /// tick(largest) / tick(smallest), steady ticks.
+    pub ratio_largest_to_smallest: f64,
+    /// The same for the empty ticks.
+    pub empty_ratio_largest_to_smallest: f64,
+}
+
+fn noon(date: Date) -> Timestamp {
+    date.at(12, 0, 0, 0)
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .map(|z| z.timestamp())
+        .unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+fn day(offset: i64) -> Date {
+    TICK_DATE.checked_add(offset.days()).unwrap_or(TICK_DATE)
+}
+
+/// Seeds one store and times its ticks.
+async fn one_size(dir: &Path, size: u64, options: &TickOptions) -> Result<TickSize> {
+    let store = Store::open(
+        dir,
+        &StoreOptions {
+            cache_bytes: options.cache_mib * 1024 * 1024,
+        },
+    )?;
+    let per_holder = options
+        .credentials_per_holder
+        .clamp(1, catalog::builtin().len()) as u64;
+    let in_flight = options.in_flight.max(1);
+    let started = Instant::now();
+    let far_holders = Arc::new(holders(&store, size.div_ceil(per_holder), in_flight).await?);
+    bounded(size, in_flight, |i| {
+        let store = store.clone();
+        let ids = far_holders.clone();
+        async move {
+            let holder = ids[(i / per_holder) as usize];
+            let expires = day(FAR_DAYS + i64::try_from(i % SPREAD_DAYS).unwrap_or(0));
+            store
+                .create_credential(credential(holder, (i % per_holder) as usize, expires))
+                .await
+                .map(drop)
+        }
+    })
+    .await?;
+    // The due credentials: one holder each, nha-cpt (2-year cycle: 90/60/30/... day marks).
+    let due_holders = Arc::new(holders(&store, options.due, in_flight).await?);
+    bounded(options.due, in_flight, |i| {
+        let store = store.clone();
+        let ids = due_holders.clone();
+        async move {
+            store
+                .create_credential(credential(ids[i as usize], 0, day(30)))
+                .await
+                .map(drop)
+        }
+    })
+    .await?;
+    let seed = Rate::of(
+        size + options.due + far_holders.len() as u64 + options.due,
+        started,
+    );
+
+    let clock = Arc::new(ManualClock::new(noon(TICK_DATE)));
+    let engine = AlertEngine::new(store.clone(), clock, &AlertConfig::default())?;
+    let expect = |what: &str, got: usize, want: u64| -> Result<()> {
+        if got as u64 == want {
+            Ok(())
+        } else {
+            Err(BenchError::Check(format!(
+                "{what} tick over {size} credentials enqueued {got} alerts, expected {want}"
+            )))
+        }
+    };
+
+    let first_tick_ms = if options.first_tick {
+        let t = Instant::now();
+        let alerts = engine
+            .tick_zone(ZONE, day(-1), Some(day(-2)), noon(day(-1)))
+            .await?;
+        let ms = t.elapsed().as_secs_f64() * 1e3;
+        expect("first", alerts.len(), options.due)?;
+        Some(ms)
+    } else {
+        // Settle the dirty set the way the first tick would, without timing it.
+        let dirty = store.dirty_credentials()?;
+        for chunk in dirty.chunks(10_000) {
+            store.clear_dirty(chunk).await?;
+        }
+        None
+    };
+    if !store.dirty_credentials()?.is_empty() {
+        return Err(BenchError::Check(
+            "dirty credentials left after the first tick".into(),
+        ));
+    }
+
+    let t = Instant::now();
+    let alerts = engine
+        .tick_zone(ZONE, TICK_DATE, Some(day(-1)), noon(TICK_DATE))
+        .await?;
+    let tick_ms = t.elapsed().as_secs_f64() * 1e3;
+    expect("steady", alerts.len(), options.due)?;
+    if let Some(wrong) = alerts.iter().find(|a| a.threshold_days != 30) {
+        return Err(BenchError::Check(format!(
+            "the steady tick enqueued a {}-day alert, expected only 30-day ones",
+            wrong.threshold_days
+        )));
+    }
+
+    let t = Instant::now();
+    let alerts = engine
+        .tick_zone(ZONE, day(1), Some(TICK_DATE), noon(day(1)))
+        .await?;
+    let empty_tick_ms = t.elapsed().as_secs_f64() * 1e3;
+    expect("empty", alerts.len(), 0)?;
+
+    let mut writes = Vec::with_capacity(DURABLE_PROBES);
+    for _ in 0..DURABLE_PROBES {
+        let t = Instant::now();
+        store.set_last_tick("bench/probe", noon(day(1))).await?;
+        writes.push(t.elapsed());
+    }
+
+    store.close().await?;
+    Ok(TickSize {
+        credentials: size,
+        due: options.due,
+        seed,
+        first_tick_ms,
+        tick_ms,
+        empty_tick_ms,
+        ms_per_enqueued_alert: if options.due == 0 {
+            0.0
+        } else {
+            (tick_ms - empty_tick_ms) / options.due as f64
+        },
+        durable_write: Latency::of(&writes),
+    })
+}
+
+/// Runs every size in its own temporary store under `dir`, smallest first.
+pub async fn run(dir: &Path, options: &TickOptions) -> Result<TickReport> {
+    let mut sizes_sorted = options.sizes.clone();
+    sizes_sorted.sort_unstable();
+    sizes_sorted.dedup();
+    if sizes_sorted.is_empty() {
+        return Err(BenchError::Usage("give at least one size".into()));
+    }
+    let mut sizes = Vec::new();
+    for size in sizes_sorted {
+        let scratch =
+            tempfile::tempdir_in(dir).map_err(BenchError::io("create a scratch data dir"))?;
+        sizes.push(one_size(scratch.path(), size, options).await?);
+    }
+    let (first, last) = (&sizes[0], &sizes[sizes.len() - 1]);
+    Ok(TickReport {
+        ratio_largest_to_smallest: last.tick_ms / first.tick_ms.max(f64::MIN_POSITIVE),
+        empty_ratio_largest_to_smallest: last.empty_tick_ms
+            / first.empty_tick_ms.max(f64::MIN_POSITIVE),
+        sizes,
+    })
+}
+
+impl std::fmt::Display for TickReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "alert tick (AlertEngine::tick_zone, zone {ZONE}, D = {TICK_DATE}):"
+        )?;
+        writeln!(
+            f,
+            "{:>10} {:>5} {:>10} {:>14} {:>12} {:>14} {:>10} {:>14}",
+            "creds",
+            "due",
+            "seed/s",
+            "first tick ms",
+            "tick D ms",
+            "empty D+1 ms",
+            "ms/alert",
+            "1 write p50 ms"
+        )?;
+        for s in &self.sizes {
+            writeln!(
+                f,
+                "{:>10} {:>5} {:>10.0} {:>14} {:>12.2} {:>14.2} {:>10.3} {:>14.3}",
+                s.credentials,
+                s.due,
+                s.seed.per_s,
+                s.first_tick_ms
+                    .map_or_else(|| "-".to_string(), |ms| format!("{ms:.1}")),
+                s.tick_ms,
+                s.empty_tick_ms,
+                s.ms_per_enqueued_alert,
+                s.durable_write.p50_ms
+            )?;
+        }
+        write!(
+            f,
+            "tick(largest)/tick(smallest) = {:.2} (empty ticks: {:.2})",
+            self.ratio_largest_to_smallest, self.empty_ratio_largest_to_smallest
+        )
+    }
+}
