@@ -221,7 +221,8 @@ impl AlertEngine {
             let g = i64::from(g);
             scan(shift(since, -g), shift(today, -g - 1))?;
         }
-        let dirty = store.dirty_credentials()?;
+        let dirty: std::collections::HashSet<u64> =
+            store.dirty_credentials()?.into_iter().collect();
         candidates.extend(&dirty);
 
         let mut standings: Standings = HashMap::new();
