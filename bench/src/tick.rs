@@ -6,8 +6,11 @@
 //!   `dirty_credentials`, so this one visits them all (and enqueues the `due` 60-day alerts);
 //! - the steady tick on day D, which must find exactly the `due` 30-day alerts through the
 //!   expiry index: the figure the target `tick(10^6)/tick(10^4) <= 1.5` is about;
-//! - an empty tick on day D+1 (nothing due), which isolates the index scans from the cost of
-//!   enqueueing (one durable write per alert).
+//! - an empty tick on day D+1 (nothing due), which isolates the index scans from evaluating
+//!   and enqueueing alerts.
+//!
+//! After the ticks it times small durable writes and replays the reads `evaluate` makes for
+//! each due credential, so a growing tick can be split into scans, reads and writes.
 
 use crate::engine::Rate;
 use crate::latency::Latency;
@@ -18,7 +21,8 @@ use jiff::{Timestamp, ToSpan};
 use recertd::alerts::{AlertConfig, AlertEngine};
 use recertd::catalog;
 use recertd::clock::ManualClock;
-use recertd::store::{Store, StoreOptions};
+use recertd::standing;
+use recertd::store::{SettingsScope, Store, StoreOptions};
 use serde::Serialize;
 use std::path::Path;
 use std::sync::Arc;
@@ -70,8 +74,81 @@ pub struct TickSize {
     /// (steady - empty) / due: the cost of evaluating and durably enqueueing one alert.
     pub ms_per_enqueued_alert: f64,
     /// One small durable store write (`Store::set_last_tick`), one at a time, after the
-    /// ticks: what each enqueued alert pays at least.
+    /// ticks.
     pub durable_write: Latency,
+    /// The reads a tick makes per due credential, replayed after the ticks, mean µs each.
+    pub reads_us: EvaluationReads,
+}
+
+/// Mean microseconds of each read `AlertEngine::evaluate` makes for one due credential.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct EvaluationReads {
+    /// `Store::credential` and `Store::holder`.
+    pub credential_and_holder: f64,
+    /// The credential's, holder's and program's alert settings (3 `Store::alert_settings`).
+    pub alert_settings: f64,
+    /// `standing::program` (local override lookup).
+    pub program: f64,
+    /// `Store::alert_enqueued` (dedupe key).
+    pub alert_enqueued: f64,
+    /// `standing::of_holder`: credentials, courses and compliance of the holder.
+    pub standing: f64,
+    /// `Store::channels_of`.
+    pub channels: f64,
+}
+
+impl EvaluationReads {
+    /// All of them.
+    pub fn total(&self) -> f64 {
+        self.credential_and_holder
+            + self.alert_settings
+            + self.program
+            + self.alert_enqueued
+            + self.standing
+            + self.channels
+    }
+}
+
+/// Replays the reads of `AlertEngine::evaluate` for each credential in `ids`.
+fn evaluation_reads(store: &Store, ids: &[u64]) -> Result<EvaluationReads> {
+    let mut r = EvaluationReads::default();
+    let time = |slot: &mut f64, t: Instant| *slot += t.elapsed().as_secs_f64() * 1e6;
+    for &id in ids {
+        let t = Instant::now();
+        let credential = store.credential(id)?;
+        let holder = store.holder(credential.holder_id)?;
+        time(&mut r.credential_and_holder, t);
+        let t = Instant::now();
+        store.alert_settings(&SettingsScope::Credential(id))?;
+        store.alert_settings(&SettingsScope::Holder(holder.id))?;
+        store.alert_settings(&SettingsScope::Program(credential.program.clone()))?;
+        time(&mut r.alert_settings, t);
+        let t = Instant::now();
+        standing::program(store, &credential.program)?;
+        time(&mut r.program, t);
+        let t = Instant::now();
+        store.alert_enqueued(id, credential.expires_on, 30)?;
+        time(&mut r.alert_enqueued, t);
+        let t = Instant::now();
+        standing::of_holder(store, &holder, TICK_DATE)
+            .map_err(|e| BenchError::Check(format!("standing of a due holder: {e}")))?;
+        time(&mut r.standing, t);
+        let t = Instant::now();
+        store.channels_of(holder.id)?;
+        time(&mut r.channels, t);
+    }
+    let n = ids.len().max(1) as f64;
+    for slot in [
+        &mut r.credential_and_holder,
+        &mut r.alert_settings,
+        &mut r.program,
+        &mut r.alert_enqueued,
+        &mut r.standing,
+        &mut r.channels,
+    ] {
+        *slot /= n;
+    }
+    Ok(r)
 }
 
 /// Ticks over every size, and the ratio of the largest to the smallest.
@@ -180,6 +257,7 @@ async fn one_size(dir: &Path, size: u64, options: &TickOptions) -> Result<TickSi
         .tick_zone(ZONE, TICK_DATE, Some(day(-1)), noon(TICK_DATE))
         .await?;
     let tick_ms = t.elapsed().as_secs_f64() * 1e3;
+    let due_ids: Vec<u64> = alerts.iter().map(|a| a.credential_id).collect();
     expect("steady", alerts.len(), options.due)?;
     if let Some(wrong) = alerts.iter().find(|a| a.threshold_days != 30) {
         return Err(BenchError::Check(format!(
@@ -202,6 +280,8 @@ async fn one_size(dir: &Path, size: u64, options: &TickOptions) -> Result<TickSi
         writes.push(t.elapsed());
     }
 
+    let reads_us = evaluation_reads(&store, &due_ids)?;
+
     store.close().await?;
     Ok(TickSize {
         credentials: size,
@@ -216,6 +296,7 @@ async fn one_size(dir: &Path, size: u64, options: &TickOptions) -> Result<TickSi
             (tick_ms - empty_tick_ms) / options.due as f64
         },
         durable_write: Latency::of(&writes),
+        reads_us,
     })
 }
 
@@ -273,6 +354,26 @@ impl std::fmt::Display for TickReport {
                 s.empty_tick_ms,
                 s.ms_per_enqueued_alert,
                 s.durable_write.p50_ms
+            )?;
+        }
+        writeln!(
+            f,
+            "reads per due credential, replayed (mean µs): {:>10} {:>8} {:>8} {:>8} {:>9} {:>9} {:>8}",
+            "cred+holder", "settings", "program", "dedupe", "standing", "channels", "total"
+        )?;
+        for s in &self.sizes {
+            let r = &s.reads_us;
+            writeln!(
+                f,
+                "  {:>10} credentials: {:>29.1} {:>8.1} {:>8.1} {:>8.1} {:>9.1} {:>9.1} {:>8.1}",
+                s.credentials,
+                r.credential_and_holder,
+                r.alert_settings,
+                r.program,
+                r.alert_enqueued,
+                r.standing,
+                r.channels,
+                r.total()
             )?;
         }
         write!(
