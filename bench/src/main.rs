@@ -124,6 +124,10 @@ enum Command {
         /// sled page cache in MiB.
         #[arg(long, default_value_t = 64)]
         cache_mib: u64,
+        /// Read every credential once before the ticks, so they do not pay for sled
+        /// consolidating the pages the bulk load wrote.
+        #[arg(long)]
+        settle: bool,
         /// Where the temporary stores go.
         #[arg(long)]
         scratch: Option<PathBuf>,
@@ -343,6 +347,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             in_flight,
             no_first_tick,
             cache_mib,
+            settle,
             scratch: dir,
             output,
         } => {
@@ -353,6 +358,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 in_flight,
                 first_tick: !no_first_tick,
                 cache_mib,
+                settle,
             };
             print_and_save(
                 &output,

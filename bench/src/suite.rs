@@ -78,6 +78,7 @@ impl SuiteOptions {
                 in_flight: 256,
                 first_tick: true,
                 cache_mib: 64,
+                settle: false,
             },
             load: LoadOptions {
                 url: String::new(),
