@@ -335,7 +335,7 @@ pub struct CourseLogArgs {
     /// Unit of --credits.
     #[arg(long, value_enum, default_value_t = CourseUnit::Hours)]
     pub unit: CourseUnit,
-    /// Completion date (default: today).
+    /// Completion date (default: today in the holder's time zone, as the daemon sees it).
     #[arg(long, value_name = "DATE", value_parser = parse_date)]
     pub date: Option<Date>,
     /// Provider.

@@ -337,8 +337,8 @@ pub struct NewCourse {
     pub provider: Option<String>,
     /// Accreditation.
     pub accreditation: Option<String>,
-    /// Completion date.
-    pub completed_on: Date,
+    /// Completion date; `None` lets the daemon use the holder's today in their zone.
+    pub completed_on: Option<Date>,
     /// Amount as awarded.
     pub credits: Credits,
     /// Unit of `credits`.

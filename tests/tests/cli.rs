@@ -116,8 +116,9 @@ fn first_session_matches_the_published_rules() {
     assert_eq!(pbt["categories"][0]["required"], 1);
     assert_eq!(pbt["categories"][0]["earned"], 0);
 
-    // A safety course closes the ASCP shortfall and counts toward NHA too.
-    d.json(&[
+    // A safety course closes the ASCP shortfall and counts toward NHA too. Without --date
+    // it is dated by the daemon's clock in the holder's zone, not this computer's date.
+    let sharps = d.json(&[
         "course",
         "log",
         "Sharps safety",
@@ -126,6 +127,7 @@ fn first_session_matches_the_published_rules() {
         "--category",
         "Safety",
     ]);
+    assert_eq!(sharps["completed_on"], "2026-11-24");
     let status = d.json(&["status"]);
     assert_eq!(find(&status, "ascp-pbt")["status"], "met");
     assert_eq!(find(&status, "ascp-pbt")["remaining"], 0);

@@ -247,7 +247,7 @@ impl From<NewCourse> for pb::Course {
             title: c.title,
             provider: c.provider.unwrap_or_default(),
             accreditation: c.accreditation.unwrap_or_default(),
-            completed_on: c.completed_on.to_string(),
+            completed_on: c.completed_on.map(|d| d.to_string()).unwrap_or_default(),
             credits_hundredths: c.credits.hundredths(),
             unit: c.unit.as_str().to_owned(),
             categories: c.categories,

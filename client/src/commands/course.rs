@@ -50,7 +50,8 @@ pub async fn run(context: &Context, command: CourseCommand) -> Result<String, Er
     }
 }
 
-/// Logs a course for `holder_id`, dated today unless `--date` says otherwise.
+/// Logs a course for `holder_id`. Without `--date` the daemon dates it today in the
+/// holder's time zone, which may differ from this computer's date.
 async fn log(context: &Context, holder_id: String, args: CourseLogArgs) -> Result<Course, Error> {
     let credential_ids = resolve_pins(context, &holder_id, &args.for_credentials).await?;
     let course = NewCourse {
@@ -58,7 +59,7 @@ async fn log(context: &Context, holder_id: String, args: CourseLogArgs) -> Resul
         title: args.title,
         provider: args.provider,
         accreditation: args.accreditation,
-        completed_on: args.date.unwrap_or_else(|| jiff::Zoned::now().date()),
+        completed_on: args.date,
         credits: args.credits,
         unit: args.unit,
         categories: args.category,
