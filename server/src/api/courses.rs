@@ -36,7 +36,7 @@ impl CourseApi {
         };
         course.validate(today)?;
         let created = self.0.store.create_course(course).await?;
-        tracing::info!(course = %IdKind::Course.format(created.id), holder = %IdKind::Holder.format(holder_id), "course logged");
+        tracing::debug!(course = %IdKind::Course.format(created.id), holder = %IdKind::Holder.format(holder_id), "course logged");
         self.0.changed(holder_id).await;
         Ok(course_to_pb(&created))
     }

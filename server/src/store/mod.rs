@@ -213,8 +213,43 @@ struct Inner {
     commit: Arc<GroupCommit>,
     stop_flusher: CancellationToken,
     flusher: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// New courses waiting for the course committer (see [`Store::create_course`]).
+    course_queue: Mutex<Vec<CourseJob>>,
+    course_wake: Arc<tokio::sync::Notify>,
+    stop_courses: CancellationToken,
+    course_committer: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Change counters for caches of derived answers (see [`Store::generation`]).
+    generations: Generations,
     _lock_file: std::fs::File,
 }
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Dropped without `close`: let the background tasks end.
+        self.stop_courses.cancel();
+        self.stop_flusher.cancel();
+    }
+}
+
+/// A course waiting to be written, and where its answer goes.
+struct CourseJob {
+    course: Course,
+    reply: tokio::sync::oneshot::Sender<Result<Course>>,
+}
+
+/// Most courses one batch of the course committer writes.
+const COURSE_BATCH: usize = 1024;
+
+/// Change counters: `global` moves with every write to holders, credentials, courses or
+/// programs; a holder's own counter moves with the courses logged for them in a batch.
+#[derive(Default)]
+struct Generations {
+    global: std::sync::atomic::AtomicU64,
+    holders: Mutex<std::collections::HashMap<u64, u64>>,
+}
+
+/// Trees whose contents decide a holder's standing.
+const STANDING_TREES: [usize; 4] = [HOLDERS, CREDENTIALS, COURSES, PROGRAMS];
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -229,8 +264,11 @@ impl std::fmt::Debug for Store {
 /// transaction over it runs.
 #[derive(Default)]
 struct WriteSet {
-    ops: Vec<(usize, Vec<u8>, Option<Vec<u8>>)>,
+    ops: Vec<Op>,
 }
+
+/// One planned write: tree, key, and the new value (`None` removes the key).
+type Op = (usize, Vec<u8>, Option<Vec<u8>>);
 
 impl WriteSet {
     fn put<T: Record>(&mut self, tree: usize, key: &[u8], value: &T) {
@@ -315,7 +353,7 @@ impl Store {
             move || flush_db.flush().map(drop).map_err(|e| e.to_string()),
             stop_flusher.clone(),
         ));
-        Ok(Store {
+        let store = Store {
             inner: Arc::new(Inner {
                 db,
                 trees,
@@ -323,13 +361,57 @@ impl Store {
                 commit,
                 stop_flusher,
                 flusher: Mutex::new(Some(flusher)),
+                course_queue: Mutex::new(Vec::new()),
+                course_wake: Arc::new(tokio::sync::Notify::new()),
+                stop_courses: CancellationToken::new(),
+                course_committer: Mutex::new(None),
+                generations: Generations::default(),
                 _lock_file: lock_file,
             }),
-        })
+        };
+        // The committer holds a weak reference so that dropping every `Store` still closes
+        // sled (tests reopen a data dir after dropping a store without `close`).
+        let committer = tokio::spawn(course_committer(
+            Arc::downgrade(&store.inner),
+            store.inner.stop_courses.clone(),
+        ));
+        *store
+            .inner
+            .course_committer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(committer);
+        Ok(store)
+    }
+
+    /// Change counters to validate a cached answer about `holder` against: equal counters
+    /// mean nothing that decides the holder's standing was written in between. Read them
+    /// before reading the records the answer is computed from.
+    pub fn generation(&self, holder: u64) -> (u64, u64) {
+        let g = &self.inner.generations;
+        let global = g.global.load(std::sync::atomic::Ordering::SeqCst);
+        let own = g
+            .holders
+            .lock()
+            .map(|m| m.get(&holder).copied().unwrap_or(0))
+            .unwrap_or(0);
+        (global, own)
     }
 
     /// Stops the flusher and flushes everything to disk. Call once, after the last write.
     pub async fn close(&self) -> Result<()> {
+        // Courses first: the committer drains its queue, and its writers' durability waits
+        // are registered before the flusher is told to stop.
+        self.inner.stop_courses.cancel();
+        self.inner.course_wake.notify_one();
+        let committer = self
+            .inner
+            .course_committer
+            .lock()
+            .map(|mut h| h.take())
+            .unwrap_or(None);
+        if let Some(handle) = committer {
+            let _ = handle.await;
+        }
         self.inner.stop_flusher.cancel();
         let handle = self
             .inner
@@ -384,7 +466,7 @@ impl Store {
     }
 
     /// Runs `f` under the write lock to check and plan a change, applies the planned writes
-    /// in one transaction over every tree, then waits until they are durable.
+    /// in one transaction over the trees they touch, then waits until they are durable.
     async fn write<R>(&self, f: impl FnOnce(&Store, &mut WriteSet) -> Result<R>) -> Result<R> {
         if self.inner.commit.failed() {
             return Err(StoreError::WriteFailed);
@@ -397,15 +479,13 @@ impl Store {
                 .unwrap_or_else(|p| p.into_inner());
             let mut set = WriteSet::default();
             let result = f(self, &mut set)?;
-            self.inner.trees[..].transaction(|trees: &Vec<TransactionalTree>| {
-                for (tree, key, value) in &set.ops {
-                    match value {
-                        Some(v) => trees[*tree].insert(key.as_slice(), v.as_slice())?,
-                        None => trees[*tree].remove(key.as_slice())?,
-                    };
-                }
-                Ok::<(), ConflictableTransactionError<StoreError>>(())
-            })?;
+            self.apply(&set.ops)?;
+            if set.ops.iter().any(|(t, _, _)| STANDING_TREES.contains(t)) {
+                self.inner
+                    .generations
+                    .global
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
             result
         };
         self.inner
@@ -414,6 +494,33 @@ impl Store {
             .await
             .map_err(|_| StoreError::WriteFailed)?;
         Ok(result)
+    }
+
+    /// Applies `ops` in one sled transaction over just the trees they touch (a transaction's
+    /// cost grows with the trees it spans). Call under the write lock.
+    fn apply(&self, ops: &[Op]) -> Result<()> {
+        if ops.is_empty() {
+            return Ok(());
+        }
+        let mut slot = [usize::MAX; TREE_NAMES.len()];
+        let mut touched: Vec<&Tree> = Vec::new();
+        for (tree, _, _) in ops {
+            if slot[*tree] == usize::MAX {
+                slot[*tree] = touched.len();
+                touched.push(self.tree(*tree));
+            }
+        }
+        touched[..].transaction(|trees: &Vec<TransactionalTree>| {
+            for (tree, key, value) in ops {
+                let t = &trees[slot[*tree]];
+                match value {
+                    Some(v) => t.insert(key.as_slice(), v.as_slice())?,
+                    None => t.remove(key.as_slice())?,
+                };
+            }
+            Ok::<(), ConflictableTransactionError<StoreError>>(())
+        })?;
+        Ok(())
     }
 
     fn get<T: Record>(&self, tree: usize, key: &[u8]) -> Result<Option<T>> {
@@ -792,17 +899,89 @@ impl Store {
     }
 
     /// Creates a course for an existing holder; pinned credentials must be theirs.
+    ///
+    /// Courses are the write users make most, so they go through a committer that writes
+    /// every course queued meanwhile in one transaction, sharing one flush (see
+    /// [`course_committer`]). A course's checks read holders and credentials, which other
+    /// courses never change, so checking the courses of one batch in order against the store
+    /// gives the same answers as writing them one by one.
     pub async fn create_course(&self, course: Course) -> Result<Course> {
-        self.write(|store, tx| {
-            store.holder(course.holder_id)?;
-            store.check_pins(&course)?;
-            let mut course = course.clone();
-            course.id = tx.next_id(store, IdKind::Course)?;
-            tx.put(COURSES, &id_key(course.id), &course);
-            tx.mark(COURSE_BY_HOLDER, &pair_key(course.holder_id, course.id));
-            Ok(course.clone())
-        })
-        .await
+        if self.inner.commit.failed() {
+            return Err(StoreError::WriteFailed);
+        }
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.inner
+            .course_queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(CourseJob { course, reply });
+        self.inner.course_wake.notify_one();
+        answer
+            .await
+            .unwrap_or_else(|_| Err(StoreError::Storage("the store is shutting down".into())))
+    }
+
+    /// Checks and writes one batch of queued courses in one transaction, under the write
+    /// lock; returns each job's answer. Blocking.
+    fn write_course_batch(&self, jobs: Vec<CourseJob>) -> Vec<(CourseJob, Result<Course>)> {
+        let _guard = self
+            .inner
+            .write_lock
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let counter = format!("next_id/{}", IdKind::Course.noun());
+        let first = match self.tree(META).get(counter.as_bytes()) {
+            Ok(v) => v.and_then(|v| read_id(&v)).unwrap_or(1),
+            Err(e) => {
+                let e = e.to_string();
+                return jobs
+                    .into_iter()
+                    .map(|j| (j, Err(StoreError::Storage(e.clone()))))
+                    .collect();
+            }
+        };
+        let mut next = first;
+        let mut set = WriteSet::default();
+        let mut answers = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let checked = self
+                .holder(job.course.holder_id)
+                .and_then(|_| self.check_pins(&job.course));
+            let answer = checked.map(|()| {
+                let mut course = job.course.clone();
+                course.id = next;
+                next += 1;
+                set.put(COURSES, &id_key(course.id), &course);
+                set.mark(COURSE_BY_HOLDER, &pair_key(course.holder_id, course.id));
+                course
+            });
+            answers.push((job, answer));
+        }
+        if next == first {
+            return answers;
+        }
+        set.put_raw(META, counter.as_bytes(), &id_key(next));
+        if let Err(e) = self.apply(&set.ops) {
+            let e = e.to_string();
+            for (_, answer) in &mut answers {
+                if answer.is_ok() {
+                    *answer = Err(StoreError::Storage(e.clone()));
+                }
+            }
+            return answers;
+        }
+        let mut holders = self
+            .inner
+            .generations
+            .holders
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        for (_, answer) in &answers {
+            if let Ok(c) = answer {
+                *holders.entry(c.holder_id).or_insert(0) += 1;
+            }
+        }
+        answers
     }
 
     /// A course by id.
@@ -856,3 +1035,60 @@ impl Store {
 
 #[cfg(test)]
 mod tests;
+
+/// Writes queued courses in batches until `stop` fires and the queue is empty: each batch is
+/// one transaction (on a blocking thread, so runtime threads never wait for the write lock),
+/// then its writers wait for one flush together while the next batch is written.
+async fn course_committer(inner: std::sync::Weak<Inner>, stop: CancellationToken) {
+    let Some(wake) = inner.upgrade().map(|i| i.course_wake.clone()) else {
+        return;
+    };
+    loop {
+        let Some(strong) = inner.upgrade() else {
+            return;
+        };
+        let jobs: Vec<CourseJob> = {
+            let mut queue = strong
+                .course_queue
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            let n = queue.len().min(COURSE_BATCH);
+            queue.drain(..n).collect()
+        };
+        if jobs.is_empty() {
+            if stop.is_cancelled() {
+                return;
+            }
+            drop(strong);
+            tokio::select! {
+                () = wake.notified() => {}
+                () = stop.cancelled() => {}
+            }
+            continue;
+        }
+        let store = Store { inner: strong };
+        let commit = store.inner.commit.clone();
+        let writer = store.clone();
+        let answers =
+            match tokio::task::spawn_blocking(move || writer.write_course_batch(jobs)).await {
+                Ok(answers) => answers,
+                Err(e) => {
+                    tracing::error!(error = %e, "the course committer failed");
+                    continue;
+                }
+            };
+        drop(store);
+        // Registered now, before the next batch and before any shutdown of the flusher.
+        let durable = commit.wait_durable();
+        tokio::spawn(async move {
+            let durable = durable.await.map_err(|_| ());
+            for (job, answer) in answers {
+                let answer = match (answer, &durable) {
+                    (Ok(_), Err(())) => Err(StoreError::WriteFailed),
+                    (answer, _) => answer,
+                };
+                let _ = job.reply.send(answer);
+            }
+        });
+    }
+}

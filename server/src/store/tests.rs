@@ -241,6 +241,85 @@ async fn concurrent_writers_share_flushes_and_all_land() {
     assert_eq!(store.courses_of(h.id).unwrap().len(), 64);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_of_courses_keeps_each_answer_and_dense_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let dana = store.create_holder(holder("Dana")).await.unwrap();
+    let lee = store.create_holder(holder("Lee")).await.unwrap();
+    let lees = store
+        .create_credential(credential(lee.id, "nha-cpt", "2027-04-24"))
+        .await
+        .unwrap();
+    let before = (store.generation(dana.id), store.generation(lee.id));
+    // 300 courses at once: every third for a missing holder, every fifth pinned to a
+    // credential of another holder. They share batches; each gets its own answer.
+    let tasks: Vec<_> = (0..300u64)
+        .map(|i| {
+            let store = store.clone();
+            let c = if i % 3 == 0 {
+                course(999, &format!("c{i}"), vec![])
+            } else if i % 5 == 0 {
+                course(dana.id, &format!("c{i}"), vec![lees.id])
+            } else {
+                course(dana.id, &format!("c{i}"), vec![])
+            };
+            tokio::spawn(async move { (i, store.create_course(c).await) })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for t in tasks {
+        let (i, answer) = t.await.unwrap();
+        match answer {
+            Ok(c) => {
+                assert!(i % 3 != 0 && i % 5 != 0, "course {i} should be refused");
+                assert_eq!(c.title, format!("c{i}"));
+                ids.push(c.id);
+            }
+            Err(StoreError::NotFound { kind, .. }) => {
+                assert_eq!((i % 3, kind), (0, "holder"));
+            }
+            Err(StoreError::FailedPrecondition(m)) => {
+                assert!(i % 5 == 0 && i % 3 != 0, "{i}: {m}");
+                assert!(m.contains("another holder"), "{m}");
+            }
+            Err(e) => panic!("course {i}: {e}"),
+        }
+    }
+    let good = (0..300u64).filter(|i| i % 3 != 0 && i % 5 != 0).count();
+    ids.sort_unstable();
+    assert_eq!(
+        ids,
+        (1..=good as u64).collect::<Vec<_>>(),
+        "ids are dense and unique"
+    );
+    // Only Dana's counter moved: Lee's cached answers stay valid.
+    assert_eq!(store.generation(dana.id).0, before.0.0);
+    assert!(store.generation(dana.id).1 >= before.0.1 + 1);
+    assert_eq!(store.generation(lee.id), before.1);
+    // A credential write moves every holder's counter.
+    store
+        .create_credential(credential(dana.id, "nha-cpt", "2027-04-24"))
+        .await
+        .unwrap();
+    assert!(store.generation(lee.id).0 > before.1.0);
+    store.close().await.unwrap();
+    drop(store);
+    let store = open(dir.path());
+    let titles: Vec<u64> = store
+        .courses_of(dana.id)
+        .unwrap()
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(titles, ids);
+    let next = store
+        .create_course(course(dana.id, "after", vec![]))
+        .await
+        .unwrap();
+    assert_eq!(next.id, good as u64 + 1, "the id counter was persisted");
+}
+
 #[tokio::test]
 async fn a_version_1_store_is_migrated_and_reads_correctly() {
     let dir = tempfile::tempdir().unwrap();
