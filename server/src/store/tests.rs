@@ -295,7 +295,7 @@ async fn a_batch_of_courses_keeps_each_answer_and_dense_ids() {
     );
     // Only Dana's counter moved: Lee's cached answers stay valid.
     assert_eq!(store.generation(dana.id).0, before.0.0);
-    assert!(store.generation(dana.id).1 >= before.0.1 + 1);
+    assert!(store.generation(dana.id).1 > before.0.1);
     assert_eq!(store.generation(lee.id), before.1);
     // A credential write moves every holder's counter.
     store
