@@ -128,6 +128,10 @@ enum Command {
         /// consolidating the pages the bulk load wrote.
         #[arg(long)]
         settle: bool,
+        /// Close and reopen the store after the bulk load, as a restarted daemon would,
+        /// before the steady and empty ticks.
+        #[arg(long)]
+        reopen: bool,
         /// Where the temporary stores go.
         #[arg(long)]
         scratch: Option<PathBuf>,
@@ -348,6 +352,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             no_first_tick,
             cache_mib,
             settle,
+            reopen,
             scratch: dir,
             output,
         } => {
@@ -359,6 +364,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 first_tick: !no_first_tick,
                 cache_mib,
                 settle,
+                reopen,
             };
             print_and_save(
                 &output,

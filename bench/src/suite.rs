@@ -79,6 +79,7 @@ impl SuiteOptions {
                 first_tick: true,
                 cache_mib: 64,
                 settle: false,
+                reopen: true,
             },
             load: LoadOptions {
                 url: String::new(),

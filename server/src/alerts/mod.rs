@@ -28,6 +28,9 @@ use std::sync::Arc;
 use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 
+/// Dirty marks cleared per durable write after a tick.
+const CLEAR_DIRTY_CHUNK: usize = 10_000;
+
 /// How far back the first tick of a zone looks for crossed marks.
 const FIRST_TICK_LOOKBACK_DAYS: i64 = 400;
 /// The engine re-checks at least this often (clock jumps, suspend).
@@ -257,8 +260,11 @@ impl AlertEngine {
             .into_iter()
             .filter(|id| dirty.contains(id))
             .collect();
-        if !settled.is_empty() {
-            store.clear_dirty(&settled).await?;
+        // In chunks: after a bulk load every credential is dirty, and one transaction of a
+        // million removals costs far more than a hundred of ten thousand. A crash between
+        // chunks leaves some marked, which only means they are evaluated again.
+        for chunk in settled.chunks(CLEAR_DIRTY_CHUNK) {
+            store.clear_dirty(chunk).await?;
         }
         Ok(enqueued)
     }

@@ -3,13 +3,14 @@
 use super::convert::{self, compliance_to_pb, status_to_pb};
 use super::{Api, ApiError, ApiResult};
 use crate::domain::{Compliance, Holder, IdKind, Program};
-use crate::standing;
+use crate::standing::Standing;
 use jiff::ToSpan;
 use jiff::civil::Date;
 use recert_proto::v1 as pb;
 use recert_proto::v1::compliance_service_server::ComplianceService;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
 /// Longest grace period considered when looking for credentials still in grace.
@@ -24,16 +25,9 @@ pub struct ComplianceApi(pub Api);
 
 impl ComplianceApi {
     /// Compliance of every credential of `holder` on `as_of` (or the holder's today).
-    fn of_holder(
-        &self,
-        holder: &Holder,
-        as_of: Option<Date>,
-    ) -> ApiResult<Vec<(Compliance, Program)>> {
+    fn of_holder(&self, holder: &Holder, as_of: Option<Date>) -> ApiResult<Arc<Standing>> {
         let today = as_of.unwrap_or_else(|| self.0.today(holder));
-        Ok(standing::of_holder(&self.0.store, holder, today)?
-            .into_iter()
-            .map(|(_, answer, program)| (answer, program))
-            .collect())
+        Ok(self.0.standings.of_holder(&self.0.store, holder, today)?)
     }
 
     fn get(&self, req: &pb::GetComplianceRequest) -> ApiResult<pb::Compliance> {
@@ -42,9 +36,9 @@ impl ComplianceApi {
         let credential = self.0.store.credential(id)?;
         let holder = self.0.store.holder(credential.holder_id)?;
         self.of_holder(&holder, as_of)?
-            .into_iter()
-            .find(|(c, _)| c.credential_id == id)
-            .map(|(c, p)| compliance_to_pb(&c, holder.id, &p))
+            .iter()
+            .find(|(_, c, _)| c.credential_id == id)
+            .map(|(_, c, p)| compliance_to_pb(c, holder.id, p))
             .ok_or_else(|| {
                 ApiError::NotFound(format!(
                     "credential {} not found",
@@ -57,7 +51,9 @@ impl ComplianceApi {
         let holder_id = self.0.holder_id("holder_id", &req.holder_id)?;
         let as_of = convert::optional_date("as_of", &req.as_of)?;
         let holder = self.0.store.holder(holder_id)?;
-        let mut rows = self.of_holder(&holder, as_of)?;
+        let standing = self.of_holder(&holder, as_of)?;
+        let mut rows: Vec<(&Compliance, &Program)> =
+            standing.iter().map(|(_, c, p)| (c, p)).collect();
         rows.sort_by(|(a, _), (b, _)| {
             (a.expires_on, a.credential_id).cmp(&(b.expires_on, b.credential_id))
         });
@@ -109,7 +105,7 @@ impl ComplianceApi {
 
         let mut deadlines = Vec::new();
         let mut holders: HashMap<u64, Holder> = HashMap::new();
-        let mut status_cache: HashMap<u64, Vec<(Compliance, Program)>> = HashMap::new();
+        let mut status_cache: HashMap<u64, Arc<Standing>> = HashMap::new();
         let next = loop {
             let page = self
                 .0
@@ -129,9 +125,9 @@ impl ComplianceApi {
                     Entry::Occupied(e) => e.into_mut(),
                     Entry::Vacant(e) => e.insert(self.of_holder(holder, as_of)?),
                 };
-                let Some((c, program)) = answers
+                let Some((_, c, program)) = answers
                     .iter()
-                    .find(|(c, _)| c.credential_id == credential.id)
+                    .find(|(_, c, _)| c.credential_id == credential.id)
                 else {
                     continue;
                 };

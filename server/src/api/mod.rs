@@ -34,6 +34,7 @@ pub struct Api {
     store: Store,
     clock: Arc<dyn Clock>,
     alerts: AlertEngine,
+    standings: Arc<crate::standing::Cache>,
 }
 
 impl Api {
@@ -43,6 +44,7 @@ impl Api {
             store,
             clock,
             alerts,
+            standings: Arc::default(),
         }
     }
 
