@@ -403,25 +403,9 @@ impl Store {
         // are registered before the flusher is told to stop.
         self.inner.stop_courses.cancel();
         self.inner.course_wake.notify_one();
-        let committer = self
-            .inner
-            .course_committer
-            .lock()
-            .map(|mut h| h.take())
-            .unwrap_or(None);
-        if let Some(handle) = committer {
-            let _ = handle.await;
-        }
+        join(&self.inner.course_committer).await;
         self.inner.stop_flusher.cancel();
-        let handle = self
-            .inner
-            .flusher
-            .lock()
-            .map(|mut h| h.take())
-            .unwrap_or(None);
-        if let Some(handle) = handle {
-            let _ = handle.await;
-        }
+        join(&self.inner.flusher).await;
         let db = self.inner.db.clone();
         tokio::task::spawn_blocking(move || db.flush())
             .await
@@ -909,6 +893,9 @@ impl Store {
         if self.inner.commit.failed() {
             return Err(StoreError::WriteFailed);
         }
+        if self.inner.stop_courses.is_cancelled() {
+            return Err(StoreError::Storage("the store is shutting down".into()));
+        }
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.inner
             .course_queue
@@ -1035,6 +1022,14 @@ impl Store {
 
 #[cfg(test)]
 mod tests;
+
+/// Waits for the background task in `slot`, if it still runs.
+async fn join(slot: &Mutex<Option<tokio::task::JoinHandle<()>>>) {
+    let handle = slot.lock().map(|mut h| h.take()).unwrap_or(None);
+    if let Some(handle) = handle {
+        let _ = handle.await;
+    }
+}
 
 /// Writes queued courses in batches until `stop` fires and the queue is empty: each batch is
 /// one transaction (on a blocking thread, so runtime threads never wait for the write lock),
