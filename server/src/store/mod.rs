@@ -916,38 +916,39 @@ impl Store {
             .write_lock
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        let counter = format!("next_id/{}", IdKind::Course.noun());
-        let first = match self.tree(META).get(counter.as_bytes()) {
-            Ok(v) => v.and_then(|v| read_id(&v)).unwrap_or(1),
+        let mut answers: Vec<(CourseJob, Result<Course>)> = jobs
+            .into_iter()
+            .map(|job| {
+                let checked = self
+                    .holder(job.course.holder_id)
+                    .and_then(|_| self.check_pins(&job.course))
+                    .map(|()| job.course.clone());
+                (job, checked)
+            })
+            .collect();
+        let accepted = answers.iter().filter(|(_, a)| a.is_ok()).count() as u64;
+        if accepted == 0 {
+            return answers;
+        }
+        let mut set = WriteSet::default();
+        let mut next = match set.reserve_ids(self, IdKind::Course, accepted) {
+            Ok(first) => first,
             Err(e) => {
                 let e = e.to_string();
-                return jobs
+                return answers
                     .into_iter()
-                    .map(|j| (j, Err(StoreError::Storage(e.clone()))))
+                    .map(|(job, _)| (job, Err(StoreError::Storage(e.clone()))))
                     .collect();
             }
         };
-        let mut next = first;
-        let mut set = WriteSet::default();
-        let mut answers = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            let checked = self
-                .holder(job.course.holder_id)
-                .and_then(|_| self.check_pins(&job.course));
-            let answer = checked.map(|()| {
-                let mut course = job.course.clone();
+        for (_, answer) in &mut answers {
+            if let Ok(course) = answer {
                 course.id = next;
                 next += 1;
-                set.put(COURSES, &id_key(course.id), &course);
+                set.put(COURSES, &id_key(course.id), &*course);
                 set.mark(COURSE_BY_HOLDER, &pair_key(course.holder_id, course.id));
-                course
-            });
-            answers.push((job, answer));
+            }
         }
-        if next == first {
-            return answers;
-        }
-        set.put_raw(META, counter.as_bytes(), &id_key(next));
         if let Err(e) = self.apply(&set.ops) {
             let e = e.to_string();
             for (_, answer) in &mut answers {
