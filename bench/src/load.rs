@@ -210,6 +210,9 @@ pub struct LoadOptions {
     pub courses_per_holder: u64,
     /// Holders the logged courses go to.
     pub write_holders: u64,
+    /// The daemon's process id, if it runs on this machine: its CPU time per request is
+    /// then reported next to the generator's own.
+    pub daemon_pid: Option<u32>,
 }
 
 /// One class's figures in one phase.
@@ -246,6 +249,11 @@ pub struct Phase {
     pub total_rate: f64,
     /// `total_rate` divided by the rate of the interleaved health checks.
     pub total_ratio_to_health: f64,
+    /// The daemon's CPU time (user + system) per successful request, in µs, when its pid
+    /// is known.
+    pub daemon_cpu_us_per_request: Option<f64>,
+    /// This load generator's own CPU time per successful request, in µs.
+    pub generator_cpu_us_per_request: Option<f64>,
 }
 
 /// What was seeded through the API before measuring.
@@ -614,6 +622,53 @@ async fn worker(
 struct Slices {
     tallies: Vec<Tally>,
     secs: f64,
+    cpu: CpuUse,
+}
+
+/// Successful requests in `tallies`.
+fn successes(tallies: &[Tally]) -> u64 {
+    tallies
+        .iter()
+        .filter_map(|t| t.recorder.as_ref())
+        .map(Recorder::count)
+        .sum()
+}
+
+/// CPU seconds used during measured windows, by the daemon and by this process.
+#[derive(Debug, Default, Clone, Copy)]
+struct CpuUse {
+    daemon: Option<f64>,
+    generator: Option<f64>,
+}
+
+impl CpuUse {
+    fn add(&mut self, other: CpuUse) {
+        let sum = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
+        self.daemon = sum(self.daemon, other.daemon);
+        self.generator = sum(self.generator, other.generator);
+    }
+}
+
+/// Reads the daemon's and this process's CPU time at `from` and at `to`.
+async fn cpu_between(daemon: Option<u32>, from: Instant, to: Instant) -> CpuUse {
+    let read = || {
+        (
+            daemon.and_then(crate::machine::cpu_secs),
+            crate::machine::cpu_secs(std::process::id()),
+        )
+    };
+    tokio::time::sleep_until(from.into()).await;
+    let (d0, g0) = read();
+    tokio::time::sleep_until(to.into()).await;
+    let (d1, g1) = read();
+    let delta = |a: Option<f64>, b: Option<f64>| Some(b? - a?);
+    CpuUse {
+        daemon: delta(d0, d1),
+        generator: delta(g0, g1),
+    }
 }
 
 impl Slices {
@@ -621,11 +676,13 @@ impl Slices {
         Slices {
             tallies: RpcClass::ALL.iter().map(|_| Tally::default()).collect(),
             secs: 0.0,
+            cpu: CpuUse::default(),
         }
     }
 
-    fn add(&mut self, tallies: Vec<Tally>, secs: f64) {
+    fn add(&mut self, (tallies, secs, cpu): (Vec<Tally>, f64, CpuUse)) {
         self.secs += secs;
+        self.cpu.add(cpu);
         for (into, from) in self.tallies.iter_mut().zip(tallies) {
             into.errors += from.errors;
             if into.first_error.is_none() {
@@ -635,14 +692,6 @@ impl Slices {
                 into.recorder.get_or_insert_with(Recorder::new).merge(&r);
             }
         }
-    }
-
-    fn successes(&self) -> u64 {
-        self.tallies
-            .iter()
-            .filter_map(|t| t.recorder.as_ref())
-            .map(Recorder::count)
-            .sum()
     }
 
     /// The figures of `weights`' classes, rates against `baseline`.
@@ -676,27 +725,32 @@ impl Slices {
             });
         }
         let total_rate: f64 = classes.iter().map(|c| c.rate).sum();
+        let requests = (total_rate * secs).max(1.0);
+        let per_request = |cpu: Option<f64>| cpu.map(|s| s * 1e6 / requests);
         Ok(Phase {
             name: name.into(),
             secs,
             classes,
             total_rate,
             total_ratio_to_health: total_rate / baseline,
+            daemon_cpu_us_per_request: per_request(self.cpu.daemon),
+            generator_cpu_us_per_request: per_request(self.cpu.generator),
         })
     }
 }
 
-/// Runs one slice: `concurrency` tasks picking classes by `weights`, measured for `duration`
-/// after `warmup`.
+/// Runs one slice: `options.concurrency` tasks picking classes by `weights`, measured for
+/// `duration` after `warmup`.
 async fn slice(
     channels: &[Channel],
     fixture: &Arc<Fixture>,
     weights: &[(RpcClass, u32)],
-    concurrency: usize,
+    options: &LoadOptions,
     warmup: Duration,
     duration: Duration,
     round: u64,
-) -> Result<(Vec<Tally>, f64)> {
+) -> Result<(Vec<Tally>, f64, CpuUse)> {
+    let (concurrency, daemon_pid) = (options.concurrency, options.daemon_pid);
     let picks: Arc<[RpcClass]> = weights
         .iter()
         .flat_map(|(c, w)| std::iter::repeat_n(*c, *w as usize))
@@ -716,11 +770,14 @@ async fn slice(
             end,
         ));
     }
+    let cpu = tokio::spawn(cpu_between(daemon_pid, measure_from, end));
     let mut pooled = Slices::new();
     while let Some(joined) = set.join_next().await {
-        pooled.add(joined.map_err(|e| BenchError::Task(e.to_string()))?, 0.0);
+        let tallies = joined.map_err(|e| BenchError::Task(e.to_string()))?;
+        pooled.add((tallies, 0.0, CpuUse::default()));
     }
-    Ok((pooled.tallies, duration.as_secs_f64()))
+    let cpu = cpu.await.map_err(|e| BenchError::Task(e.to_string()))?;
+    Ok((pooled.tallies, duration.as_secs_f64(), cpu))
 }
 
 /// A subject (one class, or the mix) measured in rounds that alternate with health-check
@@ -731,6 +788,10 @@ pub struct Comparison {
     pub subject: Phase,
     /// The health checks of the interleaved slices, pooled.
     pub health: ClassResult,
+    /// The daemon's CPU µs per health check in those slices, when its pid is known.
+    pub health_daemon_cpu_us_per_request: Option<f64>,
+    /// The generator's CPU µs per health check in those slices.
+    pub health_generator_cpu_us_per_request: Option<f64>,
     /// subject rate / health rate of each round: their spread shows the noise.
     pub round_ratios: Vec<f64>,
 }
@@ -759,17 +820,14 @@ async fn compare(
     let mut subject = Slices::new();
     let mut round_ratios = Vec::with_capacity(rounds);
     for round in 0..rounds as u64 {
-        let c = options.concurrency;
-        let (h, secs) = slice(channels, fixture, &HEALTH, c, warmup, duration, round).await?;
-        let mut one = Slices::new();
-        one.add(h, secs);
-        let health_rate = one.successes() as f64 / secs;
-        health.add(one.tallies, secs);
-        let (s, secs) = slice(channels, fixture, weights, c, warmup, duration, round).await?;
-        let mut one = Slices::new();
-        one.add(s, secs);
-        round_ratios.push(one.successes() as f64 / secs / health_rate.max(f64::MIN_POSITIVE));
-        subject.add(one.tallies, secs);
+        let o = options;
+        let h = slice(channels, fixture, &HEALTH, o, warmup, duration, round).await?;
+        let health_rate = successes(&h.0) as f64 / h.1;
+        health.add(h);
+        let s = slice(channels, fixture, weights, o, warmup, duration, round).await?;
+        let rate = successes(&s.0) as f64 / s.1;
+        round_ratios.push(rate / health_rate.max(f64::MIN_POSITIVE));
+        subject.add(s);
     }
     let health_phase = health.phase("health", &HEALTH, 1.0)?;
     let baseline = health_phase.total_rate;
@@ -778,6 +836,8 @@ async fn compare(
     Ok(Comparison {
         subject: subject.phase(name, weights, baseline)?,
         health: health_result,
+        health_daemon_cpu_us_per_request: health_phase.daemon_cpu_us_per_request,
+        health_generator_cpu_us_per_request: health_phase.generator_cpu_us_per_request,
         round_ratios,
     })
 }
@@ -828,6 +888,11 @@ pub async fn run(options: &LoadOptions) -> Result<LoadReport> {
     })
 }
 
+/// A CPU figure in µs per request for the table, `-` when unknown.
+fn micros(us: Option<f64>) -> String {
+    us.map_or_else(|| "-".to_string(), |us| format!("{us:.1}"))
+}
+
 fn spread(ratios: &[f64]) -> String {
     let min = ratios.iter().copied().fold(f64::INFINITY, f64::min);
     let max = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -862,7 +927,7 @@ impl std::fmt::Display for LoadReport {
         )?;
         writeln!(
             f,
-            "{:<6} {:<11} {:>8} {:>8} {:>7} {:>11} {:>7} {:>7} {:>8} {:>7} {:>6}",
+            "{:<6} {:<11} {:>8} {:>8} {:>7} {:>11} {:>7} {:>7} {:>8} {:>7} {:>6} {:>7} {:>7}",
             "phase",
             "class",
             "req/s",
@@ -873,20 +938,23 @@ impl std::fmt::Display for LoadReport {
             "p99 ms",
             "p99.9 ms",
             "max ms",
-            "errors"
+            "errors",
+            "d us/rq",
+            "g us/rq"
         )?;
         for c in self.alone.iter().chain(self.mix_phase.iter()) {
             let p = &c.subject;
+            let single = p.classes.len() == 1;
             for r in &p.classes {
                 writeln!(
                     f,
-                    "{:<6} {:<11} {:>8.0} {:>8.0} {:>7.3} {:>11} {:>7.3} {:>7.3} {:>8.3} {:>7.1} {:>6}",
+                    "{:<6} {:<11} {:>8.0} {:>8.0} {:>7.3} {:>11} {:>7.3} {:>7.3} {:>8.3} {:>7.1} {:>6} {:>7} {:>7}",
                     p.name,
                     r.class.name(),
                     r.rate,
                     c.health.rate,
                     r.ratio_to_health,
-                    if p.classes.len() == 1 {
+                    if single {
                         spread(&c.round_ratios)
                     } else {
                         String::new()
@@ -895,7 +963,17 @@ impl std::fmt::Display for LoadReport {
                     r.latency.p99_ms,
                     r.latency.p999_ms,
                     r.latency.max_ms,
-                    r.errors
+                    r.errors,
+                    if single {
+                        micros(p.daemon_cpu_us_per_request)
+                    } else {
+                        String::new()
+                    },
+                    if single {
+                        micros(p.generator_cpu_us_per_request)
+                    } else {
+                        String::new()
+                    },
                 )?;
                 if let Some(e) = &r.first_error {
                     writeln!(f, "       first error: {e}")?;
@@ -904,19 +982,22 @@ impl std::fmt::Display for LoadReport {
             if p.classes.len() > 1 {
                 writeln!(
                     f,
-                    "{:<6} {:<11} {:>8.0} {:>8.0} {:>7.3} {:>11}",
+                    "{:<6} {:<11} {:>8.0} {:>8.0} {:>7.3} {:>11} {:>46} {:>7} {:>7}",
                     p.name,
                     "(all)",
                     p.total_rate,
                     c.health.rate,
                     c.ratio(),
-                    spread(&c.round_ratios)
+                    spread(&c.round_ratios),
+                    "",
+                    micros(p.daemon_cpu_us_per_request),
+                    micros(p.generator_cpu_us_per_request),
                 )?;
             }
             let h = &c.health.latency;
             writeln!(
                 f,
-                "{:<6} {:<11} {:>8.0} {:>8} {:>7} {:>11} {:>7.3} {:>7.3} {:>8.3} {:>7.1} {:>6}",
+                "{:<6} {:<11} {:>8.0} {:>8} {:>7} {:>11} {:>7.3} {:>7.3} {:>8.3} {:>7.1} {:>6} {:>7} {:>7}",
                 "",
                 "(its health)",
                 c.health.rate,
@@ -927,7 +1008,9 @@ impl std::fmt::Display for LoadReport {
                 h.p99_ms,
                 h.p999_ms,
                 h.max_ms,
-                c.health.errors
+                c.health.errors,
+                micros(c.health_daemon_cpu_us_per_request),
+                micros(c.health_generator_cpu_us_per_request),
             )?;
         }
         Ok(())

@@ -116,3 +116,18 @@ impl std::fmt::Display for Machine {
         Ok(())
     }
 }
+
+/// CPU seconds (user + system) process `pid` has used so far, from /proc/PID/stat, or
+/// `None` if it cannot be read. /proc counts in ticks of 10 ms, so
+/// use it over intervals of a second or more.
+pub fn cpu_secs(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    let rest = stat.get(stat.rfind(')')? + 1..)?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after ')'.
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    // /proc reports in USER_HZ, which Linux fixes at 100 on every architecture it ships.
+    Some((utime + stime) as f64 / 100.0)
+}

@@ -71,6 +71,10 @@ enum Command {
         /// Holders that receive the logged courses.
         #[arg(long, default_value_t = 64)]
         write_holders: u64,
+        /// The daemon's process id, if it runs on this machine: the report then shows its
+        /// CPU time per request next to this generator's
+        #[arg(long)]
+        daemon_pid: Option<u32>,
         #[command(flatten)]
         output: Output,
     },
@@ -297,6 +301,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             holders,
             courses_per_holder,
             write_holders,
+            daemon_pid,
             output,
         } => {
             let options = LoadOptions {
@@ -311,6 +316,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 holders,
                 courses_per_holder,
                 write_holders,
+                daemon_pid,
             };
             print_and_save(&output, &recert_bench::load::run(&options).await?)
         }

@@ -93,6 +93,7 @@ impl SuiteOptions {
                 holders: 200,
                 courses_per_holder: 20,
                 write_holders: 64,
+                daemon_pid: None,
             },
             status_runs: 50,
             status_courses: 30,
@@ -353,6 +354,7 @@ pub async fn run(options: &SuiteOptions, progress: &mut dyn FnMut(String)) -> Re
     .await?;
     let load_options = LoadOptions {
         url: daemon.url.clone(),
+        daemon_pid: daemon.pid().ok(),
         ..options.load.clone()
     };
     let load = crate::load::run(&load_options).await?;

@@ -49,6 +49,12 @@ impl GroupCommit {
         self.failed.load(Ordering::SeqCst)
     }
 
+    /// Records that a flush failed: what is in memory may not be on disk, so writes stop.
+    pub(crate) fn fail(&self, error: &str) {
+        self.failed.store(true, Ordering::SeqCst);
+        tracing::error!(error = %error, "flushing the store failed; refusing further writes until restart");
+    }
+
     /// Waits until everything written before this call is on disk. The wait is registered
     /// when this is called, not when the future is first polled, so the flusher cannot stop
     /// before serving it.
@@ -97,8 +103,7 @@ impl GroupCommit {
                 .await
                 .unwrap_or_else(|e| Err(format!("flush task failed: {e}")));
             let error = result.err().map(|e| {
-                self.failed.store(true, Ordering::SeqCst);
-                tracing::error!(error = %e, "flushing the store failed; refusing further writes until restart");
+                self.fail(&e);
                 Arc::<str>::from("the store could not write to disk")
             });
             self.finished.send_replace(Finished { epoch, error });

@@ -214,10 +214,8 @@ struct Inner {
     stop_flusher: CancellationToken,
     flusher: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// New courses waiting for the course committer (see [`Store::create_course`]).
-    course_queue: Mutex<Vec<CourseJob>>,
-    course_wake: Arc<tokio::sync::Notify>,
-    stop_courses: CancellationToken,
-    course_committer: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    courses: Arc<CourseQueue>,
+    course_committer: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// Change counters for caches of derived answers (see [`Store::generation`]).
     generations: Generations,
     _lock_file: std::fs::File,
@@ -226,7 +224,7 @@ struct Inner {
 impl Drop for Inner {
     fn drop(&mut self) {
         // Dropped without `close`: let the background tasks end.
-        self.stop_courses.cancel();
+        self.courses.stop();
         self.stop_flusher.cancel();
     }
 }
@@ -239,6 +237,96 @@ struct CourseJob {
 
 /// Most courses one batch of the course committer writes.
 const COURSE_BATCH: usize = 1024;
+
+/// A batch at least this large means concurrent writers: the next one lingers for them.
+const LINGER_FROM: usize = 4;
+
+/// The longest the committer lingers for a batch to fill (see [`CourseQueue::next_batch`]).
+const LINGER: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// Courses waiting for the committer thread, and how to wake it.
+#[derive(Default)]
+struct CourseQueue {
+    state: Mutex<CourseQueueState>,
+    wake: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct CourseQueueState {
+    jobs: Vec<CourseJob>,
+    /// The committer waits on `wake`: only then does a new job need a notify (a syscall).
+    idle: bool,
+    /// While lingering, the queue length worth waking the committer for.
+    want: usize,
+    stopping: bool,
+}
+
+impl CourseQueue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, CourseQueueState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queues `job`; false (and `job` dropped) if the store is shutting down.
+    fn push(&self, job: CourseJob) -> bool {
+        let mut state = self.lock();
+        if state.stopping {
+            return false;
+        }
+        state.jobs.push(job);
+        if state.idle && state.jobs.len() >= state.want {
+            state.idle = false;
+            self.wake.notify_one();
+        }
+        true
+    }
+
+    /// Refuses new jobs; the committer writes what is queued, then ends.
+    fn stop(&self) {
+        let mut state = self.lock();
+        state.stopping = true;
+        state.idle = false;
+        self.wake.notify_one();
+    }
+
+    /// The next batch, waiting for one; `None` once stopping and empty.
+    ///
+    /// Group commit with a short linger: when the previous batch had [`LINGER_FROM`] or more
+    /// courses, several writers are active, so it waits up to [`LINGER`] for as many to
+    /// queue again. Fewer, larger batches cost less CPU per course (each batch is a
+    /// transaction, a flush and their thread hand-offs); a lone writer never waits.
+    fn next_batch(&self, previous: usize) -> Option<Vec<CourseJob>> {
+        let mut state = self.lock();
+        loop {
+            if !state.jobs.is_empty() {
+                if previous >= LINGER_FROM && state.jobs.len() < previous && !state.stopping {
+                    let deadline = std::time::Instant::now() + LINGER;
+                    state.want = previous;
+                    while state.jobs.len() < previous && !state.stopping {
+                        let left = deadline.saturating_duration_since(std::time::Instant::now());
+                        if left.is_zero() {
+                            break;
+                        }
+                        state.idle = true;
+                        state = self
+                            .wake
+                            .wait_timeout(state, left)
+                            .map(|(s, _)| s)
+                            .unwrap_or_else(|p| p.into_inner().0);
+                    }
+                    state.want = 0;
+                    state.idle = false;
+                }
+                let n = state.jobs.len().min(COURSE_BATCH);
+                return Some(state.jobs.drain(..n).collect());
+            }
+            if state.stopping {
+                return None;
+            }
+            state.idle = true;
+            state = self.wake.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
 
 /// Change counters: `global` moves with every write to holders, credentials, courses or
 /// programs; a holder's own counter moves with the courses logged for them in a batch.
@@ -361,9 +449,7 @@ impl Store {
                 commit,
                 stop_flusher,
                 flusher: Mutex::new(Some(flusher)),
-                course_queue: Mutex::new(Vec::new()),
-                course_wake: Arc::new(tokio::sync::Notify::new()),
-                stop_courses: CancellationToken::new(),
+                courses: Arc::new(CourseQueue::default()),
                 course_committer: Mutex::new(None),
                 generations: Generations::default(),
                 _lock_file: lock_file,
@@ -371,10 +457,12 @@ impl Store {
         };
         // The committer holds a weak reference so that dropping every `Store` still closes
         // sled (tests reopen a data dir after dropping a store without `close`).
-        let committer = tokio::spawn(course_committer(
-            Arc::downgrade(&store.inner),
-            store.inner.stop_courses.clone(),
-        ));
+        let weak = Arc::downgrade(&store.inner);
+        let queue = store.inner.courses.clone();
+        let committer = std::thread::Builder::new()
+            .name("recert-courses".into())
+            .spawn(move || course_committer(&weak, &queue))
+            .map_err(|e| open_err(format!("cannot start the course committer: {e}")))?;
         *store
             .inner
             .course_committer
@@ -399,11 +487,17 @@ impl Store {
 
     /// Stops the flusher and flushes everything to disk. Call once, after the last write.
     pub async fn close(&self) -> Result<()> {
-        // Courses first: the committer drains its queue, and its writers' durability waits
-        // are registered before the flusher is told to stop.
-        self.inner.stop_courses.cancel();
-        self.inner.course_wake.notify_one();
-        join(&self.inner.course_committer).await;
+        // Courses first: the committer writes and flushes what is queued, then ends.
+        self.inner.courses.stop();
+        let committer = self
+            .inner
+            .course_committer
+            .lock()
+            .map(|mut h| h.take())
+            .unwrap_or(None);
+        if let Some(committer) = committer {
+            let _ = tokio::task::spawn_blocking(move || committer.join()).await;
+        }
         self.inner.stop_flusher.cancel();
         join(&self.inner.flusher).await;
         let db = self.inner.db.clone();
@@ -893,16 +987,10 @@ impl Store {
         if self.inner.commit.failed() {
             return Err(StoreError::WriteFailed);
         }
-        if self.inner.stop_courses.is_cancelled() {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        if !self.inner.courses.push(CourseJob { course, reply }) {
             return Err(StoreError::Storage("the store is shutting down".into()));
         }
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        self.inner
-            .course_queue
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(CourseJob { course, reply });
-        self.inner.course_wake.notify_one();
         answer
             .await
             .unwrap_or_else(|_| Err(StoreError::Storage("the store is shutting down".into())))
@@ -1032,59 +1120,35 @@ async fn join(slot: &Mutex<Option<tokio::task::JoinHandle<()>>>) {
     }
 }
 
-/// Writes queued courses in batches until `stop` fires and the queue is empty: each batch is
-/// one transaction (on a blocking thread, so runtime threads never wait for the write lock),
-/// then its writers wait for one flush together while the next batch is written.
-async fn course_committer(inner: std::sync::Weak<Inner>, stop: CancellationToken) {
-    let Some(wake) = inner.upgrade().map(|i| i.course_wake.clone()) else {
-        return;
-    };
+/// The course committer thread: writes queued courses in batches until the store stops and
+/// the queue is empty. Each batch is one transaction and then one `flush()`, after which its
+/// writers get their answers; courses queued meanwhile form the next batch. A dedicated
+/// thread, not tasks: per batch that saves the hand-offs between runtime threads, blocking
+/// threads and the flusher, which cost more than the write itself (BENCHMARKS.md).
+fn course_committer(inner: &std::sync::Weak<Inner>, queue: &CourseQueue) {
+    let mut previous = 0;
     loop {
+        let Some(jobs) = queue.next_batch(previous) else {
+            break;
+        };
+        previous = jobs.len();
         let Some(strong) = inner.upgrade() else {
             return;
         };
-        let jobs: Vec<CourseJob> = {
-            let mut queue = strong
-                .course_queue
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            let n = queue.len().min(COURSE_BATCH);
-            queue.drain(..n).collect()
-        };
-        if jobs.is_empty() {
-            if stop.is_cancelled() {
-                return;
-            }
-            drop(strong);
-            tokio::select! {
-                () = wake.notified() => {}
-                () = stop.cancelled() => {}
-            }
-            continue;
-        }
         let store = Store { inner: strong };
-        let commit = store.inner.commit.clone();
-        let writer = store.clone();
-        let answers =
-            match tokio::task::spawn_blocking(move || writer.write_course_batch(jobs)).await {
-                Ok(answers) => answers,
-                Err(e) => {
-                    tracing::error!(error = %e, "the course committer failed");
-                    continue;
+        let mut answers = store.write_course_batch(jobs);
+        let wrote = answers.iter().any(|(_, a)| a.is_ok());
+        if let Err(e) = wrote.then(|| store.inner.db.flush()).transpose() {
+            store.inner.commit.fail(&e.to_string());
+            for (_, answer) in &mut answers {
+                if answer.is_ok() {
+                    *answer = Err(StoreError::WriteFailed);
                 }
-            };
-        drop(store);
-        // Registered now, before the next batch and before any shutdown of the flusher.
-        let durable = commit.wait_durable();
-        tokio::spawn(async move {
-            let durable = durable.await.map_err(|_| ());
-            for (job, answer) in answers {
-                let answer = match (answer, &durable) {
-                    (Ok(_), Err(())) => Err(StoreError::WriteFailed),
-                    (answer, _) => answer,
-                };
-                let _ = job.reply.send(answer);
             }
-        });
+        }
+        drop(store);
+        for (job, answer) in answers {
+            let _ = job.reply.send(answer);
+        }
     }
 }
