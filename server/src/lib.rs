@@ -9,6 +9,7 @@ pub mod backup;
 pub mod catalog;
 pub mod clock;
 pub mod config;
+pub mod conn;
 pub mod domain;
 pub mod export;
 pub mod standing;
@@ -139,7 +140,10 @@ async fn serve(
         .add_service(ChannelServiceServer::new(ChannelApi { api, engine }))
         .serve_with_incoming_shutdown(
             // Nagle's algorithm would hold back every response over a few hundred bytes.
-            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+            tokio_stream::StreamExt::map(
+                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+                |conn| conn.map(conn::Unvectored),
+            ),
             shutdown.clone().cancelled_owned(),
         );
     tokio::pin!(server);
