@@ -116,6 +116,9 @@ enum Command {
         /// Credentials whose 30-day mark falls on the tick date.
         #[arg(long, default_value_t = 100)]
         due: u64,
+        /// Steady ticks per size, each with its own `due` credentials; the median counts
+        #[arg(long, default_value_t = 5)]
+        ticks: usize,
         /// Credentials per seeded holder.
         #[arg(long, default_value_t = 10)]
         credentials_per_holder: usize,
@@ -353,6 +356,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Tick {
             sizes,
             due,
+            ticks,
             credentials_per_holder,
             in_flight,
             no_first_tick,
@@ -365,6 +369,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let options = TickOptions {
                 sizes,
                 due,
+                ticks,
                 credentials_per_holder,
                 in_flight,
                 first_tick: !no_first_tick,

@@ -74,6 +74,7 @@ impl SuiteOptions {
             tick: TickOptions {
                 sizes: vec![10_000, 100_000, 1_000_000],
                 due: 100,
+                ticks: 5,
                 credentials_per_holder: 10,
                 in_flight: 256,
                 first_tick: true,
@@ -125,6 +126,7 @@ impl SuiteOptions {
             tick: TickOptions {
                 sizes: vec![200, 1000],
                 due: 5,
+                ticks: 2,
                 in_flight: 64,
                 ..full.tick
             },

@@ -187,6 +187,7 @@ impl AlertEngine {
         now: Timestamp,
     ) -> Result<Vec<Alert>, AlertError> {
         let store = self.store();
+        let started = std::time::Instant::now();
         let since = since.unwrap_or_else(|| {
             today
                 .checked_sub(FIRST_TICK_LOOKBACK_DAYS.days())
@@ -227,6 +228,7 @@ impl AlertEngine {
         let dirty: std::collections::HashSet<u64> =
             store.dirty_credentials()?.into_iter().collect();
         candidates.extend(&dirty);
+        let scanned = started.elapsed();
 
         let mut standings: Standings = HashMap::new();
         let mut enqueued = Vec::new();
@@ -250,6 +252,7 @@ impl AlertEngine {
                 due.push(alert);
             }
         }
+        let evaluated = started.elapsed();
         // One transaction and one flush for the whole tick.
         for stored in store.enqueue_alerts(due).await? {
             tracing::info!(alert = %IdKind::Alert.format(stored.id), key = %stored.key(), "alert enqueued");
@@ -263,9 +266,20 @@ impl AlertEngine {
         // In chunks: after a bulk load every credential is dirty, and one transaction of a
         // million removals costs far more than a hundred of ten thousand. A crash between
         // chunks leaves some marked, which only means they are evaluated again.
+        let wrote = started.elapsed();
         for chunk in settled.chunks(CLEAR_DIRTY_CHUNK) {
             store.clear_dirty(chunk).await?;
         }
+        tracing::debug!(
+            zone,
+            %today,
+            enqueued = enqueued.len(),
+            scan_ms = scanned.as_secs_f64() * 1e3,
+            evaluate_ms = (evaluated - scanned).as_secs_f64() * 1e3,
+            enqueue_ms = (wrote - evaluated).as_secs_f64() * 1e3,
+            clear_dirty_ms = (started.elapsed() - wrote).as_secs_f64() * 1e3,
+            "alert tick done"
+        );
         Ok(enqueued)
     }
 

@@ -588,6 +588,19 @@ impl Store {
                 touched.push(self.tree(*tree));
             }
         }
+        if let [tree] = touched[..] {
+            // One tree: a batch is atomic too (sled writes a batch manifest, so recovery
+            // applies all of it or none), and costs less than a transaction.
+            let mut batch = sled::Batch::default();
+            for (_, key, value) in ops {
+                match value {
+                    Some(v) => batch.insert(key.as_slice(), v.as_slice()),
+                    None => batch.remove(key.as_slice()),
+                }
+            }
+            tree.apply_batch(batch)?;
+            return Ok(());
+        }
         touched[..].transaction(|trees: &Vec<TransactionalTree>| {
             for (tree, key, value) in ops {
                 let t = &trees[slot[*tree]];
