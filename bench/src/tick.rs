@@ -87,6 +87,9 @@ pub struct TickSize {
     pub tick_ms: f64,
     /// Every steady tick, in order (days D, D+1, ...).
     pub ticks_ms: Vec<f64>,
+    /// Medians over the steady ticks of where their time went
+    /// (`AlertEngine::last_tick_timings`), ms.
+    pub phases_ms: TickPhases,
     /// Tick on the day after the steady ones, with nothing due: index scans only.
     pub empty_tick_ms: f64,
     /// (steady - empty) / due: the cost of evaluating and durably enqueueing one alert.
@@ -96,6 +99,17 @@ pub struct TickSize {
     pub durable_write: Latency,
     /// The reads a tick makes per due credential, replayed after the ticks, mean µs each.
     pub reads_us: EvaluationReads,
+}
+
+/// Median milliseconds of each phase of the steady ticks.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct TickPhases {
+    /// Expiry-index windows and changed credentials.
+    pub scan: f64,
+    /// Reading and evaluating the candidates.
+    pub evaluate: f64,
+    /// The durable write of the due alerts.
+    pub enqueue: f64,
 }
 
 /// Mean microseconds of each read `AlertEngine::evaluate` makes for one due credential.
@@ -297,7 +311,12 @@ async fn one_size(dir: &Path, size: u64, options: &TickOptions) -> Result<TickSi
         (store, engine)
     };
 
+    // The bulk load and the first tick leave the kernel writing back hundreds of MiB (at
+    // 10^6) for a while; a tick's flush would queue behind it. A daemon's daily tick does
+    // not follow a bulk load, so wait for that writeback first.
+    sync_filesystems().await?;
     let mut ticks_ms = Vec::with_capacity(ticks);
+    let mut phases: [Vec<f64>; 3] = Default::default();
     let mut due_ids: Vec<u64> = Vec::new();
     for k in 0..ticks as i64 {
         let t = Instant::now();
@@ -305,6 +324,13 @@ async fn one_size(dir: &Path, size: u64, options: &TickOptions) -> Result<TickSi
             .tick_zone(ZONE, day(k), Some(day(k - 1)), noon(day(k)))
             .await?;
         ticks_ms.push(t.elapsed().as_secs_f64() * 1e3);
+        let timings = engine.last_tick_timings();
+        for (into, d) in phases
+            .iter_mut()
+            .zip([timings.scan, timings.evaluate, timings.enqueue])
+        {
+            into.push(d.as_secs_f64() * 1e3);
+        }
         expect("steady", alerts.len(), options.due)?;
         if let Some(wrong) = alerts.iter().find(|a| a.threshold_days != 30) {
             return Err(BenchError::Check(format!(
@@ -315,6 +341,11 @@ async fn one_size(dir: &Path, size: u64, options: &TickOptions) -> Result<TickSi
         due_ids.extend(alerts.iter().map(|a| a.credential_id));
     }
     let tick_ms = median(&ticks_ms);
+    let phases_ms = TickPhases {
+        scan: median(&phases[0]),
+        evaluate: median(&phases[1]),
+        enqueue: median(&phases[2]),
+    };
 
     let after = ticks as i64;
     let t = Instant::now();
@@ -342,6 +373,7 @@ async fn one_size(dir: &Path, size: u64, options: &TickOptions) -> Result<TickSi
         first_tick_ms,
         tick_ms,
         ticks_ms,
+        phases_ms,
         empty_tick_ms,
         ms_per_enqueued_alert: if options.due == 0 {
             0.0
@@ -351,6 +383,19 @@ async fn one_size(dir: &Path, size: u64, options: &TickOptions) -> Result<TickSi
         durable_write: Latency::of(&writes),
         reads_us,
     })
+}
+
+/// Runs `sync(1)`: returns once the kernel has written back every dirty page.
+async fn sync_filesystems() -> Result<()> {
+    let status = tokio::process::Command::new("sync")
+        .status()
+        .await
+        .map_err(BenchError::io("run sync"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(BenchError::Check(format!("sync exited with {status}")))
+    }
 }
 
 /// The middle value (the mean of the two middle ones for an even count).
@@ -424,6 +469,19 @@ impl std::fmt::Display for TickReport {
                 s.empty_tick_ms,
                 s.ms_per_enqueued_alert,
                 s.durable_write.p50_ms
+            )?;
+        }
+        writeln!(
+            f,
+            "steady tick phases (median ms): {:>14} {:>9} {:>18}",
+            "scan", "evaluate", "enqueue (durable)"
+        )?;
+        for s in &self.sizes {
+            let p = &s.phases_ms;
+            writeln!(
+                f,
+                "  {:>10} credentials: {:>12.2} {:>9.2} {:>18.2}",
+                s.credentials, p.scan, p.evaluate, p.enqueue
             )?;
         }
         writeln!(

@@ -613,6 +613,10 @@ async fn one_tick_enqueues_every_due_alert_with_distinct_ids_once() {
     clock.set(ts("2027-03-31T08:00:00Z"));
     let new = engine.run_due(clock.now()).await.unwrap();
     assert_eq!(new.len(), 4);
+    // The tick reports where its time went: it wrote alerts durably, so that took time.
+    let timings = engine.last_tick_timings();
+    assert!(timings.enqueue > std::time::Duration::ZERO, "{timings:?}");
+    assert!(timings.evaluate > std::time::Duration::ZERO, "{timings:?}");
     let mut ids: Vec<u64> = new.iter().map(|a| a.id).collect();
     ids.dedup();
     assert_eq!(ids.len(), 4, "distinct ids: {ids:?}");

@@ -89,6 +89,20 @@ struct Inner {
     mailer: Option<Mailer>,
     events: broadcast::Sender<Alert>,
     wake: Notify,
+    last_tick: std::sync::Mutex<TickTimings>,
+}
+
+/// Where the time of the last [`AlertEngine::tick_zone`] went.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct TickTimings {
+    /// Finding candidates: expiry-index windows and the changed credentials.
+    pub scan: std::time::Duration,
+    /// Reading and evaluating each candidate.
+    pub evaluate: std::time::Duration,
+    /// Writing the due alerts durably (one transaction, one flush).
+    pub enqueue: std::time::Duration,
+    /// Clearing the settled change marks.
+    pub clear_dirty: std::time::Duration,
 }
 
 impl std::fmt::Debug for AlertEngine {
@@ -132,6 +146,7 @@ impl AlertEngine {
                 mailer,
                 events,
                 wake: Notify::new(),
+                last_tick: std::sync::Mutex::new(TickTimings::default()),
             }),
         })
     }
@@ -270,17 +285,22 @@ impl AlertEngine {
         for chunk in settled.chunks(CLEAR_DIRTY_CHUNK) {
             store.clear_dirty(chunk).await?;
         }
-        tracing::debug!(
-            zone,
-            %today,
-            enqueued = enqueued.len(),
-            scan_ms = scanned.as_secs_f64() * 1e3,
-            evaluate_ms = (evaluated - scanned).as_secs_f64() * 1e3,
-            enqueue_ms = (wrote - evaluated).as_secs_f64() * 1e3,
-            clear_dirty_ms = (started.elapsed() - wrote).as_secs_f64() * 1e3,
-            "alert tick done"
-        );
+        let timings = TickTimings {
+            scan: scanned,
+            evaluate: evaluated - scanned,
+            enqueue: wrote - evaluated,
+            clear_dirty: started.elapsed() - wrote,
+        };
+        tracing::debug!(zone, %today, enqueued = enqueued.len(), ?timings, "alert tick done");
+        if let Ok(mut last) = self.inner.last_tick.lock() {
+            *last = timings;
+        }
         Ok(enqueued)
+    }
+
+    /// Where the time of the last `tick_zone` went.
+    pub fn last_tick_timings(&self) -> TickTimings {
+        self.inner.last_tick.lock().map(|t| *t).unwrap_or_default()
     }
 
     /// The thresholds for a credential: its own, else its holder's, else its program's
