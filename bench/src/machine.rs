@@ -131,3 +131,11 @@ pub fn cpu_secs(pid: u32) -> Option<f64> {
     // /proc reports in USER_HZ, which Linux fixes at 100 on every architecture it ships.
     Some((utime + stime) as f64 / 100.0)
 }
+
+/// CPU time (user + system) this process has used so far, in seconds, with the kernel's
+/// microsecond resolution (`getrusage`), or `None` if it cannot be read.
+pub fn own_cpu_secs() -> Option<f64> {
+    let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF).ok()?;
+    let secs = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
+    Some(secs(usage.user_time()) + secs(usage.system_time()))
+}
