@@ -55,27 +55,21 @@ impl GroupCommit {
         tracing::error!(error = %error, "flushing the store failed; refusing further writes until restart");
     }
 
-    /// Waits until everything written before this call is on disk. The wait is registered
-    /// when this is called, not when the future is first polled, so the flusher cannot stop
-    /// before serving it.
-    pub(crate) fn wait_durable(
-        &self,
-    ) -> impl std::future::Future<Output = Result<(), Arc<str>>> + Send + 'static {
+    /// Waits until everything written before this call is on disk.
+    pub(crate) async fn wait_durable(&self) -> Result<(), Arc<str>> {
         // A flush with an epoch above `started` begins after this load, so after our write.
         let target = self.started.load(Ordering::SeqCst) + 1;
         let mut rx = self.finished.subscribe();
         self.wanted.fetch_max(target, Ordering::SeqCst);
         self.wake.notify_one();
-        async move {
-            let done = rx
-                .wait_for(|f| f.epoch >= target)
-                .await
-                .map_err(|_| Arc::<str>::from("the store is shutting down"))?
-                .clone();
-            match done.error {
-                Some(e) => Err(e),
-                None => Ok(()),
-            }
+        let done = rx
+            .wait_for(|f| f.epoch >= target)
+            .await
+            .map_err(|_| Arc::<str>::from("the store is shutting down"))?
+            .clone();
+        match done.error {
+            Some(e) => Err(e),
+            None => Ok(()),
         }
     }
 

@@ -155,7 +155,8 @@ const CHANNELS_BY_HOLDER: usize = 13;
 const ALERT_SETTINGS: usize = 14;
 const DIRTY: usize = 15;
 const HOLDERS_BY_ZONE: usize = 16;
-const TREE_NAMES: [&str; 17] = [
+/// The sled trees, in the order of the tree indexes above (`HOLDERS` = 0, ...).
+pub const TREE_NAMES: [&str; 17] = [
     "holders",
     "credentials",
     "courses",
@@ -1140,10 +1141,7 @@ async fn join(slot: &Mutex<Option<tokio::task::JoinHandle<()>>>) {
 /// threads and the flusher, which cost more than the write itself (BENCHMARKS.md).
 fn course_committer(inner: &std::sync::Weak<Inner>, queue: &CourseQueue) {
     let mut previous = 0;
-    loop {
-        let Some(jobs) = queue.next_batch(previous) else {
-            break;
-        };
+    while let Some(jobs) = queue.next_batch(previous) {
         previous = jobs.len();
         let Some(strong) = inner.upgrade() else {
             return;
