@@ -20,27 +20,9 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::Instant;
 
-/// recertd's trees, in `store/mod.rs` order: a transaction over all of them is what every
-/// store write runs.
-const TREE_NAMES: [&str; 17] = [
-    "holders",
-    "credentials",
-    "courses",
-    "programs",
-    "idx_credential_by_holder",
-    "idx_course_by_holder",
-    "idx_credential_by_expiry",
-    "meta",
-    "alerts",
-    "idx_alert_by_key",
-    "idx_alert_by_holder",
-    "idx_alert_retry",
-    "channels",
-    "idx_channel_by_holder",
-    "alert_settings",
-    "dirty_credentials",
-    "idx_holder_by_zone",
-];
+// recertd's trees, in index order: a transaction over all of them is what every store write
+// ran before writes spanned only the trees they touch.
+use recertd::store::TREE_NAMES;
 const HOLDERS: usize = 0;
 const COURSES: usize = 2;
 const COURSE_BY_HOLDER: usize = 5;

@@ -404,18 +404,7 @@ fn new_course(holder: &str, i: u64, today: Date) -> pb::CreateCourseRequest {
 /// Creates one read holder: two credentials (one expiring within about two years, so
 /// deadlines find some) and `courses` courses.
 async fn seed_read_holder(channel: Channel, i: u64, courses: u64, today: Date) -> Result<String> {
-    let holder = HolderServiceClient::new(channel.clone())
-        .create_holder(pb::CreateHolderRequest {
-            holder: Some(pb::Holder {
-                name: format!("Bench Reader {i}"),
-                time_zone: "UTC".into(),
-                ..Default::default()
-            }),
-        })
-        .await
-        .map_err(BenchError::rpc("CreateHolder"))?
-        .into_inner()
-        .id;
+    let holder = create_holder(channel.clone(), format!("Bench Reader {i}")).await?;
     let mut credentials = CredentialServiceClient::new(channel.clone());
     for (program, days) in [("nha-cpt", 1 + (i * 7) % 700), ("ascp-pbt", 400 + i % 700)] {
         let expires = today
@@ -444,10 +433,15 @@ async fn seed_read_holder(channel: Channel, i: u64, courses: u64, today: Date) -
 }
 
 async fn seed_write_holder(channel: Channel, i: u64) -> Result<String> {
+    create_holder(channel, format!("Bench Writer {i}")).await
+}
+
+/// Creates a holder in UTC through the API; returns its id.
+pub async fn create_holder(channel: Channel, name: String) -> Result<String> {
     Ok(HolderServiceClient::new(channel)
         .create_holder(pb::CreateHolderRequest {
             holder: Some(pb::Holder {
-                name: format!("Bench Writer {i}"),
+                name,
                 time_zone: "UTC".into(),
                 ..Default::default()
             }),

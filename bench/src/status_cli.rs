@@ -5,13 +5,12 @@
 
 use crate::daemon::Daemon;
 use crate::latency::Latency;
-use crate::load::connect;
+use crate::load::{connect, create_holder};
 use crate::{BenchError, Result};
 use jiff::ToSpan;
 use recert_proto::v1 as pb;
 use recert_proto::v1::course_service_client::CourseServiceClient;
 use recert_proto::v1::credential_service_client::CredentialServiceClient;
-use recert_proto::v1::holder_service_client::HolderServiceClient;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -68,18 +67,7 @@ pub struct StatusReport {
 async fn seed(url: &str, courses: u64) -> Result<usize> {
     let channel = connect(url, 1).await?.remove(0);
     let today = crate::seed::today();
-    let holder = HolderServiceClient::new(channel.clone())
-        .create_holder(pb::CreateHolderRequest {
-            holder: Some(pb::Holder {
-                name: "Dana Reyes".into(),
-                time_zone: "UTC".into(),
-                ..Default::default()
-            }),
-        })
-        .await
-        .map_err(BenchError::rpc("CreateHolder"))?
-        .into_inner()
-        .id;
+    let holder = create_holder(channel.clone(), "Dana Reyes".into()).await?;
     let programs = [("nha-cpt", 300), ("ascp-pbt", 700), ("ca-cpt1", 45)];
     let mut credentials = CredentialServiceClient::new(channel.clone());
     for (program, days) in programs {
