@@ -1,0 +1,1165 @@
+//! The sled engine: one tree per record kind, index trees, one transaction per request, and
+//! writes acknowledged only once durable (group commit).
+//!
+//! Nothing outside `store/` names sled: the rest of the daemon uses [`Store`]'s typed
+//! methods, so the engine can change.
+
+mod alerts;
+mod check;
+mod dump;
+mod migrate;
+pub use alerts::SettingsScope;
+pub use check::CheckReport;
+pub use dump::{
+    Dump, DumpChannel, ImportError, ImportSummary, LineError, Lined, NextIds, ParsedDump,
+};
+mod group_commit;
+mod keys;
+
+use crate::domain::{Course, Credential, Holder, IdKind, Program};
+use group_commit::GroupCommit;
+use jiff::civil::Date;
+use keys::{Record, decode, encode, expiry_key, id_key, pair_key, read_date, read_id};
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+use sled::{Transactional, Tree};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tokio_util::sync::CancellationToken;
+
+/// Schema version this build writes and reads (older ones are migrated at open).
+pub const SCHEMA_VERSION: u32 = migrate::SCHEMA_VERSION;
+
+const META_SCHEMA: &[u8] = b"schema_version";
+const META_DEFAULT_HOLDER: &[u8] = b"default_holder";
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A record does not exist.
+    #[error("{kind} {id} not found")]
+    NotFound {
+        /// Record kind.
+        kind: &'static str,
+        /// The id as the user wrote it.
+        id: String,
+    },
+    /// A record with that key exists already.
+    #[error("{0}")]
+    AlreadyExists(String),
+    /// The change conflicts with other records.
+    #[error("{0}")]
+    FailedPrecondition(String),
+    /// Another process holds the data dir.
+    #[error("the data dir {} is in use by another recertd (lock held on {})", .dir.display(), .lock.display())]
+    Locked {
+        /// The data dir.
+        dir: PathBuf,
+        /// The lock file.
+        lock: PathBuf,
+    },
+    /// The store was written by a newer version.
+    #[error("the store in {} has schema version {found}, newer than this recertd supports ({supported}); upgrade recertd", .dir.display())]
+    NewerSchema {
+        /// The data dir.
+        dir: PathBuf,
+        /// Version on disk.
+        found: u32,
+        /// Version this build supports.
+        supported: u32,
+    },
+    /// The data dir cannot be opened.
+    #[error("cannot open the store in {}: {detail}", .dir.display())]
+    Open {
+        /// The data dir.
+        dir: PathBuf,
+        /// What failed.
+        detail: String,
+    },
+    /// A stored record does not decode.
+    #[error("corrupt store: {0}")]
+    Corrupt(String),
+    /// The engine failed (I/O, ...).
+    #[error("storage failure: {0}")]
+    Storage(String),
+    /// A write could not be made durable (disk full, read-only, I/O error); the store takes no
+    /// more writes until recertd restarts.
+    #[error(
+        "recertd cannot write to its data dir (disk full or read-only?); the change was not saved. Free space, then restart recertd"
+    )]
+    WriteFailed,
+}
+
+type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> Self {
+        StoreError::Storage(e.to_string())
+    }
+}
+
+impl From<TransactionError<StoreError>> for StoreError {
+    fn from(e: TransactionError<StoreError>) -> Self {
+        match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => e.into(),
+        }
+    }
+}
+
+fn not_found(kind: IdKind, id: u64) -> StoreError {
+    StoreError::NotFound {
+        kind: kind.noun(),
+        id: kind.format(id),
+    }
+}
+
+/// Tuning of the store.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// sled's page cache, in bytes.
+    pub cache_bytes: u64,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            cache_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// A page of records and the key to continue after, if there are more.
+#[derive(Debug)]
+pub struct Page<T> {
+    /// The records.
+    pub items: Vec<T>,
+    /// Continue after this key, if there are more.
+    pub next: Option<Vec<u8>>,
+}
+
+/// The indexes of the store, positions in [`Store::trees`].
+const HOLDERS: usize = 0;
+const CREDENTIALS: usize = 1;
+const COURSES: usize = 2;
+const PROGRAMS: usize = 3;
+const CRED_BY_HOLDER: usize = 4;
+const COURSE_BY_HOLDER: usize = 5;
+const CRED_BY_EXPIRY: usize = 6;
+const META: usize = 7;
+const ALERTS: usize = 8;
+const ALERT_KEYS: usize = 9;
+const ALERTS_BY_HOLDER: usize = 10;
+const ALERT_RETRY: usize = 11;
+const CHANNELS: usize = 12;
+const CHANNELS_BY_HOLDER: usize = 13;
+const ALERT_SETTINGS: usize = 14;
+const DIRTY: usize = 15;
+const HOLDERS_BY_ZONE: usize = 16;
+/// The sled trees, in the order of the tree indexes above (`HOLDERS` = 0, ...).
+pub const TREE_NAMES: [&str; 17] = [
+    "holders",
+    "credentials",
+    "courses",
+    "programs",
+    "idx_credential_by_holder",
+    "idx_course_by_holder",
+    "idx_credential_by_expiry",
+    "meta",
+    "alerts",
+    "idx_alert_by_key",
+    "idx_alert_by_holder",
+    "idx_alert_retry",
+    "channels",
+    "idx_channel_by_holder",
+    "alert_settings",
+    "dirty_credentials",
+    "idx_holder_by_zone",
+];
+
+/// Opens sled. Our own lock file already keeps other processes out, so sled's own lock can
+/// only be held by this process's previous `Db`, which sled releases from a background thread
+/// after it is dropped (sled#1234): that one error is retried for up to two seconds.
+fn open_sled(path: &Path, cache_bytes: u64) -> sled::Result<sled::Db> {
+    let config = sled::Config::new().path(path).cache_capacity(cache_bytes);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        match config.open() {
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// The position of `credential` in the expiry index, as a page cursor for [`Store::expiring`].
+pub fn expiry_cursor(credential: &Credential) -> Vec<u8> {
+    expiry_key(credential.expires_on, credential.id).to_vec()
+}
+
+/// The recert store. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: sled::Db,
+    trees: Vec<Tree>,
+    /// Serialises writers: a write's reads, checks and transaction happen under it.
+    write_lock: Mutex<()>,
+    commit: Arc<GroupCommit>,
+    stop_flusher: CancellationToken,
+    flusher: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// New courses waiting for the course committer (see [`Store::create_course`]).
+    courses: Arc<CourseQueue>,
+    course_committer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Change counters for caches of derived answers (see [`Store::generation`]).
+    generations: Generations,
+    _lock_file: std::fs::File,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Dropped without `close`: let the background tasks end.
+        self.courses.stop();
+        self.stop_flusher.cancel();
+    }
+}
+
+/// A course waiting to be written, and where its answer goes.
+struct CourseJob {
+    course: Course,
+    reply: tokio::sync::oneshot::Sender<Result<Course>>,
+}
+
+/// Most courses one batch of the course committer writes.
+const COURSE_BATCH: usize = 1024;
+
+/// A batch at least this large means concurrent writers: the next one lingers for them.
+const LINGER_FROM: usize = 4;
+
+/// The longest the committer lingers for a batch to fill (see [`CourseQueue::next_batch`]).
+const LINGER: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// Courses waiting for the committer thread, and how to wake it.
+#[derive(Default)]
+struct CourseQueue {
+    state: Mutex<CourseQueueState>,
+    wake: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct CourseQueueState {
+    jobs: Vec<CourseJob>,
+    /// The committer waits on `wake`: only then does a new job need a notify (a syscall).
+    idle: bool,
+    /// While lingering, the queue length worth waking the committer for.
+    want: usize,
+    stopping: bool,
+}
+
+impl CourseQueue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, CourseQueueState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queues `job`; false (and `job` dropped) if the store is shutting down.
+    fn push(&self, job: CourseJob) -> bool {
+        let mut state = self.lock();
+        if state.stopping {
+            return false;
+        }
+        state.jobs.push(job);
+        if state.idle && state.jobs.len() >= state.want {
+            state.idle = false;
+            self.wake.notify_one();
+        }
+        true
+    }
+
+    /// Refuses new jobs; the committer writes what is queued, then ends.
+    fn stop(&self) {
+        let mut state = self.lock();
+        state.stopping = true;
+        state.idle = false;
+        self.wake.notify_one();
+    }
+
+    /// The next batch, waiting for one; `None` once stopping and empty.
+    ///
+    /// Group commit with a short linger: when the previous batch had [`LINGER_FROM`] or more
+    /// courses, several writers are active, so it waits up to [`LINGER`] for as many to
+    /// queue again. Fewer, larger batches cost less CPU per course (each batch is a
+    /// transaction, a flush and their thread hand-offs); a lone writer never waits.
+    fn next_batch(&self, previous: usize) -> Option<Vec<CourseJob>> {
+        let mut state = self.lock();
+        loop {
+            if !state.jobs.is_empty() {
+                if previous >= LINGER_FROM && state.jobs.len() < previous && !state.stopping {
+                    let deadline = std::time::Instant::now() + LINGER;
+                    state.want = previous;
+                    while state.jobs.len() < previous && !state.stopping {
+                        let left = deadline.saturating_duration_since(std::time::Instant::now());
+                        if left.is_zero() {
+                            break;
+                        }
+                        state.idle = true;
+                        state = self
+                            .wake
+                            .wait_timeout(state, left)
+                            .map(|(s, _)| s)
+                            .unwrap_or_else(|p| p.into_inner().0);
+                    }
+                    state.want = 0;
+                    state.idle = false;
+                }
+                let n = state.jobs.len().min(COURSE_BATCH);
+                return Some(state.jobs.drain(..n).collect());
+            }
+            if state.stopping {
+                return None;
+            }
+            state.idle = true;
+            state = self.wake.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
+
+/// Change counters: `global` moves with every write to holders, credentials, courses or
+/// programs; a holder's own counter moves with the courses logged for them in a batch.
+#[derive(Default)]
+struct Generations {
+    global: std::sync::atomic::AtomicU64,
+    holders: Mutex<std::collections::HashMap<u64, u64>>,
+}
+
+/// Trees whose contents decide a holder's standing.
+const STANDING_TREES: [usize; 4] = [HOLDERS, CREDENTIALS, COURSES, PROGRAMS];
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").finish_non_exhaustive()
+    }
+}
+
+/// The writes of one request, applied together in one sled transaction.
+///
+/// Checks read the trees *before* the transaction (under the store's write lock, so nothing
+/// changes in between): sled 0.34 deadlocks when a tree is read non-transactionally while a
+/// transaction over it runs.
+#[derive(Default)]
+struct WriteSet {
+    ops: Vec<Op>,
+}
+
+/// One planned write: tree, key, and the new value (`None` removes the key).
+type Op = (usize, Vec<u8>, Option<Vec<u8>>);
+
+impl WriteSet {
+    fn put<T: Record>(&mut self, tree: usize, key: &[u8], value: &T) {
+        self.ops.push((tree, key.to_vec(), Some(encode(value))));
+    }
+
+    fn put_raw(&mut self, tree: usize, key: &[u8], value: &[u8]) {
+        self.ops.push((tree, key.to_vec(), Some(value.to_vec())));
+    }
+
+    fn mark(&mut self, tree: usize, key: &[u8]) {
+        self.put_raw(tree, key, &[]);
+    }
+
+    fn remove(&mut self, tree: usize, key: &[u8]) {
+        self.ops.push((tree, key.to_vec(), None));
+    }
+
+    /// Takes the next id of `kind` from its counter in `meta`.
+    fn next_id(&mut self, store: &Store, kind: IdKind) -> Result<u64> {
+        self.reserve_ids(store, kind, 1)
+    }
+
+    /// Reserves `n` consecutive ids of `kind`; returns the first. Call at most once per kind
+    /// per write set: the counter is read from the store, not from this set.
+    fn reserve_ids(&mut self, store: &Store, kind: IdKind, n: u64) -> Result<u64> {
+        let key = format!("next_id/{}", kind.noun());
+        let next = store
+            .tree(META)
+            .get(key.as_bytes())?
+            .and_then(|v| read_id(&v))
+            .unwrap_or(1);
+        self.put_raw(META, key.as_bytes(), &id_key(next + n));
+        Ok(next)
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`, taking an exclusive lock on it. Must be called
+    /// inside a tokio runtime: it starts the group-commit flusher.
+    pub fn open(dir: &Path, options: &StoreOptions) -> Result<Store> {
+        let open_err = |detail: String| StoreError::Open {
+            dir: dir.to_path_buf(),
+            detail,
+        };
+        std::fs::create_dir_all(dir).map_err(|e| open_err(format!("cannot create it: {e}")))?;
+        let lock_path = dir.join("recertd.lock");
+        let lock_file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| open_err(format!("cannot open {}: {e}", lock_path.display())))?;
+        match lock_file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StoreError::Locked {
+                    dir: dir.to_path_buf(),
+                    lock: lock_path,
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(open_err(format!(
+                    "cannot lock {}: {e}",
+                    lock_path.display()
+                )));
+            }
+        }
+        let existed = dir.join("db").join("db").exists();
+        let db =
+            open_sled(&dir.join("db"), options.cache_bytes).map_err(|e| open_err(e.to_string()))?;
+        let trees = TREE_NAMES
+            .iter()
+            .map(|name| db.open_tree(name))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| open_err(e.to_string()))?;
+        migrate::prepare(dir, &db, &trees, existed)?;
+        let commit = GroupCommit::new();
+        let stop_flusher = CancellationToken::new();
+        let flush_db = db.clone();
+        let flusher = tokio::spawn(commit.clone().run(
+            move || flush_db.flush().map(drop).map_err(|e| e.to_string()),
+            stop_flusher.clone(),
+        ));
+        let store = Store {
+            inner: Arc::new(Inner {
+                db,
+                trees,
+                write_lock: Mutex::new(()),
+                commit,
+                stop_flusher,
+                flusher: Mutex::new(Some(flusher)),
+                courses: Arc::new(CourseQueue::default()),
+                course_committer: Mutex::new(None),
+                generations: Generations::default(),
+                _lock_file: lock_file,
+            }),
+        };
+        // The committer holds a weak reference so that dropping every `Store` still closes
+        // sled (tests reopen a data dir after dropping a store without `close`).
+        let weak = Arc::downgrade(&store.inner);
+        let queue = store.inner.courses.clone();
+        let committer = std::thread::Builder::new()
+            .name("recert-courses".into())
+            .spawn(move || course_committer(&weak, &queue))
+            .map_err(|e| open_err(format!("cannot start the course committer: {e}")))?;
+        *store
+            .inner
+            .course_committer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(committer);
+        Ok(store)
+    }
+
+    /// Change counters to validate a cached answer about `holder` against: equal counters
+    /// mean nothing that decides the holder's standing was written in between. Read them
+    /// before reading the records the answer is computed from.
+    pub fn generation(&self, holder: u64) -> (u64, u64) {
+        let g = &self.inner.generations;
+        let global = g.global.load(std::sync::atomic::Ordering::SeqCst);
+        let own = g
+            .holders
+            .lock()
+            .map(|m| m.get(&holder).copied().unwrap_or(0))
+            .unwrap_or(0);
+        (global, own)
+    }
+
+    /// Stops the flusher and flushes everything to disk. Call once, after the last write.
+    pub async fn close(&self) -> Result<()> {
+        // Courses first: the committer writes and flushes what is queued, then ends.
+        self.inner.courses.stop();
+        let committer = self
+            .inner
+            .course_committer
+            .lock()
+            .map(|mut h| h.take())
+            .unwrap_or(None);
+        if let Some(committer) = committer {
+            let _ = tokio::task::spawn_blocking(move || committer.join()).await;
+        }
+        self.inner.stop_flusher.cancel();
+        join(&self.inner.flusher).await;
+        let db = self.inner.db.clone();
+        tokio::task::spawn_blocking(move || db.flush())
+            .await
+            .map_err(|e| StoreError::Storage(e.to_string()))??;
+        Ok(())
+    }
+
+    /// Checks every record and index; changes nothing.
+    pub fn check(&self) -> Result<CheckReport> {
+        let _guard = self
+            .inner
+            .write_lock
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        check::check(&self.inner.trees)
+    }
+
+    /// Rebuilds the indexes, id counters and default holder from the primary records, then
+    /// checks again.
+    pub fn repair(&self) -> Result<CheckReport> {
+        let _guard = self
+            .inner
+            .write_lock
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let report = check::repair(&self.inner.trees)?;
+        self.inner.db.flush()?;
+        Ok(report)
+    }
+
+    /// The schema version recorded in the store.
+    pub fn schema_version(&self) -> Result<u32> {
+        let v = self.tree(META).get(META_SCHEMA)?;
+        Ok(
+            v.and_then(|v| v.as_ref().try_into().ok().map(u32::from_be_bytes))
+                .unwrap_or(0),
+        )
+    }
+
+    fn tree(&self, index: usize) -> &Tree {
+        &self.inner.trees[index]
+    }
+
+    /// Runs `f` under the write lock to check and plan a change, applies the planned writes
+    /// in one transaction over the trees they touch, then waits until they are durable.
+    async fn write<R>(&self, f: impl FnOnce(&Store, &mut WriteSet) -> Result<R>) -> Result<R> {
+        if self.inner.commit.failed() {
+            return Err(StoreError::WriteFailed);
+        }
+        let result = {
+            let _guard = self
+                .inner
+                .write_lock
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            let mut set = WriteSet::default();
+            let result = f(self, &mut set)?;
+            self.apply(&set.ops)?;
+            if set.ops.iter().any(|(t, _, _)| STANDING_TREES.contains(t)) {
+                self.inner
+                    .generations
+                    .global
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            result
+        };
+        self.inner
+            .commit
+            .wait_durable()
+            .await
+            .map_err(|_| StoreError::WriteFailed)?;
+        Ok(result)
+    }
+
+    /// Applies `ops` in one sled transaction over just the trees they touch (a transaction's
+    /// cost grows with the trees it spans). Call under the write lock.
+    fn apply(&self, ops: &[Op]) -> Result<()> {
+        if ops.is_empty() {
+            return Ok(());
+        }
+        let mut slot = [usize::MAX; TREE_NAMES.len()];
+        let mut touched: Vec<&Tree> = Vec::new();
+        for (tree, _, _) in ops {
+            if slot[*tree] == usize::MAX {
+                slot[*tree] = touched.len();
+                touched.push(self.tree(*tree));
+            }
+        }
+        if let [tree] = touched[..] {
+            // One tree: a batch is atomic too (sled writes a batch manifest, so recovery
+            // applies all of it or none), and costs less than a transaction.
+            let mut batch = sled::Batch::default();
+            for (_, key, value) in ops {
+                match value {
+                    Some(v) => batch.insert(key.as_slice(), v.as_slice()),
+                    None => batch.remove(key.as_slice()),
+                }
+            }
+            tree.apply_batch(batch)?;
+            return Ok(());
+        }
+        touched[..].transaction(|trees: &Vec<TransactionalTree>| {
+            for (tree, key, value) in ops {
+                let t = &trees[slot[*tree]];
+                match value {
+                    Some(v) => t.insert(key.as_slice(), v.as_slice())?,
+                    None => t.remove(key.as_slice())?,
+                };
+            }
+            Ok::<(), ConflictableTransactionError<StoreError>>(())
+        })?;
+        Ok(())
+    }
+
+    fn get<T: Record>(&self, tree: usize, key: &[u8]) -> Result<Option<T>> {
+        match self.tree(tree).get(key)? {
+            Some(bytes) => decode(&bytes).map(Some).map_err(StoreError::Corrupt),
+            None => Ok(None),
+        }
+    }
+
+    /// Reads the records `primary` that `index` lists under `parent`, after `after`.
+    fn children<T: Record>(
+        &self,
+        index: usize,
+        primary: usize,
+        parent: u64,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Page<T>> {
+        let start = pair_key(parent, after.map_or(0, |a| a.saturating_add(1)));
+        let end = pair_key(parent, u64::MAX);
+        let mut items = Vec::new();
+        let mut last = None;
+        for entry in self.tree(index).range(start..=end) {
+            let (key, _) = entry?;
+            let child =
+                read_id(&key[8..]).ok_or_else(|| StoreError::Corrupt("bad index key".into()))?;
+            if items.len() == limit {
+                return Ok(Page {
+                    items,
+                    next: last.map(|id: u64| id_key(id).to_vec()),
+                });
+            }
+            let record = self.get::<T>(primary, &id_key(child))?.ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "index {} points at a missing {} {child}",
+                    TREE_NAMES[index],
+                    T::KIND
+                ))
+            })?;
+            items.push(record);
+            last = Some(child);
+        }
+        Ok(Page { items, next: None })
+    }
+
+    // ----- holders -----
+
+    /// Creates a holder with a new id; the first holder becomes the default.
+    pub async fn create_holder(&self, holder: Holder) -> Result<Holder> {
+        self.write(|store, tx| {
+            let mut holder = holder.clone();
+            holder.id = tx.next_id(store, IdKind::Holder)?;
+            tx.put(HOLDERS, &id_key(holder.id), &holder);
+            tx.mark(
+                HOLDERS_BY_ZONE,
+                &keys::zone_key(&holder.time_zone, holder.id),
+            );
+            if store.default_holder_id()?.is_none() {
+                tx.put_raw(META, META_DEFAULT_HOLDER, &id_key(holder.id));
+            }
+            Ok(holder)
+        })
+        .await
+    }
+
+    /// A holder by id.
+    pub fn holder(&self, id: u64) -> Result<Holder> {
+        self.get(HOLDERS, &id_key(id))?
+            .ok_or_else(|| not_found(IdKind::Holder, id))
+    }
+
+    /// The default holder's id, if any holder exists.
+    pub fn default_holder_id(&self) -> Result<Option<u64>> {
+        Ok(self
+            .tree(META)
+            .get(META_DEFAULT_HOLDER)?
+            .and_then(|v| read_id(&v)))
+    }
+
+    /// Holders in id order, after `after`.
+    pub fn list_holders(&self, after: Option<u64>, limit: usize) -> Result<Page<Holder>> {
+        let start = id_key(after.map_or(0, |a| a.saturating_add(1)));
+        let mut items = Vec::new();
+        for entry in self.tree(HOLDERS).range(start..) {
+            let (_, value) = entry?;
+            if items.len() == limit {
+                let next = items.last().map(|h: &Holder| id_key(h.id).to_vec());
+                return Ok(Page { items, next });
+            }
+            items.push(decode::<Holder>(&value).map_err(StoreError::Corrupt)?);
+        }
+        Ok(Page { items, next: None })
+    }
+
+    /// Replaces a holder; optionally makes it the default.
+    pub async fn update_holder(&self, holder: Holder, make_default: bool) -> Result<Holder> {
+        self.write(|store, tx| {
+            let old = store.holder(holder.id)?;
+            tx.remove(HOLDERS_BY_ZONE, &keys::zone_key(&old.time_zone, old.id));
+            tx.mark(
+                HOLDERS_BY_ZONE,
+                &keys::zone_key(&holder.time_zone, holder.id),
+            );
+            tx.put(HOLDERS, &id_key(holder.id), &holder);
+            if make_default {
+                tx.put_raw(META, META_DEFAULT_HOLDER, &id_key(holder.id));
+            }
+            Ok(holder.clone())
+        })
+        .await
+    }
+
+    /// Deletes a holder; with `force` also their credentials and courses, else refuses if
+    /// they have any. If it was the default, the lowest remaining id becomes the default.
+    pub async fn delete_holder(&self, id: u64, force: bool) -> Result<()> {
+        self.write(|store, tx| {
+            let old = store.holder(id)?;
+            let creds = store.credentials_of(id)?;
+            let courses = store.courses_of(id)?;
+            if !force && (!creds.is_empty() || !courses.is_empty()) {
+                return Err(StoreError::FailedPrecondition(format!(
+                    "holder {} has {} credential(s) and {} course(s); delete them first or use force",
+                    IdKind::Holder.format(id),
+                    creds.len(),
+                    courses.len()
+                )));
+            }
+            for c in &creds {
+                tx.remove(CREDENTIALS, &id_key(c.id));
+                tx.remove(CRED_BY_HOLDER, &pair_key(id, c.id));
+                tx.remove(CRED_BY_EXPIRY, &expiry_key(c.expires_on, c.id));
+            }
+            for c in &courses {
+                tx.remove(COURSES, &id_key(c.id));
+                tx.remove(COURSE_BY_HOLDER, &pair_key(id, c.id));
+            }
+            tx.remove(HOLDERS, &id_key(id));
+            tx.remove(HOLDERS_BY_ZONE, &keys::zone_key(&old.time_zone, id));
+            store.plan_delete_alert_state(tx, id, &creds)?;
+            if store.default_holder_id()? == Some(id) {
+                let next = store
+                    .tree(HOLDERS)
+                    .iter()
+                    .keys()
+                    .filter_map(|k| k.ok().and_then(|k| read_id(&k)))
+                    .find(|&other| other != id);
+                match next {
+                    Some(other) => tx.put_raw(META, META_DEFAULT_HOLDER, &id_key(other)),
+                    None => tx.remove(META, META_DEFAULT_HOLDER),
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    // ----- programs (local: custom programs and overrides of built-in ones) -----
+
+    /// A local program by slug.
+    pub fn local_program(&self, slug: &str) -> Result<Option<Program>> {
+        self.get(PROGRAMS, slug.as_bytes())
+    }
+
+    /// Every local program, by slug.
+    pub fn local_programs(&self) -> Result<Vec<Program>> {
+        self.tree(PROGRAMS)
+            .iter()
+            .values()
+            .map(|v| decode(&v?).map_err(StoreError::Corrupt))
+            .collect()
+    }
+
+    /// Stores a local program. `create` refuses an existing local program of that slug;
+    /// otherwise one must exist.
+    pub async fn put_program(&self, program: Program, create: bool) -> Result<Program> {
+        self.write(|store, tx| {
+            let exists = store.local_program(&program.slug)?.is_some();
+            if create && exists {
+                return Err(StoreError::AlreadyExists(format!(
+                    "program {} already exists locally; use update",
+                    program.slug
+                )));
+            }
+            if !create && !exists {
+                return Err(StoreError::NotFound {
+                    kind: "local program",
+                    id: program.slug.clone(),
+                });
+            }
+            tx.put(PROGRAMS, program.slug.as_bytes(), &program);
+            Ok(program.clone())
+        })
+        .await
+    }
+
+    /// Deletes a local program. `in_use_blocks` refuses when a credential uses the slug
+    /// (a custom program; an override falls back to the built-in one).
+    pub async fn delete_program(&self, slug: &str, in_use_blocks: bool) -> Result<()> {
+        self.write(|store, tx| {
+            if store.local_program(slug)?.is_none() {
+                return Err(StoreError::NotFound {
+                    kind: "local program",
+                    id: slug.to_string(),
+                });
+            }
+            if in_use_blocks {
+                let users = store.count_credentials_of_program(slug)?;
+                if users > 0 {
+                    return Err(StoreError::FailedPrecondition(format!(
+                        "program {slug} is used by {users} credential(s); remove them first"
+                    )));
+                }
+            }
+            tx.remove(PROGRAMS, slug.as_bytes());
+            Ok(())
+        })
+        .await
+    }
+
+    fn count_credentials_of_program(&self, slug: &str) -> Result<usize> {
+        let mut n = 0;
+        for v in self.tree(CREDENTIALS).iter().values() {
+            let c: Credential = decode(&v?).map_err(StoreError::Corrupt)?;
+            n += usize::from(c.program == slug);
+        }
+        Ok(n)
+    }
+
+    // ----- credentials -----
+
+    /// Creates a credential for an existing holder.
+    pub async fn create_credential(&self, credential: Credential) -> Result<Credential> {
+        self.write(|store, tx| {
+            store.holder(credential.holder_id)?;
+            let held = store.credentials_of(credential.holder_id)?;
+            if let Some(same) = held.iter().find(|c| c.program == credential.program) {
+                return Err(StoreError::AlreadyExists(format!(
+                    "holder {} already holds {} as credential {}",
+                    IdKind::Holder.format(credential.holder_id),
+                    credential.program,
+                    IdKind::Credential.format(same.id)
+                )));
+            }
+            let mut credential = credential.clone();
+            credential.id = tx.next_id(store, IdKind::Credential)?;
+            tx.put(CREDENTIALS, &id_key(credential.id), &credential);
+            tx.mark(
+                CRED_BY_HOLDER,
+                &pair_key(credential.holder_id, credential.id),
+            );
+            tx.mark(
+                CRED_BY_EXPIRY,
+                &expiry_key(credential.expires_on, credential.id),
+            );
+            tx.mark(DIRTY, &id_key(credential.id));
+            Ok(credential.clone())
+        })
+        .await
+    }
+
+    /// A credential by id.
+    pub fn credential(&self, id: u64) -> Result<Credential> {
+        self.get(CREDENTIALS, &id_key(id))?
+            .ok_or_else(|| not_found(IdKind::Credential, id))
+    }
+
+    /// A page of a holder's credentials, in id order.
+    pub fn list_credentials(
+        &self,
+        holder: u64,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Page<Credential>> {
+        self.children(CRED_BY_HOLDER, CREDENTIALS, holder, after, limit)
+    }
+
+    /// Every credential of a holder.
+    pub fn credentials_of(&self, holder: u64) -> Result<Vec<Credential>> {
+        Ok(self.list_credentials(holder, None, usize::MAX)?.items)
+    }
+
+    /// Replaces a credential (same holder and program), keeping the expiry index in step.
+    pub async fn update_credential(&self, credential: Credential) -> Result<Credential> {
+        self.write(|store, tx| {
+            let old = store.credential(credential.id)?;
+            if old.holder_id != credential.holder_id || old.program != credential.program {
+                return Err(StoreError::FailedPrecondition(
+                    "a credential's holder and program cannot change".into(),
+                ));
+            }
+            tx.remove(CRED_BY_EXPIRY, &expiry_key(old.expires_on, old.id));
+            tx.mark(
+                CRED_BY_EXPIRY,
+                &expiry_key(credential.expires_on, credential.id),
+            );
+            tx.mark(DIRTY, &id_key(credential.id));
+            tx.put(CREDENTIALS, &id_key(credential.id), &credential);
+            Ok(credential.clone())
+        })
+        .await
+    }
+
+    /// Deletes a credential and unpins it from the holder's courses.
+    pub async fn delete_credential(&self, id: u64) -> Result<()> {
+        self.write(|store, tx| {
+            let old = store.credential(id)?;
+            for mut course in store.courses_of(old.holder_id)? {
+                if course.credential_ids.contains(&id) {
+                    course.credential_ids.retain(|&c| c != id);
+                    tx.put(COURSES, &id_key(course.id), &course);
+                }
+            }
+            tx.remove(CREDENTIALS, &id_key(id));
+            tx.remove(CRED_BY_HOLDER, &pair_key(old.holder_id, id));
+            tx.remove(CRED_BY_EXPIRY, &expiry_key(old.expires_on, id));
+            tx.remove(DIRTY, &id_key(id));
+            tx.remove(ALERT_SETTINGS, format!("c/{id}").as_bytes());
+            Ok(())
+        })
+        .await
+    }
+
+    /// Credentials expiring in `[from, to]`, soonest first, continuing after the key
+    /// `after` (from a previous page).
+    pub fn expiring(
+        &self,
+        from: Date,
+        to: Date,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Page<Credential>> {
+        let start = expiry_key(from, 0);
+        let end = expiry_key(to, u64::MAX);
+        let mut items = Vec::new();
+        let mut last: Option<Vec<u8>> = None;
+        let range = match after {
+            Some(a) if a > &start[..] => self.tree(CRED_BY_EXPIRY).range((
+                std::ops::Bound::Excluded(a.to_vec()),
+                std::ops::Bound::Included(end.to_vec()),
+            )),
+            _ => self
+                .tree(CRED_BY_EXPIRY)
+                .range(start.to_vec()..=end.to_vec()),
+        };
+        for entry in range {
+            let (key, _) = entry?;
+            if items.len() == limit {
+                return Ok(Page { items, next: last });
+            }
+            let id = read_id(&key[4..])
+                .ok_or_else(|| StoreError::Corrupt("bad expiry index key".into()))?;
+            if read_date(&key).is_none() {
+                return Err(StoreError::Corrupt("bad date in expiry index".into()));
+            }
+            items.push(self.credential(id).map_err(|_| {
+                StoreError::Corrupt(format!("expiry index points at missing credential {id}"))
+            })?);
+            last = Some(key.to_vec());
+        }
+        Ok(Page { items, next: None })
+    }
+
+    // ----- courses -----
+
+    fn check_pins(&self, course: &Course) -> Result<()> {
+        for &pin in &course.credential_ids {
+            let cred = self.credential(pin)?;
+            if cred.holder_id != course.holder_id {
+                return Err(StoreError::FailedPrecondition(format!(
+                    "credential {} belongs to another holder",
+                    IdKind::Credential.format(pin)
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates a course for an existing holder; pinned credentials must be theirs.
+    ///
+    /// Courses are the write users make most, so they go through a committer that writes
+    /// every course queued meanwhile in one transaction, sharing one flush (see
+    /// [`course_committer`]). A course's checks read holders and credentials, which other
+    /// courses never change, so checking the courses of one batch in order against the store
+    /// gives the same answers as writing them one by one.
+    pub async fn create_course(&self, course: Course) -> Result<Course> {
+        if self.inner.commit.failed() {
+            return Err(StoreError::WriteFailed);
+        }
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        if !self.inner.courses.push(CourseJob { course, reply }) {
+            return Err(StoreError::Storage("the store is shutting down".into()));
+        }
+        answer
+            .await
+            .unwrap_or_else(|_| Err(StoreError::Storage("the store is shutting down".into())))
+    }
+
+    /// Checks and writes one batch of queued courses in one transaction, under the write
+    /// lock; returns each job's answer. Blocking.
+    fn write_course_batch(&self, jobs: Vec<CourseJob>) -> Vec<(CourseJob, Result<Course>)> {
+        let _guard = self
+            .inner
+            .write_lock
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let mut answers: Vec<(CourseJob, Result<Course>)> = jobs
+            .into_iter()
+            .map(|job| {
+                let checked = self
+                    .holder(job.course.holder_id)
+                    .and_then(|_| self.check_pins(&job.course))
+                    .map(|()| job.course.clone());
+                (job, checked)
+            })
+            .collect();
+        let accepted = answers.iter().filter(|(_, a)| a.is_ok()).count() as u64;
+        if accepted == 0 {
+            return answers;
+        }
+        let mut set = WriteSet::default();
+        let mut next = match set.reserve_ids(self, IdKind::Course, accepted) {
+            Ok(first) => first,
+            Err(e) => {
+                let e = e.to_string();
+                return answers
+                    .into_iter()
+                    .map(|(job, _)| (job, Err(StoreError::Storage(e.clone()))))
+                    .collect();
+            }
+        };
+        for (_, answer) in &mut answers {
+            if let Ok(course) = answer {
+                course.id = next;
+                next += 1;
+                set.put(COURSES, &id_key(course.id), &*course);
+                set.mark(COURSE_BY_HOLDER, &pair_key(course.holder_id, course.id));
+            }
+        }
+        if let Err(e) = self.apply(&set.ops) {
+            let e = e.to_string();
+            for (_, answer) in &mut answers {
+                if answer.is_ok() {
+                    *answer = Err(StoreError::Storage(e.clone()));
+                }
+            }
+            return answers;
+        }
+        let mut holders = self
+            .inner
+            .generations
+            .holders
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        for (_, answer) in &answers {
+            if let Ok(c) = answer {
+                *holders.entry(c.holder_id).or_insert(0) += 1;
+            }
+        }
+        answers
+    }
+
+    /// A course by id.
+    pub fn course(&self, id: u64) -> Result<Course> {
+        self.get(COURSES, &id_key(id))?
+            .ok_or_else(|| not_found(IdKind::Course, id))
+    }
+
+    /// A page of a holder's courses, in id order.
+    pub fn list_courses(
+        &self,
+        holder: u64,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Page<Course>> {
+        self.children(COURSE_BY_HOLDER, COURSES, holder, after, limit)
+    }
+
+    /// Every course of a holder.
+    pub fn courses_of(&self, holder: u64) -> Result<Vec<Course>> {
+        Ok(self.list_courses(holder, None, usize::MAX)?.items)
+    }
+
+    /// Replaces a course (same holder).
+    pub async fn update_course(&self, course: Course) -> Result<Course> {
+        self.write(|store, tx| {
+            let old = store.course(course.id)?;
+            if old.holder_id != course.holder_id {
+                return Err(StoreError::FailedPrecondition(
+                    "a course's holder cannot change".into(),
+                ));
+            }
+            store.check_pins(&course)?;
+            tx.put(COURSES, &id_key(course.id), &course);
+            Ok(course.clone())
+        })
+        .await
+    }
+
+    /// Deletes a course.
+    pub async fn delete_course(&self, id: u64) -> Result<()> {
+        self.write(|store, tx| {
+            let old = store.course(id)?;
+            tx.remove(COURSES, &id_key(id));
+            tx.remove(COURSE_BY_HOLDER, &pair_key(old.holder_id, id));
+            Ok(())
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests;
+
+/// Waits for the background task in `slot`, if it still runs.
+async fn join(slot: &Mutex<Option<tokio::task::JoinHandle<()>>>) {
+    let handle = slot.lock().map(|mut h| h.take()).unwrap_or(None);
+    if let Some(handle) = handle {
+        let _ = handle.await;
+    }
+}
+
+/// The course committer thread: writes queued courses in batches until the store stops and
+/// the queue is empty. Each batch is one transaction and then one `flush()`, after which its
+/// writers get their answers; courses queued meanwhile form the next batch. A dedicated
+/// thread, not tasks: per batch that saves the hand-offs between runtime threads, blocking
+/// threads and the flusher, which cost more than the write itself (BENCHMARKS.md).
+fn course_committer(inner: &std::sync::Weak<Inner>, queue: &CourseQueue) {
+    let mut previous = 0;
+    while let Some(jobs) = queue.next_batch(previous) {
+        previous = jobs.len();
+        let Some(strong) = inner.upgrade() else {
+            return;
+        };
+        let store = Store { inner: strong };
+        let mut answers = store.write_course_batch(jobs);
+        let wrote = answers.iter().any(|(_, a)| a.is_ok());
+        if let Err(e) = wrote.then(|| store.inner.db.flush()).transpose() {
+            store.inner.commit.fail(&e.to_string());
+            for (_, answer) in &mut answers {
+                if answer.is_ok() {
+                    *answer = Err(StoreError::WriteFailed);
+                }
+            }
+        }
+        drop(store);
+        for (job, answer) in answers {
+            let _ = job.reply.send(answer);
+        }
+    }
+}
