@@ -1,6 +1,6 @@
 //! The alert outbox, delivery channels, alert settings and scheduler bookkeeping.
 
-use super::keys::{alert_key, decode, id_key, pair_key, read_id, read_retry_at, retry_key};
+use super::keys::{alert_key, decode, id_key, read_id, read_retry_at, retry_key};
 use super::{
     ALERT_KEYS, ALERT_RETRY, ALERT_SETTINGS, ALERTS, ALERTS_BY_HOLDER, CHANNELS,
     CHANNELS_BY_HOLDER, DIRTY, HOLDERS_BY_ZONE, META, Page, Result, Store, StoreError, WriteSet,
@@ -31,15 +31,6 @@ impl SettingsScope {
     }
 }
 
-fn plan_retry(tx: &mut WriteSet, old: Option<&Alert>, new: &Alert) {
-    if let Some(at) = old.and_then(Alert::next_attempt) {
-        tx.remove(ALERT_RETRY, &retry_key(at, new.id));
-    }
-    if let Some(at) = new.next_attempt() {
-        tx.mark(ALERT_RETRY, &retry_key(at, new.id));
-    }
-}
-
 impl Store {
     /// Writes `alert` to the outbox under its key (credential, cycle, threshold) unless that
     /// key was enqueued before; returns the stored alert, or `None` for a repeat.
@@ -51,10 +42,7 @@ impl Store {
             }
             let mut alert = alert;
             alert.id = tx.next_id(store, IdKind::Alert)?;
-            tx.put(ALERTS, &id_key(alert.id), &alert);
-            tx.put_raw(ALERT_KEYS, &key, &id_key(alert.id));
-            tx.mark(ALERTS_BY_HOLDER, &pair_key(alert.holder_id, alert.id));
-            plan_retry(tx, None, &alert);
+            tx.put_record(None, &alert);
             Ok(Some(alert))
         })
         .await
@@ -79,11 +67,7 @@ impl Store {
             let mut stored = Vec::with_capacity(fresh.len());
             for (alert, id) in fresh.into_iter().zip(first..) {
                 let alert = Alert { id, ..alert };
-                let key = alert_key(alert.credential_id, alert.expires_on, alert.threshold_days);
-                tx.put(ALERTS, &id_key(alert.id), &alert);
-                tx.put_raw(ALERT_KEYS, &key, &id_key(alert.id));
-                tx.mark(ALERTS_BY_HOLDER, &pair_key(alert.holder_id, alert.id));
-                plan_retry(tx, None, &alert);
+                tx.put_record(None, &alert);
                 stored.push(alert);
             }
             Ok(stored)
@@ -113,8 +97,7 @@ impl Store {
     pub async fn update_alert(&self, alert: Alert) -> Result<Alert> {
         self.write(|store, tx| {
             let old = store.alert(alert.id)?;
-            plan_retry(tx, Some(&old), &alert);
-            tx.put(ALERTS, &id_key(alert.id), &alert);
+            tx.put_record(Some(&old), &alert);
             Ok(alert)
         })
         .await
@@ -182,8 +165,7 @@ impl Store {
             }
             let mut channel = channel;
             channel.id = tx.next_id(store, IdKind::Channel)?;
-            tx.put(CHANNELS, &id_key(channel.id), &channel);
-            tx.mark(CHANNELS_BY_HOLDER, &pair_key(channel.holder_id, channel.id));
+            tx.put_record(None, &channel);
             Ok(channel)
         })
         .await
@@ -206,8 +188,7 @@ impl Store {
     pub async fn delete_channel(&self, id: u64) -> Result<()> {
         self.write(|store, tx| {
             let old = store.channel(id)?;
-            tx.remove(CHANNELS, &id_key(id));
-            tx.remove(CHANNELS_BY_HOLDER, &pair_key(old.holder_id, id));
+            tx.remove_record(&old);
             Ok(())
         })
         .await
@@ -295,19 +276,19 @@ impl Store {
 
     /// The instant of the last completed tick in `zone`.
     pub fn last_tick(&self, zone: &str) -> Result<Option<Timestamp>> {
-        let key = format!("last_tick/{zone}");
+        let key = super::keys::last_tick_key(zone);
         Ok(self
             .tree(META)
-            .get(key.as_bytes())?
+            .get(&key)?
             .and_then(|v| read_id(&v))
             .and_then(|s| Timestamp::from_second(s as i64).ok()))
     }
 
     /// Records a completed tick in `zone`.
     pub async fn set_last_tick(&self, zone: &str, at: Timestamp) -> Result<()> {
-        let key = format!("last_tick/{zone}");
+        let key = super::keys::last_tick_key(zone);
         self.write(|_, tx| {
-            tx.put_raw(META, key.as_bytes(), &id_key(at.as_second() as u64));
+            tx.put_raw(META, &key, &id_key(at.as_second() as u64));
             Ok(())
         })
         .await
@@ -321,30 +302,16 @@ impl Store {
         creds: &[Credential],
     ) -> Result<()> {
         for alert in self.alerts_of(holder, None, usize::MAX)?.items {
-            plan_retry(
-                tx,
-                Some(&alert),
-                &Alert {
-                    cancelled: true,
-                    ..alert.clone()
-                },
-            );
-            tx.remove(ALERTS, &id_key(alert.id));
-            tx.remove(ALERTS_BY_HOLDER, &pair_key(holder, alert.id));
-            tx.remove(
-                ALERT_KEYS,
-                &alert_key(alert.credential_id, alert.expires_on, alert.threshold_days),
-            );
+            tx.remove_record(&alert);
         }
         for channel in self.channels_of(holder)? {
-            tx.remove(CHANNELS, &id_key(channel.id));
-            tx.remove(CHANNELS_BY_HOLDER, &pair_key(holder, channel.id));
+            tx.remove_record(&channel);
         }
         for c in creds {
             tx.remove(DIRTY, &id_key(c.id));
-            tx.remove(ALERT_SETTINGS, format!("c/{}", c.id).as_bytes());
+            tx.remove(ALERT_SETTINGS, &SettingsScope::Credential(c.id).key());
         }
-        tx.remove(ALERT_SETTINGS, format!("h/{holder}").as_bytes());
+        tx.remove(ALERT_SETTINGS, &SettingsScope::Holder(holder).key());
         Ok(())
     }
 }

@@ -1,9 +1,8 @@
 //! Integrity check and repair: every record decodes, every index matches the primary
 //! records, references resolve, and id counters are ahead of every id.
 
-use super::keys::{
-    Record, alert_key, decode, expiry_key, id_key, pair_key, read_id, retry_key, zone_key,
-};
+use super::indexes::{Entry, Indexed};
+use super::keys::{Record, decode, id_key, read_id};
 use super::{
     ALERT_KEYS, ALERT_RETRY, ALERT_SETTINGS, ALERTS, ALERTS_BY_HOLDER, CHANNELS,
     CHANNELS_BY_HOLDER, COURSE_BY_HOLDER, COURSES, CRED_BY_EXPIRY, CRED_BY_HOLDER, CREDENTIALS,
@@ -85,35 +84,16 @@ fn primaries(trees: &[Tree], report: &mut CheckReport) -> Result<Primaries> {
 fn expected(p: &Primaries) -> BTreeMap<usize, BTreeMap<Vec<u8>, Vec<u8>>> {
     let mut out: BTreeMap<usize, BTreeMap<Vec<u8>, Vec<u8>>> =
         INDEXES.iter().map(|&i| (i, BTreeMap::new())).collect();
-    let mut put = |tree: usize, key: &[u8], value: &[u8]| {
-        out.entry(tree)
-            .or_default()
-            .insert(key.to_vec(), value.to_vec());
-    };
-    for h in &p.holders {
-        put(HOLDERS_BY_ZONE, &zone_key(&h.time_zone, h.id), &[]);
-    }
-    for c in &p.credentials {
-        put(CRED_BY_HOLDER, &pair_key(c.holder_id, c.id), &[]);
-        put(CRED_BY_EXPIRY, &expiry_key(c.expires_on, c.id), &[]);
-    }
-    for c in &p.courses {
-        put(COURSE_BY_HOLDER, &pair_key(c.holder_id, c.id), &[]);
-    }
-    for a in &p.alerts {
-        put(ALERTS_BY_HOLDER, &pair_key(a.holder_id, a.id), &[]);
-        put(
-            ALERT_KEYS,
-            &alert_key(a.credential_id, a.expires_on, a.threshold_days),
-            &id_key(a.id),
-        );
-        if let Some(at) = a.next_attempt() {
-            put(ALERT_RETRY, &retry_key(at, a.id), &[]);
+    let mut put = |entries: Vec<Entry>| {
+        for (tree, key, value) in entries {
+            out.entry(tree).or_default().insert(key, value);
         }
-    }
-    for c in &p.channels {
-        put(CHANNELS_BY_HOLDER, &pair_key(c.holder_id, c.id), &[]);
-    }
+    };
+    p.holders.iter().for_each(|r| put(r.entries()));
+    p.credentials.iter().for_each(|r| put(r.entries()));
+    p.courses.iter().for_each(|r| put(r.entries()));
+    p.alerts.iter().for_each(|r| put(r.entries()));
+    p.channels.iter().for_each(|r| put(r.entries()));
     out
 }
 
@@ -175,8 +155,8 @@ fn counters(p: &Primaries) -> Vec<(IdKind, u64)> {
     ]
 }
 
-fn counter_key(kind: IdKind) -> String {
-    format!("next_id/{}", kind.noun())
+fn counter_key(kind: IdKind) -> Vec<u8> {
+    super::keys::next_id_key(kind)
 }
 
 /// Checks the trees; changes nothing.
@@ -210,7 +190,7 @@ pub(super) fn check(trees: &[Tree]) -> Result<CheckReport> {
     }
     for (kind, max) in counters(&p) {
         let next = trees[META]
-            .get(counter_key(kind).as_bytes())?
+            .get(&counter_key(kind))?
             .and_then(|v| read_id(&v))
             .unwrap_or(1);
         if next <= max {
@@ -251,7 +231,7 @@ pub(super) fn repair(trees: &[Tree]) -> Result<CheckReport> {
     let counters = counters(&p);
     let mut meta_puts: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
     for (kind, max) in &counters {
-        let key = counter_key(*kind).into_bytes();
+        let key = counter_key(*kind);
         let next = trees[META]
             .get(&key)?
             .and_then(|v| read_id(&v))

@@ -9,11 +9,10 @@
 //! formatting happen after the lock is released. Indexes are not exported: they are derived
 //! and rebuilt by the import.
 
-use super::keys::{alert_key, decode, expiry_key, id_key, pair_key, read_id, retry_key, zone_key};
+use super::keys::{alert_key, decode, id_key, read_id};
 use super::{
-    ALERT_KEYS, ALERT_RETRY, ALERT_SETTINGS, ALERTS, ALERTS_BY_HOLDER, CHANNELS,
-    CHANNELS_BY_HOLDER, COURSE_BY_HOLDER, COURSES, CRED_BY_EXPIRY, CRED_BY_HOLDER, CREDENTIALS,
-    DIRTY, HOLDERS, HOLDERS_BY_ZONE, META, META_DEFAULT_HOLDER, META_SCHEMA, PROGRAMS, Result,
+    ALERT_KEYS, ALERT_SETTINGS, ALERTS, CHANNELS, COURSES, CREDENTIALS,
+    DIRTY, HOLDERS, META, META_DEFAULT_HOLDER, META_SCHEMA, PROGRAMS, Result,
     SettingsScope, Store, StoreError, WriteSet,
 };
 use crate::domain::{
@@ -364,13 +363,13 @@ impl Store {
                     .map_err(|_| StoreError::Corrupt("schema version is unreadable".into()))?;
             } else if key.as_ref() == META_DEFAULT_HOLDER {
                 dump.default_holder = read_id(&value);
-            } else if let Some(noun) = key.strip_prefix(b"next_id/")
+            } else if let Some(noun) = key.strip_prefix(super::keys::NEXT_ID_PREFIX)
                 && let Some(kind) = COUNTED.iter().find(|k| k.noun().as_bytes() == noun)
             {
                 let n =
                     read_id(&value).ok_or_else(|| StoreError::Corrupt("bad id counter".into()))?;
                 *dump.next_ids.slot(*kind) = n;
-            } else if let Some(zone) = key.strip_prefix(b"last_tick/") {
+            } else if let Some(zone) = key.strip_prefix(super::keys::LAST_TICK_PREFIX) {
                 let at = read_id(&value)
                     .and_then(|s| Timestamp::from_second(s as i64).ok())
                     .ok_or_else(|| StoreError::Corrupt("bad last tick".into()))?;
@@ -639,8 +638,7 @@ impl Store {
             max_ids.raise(IdKind::Holder, h.id);
             match compare(h, self.get(HOLDERS, &id_key(h.id))?) {
                 Compare::New => {
-                    plan.put(HOLDERS, &id_key(h.id), h);
-                    plan.mark(HOLDERS_BY_ZONE, &zone_key(&h.time_zone, h.id));
+                    plan.put_record(None, h);
                     new_holders.push((h.id, *is_default));
                     t.count(true);
                 }
@@ -701,9 +699,7 @@ impl Store {
                         );
                         continue;
                     }
-                    plan.put(CREDENTIALS, &id_key(c.id), c);
-                    plan.mark(CRED_BY_HOLDER, &pair_key(c.holder_id, c.id));
-                    plan.mark(CRED_BY_EXPIRY, &expiry_key(c.expires_on, c.id));
+                    plan.put_record(None, c);
                     // Where the store's scheduler is ahead of the dump's, the marks it
                     // passed were never looked at for this credential: the next tick should.
                     let zone = match zone_of.get(&c.holder_id) {
@@ -730,8 +726,7 @@ impl Store {
             max_ids.raise(IdKind::Course, c.id);
             match compare(c, self.get(COURSES, &id_key(c.id))?) {
                 Compare::New => {
-                    plan.put(COURSES, &id_key(c.id), c);
-                    plan.mark(COURSE_BY_HOLDER, &pair_key(c.holder_id, c.id));
+                    plan.put_record(None, c);
                     t.count(true);
                 }
                 Compare::Same => t.count(false),
@@ -772,8 +767,7 @@ impl Store {
                         );
                         continue;
                     }
-                    plan.put(CHANNELS, &id_key(channel.id), channel);
-                    plan.mark(CHANNELS_BY_HOLDER, &pair_key(channel.holder_id, channel.id));
+                    plan.put_record(None, channel);
                     if *secret_omitted {
                         t.summary.channels_without_secret += 1;
                     }
@@ -815,12 +809,7 @@ impl Store {
                         );
                         continue;
                     }
-                    plan.put(ALERTS, &id_key(a.id), a);
-                    plan.put_raw(ALERT_KEYS, &key, &id_key(a.id));
-                    plan.mark(ALERTS_BY_HOLDER, &pair_key(a.holder_id, a.id));
-                    if let Some(at) = a.next_attempt() {
-                        plan.mark(ALERT_RETRY, &retry_key(at, a.id));
-                    }
+                    plan.put_record(None, a);
                     t.count(true);
                 }
                 Compare::Same => t.count(false),
@@ -832,8 +821,8 @@ impl Store {
             let (zone, at) = &l.record;
             let later = self.last_tick(zone)?.is_none_or(|ours| *at > ours);
             if later {
-                let key = format!("last_tick/{zone}");
-                plan.put_raw(META, key.as_bytes(), &id_key(at.as_second() as u64));
+                let key = super::keys::last_tick_key(zone);
+                plan.put_raw(META, &key, &id_key(at.as_second() as u64));
             }
             t.count(later);
         }
@@ -850,16 +839,16 @@ impl Store {
         // Counters: past every imported id, and at least the dump's.
         let mut raised = false;
         for kind in COUNTED {
-            let key = format!("next_id/{}", kind.noun());
+            let key = super::keys::next_id_key(kind);
             let ours = self
                 .tree(META)
-                .get(key.as_bytes())?
+                .get(&key)?
                 .and_then(|v| read_id(&v))
                 .unwrap_or(1);
             let theirs = d.next_ids.as_ref().map_or(1, |l| l.record.get(kind));
             let next = ours.max(theirs).max(max_ids.get(kind).saturating_add(1));
             if next > ours {
-                plan.put_raw(META, key.as_bytes(), &id_key(next));
+                plan.put_raw(META, &key, &id_key(next));
                 raised = true;
             }
         }

@@ -124,3 +124,18 @@ pub(crate) fn expiry_key(date: Date, credential: u64) -> [u8; 12] {
     k[4..].copy_from_slice(&credential.to_be_bytes());
     k
 }
+
+/// Prefix of the id counters in `meta`.
+pub(crate) const NEXT_ID_PREFIX: &[u8] = b"next_id/";
+/// Prefix of the last tick per zone in `meta`.
+pub(crate) const LAST_TICK_PREFIX: &[u8] = b"last_tick/";
+
+/// The `meta` key of the id counter of `kind`.
+pub(crate) fn next_id_key(kind: crate::domain::IdKind) -> Vec<u8> {
+    [NEXT_ID_PREFIX, kind.noun().as_bytes()].concat()
+}
+
+/// The `meta` key of the last tick in `zone`.
+pub(crate) fn last_tick_key(zone: &str) -> Vec<u8> {
+    [LAST_TICK_PREFIX, zone.as_bytes()].concat()
+}

@@ -14,6 +14,7 @@ pub use dump::{
     Dump, DumpChannel, ImportError, ImportSummary, LineError, Lined, NextIds, ParsedDump,
 };
 mod group_commit;
+mod indexes;
 mod keys;
 
 use crate::domain::{Course, Credential, Holder, IdKind, Program};
@@ -384,13 +385,13 @@ impl WriteSet {
     /// Reserves `n` consecutive ids of `kind`; returns the first. Call at most once per kind
     /// per write set: the counter is read from the store, not from this set.
     fn reserve_ids(&mut self, store: &Store, kind: IdKind, n: u64) -> Result<u64> {
-        let key = format!("next_id/{}", kind.noun());
+        let key = keys::next_id_key(kind);
         let next = store
             .tree(META)
-            .get(key.as_bytes())?
+            .get(&key)?
             .and_then(|v| read_id(&v))
             .unwrap_or(1);
-        self.put_raw(META, key.as_bytes(), &id_key(next + n));
+        self.put_raw(META, &key, &id_key(next + n));
         Ok(next)
     }
 }
@@ -665,11 +666,7 @@ impl Store {
         self.write(|store, tx| {
             let mut holder = holder.clone();
             holder.id = tx.next_id(store, IdKind::Holder)?;
-            tx.put(HOLDERS, &id_key(holder.id), &holder);
-            tx.mark(
-                HOLDERS_BY_ZONE,
-                &keys::zone_key(&holder.time_zone, holder.id),
-            );
+            tx.put_record(None, &holder);
             if store.default_holder_id()?.is_none() {
                 tx.put_raw(META, META_DEFAULT_HOLDER, &id_key(holder.id));
             }
@@ -711,12 +708,7 @@ impl Store {
     pub async fn update_holder(&self, holder: Holder, make_default: bool) -> Result<Holder> {
         self.write(|store, tx| {
             let old = store.holder(holder.id)?;
-            tx.remove(HOLDERS_BY_ZONE, &keys::zone_key(&old.time_zone, old.id));
-            tx.mark(
-                HOLDERS_BY_ZONE,
-                &keys::zone_key(&holder.time_zone, holder.id),
-            );
-            tx.put(HOLDERS, &id_key(holder.id), &holder);
+            tx.put_record(Some(&old), &holder);
             if make_default {
                 tx.put_raw(META, META_DEFAULT_HOLDER, &id_key(holder.id));
             }
@@ -741,16 +733,12 @@ impl Store {
                 )));
             }
             for c in &creds {
-                tx.remove(CREDENTIALS, &id_key(c.id));
-                tx.remove(CRED_BY_HOLDER, &pair_key(id, c.id));
-                tx.remove(CRED_BY_EXPIRY, &expiry_key(c.expires_on, c.id));
+                tx.remove_record(c);
             }
             for c in &courses {
-                tx.remove(COURSES, &id_key(c.id));
-                tx.remove(COURSE_BY_HOLDER, &pair_key(id, c.id));
+                tx.remove_record(c);
             }
-            tx.remove(HOLDERS, &id_key(id));
-            tx.remove(HOLDERS_BY_ZONE, &keys::zone_key(&old.time_zone, id));
+            tx.remove_record(&old);
             store.plan_delete_alert_state(tx, id, &creds)?;
             if store.default_holder_id()? == Some(id) {
                 let next = store
@@ -858,15 +846,7 @@ impl Store {
             }
             let mut credential = credential.clone();
             credential.id = tx.next_id(store, IdKind::Credential)?;
-            tx.put(CREDENTIALS, &id_key(credential.id), &credential);
-            tx.mark(
-                CRED_BY_HOLDER,
-                &pair_key(credential.holder_id, credential.id),
-            );
-            tx.mark(
-                CRED_BY_EXPIRY,
-                &expiry_key(credential.expires_on, credential.id),
-            );
+            tx.put_record(None, &credential);
             tx.mark(DIRTY, &id_key(credential.id));
             Ok(credential.clone())
         })
@@ -903,13 +883,8 @@ impl Store {
                     "a credential's holder and program cannot change".into(),
                 ));
             }
-            tx.remove(CRED_BY_EXPIRY, &expiry_key(old.expires_on, old.id));
-            tx.mark(
-                CRED_BY_EXPIRY,
-                &expiry_key(credential.expires_on, credential.id),
-            );
+            tx.put_record(Some(&old), &credential);
             tx.mark(DIRTY, &id_key(credential.id));
-            tx.put(CREDENTIALS, &id_key(credential.id), &credential);
             Ok(credential.clone())
         })
         .await
@@ -925,11 +900,9 @@ impl Store {
                     tx.put(COURSES, &id_key(course.id), &course);
                 }
             }
-            tx.remove(CREDENTIALS, &id_key(id));
-            tx.remove(CRED_BY_HOLDER, &pair_key(old.holder_id, id));
-            tx.remove(CRED_BY_EXPIRY, &expiry_key(old.expires_on, id));
+            tx.remove_record(&old);
             tx.remove(DIRTY, &id_key(id));
-            tx.remove(ALERT_SETTINGS, format!("c/{id}").as_bytes());
+            tx.remove(ALERT_SETTINGS, &SettingsScope::Credential(id).key());
             Ok(())
         })
         .await
@@ -1047,8 +1020,7 @@ impl Store {
             if let Ok(course) = answer {
                 course.id = next;
                 next += 1;
-                set.put(COURSES, &id_key(course.id), &*course);
-                set.mark(COURSE_BY_HOLDER, &pair_key(course.holder_id, course.id));
+                set.put_record(None, &*course);
             }
         }
         if let Err(e) = self.apply(&set.ops) {
@@ -1115,8 +1087,7 @@ impl Store {
     pub async fn delete_course(&self, id: u64) -> Result<()> {
         self.write(|store, tx| {
             let old = store.course(id)?;
-            tx.remove(COURSES, &id_key(id));
-            tx.remove(COURSE_BY_HOLDER, &pair_key(old.holder_id, id));
+            tx.remove_record(&old);
             Ok(())
         })
         .await

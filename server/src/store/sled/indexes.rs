@@ -1,0 +1,120 @@
+//! The one definition of every index entry: which entries each primary record implies.
+//!
+//! Writes ([`WriteSet::put_record`], [`WriteSet::remove_record`]), import and `check`/`repair`
+//! all derive index entries from here, so an index can only be written one way.
+
+use super::keys::{Record, alert_key, expiry_key, id_key, pair_key, retry_key, zone_key};
+use super::{
+    ALERT_KEYS, ALERT_RETRY, ALERTS, ALERTS_BY_HOLDER, CHANNELS, CHANNELS_BY_HOLDER,
+    COURSE_BY_HOLDER, COURSES, CRED_BY_EXPIRY, CRED_BY_HOLDER, CREDENTIALS, HOLDERS,
+    HOLDERS_BY_ZONE, WriteSet,
+};
+use crate::domain::{Alert, Channel, Course, Credential, Holder};
+
+/// An index entry: tree, key and value.
+pub(super) type Entry = (usize, Vec<u8>, Vec<u8>);
+
+/// A record kind kept in its own primary tree under its id, with the index entries it implies.
+pub(super) trait Indexed: Record {
+    /// The primary tree.
+    const TREE: usize;
+    /// The record's id (its key in [`Indexed::TREE`]).
+    fn id(&self) -> u64;
+    /// Every index entry this record implies.
+    fn entries(&self) -> Vec<Entry>;
+}
+
+fn mark(tree: usize, key: &[u8]) -> Entry {
+    (tree, key.to_vec(), Vec::new())
+}
+
+impl Indexed for Holder {
+    const TREE: usize = HOLDERS;
+    fn id(&self) -> u64 {
+        self.id
+    }
+    fn entries(&self) -> Vec<Entry> {
+        vec![mark(HOLDERS_BY_ZONE, &zone_key(&self.time_zone, self.id))]
+    }
+}
+
+impl Indexed for Credential {
+    const TREE: usize = CREDENTIALS;
+    fn id(&self) -> u64 {
+        self.id
+    }
+    fn entries(&self) -> Vec<Entry> {
+        vec![
+            mark(CRED_BY_HOLDER, &pair_key(self.holder_id, self.id)),
+            mark(CRED_BY_EXPIRY, &expiry_key(self.expires_on, self.id)),
+        ]
+    }
+}
+
+impl Indexed for Course {
+    const TREE: usize = COURSES;
+    fn id(&self) -> u64 {
+        self.id
+    }
+    fn entries(&self) -> Vec<Entry> {
+        vec![mark(COURSE_BY_HOLDER, &pair_key(self.holder_id, self.id))]
+    }
+}
+
+impl Indexed for Alert {
+    const TREE: usize = ALERTS;
+    fn id(&self) -> u64 {
+        self.id
+    }
+    fn entries(&self) -> Vec<Entry> {
+        let mut out = vec![
+            mark(ALERTS_BY_HOLDER, &pair_key(self.holder_id, self.id)),
+            (
+                ALERT_KEYS,
+                alert_key(self.credential_id, self.expires_on, self.threshold_days).to_vec(),
+                id_key(self.id).to_vec(),
+            ),
+        ];
+        if let Some(at) = self.next_attempt() {
+            out.push(mark(ALERT_RETRY, &retry_key(at, self.id)));
+        }
+        out
+    }
+}
+
+impl Indexed for Channel {
+    const TREE: usize = CHANNELS;
+    fn id(&self) -> u64 {
+        self.id
+    }
+    fn entries(&self) -> Vec<Entry> {
+        vec![mark(CHANNELS_BY_HOLDER, &pair_key(self.holder_id, self.id))]
+    }
+}
+
+impl WriteSet {
+    /// Writes `new` with its index entries, replacing `old` (the stored version, if any):
+    /// entries `old` implied that `new` does not are removed.
+    pub(super) fn put_record<T: Indexed>(&mut self, old: Option<&T>, new: &T) {
+        let wanted = new.entries();
+        if let Some(old) = old {
+            for (tree, key, _) in old.entries() {
+                if !wanted.iter().any(|(t, k, _)| *t == tree && *k == key) {
+                    self.remove(tree, &key);
+                }
+            }
+        }
+        for (tree, key, value) in wanted {
+            self.put_raw(tree, &key, &value);
+        }
+        self.put(T::TREE, &id_key(new.id()), new);
+    }
+
+    /// Removes `old` and every index entry it implies.
+    pub(super) fn remove_record<T: Indexed>(&mut self, old: &T) {
+        for (tree, key, _) in old.entries() {
+            self.remove(tree, &key);
+        }
+        self.remove(T::TREE, &id_key(old.id()));
+    }
+}
