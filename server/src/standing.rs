@@ -68,8 +68,8 @@ pub struct Cache {
     entries: Mutex<CacheMap>,
 }
 
-/// (holder, date) -> (the holder's change counters when computed, the standing).
-type CacheMap = HashMap<(u64, Date), ((u64, u64), Arc<Standing>)>;
+/// (holder, date) -> (the holder's change version when computed, the standing).
+type CacheMap = HashMap<(u64, Date), (crate::store::Version, Arc<Standing>)>;
 
 impl Cache {
     /// [`of_holder`], answered from the cache when nothing it depends on was written since.
@@ -81,7 +81,7 @@ impl Cache {
     ) -> Result<Arc<Standing>, StandingError> {
         // Read the counters before the records: a write that lands in between moves them,
         // so an answer computed from older records is never kept under newer counters.
-        let generation = store.generation(holder.id);
+        let generation = store.version(holder.id)?;
         let key = (holder.id, today);
         if let Some((seen, standing)) = self.lock().get(&key)
             && *seen == generation

@@ -7,6 +7,18 @@ pub mod sled;
 
 pub use self::sled::{
     CheckReport, Dump, DumpChannel, ImportError, ImportSummary, LineError, Lined, NextIds, Page,
-    ParsedDump, SCHEMA_VERSION, SettingsScope, Store, StoreError, StoreOptions, TREE_NAMES,
+    ParsedDump, SCHEMA_VERSION, SettingsScope, SledStore as Store, StoreError, StoreOptions, TREE_NAMES,
     expiry_cursor,
 };
+
+/// A holder's change version, kept in the store: it moves with every write that can change
+/// the holder's standing (their record, credentials and courses, or any local program), so
+/// a cached answer is valid while the version it was computed at is current, whichever
+/// daemon made the write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Version {
+    /// Moves with every change to a local program.
+    pub programs: u64,
+    /// Moves with every change to the holder's own records.
+    pub holder: u64,
+}

@@ -3,7 +3,7 @@
 use super::keys::{alert_key, decode, id_key, read_id, read_retry_at, retry_key};
 use super::{
     ALERT_KEYS, ALERT_RETRY, ALERT_SETTINGS, ALERTS, ALERTS_BY_HOLDER, CHANNELS,
-    CHANNELS_BY_HOLDER, DIRTY, HOLDERS_BY_ZONE, META, Page, Result, Store, StoreError, WriteSet,
+    CHANNELS_BY_HOLDER, DIRTY, HOLDERS_BY_ZONE, META, Page, Result, SledStore, StoreError, WriteSet,
     not_found,
 };
 use crate::domain::{Alert, AlertSettings, Channel, Credential, IdKind};
@@ -31,7 +31,7 @@ impl SettingsScope {
     }
 }
 
-impl Store {
+impl SledStore {
     /// Writes `alert` to the outbox under its key (credential, cycle, threshold) unless that
     /// key was enqueued before; returns the stored alert, or `None` for a repeat.
     pub async fn enqueue_alert(&self, alert: Alert) -> Result<Option<Alert>> {

@@ -190,7 +190,7 @@ pub(super) fn check(trees: &[Tree]) -> Result<CheckReport> {
     }
     for (kind, max) in counters(&p) {
         let next = trees[META]
-            .get(&counter_key(kind))?
+            .get(counter_key(kind))?
             .and_then(|v| read_id(&v))
             .unwrap_or(1);
         if next <= max {

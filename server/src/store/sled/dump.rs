@@ -2,7 +2,7 @@
 //! import that keeps ids and rebuilds every index.
 //!
 //! **Consistency.** sled 0.34 has no point-in-time snapshots, and its iterators see writes
-//! that land while they run, so [`Store::dump`] pauses writers instead: it takes the store's
+//! that land while they run, so [`SledStore::dump`] pauses writers instead: it takes the store's
 //! write lock (every write plans and commits under it) and copies the raw key/value pairs
 //! of the record trees. Copying `IVec`s is a reference-count bump or a small memcpy, so
 //! writers wait for milliseconds, not for the client to read the dump; decoding and
@@ -13,7 +13,7 @@ use super::keys::{alert_key, decode, id_key, read_id};
 use super::{
     ALERT_KEYS, ALERT_SETTINGS, ALERTS, CHANNELS, COURSES, CREDENTIALS,
     DIRTY, HOLDERS, META, META_DEFAULT_HOLDER, META_SCHEMA, PROGRAMS, Result,
-    SettingsScope, Store, StoreError, WriteSet,
+    SettingsScope, SledStore, StoreError, WriteSet,
 };
 use crate::domain::{
     Alert, AlertSettings, Channel, Course, Credential, FieldError, Holder, IdKind, Program,
@@ -85,7 +85,7 @@ impl NextIds {
     }
 }
 
-/// Every record of the store as of one instant ([`Store::dump`]), each kind in key order.
+/// Every record of the store as of one instant ([`SledStore::dump`]), each kind in key order.
 #[derive(Debug, Clone, Default)]
 pub struct Dump {
     /// The store's schema version.
@@ -132,7 +132,7 @@ pub struct DumpChannel {
     pub secret_omitted: bool,
 }
 
-/// A dump read from a file, every record checked on its own, ready for [`Store::import`].
+/// A dump read from a file, every record checked on its own, ready for [`SledStore::import`].
 #[derive(Debug, Clone, Default)]
 pub struct ParsedDump {
     /// The id counters, if the dump has them.
@@ -307,7 +307,7 @@ impl Problems {
     }
 }
 
-impl Store {
+impl SledStore {
     /// Every record of the store as of one instant; writers wait while the raw records are
     /// copied (see the module docs).
     pub fn dump(&self) -> Result<Dump> {
@@ -974,8 +974,8 @@ mod tests {
     }
 
     /// A store with one of everything, alerts with a pending delivery included.
-    async fn filled(dir: &std::path::Path) -> Store {
-        let store = Store::open(dir, &StoreOptions::default()).unwrap();
+    async fn filled(dir: &std::path::Path) -> SledStore {
+        let store = SledStore::open(dir, &StoreOptions::default()).unwrap();
         let h1 = store
             .create_holder(holder("Dana Reyes", "America/Chicago"))
             .await
@@ -1081,7 +1081,7 @@ mod tests {
         assert_eq!(dump.holders.len(), 2);
         assert_eq!(dump.next_ids.holder, 4, "h2 was deleted, h4 is next");
 
-        let target = Store::open(&tmp.path().join("b"), &StoreOptions::default()).unwrap();
+        let target = SledStore::open(&tmp.path().join("b"), &StoreOptions::default()).unwrap();
         let builtin: BTreeSet<String> = ["nha-cpt".to_string()].into();
         let summary = target.import(parsed(&dump), &builtin).await.unwrap();
         assert_eq!(summary.unchanged, 0);
@@ -1146,7 +1146,7 @@ mod tests {
     #[tokio::test]
     async fn references_must_resolve_in_the_dump_or_the_store() {
         let tmp = tempfile::tempdir().unwrap();
-        let store = Store::open(tmp.path(), &StoreOptions::default()).unwrap();
+        let store = SledStore::open(tmp.path(), &StoreOptions::default()).unwrap();
         let dump = ParsedDump {
             credentials: vec![Lined {
                 line: 3,

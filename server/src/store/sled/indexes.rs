@@ -22,6 +22,10 @@ pub(super) trait Indexed: Record {
     fn id(&self) -> u64;
     /// Every index entry this record implies.
     fn entries(&self) -> Vec<Entry>;
+    /// The holder whose standing (compliance) this record decides, if any.
+    fn standing_of(&self) -> Option<u64> {
+        None
+    }
 }
 
 fn mark(tree: usize, key: &[u8]) -> Entry {
@@ -36,6 +40,9 @@ impl Indexed for Holder {
     fn entries(&self) -> Vec<Entry> {
         vec![mark(HOLDERS_BY_ZONE, &zone_key(&self.time_zone, self.id))]
     }
+    fn standing_of(&self) -> Option<u64> {
+        Some(self.id)
+    }
 }
 
 impl Indexed for Credential {
@@ -49,6 +56,9 @@ impl Indexed for Credential {
             mark(CRED_BY_EXPIRY, &expiry_key(self.expires_on, self.id)),
         ]
     }
+    fn standing_of(&self) -> Option<u64> {
+        Some(self.holder_id)
+    }
 }
 
 impl Indexed for Course {
@@ -58,6 +68,9 @@ impl Indexed for Course {
     }
     fn entries(&self) -> Vec<Entry> {
         vec![mark(COURSE_BY_HOLDER, &pair_key(self.holder_id, self.id))]
+    }
+    fn standing_of(&self) -> Option<u64> {
+        Some(self.holder_id)
     }
 }
 
@@ -97,7 +110,9 @@ impl WriteSet {
     /// entries `old` implied that `new` does not are removed.
     pub(super) fn put_record<T: Indexed>(&mut self, old: Option<&T>, new: &T) {
         let wanted = new.entries();
+        self.touched.extend(new.standing_of());
         if let Some(old) = old {
+            self.touched.extend(old.standing_of());
             for (tree, key, _) in old.entries() {
                 if !wanted.iter().any(|(t, k, _)| *t == tree && *k == key) {
                     self.remove(tree, &key);
@@ -112,6 +127,7 @@ impl WriteSet {
 
     /// Removes `old` and every index entry it implies.
     pub(super) fn remove_record<T: Indexed>(&mut self, old: &T) {
+        self.touched.extend(old.standing_of());
         for (tree, key, _) in old.entries() {
             self.remove(tree, &key);
         }

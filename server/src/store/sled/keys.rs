@@ -139,3 +139,11 @@ pub(crate) fn next_id_key(kind: crate::domain::IdKind) -> Vec<u8> {
 pub(crate) fn last_tick_key(zone: &str) -> Vec<u8> {
     [LAST_TICK_PREFIX, zone.as_bytes()].concat()
 }
+
+/// The `meta` key of the programs' change version (local programs decide every standing).
+pub(crate) const VERSION_PROGRAMS: &[u8] = b"version/programs";
+
+/// The `meta` key of a holder's change version.
+pub(crate) fn holder_version_key(holder: u64) -> Vec<u8> {
+    [&b"version/holder/"[..], &holder.to_be_bytes()].concat()
+}

@@ -1,7 +1,7 @@
 //! The sled engine: one tree per record kind, index trees, one transaction per request, and
 //! writes acknowledged only once durable (group commit).
 //!
-//! Nothing outside `store/` names sled: the rest of the daemon uses [`Store`]'s typed
+//! Nothing outside `store/` names sled: the rest of the daemon uses [`SledStore`]'s typed
 //! methods, so the engine can change.
 
 mod alerts;
@@ -13,19 +13,19 @@ pub use check::CheckReport;
 pub use dump::{
     Dump, DumpChannel, ImportError, ImportSummary, LineError, Lined, NextIds, ParsedDump,
 };
-mod group_commit;
+mod commit;
 mod indexes;
 mod keys;
 
 use crate::domain::{Course, Credential, Holder, IdKind, Program};
-use group_commit::GroupCommit;
+use commit::{CommitQueue, CourseAnswer};
 use jiff::civil::Date;
 use keys::{Record, decode, encode, expiry_key, id_key, pair_key, read_date, read_id};
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 use sled::{Transactional, Tree};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use tokio_util::sync::CancellationToken;
+use crate::store::Version;
 
 /// Schema version this build writes and reads (older ones are migrated at open).
 pub const SCHEMA_VERSION: u32 = migrate::SCHEMA_VERSION;
@@ -138,7 +138,7 @@ pub struct Page<T> {
     pub next: Option<Vec<u8>>,
 }
 
-/// The indexes of the store, positions in [`Store::trees`].
+/// The indexes of the store, positions in [`SledStore::trees`].
 const HOLDERS: usize = 0;
 const CREDENTIALS: usize = 1;
 const COURSES: usize = 2;
@@ -196,14 +196,14 @@ fn open_sled(path: &Path, cache_bytes: u64) -> sled::Result<sled::Db> {
     }
 }
 
-/// The position of `credential` in the expiry index, as a page cursor for [`Store::expiring`].
+/// The position of `credential` in the expiry index, as a page cursor for [`SledStore::expiring`].
 pub fn expiry_cursor(credential: &Credential) -> Vec<u8> {
     expiry_key(credential.expires_on, credential.id).to_vec()
 }
 
 /// The recert store. Cheap to clone.
 #[derive(Clone)]
-pub struct Store {
+pub struct SledStore {
     inner: Arc<Inner>,
 }
 
@@ -212,138 +212,23 @@ struct Inner {
     trees: Vec<Tree>,
     /// Serialises writers: a write's reads, checks and transaction happen under it.
     write_lock: Mutex<()>,
-    commit: Arc<GroupCommit>,
-    stop_flusher: CancellationToken,
-    flusher: Mutex<Option<tokio::task::JoinHandle<()>>>,
-    /// New courses waiting for the course committer (see [`Store::create_course`]).
-    courses: Arc<CourseQueue>,
-    course_committer: Mutex<Option<std::thread::JoinHandle<()>>>,
-    /// Change counters for caches of derived answers (see [`Store::generation`]).
-    generations: Generations,
+    /// Jobs for the committer thread (see `commit.rs`): new courses, and writers waiting
+    /// until their write is durable.
+    commit: Arc<CommitQueue>,
+    committer: Mutex<Option<std::thread::JoinHandle<()>>>,
     _lock_file: std::fs::File,
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        // Dropped without `close`: let the background tasks end.
-        self.courses.stop();
-        self.stop_flusher.cancel();
+        // Dropped without `close`: let the committer thread end.
+        self.commit.stop();
     }
 }
 
-/// A course waiting to be written, and where its answer goes.
-struct CourseJob {
-    course: Course,
-    reply: tokio::sync::oneshot::Sender<Result<Course>>,
-}
-
-/// Most courses one batch of the course committer writes.
-const COURSE_BATCH: usize = 1024;
-
-/// A batch at least this large means concurrent writers: the next one lingers for them.
-const LINGER_FROM: usize = 4;
-
-/// The longest the committer lingers for a batch to fill (see [`CourseQueue::next_batch`]).
-const LINGER: std::time::Duration = std::time::Duration::from_millis(1);
-
-/// Courses waiting for the committer thread, and how to wake it.
-#[derive(Default)]
-struct CourseQueue {
-    state: Mutex<CourseQueueState>,
-    wake: std::sync::Condvar,
-}
-
-#[derive(Default)]
-struct CourseQueueState {
-    jobs: Vec<CourseJob>,
-    /// The committer waits on `wake`: only then does a new job need a notify (a syscall).
-    idle: bool,
-    /// While lingering, the queue length worth waking the committer for.
-    want: usize,
-    stopping: bool,
-}
-
-impl CourseQueue {
-    fn lock(&self) -> std::sync::MutexGuard<'_, CourseQueueState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Queues `job`; false (and `job` dropped) if the store is shutting down.
-    fn push(&self, job: CourseJob) -> bool {
-        let mut state = self.lock();
-        if state.stopping {
-            return false;
-        }
-        state.jobs.push(job);
-        if state.idle && state.jobs.len() >= state.want {
-            state.idle = false;
-            self.wake.notify_one();
-        }
-        true
-    }
-
-    /// Refuses new jobs; the committer writes what is queued, then ends.
-    fn stop(&self) {
-        let mut state = self.lock();
-        state.stopping = true;
-        state.idle = false;
-        self.wake.notify_one();
-    }
-
-    /// The next batch, waiting for one; `None` once stopping and empty.
-    ///
-    /// Group commit with a short linger: when the previous batch had [`LINGER_FROM`] or more
-    /// courses, several writers are active, so it waits up to [`LINGER`] for as many to
-    /// queue again. Fewer, larger batches cost less CPU per course (each batch is a
-    /// transaction, a flush and their thread hand-offs); a lone writer never waits.
-    fn next_batch(&self, previous: usize) -> Option<Vec<CourseJob>> {
-        let mut state = self.lock();
-        loop {
-            if !state.jobs.is_empty() {
-                if previous >= LINGER_FROM && state.jobs.len() < previous && !state.stopping {
-                    let deadline = std::time::Instant::now() + LINGER;
-                    state.want = previous;
-                    while state.jobs.len() < previous && !state.stopping {
-                        let left = deadline.saturating_duration_since(std::time::Instant::now());
-                        if left.is_zero() {
-                            break;
-                        }
-                        state.idle = true;
-                        state = self
-                            .wake
-                            .wait_timeout(state, left)
-                            .map(|(s, _)| s)
-                            .unwrap_or_else(|p| p.into_inner().0);
-                    }
-                    state.want = 0;
-                    state.idle = false;
-                }
-                let n = state.jobs.len().min(COURSE_BATCH);
-                return Some(state.jobs.drain(..n).collect());
-            }
-            if state.stopping {
-                return None;
-            }
-            state.idle = true;
-            state = self.wake.wait(state).unwrap_or_else(|p| p.into_inner());
-        }
-    }
-}
-
-/// Change counters: `global` moves with every write to holders, credentials, courses or
-/// programs; a holder's own counter moves with the courses logged for them in a batch.
-#[derive(Default)]
-struct Generations {
-    global: std::sync::atomic::AtomicU64,
-    holders: Mutex<std::collections::HashMap<u64, u64>>,
-}
-
-/// Trees whose contents decide a holder's standing.
-const STANDING_TREES: [usize; 4] = [HOLDERS, CREDENTIALS, COURSES, PROGRAMS];
-
-impl std::fmt::Debug for Store {
+impl std::fmt::Debug for SledStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").finish_non_exhaustive()
+        f.debug_struct("SledStore").finish_non_exhaustive()
     }
 }
 
@@ -355,12 +240,31 @@ impl std::fmt::Debug for Store {
 #[derive(Default)]
 struct WriteSet {
     ops: Vec<Op>,
+    /// Holders whose standing the planned writes change (their versions move).
+    touched: std::collections::BTreeSet<u64>,
 }
 
 /// One planned write: tree, key, and the new value (`None` removes the key).
 type Op = (usize, Vec<u8>, Option<Vec<u8>>);
 
 impl WriteSet {
+    /// Adds the writes that move the change versions: the programs' version when a local
+    /// program changes, and each touched holder's. Call once, after planning.
+    fn stamp_versions(&mut self, store: &SledStore) -> Result<()> {
+        let mut keys: Vec<Vec<u8>> = std::mem::take(&mut self.touched)
+            .into_iter()
+            .map(keys::holder_version_key)
+            .collect();
+        if self.ops.iter().any(|(tree, _, _)| *tree == PROGRAMS) {
+            keys.push(keys::VERSION_PROGRAMS.to_vec());
+        }
+        for key in keys {
+            let now = store.tree(META).get(&key)?.and_then(|v| read_id(&v)).unwrap_or(0);
+            self.put_raw(META, &key, &id_key(now + 1));
+        }
+        Ok(())
+    }
+
     fn put<T: Record>(&mut self, tree: usize, key: &[u8], value: &T) {
         self.ops.push((tree, key.to_vec(), Some(encode(value))));
     }
@@ -378,13 +282,13 @@ impl WriteSet {
     }
 
     /// Takes the next id of `kind` from its counter in `meta`.
-    fn next_id(&mut self, store: &Store, kind: IdKind) -> Result<u64> {
+    fn next_id(&mut self, store: &SledStore, kind: IdKind) -> Result<u64> {
         self.reserve_ids(store, kind, 1)
     }
 
     /// Reserves `n` consecutive ids of `kind`; returns the first. Call at most once per kind
     /// per write set: the counter is read from the store, not from this set.
-    fn reserve_ids(&mut self, store: &Store, kind: IdKind, n: u64) -> Result<u64> {
+    fn reserve_ids(&mut self, store: &SledStore, kind: IdKind, n: u64) -> Result<u64> {
         let key = keys::next_id_key(kind);
         let next = store
             .tree(META)
@@ -396,10 +300,10 @@ impl WriteSet {
     }
 }
 
-impl Store {
+impl SledStore {
     /// Opens (or creates) the store in `dir`, taking an exclusive lock on it. Must be called
     /// inside a tokio runtime: it starts the group-commit flusher.
-    pub fn open(dir: &Path, options: &StoreOptions) -> Result<Store> {
+    pub fn open(dir: &Path, options: &StoreOptions) -> Result<SledStore> {
         let open_err = |detail: String| StoreError::Open {
             dir: dir.to_path_buf(),
             detail,
@@ -436,72 +340,58 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| open_err(e.to_string()))?;
         migrate::prepare(dir, &db, &trees, existed)?;
-        let commit = GroupCommit::new();
-        let stop_flusher = CancellationToken::new();
-        let flush_db = db.clone();
-        let flusher = tokio::spawn(commit.clone().run(
-            move || flush_db.flush().map(drop).map_err(|e| e.to_string()),
-            stop_flusher.clone(),
-        ));
-        let store = Store {
+        let store = SledStore {
             inner: Arc::new(Inner {
                 db,
                 trees,
                 write_lock: Mutex::new(()),
-                commit,
-                stop_flusher,
-                flusher: Mutex::new(Some(flusher)),
-                courses: Arc::new(CourseQueue::default()),
-                course_committer: Mutex::new(None),
-                generations: Generations::default(),
+                commit: Arc::new(CommitQueue::default()),
+                committer: Mutex::new(None),
                 _lock_file: lock_file,
             }),
         };
-        // The committer holds a weak reference so that dropping every `Store` still closes
+        // The committer holds a weak reference so that dropping every handle still closes
         // sled (tests reopen a data dir after dropping a store without `close`).
         let weak = Arc::downgrade(&store.inner);
-        let queue = store.inner.courses.clone();
+        let queue = store.inner.commit.clone();
         let committer = std::thread::Builder::new()
-            .name("recert-courses".into())
-            .spawn(move || course_committer(&weak, &queue))
-            .map_err(|e| open_err(format!("cannot start the course committer: {e}")))?;
+            .name("recert-commit".into())
+            .spawn(move || commit::committer(&weak, &queue))
+            .map_err(|e| open_err(format!("cannot start the committer thread: {e}")))?;
         *store
             .inner
-            .course_committer
+            .committer
             .lock()
             .unwrap_or_else(|p| p.into_inner()) = Some(committer);
         Ok(store)
     }
 
-    /// Change counters to validate a cached answer about `holder` against: equal counters
-    /// mean nothing that decides the holder's standing was written in between. Read them
-    /// before reading the records the answer is computed from.
-    pub fn generation(&self, holder: u64) -> (u64, u64) {
-        let g = &self.inner.generations;
-        let global = g.global.load(std::sync::atomic::Ordering::SeqCst);
-        let own = g
-            .holders
-            .lock()
-            .map(|m| m.get(&holder).copied().unwrap_or(0))
-            .unwrap_or(0);
-        (global, own)
+    /// The change version of `holder`'s standing, as stored: equal versions mean nothing
+    /// that decides the holder's standing was written in between. Read it before reading
+    /// the records an answer is computed from.
+    pub fn version(&self, holder: u64) -> Result<Version> {
+        let read = |key: &[u8]| -> Result<u64> {
+            Ok(self.tree(META).get(key)?.and_then(|v| read_id(&v)).unwrap_or(0))
+        };
+        Ok(Version {
+            programs: read(keys::VERSION_PROGRAMS)?,
+            holder: read(&keys::holder_version_key(holder))?,
+        })
     }
 
-    /// Stops the flusher and flushes everything to disk. Call once, after the last write.
+    /// Writes what is queued, stops the committer thread and flushes everything to disk.
+    /// Call once, after the last write.
     pub async fn close(&self) -> Result<()> {
-        // Courses first: the committer writes and flushes what is queued, then ends.
-        self.inner.courses.stop();
+        self.inner.commit.stop();
         let committer = self
             .inner
-            .course_committer
+            .committer
             .lock()
             .map(|mut h| h.take())
             .unwrap_or(None);
         if let Some(committer) = committer {
             let _ = tokio::task::spawn_blocking(move || committer.join()).await;
         }
-        self.inner.stop_flusher.cancel();
-        join(&self.inner.flusher).await;
         let db = self.inner.db.clone();
         tokio::task::spawn_blocking(move || db.flush())
             .await
@@ -546,8 +436,9 @@ impl Store {
     }
 
     /// Runs `f` under the write lock to check and plan a change, applies the planned writes
-    /// in one transaction over the trees they touch, then waits until they are durable.
-    async fn write<R>(&self, f: impl FnOnce(&Store, &mut WriteSet) -> Result<R>) -> Result<R> {
+    /// (with the change versions they move) in one transaction over the trees they touch,
+    /// then waits until they are durable.
+    async fn write<R>(&self, f: impl FnOnce(&SledStore, &mut WriteSet) -> Result<R>) -> Result<R> {
         if self.inner.commit.failed() {
             return Err(StoreError::WriteFailed);
         }
@@ -559,20 +450,11 @@ impl Store {
                 .unwrap_or_else(|p| p.into_inner());
             let mut set = WriteSet::default();
             let result = f(self, &mut set)?;
+            set.stamp_versions(self)?;
             self.apply(&set.ops)?;
-            if set.ops.iter().any(|(t, _, _)| STANDING_TREES.contains(t)) {
-                self.inner
-                    .generations
-                    .global
-                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            }
             result
         };
-        self.inner
-            .commit
-            .wait_durable()
-            .await
-            .map_err(|_| StoreError::WriteFailed)?;
+        self.inner.commit.wait_durable().await?;
         Ok(result)
     }
 
@@ -894,10 +776,11 @@ impl Store {
     pub async fn delete_credential(&self, id: u64) -> Result<()> {
         self.write(|store, tx| {
             let old = store.credential(id)?;
-            for mut course in store.courses_of(old.holder_id)? {
+            for course in store.courses_of(old.holder_id)? {
                 if course.credential_ids.contains(&id) {
-                    course.credential_ids.retain(|&c| c != id);
-                    tx.put(COURSES, &id_key(course.id), &course);
+                    let mut unpinned = course.clone();
+                    unpinned.credential_ids.retain(|&c| c != id);
+                    tx.put_record(Some(&course), &unpinned);
                 }
             }
             tx.remove_record(&old);
@@ -971,34 +854,26 @@ impl Store {
     /// courses never change, so checking the courses of one batch in order against the store
     /// gives the same answers as writing them one by one.
     pub async fn create_course(&self, course: Course) -> Result<Course> {
-        if self.inner.commit.failed() {
-            return Err(StoreError::WriteFailed);
-        }
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        if !self.inner.courses.push(CourseJob { course, reply }) {
-            return Err(StoreError::Storage("the store is shutting down".into()));
-        }
-        answer
-            .await
-            .unwrap_or_else(|_| Err(StoreError::Storage("the store is shutting down".into())))
+        self.inner.commit.write_course(course).await
     }
 
     /// Checks and writes one batch of queued courses in one transaction, under the write
     /// lock; returns each job's answer. Blocking.
-    fn write_course_batch(&self, jobs: Vec<CourseJob>) -> Vec<(CourseJob, Result<Course>)> {
+    fn write_course_batch(&self, courses: Vec<CourseAnswer>) -> Vec<CourseAnswer> {
         let _guard = self
             .inner
             .write_lock
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        let mut answers: Vec<(CourseJob, Result<Course>)> = jobs
+        let mut answers: Vec<CourseAnswer> = courses
             .into_iter()
-            .map(|job| {
-                let checked = self
-                    .holder(job.course.holder_id)
-                    .and_then(|_| self.check_pins(&job.course))
-                    .map(|()| job.course.clone());
-                (job, checked)
+            .map(|(reply, course)| {
+                let checked = course.and_then(|course| {
+                    self.holder(course.holder_id)?;
+                    self.check_pins(&course)?;
+                    Ok(course)
+                });
+                (reply, checked)
             })
             .collect();
         let accepted = answers.iter().filter(|(_, a)| a.is_ok()).count() as u64;
@@ -1006,41 +881,22 @@ impl Store {
             return answers;
         }
         let mut set = WriteSet::default();
-        let mut next = match set.reserve_ids(self, IdKind::Course, accepted) {
-            Ok(first) => first,
-            Err(e) => {
-                let e = e.to_string();
-                return answers
-                    .into_iter()
-                    .map(|(job, _)| (job, Err(StoreError::Storage(e.clone()))))
-                    .collect();
+        let planned = set.reserve_ids(self, IdKind::Course, accepted).and_then(|first| {
+            for ((_, answer), id) in answers.iter_mut().filter(|(_, a)| a.is_ok()).zip(first..) {
+                if let Ok(course) = answer {
+                    course.id = id;
+                    set.put_record(None, &*course);
+                }
             }
-        };
-        for (_, answer) in &mut answers {
-            if let Ok(course) = answer {
-                course.id = next;
-                next += 1;
-                set.put_record(None, &*course);
-            }
-        }
-        if let Err(e) = self.apply(&set.ops) {
+            set.stamp_versions(self)?;
+            self.apply(&set.ops)
+        });
+        if let Err(e) = planned {
             let e = e.to_string();
             for (_, answer) in &mut answers {
                 if answer.is_ok() {
                     *answer = Err(StoreError::Storage(e.clone()));
                 }
-            }
-            return answers;
-        }
-        let mut holders = self
-            .inner
-            .generations
-            .holders
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        for (_, answer) in &answers {
-            if let Ok(c) = answer {
-                *holders.entry(c.holder_id).or_insert(0) += 1;
             }
         }
         answers
@@ -1077,7 +933,7 @@ impl Store {
                 ));
             }
             store.check_pins(&course)?;
-            tx.put(COURSES, &id_key(course.id), &course);
+            tx.put_record(Some(&old), &course);
             Ok(course.clone())
         })
         .await
@@ -1096,41 +952,3 @@ impl Store {
 
 #[cfg(test)]
 mod tests;
-
-/// Waits for the background task in `slot`, if it still runs.
-async fn join(slot: &Mutex<Option<tokio::task::JoinHandle<()>>>) {
-    let handle = slot.lock().map(|mut h| h.take()).unwrap_or(None);
-    if let Some(handle) = handle {
-        let _ = handle.await;
-    }
-}
-
-/// The course committer thread: writes queued courses in batches until the store stops and
-/// the queue is empty. Each batch is one transaction and then one `flush()`, after which its
-/// writers get their answers; courses queued meanwhile form the next batch. A dedicated
-/// thread, not tasks: per batch that saves the hand-offs between runtime threads, blocking
-/// threads and the flusher, which cost more than the write itself (BENCHMARKS.md).
-fn course_committer(inner: &std::sync::Weak<Inner>, queue: &CourseQueue) {
-    let mut previous = 0;
-    while let Some(jobs) = queue.next_batch(previous) {
-        previous = jobs.len();
-        let Some(strong) = inner.upgrade() else {
-            return;
-        };
-        let store = Store { inner: strong };
-        let mut answers = store.write_course_batch(jobs);
-        let wrote = answers.iter().any(|(_, a)| a.is_ok());
-        if let Err(e) = wrote.then(|| store.inner.db.flush()).transpose() {
-            store.inner.commit.fail(&e.to_string());
-            for (_, answer) in &mut answers {
-                if answer.is_ok() {
-                    *answer = Err(StoreError::WriteFailed);
-                }
-            }
-        }
-        drop(store);
-        for (job, answer) in answers {
-            let _ = job.reply.send(answer);
-        }
-    }
-}

@@ -1,4 +1,4 @@
-//! Store tests on a real sled store in a temporary directory.
+//! SledStore tests on a real sled store in a temporary directory.
 
 use super::*;
 use crate::domain::{Credits, Unit};
@@ -45,8 +45,8 @@ fn course(holder_id: u64, title: &str, pins: Vec<u64>) -> Course {
     }
 }
 
-fn open(dir: &Path) -> Store {
-    Store::open(dir, &StoreOptions::default()).unwrap()
+fn open(dir: &Path) -> SledStore {
+    SledStore::open(dir, &StoreOptions::default()).unwrap()
 }
 
 #[tokio::test]
@@ -195,7 +195,7 @@ async fn one_credential_per_program_and_pins_must_be_the_holders() {
 async fn a_second_open_of_the_same_dir_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let _store = open(dir.path());
-    let err = Store::open(dir.path(), &StoreOptions::default()).unwrap_err();
+    let err = SledStore::open(dir.path(), &StoreOptions::default()).unwrap_err();
     assert!(matches!(err, StoreError::Locked { .. }), "{err}");
     assert!(err.to_string().contains("in use by another recertd"));
 }
@@ -210,7 +210,7 @@ async fn a_store_from_a_newer_schema_is_refused() {
             .unwrap();
         db.flush().unwrap();
     }
-    let err = Store::open(dir.path(), &StoreOptions::default()).unwrap_err();
+    let err = SledStore::open(dir.path(), &StoreOptions::default()).unwrap_err();
     assert!(
         matches!(err, StoreError::NewerSchema { found, .. } if found == SCHEMA_VERSION + 1),
         "{err}"
@@ -251,7 +251,7 @@ async fn a_batch_of_courses_keeps_each_answer_and_dense_ids() {
         .create_credential(credential(lee.id, "nha-cpt", "2027-04-24"))
         .await
         .unwrap();
-    let before = (store.generation(dana.id), store.generation(lee.id));
+    let before = (store.version(dana.id).unwrap(), store.version(lee.id).unwrap());
     // 300 courses at once: every third for a missing holder, every fifth pinned to a
     // credential of another holder. They share batches; each gets its own answer.
     let tasks: Vec<_> = (0..300u64)
@@ -293,19 +293,30 @@ async fn a_batch_of_courses_keeps_each_answer_and_dense_ids() {
         (1..=good as u64).collect::<Vec<_>>(),
         "ids are dense and unique"
     );
-    // Only Dana's counter moved: Lee's cached answers stay valid.
-    assert_eq!(store.generation(dana.id).0, before.0.0);
-    assert!(store.generation(dana.id).1 > before.0.1);
-    assert_eq!(store.generation(lee.id), before.1);
-    // A credential write moves every holder's counter.
+    // Only Dana's version moved: Lee's cached answers stay valid.
+    let dana_after = store.version(dana.id).unwrap();
+    assert_eq!(dana_after.programs, before.0.programs);
+    assert!(dana_after.holder > before.0.holder);
+    assert_eq!(store.version(lee.id).unwrap(), before.1);
+    // A credential write moves its holder's version only; a local program moves everyone's.
     store
         .create_credential(credential(dana.id, "nha-cpt", "2027-04-24"))
         .await
         .unwrap();
-    assert!(store.generation(lee.id).0 > before.1.0);
+    assert_eq!(store.version(lee.id).unwrap(), before.1);
+    let mut program = crate::catalog::find("nha-cpt").unwrap().clone();
+    program.unit_hours = crate::domain::Credits::whole(1);
+    store.put_program(program, true).await.unwrap();
+    assert!(store.version(lee.id).unwrap().programs > before.1.programs);
+    let versions = (store.version(dana.id).unwrap(), store.version(lee.id).unwrap());
     store.close().await.unwrap();
     drop(store);
     let store = open(dir.path());
+    // Versions are stored, not counted in memory: they survive a restart.
+    assert_eq!(
+        (store.version(dana.id).unwrap(), store.version(lee.id).unwrap()),
+        versions
+    );
     let titles: Vec<u64> = store
         .courses_of(dana.id)
         .unwrap()
@@ -442,7 +453,7 @@ async fn a_damaged_store_is_refused_instead_of_starting_empty() {
         store.tree(META).remove(META_SCHEMA).unwrap();
         store.close().await.unwrap();
     }
-    let err = Store::open(dir.path(), &StoreOptions::default()).unwrap_err();
+    let err = SledStore::open(dir.path(), &StoreOptions::default()).unwrap_err();
     assert!(matches!(err, StoreError::Corrupt(_)), "{err}");
     assert!(err.to_string().contains("no schema version"), "{err}");
 
@@ -458,13 +469,13 @@ async fn a_damaged_store_is_refused_instead_of_starting_empty() {
         vec![0xA5u8; 64 * 1024],
     )
     .unwrap();
-    let err = Store::open(garbage.path(), &StoreOptions::default()).unwrap_err();
+    let err = SledStore::open(garbage.path(), &StoreOptions::default()).unwrap_err();
     assert!(
         matches!(err, StoreError::Open { .. } | StoreError::Corrupt(_)),
         "{err}"
     );
 
     let file = tempfile::NamedTempFile::new().unwrap();
-    let err = Store::open(file.path(), &StoreOptions::default()).unwrap_err();
+    let err = SledStore::open(file.path(), &StoreOptions::default()).unwrap_err();
     assert!(err.to_string().contains("cannot create it"), "{err}");
 }
