@@ -200,17 +200,6 @@ impl Store {
         Ok(changed)
     }
 
-    /// Replaces an alert, keeping the retry index in step.
-    pub async fn update_alert(&self, alert: Alert) -> Result<Alert> {
-        self.write(|store, tx| {
-            let old = store.alert(alert.id)?;
-            plan_retry(tx, Some(&old), &alert);
-            tx.put(ALERTS, &id_key(alert.id), &alert);
-            Ok(alert)
-        })
-        .await
-    }
-
     /// A page of one holder's alerts in stream order, after `after`.
     pub fn alerts_of(&self, holder: u64, after: Option<u64>, limit: usize) -> Result<Page<Alert>> {
         self.children(ALERTS_BY_HOLDER, ALERTS, holder, after, limit)
