@@ -1,6 +1,7 @@
 //! Real receivers on loopback for alert deliveries: an HTTP server that records webhook
 //! requests and an SMTP server that records messages. Both hand what they receive to the
-//! test through a channel, so tests wait for events instead of sleeping.
+//! test through a channel, so tests wait for events instead of sleeping; the HTTP server can
+//! also hold each answer until the test releases it, to keep a delivery in flight.
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
@@ -11,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU16, Ordering};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
 
 /// One webhook request as the server received it.
 #[derive(Debug, Clone)]
@@ -42,12 +43,37 @@ pub struct WebhookSink {
     status: Arc<AtomicU16>,
     /// Requests in arrival order.
     pub requests: mpsc::UnboundedReceiver<WebhookRequest>,
+    /// When holding: one permit per answer the test let go.
+    hold: Option<Arc<Semaphore>>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl WebhookSink {
     /// Starts on a free port (or `addr`), answering `status`.
     pub async fn start(addr: Option<SocketAddr>, status: u16) -> WebhookSink {
+        WebhookSink::serve(addr, status, None).await
+    }
+
+    /// Starts on a free port, answering `status` only once [`WebhookSink::release`] lets the
+    /// answer go: each request is in [`WebhookSink::requests`] as soon as it arrived, and the
+    /// sender waits for its answer until the test releases it.
+    pub async fn start_holding(status: u16) -> WebhookSink {
+        WebhookSink::serve(None, status, Some(Arc::new(Semaphore::new(0)))).await
+    }
+
+    /// Lets one held answer go (the oldest waiting, or the next one to arrive).
+    pub fn release(&self) {
+        self.hold
+            .as_ref()
+            .expect("release needs a sink started with start_holding")
+            .add_permits(1);
+    }
+
+    async fn serve(
+        addr: Option<SocketAddr>,
+        status: u16,
+        hold: Option<Arc<Semaphore>>,
+    ) -> WebhookSink {
         let listener = TcpListener::bind(addr.unwrap_or_else(|| "127.0.0.1:0".parse().unwrap()))
             .await
             .expect("bind the webhook sink");
@@ -55,6 +81,7 @@ impl WebhookSink {
         let status = Arc::new(AtomicU16::new(status));
         let (tx, requests) = mpsc::unbounded_channel();
         let answer = status.clone();
+        let gate = hold.clone();
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
@@ -62,10 +89,12 @@ impl WebhookSink {
                 };
                 let tx = tx.clone();
                 let answer = answer.clone();
+                let gate = gate.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |req: Request<Incoming>| {
                         let tx = tx.clone();
                         let answer = answer.clone();
+                        let gate = gate.clone();
                         async move {
                             let headers = req
                                 .headers()
@@ -84,6 +113,9 @@ impl WebhookSink {
                                 .map(|b| b.to_bytes().to_vec())
                                 .unwrap_or_default();
                             let _ = tx.send(WebhookRequest { headers, body });
+                            if let Some(gate) = gate {
+                                gate.acquire().await.expect("the gate stays open").forget();
+                            }
                             let code = StatusCode::from_u16(answer.load(Ordering::SeqCst))
                                 .unwrap_or(StatusCode::OK);
                             Ok::<_, hyper::Error>(
@@ -106,6 +138,7 @@ impl WebhookSink {
             addr,
             status,
             requests,
+            hold,
             task,
         }
     }

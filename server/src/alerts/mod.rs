@@ -12,8 +12,8 @@ pub mod schedule;
 use crate::catalog;
 use crate::clock::Clock;
 use crate::domain::{
-    Alert, AlertSettings, Channel, ChannelKind, Compliance, Credential, Delivery, DeliveryState,
-    Holder, IdKind, Mark, Program, alert_text, default_thresholds, due_mark,
+    Alert, AlertSettings, AttemptOutcome, Channel, ChannelKind, Compliance, Credential, Delivery,
+    DeliveryState, Holder, IdKind, Mark, Program, alert_text, default_thresholds, due_mark,
 };
 use crate::standing::{self, StandingError};
 use crate::store::{SettingsScope, Store, StoreError};
@@ -23,7 +23,8 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp, ToSpan};
 use schedule::TickSchedule;
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::convert::Infallible;
 use std::sync::Arc;
 use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
@@ -425,62 +426,75 @@ impl AlertEngine {
             Err(e) => return Err(e.into()),
         };
         let today = standing::today(&holder, now);
+        let waiting = |a: &Alert| !a.met && a.next_attempt().is_some();
         let pending: Vec<Alert> = store
             .alerts_of(holder_id, None, usize::MAX)?
             .items
             .into_iter()
-            .filter(|a| !a.met && a.next_attempt().is_some())
+            .filter(waiting)
             .collect();
         if pending.is_empty() {
             return Ok(0);
         }
         let standing = standing::of_holder(store, &holder, today)?;
-        let mut cancelled = 0;
-        for mut alert in pending {
-            let now_met = standing.iter().any(|(c, answer, _)| {
-                c.id == alert.credential_id
-                    && c.expires_on == alert.expires_on
-                    && answer.remaining.0 == 0
-            });
-            if now_met {
-                alert.cancelled = true;
-                store.update_alert(alert).await?;
-                cancelled += 1;
-            }
+        let met: HashSet<(u64, Date)> = standing
+            .iter()
+            .filter(|(_, answer, _)| answer.remaining.0 == 0)
+            .map(|(c, _, _)| (c.id, c.expires_on))
+            .collect();
+        let now_met = |a: &Alert| met.contains(&(a.credential_id, a.expires_on));
+        if !pending.iter().any(now_met) {
+            return Ok(0);
         }
+        // One transaction, on the alerts as stored now: one acknowledged or delivered since
+        // the read above is left alone.
+        let cancelled = store
+            .modify_alerts_of(holder_id, |a| {
+                let cancel = waiting(a) && now_met(a);
+                if cancel {
+                    a.cancel();
+                }
+                cancel
+            })
+            .await?;
         Ok(cancelled)
     }
 
     /// Attempts every delivery due at `now`; returns how many attempts were made.
+    ///
+    /// Each attempt's result is applied to the alert as stored when the attempt ends, so an
+    /// acknowledgement, snooze or cancellation made while it was in flight stands: the attempt
+    /// is counted but not retried, and nothing more is sent for that alert.
     pub async fn dispatch_due(&self, now: Timestamp) -> Result<usize, AlertError> {
         let mut attempts = 0;
-        for mut alert in self.store().alerts_due(now, 256)? {
-            let holder = match self.store().holder(alert.holder_id) {
+        for due in self.store().alerts_due(now, 256)? {
+            let holder = match self.store().holder(due.holder_id) {
                 Ok(h) => h,
                 Err(StoreError::NotFound { .. }) => continue,
                 Err(e) => return Err(e.into()),
             };
+            // Earlier alerts' deliveries took time: start from the alert as stored now.
+            let Some(mut alert) = self.current(due.id)?.filter(Alert::is_open) else {
+                continue;
+            };
             let today = standing::today(&holder, now);
             if let Some(until) = alert.snoozed_until.filter(|u| *u > today) {
                 let at = start_of(until, &holder.time_zone);
-                for d in alert
-                    .deliveries
-                    .iter_mut()
-                    .filter(|d| d.state == DeliveryState::Pending)
-                {
-                    d.next_attempt_at = Some(at);
-                }
-                self.store().update_alert(alert).await?;
+                self.modify(alert.id, |a| {
+                    if a.is_open() && a.snoozed_until == Some(until) {
+                        a.hold_until(at);
+                    }
+                })
+                .await?;
                 continue;
             }
             let payload = payload(&alert, false);
-            for i in 0..alert.deliveries.len() {
-                let d = &alert.deliveries[i];
-                if d.state != DeliveryState::Pending || d.next_attempt_at.is_some_and(|at| at > now)
-                {
+            for channel_id in alert.due_channels(now) {
+                // As the last attempt left it: once closed or snoozed, nothing more is sent.
+                if !alert.due_channels(now).contains(&channel_id) {
                     continue;
                 }
-                let result = match self.store().channel(d.channel_id) {
+                let result = match self.store().channel(channel_id) {
                     Ok(channel) => self.send(&channel, &payload, now).await,
                     Err(StoreError::NotFound { .. }) => {
                         Err(DeliveryError::permanent("the channel was removed"))
@@ -488,21 +502,63 @@ impl AlertEngine {
                     Err(e) => return Err(e.into()),
                 };
                 attempts += 1;
-                let seed = alert.id.rotate_left(17) ^ d.channel_id;
-                let d = &mut alert.deliveries[i];
-                record_attempt(d, result, now, seed);
-                tracing::info!(
-                    alert = %IdKind::Alert.format(alert.id),
-                    channel = %IdKind::Channel.format(d.channel_id),
-                    state = ?d.state,
-                    attempts = d.attempts,
-                    error = %d.last_error,
-                    "alert delivery attempt"
-                );
+                let outcome = AttemptOutcome::from(result);
+                let mut recorded = false;
+                let Some(current) = self
+                    .modify(alert.id, |a| {
+                        recorded = a.record_attempt(channel_id, &outcome, now);
+                    })
+                    .await?
+                else {
+                    break; // deleted with its holder meanwhile
+                };
+                alert = current;
+                if let Some(d) = alert.deliveries.iter().find(|d| d.channel_id == channel_id) {
+                    tracing::info!(
+                        alert = %IdKind::Alert.format(alert.id),
+                        channel = %IdKind::Channel.format(channel_id),
+                        state = ?d.state,
+                        attempts = d.attempts,
+                        error = %d.last_error,
+                        recorded,
+                        open = alert.is_open(),
+                        "alert delivery attempt"
+                    );
+                }
             }
-            self.store().update_alert(alert).await?;
         }
         Ok(attempts)
+    }
+
+    /// The alert `id` as stored now; `None` if it was deleted (with its holder).
+    fn current(&self, id: u64) -> Result<Option<Alert>, AlertError> {
+        match self.store().alert(id) {
+            Ok(a) => Ok(Some(a)),
+            Err(StoreError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Applies `change` to the alert `id` as stored now, in one write; `None` if the alert
+    /// was deleted (with its holder).
+    async fn modify(
+        &self,
+        id: u64,
+        change: impl FnOnce(&mut Alert),
+    ) -> Result<Option<Alert>, AlertError> {
+        let applied = self
+            .store()
+            .modify_alert(id, |a| {
+                change(a);
+                Ok::<(), Infallible>(())
+            })
+            .await;
+        match applied {
+            Ok(Ok(a)) => Ok(Some(a)),
+            Ok(Err(never)) => match never {},
+            Err(StoreError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Sends one payload through one channel.
@@ -567,8 +623,7 @@ impl AlertEngine {
                 state: DeliveryState::Pending,
                 next_attempt_at: None,
             };
-            record_attempt(&mut d, result, now, 0);
-            d.next_attempt_at = None;
+            d.record_attempt(&AttemptOutcome::from(result), now, 0, false);
             if d.state == DeliveryState::Pending {
                 d.state = DeliveryState::Failed;
             }
@@ -618,27 +673,6 @@ impl AlertEngine {
             }
         }
         tracing::info!("alert engine stopped");
-    }
-}
-
-/// Records one attempt's result on a delivery.
-fn record_attempt(d: &mut Delivery, result: Result<(), DeliveryError>, now: Timestamp, seed: u64) {
-    d.attempts += 1;
-    match result {
-        Ok(()) => {
-            d.state = DeliveryState::Delivered;
-            d.next_attempt_at = None;
-            d.last_error.clear();
-        }
-        Err(e) => {
-            d.last_error = e.message.clone();
-            if e.permanent || d.attempts >= delivery::MAX_ATTEMPTS {
-                d.state = DeliveryState::Failed;
-                d.next_attempt_at = None;
-            } else {
-                d.next_attempt_at = Some(delivery::next_attempt(d.attempts - 1, now, seed));
-            }
-        }
     }
 }
 

@@ -4,7 +4,7 @@
 use super::convert::{self, date};
 use super::{Api, ApiError, ApiResult};
 use crate::alerts::AlertEngine;
-use crate::domain::{Alert, AlertSettings, Channel, ChannelKind, Delivery, DeliveryState, IdKind};
+use crate::domain::{Alert, Channel, ChannelKind, Delivery, DeliveryState, IdKind, Refused};
 use crate::store::SettingsScope;
 use recert_proto::v1 as pb;
 use recert_proto::v1::alert_service_server::AlertService;
@@ -151,15 +151,14 @@ impl AlertApi {
         }
     }
 
+    /// Applies a domain transition to the alert as stored now, in one write.
     async fn change(
         &self,
         id: &str,
-        f: impl FnOnce(&mut Alert) -> ApiResult<()>,
+        transition: impl FnOnce(&mut Alert) -> Result<(), Refused>,
     ) -> ApiResult<pb::Alert> {
         let id = convert::id(IdKind::Alert, "id", id)?;
-        let mut alert = self.api.store.alert(id)?;
-        f(&mut alert)?;
-        let stored = self.api.store.update_alert(alert).await?;
+        let stored = self.api.store.modify_alert(id, transition).await??;
         self.engine.wake();
         self.to_pb(&stored)
     }
@@ -179,50 +178,33 @@ impl AlertApi {
             .to_zoned(jiff::tz::TimeZone::get(&holder.time_zone).unwrap_or(jiff::tz::TimeZone::UTC))
             .map(|z| z.timestamp())
             .map_err(|_| ApiError::invalid("until", "until is out of range"))?;
-        self.change(&req.id, |a| {
-            if a.cancelled {
-                return Err(ApiError::Store(
-                    crate::store::StoreError::FailedPrecondition(
-                        "a cancelled alert cannot be snoozed".into(),
-                    ),
-                ));
-            }
-            a.snoozed_until = Some(until);
-            a.acknowledged = false;
-            for d in &mut a.deliveries {
-                d.state = DeliveryState::Pending;
-                d.attempts = 0;
-                d.last_error.clear();
-                d.next_attempt_at = Some(at);
-            }
-            Ok(())
-        })
-        .await
+        self.change(&req.id, |a| a.snooze(until, at)).await
     }
 
+    /// Mutes or unmutes a credential. Muting cancels its alerts still waiting for delivery,
+    /// in the same write as the setting; unmuting leaves cancelled alerts cancelled (the
+    /// store does not record why an alert was cancelled, and a re-opened one would be
+    /// stale), so the next mark that comes due alerts again.
     async fn mute(&self, req: pb::MuteCredentialRequest) -> ApiResult<pb::MuteCredentialResponse> {
         let id = convert::id(IdKind::Credential, "credential_id", &req.credential_id)?;
-        let credential = self.api.store.credential(id)?;
-        let scope = SettingsScope::Credential(id);
-        let mut settings: AlertSettings = self.api.store.alert_settings(&scope)?;
-        settings.muted = req.muted;
-        self.api.store.set_alert_settings(scope, settings).await?;
-        if req.muted {
-            for mut a in self
-                .api
-                .store
-                .alerts_of(credential.holder_id, None, usize::MAX)?
-                .items
-            {
-                if a.credential_id == id && a.next_attempt().is_some() {
-                    a.cancelled = true;
-                    self.api.store.update_alert(a).await?;
-                }
-            }
-        }
+        let muted = req.muted;
+        self.api
+            .store
+            .modify_credential_alerts(
+                id,
+                |settings| settings.muted = muted,
+                |a| {
+                    let cancel = muted && a.next_attempt().is_some();
+                    if cancel {
+                        a.cancel();
+                    }
+                    cancel
+                },
+            )
+            .await?;
         Ok(pb::MuteCredentialResponse {
             credential_id: IdKind::Credential.format(id),
-            muted: req.muted,
+            muted,
         })
     }
 }
@@ -322,7 +304,7 @@ impl AlertService for AlertApi {
     ) -> Result<Response<pb::Alert>, Status> {
         let alert = self
             .change(&request.get_ref().id, |a| {
-                a.acknowledged = true;
+                a.acknowledge();
                 Ok(())
             })
             .await?;

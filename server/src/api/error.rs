@@ -1,6 +1,6 @@
 //! The API's error type and its one mapping to `tonic::Status`.
 
-use crate::domain::FieldError;
+use crate::domain::{FieldError, Refused};
 use crate::store::StoreError;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
@@ -14,6 +14,9 @@ pub enum ApiError {
     /// A referenced record does not exist.
     #[error("{0}")]
     NotFound(String),
+    /// The request is well formed, but the record's state does not allow it.
+    #[error("{0}")]
+    FailedPrecondition(String),
     /// The store refused or failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -43,6 +46,12 @@ impl ApiError {
     }
 }
 
+impl From<Refused> for ApiError {
+    fn from(refused: Refused) -> Self {
+        ApiError::FailedPrecondition(refused.reason().to_string())
+    }
+}
+
 impl From<Vec<FieldError>> for ApiError {
     fn from(errors: Vec<FieldError>) -> Self {
         ApiError::Invalid(errors)
@@ -65,6 +74,7 @@ impl From<ApiError> for Status {
                 )
             }
             ApiError::NotFound(message) => Status::not_found(message),
+            ApiError::FailedPrecondition(message) => Status::failed_precondition(message),
             ApiError::Store(e) => match e {
                 StoreError::NotFound { .. } => Status::not_found(e.to_string()),
                 StoreError::AlreadyExists(m) => Status::already_exists(m),

@@ -1,7 +1,12 @@
-//! Alerts and delivery channels as records: what was enqueued for whom, and how each
-//! channel fared.
+//! Alerts and delivery channels as records: what was enqueued for whom, how each channel
+//! fared, and the transitions users and the outbox make on them (acknowledge, snooze, cancel,
+//! record a delivery attempt).
+//!
+//! The transitions are pure: the store applies them to the alert as stored, under its write
+//! lock, so a change made while a delivery is in flight is never overwritten by a stale copy.
 
 use super::alert_policy::Mark;
+use super::backoff::{self, MAX_ATTEMPTS};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
@@ -71,7 +76,7 @@ impl std::fmt::Debug for Channel {
 /// Where one channel's delivery of one alert stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DeliveryState {
-    /// Not delivered yet; retried at `next_attempt_at`.
+    /// Not delivered yet; retried at `next_attempt_at`, if the alert is still open.
     Pending,
     /// The channel accepted it.
     Delivered,
@@ -97,6 +102,88 @@ pub struct Delivery {
     /// When to try next, while pending.
     pub next_attempt_at: Option<Timestamp>,
 }
+
+/// How one delivery attempt ended, as the channel reported it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    /// The channel accepted the alert.
+    Delivered,
+    /// The channel did not take it.
+    Failed {
+        /// What went wrong, for people.
+        message: String,
+        /// Retrying cannot help: give up now instead of backing off.
+        permanent: bool,
+    },
+}
+
+impl Delivery {
+    /// Whether an attempt through this channel is due at `now`: it is pending and its next
+    /// attempt is not later than `now`.
+    pub fn is_due(&self, now: Timestamp) -> bool {
+        self.state == DeliveryState::Pending && self.next_attempt_at.is_none_or(|at| at <= now)
+    }
+
+    /// Counts one attempt made at `now`. Delivered, or given up on a permanent failure or after
+    /// [`MAX_ATTEMPTS`]; otherwise, when `retry`, due again after the backoff seeded by `seed`,
+    /// and without `retry` left pending with no next attempt.
+    pub fn record_attempt(
+        &mut self,
+        outcome: &AttemptOutcome,
+        now: Timestamp,
+        seed: u64,
+        retry: bool,
+    ) {
+        self.attempts = self.attempts.saturating_add(1);
+        match outcome {
+            AttemptOutcome::Delivered => {
+                self.state = DeliveryState::Delivered;
+                self.next_attempt_at = None;
+                self.last_error.clear();
+            }
+            AttemptOutcome::Failed { message, permanent } => {
+                self.last_error.clone_from(message);
+                if *permanent || self.attempts >= MAX_ATTEMPTS {
+                    self.state = DeliveryState::Failed;
+                    self.next_attempt_at = None;
+                } else if retry {
+                    self.next_attempt_at =
+                        Some(backoff::next_attempt(self.attempts - 1, now, seed));
+                } else {
+                    self.next_attempt_at = None;
+                }
+            }
+        }
+    }
+}
+
+/// Why an alert refused a transition: the change makes no sense in its current state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    reason: String,
+}
+
+impl Refused {
+    /// A refusal for `reason`.
+    pub fn new(reason: impl Into<String>) -> Self {
+        Refused {
+            reason: reason.into(),
+        }
+    }
+
+    /// Why, in words a user understands.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+impl std::error::Error for Refused {}
 
 /// What a user sees of an alert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -212,6 +299,108 @@ impl Alert {
             .filter_map(|d| d.next_attempt_at)
             .min()
     }
+
+    /// Whether deliveries may still be attempted: neither acknowledged nor cancelled.
+    pub fn is_open(&self) -> bool {
+        !self.cancelled && !self.acknowledged
+    }
+
+    /// The channels whose delivery is due at `now`; none once the alert is closed.
+    pub fn due_channels(&self, now: Timestamp) -> Vec<u64> {
+        if !self.is_open() {
+            return Vec::new();
+        }
+        self.deliveries
+            .iter()
+            .filter(|d| d.is_due(now))
+            .map(|d| d.channel_id)
+            .collect()
+    }
+
+    /// The holder has seen it: nothing more is delivered, and a pending snooze is dropped, so
+    /// the alert shows no upcoming attempt. Repeating it changes nothing.
+    pub fn acknowledge(&mut self) {
+        self.acknowledged = true;
+        self.snoozed_until = None;
+        self.clear_schedule();
+    }
+
+    /// Drops the alert before delivery (no longer relevant, or its credential was muted):
+    /// nothing more is delivered.
+    pub fn cancel(&mut self) {
+        self.cancelled = true;
+        self.clear_schedule();
+    }
+
+    /// "Remind me again on `until`" (a local date of the holder, starting at `resume_at`):
+    /// every delivery starts over at `resume_at`, and an acknowledged alert is re-opened, so
+    /// what the holder is shown (snoozed, not acknowledged) is what is stored and done.
+    /// A cancelled alert cannot be snoozed.
+    pub fn snooze(&mut self, until: Date, resume_at: Timestamp) -> Result<(), Refused> {
+        if self.cancelled {
+            return Err(Refused::new("a cancelled alert cannot be snoozed"));
+        }
+        self.snoozed_until = Some(until);
+        self.acknowledged = false;
+        for d in &mut self.deliveries {
+            d.state = DeliveryState::Pending;
+            d.attempts = 0;
+            d.last_error.clear();
+            d.next_attempt_at = Some(resume_at);
+        }
+        Ok(())
+    }
+
+    /// Holds every pending delivery until `resume_at` (the end of a snooze on the holder's
+    /// clock), for a snoozed alert that came due before its snooze ended.
+    pub fn hold_until(&mut self, resume_at: Timestamp) {
+        for d in &mut self.deliveries {
+            if d.state == DeliveryState::Pending {
+                d.next_attempt_at = Some(resume_at);
+            }
+        }
+    }
+
+    /// Records an attempt made through `channel_id` at `now` on this alert as it is stored
+    /// now, which may have changed while the attempt was in flight:
+    ///
+    /// - acknowledged or cancelled meanwhile: the attempt is counted, but a failure is not
+    ///   retried;
+    /// - the delivery is no longer due at `now` (snoozed meanwhile, so it starts over later,
+    ///   or settled by another attempt): the attempt belongs to a superseded round and
+    ///   changes nothing.
+    ///
+    /// Returns whether the attempt was recorded. Retries back off with a jitter seeded by the
+    /// alert and channel, so they are known exactly in advance.
+    pub fn record_attempt(
+        &mut self,
+        channel_id: u64,
+        outcome: &AttemptOutcome,
+        now: Timestamp,
+    ) -> bool {
+        let open = self.is_open();
+        let seed = self.id.rotate_left(17) ^ channel_id;
+        match self
+            .deliveries
+            .iter_mut()
+            .find(|d| d.channel_id == channel_id)
+        {
+            Some(d) if d.is_due(now) => {
+                d.record_attempt(outcome, now, seed, open);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Forgets when pending deliveries were to be tried: the alert is closed.
+    fn clear_schedule(&mut self) {
+        for d in &mut self.deliveries {
+            if d.state == DeliveryState::Pending {
+                d.next_attempt_at = None;
+            }
+        }
+    }
 }
 
 /// Alert settings of one scope (a program, a holder or a credential).
@@ -221,4 +410,184 @@ pub struct AlertSettings {
     pub thresholds: Option<Vec<u32>>,
     /// No alerts at all (a credential retired or lapsed on purpose).
     pub muted: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    /// An alert with two pending deliveries (channels 1 and 2), due at 08:00.
+    fn alert() -> Alert {
+        let due = at("2027-03-31T08:00:00Z");
+        let delivery = |channel_id| Delivery {
+            channel_id,
+            kind: ChannelKind::Webhook,
+            target: format!("https://example.org/{channel_id}"),
+            attempts: 0,
+            last_error: String::new(),
+            state: DeliveryState::Pending,
+            next_attempt_at: Some(due),
+        };
+        Alert {
+            id: 7,
+            holder_id: 1,
+            credential_id: 3,
+            program: "nha-cpt".into(),
+            expires_on: "2027-04-30".parse().unwrap(),
+            mark: Mark::Before(30),
+            threshold_days: 30,
+            due_on: "2027-03-31".parse().unwrap(),
+            title: "t".into(),
+            body: "b".into(),
+            met: false,
+            compliance_status: "at_risk".into(),
+            created_at: due,
+            snoozed_until: None,
+            acknowledged: false,
+            cancelled: false,
+            deliveries: vec![delivery(1), delivery(2)],
+        }
+    }
+
+    fn failed(permanent: bool) -> AttemptOutcome {
+        AttemptOutcome::Failed {
+            message: "503".into(),
+            permanent,
+        }
+    }
+
+    #[test]
+    fn a_failed_attempt_is_retried_with_backoff_and_a_delivered_one_settles() {
+        let now = at("2027-03-31T08:00:00Z");
+        let mut a = alert();
+        assert_eq!(a.due_channels(now), [1, 2]);
+        assert!(a.record_attempt(1, &failed(false), now));
+        let retry = backoff::next_attempt(0, now, 7u64.rotate_left(17) ^ 1);
+        assert_eq!(a.deliveries[0].next_attempt_at, Some(retry));
+        assert_eq!(
+            (
+                a.deliveries[0].attempts,
+                a.deliveries[0].last_error.as_str()
+            ),
+            (1, "503")
+        );
+        assert!(a.record_attempt(2, &AttemptOutcome::Delivered, now));
+        assert_eq!(a.deliveries[1].state, DeliveryState::Delivered);
+        assert_eq!(a.next_attempt(), Some(retry));
+        assert_eq!(
+            a.due_channels(now),
+            Vec::<u64>::new(),
+            "not before the retry"
+        );
+        assert_eq!(a.due_channels(retry), [1]);
+    }
+
+    #[test]
+    fn a_permanent_failure_or_the_last_attempt_gives_up() {
+        let now = at("2027-03-31T08:00:00Z");
+        let mut a = alert();
+        a.record_attempt(1, &failed(true), now);
+        assert_eq!(a.deliveries[0].state, DeliveryState::Failed);
+        a.deliveries[1].attempts = MAX_ATTEMPTS - 1;
+        a.record_attempt(2, &failed(false), now);
+        assert_eq!(a.deliveries[1].state, DeliveryState::Failed);
+        assert_eq!(a.next_attempt(), None);
+    }
+
+    #[test]
+    fn an_attempt_that_ends_after_an_acknowledgement_is_counted_but_not_retried() {
+        let now = at("2027-03-31T08:00:00Z");
+        for outcome in [failed(false), AttemptOutcome::Delivered] {
+            let mut a = alert();
+            a.acknowledge();
+            assert_eq!(a.next_attempt(), None);
+            assert_eq!(a.deliveries[0].next_attempt_at, None, "no attempt shown");
+            assert!(a.record_attempt(1, &outcome, now));
+            assert!(a.acknowledged);
+            assert_eq!(a.deliveries[0].attempts, 1);
+            assert_eq!(a.deliveries[0].next_attempt_at, None);
+            assert_eq!(a.next_attempt(), None);
+            assert!(a.due_channels(now).is_empty());
+        }
+    }
+
+    #[test]
+    fn an_attempt_that_ends_after_a_cancellation_is_not_retried() {
+        let now = at("2027-03-31T08:00:00Z");
+        let mut a = alert();
+        a.cancel();
+        a.record_attempt(1, &failed(false), now);
+        assert_eq!(a.deliveries[0].next_attempt_at, None);
+        assert_eq!(
+            a.status("2027-03-31".parse().unwrap()),
+            AlertStatus::Cancelled
+        );
+        assert!(a.due_channels(now).is_empty());
+    }
+
+    #[test]
+    fn an_attempt_that_ends_after_a_snooze_leaves_the_new_round_alone() {
+        let now = at("2027-03-31T08:00:00Z");
+        let resume = at("2027-04-05T00:00:00Z");
+        let mut a = alert();
+        a.deliveries[0].attempts = 2;
+        a.snooze("2027-04-05".parse().unwrap(), resume).unwrap();
+        let snoozed = a.clone();
+        assert!(!a.record_attempt(1, &AttemptOutcome::Delivered, now));
+        assert!(!a.record_attempt(2, &failed(false), now));
+        assert_eq!(a, snoozed);
+        assert_eq!(a.deliveries[0].attempts, 0);
+        assert_eq!(a.next_attempt(), Some(resume));
+    }
+
+    #[test]
+    fn snoozing_reopens_an_acknowledged_alert_and_refuses_a_cancelled_one() {
+        let resume = at("2027-04-05T00:00:00Z");
+        let until: Date = "2027-04-05".parse().unwrap();
+        let mut a = alert();
+        a.record_attempt(1, &AttemptOutcome::Delivered, at("2027-03-31T08:00:00Z"));
+        a.acknowledge();
+        a.snooze(until, resume).unwrap();
+        assert!(!a.acknowledged);
+        assert_eq!(a.snoozed_until, Some(until));
+        assert_eq!(
+            a.status("2027-04-01".parse().unwrap()),
+            AlertStatus::Snoozed
+        );
+        assert!(
+            a.deliveries
+                .iter()
+                .all(|d| d.state == DeliveryState::Pending
+                    && d.attempts == 0
+                    && d.next_attempt_at == Some(resume))
+        );
+        a.acknowledge();
+        assert_eq!(a.snoozed_until, None, "acknowledging drops the snooze");
+        assert_eq!(
+            a.status("2027-04-01".parse().unwrap()),
+            AlertStatus::Delivered
+        );
+
+        let mut c = alert();
+        c.cancel();
+        let before = c.clone();
+        let refused = c.snooze(until, resume).unwrap_err();
+        assert_eq!(refused.reason(), "a cancelled alert cannot be snoozed");
+        assert_eq!(c, before, "a refused change changes nothing");
+    }
+
+    #[test]
+    fn holding_moves_only_pending_deliveries() {
+        let now = at("2027-03-31T08:00:00Z");
+        let resume = at("2027-04-05T00:00:00Z");
+        let mut a = alert();
+        a.record_attempt(2, &AttemptOutcome::Delivered, now);
+        a.hold_until(resume);
+        assert_eq!(a.deliveries[0].next_attempt_at, Some(resume));
+        assert_eq!(a.deliveries[1].next_attempt_at, None);
+    }
 }

@@ -5,6 +5,7 @@
 
 mod alert;
 mod alert_policy;
+pub mod backoff;
 mod compliance;
 mod credits;
 mod ids;
@@ -12,7 +13,10 @@ mod program;
 mod records;
 mod validate;
 
-pub use alert::{Alert, AlertSettings, AlertStatus, Channel, ChannelKind, Delivery, DeliveryState};
+pub use alert::{
+    Alert, AlertSettings, AlertStatus, AttemptOutcome, Channel, ChannelKind, Delivery,
+    DeliveryState, Refused,
+};
 pub use alert_policy::{AlertText, Mark, alert_text, default_thresholds, due_mark, marks};
 pub use compliance::window_start;
 pub use compliance::{CategoryProgress, Compliance, Status, compliance, compliance_all};

@@ -1,16 +1,17 @@
 //! Alert delivery channels (signed webhooks and email) and the retry schedule they share.
 //!
-//! Each channel makes one attempt and says whether a failure is worth retrying; the outbox
-//! decides when to retry, using [`next_attempt`], and gives up after [`MAX_ATTEMPTS`].
+//! Each channel makes one attempt and says whether a failure is worth retrying; the alert
+//! records the attempt (`domain::Alert::record_attempt`) and decides when to retry, using
+//! [`next_attempt`], and gives up after [`MAX_ATTEMPTS`] (both from `domain::backoff`).
 
-pub mod backoff;
 pub mod email;
 pub mod webhook;
 
-pub use backoff::{MAX_ATTEMPTS, next_attempt};
+pub use crate::domain::backoff::{MAX_ATTEMPTS, next_attempt};
 pub use email::{DEFAULT_FROM, Mailer, MailerError, send_email};
 pub use webhook::{WebhookClient, WebhookClientError, WebhookTarget, send_webhook, sign, verify};
 
+use crate::domain::AttemptOutcome;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
@@ -57,6 +58,18 @@ pub struct DeliveryError {
     pub permanent: bool,
     /// What went wrong, for people; it never contains a secret or credentials.
     pub message: String,
+}
+
+impl From<Result<(), DeliveryError>> for AttemptOutcome {
+    fn from(result: Result<(), DeliveryError>) -> Self {
+        match result {
+            Ok(()) => AttemptOutcome::Delivered,
+            Err(e) => AttemptOutcome::Failed {
+                message: e.message,
+                permanent: e.permanent,
+            },
+        }
+    }
 }
 
 impl DeliveryError {

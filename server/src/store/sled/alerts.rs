@@ -31,23 +31,33 @@ impl SettingsScope {
     }
 }
 
-impl SledStore {
-    /// Writes `alert` to the outbox under its key (credential, cycle, threshold) unless that
-    /// key was enqueued before; returns the stored alert, or `None` for a repeat.
-    pub async fn enqueue_alert(&self, alert: Alert) -> Result<Option<Alert>> {
-        self.write(|store, tx| {
-            let key = alert_key(alert.credential_id, alert.expires_on, alert.threshold_days);
-            if store.tree(ALERT_KEYS).contains_key(key)? {
-                return Ok(None);
-            }
-            let mut alert = alert;
-            alert.id = tx.next_id(store, IdKind::Alert)?;
-            tx.put_record(None, &alert);
-            Ok(Some(alert))
-        })
-        .await
+/// Plans writing `new` over `old`, the same alert after a change, keeping its index
+/// entries in step; returns whether anything changed. Refuses to change what the indexes are
+/// keyed by.
+fn plan_change(tx: &mut WriteSet, old: &Alert, new: &Alert) -> Result<bool> {
+    if new == old {
+        return Ok(false);
     }
+    let identity = |a: &Alert| {
+        (
+            a.id,
+            a.holder_id,
+            a.credential_id,
+            a.expires_on,
+            a.threshold_days,
+        )
+    };
+    if identity(new) != identity(old) {
+        return Err(StoreError::FailedPrecondition(format!(
+            "alert {}: its id, holder and key cannot change",
+            IdKind::Alert.format(old.id)
+        )));
+    }
+    tx.put_record(Some(old), new);
+    Ok(true)
+}
 
+impl SledStore {
     /// Enqueues several alerts in one transaction and one flush (a tick's worth); skips keys
     /// enqueued before or repeated in `alerts`. Returns the stored alerts.
     pub async fn enqueue_alerts(&self, alerts: Vec<Alert>) -> Result<Vec<Alert>> {
@@ -93,14 +103,88 @@ impl SledStore {
             .ok_or_else(|| not_found(IdKind::Alert, id))
     }
 
-    /// Replaces an alert, keeping the retry index in step.
-    pub async fn update_alert(&self, alert: Alert) -> Result<Alert> {
+    /// Changes the alert `id` as it is stored now: `change` runs under the write lock on the
+    /// current record, and what it leaves is written with the retry index in one write, so
+    /// concurrent changes (an acknowledgement while a delivery is in flight) are never lost.
+    ///
+    /// The outer error is the store's; the inner one is `change`'s refusal, in which case
+    /// nothing is written. The alert's id, holder and key cannot change.
+    pub async fn modify_alert<E>(
+        &self,
+        id: u64,
+        change: impl FnOnce(&mut Alert) -> std::result::Result<(), E>,
+    ) -> Result<std::result::Result<Alert, E>> {
         self.write(|store, tx| {
-            let old = store.alert(alert.id)?;
-            tx.put_record(Some(&old), &alert);
-            Ok(alert)
+            let old = store.alert(id)?;
+            let mut new = old.clone();
+            if let Err(refused) = change(&mut new) {
+                return Ok(Err(refused));
+            }
+            plan_change(tx, &old, &new)?;
+            Ok(Ok(new))
         })
         .await
+    }
+
+    /// Changes a holder's alerts in one transaction: `change` runs under the write lock on
+    /// each current record and says whether it changed it. Returns how many changed.
+    pub async fn modify_alerts_of(
+        &self,
+        holder: u64,
+        mut change: impl FnMut(&mut Alert) -> bool,
+    ) -> Result<usize> {
+        self.write(|store, tx| store.plan_modify_alerts_of(tx, holder, |_| true, &mut change))
+            .await
+    }
+
+    /// Changes a credential's alert settings and its alerts in one write, so a mute and the
+    /// cancellations it implies land together or not at all. `settings` edits the
+    /// credential's settings (the defaults if none were set); `change` runs on each of the
+    /// credential's alerts and says whether it changed it. Returns the stored settings and
+    /// how many alerts changed.
+    pub async fn modify_credential_alerts(
+        &self,
+        credential: u64,
+        settings: impl FnOnce(&mut AlertSettings),
+        mut change: impl FnMut(&mut Alert) -> bool,
+    ) -> Result<(AlertSettings, usize)> {
+        self.write(|store, tx| {
+            let holder = store.credential(credential)?.holder_id;
+            let scope = SettingsScope::Credential(credential);
+            let mut stored = store.alert_settings(&scope)?;
+            settings(&mut stored);
+            tx.put(ALERT_SETTINGS, &scope.key(), &stored);
+            let changed = store.plan_modify_alerts_of(
+                tx,
+                holder,
+                |a| a.credential_id == credential,
+                &mut change,
+            )?;
+            Ok((stored, changed))
+        })
+        .await
+    }
+
+    /// Plans `change` on each of a holder's alerts that `select` picks; returns how many
+    /// changed. Call under the write lock.
+    fn plan_modify_alerts_of(
+        &self,
+        tx: &mut WriteSet,
+        holder: u64,
+        select: impl Fn(&Alert) -> bool,
+        change: &mut impl FnMut(&mut Alert) -> bool,
+    ) -> Result<usize> {
+        let mut changed = 0;
+        for old in self.alerts_of(holder, None, usize::MAX)?.items {
+            if !select(&old) {
+                continue;
+            }
+            let mut new = old.clone();
+            if change(&mut new) && plan_change(tx, &old, &new)? {
+                changed += 1;
+            }
+        }
+        Ok(changed)
     }
 
     /// A page of one holder's alerts in stream order, after `after`.

@@ -1040,7 +1040,7 @@ mod tests {
             .unwrap();
         let at: Timestamp = "2026-11-24T14:00:00Z".parse().unwrap();
         store
-            .enqueue_alert(Alert {
+            .enqueue_alerts(vec![Alert {
                 id: 0,
                 holder_id: h1.id,
                 credential_id: cred.id,
@@ -1066,7 +1066,7 @@ mod tests {
                     state: DeliveryState::Pending,
                     next_attempt_at: Some(at + jiff::SignedDuration::from_secs(30)),
                 }],
-            })
+            }])
             .await
             .unwrap();
         store.set_last_tick("America/Chicago", at).await.unwrap();

@@ -479,3 +479,190 @@ async fn a_damaged_store_is_refused_instead_of_starting_empty() {
     let err = SledStore::open(file.path(), &StoreOptions::default()).unwrap_err();
     assert!(err.to_string().contains("cannot create it"), "{err}");
 }
+
+/// A due alert for `credential` of `holder` with one pending delivery.
+fn alert(
+    holder_id: u64,
+    credential_id: u64,
+    threshold_days: i64,
+    at: &str,
+) -> crate::domain::Alert {
+    use crate::domain::{Alert, ChannelKind, Delivery, DeliveryState, Mark};
+    let at: jiff::Timestamp = at.parse().unwrap();
+    Alert {
+        id: 0,
+        holder_id,
+        credential_id,
+        program: "nha-cpt".into(),
+        expires_on: date("2027-04-30"),
+        mark: Mark::Before(threshold_days as u32),
+        threshold_days,
+        due_on: date("2027-03-31"),
+        title: "t".into(),
+        body: "b".into(),
+        met: false,
+        compliance_status: "at_risk".into(),
+        created_at: at,
+        snoozed_until: None,
+        acknowledged: false,
+        cancelled: false,
+        deliveries: vec![Delivery {
+            channel_id: 1,
+            kind: ChannelKind::Webhook,
+            target: "https://example.org/hook".into(),
+            attempts: 0,
+            last_error: String::new(),
+            state: DeliveryState::Pending,
+            next_attempt_at: Some(at),
+        }],
+    }
+}
+
+#[tokio::test]
+async fn modify_alert_changes_the_stored_record_and_its_retry_index_or_nothing() {
+    use crate::domain::Refused;
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let h = store.create_holder(holder("Dana")).await.unwrap();
+    let c = store
+        .create_credential(credential(h.id, "nha-cpt", "2027-04-30"))
+        .await
+        .unwrap();
+    let due = "2027-03-31T08:00:00Z";
+    let a = store
+        .enqueue_alerts(vec![alert(h.id, c.id, 30, due)])
+        .await
+        .unwrap()
+        .remove(0);
+    let at: jiff::Timestamp = due.parse().unwrap();
+    assert_eq!(store.next_retry_at().unwrap(), Some(at));
+
+    let refused = store
+        .modify_alert(a.id, |a| {
+            a.acknowledge();
+            Err(Refused::new("no"))
+        })
+        .await
+        .unwrap();
+    assert_eq!(refused.unwrap_err().reason(), "no");
+    assert_eq!(store.alert(a.id).unwrap(), a, "a refusal writes nothing");
+
+    let acked = store
+        .modify_alert(a.id, |a| {
+            a.acknowledge();
+            Ok::<(), Refused>(())
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(acked.acknowledged);
+    assert_eq!(store.alert(a.id).unwrap(), acked);
+    assert_eq!(store.next_retry_at().unwrap(), None, "off the retry index");
+    assert!(store.alerts_due(at, 10).unwrap().is_empty());
+
+    let moved = store
+        .modify_alert(a.id, |a| {
+            a.threshold_days = 7;
+            Ok::<(), Refused>(())
+        })
+        .await;
+    assert!(matches!(moved, Err(StoreError::FailedPrecondition(_))));
+    assert!(matches!(
+        store.modify_alert(999, |_| Ok::<(), Refused>(())).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(
+        store.check().unwrap().ok(),
+        "{:?}",
+        store.check().unwrap().problems
+    );
+}
+
+#[tokio::test]
+async fn a_credentials_settings_and_alerts_change_in_one_write() {
+    use crate::domain::AlertSettings;
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let h = store.create_holder(holder("Dana")).await.unwrap();
+    let nha = store
+        .create_credential(credential(h.id, "nha-cpt", "2027-04-30"))
+        .await
+        .unwrap();
+    let amca = store
+        .create_credential(credential(h.id, "amca-cpt", "2027-04-30"))
+        .await
+        .unwrap();
+    let due = "2027-03-31T08:00:00Z";
+    store
+        .enqueue_alerts(vec![
+            alert(h.id, nha.id, 30, due),
+            alert(h.id, nha.id, 60, due),
+            alert(h.id, amca.id, 30, due),
+        ])
+        .await
+        .unwrap();
+    store
+        .set_alert_settings(
+            SettingsScope::Credential(nha.id),
+            AlertSettings {
+                thresholds: Some(vec![60, 30]),
+                muted: false,
+            },
+        )
+        .await
+        .unwrap();
+
+    let (settings, cancelled) = store
+        .modify_credential_alerts(
+            nha.id,
+            |s| s.muted = true,
+            |a| {
+                a.cancel();
+                true
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(cancelled, 2);
+    assert_eq!(
+        settings,
+        AlertSettings {
+            thresholds: Some(vec![60, 30]),
+            muted: true
+        }
+    );
+    assert_eq!(
+        store
+            .alert_settings(&SettingsScope::Credential(nha.id))
+            .unwrap(),
+        settings
+    );
+    let alerts = store.alerts_of(h.id, None, 10).unwrap().items;
+    let cancelled_of = |id| {
+        alerts
+            .iter()
+            .filter(|a| a.credential_id == id && a.cancelled)
+            .count()
+    };
+    assert_eq!((cancelled_of(nha.id), cancelled_of(amca.id)), (2, 0));
+
+    // `true` for an alert left as it was counts nothing.
+    let changed = store
+        .modify_alerts_of(h.id, |a| {
+            a.cancel();
+            true
+        })
+        .await
+        .unwrap();
+    assert_eq!(changed, 1, "only the AMCA alert was still open");
+    assert_eq!(store.next_retry_at().unwrap(), None);
+    assert!(matches!(
+        store.modify_credential_alerts(999, |_| {}, |_| false).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(
+        store.check().unwrap().ok(),
+        "{:?}",
+        store.check().unwrap().problems
+    );
+}
