@@ -4,7 +4,7 @@ use super::Context;
 use crate::cli::DeadlinesArgs;
 use crate::error::Error;
 use crate::model::{Deadline, DeadlineQuery};
-use crate::render::Table;
+use crate::render::{Table, unit_for};
 
 /// Runs `recert deadlines`.
 ///
@@ -12,7 +12,7 @@ use crate::render::Table;
 /// `RECERT_HOLDER`) narrows to one, and `--all-holders` overrides that again.
 pub async fn run(context: &Context, args: DeadlinesArgs) -> Result<String, Error> {
     let holder_id = if context.holder.is_some() && !args.all_holders {
-        Some(context.holder_id().await?)
+        Some(context.holder_id().to_owned())
     } else {
         None
     };
@@ -29,7 +29,7 @@ pub async fn run(context: &Context, args: DeadlinesArgs) -> Result<String, Error
     }
     if deadlines.is_empty() {
         let whose = match &query.holder_id {
-            Some(id) => format!(" for holder {id}"),
+            Some(_) => format!(" for {}", context.holder_label()),
             None => String::new(),
         };
         return Ok(format!(
@@ -64,7 +64,7 @@ fn render(deadlines: &[Deadline], color: bool) -> String {
                 d.expires_on.clone(),
                 d.days_left.to_string(),
                 d.remaining.to_string(),
-                d.unit.clone(),
+                unit_for(d.remaining, &d.unit),
             ],
             d.status,
         );
