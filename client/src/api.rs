@@ -451,6 +451,7 @@ impl Api {
         Ok(ScopeSettings {
             id,
             thresholds: settings.thresholds,
+            muted: settings.muted,
         })
     }
 

@@ -483,6 +483,11 @@ pub struct DeadlinesArgs {
     /// Stop after this many deadlines.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub limit: Option<u32>,
+    /// Print an iCalendar (RFC 5545) file instead, whatever --output says: one all-day event
+    /// per expiry, with a reminder at each alert threshold in effect. For example:
+    /// recert deadlines --within 2y --ics > recert.ics
+    #[arg(long)]
+    pub ics: bool,
 }
 
 /// `recert alerts ...`

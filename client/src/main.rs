@@ -4,6 +4,7 @@
 //! hints included.
 
 mod api;
+mod calendar;
 mod cli;
 mod commands;
 mod credits;

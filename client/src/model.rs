@@ -654,6 +654,8 @@ pub struct ScopeSettings {
     /// The scope's own thresholds; empty when it inherits (credential, holder, program,
     /// then the defaults).
     pub thresholds: Vec<u32>,
+    /// Whether alerts about the credential are muted (credential scopes only).
+    pub muted: bool,
 }
 
 /// Alert thresholds of one scope (`alerts thresholds`).
