@@ -60,7 +60,7 @@ impl Context {
     }
 }
 
-/// The line over a per-holder table: "Dana Reyes (h1)" plus what the table is.
+/// The line over a per-holder table: what it lists and whose, "Courses of Dana Reyes (h1)".
 pub fn whose(holder: &Holder, what: &str) -> String {
     format!("{what} of {} ({})\n", holder.name, holder.id)
 }
