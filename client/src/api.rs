@@ -19,12 +19,12 @@ use recert_proto::v1::program_service_client::ProgramServiceClient;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
 
-use crate::error::Error;
+use crate::error::{Error, Violation};
 use crate::model::{
     Alert, AlertChannel, AlertQuery, Compliance, Course, CourseChanges, Credential,
     CredentialChanges, CredentialMute, Deadline, DeadlineQuery, Holder, HolderChanges,
     ImportReport, NewChannel, NewCourse, NewCredential, NewHolder, Program, ProgramDraft,
-    TestAlertReport,
+    ScopeSettings, TestAlertReport,
 };
 
 /// How long to wait for the TCP (and HTTP/2) connection before calling the daemon unreachable.
@@ -46,8 +46,8 @@ const KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Items asked for per page when following `next_page_token`.
 const PAGE_SIZE: usize = 100;
 
-/// The id `GetHolder` resolves to the default holder.
-const DEFAULT_HOLDER: &str = "default";
+/// The holder id every RPC resolves to the default holder.
+pub const DEFAULT_HOLDER: &str = "default";
 
 /// A connection to recertd with one typed method per RPC the CLI uses.
 ///
@@ -418,7 +418,7 @@ impl Api {
         &self,
         scope: (&str, &str, &str),
         set: Option<Vec<u32>>,
-    ) -> Result<Vec<u32>, Error> {
+    ) -> Result<ScopeSettings, Error> {
         let (holder_id, credential_id, program) = scope;
         let scope = pb::AlertSettingsScope {
             program: program.to_owned(),
@@ -438,7 +438,21 @@ impl Api {
                 self.alerts.clone().update_alert_settings(request).await
             }
         };
-        Ok(self.check(reply)?.thresholds)
+        let settings = self.check(reply)?;
+        let id = settings
+            .scope
+            .map(|s| {
+                [s.holder_id, s.credential_id, s.program]
+                    .into_iter()
+                    .find(|id| !id.is_empty())
+                    .unwrap_or_default()
+            })
+            .unwrap_or_default();
+        Ok(ScopeSettings {
+            id,
+            thresholds: settings.thresholds,
+            muted: settings.muted,
+        })
     }
 
     /// Opens the holder's alert stream: every alert after `after_seq`, then new ones.
@@ -567,6 +581,7 @@ impl Api {
                 return Err(Error::Server {
                     code: Code::Internal,
                     message: "the server returned the same page token twice".to_owned(),
+                    violations: Vec::new(),
                 });
             }
             token = next;
@@ -595,6 +610,7 @@ impl AlertStream {
                 Err(Error::Server {
                     code: Code::Unavailable,
                     message: status.message().trim().to_owned(),
+                    violations: Vec::new(),
                 })
             }
             Err(status) => Err(rejected(&self.server, status)),
@@ -640,14 +656,34 @@ fn rejected(server: &str, status: Status) -> Error {
             message: format!(
                 "recertd at {server} does not offer this command; upgrade recertd to match recert"
             ),
+            violations: Vec::new(),
         },
         (code, "") => Error::Server {
             code,
             message: code.description().to_owned(),
+            violations: Vec::new(),
         },
         (code, message) => Error::Server {
             code,
             message: message.to_owned(),
+            violations: violations(&status),
         },
     }
+}
+
+/// The field violations of a `google.rpc.BadRequest` in the reply's details, if any.
+fn violations(status: &Status) -> Vec<Violation> {
+    use tonic_types::StatusExt;
+    status
+        .get_details_bad_request()
+        .map(|bad| {
+            bad.field_violations
+                .into_iter()
+                .map(|v| Violation {
+                    field: v.field,
+                    description: v.description,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }

@@ -3,13 +3,13 @@
 //! Values are parsed and checked here (dates, amounts, spans, rules), so a bad value is a
 //! clap usage error (exit 2) that names the flag, before anything is sent.
 
-use clap::{ArgGroup, Args, Parser, Subcommand};
+use clap::{Arg, ArgGroup, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use jiff::civil::Date;
 
 use crate::credits::{Credits, parse_credits};
 use crate::input::{
-    parse_category_cap, parse_category_minimum, parse_date, parse_email, parse_format_cap,
-    parse_time_zone, parse_webhook_url, parse_within,
+    parse_category_cap, parse_category_minimum, parse_date, parse_email, parse_evidence,
+    parse_format_cap, parse_time_zone, parse_webhook_url, parse_within,
 };
 use crate::model::{AlertFilter, CapRule, CategoryMinimum, CourseFormat, CourseUnit, Secret};
 use crate::render::Format;
@@ -19,7 +19,7 @@ pub const DEFAULT_SERVER: &str = "http://127.0.0.1:50051";
 
 /// Log continuing-education courses and see what each credential still needs, and by when.
 #[derive(Debug, Parser)]
-#[command(name = "recert", version, propagate_version = true)]
+#[command(name = "recert", version)]
 pub struct Cli {
     /// Address of recertd.
     #[arg(
@@ -57,6 +57,43 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// Parses the process's arguments with [`command`]'s help pages.
+    pub fn parse_args() -> Result<Self, clap::Error> {
+        let mut matches = command().try_get_matches()?;
+        Self::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut command()))
+    }
+}
+
+/// What subcommand pages say instead of repeating the global options.
+const GLOBAL_OPTIONS_NOTE: &str = "Global options (--server URL, -o/--output table|json, --holder ID) \
+     work here too; see: recert --help";
+
+/// The command line as clap builds it from [`Cli`], except that subcommand help pages end
+/// with one line about the global options instead of listing all of them again.
+///
+/// clap copies a global option into every subcommand unless one with the same id is there
+/// already, so each subcommand gets a hidden copy: it parses the same (same id, still
+/// global), it just does not show.
+pub fn command() -> clap::Command {
+    let root = Cli::command();
+    let hidden: Vec<Arg> = root
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .map(|a| a.clone().hide(true))
+        .collect();
+    root.mut_subcommands(|sub| hide_globals(sub, &hidden))
+}
+
+/// Adds the hidden global options and the note to `command` and all its subcommands.
+fn hide_globals(command: clap::Command, hidden: &[Arg]) -> clap::Command {
+    hidden
+        .iter()
+        .fold(command, |command, arg| command.arg(arg.clone()))
+        .after_help(GLOBAL_OPTIONS_NOTE)
+        .mut_subcommands(|sub| hide_globals(sub, hidden))
 }
 
 /// The nouns.
@@ -101,12 +138,22 @@ pub struct ExportArgs {
     pub no_secrets: bool,
 }
 
-/// `recert import ...`
+/// `recert import [FILE | --file FILE]`
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// Read the dump from this file instead of stdin ("-" is stdin).
-    #[arg(long, value_name = "PATH")]
+    #[arg(value_name = "FILE", conflicts_with = "file")]
+    pub path: Option<std::path::PathBuf>,
+    /// The same as FILE.
+    #[arg(long, value_name = "FILE")]
     pub file: Option<std::path::PathBuf>,
+}
+
+impl ImportArgs {
+    /// The file named either way, if any.
+    pub fn source(&self) -> Option<&std::path::Path> {
+        self.path.as_deref().or(self.file.as_deref())
+    }
 }
 
 /// `--limit N` on list commands.
@@ -131,7 +178,8 @@ pub enum HolderCommand {
     Add {
         /// Display name.
         name: String,
-        /// E-mail address for alerts.
+        /// E-mail address, kept on the holder's record (alerts go to the channels of
+        /// `recert notify add`).
         #[arg(long, value_name = "E")]
         email: Option<String>,
         /// IANA time zone (default: this computer's zone).
@@ -145,9 +193,12 @@ pub enum HolderCommand {
         /// Holder id.
         id: Option<String>,
     },
-    /// Change a holder.
-    #[command(group(ArgGroup::new("changes").required(true).multiple(true)
-        .args(["name", "email", "tz", "default"])))]
+    /// Change a holder: give at least one change.
+    #[command(
+        override_usage = "recert holder edit <ID> [--name N] [--email E] [--tz ZONE] [--default]",
+        group(ArgGroup::new("changes").required(true).multiple(true)
+            .args(["name", "email", "tz", "default"]))
+    )]
     Edit {
         /// Holder id.
         id: String,
@@ -250,7 +301,7 @@ pub struct ProgramAddArgs {
 pub enum CertCommand {
     /// Add a credential the holder holds.
     Add {
-        /// Program slug, e.g. nha-cpt.
+        /// Program slug, e.g. nha-cpt (see: recert program list).
         program: String,
         /// Expiry date of the current cycle.
         #[arg(long, value_name = "DATE", value_parser = parse_date)]
@@ -280,9 +331,12 @@ pub enum CertCommand {
         #[arg(long, value_name = "DATE", value_parser = parse_date)]
         on: Option<Date>,
     },
-    /// Correct a credential's number or dates.
-    #[command(group(ArgGroup::new("changes").required(true).multiple(true)
-        .args(["number", "issued", "expires"])))]
+    /// Correct a credential's number or dates: give at least one change.
+    #[command(
+        override_usage = "recert cert edit <ID> [--number N] [--issued DATE] [--expires DATE]",
+        group(ArgGroup::new("changes").required(true).multiple(true)
+            .args(["number", "issued", "expires"]))
+    )]
     Edit {
         /// Credential id.
         id: String,
@@ -330,10 +384,10 @@ pub struct CourseLogArgs {
     /// Course title.
     pub title: String,
     /// Amount awarded, e.g. 1.5.
-    #[arg(long, value_name = "N", value_parser = parse_credits)]
+    #[arg(long, value_name = "N", value_parser = parse_credits, allow_negative_numbers = true)]
     pub credits: Credits,
     /// Unit of --credits.
-    #[arg(long, value_enum, default_value_t = CourseUnit::Hours)]
+    #[arg(long, value_enum, ignore_case = true, default_value_t = CourseUnit::Hours)]
     pub unit: CourseUnit,
     /// Completion date (default: today in the holder's time zone, as the daemon sees it).
     #[arg(long, value_name = "DATE", value_parser = parse_date)]
@@ -348,18 +402,19 @@ pub struct CourseLogArgs {
     #[arg(long, value_name = "C")]
     pub category: Vec<String>,
     /// How the course was delivered.
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, ignore_case = true)]
     pub format: Option<CourseFormat>,
     /// Count only toward this credential: an id (cr3) or a program slug (nha-cpt) (repeatable).
     #[arg(long = "for", value_name = "CREDENTIAL")]
     pub for_credentials: Vec<String>,
-    /// Certificate file or URL.
-    #[arg(long, value_name = "PATH")]
+    /// Certificate file (must exist; stored as its absolute path) or URL.
+    #[arg(long, value_name = "PATH", value_parser = parse_evidence)]
     pub evidence: Option<String>,
 }
 
 /// `recert course edit ...`; at least one change is required.
 #[derive(Debug, Args)]
+#[command(override_usage = "recert course edit <ID> <OPTIONS>... (at least one change)")]
 #[command(group(ArgGroup::new("changes").required(true).multiple(true).args([
     "title", "credits", "unit", "date", "provider", "accreditation", "category",
     "clear_categories", "format", "for_credentials", "clear_for", "evidence",
@@ -371,10 +426,10 @@ pub struct CourseEditArgs {
     #[arg(long)]
     pub title: Option<String>,
     /// Amount awarded.
-    #[arg(long, value_name = "N", value_parser = parse_credits)]
+    #[arg(long, value_name = "N", value_parser = parse_credits, allow_negative_numbers = true)]
     pub credits: Option<Credits>,
     /// Unit of the credits.
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, ignore_case = true)]
     pub unit: Option<CourseUnit>,
     /// Completion date.
     #[arg(long, value_name = "DATE", value_parser = parse_date)]
@@ -392,7 +447,7 @@ pub struct CourseEditArgs {
     #[arg(long)]
     pub clear_categories: bool,
     /// How the course was delivered.
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, ignore_case = true)]
     pub format: Option<CourseFormat>,
     /// Count only toward this credential (id or program slug); replaces the pins (repeatable).
     #[arg(long = "for", value_name = "CREDENTIAL", conflicts_with = "clear_for")]
@@ -400,8 +455,8 @@ pub struct CourseEditArgs {
     /// Remove the pins: count toward every eligible credential again.
     #[arg(long)]
     pub clear_for: bool,
-    /// Certificate file or URL ("" removes it).
-    #[arg(long, value_name = "PATH")]
+    /// Certificate file (must exist; stored as its absolute path) or URL ("" removes it).
+    #[arg(long, value_name = "PATH", value_parser = parse_evidence)]
     pub evidence: Option<String>,
 }
 
@@ -416,7 +471,7 @@ pub struct StatusArgs {
 /// `recert deadlines ...`
 #[derive(Debug, Args)]
 pub struct DeadlinesArgs {
-    /// How far ahead to look: 90d, 12w, 6m (30-day months) or a number of days.
+    /// How far ahead to look: 90d, 12w, 6m (30-day months), 1y (365 days) or a number of days.
     #[arg(long, value_name = "SPAN", default_value = "90d", value_parser = parse_within)]
     pub within: i32,
     /// Every holder, even when --holder or RECERT_HOLDER is set (the default without them).
@@ -428,6 +483,11 @@ pub struct DeadlinesArgs {
     /// Stop after this many deadlines.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub limit: Option<u32>,
+    /// Print an iCalendar (RFC 5545) file instead, whatever --output says: one all-day event
+    /// per expiry, with a reminder at each alert threshold in effect. For example:
+    /// recert deadlines --within 2y --ics > recert.ics
+    #[arg(long)]
+    pub ics: bool,
 }
 
 /// `recert alerts ...`
@@ -567,7 +627,7 @@ pub enum NotifyAddCommand {
         )]
         secret: Option<Secret>,
     },
-    /// Deliver alerts by e-mail.
+    /// Deliver alerts by e-mail (recertd must be started with --smtp-url to send them).
     Email {
         /// The address, e.g. alice@example.org.
         #[arg(value_parser = parse_email)]

@@ -89,6 +89,29 @@ pub fn parse_time_zone(input: &str) -> Result<String, String> {
         })
 }
 
+/// Checks `--evidence`: a URL (anything with `://`) is kept as typed; a file must exist and
+/// is stored as its absolute path, so the record still finds it from another directory.
+/// `""` (which removes the evidence in `course edit`) passes through.
+pub fn parse_evidence(input: &str) -> Result<String, String> {
+    let text = input.trim();
+    if text.is_empty() || text.contains("://") {
+        return Ok(text.to_owned());
+    }
+    let path = std::path::Path::new(text);
+    match path.canonicalize() {
+        Ok(absolute) if absolute.is_file() => absolute
+            .to_str()
+            .map(str::to_owned)
+            .ok_or_else(|| format!("'{input}': the path is not valid UTF-8")),
+        Ok(_) => Err(format!(
+            "'{input}' is not a file; give a certificate file or a URL"
+        )),
+        Err(e) => Err(format!(
+            "cannot find '{input}' ({e}); give an existing certificate file or a URL"
+        )),
+    }
+}
+
 /// Checks a webhook URL: absolute `http` or `https` with a host, and no user name or
 /// password (which would be stored and listed in clear; `--secret` signs deliveries instead).
 pub fn parse_webhook_url(input: &str) -> Result<String, String> {

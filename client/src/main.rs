@@ -1,8 +1,10 @@
 //! `recert`: the command-line client of recertd. Parses flags, runs one command on a
-//! current-thread runtime, prints the result, and maps failure to one `error:` line and an
-//! exit code (1 server said no, 2 usage, 3 daemon unreachable).
+//! current-thread runtime, prints the result, and maps failure to an `error:` line and an
+//! exit code (1 server said no, 2 usage, 3 daemon unreachable). Usage errors are clap's,
+//! hints included.
 
 mod api;
+mod calendar;
 mod cli;
 mod commands;
 mod credits;
@@ -10,17 +12,16 @@ mod error;
 mod input;
 mod model;
 mod render;
+mod spelling;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
-
-use clap::Parser;
 
 use crate::cli::Cli;
 use crate::render::Output;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::parse_args() {
         Ok(cli) => cli,
         Err(err) => return usage_error(&err),
     };
@@ -44,28 +45,16 @@ fn main() -> ExitCode {
     }
 }
 
-/// Help and version go out as clap renders them; a usage mistake becomes one `error:` line
-/// (clap's first line, without its "For more information" trailer) and exit code 2.
+/// Help, version and usage mistakes go out as clap renders them: a usage error keeps its
+/// hints (`tip: a similar argument exists`, `[possible values: ...]`, the names of missing
+/// arguments) and the usage line, and exits 2.
 fn usage_error(err: &clap::Error) -> ExitCode {
-    use clap::error::ErrorKind;
-    if matches!(
-        err.kind(),
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
-    ) {
-        let _ = err.print();
-        return ExitCode::SUCCESS;
+    let _ = err.print();
+    if err.use_stderr() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
     }
-    if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
-        let _ = err.print();
-        return ExitCode::from(2);
-    }
-    let rendered = err.render().to_string();
-    let first = rendered
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("error: invalid usage");
-    eprintln!("{}", first.trim_end());
-    ExitCode::from(2)
 }
 
 /// Writes the result; a closed pipe (`recert course list | head -1`) is not an error.

@@ -263,20 +263,27 @@ pub struct Course {
     pub evidence: Option<String>,
 }
 
-/// The unit a course's credits are awarded in.
+/// The unit a course's credits are awarded in; names ignore case, and the other number
+/// (`hour`, `ceus`, `points`, ...) is accepted too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum CourseUnit {
     /// Contact hours.
+    #[value(alias = "hour", alias = "contact-hour", alias = "contact-hours")]
     Hours,
-    /// Continuing education units (10 contact hours).
+    /// Continuing education units: 1 CEU = 10 contact hours.
+    #[value(alias = "ceus")]
     Ceu,
-    /// Points (e.g. ASCP).
+    /// Points (ASCP, AMT): 1 point = 1 contact hour.
+    #[value(alias = "points")]
     Point,
-    /// NHA CE credits.
+    /// NHA CE credits: 1 credit = 2 contact hours (unconfirmed by NHA).
+    #[value(alias = "nha-credits")]
     NhaCredit,
-    /// Academic semester hours.
+    /// Academic semester hours: 1 semester hour = 15 contact hours.
+    #[value(alias = "semester-hours")]
     SemesterHour,
-    /// Academic quarter hours.
+    /// Academic quarter hours: 1 quarter hour = 10 contact hours.
+    #[value(alias = "quarter-hours")]
     QuarterHour,
 }
 
@@ -636,6 +643,18 @@ pub struct CredentialMute {
     /// The credential.
     pub credential_id: String,
     /// `true` while its alerts are muted.
+    pub muted: bool,
+}
+
+/// The alert settings of one scope as the server keeps them.
+#[derive(Debug, Clone)]
+pub struct ScopeSettings {
+    /// The scope's id as the server resolved it: "h1" for the holder "default".
+    pub id: String,
+    /// The scope's own thresholds; empty when it inherits (credential, holder, program,
+    /// then the defaults).
+    pub thresholds: Vec<u32>,
+    /// Whether alerts about the credential are muted (credential scopes only).
     pub muted: bool,
 }
 

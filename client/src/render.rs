@@ -8,6 +8,7 @@ use comfy_table::presets::NOTHING;
 use comfy_table::{CellAlignment, ContentArrangement};
 use serde::Serialize;
 
+use crate::credits::Credits;
 use crate::model::ComplianceStatus;
 
 /// How results are printed.
@@ -15,7 +16,7 @@ use crate::model::ComplianceStatus;
 pub enum Format {
     /// Aligned columns for people.
     Table,
-    /// Stable JSON for scripts (see JSON.md).
+    /// Stable JSON for scripts (see client/JSON.md).
     Json,
 }
 
@@ -184,6 +185,38 @@ pub fn details(pairs: &[(&str, String)]) -> String {
     text
 }
 
+/// "1 point", "2.5 points", "1 CEU", "3 semester hours": an amount and its unit.
+pub fn amount(amount: Credits, unit: &str) -> String {
+    format!("{amount} {}", unit_for(amount, unit))
+}
+
+/// The unit as a word for `amount`: singular for exactly 1, plural otherwise; course unit
+/// names (`ceu`, `semester-hour`) read as words.
+pub fn unit_for(amount: Credits, unit: &str) -> String {
+    let singular = match unit {
+        "hours" => "hour",
+        "ceu" => "CEU",
+        "nha-credit" => "NHA credit",
+        "semester-hour" => "semester hour",
+        "quarter-hour" => "quarter hour",
+        other => other,
+    };
+    if amount == Credits::from_hundredths(100) || singular.ends_with('s') {
+        singular.to_owned()
+    } else {
+        format!("{singular}s")
+    }
+}
+
+/// "1 course", "3 courses": a count and a noun that takes an -s.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// Joins items with ", ", or "-" when there are none.
 pub fn list_or_dash(items: &[String]) -> String {
     if items.is_empty() {
@@ -241,6 +274,21 @@ mod tests {
             .replace("\x1b[32m", "")
             .replace(RESET, "");
         assert_eq!(stripped, plain);
+    }
+
+    #[test]
+    fn units_are_singular_only_for_one() {
+        let n = Credits::from_hundredths;
+        assert_eq!(amount(n(100), "hours"), "1 hour");
+        assert_eq!(amount(n(250), "hours"), "2.5 hours");
+        assert_eq!(amount(n(300), "semester-hour"), "3 semester hours");
+        assert_eq!(amount(n(100), "ceu"), "1 CEU");
+        assert_eq!(amount(n(50), "ceu"), "0.5 CEUs");
+        assert_eq!(amount(n(1000), "NHA CE credit"), "10 NHA CE credits");
+        assert_eq!(amount(n(900), "point"), "9 points");
+        assert_eq!(amount(n(600), "contact hours"), "6 contact hours");
+        assert_eq!(count(1, "course"), "1 course");
+        assert_eq!(count(0, "credential"), "0 credentials");
     }
 
     #[test]

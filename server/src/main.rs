@@ -133,11 +133,16 @@ fn config(args: &Args) -> anyhow::Result<Config> {
     Ok(config)
 }
 
+/// Logs to stderr; in colour only on a terminal without `NO_COLOR`, so a log file
+/// (`recertd 2>recertd.log`) or a journal gets plain text.
 fn init_logging(json: bool) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_env("RECERT_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(color)
         .with_writer(std::io::stderr);
     if json {
         builder.json().init();

@@ -3,14 +3,20 @@
 
 use super::Context;
 use super::cert::resolve_credential;
+use super::program::explain_unknown_program;
 use super::watch;
 use crate::cli::{AlertsCommand, AlertsListArgs};
 use crate::error::Error;
 use crate::model::{Alert, AlertFilter, AlertQuery, AlertStatus, AlertThresholds, Delivery};
 use crate::render::{Table, or_dash};
+use crate::spelling::normalize_slug;
 
 /// Longest last error shown in a table cell; `--output json` has all of it.
-const ERROR_WIDTH: usize = 60;
+const ERROR_WIDTH: usize = 48;
+
+/// Longest title shown in a table cell, so a row fits a wide terminal; `--output json` and
+/// `alerts watch` have all of it.
+const TITLE_WIDTH: usize = 60;
 
 /// Runs one alert command.
 pub async fn run(context: &Context, command: AlertsCommand) -> Result<String, Error> {
@@ -34,10 +40,13 @@ pub async fn run(context: &Context, command: AlertsCommand) -> Result<String, Er
             }))
         }
         AlertsCommand::Mute { credential, unmute } => {
-            let holder_id = context.holder_id().await?;
-            let credentials = api.credentials(&holder_id, None).await?;
-            let credential =
-                resolve_credential(&credentials, &holder_id, "alerts mute", &credential)?;
+            let credentials = api.credentials(context.holder_id(), None).await?;
+            let credential = resolve_credential(
+                &credentials,
+                &context.holder_label(),
+                "alerts mute",
+                &credential,
+            )?;
             let mute = api.mute_credential(&credential.id, !unmute).await?;
             Ok(out.record(&mute, || {
                 let what = format!("{} ({})", mute.credential_id, credential.program);
@@ -55,18 +64,17 @@ pub async fn run(context: &Context, command: AlertsCommand) -> Result<String, Er
         AlertsCommand::Thresholds(args) => {
             let (scope, id) = match (&args.credential, &args.program) {
                 (Some(credential), _) => {
-                    let holder_id = context.holder_id().await?;
-                    let credentials = api.credentials(&holder_id, None).await?;
+                    let credentials = api.credentials(context.holder_id(), None).await?;
                     let found = resolve_credential(
                         &credentials,
-                        &holder_id,
+                        &context.holder_label(),
                         "alerts thresholds --credential",
                         credential,
                     )?;
                     ("credential", found.id.clone())
                 }
-                (None, Some(program)) => ("program", program.clone()),
-                (None, None) => ("holder", context.holder_id().await?),
+                (None, Some(program)) => ("program", normalize_slug(program)),
+                (None, None) => ("holder", context.holder_id().to_owned()),
             };
             let key = match scope {
                 "credential" => ("", id.as_str(), ""),
@@ -80,7 +88,22 @@ pub async fn run(context: &Context, command: AlertsCommand) -> Result<String, Er
             } else {
                 Some(args.days.clone())
             };
-            let thresholds = api.alert_thresholds(key, set).await?;
+            let settings = match api.alert_thresholds(key, set).await {
+                Ok(reply) => reply,
+                Err(err) => match &args.program {
+                    Some(typed) if scope == "program" => {
+                        return Err(explain_unknown_program(api, typed, err).await);
+                    }
+                    _ => return Err(err),
+                },
+            };
+            // The server names the scope as it resolved it: "h1" for "default".
+            let id = if settings.id.is_empty() {
+                id
+            } else {
+                settings.id
+            };
+            let thresholds = settings.thresholds;
             let result = AlertThresholds {
                 scope: scope.to_owned(),
                 id,
@@ -104,15 +127,15 @@ pub async fn run(context: &Context, command: AlertsCommand) -> Result<String, Er
             }))
         }
         AlertsCommand::Test => {
-            let holder_id = context.holder_id().await?;
-            let report = api.send_test_alert(&holder_id).await?;
+            let report = api.send_test_alert(context.holder_id()).await?;
             if out.is_json() {
                 return Ok(out.json(&report));
             }
             if report.deliveries.is_empty() {
                 return Ok(format!(
-                    "Holder {holder_id} has no alert channels. Add one with: \
-                     recert notify add webhook URL (or: recert notify add email ADDRESS)\n"
+                    "{} has no alert channels. Add one with: \
+                     recert notify add webhook URL (or: recert notify add email ADDRESS)\n",
+                    capitalized(&context.holder_label())
                 ));
             }
             Ok(test_table(&report.deliveries).render(out.color))
@@ -122,38 +145,48 @@ pub async fn run(context: &Context, command: AlertsCommand) -> Result<String, Er
 
 /// `alerts list`: one holder's alerts (the selected one), or everyone's with `--all-holders`.
 async fn list(context: &Context, args: &AlertsListArgs) -> Result<String, Error> {
-    let holder_id = if args.all_holders {
-        None
-    } else {
-        Some(context.holder_id().await?)
-    };
     let query = AlertQuery {
-        holder_id,
+        holder_id: (!args.all_holders).then(|| context.holder_id().to_owned()),
         filter: args.filter(),
     };
-    let alerts = context.api.alerts(&query, args.list.limit()).await?;
     let out = context.out;
+    let alerts = context.api.alerts(&query, args.list.limit());
     if out.is_json() {
-        return Ok(out.json(&alerts));
+        return Ok(out.json(&alerts.await?));
     }
+    if query.holder_id.is_none() {
+        let alerts = alerts.await?;
+        if alerts.is_empty() {
+            return Ok(nothing_to_list(query.filter, None));
+        }
+        return Ok(table(&alerts, true).render(out.color));
+    }
+    let (holder, alerts) = tokio::try_join!(context.holder(), alerts)?;
+    let whose = format!("{} ({})", holder.name, holder.id);
     if alerts.is_empty() {
-        return Ok(nothing_to_list(&query));
+        return Ok(nothing_to_list(query.filter, Some(&whose)));
     }
-    Ok(table(&alerts, query.holder_id.is_none()).render(out.color))
+    Ok(super::whose(&holder, "Alerts") + &table(&alerts, false).render(out.color))
 }
 
-/// "No pending alerts for holder h1."
-fn nothing_to_list(query: &AlertQuery) -> String {
-    let which = match query.filter {
+/// "No pending alerts for Dana Reyes (h1)."
+fn nothing_to_list(filter: AlertFilter, whose: Option<&str>) -> String {
+    let which = match filter {
         AlertFilter::Pending => "pending ",
         AlertFilter::Failed => "failed ",
         AlertFilter::NotCancelled | AlertFilter::All => "",
     };
-    let whose = match &query.holder_id {
-        Some(id) => format!(" for holder {id}"),
-        None => String::new(),
-    };
+    let whose = whose.map(|w| format!(" for {w}")).unwrap_or_default();
     format!("No {which}alerts{whose}.\n")
+}
+
+/// "The default holder" from "the default holder".
+pub(super) fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// The `alerts list` table; a HOLDER column only when several holders can appear.
@@ -184,7 +217,7 @@ fn table(alerts: &[Alert], with_holder: bool) -> Table {
             alert.due_on.clone(),
             status_cell(alert),
             deliveries_summary(&alert.deliveries),
-            alert.title.clone(),
+            shorten(&alert.title, TITLE_WIDTH),
         ]);
         table.row(cells);
     }
@@ -234,14 +267,19 @@ fn delivery_summary(d: &Delivery) -> String {
     }
 }
 
-/// The text on one line, cut to `width` characters with "..." when longer.
+/// The text on one line, cut after a whole word to at most `width` characters with "..."
+/// when longer (mid-word only when the first word alone is too long).
 fn shorten(text: &str, width: usize) -> String {
     let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if line.chars().count() <= width {
         return line;
     }
-    let cut: String = line.chars().take(width.saturating_sub(3)).collect();
-    format!("{}...", cut.trim_end())
+    let cut: String = line.chars().take(width.saturating_sub(3) + 1).collect();
+    let words = match cut.rfind(' ') {
+        Some(space) if space > 0 => &cut[..space],
+        _ => &cut[..cut.char_indices().last().map_or(0, |(i, _)| i)],
+    };
+    format!("{}...", words.trim_end_matches([' ', ',', ';', ':']))
 }
 
 /// The `alerts test` table: what each channel did with the test alert.
@@ -324,13 +362,12 @@ mod tests {
     fn long_errors_are_cut_to_one_short_line() {
         let long = format!("timed out\n{}", "x".repeat(200));
         let summary = delivery_summary(&delivery("email", "pending", 2, Some(&long)));
-        assert!(
-            summary.starts_with("email 2 tries: timed out x"),
-            "{summary}"
-        );
-        assert!(summary.ends_with("..."), "{summary}");
-        assert!(!summary.contains('\n'));
-        assert_eq!(summary.len(), "email 2 tries: ".len() + ERROR_WIDTH);
+        assert_eq!(summary, "email 2 tries: timed out...");
+        let words = shorten("connection refused by tc-mail.example.org: try later", 30);
+        assert_eq!(words, "connection refused by...");
+        assert!(words.chars().count() <= 30);
+        let one_word = shorten(&"x".repeat(100), 10);
+        assert_eq!(one_word, "xxxxxxx...");
     }
 
     #[test]
@@ -375,17 +412,11 @@ mod tests {
 
     #[test]
     fn empty_lists_say_what_was_asked() {
-        let query = |holder: Option<&str>, filter| AlertQuery {
-            holder_id: holder.map(Into::into),
-            filter,
-        };
         assert_eq!(
-            nothing_to_list(&query(Some("h1"), AlertFilter::Pending)),
-            "No pending alerts for holder h1.\n"
+            nothing_to_list(AlertFilter::Pending, Some("Dana Reyes (h1)")),
+            "No pending alerts for Dana Reyes (h1).\n"
         );
-        assert_eq!(
-            nothing_to_list(&query(None, AlertFilter::All)),
-            "No alerts.\n"
-        );
+        assert_eq!(nothing_to_list(AlertFilter::All, None), "No alerts.\n");
+        assert_eq!(capitalized("the default holder"), "The default holder");
     }
 }

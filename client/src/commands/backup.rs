@@ -11,6 +11,7 @@ use super::Context;
 use crate::cli::{ExportArgs, ImportArgs};
 use crate::error::Error;
 use crate::model::{ExportReport, ImportReport};
+use crate::render::count;
 
 /// Size of the pieces an import is sent in.
 const PIECE_BYTES: usize = 64 * 1024;
@@ -57,13 +58,17 @@ pub async fn export(context: &Context, args: ExportArgs) -> Result<String, Error
         records: lines.saturating_sub(2),
     };
     Ok(context.out.record(&report, || {
-        format!("Exported {} records to {}", report.records, report.file)
+        format!(
+            "Exported {} to {}",
+            count(report.records as usize, "record"),
+            report.file
+        )
     }))
 }
 
 /// Runs `recert import`.
 pub async fn import(context: &Context, args: ImportArgs) -> Result<String, Error> {
-    let dump = read_dump(args.file.as_deref())?;
+    let dump = read_dump(args.source())?;
     let pieces = dump.chunks(PIECE_BYTES).map(<[u8]>::to_vec).collect();
     let report = context.api.import(pieces).await?;
     Ok(context.out.record(&report, || summary(&report)))
@@ -72,14 +77,15 @@ pub async fn import(context: &Context, args: ImportArgs) -> Result<String, Error
 /// The line `import` prints.
 fn summary(report: &ImportReport) -> String {
     let mut text = format!(
-        "Imported {} records ({} already present, left alone)",
-        report.imported, report.unchanged
+        "Imported {} ({} already present, left alone)",
+        count(report.imported as usize, "record"),
+        report.unchanged
     );
     if report.channels_without_secret > 0 {
         text.push_str(&format!(
-            "\n{} webhook channel(s) restored without their secret (the dump left secrets out): \
+            "\n{} restored without their secret (the dump left secrets out): \
              remove them and add them again with --secret to sign deliveries",
-            report.channels_without_secret
+            count(report.channels_without_secret as usize, "webhook channel")
         ));
     }
     text
@@ -97,7 +103,7 @@ fn read_dump(path: Option<&Path>) -> Result<Vec<u8>, Error> {
             let stdin = io::stdin();
             if stdin.is_terminal() {
                 return Err(Error::Usage(
-                    "recert import reads a dump from stdin; pipe one in or pass --file PATH"
+                    "recert import reads a dump from stdin; pipe one in or name the file: recert import FILE"
                         .to_owned(),
                 ));
             }
@@ -155,6 +161,8 @@ mod tests {
             "Imported 12 records (3 already present, left alone)"
         );
         report.channels_without_secret = 1;
-        assert!(summary(&report).contains("1 webhook channel(s) restored without their secret"));
+        assert!(summary(&report).contains("\n1 webhook channel restored without their secret"));
+        report.channels_without_secret = 2;
+        assert!(summary(&report).contains("\n2 webhook channels restored"));
     }
 }

@@ -1,10 +1,12 @@
 //! `recert cert add|list|show|renew|edit|remove`: the holder's credentials.
 
-use super::Context;
+use super::program::explain_unknown_program;
+use super::{Context, whose};
 use crate::cli::CertCommand;
 use crate::error::Error;
-use crate::model::{Credential, CredentialChanges, Deleted, NewCredential};
+use crate::model::{Course, Credential, CredentialChanges, Deleted, NewCredential};
 use crate::render::{Table, details, or_dash};
+use crate::spelling::{closest, normalize_slug};
 
 /// Runs one credential command.
 pub async fn run(context: &Context, command: CertCommand) -> Result<String, Error> {
@@ -16,16 +18,19 @@ pub async fn run(context: &Context, command: CertCommand) -> Result<String, Erro
             number,
             issued,
         } => {
-            let holder_id = context.holder_id().await?;
-            let credential = api
+            let created = api
                 .create_credential(NewCredential {
-                    holder_id,
-                    program,
+                    holder_id: context.holder_id().to_owned(),
+                    program: normalize_slug(&program),
                     number,
                     issued_on: issued,
                     expires_on: expires,
                 })
-                .await?;
+                .await;
+            let credential = match created {
+                Ok(credential) => credential,
+                Err(err) => return Err(explain_unknown_program(api, &program, err).await),
+            };
             Ok(out.record(&credential, || {
                 format!(
                     "Added credential {}: {}, expires {}",
@@ -34,18 +39,18 @@ pub async fn run(context: &Context, command: CertCommand) -> Result<String, Erro
             }))
         }
         CertCommand::List(list) => {
-            let holder_id = context.holder_id().await?;
-            let credentials = api.credentials(&holder_id, list.limit()).await?;
+            let credentials = api.credentials(context.holder_id(), list.limit());
             if out.is_json() {
-                return Ok(out.json(&credentials));
+                return Ok(out.json(&credentials.await?));
             }
+            let (holder, credentials) = tokio::try_join!(context.holder(), credentials)?;
             if credentials.is_empty() {
                 return Ok(
                     "No credentials yet. Add one with: recert cert add PROGRAM --expires DATE\n"
                         .to_owned(),
                 );
             }
-            Ok(table(&credentials).render(out.color))
+            Ok(whose(&holder, "Credentials") + &table(&credentials).render(out.color))
         }
         CertCommand::Show { id } => {
             let credential = api.credential(&id).await?;
@@ -80,13 +85,44 @@ pub async fn run(context: &Context, command: CertCommand) -> Result<String, Erro
             }))
         }
         CertCommand::Remove { id } => {
-            api.delete_credential(&id).await?;
-            let deleted = Deleted { deleted: id };
-            Ok(out.record(&deleted, || {
-                format!("Removed credential {}", deleted.deleted)
-            }))
+            // Asked first to say which courses the removal unpins.
+            let credential = api.credential(&id).await?;
+            let courses = api.courses(&credential.holder_id, None).await?;
+            api.delete_credential(&credential.id).await?;
+            let deleted = Deleted {
+                deleted: credential.id.clone(),
+            };
+            Ok(out.record(&deleted, || removed(&credential, &courses)))
         }
     }
+}
+
+/// "Removed credential cr12 (nha-cpt)", and which courses pinned only to it now count toward
+/// every eligible credential.
+fn removed(credential: &Credential, courses: &[Course]) -> String {
+    let mut text = format!(
+        "Removed credential {} ({})",
+        credential.id, credential.program
+    );
+    let unpinned: Vec<&str> = courses
+        .iter()
+        .filter(|c| c.credential_ids == [credential.id.as_str()])
+        .map(|c| c.id.as_str())
+        .collect();
+    if !unpinned.is_empty() {
+        let (them, were) = if unpinned.len() == 1 {
+            ("course", "was")
+        } else {
+            ("courses", "were")
+        };
+        text.push_str(&format!(
+            "\nThe {them} {} {were} pinned to it and now count{} toward every eligible \
+             credential (pin again with: recert course edit ID --for CREDENTIAL)",
+            unpinned.join(", "),
+            if unpinned.len() == 1 { "s" } else { "" }
+        ));
+    }
+    text
 }
 
 /// The `cert list` table.
@@ -132,29 +168,40 @@ fn show(c: &Credential, color: bool) -> String {
 }
 
 /// Finds one of the holder's credentials by id (cr3), or by the slug of the one credential of
-/// that program the holder holds (nha-cpt). `what` names the argument in errors ("--for").
+/// that program the holder holds (nha-cpt, NHA_CPT). `what` names the argument in errors
+/// ("--for"); `whose` names the holder when it has no credentials to take the id from.
 pub(super) fn resolve_credential<'a>(
     credentials: &'a [Credential],
-    holder_id: &str,
+    whose: &str,
     what: &str,
     value: &str,
 ) -> Result<&'a Credential, Error> {
     let value = value.trim();
-    if let Some(credential) = credentials.iter().find(|c| c.id == value) {
+    if let Some(credential) = credentials
+        .iter()
+        .find(|c| c.id.eq_ignore_ascii_case(value))
+    {
         return Ok(credential);
     }
-    let matches: Vec<&Credential> = credentials
-        .iter()
-        .filter(|c| c.program.eq_ignore_ascii_case(value))
-        .collect();
+    let slug = normalize_slug(value);
+    let matches: Vec<&Credential> = credentials.iter().filter(|c| c.program == slug).collect();
+    let whose = credentials
+        .first()
+        .map_or_else(|| whose.to_owned(), |c| format!("holder {}", c.holder_id));
     match matches.as_slice() {
         [credential] => Ok(credential),
-        [] => Err(Error::Lookup(format!(
-            "{what} {value}: holder {holder_id} has no such credential \
-             (give a credential id like cr3 or the slug of a program they hold)"
-        ))),
+        [] => {
+            let near = closest(value, credentials.iter().map(|c| c.program.as_str()))
+                .and_then(|slug| credentials.iter().find(|c| c.program == slug))
+                .map(|c| format!("; did you mean {} ({})?", c.program, c.id))
+                .unwrap_or_default();
+            Err(Error::Lookup(format!(
+                "{what} {value}: {whose} has no such credential{near} \
+                 (give a credential id like cr3 or the slug of a program they hold)"
+            )))
+        }
         several => Err(Error::Lookup(format!(
-            "{what} {value}: holder {holder_id} holds {} credentials of that program ({}); \
+            "{what} {value}: {whose} holds {} credentials of that program ({}); \
              give the credential id instead",
             several.len(),
             several
@@ -190,7 +237,7 @@ mod tests {
             credential("cr5", "ascp-pbt"),
         ];
         let id = |value| {
-            resolve_credential(&held, "h1", "--for", value)
+            resolve_credential(&held, "holder h1", "--for", value)
                 .map(|c| c.id.clone())
                 .unwrap()
         };
@@ -198,7 +245,7 @@ mod tests {
         assert_eq!(id("nha-cpt"), "cr1");
         assert_eq!(id("NHA-CPT"), "cr1");
 
-        let ambiguous = resolve_credential(&held, "h1", "--for", "ascp-pbt")
+        let ambiguous = resolve_credential(&held, "holder h1", "--for", "ascp-pbt")
             .unwrap_err()
             .to_string();
         assert!(
@@ -208,13 +255,28 @@ mod tests {
             "{ambiguous}"
         );
 
-        let missing = resolve_credential(&held, "h1", "alerts mute", "amt-rpt").unwrap_err();
+        assert_eq!(id("nha_cpt"), "cr1");
+        assert_eq!(id("CR2"), "cr2");
+
+        let missing =
+            resolve_credential(&held, "the default holder", "alerts mute", "amt-rpt").unwrap_err();
         assert_eq!(missing.exit_code(), 1);
         assert!(
             missing
                 .to_string()
-                .starts_with("alerts mute amt-rpt: holder h1 has no such credential"),
+                .starts_with("alerts mute amt-rpt: holder h1 has no such credential ("),
             "{missing}"
+        );
+        let near = resolve_credential(&held, "holder h1", "--for", "nha-cp")
+            .unwrap_err()
+            .to_string();
+        assert!(near.contains("did you mean nha-cpt (cr1)?"), "{near}");
+        let none = resolve_credential(&[], "the default holder", "--for", "nha-cpt")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            none.starts_with("--for nha-cpt: the default holder has no such credential"),
+            "{none}"
         );
     }
 }

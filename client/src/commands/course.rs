@@ -1,36 +1,35 @@
 //! `recert course log|list|show|edit|remove`: completed CE activities.
 
-use super::Context;
 use super::cert::resolve_credential;
+use super::{Context, whose};
 use crate::cli::{CourseCommand, CourseEditArgs, CourseLogArgs};
 use crate::error::Error;
 use crate::model::{Course, CourseChanges, Deleted, NewCourse};
-use crate::render::{Table, details, list_or_dash};
+use crate::render::{Table, amount, details, list_or_dash, or_dash, unit_for};
 
 /// Runs one course command.
 pub async fn run(context: &Context, command: CourseCommand) -> Result<String, Error> {
     let (api, out) = (&context.api, context.out);
     match command {
         CourseCommand::Log(args) => {
-            let holder_id = context.holder_id().await?;
-            let course = log(context, holder_id, args).await?;
+            let course = log(context, args).await?;
             Ok(out.record(&course, || {
                 format!("Logged course {}: {}", course.id, summary(&course))
             }))
         }
         CourseCommand::List(list) => {
-            let holder_id = context.holder_id().await?;
-            let courses = api.courses(&holder_id, list.limit()).await?;
+            let courses = api.courses(context.holder_id(), list.limit());
             if out.is_json() {
-                return Ok(out.json(&courses));
+                return Ok(out.json(&courses.await?));
             }
+            let (holder, courses) = tokio::try_join!(context.holder(), courses)?;
             if courses.is_empty() {
                 return Ok(
                     "No courses yet. Log one with: recert course log TITLE --credits N\n"
                         .to_owned(),
                 );
             }
-            Ok(table(&courses).render(out.color))
+            Ok(whose(&holder, "Courses") + &table(&courses).render(out.color))
         }
         CourseCommand::Show { id } => {
             let course = api.course(&id).await?;
@@ -50,12 +49,19 @@ pub async fn run(context: &Context, command: CourseCommand) -> Result<String, Er
     }
 }
 
-/// Logs a course for `holder_id`. Without `--date` the daemon dates it today in the
+/// Logs a course for the selected holder. Without `--date` the daemon dates it today in the
 /// holder's time zone, which may differ from this computer's date.
-async fn log(context: &Context, holder_id: String, args: CourseLogArgs) -> Result<Course, Error> {
-    let credential_ids = resolve_pins(context, &holder_id, &args.for_credentials).await?;
-    let course = NewCourse {
+async fn log(context: &Context, args: CourseLogArgs) -> Result<Course, Error> {
+    let holder_id = context.holder_id();
+    let credential_ids = resolve_pins(
+        context,
         holder_id,
+        &context.holder_label(),
+        &args.for_credentials,
+    )
+    .await?;
+    let course = NewCourse {
+        holder_id: holder_id.to_owned(),
         title: args.title,
         provider: args.provider,
         accreditation: args.accreditation,
@@ -78,7 +84,8 @@ async fn edit(context: &Context, args: CourseEditArgs) -> Result<Course, Error> 
         None
     } else {
         let holder_id = context.api.course(&args.id).await?.holder_id;
-        Some(resolve_pins(context, &holder_id, &args.for_credentials).await?)
+        let whose = format!("holder {holder_id}");
+        Some(resolve_pins(context, &holder_id, &whose, &args.for_credentials).await?)
     };
     let categories = if args.clear_categories {
         Some(Vec::new())
@@ -102,10 +109,12 @@ async fn edit(context: &Context, args: CourseEditArgs) -> Result<Course, Error> 
     context.api.update_course(&args.id, changes).await
 }
 
-/// Turns `--for` values (credential ids or program slugs) into the holder's credential ids.
+/// Turns `--for` values (credential ids or program slugs) into the holder's credential ids;
+/// `whose` names the holder in errors.
 async fn resolve_pins(
     context: &Context,
     holder_id: &str,
+    whose: &str,
     values: &[String],
 ) -> Result<Vec<String>, Error> {
     if values.is_empty() {
@@ -114,7 +123,7 @@ async fn resolve_pins(
     let credentials = context.api.credentials(holder_id, None).await?;
     let mut ids: Vec<String> = Vec::new();
     for value in values {
-        let id = &resolve_credential(&credentials, holder_id, "--for", value)?.id;
+        let id = &resolve_credential(&credentials, whose, "--for", value)?.id;
         if !ids.contains(id) {
             ids.push(id.clone());
         }
@@ -129,40 +138,48 @@ fn summary(course: &Course) -> String {
     } else {
         format!(" (counts only toward {})", course.credential_ids.join(", "))
     };
-    let amount = course.credits.to_string();
-    let one = amount == "1";
-    let unit = match course.unit.as_str() {
-        "hours" if one => "hour".to_string(),
-        "ceu" => "CEU".to_string(),
-        other if one || other.ends_with('s') => other.to_string(),
-        other => format!("{other}s"),
-    };
     format!(
-        "{}, {amount} {unit} on {}{pins}",
-        course.title, course.completed_on
+        "{}, {} on {}{pins}",
+        course.title,
+        amount(course.credits, &course.unit),
+        course.completed_on
     )
 }
 
-/// The `course list` table.
+/// The `course list` table, oldest course first (the server lists them by id).
 fn table(courses: &[Course]) -> Table {
     let mut table = Table::new(&[
         "ID",
         "DATE",
         "TITLE",
+        "PROVIDER",
+        "FORMAT",
         "CREDITS",
         "UNIT",
         "HOURS",
         "CATEGORIES",
         "FOR",
     ])
-    .right_align(&[3, 5]);
-    for c in courses {
+    .right_align(&[5, 7]);
+    let mut by_date: Vec<&Course> = courses.iter().collect();
+    // Ids are "co" and a number: co9 comes before co10.
+    let number = |id: &str| {
+        id.trim_start_matches(|c: char| !c.is_ascii_digit())
+            .parse::<u64>()
+            .ok()
+    };
+    by_date.sort_by(|a, b| {
+        (&a.completed_on, number(&a.id), &a.id).cmp(&(&b.completed_on, number(&b.id), &b.id))
+    });
+    for c in by_date {
         table.row(vec![
             c.id.clone(),
             c.completed_on.clone(),
             c.title.clone(),
+            or_dash(c.provider.as_deref()),
+            or_dash(c.format.as_deref()),
             c.credits.to_string(),
-            c.unit.clone(),
+            unit_for(c.credits, &c.unit),
             c.hours.to_string(),
             list_or_dash(&c.categories),
             if c.credential_ids.is_empty() {
@@ -182,7 +199,7 @@ fn show(c: &Course) -> String {
         ("Holder", c.holder_id.clone()),
         ("Title", c.title.clone()),
         ("Completed", c.completed_on.clone()),
-        ("Credits", format!("{} {}", c.credits, c.unit)),
+        ("Credits", amount(c.credits, &c.unit)),
         ("Contact hours", c.hours.to_string()),
         ("Provider", c.provider.clone().unwrap_or_default()),
         ("Accreditation", c.accreditation.clone().unwrap_or_default()),

@@ -1,10 +1,14 @@
 //! `recert deadlines`: upcoming expiries for the whole team (or one holder), soonest first.
 
+use std::collections::HashMap;
+
 use super::Context;
+use crate::api::Api;
+use crate::calendar::{Expiry, default_thresholds};
 use crate::cli::DeadlinesArgs;
 use crate::error::Error;
-use crate::model::{Deadline, DeadlineQuery};
-use crate::render::Table;
+use crate::model::{Deadline, DeadlineQuery, Program};
+use crate::render::{Table, unit_for};
 
 /// Runs `recert deadlines`.
 ///
@@ -12,7 +16,7 @@ use crate::render::Table;
 /// `RECERT_HOLDER`) narrows to one, and `--all-holders` overrides that again.
 pub async fn run(context: &Context, args: DeadlinesArgs) -> Result<String, Error> {
     let holder_id = if context.holder.is_some() && !args.all_holders {
-        Some(context.holder_id().await?)
+        Some(context.holder_id().to_owned())
     } else {
         None
     };
@@ -23,13 +27,16 @@ pub async fn run(context: &Context, args: DeadlinesArgs) -> Result<String, Error
     };
     let limit = args.limit.and_then(|n| usize::try_from(n).ok());
     let deadlines = context.api.deadlines(&query, limit).await?;
+    if args.ics {
+        return calendar(&context.api, &deadlines).await;
+    }
     let out = context.out;
     if out.is_json() {
         return Ok(out.json(&deadlines));
     }
     if deadlines.is_empty() {
         let whose = match &query.holder_id {
-            Some(id) => format!(" for holder {id}"),
+            Some(_) => format!(" for {}", context.holder_label()),
             None => String::new(),
         };
         return Ok(format!(
@@ -38,6 +45,86 @@ pub async fn run(context: &Context, args: DeadlinesArgs) -> Result<String, Error
         ));
     }
     Ok(render(&deadlines, out.color))
+}
+
+/// `--ics`: the deadlines as a calendar, each with the reminders recertd would send.
+async fn calendar(api: &Api, deadlines: &[Deadline]) -> Result<String, Error> {
+    let programs: HashMap<String, Program> = api
+        .programs(None)
+        .await?
+        .into_iter()
+        .map(|p| (p.slug.clone(), p))
+        .collect();
+    let mut reminders = Vec::with_capacity(deadlines.len());
+    let mut inherited = Inherited::default();
+    for d in deadlines {
+        reminders.push(thresholds(api, d, programs.get(&d.program), &mut inherited).await?);
+    }
+    let expiries: Vec<Expiry<'_>> = deadlines
+        .iter()
+        .zip(&reminders)
+        .map(|(deadline, reminders)| Expiry {
+            deadline,
+            program_name: programs
+                .get(&deadline.program)
+                .map_or(&deadline.program, |p| &p.name),
+            reminders,
+        })
+        .collect();
+    crate::calendar::render(&expiries).map_err(|message| Error::Server {
+        code: tonic::Code::Internal,
+        message,
+        violations: Vec::new(),
+    })
+}
+
+/// Holder and program settings already asked for, by id and slug.
+#[derive(Default)]
+struct Inherited {
+    holders: HashMap<String, Vec<u32>>,
+    programs: HashMap<String, Vec<u32>>,
+}
+
+/// The thresholds in effect for one credential, in recertd's order: its own, else its
+/// holder's, else its program's, else the defaults for the program's cycle; none when the
+/// credential is muted.
+async fn thresholds(
+    api: &Api,
+    d: &Deadline,
+    program: Option<&Program>,
+    inherited: &mut Inherited,
+) -> Result<Vec<u32>, Error> {
+    let own = api
+        .alert_thresholds(("", &d.credential_id, ""), None)
+        .await?;
+    if own.muted {
+        return Ok(Vec::new());
+    }
+    if !own.thresholds.is_empty() {
+        return Ok(own.thresholds);
+    }
+    if !inherited.holders.contains_key(&d.holder_id) {
+        let holder = api.alert_thresholds((&d.holder_id, "", ""), None).await?;
+        inherited
+            .holders
+            .insert(d.holder_id.clone(), holder.thresholds);
+    }
+    if let Some(t) = inherited
+        .holders
+        .get(&d.holder_id)
+        .filter(|t| !t.is_empty())
+    {
+        return Ok(t.clone());
+    }
+    if !inherited.programs.contains_key(&d.program) {
+        let own = api.alert_thresholds(("", "", &d.program), None).await?;
+        inherited.programs.insert(d.program.clone(), own.thresholds);
+    }
+    if let Some(t) = inherited.programs.get(&d.program).filter(|t| !t.is_empty()) {
+        return Ok(t.clone());
+    }
+    // A program the list did not return (removed meanwhile) gets the shortest cycle's.
+    Ok(default_thresholds(program.map_or(0, |p| p.cycle_months)))
 }
 
 /// The deadlines table; the status word is last so it can be coloured.
@@ -64,7 +151,7 @@ fn render(deadlines: &[Deadline], color: bool) -> String {
                 d.expires_on.clone(),
                 d.days_left.to_string(),
                 d.remaining.to_string(),
-                d.unit.clone(),
+                unit_for(d.remaining, &d.unit),
             ],
             d.status,
         );

@@ -4,7 +4,7 @@ use super::Context;
 use crate::cli::HolderCommand;
 use crate::error::Error;
 use crate::model::{Deleted, Holder, HolderChanges, NewHolder};
-use crate::render::{Table, details, or_dash};
+use crate::render::{Table, count, details, or_dash};
 
 /// Runs one holder command.
 pub async fn run(context: &Context, command: HolderCommand) -> Result<String, Error> {
@@ -67,7 +67,9 @@ pub async fn run(context: &Context, command: HolderCommand) -> Result<String, Er
             }))
         }
         HolderCommand::Remove { id, force } => {
-            api.delete_holder(&id, force).await?;
+            if let Err(err) = api.delete_holder(&id, force).await {
+                return Err(explain_refused_removal(context, &id, force, err).await);
+            }
             let deleted = Deleted { deleted: id };
             Ok(out.record(&deleted, || {
                 let records = if force {
@@ -78,6 +80,45 @@ pub async fn run(context: &Context, command: HolderCommand) -> Result<String, Er
                 format!("Removed holder {}{records}", deleted.deleted)
             }))
         }
+    }
+}
+
+/// Says why a holder with records cannot be removed in the user's terms (the counts, and the
+/// `--force` flag); the server's own words name its request field instead.
+async fn explain_refused_removal(context: &Context, id: &str, force: bool, err: Error) -> Error {
+    let refused = matches!(
+        err,
+        Error::Server {
+            code: tonic::Code::FailedPrecondition,
+            ..
+        }
+    );
+    if force || !refused {
+        return err;
+    }
+    let api = &context.api;
+    let Ok((credentials, courses)) =
+        tokio::try_join!(api.credentials(id, None), api.courses(id, None))
+    else {
+        return err;
+    };
+    let mut has = Vec::new();
+    if !credentials.is_empty() {
+        has.push(count(credentials.len(), "credential"));
+    }
+    if !courses.is_empty() {
+        has.push(count(courses.len(), "course"));
+    }
+    if has.is_empty() {
+        return err;
+    }
+    Error::Server {
+        code: tonic::Code::FailedPrecondition,
+        message: format!(
+            "holder {id} has {}; remove them first, or use --force to remove them with the holder",
+            has.join(" and ")
+        ),
+        violations: Vec::new(),
     }
 }
 

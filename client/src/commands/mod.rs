@@ -11,9 +11,12 @@ mod program;
 mod status;
 mod watch;
 
-use crate::api::Api;
-use crate::cli::{Cli, Command, DEFAULT_SERVER};
+use crate::api::{Api, DEFAULT_HOLDER};
+use crate::cli::{
+    CertCommand, Cli, Command, CourseCommand, DEFAULT_SERVER, HolderCommand, ProgramCommand,
+};
 use crate::error::Error;
+use crate::model::Holder;
 use crate::render::Output;
 
 /// What every command needs: the connection, the output format and the selected holder.
@@ -27,15 +30,39 @@ pub struct Context {
 }
 
 impl Context {
-    /// The holder to act for: `--holder` when given, else the server's default holder.
-    ///
-    /// "default" is passed through GetHolder too, because only GetHolder resolves it.
-    pub async fn holder_id(&self) -> Result<String, Error> {
+    /// The holder id to send: `--holder` when given, else [`DEFAULT_HOLDER`], which every
+    /// RPC that takes a holder id resolves to the default holder itself.
+    pub fn holder_id(&self) -> &str {
+        self.holder.as_deref().unwrap_or(DEFAULT_HOLDER)
+    }
+
+    /// How messages name the selected holder when its record was not fetched: "holder h2",
+    /// or "the default holder".
+    pub fn holder_label(&self) -> String {
         match self.holder.as_deref() {
-            Some("default") | None => Ok(self.api.default_holder().await?.id),
-            Some(id) => Ok(id.to_owned()),
+            Some(id) if id != DEFAULT_HOLDER => format!("holder {id}"),
+            _ => "the default holder".to_owned(),
         }
     }
+
+    /// The selected holder's record, for what only it can say (its name, over per-holder
+    /// tables).
+    pub async fn holder(&self) -> Result<Holder, Error> {
+        match self.holder.as_deref() {
+            // GetHolder calls its holder id `id`; here it came from --holder.
+            Some(id) if id != DEFAULT_HOLDER => self
+                .api
+                .holder(id)
+                .await
+                .map_err(|e| e.in_terms_of_flags(&[("id", "--holder")])),
+            _ => self.api.default_holder().await,
+        }
+    }
+}
+
+/// The line over a per-holder table: what it lists and whose, "Courses of Dana Reyes (h1)".
+pub fn whose(holder: &Holder, what: &str) -> String {
+    format!("{what} of {} ({})\n", holder.name, holder.id)
 }
 
 /// Connects to `cli.server`, runs the command and returns what to print on stdout.
@@ -53,7 +80,10 @@ pub async fn run(cli: Cli, out: Output) -> Result<String, Error> {
         out,
         holder: cli.holder.filter(|id| !id.trim().is_empty()),
     };
-    match cli.command {
+    // An import's violations name fields of the dump, which are what the user should look for.
+    let rename = !matches!(cli.command, Command::Import(_));
+    let arguments = positional_fields(&cli.command);
+    let result = match cli.command {
         Command::Holder(command) => holder::run(&context, command).await,
         Command::Program(command) => program::run(&context, command).await,
         Command::Cert(command) => cert::run(&context, command).await,
@@ -64,5 +94,24 @@ pub async fn run(cli: Cli, out: Output) -> Result<String, Error> {
         Command::Notify(command) => notify::run(&context, command).await,
         Command::Export(args) => backup::export(&context, args).await,
         Command::Import(args) => backup::import(&context, args).await,
+    };
+    result.map_err(|e| {
+        if rename {
+            e.in_terms_of_flags(arguments)
+        } else {
+            e
+        }
+    })
+}
+
+/// The request fields a command takes as positional arguments, for error messages (the
+/// flags are the same for every command; see `error::FLAGS`).
+fn positional_fields(command: &Command) -> &'static [(&'static str, &'static str)] {
+    match command {
+        Command::Holder(HolderCommand::Add { .. }) => &[("holder.name", "the name")],
+        Command::Course(CourseCommand::Log(_)) => &[("course.title", "the title")],
+        Command::Program(ProgramCommand::Add(_)) => &[("program.slug", "the slug")],
+        Command::Cert(CertCommand::Add { .. }) => &[("credential.program", "PROGRAM")],
+        _ => &[],
     }
 }

@@ -1,7 +1,7 @@
 //! `recert notify add|list|remove`: where the holder's alerts are delivered. Secrets go to
 //! the server and are never printed; only whether one is set.
 
-use super::Context;
+use super::{Context, whose};
 use crate::cli::{NotifyAddCommand, NotifyCommand};
 use crate::error::Error;
 use crate::model::{AlertChannel, ChannelKind, Deleted, NewChannel};
@@ -12,7 +12,7 @@ pub async fn run(context: &Context, command: NotifyCommand) -> Result<String, Er
     let (api, out) = (&context.api, context.out);
     match command {
         NotifyCommand::Add(add) => {
-            let holder_id = context.holder_id().await?;
+            let holder_id = context.holder_id().to_owned();
             let channel = api.create_channel(new_channel(holder_id, add)).await?;
             Ok(out.record(&channel, || {
                 format!(
@@ -29,18 +29,19 @@ pub async fn run(context: &Context, command: NotifyCommand) -> Result<String, Er
             }))
         }
         NotifyCommand::List => {
-            let holder_id = context.holder_id().await?;
-            let channels = api.channels(&holder_id).await?;
+            let channels = api.channels(context.holder_id());
             if out.is_json() {
-                return Ok(out.json(&channels));
+                return Ok(out.json(&channels.await?));
             }
+            let (holder, channels) = tokio::try_join!(context.holder(), channels)?;
             if channels.is_empty() {
                 return Ok(format!(
-                    "Holder {holder_id} has no alert channels yet. Add one with: \
-                     recert notify add webhook URL (or: recert notify add email ADDRESS)\n"
+                    "{} ({}) has no alert channels yet. Add one with: \
+                     recert notify add webhook URL (or: recert notify add email ADDRESS)\n",
+                    holder.name, holder.id
                 ));
             }
-            Ok(table(&channels).render(out.color))
+            Ok(whose(&holder, "Alert channels") + &table(&channels).render(out.color))
         }
         NotifyCommand::Remove { id } => {
             api.delete_channel(&id).await?;

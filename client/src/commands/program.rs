@@ -1,10 +1,12 @@
 //! `recert program list|show|add|remove`.
 
 use super::Context;
+use crate::api::Api;
 use crate::cli::{ProgramAddArgs, ProgramCommand};
 use crate::error::Error;
 use crate::model::{CapLimit, CapRule, Confidence, Deleted, Program, ProgramDraft};
-use crate::render::{Table, details};
+use crate::render::{Table, amount, details, unit_for};
+use crate::spelling::{closest, normalize_slug};
 
 /// Runs one program command.
 pub async fn run(context: &Context, command: ProgramCommand) -> Result<String, Error> {
@@ -18,7 +20,10 @@ pub async fn run(context: &Context, command: ProgramCommand) -> Result<String, E
             Ok(table(&programs).render(out.color))
         }
         ProgramCommand::Show { slug } => {
-            let program = api.program(&slug).await?;
+            let program = match api.program(&normalize_slug(&slug)).await {
+                Ok(program) => program,
+                Err(err) => return Err(explain_unknown_program(api, &slug, err).await),
+            };
             Ok(out.record(&program, || show(&program)))
         }
         ProgramCommand::Add(args) => {
@@ -35,9 +40,13 @@ pub async fn run(context: &Context, command: ProgramCommand) -> Result<String, E
                 )
             }))
         }
-        ProgramCommand::Remove { slug } => {
+        ProgramCommand::Remove { slug: typed } => {
+            let slug = normalize_slug(&typed);
             // Asked first only to tell the user whether a built-in program comes back.
-            let program = api.program(&slug).await?;
+            let program = match api.program(&slug).await {
+                Ok(program) => program,
+                Err(err) => return Err(explain_unknown_program(api, &typed, err).await),
+            };
             api.delete_program(&slug).await?;
             let deleted = Deleted { deleted: slug };
             Ok(out.record(&deleted, || {
@@ -52,6 +61,35 @@ pub async fn run(context: &Context, command: ProgramCommand) -> Result<String, E
             }))
         }
     }
+}
+
+/// Turns NOT_FOUND from a request that named the program `typed` into "program ... not
+/// found; did you mean ...?" when no program has that slug; any other error (or a NOT_FOUND
+/// about something else) is returned as it is.
+pub(super) async fn explain_unknown_program(api: &Api, typed: &str, err: Error) -> Error {
+    if !matches!(
+        err,
+        Error::Server {
+            code: tonic::Code::NotFound,
+            ..
+        }
+    ) {
+        return err;
+    }
+    let Ok(programs) = api.programs(None).await else {
+        return err;
+    };
+    let slug = normalize_slug(typed);
+    if programs.iter().any(|p| p.slug == slug) {
+        return err;
+    }
+    let near = closest(typed, programs.iter().map(|p| p.slug.as_str()))
+        .map(|slug| format!("; did you mean {slug}?"))
+        .unwrap_or_default();
+    Error::Lookup(format!(
+        "program {:?} not found{near} (see: recert program list)",
+        typed.trim()
+    ))
 }
 
 /// The program `program add` sends; the CE window defaults to the cycle.
@@ -139,7 +177,7 @@ fn table(programs: &[Program]) -> Table {
             p.name.clone(),
             format!("{} mo", p.cycle_months),
             p.required.to_string(),
-            p.unit.clone(),
+            unit_for(p.required, &p.unit),
             kind(p).to_owned(),
             caution(p),
         ]);
@@ -174,7 +212,10 @@ fn show(p: &Program) -> String {
             "CE window",
             format!("{} months before expiry", p.ce_window_months),
         ),
-        ("Required", format!("{} {} per cycle", p.required, p.unit)),
+        (
+            "Required",
+            format!("{} per cycle", amount(p.required, &p.unit)),
+        ),
         ("Unit", unit_hours(p)),
         ("Minimums", minimums.join(", ")),
         ("Caps", caps.join(", ")),

@@ -4,22 +4,27 @@ use super::Context;
 use crate::cli::StatusArgs;
 use crate::error::Error;
 use crate::model::Compliance;
-use crate::render::Table;
+use crate::render::{Table, unit_for};
 
 /// Runs `recert status`.
 pub async fn run(context: &Context, args: StatusArgs) -> Result<String, Error> {
-    let holder_id = context.holder_id().await?;
-    let rows = context.api.compliance(&holder_id, args.as_of).await?;
+    let rows = context.api.compliance(context.holder_id(), args.as_of);
     let out = context.out;
     if out.is_json() {
-        return Ok(out.json(&rows));
+        return Ok(out.json(&rows.await?));
     }
+    let (holder, rows) = tokio::try_join!(context.holder(), rows)?;
     if rows.is_empty() {
-        return Ok(
-            "No credentials yet. Add one with: recert cert add PROGRAM --expires DATE\n".to_owned(),
-        );
+        return Ok(format!(
+            "{} ({}) has no credentials yet. Add one with: recert cert add PROGRAM --expires DATE\n",
+            holder.name, holder.id
+        ));
     }
-    Ok(render(&rows, out.color))
+    let title = format!(
+        "Status of {} ({}) on {}\n",
+        holder.name, holder.id, rows[0].as_of
+    );
+    Ok(title + &render(&rows, out.color))
 }
 
 /// The status table, then one line per caution ("cr3 ascp-pbt: verify with ASCP").
@@ -43,7 +48,7 @@ fn render(rows: &[Compliance], color: bool) -> String {
                 row.credential_id.clone(),
                 row.program.clone(),
                 row.expires_on.clone(),
-                row.unit.clone(),
+                unit_for(row.required, &row.unit),
                 row.required.to_string(),
                 row.earned.to_string(),
                 row.remaining.to_string(),

@@ -18,15 +18,15 @@ use crate::render::Output;
 /// error that waiting will not fix; everything is printed as it happens, so the returned
 /// text is empty.
 pub async fn run(context: &Context, args: AlertsWatchArgs) -> Result<String, Error> {
-    let holder_id = context.holder_id().await?;
+    let holder_id = context.holder_id();
     let mut printer = Printer {
         out: context.out,
         exec: args.exec,
     };
     if args.once {
-        backlog(&context.api, &holder_id, args.after, &mut printer).await?;
+        backlog(&context.api, holder_id, args.after, &mut printer).await?;
     } else {
-        follow(&context.api, &holder_id, args.after, &mut printer).await?;
+        follow(&context.api, holder_id, args.after, &mut printer).await?;
     }
     Ok(String::new())
 }
