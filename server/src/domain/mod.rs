@@ -14,7 +14,9 @@ mod records;
 mod validate;
 
 pub use alert::{Alert, AlertSettings, AlertStatus, Channel, ChannelKind, Delivery, DeliveryState};
-pub use alert_policy::{AlertText, Mark, alert_text, default_thresholds, due_mark, marks};
+pub use alert_policy::{
+    AlertText, Mark, alert_text, default_thresholds, due_mark, marks, scan_windows, thresholds_for,
+};
 pub use compliance::window_start;
 pub use compliance::{CategoryProgress, Compliance, Status, compliance, compliance_all};
 pub use credits::{Credits, Unit};
