@@ -466,14 +466,7 @@ pub fn lines(
     exported_at: Timestamp,
     secrets: bool,
 ) -> impl Iterator<Item = String> + Send + 'static {
-    let zones: HashMap<u64, TimeZone> = dump
-        .holders
-        .iter()
-        .map(|h| {
-            let tz = TimeZone::get(&h.time_zone).unwrap_or(TimeZone::UTC);
-            (h.id, tz)
-        })
-        .collect();
+    let zones: HashMap<u64, TimeZone> = dump.holders.iter().map(|h| (h.id, h.zone())).collect();
     let records = 1
         + dump.holders.len()
         + dump.programs.len()

@@ -12,14 +12,13 @@ pub mod schedule;
 use crate::catalog;
 use crate::clock::Clock;
 use crate::domain::{
-    Alert, Channel, ChannelKind, Compliance, Credential, Delivery, DeliveryState, Holder, IdKind,
-    Program, alert_text, due_mark, scan_windows, thresholds_for,
+    self, Alert, Channel, ChannelKind, Compliance, Credential, Delivery, DeliveryState, Holder,
+    IdKind, Program, alert_text, due_mark, scan_windows, thresholds_for,
 };
 use crate::standing::{self, StandingError};
 use crate::store::{SettingsScope, Store, StoreError};
 use delivery::{AlertPayload, DeliveryError, Mailer, WebhookClient, WebhookTarget};
 use jiff::civil::Date;
-use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp, ToSpan};
 use schedule::TickSchedule;
 use std::collections::hash_map::Entry;
@@ -115,8 +114,7 @@ impl std::fmt::Debug for AlertEngine {
 
 /// The holder's local midnight starting `date`.
 fn start_of(date: Date, zone: &str) -> Timestamp {
-    let tz = TimeZone::get(zone).unwrap_or(TimeZone::UTC);
-    date.to_zoned(tz)
+    date.to_zoned(domain::zone(zone))
         .map(|z| z.timestamp())
         .unwrap_or(Timestamp::MIN)
 }
@@ -171,7 +169,7 @@ impl AlertEngine {
     pub async fn run_due(&self, now: Timestamp) -> Result<Vec<Alert>, AlertError> {
         let mut enqueued = Vec::new();
         for zone in self.store().holder_zones()? {
-            let tz = TimeZone::get(&zone).unwrap_or(TimeZone::UTC);
+            let tz = domain::zone(&zone);
             let Some(last) = self.store().last_tick(&zone)? else {
                 self.store().set_last_tick(&zone, now).await?;
                 continue;
@@ -538,7 +536,7 @@ impl AlertEngine {
     fn next_wake(&self, now: Timestamp) -> Result<Option<Timestamp>, AlertError> {
         let mut next = self.store().next_retry_at()?;
         for zone in self.store().holder_zones()? {
-            let tz = TimeZone::get(&zone).unwrap_or(TimeZone::UTC);
+            let tz = domain::zone(&zone);
             if let Some(fire) = self.inner.schedule.next_after(&tz, now) {
                 next = Some(next.map_or(fire, |n| n.min(fire)));
             }

@@ -22,7 +22,7 @@ pub use compliance::{CategoryProgress, Compliance, Status, compliance, complianc
 pub use credits::{Credits, Unit};
 pub use ids::IdKind;
 pub use program::{Cap, CapLimit, CapScope, CategoryMinimum, Confidence, Program};
-pub use records::{Course, Credential, Format, Holder, PastCycle};
+pub use records::{Course, Credential, Format, Holder, PastCycle, zone};
 pub use validate::{
     FieldError, MAX_COURSE_HOURS, MAX_NAME_LEN, MAX_SECRET_BYTES, MAX_TEXT_LEN, MAX_THRESHOLD_DAYS,
     MAX_THRESHOLDS, is_email_address, normalize_category, parse_date, parse_id,
