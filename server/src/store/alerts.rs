@@ -278,21 +278,6 @@ impl Store {
         Ok(zones)
     }
 
-    /// The holders in one time zone.
-    pub fn holders_in_zone(&self, zone: &str) -> Result<Vec<u64>> {
-        let mut prefix = zone.as_bytes().to_vec();
-        prefix.push(0);
-        self.tree(HOLDERS_BY_ZONE)
-            .scan_prefix(&prefix)
-            .keys()
-            .map(|k| {
-                let k = k?;
-                read_id(&k[prefix.len()..])
-                    .ok_or_else(|| StoreError::Corrupt("bad zone key".into()))
-            })
-            .collect()
-    }
-
     /// The instant of the last completed tick in `zone`.
     pub fn last_tick(&self, zone: &str) -> Result<Option<Timestamp>> {
         let key = format!("last_tick/{zone}");
