@@ -9,7 +9,7 @@
 use crate::domain::{
     Alert, AlertSettings, Cap, CapLimit, CapScope, CategoryMinimum, Channel, ChannelKind,
     Confidence, Course, Credential, Credits, Delivery, DeliveryState, FieldError, Format, Holder,
-    IdKind, Mark, PastCycle, Program, Unit, normalize_category,
+    IdKind, Mark, PastCycle, Program, Unit, normalize_category, parse_date, parse_id,
 };
 use crate::store::{
     Dump, DumpChannel, LineError, Lined, NextIds, ParsedDump, SCHEMA_VERSION, SettingsScope,
@@ -466,14 +466,7 @@ pub fn lines(
     exported_at: Timestamp,
     secrets: bool,
 ) -> impl Iterator<Item = String> + Send + 'static {
-    let zones: HashMap<u64, TimeZone> = dump
-        .holders
-        .iter()
-        .map(|h| {
-            let tz = TimeZone::get(&h.time_zone).unwrap_or(TimeZone::UTC);
-            (h.id, tz)
-        })
-        .collect();
+    let zones: HashMap<u64, TimeZone> = dump.holders.iter().map(|h| (h.id, h.zone())).collect();
     let records = 1
         + dump.holders.len()
         + dump.programs.len()
@@ -582,35 +575,34 @@ impl Fields {
         self.0.push(FieldError::new(field, message));
     }
 
-    fn id(&mut self, kind: IdKind, field: &str, value: &str) -> u64 {
-        kind.parse(value).unwrap_or_else(|| {
-            self.fail(
-                field,
-                format!(
-                    "{field} {value:?} is not a {} id (like {})",
-                    kind.noun(),
-                    kind.format(1)
-                ),
-            );
-            0
+    /// The value, or the placeholder with the failure noted.
+    fn or<T>(&mut self, result: Result<T, FieldError>, placeholder: T) -> T {
+        result.unwrap_or_else(|e| {
+            self.0.push(e);
+            placeholder
         })
     }
 
-    fn date(&mut self, field: &str, value: &str) -> Date {
-        match value.parse::<Date>() {
-            Ok(d) if value.len() == 10 => d,
-            _ => {
-                self.fail(
-                    field,
-                    format!("{field} {value:?} is not a valid date (YYYY-MM-DD)"),
-                );
-                Date::ZERO
-            }
-        }
+    fn id(&mut self, kind: IdKind, field: &str, value: &str) -> u64 {
+        self.or(parse_id(kind, field, value), 0)
     }
 
+    fn date(&mut self, field: &str, value: &str) -> Date {
+        self.or(parse_date(field, value), Date::ZERO)
+    }
+
+    /// A date or `null`; `""` is neither (the API reads it as "none", a dump must say null).
     fn optional_date(&mut self, field: &str, value: Option<&str>) -> Option<Date> {
-        value.map(|v| self.date(field, v))
+        match value {
+            Some(v) if v.trim().is_empty() => {
+                self.fail(
+                    field,
+                    format!("{field} is empty: write a date (YYYY-MM-DD) or null"),
+                );
+                None
+            }
+            v => v.map(|v| self.date(field, v)),
+        }
     }
 
     fn instant(&mut self, field: &str, value: &str) -> Timestamp {
@@ -813,55 +805,11 @@ fn channel_from(l: ChannelLine) -> Result<DumpChannel, Vec<FieldError>> {
         target: l.target,
         secret: l.secret.unwrap_or_default(),
     };
-    f.done(channel, validate_channel)
+    f.done(channel, Channel::validate)
         .map(|channel| DumpChannel {
             channel,
             secret_omitted,
         })
-}
-
-/// The checks `CreateChannel` makes: a webhook is an http(s) URL, an e-mail channel an
-/// address without a secret, a secret at most 512 bytes.
-fn validate_channel(c: &Channel) -> Result<(), Vec<FieldError>> {
-    let mut f = Fields::default();
-    match c.kind {
-        ChannelKind::Webhook => {
-            let rest = c
-                .target
-                .strip_prefix("https://")
-                .or_else(|| c.target.strip_prefix("http://"));
-            let ok = rest.is_some_and(|r| {
-                !r.is_empty() && !r.starts_with('/') && !r.chars().any(char::is_whitespace)
-            }) && c.target.len() <= 2000;
-            if !ok {
-                f.fail(
-                    "channel.target",
-                    format!("channel.target {:?} is not an http(s) URL", c.target),
-                );
-            }
-        }
-        ChannelKind::Email => {
-            let probe = Holder {
-                id: 0,
-                name: "x".into(),
-                email: c.target.clone(),
-                time_zone: "UTC".into(),
-            };
-            if c.target.is_empty() || probe.validate().is_err() {
-                f.fail(
-                    "channel.target",
-                    format!("channel.target {:?} is not an e-mail address", c.target),
-                );
-            }
-            if !c.secret.is_empty() {
-                f.fail("channel.secret", "channel.secret applies to webhooks only");
-            }
-        }
-    }
-    if c.secret.len() > 512 {
-        f.fail("channel.secret", "channel.secret must be at most 512 bytes");
-    }
-    f.done((), no_check)
 }
 
 fn settings_from(l: SettingsLine) -> Result<(SettingsScope, AlertSettings), Vec<FieldError>> {
@@ -882,28 +830,12 @@ fn settings_from(l: SettingsLine) -> Result<(SettingsScope, AlertSettings), Vec<
             SettingsScope::Holder(0)
         }
     };
-    let thresholds = l.thresholds.map(|mut t| {
-        if t.len() > 12 {
-            f.fail(
-                "alert_settings.thresholds",
-                "alert_settings.thresholds may hold at most 12 values",
-            );
-        }
-        if t.iter().any(|d| !(1..=365).contains(d)) {
-            f.fail(
-                "alert_settings.thresholds",
-                "alert_settings.thresholds must each be between 1 and 365 days",
-            );
-        }
-        t.sort_unstable_by(|a, b| b.cmp(a));
-        t.dedup();
-        t
-    });
     let settings = AlertSettings {
-        thresholds: thresholds.filter(|t| !t.is_empty()),
+        thresholds: l.thresholds,
         muted: l.muted,
     };
-    f.done((scope, settings), no_check)
+    f.0.extend(settings.validate().err().unwrap_or_default());
+    f.done((scope, settings.normalized()), no_check)
 }
 
 fn alert_from(l: AlertLine) -> Result<Alert, Vec<FieldError>> {

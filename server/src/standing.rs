@@ -30,8 +30,7 @@ pub fn program(store: &Store, slug: &str) -> Result<Option<Program>, StoreError>
 
 /// A holder's local date at `now`.
 pub fn today(holder: &Holder, now: jiff::Timestamp) -> Date {
-    let tz = jiff::tz::TimeZone::get(&holder.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
-    now.to_zoned(tz).date()
+    now.to_zoned(holder.zone()).date()
 }
 
 /// Compliance of every credential of `holder` on `today`, each with its program, in the

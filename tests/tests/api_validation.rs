@@ -3,6 +3,7 @@
 //! the field, NOT_FOUND, ALREADY_EXISTS or FAILED_PRECONDITION) and leaves the store as it was.
 
 use recert_proto::v1 as pb;
+use recert_proto::v1::channel_service_client::ChannelServiceClient;
 use recert_proto::v1::compliance_service_client::ComplianceServiceClient;
 use recert_proto::v1::course_service_client::CourseServiceClient;
 use recert_proto::v1::credential_service_client::CredentialServiceClient;
@@ -2062,4 +2063,93 @@ async fn update_violations_name_the_request_fields() {
         "violations that do not name a request field:\n{}",
         wrong.join("\n")
     );
+}
+
+/// The channel rules hold for every gRPC caller, not only for the `recert` CLI: a webhook URL
+/// with a user name or password, or an e-mail address with a malformed part, is refused with
+/// a violation of `channel.target`, and nothing is stored; well-formed targets pass.
+#[tokio::test]
+async fn create_channel_applies_the_strict_target_rules_to_any_caller() {
+    let f = Fixture::start().await;
+    let mut channels = ChannelServiceClient::new(f.channel.clone());
+    let create = |kind: &str, target: &str| pb::CreateChannelRequest {
+        channel: Some(pb::Channel {
+            holder_id: "h1".into(),
+            kind: kind.into(),
+            target: target.into(),
+            ..Default::default()
+        }),
+    };
+    let cases = [
+        (
+            "user and password",
+            "webhook",
+            "https://user:pass@hooks.example.org/recert",
+        ),
+        (
+            "user name only",
+            "webhook",
+            "https://user@hooks.example.org/recert",
+        ),
+        (
+            "bad port",
+            "webhook",
+            "https://hooks.example.org:99999/recert",
+        ),
+        ("e-mail with two dots in a row", "email", "ana@example..org"),
+        (
+            "e-mail domain label starting with -",
+            "email",
+            "ana@-example.org",
+        ),
+        (
+            "e-mail local part ending with .",
+            "email",
+            "ana.@example.org",
+        ),
+        (
+            "e-mail with a display name",
+            "email",
+            "Ana <ana@example.org>",
+        ),
+    ];
+    for (what, kind, target) in cases {
+        let result = channels.create_channel(create(kind, target)).await;
+        check(
+            &format!("CreateChannel, {what}"),
+            result,
+            &Invalid("channel.target"),
+        );
+    }
+    let listed = |channels: &mut ChannelServiceClient<Channel>| {
+        let mut channels = channels.clone();
+        async move {
+            channels
+                .list_channels(pb::ListChannelsRequest {
+                    holder_id: "h1".into(),
+                })
+                .await
+                .expect("list channels")
+                .into_inner()
+                .channels
+                .len()
+        }
+    };
+    assert_eq!(
+        listed(&mut channels).await,
+        0,
+        "a refused channel was stored"
+    );
+    for (kind, target) in [
+        ("webhook", "https://hooks.example.org/recert?x=1"),
+        ("webhook", "http://127.0.0.1:8080/hook"),
+        ("webhook", "http://[::1]:8080/hook"),
+        ("email", "alice.smith+ce@mail.example.org"),
+    ] {
+        channels
+            .create_channel(create(kind, target))
+            .await
+            .unwrap_or_else(|s| panic!("CreateChannel {kind} {target}: {s}"));
+    }
+    assert_eq!(listed(&mut channels).await, 4);
 }

@@ -273,6 +273,22 @@ fn bad_input_gets_one_clear_line_and_changes_nothing() {
             &["holder", "add", "Lee", "--tz", "Mars/Olympus"],
             "Mars/Olympus",
         ),
+        (
+            &["notify", "add", "webhook", "ftp://example.org/"],
+            "channel.target \"ftp://example.org/\" is not an http(s) URL",
+        ),
+        (
+            &["notify", "add", "webhook", "example.org"],
+            "channel.target \"example.org\" is not an http(s) URL",
+        ),
+        (
+            &["notify", "add", "webhook", "https://bob:pw@example.org/"],
+            "contains a user name or password",
+        ),
+        (
+            &["notify", "add", "email", "alice"],
+            "channel.target \"alice\" is not an e-mail address",
+        ),
     ];
     for (args, needle) in cases {
         let out = d.cli(args);
@@ -296,6 +312,7 @@ fn bad_input_gets_one_clear_line_and_changes_nothing() {
     assert_eq!(d.json(&["course", "list"]), Value::Array(vec![]));
     assert_eq!(d.json(&["cert", "list"]).as_array().unwrap().len(), 1);
     assert_eq!(d.json(&["holder", "list"]).as_array().unwrap().len(), 1);
+    assert_eq!(d.json(&["notify", "list"]), Value::Array(vec![]));
 }
 
 #[test]

@@ -12,14 +12,13 @@ pub mod schedule;
 use crate::catalog;
 use crate::clock::Clock;
 use crate::domain::{
-    Alert, AlertSettings, AttemptOutcome, Channel, ChannelKind, Compliance, Credential, Delivery,
-    DeliveryState, Holder, IdKind, Mark, Program, alert_text, default_thresholds, due_mark,
+    self, Alert, AttemptOutcome, Channel, ChannelKind, Compliance, Credential, Delivery,
+    DeliveryState, Holder, IdKind, Program, alert_text, due_mark, scan_windows, thresholds_for,
 };
 use crate::standing::{self, StandingError};
 use crate::store::{SettingsScope, Store, StoreError};
 use delivery::{AlertPayload, DeliveryError, Mailer, WebhookClient, WebhookTarget};
 use jiff::civil::Date;
-use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp, ToSpan};
 use schedule::TickSchedule;
 use std::collections::hash_map::Entry;
@@ -116,8 +115,7 @@ impl std::fmt::Debug for AlertEngine {
 
 /// The holder's local midnight starting `date`.
 fn start_of(date: Date, zone: &str) -> Timestamp {
-    let tz = TimeZone::get(zone).unwrap_or(TimeZone::UTC);
-    date.to_zoned(tz)
+    date.to_zoned(domain::zone(zone))
         .map(|z| z.timestamp())
         .unwrap_or(Timestamp::MIN)
 }
@@ -172,7 +170,7 @@ impl AlertEngine {
     pub async fn run_due(&self, now: Timestamp) -> Result<Vec<Alert>, AlertError> {
         let mut enqueued = Vec::new();
         for zone in self.store().holder_zones()? {
-            let tz = TimeZone::get(&zone).unwrap_or(TimeZone::UTC);
+            let tz = domain::zone(&zone);
             let Some(last) = self.store().last_tick(&zone)? else {
                 self.store().set_last_tick(&zone, now).await?;
                 continue;
@@ -209,37 +207,17 @@ impl AlertEngine {
                 .checked_sub(FIRST_TICK_LOOKBACK_DAYS.days())
                 .unwrap_or(today)
         });
-        let mut candidates: BTreeSet<u64> = BTreeSet::new();
-        let mut scan = |from: Option<Date>, to: Option<Date>| -> Result<(), AlertError> {
-            if let (Some(from), Some(to)) = (from, to)
-                && from <= to
-            {
-                candidates.extend(
-                    store
-                        .expiring(from, to, None, usize::MAX)?
-                        .items
-                        .iter()
-                        .map(|c| c.id),
-                );
-            }
-            Ok(())
-        };
-        let shift = |d: Date, days: i64| d.checked_add(days.days()).ok();
-        let mut thresholds: BTreeSet<u32> = [180, 90, 60, 30, 14, 7, 1].into_iter().collect();
-        thresholds.extend(store.thresholds_in_use()?);
-        for t in thresholds {
-            let t = i64::from(t);
-            scan(shift(since, t + 1), shift(today, t))?;
-        }
-        let mut graces: BTreeSet<u32> = catalog::builtin().iter().map(|p| p.grace_days).collect();
+        let mut graces: Vec<u32> = catalog::builtin().iter().map(|p| p.grace_days).collect();
         graces.extend(store.local_programs()?.iter().map(|p| p.grace_days));
-        let max_grace = graces.iter().copied().max().unwrap_or(0);
-        for week in 0..=i64::from(max_grace / 7) {
-            scan(shift(since, -7 * week + 1), shift(today, -7 * week))?;
-        }
-        for g in graces {
-            let g = i64::from(g);
-            scan(shift(since, -g), shift(today, -g - 1))?;
+        let mut candidates: BTreeSet<u64> = BTreeSet::new();
+        for (from, to) in scan_windows(since, today, &store.thresholds_in_use()?, &graces) {
+            candidates.extend(
+                store
+                    .expiring(from, to, None, usize::MAX)?
+                    .items
+                    .iter()
+                    .map(|c| c.id),
+            );
         }
         let dirty: std::collections::HashSet<u64> =
             store.dirty_credentials()?.into_iter().collect();
@@ -304,34 +282,6 @@ impl AlertEngine {
         self.inner.last_tick.lock().map(|t| *t).unwrap_or_default()
     }
 
-    /// The thresholds for a credential: its own, else its holder's, else its program's
-    /// settings, else the defaults for the cycle length.
-    fn thresholds(
-        &self,
-        credential: &AlertSettings,
-        holder_id: u64,
-        program: &Program,
-    ) -> Result<Vec<u32>, AlertError> {
-        if let Some(t) = &credential.thresholds {
-            return Ok(t.clone());
-        }
-        if let Some(t) = self
-            .store()
-            .alert_settings(&SettingsScope::Holder(holder_id))?
-            .thresholds
-        {
-            return Ok(t);
-        }
-        if let Some(t) = self
-            .store()
-            .alert_settings(&SettingsScope::Program(program.slug.clone()))?
-            .thresholds
-        {
-            return Ok(t);
-        }
-        Ok(default_thresholds(program.cycle_months))
-    }
-
     /// The alert due for `credential` on `today`, if one is due and was never enqueued.
     fn evaluate(
         &self,
@@ -349,7 +299,12 @@ impl AlertEngine {
         let Some(program) = standing::program(store, &credential.program)? else {
             return Ok(None);
         };
-        let thresholds = self.thresholds(&settings, holder.id, &program)?;
+        let thresholds = thresholds_for(
+            &settings,
+            &store.alert_settings(&SettingsScope::Holder(holder.id))?,
+            &store.alert_settings(&SettingsScope::Program(program.slug.clone()))?,
+            &program,
+        );
         let Some(mark) = due_mark(
             credential.expires_on,
             &thresholds,
@@ -636,7 +591,7 @@ impl AlertEngine {
     fn next_wake(&self, now: Timestamp) -> Result<Option<Timestamp>, AlertError> {
         let mut next = self.store().next_retry_at()?;
         for zone in self.store().holder_zones()? {
-            let tz = TimeZone::get(&zone).unwrap_or(TimeZone::UTC);
+            let tz = domain::zone(&zone);
             if let Some(fire) = self.inner.schedule.next_after(&tz, now) {
                 next = Some(next.map_or(fire, |n| n.min(fire)));
             }
@@ -692,9 +647,4 @@ pub fn payload(alert: &Alert, test: bool) -> AlertPayload {
         status: alert.compliance_status.clone(),
         test,
     }
-}
-
-/// The label of a mark, for the API.
-pub fn mark_label(mark: Mark) -> String {
-    mark.label()
 }

@@ -4,7 +4,9 @@
 use super::convert::{self, date};
 use super::{Api, ApiError, ApiResult};
 use crate::alerts::AlertEngine;
-use crate::domain::{Alert, Channel, ChannelKind, Delivery, DeliveryState, IdKind, Refused};
+use crate::domain::{
+    Alert, AlertSettings, Channel, ChannelKind, Delivery, DeliveryState, IdKind, Refused,
+};
 use crate::store::SettingsScope;
 use recert_proto::v1 as pb;
 use recert_proto::v1::alert_service_server::AlertService;
@@ -260,23 +262,15 @@ impl AlertApi {
         req: pb::UpdateAlertSettingsRequest,
     ) -> ApiResult<pb::AlertSettings> {
         let (scope, echo) = self.scope(req.scope)?;
-        if req.thresholds.len() > 12 {
-            return Err(ApiError::invalid(
-                "thresholds",
-                "thresholds may hold at most 12 values",
-            ));
-        }
-        if req.thresholds.iter().any(|t| !(1..=365).contains(t)) {
-            return Err(ApiError::invalid(
-                "thresholds",
-                "thresholds must each be between 1 and 365 days",
-            ));
-        }
+        let requested = AlertSettings {
+            thresholds: Some(req.thresholds),
+            muted: false,
+        };
+        requested
+            .validate()
+            .map_err(|e| convert::top_level(e, "alert_settings"))?;
         let mut settings = self.api.store.alert_settings(&scope)?;
-        let mut thresholds = req.thresholds.clone();
-        thresholds.sort_unstable_by(|a, b| b.cmp(a));
-        thresholds.dedup();
-        settings.thresholds = (!thresholds.is_empty()).then_some(thresholds);
+        settings.thresholds = requested.normalized().thresholds;
         let stored = self.api.store.set_alert_settings(scope, settings).await?;
         self.engine.wake();
         Ok(pb::AlertSettings {
@@ -447,67 +441,18 @@ impl ChannelApi {
                 format!("channel.kind {:?} is not webhook or email", c.kind),
             )
         })?;
-        let target = c.target.trim().to_string();
-        match kind {
-            ChannelKind::Webhook => {
-                let ok = url_ok(&target);
-                if !ok {
-                    return Err(ApiError::invalid(
-                        "channel.target",
-                        format!("channel.target {target:?} is not an http(s) URL"),
-                    ));
-                }
-            }
-            ChannelKind::Email => {
-                let probe = crate::domain::Holder {
-                    id: 0,
-                    name: "x".into(),
-                    email: target.clone(),
-                    time_zone: "UTC".into(),
-                };
-                if target.is_empty() || probe.validate().is_err() {
-                    return Err(ApiError::invalid(
-                        "channel.target",
-                        format!("channel.target {target:?} is not an e-mail address"),
-                    ));
-                }
-            }
-        }
-        if c.secret.len() > 512 {
-            return Err(ApiError::invalid(
-                "channel.secret",
-                "channel.secret must be at most 512 bytes",
-            ));
-        }
-        if kind == ChannelKind::Email && !c.secret.is_empty() {
-            return Err(ApiError::invalid(
-                "channel.secret",
-                "channel.secret applies to webhooks only",
-            ));
-        }
-        let channel = self
-            .api
-            .store
-            .create_channel(Channel {
-                id: 0,
-                holder_id,
-                kind,
-                target,
-                secret: c.secret,
-            })
-            .await?;
+        let channel = Channel {
+            id: 0,
+            holder_id,
+            kind,
+            target: c.target.trim().to_string(),
+            secret: c.secret,
+        };
+        channel.validate()?;
+        let channel = self.api.store.create_channel(channel).await?;
         self.engine.wake();
         Ok(channel_to_pb(&channel))
     }
-}
-
-fn url_ok(target: &str) -> bool {
-    let rest = target
-        .strip_prefix("https://")
-        .or_else(|| target.strip_prefix("http://"));
-    rest.is_some_and(|r| {
-        !r.is_empty() && !r.starts_with('/') && !r.chars().any(char::is_whitespace)
-    }) && target.len() <= 2000
 }
 
 fn channel_to_pb(c: &Channel) -> pb::Channel {

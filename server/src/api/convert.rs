@@ -3,8 +3,8 @@
 
 use super::error::{ApiError, ApiResult};
 use crate::domain::{
-    Cap, CapLimit, CapScope, CategoryMinimum, Compliance, Confidence, Course, Credential, Credits,
-    Format, Holder, IdKind, PastCycle, Program, Status, Unit, normalize_category,
+    self, Cap, CapLimit, CapScope, CategoryMinimum, Compliance, Confidence, Course, Credential,
+    Credits, Format, Holder, IdKind, PastCycle, Program, Status, Unit, normalize_category,
 };
 use jiff::civil::Date;
 use recert_proto::v1 as pb;
@@ -16,23 +16,7 @@ pub const MAX_PAGE_SIZE: usize = 1000;
 
 /// Parses a required `YYYY-MM-DD` date.
 pub fn date(field: &str, value: &str) -> ApiResult<Date> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Err(ApiError::invalid(
-            field,
-            format!("{field} is required (YYYY-MM-DD)"),
-        ));
-    }
-    let bad = || {
-        ApiError::invalid(
-            field,
-            format!("{field} {value:?} is not a valid date (YYYY-MM-DD)"),
-        )
-    };
-    if value.len() != 10 {
-        return Err(bad());
-    }
-    value.parse::<Date>().map_err(|_| bad())
+    domain::parse_date(field, value).map_err(|e| ApiError::Invalid(vec![e]))
 }
 
 /// Parses an optional date: empty is `None`.
@@ -46,19 +30,7 @@ pub fn optional_date(field: &str, value: &str) -> ApiResult<Option<Date>> {
 
 /// Parses a record id of `kind`.
 pub fn id(kind: IdKind, field: &str, value: &str) -> ApiResult<u64> {
-    if value.trim().is_empty() {
-        return Err(ApiError::invalid(field, format!("{field} is required")));
-    }
-    kind.parse(value).ok_or_else(|| {
-        ApiError::invalid(
-            field,
-            format!(
-                "{field} {value:?} is not a {} id (like {})",
-                kind.noun(),
-                kind.format(1)
-            ),
-        )
-    })
+    domain::parse_id(kind, field, value).map_err(|e| ApiError::Invalid(vec![e]))
 }
 
 /// Checks a page size: 0 means the default.

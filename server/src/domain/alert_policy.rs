@@ -5,19 +5,92 @@
 //! period, then the day it lapses. On any date the due mark is the latest mark on or before
 //! it, so marks crossed while nobody looked coalesce into the most urgent one.
 
+use super::alert::AlertSettings;
 use super::compliance::{Compliance, Status};
 use super::credits::Credits;
+use super::program::Program;
 use jiff::ToSpan;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// The default thresholds, in days before expiry: each row applies to cycles of at most that
+/// many months, the last to every longer cycle. Longer cycles get earlier first warnings.
+const DEFAULT_THRESHOLDS: [(u32, &[u32]); 3] = [
+    (12, &[60, 30, 14, 7, 1]),
+    (24, &[90, 60, 30, 14, 7, 1]),
+    (u32::MAX, &[180, 90, 60, 30, 14, 7, 1]),
+];
 
 /// Default thresholds, in days before expiry, for a cycle of `cycle_months`.
 pub fn default_thresholds(cycle_months: u32) -> Vec<u32> {
-    match cycle_months {
-        0..=12 => vec![60, 30, 14, 7, 1],
-        13..=24 => vec![90, 60, 30, 14, 7, 1],
-        _ => vec![180, 90, 60, 30, 14, 7, 1],
+    DEFAULT_THRESHOLDS
+        .iter()
+        .find(|(longest, _)| cycle_months <= *longest)
+        .map(|(_, thresholds)| thresholds.to_vec())
+        .unwrap_or_default()
+}
+
+/// The thresholds for a credential: its own settings', else its holder's, else its program's
+/// (`program_settings`), else the defaults for the program's cycle length.
+pub fn thresholds_for(
+    credential: &AlertSettings,
+    holder: &AlertSettings,
+    program_settings: &AlertSettings,
+    program: &Program,
+) -> Vec<u32> {
+    [credential, holder, program_settings]
+        .into_iter()
+        .find_map(|s| s.thresholds.clone())
+        .unwrap_or_else(|| default_thresholds(program.cycle_months))
+}
+
+/// The expiry dates a tick must look up: every window `(from, to)`, both ends included, of
+/// the credentials that can have a mark on a local date in `(since, today]`.
+///
+/// A credential expiring outside every window has no mark in that span under the default
+/// thresholds of any cycle length, any of `thresholds_in_use` (the settings' own) and a grace
+/// period of any of `graces` days; one inside may still have none (its own thresholds are
+/// narrower), which evaluating it tells. Empty windows are left out, so `since >= today`
+/// gives none.
+pub fn scan_windows(
+    since: Date,
+    today: Date,
+    thresholds_in_use: &[u32],
+    graces: &[u32],
+) -> Vec<(Date, Date)> {
+    let shift = |d: Date, days: i64| d.checked_add(days.days()).ok();
+    let mut windows = Vec::new();
+    let mut push = |from: Option<Date>, to: Option<Date>| {
+        if let (Some(from), Some(to)) = (from, to)
+            && from <= to
+        {
+            windows.push((from, to));
+        }
+    };
+    // `Before(t)` falls on expires_on - t: crossed in (since, today] if expires_on is in
+    // (since + t, today + t].
+    let thresholds: BTreeSet<u32> = DEFAULT_THRESHOLDS
+        .iter()
+        .flat_map(|(_, t)| t.iter().copied())
+        .chain(thresholds_in_use.iter().copied())
+        .collect();
+    for t in thresholds {
+        let t = i64::from(t);
+        push(shift(since, t + 1), shift(today, t));
     }
+    // The expiry day (week 0) and each grace week w fall on expires_on + 7w.
+    let graces: BTreeSet<u32> = graces.iter().copied().collect();
+    let max_grace = graces.last().copied().unwrap_or(0);
+    for week in 0..=i64::from(max_grace / 7) {
+        push(shift(since, -7 * week + 1), shift(today, -7 * week));
+    }
+    // The lapse falls on expires_on + grace + 1.
+    for g in graces {
+        let g = i64::from(g);
+        push(shift(since, -g), shift(today, -g - 1));
+    }
+    windows
 }
 
 /// One point in a credential's reminder schedule.
@@ -248,5 +321,103 @@ mod tests {
             due_mark(expires, &t, 30, d("2027-04-01")),
             Some(Mark::Lapsed)
         );
+    }
+
+    fn thresholds(t: Option<&[u32]>) -> AlertSettings {
+        AlertSettings {
+            thresholds: t.map(<[u32]>::to_vec),
+            muted: false,
+        }
+    }
+
+    #[test]
+    fn a_credentials_thresholds_beat_its_holders_which_beat_its_programs() {
+        let two_years = crate::domain::compliance::tests::program("nha-cpt", 10, 24);
+        let none = thresholds(None);
+        let (own, holders, programs) = (
+            thresholds(Some(&[45])),
+            thresholds(Some(&[60, 10])),
+            thresholds(Some(&[120])),
+        );
+        assert_eq!(thresholds_for(&own, &holders, &programs, &two_years), [45]);
+        assert_eq!(
+            thresholds_for(&none, &holders, &programs, &two_years),
+            [60, 10]
+        );
+        assert_eq!(thresholds_for(&none, &none, &programs, &two_years), [120]);
+        assert_eq!(
+            thresholds_for(&none, &none, &none, &two_years),
+            default_thresholds(24)
+        );
+        let one_year = crate::domain::compliance::tests::program("cpr", 2, 12);
+        assert_eq!(
+            thresholds_for(&none, &none, &none, &one_year),
+            default_thresholds(12)
+        );
+        // A muted scope still passes its thresholds on; muting is decided elsewhere.
+        let muted = AlertSettings {
+            muted: true,
+            ..thresholds(Some(&[3]))
+        };
+        assert_eq!(thresholds_for(&none, &muted, &programs, &two_years), [3]);
+    }
+
+    #[test]
+    fn scan_windows_of_a_one_day_tick() {
+        let today = d("2026-11-24");
+        let since = d("2026-11-23");
+        let windows = scan_windows(since, today, &[45], &[0, 30]);
+        // Before(t): credentials expiring exactly t days after today.
+        for t in [1, 7, 14, 30, 45, 60, 90, 180] {
+            let on = today.checked_add(t.days()).unwrap();
+            assert!(windows.contains(&(on, on)), "{t}: {windows:?}");
+        }
+        // The expiry day, grace weeks 1 to 4 and the lapses after 0 and 30 days of grace.
+        for back in [0, 7, 14, 21, 28, 1, 31] {
+            let on = today.checked_sub(back.days()).unwrap();
+            assert!(windows.contains(&(on, on)), "{back}: {windows:?}");
+        }
+        assert_eq!(windows.len(), 8 + 5 + 2, "{windows:?}");
+        assert!(scan_windows(today, today, &[45], &[30]).is_empty());
+        assert!(scan_windows(today, since, &[45], &[30]).is_empty());
+    }
+
+    /// Every credential with a mark in `(since, today]` expires inside some window, for every
+    /// threshold set and grace period the windows were asked for.
+    #[test]
+    fn scan_windows_cover_every_crossed_mark() {
+        let today = d("2026-11-24");
+        let in_use = [120, 45, 10, 365];
+        let graces = [0, 6, 30, 90];
+        let threshold_sets = [
+            default_thresholds(6),
+            default_thresholds(24),
+            default_thresholds(36),
+            in_use.to_vec(),
+            vec![10],
+        ];
+        for lookback in [1, 2, 9, 40, 400] {
+            let since = today.checked_sub(lookback.days()).unwrap();
+            let windows = scan_windows(since, today, &in_use, &graces);
+            let covered = |e: Date| windows.iter().any(|&(from, to)| from <= e && e <= to);
+            let mut expires = today.checked_sub(600.days()).unwrap();
+            let last = today.checked_add(800.days()).unwrap();
+            while expires <= last {
+                for t in &threshold_sets {
+                    for &g in &graces {
+                        let crossed = marks(t, g).into_iter().any(|m| {
+                            m.date(expires, g)
+                                .is_some_and(|on| since < on && on <= today)
+                        });
+                        assert!(
+                            !crossed || covered(expires),
+                            "expiring {expires}, thresholds {t:?}, grace {g}, since {since}: \
+                             a mark is crossed but no window holds it"
+                        );
+                    }
+                }
+                expires = expires.tomorrow().unwrap();
+            }
+        }
     }
 }

@@ -280,7 +280,7 @@ fn behind_pace(start: Date, end: Date, today: Date, required: Credits, earned: C
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::domain::credits::Unit;
     use crate::domain::program::{Cap, CategoryMinimum, Confidence};
@@ -290,7 +290,11 @@ mod tests {
     const HOLDER: u64 = 7;
 
     /// A program counted in contact hours (`unit_hours` = 1 hour) unless changed.
-    fn program(slug: &str, required_hours: i64, window_months: u32) -> Program {
+    pub(in crate::domain) fn program(
+        slug: &str,
+        required_hours: i64,
+        window_months: u32,
+    ) -> Program {
         Program {
             slug: slug.into(),
             body: "Body".into(),

@@ -1,4 +1,5 @@
-//! Pure types and rules of recert: credits, programs, credentials, courses and compliance.
+//! Pure types and rules of recert: credits, programs, credentials, courses, compliance, alert
+//! policy and the validation of every record.
 //!
 //! Nothing here performs I/O or knows about the wire or the store; every rule that depends on
 //! the date takes an explicit `today`.
@@ -17,11 +18,16 @@ pub use alert::{
     Alert, AlertSettings, AlertStatus, AttemptOutcome, Channel, ChannelKind, Delivery,
     DeliveryState, Refused,
 };
-pub use alert_policy::{AlertText, Mark, alert_text, default_thresholds, due_mark, marks};
+pub use alert_policy::{
+    AlertText, Mark, alert_text, default_thresholds, due_mark, marks, scan_windows, thresholds_for,
+};
 pub use compliance::window_start;
 pub use compliance::{CategoryProgress, Compliance, Status, compliance, compliance_all};
 pub use credits::{Credits, Unit};
 pub use ids::IdKind;
 pub use program::{Cap, CapLimit, CapScope, CategoryMinimum, Confidence, Program};
-pub use records::{Course, Credential, Format, Holder, PastCycle};
-pub use validate::{FieldError, MAX_COURSE_HOURS, MAX_NAME_LEN, MAX_TEXT_LEN, normalize_category};
+pub use records::{Course, Credential, Format, Holder, PastCycle, zone};
+pub use validate::{
+    FieldError, MAX_COURSE_HOURS, MAX_NAME_LEN, MAX_SECRET_BYTES, MAX_TEXT_LEN, MAX_THRESHOLD_DAYS,
+    MAX_THRESHOLDS, is_email_address, normalize_category, parse_date, parse_id,
+};

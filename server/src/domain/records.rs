@@ -2,6 +2,7 @@
 
 use super::credits::{Credits, Unit};
 use jiff::civil::Date;
+use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 
 /// A person who holds credentials.
@@ -15,6 +16,21 @@ pub struct Holder {
     pub email: String,
     /// IANA time zone name.
     pub time_zone: String,
+}
+
+impl Holder {
+    /// The holder's time zone, whose dates decide what is due and when alerts fire.
+    pub fn zone(&self) -> TimeZone {
+        zone(&self.time_zone)
+    }
+}
+
+/// The time zone named `name`, or UTC if there is none by that name.
+///
+/// Validation refuses unknown names, so UTC is only reached by records written by hand or
+/// zones a newer tz database renamed away; an alert at the wrong hour beats no alert.
+pub fn zone(name: &str) -> TimeZone {
+    TimeZone::get(name).unwrap_or(TimeZone::UTC)
 }
 
 /// One completed cycle of a credential, kept when it is renewed.
@@ -122,5 +138,30 @@ impl Course {
     /// Whether the course is tagged with `category` (categories are stored lowercase).
     pub fn has_category(&self, category: &str) -> bool {
         self.categories.iter().any(|c| c == category)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_holders_zone_falls_back_to_utc() {
+        let holder = |time_zone: &str| Holder {
+            id: 1,
+            name: "Ana Ruiz".into(),
+            email: String::new(),
+            time_zone: time_zone.into(),
+        };
+        assert_eq!(
+            holder("America/Chicago").zone(),
+            TimeZone::get("America/Chicago").unwrap()
+        );
+        assert_eq!(holder("Mars/Olympus").zone(), TimeZone::UTC);
+        assert_eq!(holder("").zone(), TimeZone::UTC);
+        assert_eq!(
+            zone("Pacific/Auckland").iana_name(),
+            Some("Pacific/Auckland")
+        );
     }
 }

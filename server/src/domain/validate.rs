@@ -1,6 +1,8 @@
 //! Validation of user-supplied records: every rule a user would expect, reported per field.
 
+use super::alert::{AlertSettings, Channel, ChannelKind};
 use super::credits::Credits;
+use super::ids::IdKind;
 use super::program::{CapLimit, CapScope, Program};
 use super::records::{Course, Credential, Holder};
 use jiff::civil::Date;
@@ -15,6 +17,18 @@ pub const MAX_COURSE_HOURS: Credits = Credits::whole(200);
 const MAX_CATEGORY_LEN: usize = 64;
 /// Most categories on one course or minimums on one program.
 const MAX_CATEGORIES: usize = 16;
+/// Longest e-mail address (RFC 5321's path limit).
+const MAX_EMAIL_LEN: usize = 254;
+/// Longest local part of an e-mail address, before the `@`.
+const MAX_EMAIL_LOCAL_LEN: usize = 64;
+/// Longest webhook URL.
+const MAX_URL_LEN: usize = 2000;
+/// Longest webhook signing secret, in bytes.
+pub const MAX_SECRET_BYTES: usize = 512;
+/// Most thresholds one settings scope may set.
+pub const MAX_THRESHOLDS: usize = 12;
+/// The farthest threshold, in days before expiry.
+pub const MAX_THRESHOLD_DAYS: u32 = 365;
 
 /// One invalid field and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +46,137 @@ impl FieldError {
             field: field.into(),
             message: message.into(),
         }
+    }
+}
+
+/// Parses a required `YYYY-MM-DD` date given as text in `field` (surrounding blanks ignored).
+pub fn parse_date(field: &str, value: &str) -> Result<Date, FieldError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(FieldError::new(
+            field,
+            format!("{field} is required (YYYY-MM-DD)"),
+        ));
+    }
+    // jiff also reads `+002026-01-01` and the like; only the plain ten characters are a date here.
+    match value.parse::<Date>() {
+        Ok(date) if value.len() == 10 => Ok(date),
+        _ => Err(FieldError::new(
+            field,
+            format!("{field} {value:?} is not a valid date (YYYY-MM-DD)"),
+        )),
+    }
+}
+
+/// Parses a required record id of `kind` given as text in `field` (`h1`, `cr12`).
+pub fn parse_id(kind: IdKind, field: &str, value: &str) -> Result<u64, FieldError> {
+    if value.trim().is_empty() {
+        return Err(FieldError::new(field, format!("{field} is required")));
+    }
+    kind.parse(value).ok_or_else(|| {
+        FieldError::new(
+            field,
+            format!(
+                "{field} {value:?} is not a {} id (like {})",
+                kind.noun(),
+                kind.format(1)
+            ),
+        )
+    })
+}
+
+/// Whether `address` has the shape of an e-mail address, `local@domain.tld`.
+///
+/// A check against typos and swapped arguments, not RFC 5322 (no quoted local parts, no
+/// display names, no address literals); the mail server is the final judge.
+pub fn is_email_address(address: &str) -> bool {
+    if address.len() > MAX_EMAIL_LEN || address.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return false;
+    }
+    let Some((local, domain)) = address.rsplit_once('@') else {
+        return false;
+    };
+    let local_ok = !local.is_empty()
+        && local.len() <= MAX_EMAIL_LOCAL_LEN
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && !local.contains(['@', '<', '>', ',', ';', '"', '(', ')', '[', ']', '\\']);
+    let labels: Vec<&str> = domain.split('.').collect();
+    let domain_ok = labels.len() >= 2
+        && labels.iter().all(|label| {
+            !label.is_empty()
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+        });
+    local_ok && domain_ok
+}
+
+/// Why a webhook URL is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum UrlProblem {
+    /// Not an absolute `http://` or `https://` URL with a host.
+    NotHttp,
+    /// It carries a user name or password (`user:pass@`).
+    Credentials,
+}
+
+/// Checks a webhook URL: `http://` or `https://`, a host name or IP address, an optional
+/// port, no user name or password, no blanks or control characters.
+fn check_webhook_url(url: &str) -> Result<(), UrlProblem> {
+    if url.len() > MAX_URL_LEN || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(UrlProblem::NotHttp);
+    }
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or(UrlProblem::NotHttp)?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err(UrlProblem::Credentials);
+    }
+    let (host_ok, port) = match authority.strip_prefix('[') {
+        Some(v6) => {
+            let (address, after) = v6.split_once(']').ok_or(UrlProblem::NotHttp)?;
+            let address_ok = address.contains(':')
+                && address
+                    .chars()
+                    .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.');
+            let port = match after {
+                "" => None,
+                p => Some(p.strip_prefix(':').ok_or(UrlProblem::NotHttp)?),
+            };
+            (address_ok, port)
+        }
+        None => {
+            let (host, port) = match authority.rsplit_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (authority, None),
+            };
+            let host = host.strip_suffix('.').unwrap_or(host);
+            let host_ok = !host.is_empty()
+                && host.split('.').all(|label| {
+                    !label.is_empty()
+                        && label
+                            .chars()
+                            .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
+                });
+            (host_ok, port)
+        }
+    };
+    // An empty port (`host:/`) means the scheme's default, as in a browser.
+    let port_ok = port.is_none_or(|p| {
+        p.is_empty()
+            || (p.len() <= 5
+                && p.bytes().all(|b| b.is_ascii_digit())
+                && p.parse::<u32>().is_ok_and(|n| n <= 65_535))
+    });
+    if host_ok && port_ok {
+        Ok(())
+    } else {
+        Err(UrlProblem::NotHttp)
     }
 }
 
@@ -98,20 +243,13 @@ impl Holder {
     pub fn validate(&self) -> Result<(), Vec<FieldError>> {
         let mut check = Check::default();
         check.text("holder.name", &self.name, true, MAX_NAME_LEN);
-        check.text("holder.email", &self.email, false, 254);
-        if !self.email.is_empty() {
-            let ok = self.email.split_once('@').is_some_and(|(user, host)| {
-                !user.is_empty()
-                    && host.contains('.')
-                    && !host.starts_with('.')
-                    && !host.ends_with('.')
-            }) && !self.email.chars().any(char::is_whitespace);
-            if !ok {
-                check.fail(
-                    "holder.email",
-                    format!("holder.email {:?} is not an e-mail address", self.email),
-                );
-            }
+        let reported = check.0.len();
+        check.text("holder.email", &self.email, false, MAX_EMAIL_LEN);
+        if check.0.len() == reported && !self.email.is_empty() && !is_email_address(&self.email) {
+            check.fail(
+                "holder.email",
+                format!("holder.email {:?} is not an e-mail address", self.email),
+            );
         }
         if jiff::tz::TimeZone::get(&self.time_zone).is_err() {
             check.fail(
@@ -301,6 +439,88 @@ impl Course {
     }
 }
 
+impl Channel {
+    /// Checks the target against the kind, and the secret: a webhook is an `http(s)` URL with
+    /// a host and without a user name or password (it would be stored and listed in clear; the
+    /// secret signs deliveries instead); an e-mail channel is an address and has no secret; a
+    /// secret is at most [`MAX_SECRET_BYTES`].
+    pub fn validate(&self) -> Result<(), Vec<FieldError>> {
+        let mut check = Check::default();
+        match self.kind {
+            ChannelKind::Webhook => match check_webhook_url(&self.target) {
+                Ok(()) => {}
+                Err(UrlProblem::NotHttp) => check.fail(
+                    "channel.target",
+                    format!("channel.target {:?} is not an http(s) URL", self.target),
+                ),
+                Err(UrlProblem::Credentials) => check.fail(
+                    "channel.target",
+                    format!(
+                        "channel.target {:?} contains a user name or password, which would be stored and listed in clear; sign deliveries with the channel's secret instead",
+                        self.target
+                    ),
+                ),
+            },
+            ChannelKind::Email => {
+                if !is_email_address(&self.target) {
+                    check.fail(
+                        "channel.target",
+                        format!("channel.target {:?} is not an e-mail address", self.target),
+                    );
+                }
+                if !self.secret.is_empty() {
+                    check.fail("channel.secret", "channel.secret applies to webhooks only");
+                }
+            }
+        }
+        if self.secret.len() > MAX_SECRET_BYTES {
+            check.fail(
+                "channel.secret",
+                format!("channel.secret must be at most {MAX_SECRET_BYTES} bytes"),
+            );
+        }
+        check.done()
+    }
+}
+
+impl AlertSettings {
+    /// Checks the thresholds as given, before [`normalized`](Self::normalized): at most
+    /// [`MAX_THRESHOLDS`] values, each 1 to [`MAX_THRESHOLD_DAYS`] days.
+    pub fn validate(&self) -> Result<(), Vec<FieldError>> {
+        let mut check = Check::default();
+        let thresholds = self.thresholds.as_deref().unwrap_or_default();
+        if thresholds.len() > MAX_THRESHOLDS {
+            check.fail(
+                "alert_settings.thresholds",
+                format!("alert_settings.thresholds may hold at most {MAX_THRESHOLDS} values"),
+            );
+        }
+        if thresholds
+            .iter()
+            .any(|t| !(1..=MAX_THRESHOLD_DAYS).contains(t))
+        {
+            check.fail(
+                "alert_settings.thresholds",
+                format!(
+                    "alert_settings.thresholds must each be between 1 and {MAX_THRESHOLD_DAYS} days"
+                ),
+            );
+        }
+        check.done()
+    }
+
+    /// The settings as stored: thresholds from the farthest to the nearest without repeats,
+    /// and an empty list as `None` (the defaults apply).
+    pub fn normalized(mut self) -> Self {
+        self.thresholds = self.thresholds.take().and_then(|mut t| {
+            t.sort_unstable_by(|a, b| b.cmp(a));
+            t.dedup();
+            (!t.is_empty()).then_some(t)
+        });
+        self
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -392,6 +612,65 @@ mod tests {
             ..holder()
         };
         assert_eq!(h.validate(), Ok(()));
+    }
+
+    #[test]
+    fn email_addresses_need_a_plain_local_part_and_a_dotted_domain() {
+        for good in [
+            "alice.smith+ce@mail.example.org",
+            "a@b.co",
+            "o'neil@example.org",
+            "jos\u{e9}@exampl\u{e9}.fr",
+        ] {
+            assert!(is_email_address(good), "{good}");
+        }
+        for bad in [
+            "",
+            "alice",
+            "alice@",
+            "@example.org",
+            "alice@localhost",
+            "alice@example..org",
+            "alice@-example.org",
+            "alice@example-.org",
+            "alice@exa_mple.org",
+            "alice@@example.org",
+            "alice smith@example.org",
+            "alice.@example.org",
+            ".alice@example.org",
+            "al..ice@example.org",
+            "Alice <alice@example.org>",
+            "alice,bob@example.org",
+            "https://example.org",
+            "alice@example.org\n",
+        ] {
+            assert!(!is_email_address(bad), "{bad:?}");
+        }
+        let long_local = format!("{}@example.org", "a".repeat(65));
+        assert!(!is_email_address(&long_local));
+        let long = format!("a@{}.org", "b".repeat(250));
+        assert!(!is_email_address(&long));
+    }
+
+    #[test]
+    fn the_holder_and_channel_e_mail_rules_are_one() {
+        for address in ["ana@example.org", "ana..r@example.org", "ana@-x.org", "ana"] {
+            let holder_ok = Holder {
+                email: address.into(),
+                ..holder()
+            }
+            .validate()
+            .is_ok();
+            let channel_ok = Channel {
+                kind: ChannelKind::Email,
+                secret: String::new(),
+                ..webhook(address)
+            }
+            .validate()
+            .is_ok();
+            assert_eq!(holder_ok, channel_ok, "{address}");
+            assert_eq!(holder_ok, is_email_address(address), "{address}");
+        }
     }
 
     #[test]
@@ -953,5 +1232,236 @@ mod tests {
         assert_eq!(normalize_category("  Safety "), "safety");
         assert_eq!(normalize_category("ÉTHIQUE"), "éthique");
         assert_eq!(normalize_category(""), "");
+    }
+
+    fn webhook(target: &str) -> Channel {
+        Channel {
+            id: 1,
+            holder_id: 1,
+            kind: ChannelKind::Webhook,
+            target: target.into(),
+            secret: "whsec".into(),
+        }
+    }
+
+    #[test]
+    fn webhooks_are_http_urls_with_a_host() {
+        for good in [
+            "https://hooks.example.org/recert?x=1",
+            "http://127.0.0.1:8080/hook",
+            "http://localhost:8080",
+            "https://hooks.example.org.:443/a@b",
+            "http://[::1]:9/hook",
+            "https://[2001:db8::1]/",
+            "https://h\u{f6}oks.example.org/x#frag",
+            "http://host:/empty-port-is-the-default",
+        ] {
+            assert_eq!(webhook(good).validate(), Ok(()), "{good}");
+        }
+        let too_long = format!("https://example.org/{}", "a".repeat(2000));
+        for bad in [
+            "",
+            "hooks.example.org/recert",
+            "ftp://example.org/",
+            "mailto:a@example.org",
+            "HTTPS://example.org/",
+            "https://",
+            "https:///path",
+            "https://exa mple.org/",
+            "https://example.org/a b",
+            "https://example.org/\u{7}",
+            "https://example..org/",
+            "https://.example.org/",
+            "https://example.org:99999/",
+            "https://example.org:8o/",
+            "https://example.org:80:80/",
+            "https://[::1/",
+            "https://[::1]x/",
+            "https://[zz::1]/",
+            "https://ex%41mple.org/",
+            &too_long,
+        ] {
+            let errors = webhook(bad).validate().unwrap_err();
+            assert_eq!(errors.len(), 1, "{bad:?}: {errors:?}");
+            assert_eq!(errors[0].field, "channel.target", "{bad:?}");
+            assert_eq!(
+                errors[0].message,
+                format!("channel.target {bad:?} is not an http(s) URL")
+            );
+        }
+    }
+
+    #[test]
+    fn webhooks_refuse_user_names_and_passwords() {
+        for bad in [
+            "https://user:pass@hooks.example.org/recert",
+            "https://user@hooks.example.org/",
+            "http://:pw@127.0.0.1:8080/",
+            "https://evil.example\\@hooks.example.org/",
+        ] {
+            let errors = webhook(bad).validate().unwrap_err();
+            assert_eq!(errors.len(), 1, "{bad}: {errors:?}");
+            assert_eq!(errors[0].field, "channel.target", "{bad}");
+            assert!(
+                errors[0].message.contains("user name or password")
+                    && errors[0].message.contains("secret"),
+                "{bad}: {}",
+                errors[0].message
+            );
+        }
+    }
+
+    #[test]
+    fn channel_secrets() {
+        let long = Channel {
+            secret: "s".repeat(MAX_SECRET_BYTES + 1),
+            ..webhook("https://example.org/")
+        };
+        assert_eq!(
+            long.validate(),
+            Err(vec![FieldError::new(
+                "channel.secret",
+                "channel.secret must be at most 512 bytes"
+            )])
+        );
+        let at_limit = Channel {
+            secret: "s".repeat(MAX_SECRET_BYTES),
+            ..webhook("https://example.org/")
+        };
+        assert_eq!(at_limit.validate(), Ok(()));
+        let email = Channel {
+            kind: ChannelKind::Email,
+            ..webhook("ana@example.org")
+        };
+        assert_eq!(
+            email.validate(),
+            Err(vec![FieldError::new(
+                "channel.secret",
+                "channel.secret applies to webhooks only"
+            )])
+        );
+        let email = Channel {
+            secret: String::new(),
+            ..email
+        };
+        assert_eq!(email.validate(), Ok(()));
+    }
+
+    #[test]
+    fn every_channel_error_is_reported_at_once() {
+        let c = Channel {
+            kind: ChannelKind::Email,
+            ..webhook("not an address")
+        };
+        assert_eq!(fields(c.validate()), ["channel.target", "channel.secret"]);
+        assert_eq!(
+            c.validate().unwrap_err()[0].message,
+            "channel.target \"not an address\" is not an e-mail address"
+        );
+    }
+
+    fn thresholds(t: &[u32]) -> AlertSettings {
+        AlertSettings {
+            thresholds: Some(t.to_vec()),
+            muted: false,
+        }
+    }
+
+    #[test]
+    fn thresholds_are_few_and_within_a_year() {
+        assert_eq!(AlertSettings::default().validate(), Ok(()));
+        assert_eq!(thresholds(&[]).validate(), Ok(()));
+        assert_eq!(thresholds(&[1, 365]).validate(), Ok(()));
+        assert_eq!(thresholds(&[30; 12]).validate(), Ok(()));
+        for bad in [&[0][..], &[366], &[30, 0, 7]] {
+            assert_eq!(
+                thresholds(bad).validate(),
+                Err(vec![FieldError::new(
+                    "alert_settings.thresholds",
+                    "alert_settings.thresholds must each be between 1 and 365 days"
+                )]),
+                "{bad:?}"
+            );
+        }
+        // Counted as given: repeats count too.
+        assert_eq!(
+            thresholds(&[30; 13]).validate(),
+            Err(vec![FieldError::new(
+                "alert_settings.thresholds",
+                "alert_settings.thresholds may hold at most 12 values"
+            )])
+        );
+        assert_eq!(
+            fields(thresholds(&[0; 13]).validate()),
+            ["alert_settings.thresholds", "alert_settings.thresholds"]
+        );
+    }
+
+    #[test]
+    fn thresholds_are_stored_farthest_first_without_repeats() {
+        assert_eq!(
+            thresholds(&[7, 30, 7, 90]).normalized().thresholds,
+            Some(vec![90, 30, 7])
+        );
+        assert_eq!(thresholds(&[]).normalized().thresholds, None);
+        assert_eq!(
+            AlertSettings::default().normalized(),
+            AlertSettings::default()
+        );
+        let muted = AlertSettings {
+            muted: true,
+            ..thresholds(&[14])
+        };
+        assert_eq!(muted.clone().normalized(), muted);
+    }
+
+    #[test]
+    fn dates_are_plain_iso_days() {
+        assert_eq!(parse_date("as_of", " 2026-02-28 "), Ok(date(2026, 2, 28)));
+        for (value, message) in [
+            ("", "as_of is required (YYYY-MM-DD)"),
+            ("  ", "as_of is required (YYYY-MM-DD)"),
+            (
+                "2026-02-30",
+                "as_of \"2026-02-30\" is not a valid date (YYYY-MM-DD)",
+            ),
+            (
+                "2026-2-3",
+                "as_of \"2026-2-3\" is not a valid date (YYYY-MM-DD)",
+            ),
+            (
+                "+002026-01-01",
+                "as_of \"+002026-01-01\" is not a valid date (YYYY-MM-DD)",
+            ),
+            (
+                "tomorrow",
+                "as_of \"tomorrow\" is not a valid date (YYYY-MM-DD)",
+            ),
+        ] {
+            assert_eq!(
+                parse_date("as_of", value),
+                Err(FieldError::new("as_of", message)),
+                "{value:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn ids_name_their_kind() {
+        assert_eq!(parse_id(IdKind::Credential, "id", " cr12 "), Ok(12));
+        assert_eq!(
+            parse_id(IdKind::Credential, "id", ""),
+            Err(FieldError::new("id", "id is required"))
+        );
+        for value in ["h1", "cr01", "cr", "12"] {
+            assert_eq!(
+                parse_id(IdKind::Credential, "id", value),
+                Err(FieldError::new(
+                    "id",
+                    format!("id {value:?} is not a credential id (like cr1)")
+                )),
+                "{value:?}"
+            );
+        }
     }
 }

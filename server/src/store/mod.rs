@@ -7,8 +7,8 @@ pub mod sled;
 
 pub use self::sled::{
     CheckReport, Dump, DumpChannel, ImportError, ImportSummary, LineError, Lined, NextIds, Page,
-    ParsedDump, SCHEMA_VERSION, SettingsScope, SledStore as Store, StoreError, StoreOptions, TREE_NAMES,
-    expiry_cursor,
+    ParsedDump, SCHEMA_VERSION, SettingsScope, SledStore as Store, StoreError, StoreOptions,
+    TREE_NAMES, expiry_cursor,
 };
 
 /// A holder's change version, kept in the store: it moves with every write that can change

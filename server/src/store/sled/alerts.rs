@@ -3,8 +3,8 @@
 use super::keys::{alert_key, decode, id_key, read_id, read_retry_at, retry_key};
 use super::{
     ALERT_KEYS, ALERT_RETRY, ALERT_SETTINGS, ALERTS, ALERTS_BY_HOLDER, CHANNELS,
-    CHANNELS_BY_HOLDER, DIRTY, HOLDERS_BY_ZONE, META, Page, Result, SledStore, StoreError, WriteSet,
-    not_found,
+    CHANNELS_BY_HOLDER, DIRTY, HOLDERS_BY_ZONE, META, Page, Result, SledStore, StoreError,
+    WriteSet, not_found,
 };
 use crate::domain::{Alert, AlertSettings, Channel, Credential, IdKind};
 use jiff::Timestamp;
@@ -341,21 +341,6 @@ impl SledStore {
             zones.push(zone);
         }
         Ok(zones)
-    }
-
-    /// The holders in one time zone.
-    pub fn holders_in_zone(&self, zone: &str) -> Result<Vec<u64>> {
-        let mut prefix = zone.as_bytes().to_vec();
-        prefix.push(0);
-        self.tree(HOLDERS_BY_ZONE)
-            .scan_prefix(&prefix)
-            .keys()
-            .map(|k| {
-                let k = k?;
-                read_id(&k[prefix.len()..])
-                    .ok_or_else(|| StoreError::Corrupt("bad zone key".into()))
-            })
-            .collect()
     }
 
     /// The instant of the last completed tick in `zone`.

@@ -18,6 +18,7 @@ mod indexes;
 mod keys;
 
 use crate::domain::{Course, Credential, Holder, IdKind, Program};
+use crate::store::Version;
 use commit::{CommitQueue, CourseAnswer};
 use jiff::civil::Date;
 use keys::{Record, decode, encode, expiry_key, id_key, pair_key, read_date, read_id};
@@ -25,7 +26,6 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 use sled::{Transactional, Tree};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use crate::store::Version;
 
 /// Schema version this build writes and reads (older ones are migrated at open).
 pub const SCHEMA_VERSION: u32 = migrate::SCHEMA_VERSION;
@@ -259,7 +259,11 @@ impl WriteSet {
             keys.push(keys::VERSION_PROGRAMS.to_vec());
         }
         for key in keys {
-            let now = store.tree(META).get(&key)?.and_then(|v| read_id(&v)).unwrap_or(0);
+            let now = store
+                .tree(META)
+                .get(&key)?
+                .and_then(|v| read_id(&v))
+                .unwrap_or(0);
             self.put_raw(META, &key, &id_key(now + 1));
         }
         Ok(())
@@ -371,7 +375,11 @@ impl SledStore {
     /// the records an answer is computed from.
     pub fn version(&self, holder: u64) -> Result<Version> {
         let read = |key: &[u8]| -> Result<u64> {
-            Ok(self.tree(META).get(key)?.and_then(|v| read_id(&v)).unwrap_or(0))
+            Ok(self
+                .tree(META)
+                .get(key)?
+                .and_then(|v| read_id(&v))
+                .unwrap_or(0))
         };
         Ok(Version {
             programs: read(keys::VERSION_PROGRAMS)?,
@@ -881,16 +889,19 @@ impl SledStore {
             return answers;
         }
         let mut set = WriteSet::default();
-        let planned = set.reserve_ids(self, IdKind::Course, accepted).and_then(|first| {
-            for ((_, answer), id) in answers.iter_mut().filter(|(_, a)| a.is_ok()).zip(first..) {
-                if let Ok(course) = answer {
-                    course.id = id;
-                    set.put_record(None, &*course);
+        let planned = set
+            .reserve_ids(self, IdKind::Course, accepted)
+            .and_then(|first| {
+                for ((_, answer), id) in answers.iter_mut().filter(|(_, a)| a.is_ok()).zip(first..)
+                {
+                    if let Ok(course) = answer {
+                        course.id = id;
+                        set.put_record(None, &*course);
+                    }
                 }
-            }
-            set.stamp_versions(self)?;
-            self.apply(&set.ops)
-        });
+                set.stamp_versions(self)?;
+                self.apply(&set.ops)
+            });
         if let Err(e) = planned {
             let e = e.to_string();
             for (_, answer) in &mut answers {

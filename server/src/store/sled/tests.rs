@@ -251,7 +251,10 @@ async fn a_batch_of_courses_keeps_each_answer_and_dense_ids() {
         .create_credential(credential(lee.id, "nha-cpt", "2027-04-24"))
         .await
         .unwrap();
-    let before = (store.version(dana.id).unwrap(), store.version(lee.id).unwrap());
+    let before = (
+        store.version(dana.id).unwrap(),
+        store.version(lee.id).unwrap(),
+    );
     // 300 courses at once: every third for a missing holder, every fifth pinned to a
     // credential of another holder. They share batches; each gets its own answer.
     let tasks: Vec<_> = (0..300u64)
@@ -308,13 +311,19 @@ async fn a_batch_of_courses_keeps_each_answer_and_dense_ids() {
     program.unit_hours = crate::domain::Credits::whole(1);
     store.put_program(program, true).await.unwrap();
     assert!(store.version(lee.id).unwrap().programs > before.1.programs);
-    let versions = (store.version(dana.id).unwrap(), store.version(lee.id).unwrap());
+    let versions = (
+        store.version(dana.id).unwrap(),
+        store.version(lee.id).unwrap(),
+    );
     store.close().await.unwrap();
     drop(store);
     let store = open(dir.path());
     // Versions are stored, not counted in memory: they survive a restart.
     assert_eq!(
-        (store.version(dana.id).unwrap(), store.version(lee.id).unwrap()),
+        (
+            store.version(dana.id).unwrap(),
+            store.version(lee.id).unwrap()
+        ),
         versions
     );
     let titles: Vec<u64> = store
