@@ -275,11 +275,11 @@ fn bad_input_gets_one_clear_line_and_changes_nothing() {
         ),
         (
             &["notify", "add", "webhook", "ftp://example.org/"],
-            "channel.target \"ftp://example.org/\" is not an http(s) URL",
+            "the address \"ftp://example.org/\" is not an http(s) URL",
         ),
         (
             &["notify", "add", "webhook", "example.org"],
-            "channel.target \"example.org\" is not an http(s) URL",
+            "the address \"example.org\" is not an http(s) URL",
         ),
         (
             &["notify", "add", "webhook", "https://bob:pw@example.org/"],
@@ -287,7 +287,7 @@ fn bad_input_gets_one_clear_line_and_changes_nothing() {
         ),
         (
             &["notify", "add", "email", "alice"],
-            "channel.target \"alice\" is not an e-mail address",
+            "the address \"alice\" is not an e-mail address",
         ),
     ];
     for (args, needle) in cases {
