@@ -13,6 +13,7 @@ pub use check::CheckReport;
 pub use dump::{
     Dump, DumpChannel, ImportError, ImportSummary, LineError, Lined, NextIds, ParsedDump,
 };
+mod encoding;
 mod group_commit;
 mod keys;
 
