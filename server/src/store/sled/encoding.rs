@@ -77,7 +77,8 @@ pub(crate) trait Stored: Sized {
     /// The kind's format-1 layout, still read.
     type V1: serde::de::DeserializeOwned + Into<Self>;
 
-    /// The message that stores `self`.
+    /// The message that stores `self`. It clones the record's strings and lists: prost encodes
+    /// only from a message that owns its fields.
     fn to_message(&self) -> Self::Message;
 
     /// The record a decoded message holds, refusing values no record has.
