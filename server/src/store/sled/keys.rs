@@ -1,15 +1,19 @@
-//! Key and value encoding: big-endian keys that sort, and versioned postcard values.
+//! Key and value encoding: big-endian keys that sort, and values as a format byte followed by
+//! the record kind's storage encoding ([`super::encoding`]).
 
+use super::encoding::{self, Stored};
 use crate::domain::{Course, Credential, Holder, Program};
 use jiff::civil::Date;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 
-/// Format version of every value this build writes; the first byte of each value.
-pub(crate) const VALUE_VERSION: u8 = 1;
+/// Format of every value this build writes, the first byte of each: the kind's prost storage
+/// message.
+pub(crate) const VALUE_VERSION: u8 = 2;
+
+/// The format before: postcard of the domain structs as they were. Still read, never written.
+const POSTCARD_VERSION: u8 = 1;
 
 /// A record kind stored in its own tree.
-pub(crate) trait Record: Serialize + DeserializeOwned {
+pub(crate) trait Record: Stored {
     /// Name used in messages ("holder", "credential", ...).
     const KIND: &'static str;
 }
@@ -67,22 +71,21 @@ pub(crate) fn read_retry_at(bytes: &[u8]) -> Option<jiff::Timestamp> {
     jiff::Timestamp::from_second(secs).ok()
 }
 
-/// Encodes a value: the version byte, then postcard.
+/// Encodes a value: [`VALUE_VERSION`], then the kind's storage message.
 pub(crate) fn encode<T: Record>(value: &T) -> Vec<u8> {
-    let mut out = vec![VALUE_VERSION];
-    // Serialising plain data to a Vec cannot fail.
-    out.extend(postcard::to_stdvec(value).expect("postcard serialises plain data"));
-    out
+    encoding::encode(VALUE_VERSION, value)
 }
 
-/// Decodes a value written by [`encode`], refusing unknown versions.
+/// Decodes a value written by [`encode`], or by a build that wrote format 1; refuses other
+/// versions and values that do not make a valid record, naming the kind.
 pub(crate) fn decode<T: Record>(bytes: &[u8]) -> Result<T, String> {
-    match bytes.split_first() {
-        Some((&VALUE_VERSION, rest)) => postcard::from_bytes(rest)
-            .map_err(|e| format!("{} record does not decode: {e}", T::KIND)),
-        Some((v, _)) => Err(format!("{} record has unknown format version {v}", T::KIND)),
-        None => Err(format!("{} record is empty", T::KIND)),
-    }
+    let decoded = match bytes.split_first() {
+        Some((&VALUE_VERSION, body)) => encoding::decode(body),
+        Some((&POSTCARD_VERSION, body)) => encoding::decode_v1(body),
+        Some((v, _)) => return Err(format!("{} record has unknown format version {v}", T::KIND)),
+        None => return Err(format!("{} record is empty", T::KIND)),
+    };
+    decoded.map_err(|e| format!("{} record does not decode: {e}", T::KIND))
 }
 
 /// An id key: 8 bytes big-endian.

@@ -14,6 +14,7 @@ pub use dump::{
     Dump, DumpChannel, ImportError, ImportSummary, LineError, Lined, NextIds, ParsedDump,
 };
 mod commit;
+mod encoding;
 mod indexes;
 mod keys;
 
