@@ -1145,7 +1145,7 @@ mod tests {
     use super::super::keys::{decode, encode, id_key};
     use super::super::{
         ALERT_SETTINGS, ALERTS, CHANNELS, COURSES, CREDENTIALS, HOLDERS, PROGRAMS, SettingsScope,
-        Store, StoreOptions,
+        SledStore as Store, StoreOptions,
     };
     use super::*;
     use jiff::civil::date;
