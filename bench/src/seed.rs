@@ -16,7 +16,7 @@ use jiff::ToSpan;
 use jiff::civil::Date;
 use recertd::catalog;
 use recertd::domain::{Course, Credential, Credits, Format, Holder, Unit};
-use recertd::store::{Lined, ParsedDump, Store, StoreError, StoreOptions};
+use recertd::store::{Lined, ParsedDump, SledStore as Store, StoreError, StoreOptions};
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::future::Future;

@@ -23,8 +23,8 @@ use jiff::{Timestamp, ToSpan};
 use recertd::alerts::{AlertConfig, AlertEngine};
 use recertd::catalog;
 use recertd::clock::ManualClock;
-use recertd::standing;
-use recertd::store::{SettingsScope, Store, StoreOptions};
+use recertd::service::standing;
+use recertd::store::{SettingsScope, SledStore as Store, StoreOptions};
 use serde::Serialize;
 use std::path::Path;
 use std::sync::Arc;
@@ -145,7 +145,7 @@ impl EvaluationReads {
 }
 
 /// Replays the reads of `AlertEngine::evaluate` for each credential in `ids`.
-fn evaluation_reads(store: &Store, ids: &[u64]) -> Result<EvaluationReads> {
+async fn evaluation_reads(store: &Store, ids: &[u64]) -> Result<EvaluationReads> {
     let mut r = EvaluationReads::default();
     let time = |slot: &mut f64, t: Instant| *slot += t.elapsed().as_secs_f64() * 1e6;
     for &id in ids {
@@ -159,13 +159,14 @@ fn evaluation_reads(store: &Store, ids: &[u64]) -> Result<EvaluationReads> {
         store.alert_settings(&SettingsScope::Program(credential.program.clone()))?;
         time(&mut r.alert_settings, t);
         let t = Instant::now();
-        standing::program(store, &credential.program)?;
+        standing::program(store, &credential.program).await?;
         time(&mut r.program, t);
         let t = Instant::now();
         store.alert_enqueued(id, credential.expires_on, 30)?;
         time(&mut r.alert_enqueued, t);
         let t = Instant::now();
         standing::of_holder(store, &holder, TICK_DATE)
+            .await
             .map_err(|e| BenchError::Check(format!("standing of a due holder: {e}")))?;
         time(&mut r.standing, t);
         let t = Instant::now();
@@ -373,7 +374,7 @@ async fn one_size(dir: &Path, size: u64, options: &TickOptions) -> Result<TickSi
         writes.push(t.elapsed());
     }
 
-    let reads_us = evaluation_reads(&store, &due_ids)?;
+    let reads_us = evaluation_reads(&store, &due_ids).await?;
 
     store.close().await?;
     Ok(TickSize {

@@ -22,20 +22,20 @@ use recertd::api::{
     AlertApi, Api, ChannelApi, ComplianceApi, CourseApi, CredentialApi, HolderApi, ProgramApi,
 };
 use recertd::clock::ManualClock;
-use recertd::store::{Store, StoreOptions};
+use recertd::store::{SledStore as Store, StoreOptions};
 use std::sync::{Arc, OnceLock};
 use tokio::runtime::Runtime;
 use tonic::Code;
 
 /// The services over one store, shared by every input of a fuzzing process.
 struct Services {
-    holders: HolderApi,
-    programs: ProgramApi,
-    credentials: CredentialApi,
-    courses: CourseApi,
-    compliance: ComplianceApi,
-    alerts: AlertApi,
-    channels: ChannelApi,
+    holders: HolderApi<Store>,
+    programs: ProgramApi<Store>,
+    credentials: CredentialApi<Store>,
+    courses: CourseApi<Store>,
+    compliance: ComplianceApi<Store>,
+    alerts: AlertApi<Store>,
+    channels: ChannelApi<Store>,
 }
 
 /// Declares the requests sent to the services (`Rpc(pb::RpcRequest): service.method`) and
@@ -164,12 +164,12 @@ fn fixture() -> &'static Fixture {
                 credentials: CredentialApi(api.clone()),
                 courses: CourseApi(api.clone()),
                 compliance: ComplianceApi(api.clone()),
-                alerts: AlertApi {
+                alerts: AlertApi<Store> {
                     api: api.clone(),
                     engine: engine.clone(),
                     shutdown: tokio_util::sync::CancellationToken::new(),
                 },
-                channels: ChannelApi { api, engine },
+                channels: ChannelApi<Store> { api, engine },
             };
             let seed = [
                 Request::CreateHolder(pb::CreateHolderRequest {

@@ -9,7 +9,7 @@
 use crate::alerts::schedule::TickSchedule;
 use crate::clock::Clock;
 use crate::export;
-use crate::store::{Store, StoreError};
+use crate::store::{Dump, Store, StoreError};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use std::io::Write;
@@ -109,9 +109,9 @@ fn is_backup(name: &str) -> bool {
 
 /// Writes a dump of `store` made at `now` into `dir` (created if needed) atomically, then
 /// deletes all but the newest `keep` backups there (and temporary files left by a crash).
-/// Returns the new file. Blocking: call it off the async threads.
+/// Returns the new file. Blocking file I/O: call it off the async threads.
 pub fn write_backup(
-    store: &Store,
+    dump: Dump,
     dir: &Path,
     keep: usize,
     now: Timestamp,
@@ -119,7 +119,6 @@ pub fn write_backup(
     create_private_dir(dir).map_err(io("cannot create the directory", dir))?;
     let path = dir.join(file_name(now));
     let tmp = dir.join(format!("{}.tmp", file_name(now)));
-    let dump = store.dump()?;
     let written = (|| {
         let file = create_private_file(&tmp)?;
         let mut out = std::io::BufWriter::new(file);
@@ -187,8 +186,8 @@ fn create_private_file(path: &Path) -> std::io::Result<std::fs::File> {
 
 /// Writes a backup at every fire of `config.schedule` until `shutdown` is cancelled. Does
 /// nothing when scheduled backups are off.
-pub async fn run(
-    store: Store,
+pub async fn run<S: Store>(
+    store: S,
     clock: Arc<dyn Clock>,
     config: BackupConfig,
     shutdown: CancellationToken,
@@ -202,9 +201,13 @@ pub async fn run(
     while let Some(at) = next {
         let now = clock.now();
         if now >= at {
-            let (store, dir, keep) = (store.clone(), config.dir.clone(), config.keep);
-            let written =
-                tokio::task::spawn_blocking(move || write_backup(&store, &dir, keep, now)).await;
+            let (dir, keep) = (config.dir.clone(), config.keep);
+            let written = match store.dump().await {
+                Ok(dump) => {
+                    tokio::task::spawn_blocking(move || write_backup(dump, &dir, keep, now)).await
+                }
+                Err(e) => Ok(Err(BackupError::Store(e))),
+            };
             match written {
                 Ok(Ok(path)) => tracing::info!(path = %path.display(), "backup written"),
                 Ok(Err(e)) => tracing::error!(error = %e, "backup failed"),
@@ -237,7 +240,9 @@ mod tests {
     #[tokio::test]
     async fn three_backups_keep_two_the_newest_each_a_valid_dump() {
         let tmp = tempfile::tempdir().unwrap();
-        let store = Store::open(&tmp.path().join("data"), &StoreOptions::default()).unwrap();
+        let store =
+            crate::store::SledStore::open(&tmp.path().join("data"), &StoreOptions::default())
+                .unwrap();
         store
             .create_holder(Holder {
                 id: 0,
@@ -258,7 +263,15 @@ mod tests {
         ];
         let mut written = Vec::new();
         for t in times {
-            written.push(write_backup(&store, &dir, 2, ts(t)).unwrap());
+            written.push(
+                write_backup(
+                    crate::store::Snapshots::dump(&store).await.unwrap(),
+                    &dir,
+                    2,
+                    ts(t),
+                )
+                .unwrap(),
+            );
         }
         let mut names: Vec<String> = std::fs::read_dir(&dir)
             .unwrap()

@@ -1237,6 +1237,32 @@ impl Reader {
         }
     }
 
+    /// Ends the input: a last line without its newline is read now.
+    pub fn end_input(&mut self) {
+        if !self.partial.is_empty() && !self.skipping {
+            let last = std::mem::take(&mut self.partial);
+            self.line(&last);
+        }
+    }
+
+    /// The holders that courses of the dump belong to but the dump does not hold: their
+    /// time zones come from the store (see [`Reader::finish`]). Call after
+    /// [`Reader::end_input`].
+    pub fn holders_outside(&self) -> Vec<u64> {
+        let inside: std::collections::HashSet<u64> =
+            self.dump.holders.iter().map(|l| l.record.0.id).collect();
+        let mut out: Vec<u64> = self
+            .dump
+            .courses
+            .iter()
+            .map(|l| l.record.holder_id)
+            .filter(|id| !inside.contains(id))
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
     /// Ends the dump: checks it is complete, and checks each course against its holder's
     /// date at `now` (the holder from the dump, else `zone_of` it from the store).
     pub fn finish(
@@ -1244,10 +1270,7 @@ impl Reader {
         now: Timestamp,
         zone_of: impl Fn(u64) -> Option<String>,
     ) -> Result<ParsedDump, Vec<LineError>> {
-        if !self.partial.is_empty() && !self.skipping {
-            let last = std::mem::take(&mut self.partial);
-            self.line(&last);
-        }
+        self.end_input();
         if self.header.is_none() && self.errors.is_empty() {
             self.error(1, "", "the dump is empty");
         }

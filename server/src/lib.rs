@@ -12,7 +12,7 @@ pub mod config;
 pub mod conn;
 pub mod domain;
 pub mod export;
-pub mod standing;
+pub mod service;
 pub mod store;
 
 use api::{
@@ -30,7 +30,7 @@ use recert_proto::v1::credential_service_server::CredentialServiceServer;
 use recert_proto::v1::holder_service_server::HolderServiceServer;
 use recert_proto::v1::program_service_server::ProgramServiceServer;
 use std::sync::Arc;
-use store::{Store, StoreError};
+use store::{SledStore, Store, StoreError};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -64,7 +64,7 @@ pub async fn run(
     shutdown: CancellationToken,
     on_ready: impl FnOnce() + Send,
 ) -> Result<(), RunError> {
-    let store = Store::open(&config.data_dir, &config.store_options())?;
+    let store = SledStore::open(&config.data_dir, &config.store_options())?;
     tracing::info!(
         data_dir = %config.data_dir.display(),
         schema = store.schema_version()?,
@@ -89,25 +89,38 @@ pub async fn run(
     result
 }
 
-async fn serve(
-    store: Store,
+async fn serve<S: Store>(
+    store: S,
     listener: TcpListener,
     clock: Arc<dyn Clock>,
-    engine: alerts::AlertEngine,
+    engine: alerts::AlertEngine<S>,
     shutdown: CancellationToken,
 ) -> Result<(), RunError> {
     let api = Api::new(store, clock, engine.clone());
     let (health, health_service) = tonic_health::server::health_reporter();
-    health.set_serving::<HolderServiceServer<HolderApi>>().await;
     health
-        .set_serving::<ProgramServiceServer<ProgramApi>>()
+        .set_serving::<HolderServiceServer<HolderApi<S>>>()
         .await;
     health
-        .set_serving::<CredentialServiceServer<CredentialApi>>()
+        .set_serving::<ProgramServiceServer<ProgramApi<S>>>()
         .await;
-    health.set_serving::<CourseServiceServer<CourseApi>>().await;
     health
-        .set_serving::<ComplianceServiceServer<ComplianceApi>>()
+        .set_serving::<CredentialServiceServer<CredentialApi<S>>>()
+        .await;
+    health
+        .set_serving::<CourseServiceServer<CourseApi<S>>>()
+        .await;
+    health
+        .set_serving::<ComplianceServiceServer<ComplianceApi<S>>>()
+        .await;
+    health
+        .set_serving::<AlertServiceServer<AlertApi<S>>>()
+        .await;
+    health
+        .set_serving::<ChannelServiceServer<ChannelApi<S>>>()
+        .await;
+    health
+        .set_serving::<BackupServiceServer<BackupApi<S>>>()
         .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(recert_proto::FILE_DESCRIPTOR_SET)

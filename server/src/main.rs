@@ -210,7 +210,7 @@ fn clock() -> anyhow::Result<Arc<dyn Clock>> {
 
 /// `recertd check [--repair]`: returns whether the store is sound (after repair).
 async fn check(config: Config, repair: bool, json: bool) -> anyhow::Result<bool> {
-    let store = recertd::store::Store::open(&config.data_dir, &config.store_options())?;
+    let store = recertd::store::SledStore::open(&config.data_dir, &config.store_options())?;
     let report = if repair {
         store.repair()?
     } else {

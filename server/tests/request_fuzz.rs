@@ -29,7 +29,7 @@ use recertd::domain::{
     Cap, CapLimit, CapScope, CategoryMinimum, Confidence, Course, Credential, Credits, Format,
     Holder, IdKind, MAX_COURSE_HOURS, MAX_NAME_LEN, Program, Unit, normalize_category,
 };
-use recertd::store::{Store, StoreOptions};
+use recertd::store::{SledStore as Store, StoreOptions};
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use tokio::runtime::Runtime;
@@ -55,13 +55,13 @@ fn config(default: u32) -> ProptestConfig {
 /// The services a test drives, over one store.
 struct Services {
     store: Store,
-    holders: HolderApi,
-    programs: ProgramApi,
-    credentials: CredentialApi,
-    courses: CourseApi,
-    compliance: ComplianceApi,
-    alerts: AlertApi,
-    channels: ChannelApi,
+    holders: HolderApi<Store>,
+    programs: ProgramApi<Store>,
+    credentials: CredentialApi<Store>,
+    courses: CourseApi<Store>,
+    compliance: ComplianceApi<Store>,
+    alerts: AlertApi<Store>,
+    channels: ChannelApi<Store>,
 }
 
 /// Declares the requests the services are driven with (`Rpc(pb::RpcRequest): service.method`),

@@ -7,7 +7,7 @@ use jiff::civil::{Date, date};
 use proptest::prelude::*;
 use proptest::sample::select;
 use recertd::domain::{Course, Credential, Credits, Holder, PastCycle, Unit};
-use recertd::store::{Store, StoreError, StoreOptions};
+use recertd::store::{Conflict, SledStore as Store, StoreError, StoreOptions};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -139,8 +139,12 @@ enum Refusal {
 fn refusal(e: &StoreError) -> Option<Refusal> {
     match e {
         StoreError::NotFound { .. } => Some(Refusal::NotFound),
-        StoreError::AlreadyExists(_) => Some(Refusal::AlreadyExists),
-        StoreError::FailedPrecondition(_) => Some(Refusal::FailedPrecondition),
+        StoreError::Conflict(
+            Conflict::CredentialHeld { .. }
+            | Conflict::ChannelExists { .. }
+            | Conflict::ProgramExists(_),
+        ) => Some(Refusal::AlreadyExists),
+        StoreError::Conflict(_) => Some(Refusal::FailedPrecondition),
         _ => None,
     }
 }
@@ -538,10 +542,10 @@ fn compare(store: &Store, model: &Model) -> Result<(), String> {
     }
     // Pages of three, following the cursor, list the same credentials.
     let mut paged = Vec::new();
-    let mut after: Option<Vec<u8>> = None;
+    let mut after: Option<recertd::store::Cursor> = None;
     loop {
         let page = store
-            .expiring(day(0), day(1500), after.as_deref(), 3)
+            .expiring(day(0), day(1500), after.as_ref(), 3)
             .map_err(err)?;
         paged.extend(page.items);
         match page.next {

@@ -12,7 +12,8 @@ use recertd::clock::{Clock, ManualClock};
 use recertd::domain::{
     Alert, Channel, ChannelKind, Course, Credential, Credits, DeliveryState, Holder, Mark, Unit,
 };
-use recertd::store::{Store, StoreOptions};
+use recertd::service::Service;
+use recertd::store::{SledStore as Store, StoreOptions};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,7 +30,7 @@ fn open(dir: &Path) -> Store {
     Store::open(dir, &StoreOptions::default()).unwrap()
 }
 
-fn engine(store: &Store, clock: &ManualClock, smtp: Option<&str>) -> AlertEngine {
+fn engine(store: &Store, clock: &ManualClock, smtp: Option<&str>) -> AlertEngine<Store> {
     let config = AlertConfig {
         smtp_url: smtp.map(str::to_string),
         ..AlertConfig::default()
@@ -98,7 +99,13 @@ fn fired(store: &Store) -> Vec<(u64, Mark, Date)> {
 }
 
 /// Lives day by day from `start` for `days` days, at `utc_time` each day.
-async fn live(engine: &AlertEngine, clock: &ManualClock, start: Date, days: i64, utc_time: &str) {
+async fn live(
+    engine: &AlertEngine<Store>,
+    clock: &ManualClock,
+    start: Date,
+    days: i64,
+    utc_time: &str,
+) {
     for day in 0..days {
         let date = start.checked_add(day.days()).unwrap();
         let now: Timestamp = format!("{date}T{utc_time}Z").parse().unwrap();
@@ -411,7 +418,7 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-fn engine_for(store: &Store, clock: &ManualClock) -> AlertEngine {
+fn engine_for(store: &Store, clock: &ManualClock) -> AlertEngine<Store> {
     engine(store, clock, None)
 }
 
@@ -475,13 +482,14 @@ async fn a_course_that_closes_the_shortfall_cancels_the_pending_alert() {
     engine.run_due(clock.now()).await.unwrap();
     clock.set(ts("2027-03-31T08:00:00Z"));
     engine.run_due(clock.now()).await.unwrap();
+    let service = Service::new(store.clone(), Arc::new(clock.clone()), engine.waker());
     assert_eq!(
-        engine.holder_changed(h.id, clock.now()).await.unwrap(),
+        service.holder_changed(h.id).await.unwrap(),
         0,
         "still short"
     );
     course(&store, h.id, 20, "2027-03-30").await;
-    assert_eq!(engine.holder_changed(h.id, clock.now()).await.unwrap(), 1);
+    assert_eq!(service.holder_changed(h.id).await.unwrap(), 1);
     let alert = store.all_alerts(None, 10).unwrap().items.remove(0);
     assert!(alert.cancelled);
     assert_eq!(engine.dispatch_due(clock.now()).await.unwrap(), 0);

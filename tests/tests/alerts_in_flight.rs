@@ -17,7 +17,7 @@ use recertd::clock::ManualClock;
 use recertd::domain::{
     Alert, Channel, ChannelKind, Course, Credential, Credits, DeliveryState, Holder, IdKind, Unit,
 };
-use recertd::store::{Store, StoreOptions};
+use recertd::store::{SledStore as Store, StoreOptions};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
@@ -43,8 +43,8 @@ fn d(s: &str) -> Date {
 struct Outbox {
     _dir: tempfile::TempDir,
     store: Store,
-    engine: AlertEngine,
-    api: AlertApi,
+    engine: AlertEngine<Store>,
+    api: AlertApi<Store>,
     sink: WebhookSink,
     holder: Holder,
     credential: Credential,
@@ -342,8 +342,10 @@ async fn a_course_that_closes_the_shortfall_during_a_failing_delivery_cancels_it
         .unwrap();
     assert_eq!(
         outbox
-            .engine
-            .holder_changed(outbox.holder.id, ts(NOW))
+            .api
+            .api
+            .service()
+            .holder_changed(outbox.holder.id)
             .await
             .unwrap(),
         1

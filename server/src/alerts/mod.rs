@@ -15,14 +15,14 @@ use crate::domain::{
     self, Alert, AttemptOutcome, Channel, ChannelKind, Compliance, Credential, Delivery,
     DeliveryState, Holder, IdKind, Program, alert_text, due_mark, scan_windows, thresholds_for,
 };
-use crate::standing::{self, StandingError};
+use crate::service::standing::{self, StandingError};
 use crate::store::{SettingsScope, Store, StoreError};
 use delivery::{AlertPayload, DeliveryError, Mailer, WebhookClient, WebhookTarget};
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp, ToSpan};
 use schedule::TickSchedule;
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::convert::Infallible;
 use std::sync::Arc;
 use tokio::sync::{Notify, broadcast};
@@ -77,18 +77,18 @@ type Standings = HashMap<u64, Vec<(Credential, Compliance, Program)>>;
 
 /// The alert engine. Cheap to clone.
 #[derive(Clone)]
-pub struct AlertEngine {
-    inner: Arc<Inner>,
+pub struct AlertEngine<S> {
+    inner: Arc<Inner<S>>,
 }
 
-struct Inner {
-    store: Store,
+struct Inner<S> {
+    store: S,
     clock: Arc<dyn Clock>,
     schedule: TickSchedule,
     webhook: WebhookClient,
     mailer: Option<Mailer>,
     events: broadcast::Sender<Alert>,
-    wake: Notify,
+    wake: Arc<Notify>,
     last_tick: std::sync::Mutex<TickTimings>,
 }
 
@@ -105,7 +105,7 @@ pub struct TickTimings {
     pub clear_dirty: std::time::Duration,
 }
 
-impl std::fmt::Debug for AlertEngine {
+impl<S> std::fmt::Debug for AlertEngine<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AlertEngine")
             .field("schedule", &self.inner.schedule.as_str())
@@ -120,13 +120,9 @@ fn start_of(date: Date, zone: &str) -> Timestamp {
         .unwrap_or(Timestamp::MIN)
 }
 
-impl AlertEngine {
+impl<S: Store> AlertEngine<S> {
     /// An engine over `store`.
-    pub fn new(
-        store: Store,
-        clock: Arc<dyn Clock>,
-        config: &AlertConfig,
-    ) -> Result<Self, AlertError> {
+    pub fn new(store: S, clock: Arc<dyn Clock>, config: &AlertConfig) -> Result<Self, AlertError> {
         let webhook = WebhookClient::new().map_err(|e| AlertError::Setup(e.to_string()))?;
         let mailer = match &config.smtp_url {
             Some(url) => Some(
@@ -144,7 +140,7 @@ impl AlertEngine {
                 webhook,
                 mailer,
                 events,
-                wake: Notify::new(),
+                wake: Arc::new(Notify::new()),
                 last_tick: std::sync::Mutex::new(TickTimings::default()),
             }),
         })
@@ -160,7 +156,12 @@ impl AlertEngine {
         self.inner.wake.notify_one();
     }
 
-    fn store(&self) -> &Store {
+    /// The notify that wakes the loop, for the service layer to signal changes through.
+    pub fn waker(&self) -> Arc<Notify> {
+        self.inner.wake.clone()
+    }
+
+    fn store(&self) -> &S {
         &self.inner.store
     }
 
@@ -169,9 +170,9 @@ impl AlertEngine {
     /// for the first time starts its schedule at `now`. Returns the alerts enqueued.
     pub async fn run_due(&self, now: Timestamp) -> Result<Vec<Alert>, AlertError> {
         let mut enqueued = Vec::new();
-        for zone in self.store().holder_zones()? {
+        for zone in self.store().holder_zones().await? {
             let tz = domain::zone(&zone);
-            let Some(last) = self.store().last_tick(&zone)? else {
+            let Some(last) = self.store().last_tick(&zone).await? else {
                 self.store().set_last_tick(&zone, now).await?;
                 continue;
             };
@@ -208,19 +209,20 @@ impl AlertEngine {
                 .unwrap_or(today)
         });
         let mut graces: Vec<u32> = catalog::builtin().iter().map(|p| p.grace_days).collect();
-        graces.extend(store.local_programs()?.iter().map(|p| p.grace_days));
+        graces.extend(store.local_programs().await?.iter().map(|p| p.grace_days));
         let mut candidates: BTreeSet<u64> = BTreeSet::new();
-        for (from, to) in scan_windows(since, today, &store.thresholds_in_use()?, &graces) {
+        for (from, to) in scan_windows(since, today, &store.thresholds_in_use().await?, &graces) {
             candidates.extend(
                 store
-                    .expiring(from, to, None, usize::MAX)?
+                    .expiring(from, to, None, usize::MAX)
+                    .await?
                     .items
                     .iter()
                     .map(|c| c.id),
             );
         }
         let dirty: std::collections::HashSet<u64> =
-            store.dirty_credentials()?.into_iter().collect();
+            store.dirty_credentials().await?.into_iter().collect();
         candidates.extend(&dirty);
         let scanned = started.elapsed();
 
@@ -229,7 +231,7 @@ impl AlertEngine {
         let mut due = Vec::new();
         let mut settled_dirty = Vec::new();
         for id in candidates {
-            let credential = match store.credential(id) {
+            let credential = match store.credential(id).await {
                 Ok(c) => c,
                 Err(StoreError::NotFound { .. }) => {
                     settled_dirty.push(id);
@@ -237,12 +239,15 @@ impl AlertEngine {
                 }
                 Err(e) => return Err(e.into()),
             };
-            let holder = store.holder(credential.holder_id)?;
+            let holder = store.holder(credential.holder_id).await?;
             if holder.time_zone != zone {
                 continue;
             }
             settled_dirty.push(id);
-            if let Some(alert) = self.evaluate(&holder, &credential, today, now, &mut standings)? {
+            if let Some(alert) = self
+                .evaluate(&holder, &credential, today, now, &mut standings)
+                .await?
+            {
                 due.push(alert);
             }
         }
@@ -283,7 +288,7 @@ impl AlertEngine {
     }
 
     /// The alert due for `credential` on `today`, if one is due and was never enqueued.
-    fn evaluate(
+    async fn evaluate(
         &self,
         holder: &Holder,
         credential: &Credential,
@@ -292,17 +297,23 @@ impl AlertEngine {
         standings: &mut Standings,
     ) -> Result<Option<Alert>, AlertError> {
         let store = self.store();
-        let settings = store.alert_settings(&SettingsScope::Credential(credential.id))?;
+        let settings = store
+            .alert_settings(&SettingsScope::Credential(credential.id))
+            .await?;
         if settings.muted {
             return Ok(None);
         }
-        let Some(program) = standing::program(store, &credential.program)? else {
+        let Some(program) = standing::program(store, &credential.program).await? else {
             return Ok(None);
         };
         let thresholds = thresholds_for(
             &settings,
-            &store.alert_settings(&SettingsScope::Holder(holder.id))?,
-            &store.alert_settings(&SettingsScope::Program(program.slug.clone()))?,
+            &store
+                .alert_settings(&SettingsScope::Holder(holder.id))
+                .await?,
+            &store
+                .alert_settings(&SettingsScope::Program(program.slug.clone()))
+                .await?,
             &program,
         );
         let Some(mark) = due_mark(
@@ -314,12 +325,15 @@ impl AlertEngine {
             return Ok(None);
         };
         let threshold_days = mark.threshold_days(program.grace_days);
-        if store.alert_enqueued(credential.id, credential.expires_on, threshold_days)? {
+        if store
+            .alert_enqueued(credential.id, credential.expires_on, threshold_days)
+            .await?
+        {
             return Ok(None);
         }
         let standing = match standings.entry(holder.id) {
             Entry::Occupied(e) => e.into_mut(),
-            Entry::Vacant(e) => e.insert(standing::of_holder(store, holder, today)?),
+            Entry::Vacant(e) => e.insert(standing::of_holder(store, holder, today).await?),
         };
         let Some((_, compliance, _)) = standing.iter().find(|(c, _, _)| c.id == credential.id)
         else {
@@ -334,7 +348,8 @@ impl AlertEngine {
             caution.as_deref(),
         );
         let deliveries = store
-            .channels_of(holder.id)?
+            .channels_of(holder.id)
+            .await?
             .into_iter()
             .map(|c| Delivery {
                 channel_id: c.id,
@@ -367,54 +382,6 @@ impl AlertEngine {
         }))
     }
 
-    /// Re-evaluates a holder after their data changed: pending shortfall alerts whose
-    /// credential is now met are cancelled. Returns how many were cancelled.
-    pub async fn holder_changed(
-        &self,
-        holder_id: u64,
-        now: Timestamp,
-    ) -> Result<usize, AlertError> {
-        let store = self.store();
-        let holder = match store.holder(holder_id) {
-            Ok(h) => h,
-            Err(StoreError::NotFound { .. }) => return Ok(0),
-            Err(e) => return Err(e.into()),
-        };
-        let today = standing::today(&holder, now);
-        let waiting = |a: &Alert| !a.met && a.next_attempt().is_some();
-        let pending: Vec<Alert> = store
-            .alerts_of(holder_id, None, usize::MAX)?
-            .items
-            .into_iter()
-            .filter(waiting)
-            .collect();
-        if pending.is_empty() {
-            return Ok(0);
-        }
-        let standing = standing::of_holder(store, &holder, today)?;
-        let met: HashSet<(u64, Date)> = standing
-            .iter()
-            .filter(|(_, answer, _)| answer.remaining.0 == 0)
-            .map(|(c, _, _)| (c.id, c.expires_on))
-            .collect();
-        let now_met = |a: &Alert| met.contains(&(a.credential_id, a.expires_on));
-        if !pending.iter().any(now_met) {
-            return Ok(0);
-        }
-        // One transaction, on the alerts as stored now: one acknowledged or delivered since
-        // the read above is left alone.
-        let cancelled = store
-            .modify_alerts_of(holder_id, |a| {
-                let cancel = waiting(a) && now_met(a);
-                if cancel {
-                    a.cancel();
-                }
-                cancel
-            })
-            .await?;
-        Ok(cancelled)
-    }
-
     /// Attempts every delivery due at `now`; returns how many attempts were made.
     ///
     /// Each attempt's result is applied to the alert as stored when the attempt ends, so an
@@ -422,14 +389,14 @@ impl AlertEngine {
     /// is counted but not retried, and nothing more is sent for that alert.
     pub async fn dispatch_due(&self, now: Timestamp) -> Result<usize, AlertError> {
         let mut attempts = 0;
-        for due in self.store().alerts_due(now, 256)? {
-            let holder = match self.store().holder(due.holder_id) {
+        for due in self.store().alerts_due(now, 256).await? {
+            let holder = match self.store().holder(due.holder_id).await {
                 Ok(h) => h,
                 Err(StoreError::NotFound { .. }) => continue,
                 Err(e) => return Err(e.into()),
             };
             // Earlier alerts' deliveries took time: start from the alert as stored now.
-            let Some(mut alert) = self.current(due.id)?.filter(Alert::is_open) else {
+            let Some(mut alert) = self.current(due.id).await?.filter(Alert::is_open) else {
                 continue;
             };
             let today = standing::today(&holder, now);
@@ -449,7 +416,7 @@ impl AlertEngine {
                 if !alert.due_channels(now).contains(&channel_id) {
                     continue;
                 }
-                let result = match self.store().channel(channel_id) {
+                let result = match self.store().channel(channel_id).await {
                     Ok(channel) => self.send(&channel, &payload, now).await,
                     Err(StoreError::NotFound { .. }) => {
                         Err(DeliveryError::permanent("the channel was removed"))
@@ -486,8 +453,8 @@ impl AlertEngine {
     }
 
     /// The alert `id` as stored now; `None` if it was deleted (with its holder).
-    fn current(&self, id: u64) -> Result<Option<Alert>, AlertError> {
-        match self.store().alert(id) {
+    async fn current(&self, id: u64) -> Result<Option<Alert>, AlertError> {
+        match self.store().alert(id).await {
             Ok(a) => Ok(Some(a)),
             Err(StoreError::NotFound { .. }) => Ok(None),
             Err(e) => Err(e.into()),
@@ -499,7 +466,7 @@ impl AlertEngine {
     async fn modify(
         &self,
         id: u64,
-        change: impl FnOnce(&mut Alert),
+        change: impl FnOnce(&mut Alert) + Send,
     ) -> Result<Option<Alert>, AlertError> {
         let applied = self
             .store()
@@ -543,7 +510,7 @@ impl AlertEngine {
     /// Sends a test alert through each of the holder's channels now, without storing it.
     pub async fn send_test(&self, holder_id: u64) -> Result<Vec<Delivery>, AlertError> {
         let now = self.inner.clock.now();
-        let holder = self.store().holder(holder_id)?;
+        let holder = self.store().holder(holder_id).await?;
         let today = standing::today(&holder, now);
         let payload = AlertPayload {
             idempotency_key: format!(
@@ -567,7 +534,7 @@ impl AlertEngine {
             test: true,
         };
         let mut out = Vec::new();
-        for channel in self.store().channels_of(holder_id)? {
+        for channel in self.store().channels_of(holder_id).await? {
             let result = self.send(&channel, &payload, now).await;
             let mut d = Delivery {
                 channel_id: channel.id,
@@ -588,9 +555,9 @@ impl AlertEngine {
     }
 
     /// When the loop must next wake: the earliest zone fire or retry after `now`.
-    fn next_wake(&self, now: Timestamp) -> Result<Option<Timestamp>, AlertError> {
-        let mut next = self.store().next_retry_at()?;
-        for zone in self.store().holder_zones()? {
+    async fn next_wake(&self, now: Timestamp) -> Result<Option<Timestamp>, AlertError> {
+        let mut next = self.store().next_retry_at().await?;
+        for zone in self.store().holder_zones().await? {
             let tz = domain::zone(&zone);
             if let Some(fire) = self.inner.schedule.next_after(&tz, now) {
                 next = Some(next.map_or(fire, |n| n.min(fire)));
@@ -611,7 +578,7 @@ impl AlertEngine {
                 tracing::error!(error = %e, "alert delivery failed");
             }
             let now = self.inner.clock.now();
-            let wait = match self.next_wake(now) {
+            let wait = match self.next_wake(now).await {
                 Ok(Some(at)) => at.duration_since(now).clamp(SignedDuration::ZERO, MAX_IDLE),
                 Ok(None) => MAX_IDLE,
                 Err(e) => {

@@ -8,6 +8,7 @@ use crate::domain::{
     Alert, AlertSettings, Channel, ChannelKind, Delivery, DeliveryState, IdKind, Refused,
 };
 use crate::store::SettingsScope;
+use crate::store::Store;
 use recert_proto::v1 as pb;
 use recert_proto::v1::alert_service_server::AlertService;
 use recert_proto::v1::channel_service_server::ChannelService;
@@ -17,22 +18,22 @@ use tonic::{Request, Response, Status};
 
 /// Alerts: list, acknowledge, snooze, mute, watch, test.
 #[derive(Debug, Clone)]
-pub struct AlertApi {
+pub struct AlertApi<S> {
     /// Shared state.
-    pub api: Api,
+    pub api: Api<S>,
     /// The engine, for the stream and test sends.
-    pub engine: AlertEngine,
+    pub engine: AlertEngine<S>,
     /// Ends open streams when the daemon shuts down.
     pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 /// Delivery channels of holders.
 #[derive(Debug, Clone)]
-pub struct ChannelApi {
+pub struct ChannelApi<S> {
     /// Shared state.
-    pub api: Api,
+    pub api: Api<S>,
     /// The engine, woken when channels change.
-    pub engine: AlertEngine,
+    pub engine: AlertEngine<S>,
 }
 
 fn delivery_to_pb(d: &Delivery) -> pb::Delivery {
@@ -52,9 +53,9 @@ fn delivery_to_pb(d: &Delivery) -> pb::Delivery {
     }
 }
 
-impl AlertApi {
-    fn to_pb(&self, a: &Alert) -> ApiResult<pb::Alert> {
-        let holder = self.api.store.holder(a.holder_id)?;
+impl<S: Store> AlertApi<S> {
+    async fn to_pb(&self, a: &Alert) -> ApiResult<pb::Alert> {
+        let holder = self.api.store.holder(a.holder_id).await?;
         let status = match a.status(self.api.today(&holder)) {
             crate::domain::AlertStatus::Pending => pb::AlertStatus::Pending,
             crate::domain::AlertStatus::Delivered => pb::AlertStatus::Delivered,
@@ -83,7 +84,7 @@ impl AlertApi {
         })
     }
 
-    fn list(&self, req: &pb::ListAlertsRequest) -> ApiResult<pb::ListAlertsResponse> {
+    async fn list(&self, req: &pb::ListAlertsRequest) -> ApiResult<pb::ListAlertsResponse> {
         // "" is every status but cancelled; "all" includes cancelled.
         let filter = match req.filter.trim() {
             "" => Some("active"),
@@ -99,23 +100,23 @@ impl AlertApi {
             }
         };
         let size = convert::page_size(req.page_size)?;
-        let mut after = convert::page_token_id(&req.page_token)?;
+        let mut after = convert::page_token(&req.page_token)?;
         let holder = if req.holder_id.trim().is_empty() {
             None
         } else {
-            let id = self.api.holder_id("holder_id", &req.holder_id)?;
-            self.api.store.holder(id)?;
+            let id = self.api.holder_id("holder_id", &req.holder_id).await?;
+            self.api.store.holder(id).await?;
             Some(id)
         };
         let mut alerts = Vec::new();
         loop {
             let page = match holder {
-                Some(h) => self.api.store.alerts_of(h, after, size)?,
-                None => self.api.store.all_alerts(after, size)?,
+                Some(h) => self.api.store.alerts_of(h, after.as_ref(), size).await?,
+                None => self.api.store.all_alerts(after.as_ref(), size).await?,
             };
             for a in &page.items {
-                after = Some(a.id);
-                let pb = self.to_pb(a)?;
+                after = Some(self.api.store.id_cursor(a.id));
+                let pb = self.to_pb(a).await?;
                 let name = pb::AlertStatus::try_from(pb.status)
                     .map(|s| {
                         s.as_str_name()
@@ -136,7 +137,7 @@ impl AlertApi {
                         return Ok(pb::ListAlertsResponse {
                             alerts,
                             next_page_token: if more {
-                                convert::encode_token(Some(a.id.to_be_bytes().to_vec()))
+                                convert::encode_token(after.clone())
                             } else {
                                 String::new()
                             },
@@ -157,18 +158,22 @@ impl AlertApi {
     async fn change(
         &self,
         id: &str,
-        transition: impl FnOnce(&mut Alert) -> Result<(), Refused>,
+        transition: impl FnOnce(&mut Alert) -> Result<(), Refused> + Send,
     ) -> ApiResult<pb::Alert> {
         let id = convert::id(IdKind::Alert, "id", id)?;
         let stored = self.api.store.modify_alert(id, transition).await??;
         self.engine.wake();
-        self.to_pb(&stored)
+        self.to_pb(&stored).await
     }
 
     async fn snooze(&self, req: pb::SnoozeAlertRequest) -> ApiResult<pb::Alert> {
         let until = date("until", &req.until)?;
         let id = convert::id(IdKind::Alert, "id", &req.id)?;
-        let holder = self.api.store.holder(self.api.store.alert(id)?.holder_id)?;
+        let holder = self
+            .api
+            .store
+            .holder(self.api.store.alert(id).await?.holder_id)
+            .await?;
         let today = self.api.today(&holder);
         if until <= today {
             return Err(ApiError::invalid(
@@ -211,8 +216,8 @@ impl AlertApi {
     }
 }
 
-impl AlertApi {
-    fn scope(
+impl<S: Store> AlertApi<S> {
+    async fn scope(
         &self,
         scope: Option<pb::AlertSettingsScope>,
     ) -> ApiResult<(SettingsScope, pb::AlertSettingsScope)> {
@@ -229,15 +234,15 @@ impl AlertApi {
         }
         let scope = if !s.program.trim().is_empty() {
             let slug = s.program.trim();
-            self.api.program(slug)?;
+            self.api.program(slug).await?;
             SettingsScope::Program(slug.to_string())
         } else if !s.holder_id.trim().is_empty() {
-            let id = self.api.holder_id("scope.holder_id", &s.holder_id)?;
-            self.api.store.holder(id)?;
+            let id = self.api.holder_id("scope.holder_id", &s.holder_id).await?;
+            self.api.store.holder(id).await?;
             SettingsScope::Holder(id)
         } else {
             let id = convert::id(IdKind::Credential, "scope.credential_id", &s.credential_id)?;
-            self.api.store.credential(id)?;
+            self.api.store.credential(id).await?;
             SettingsScope::Credential(id)
         };
         let echo = match &scope {
@@ -261,7 +266,7 @@ impl AlertApi {
         &self,
         req: pb::UpdateAlertSettingsRequest,
     ) -> ApiResult<pb::AlertSettings> {
-        let (scope, echo) = self.scope(req.scope)?;
+        let (scope, echo) = self.scope(req.scope).await?;
         let requested = AlertSettings {
             thresholds: Some(req.thresholds),
             muted: false,
@@ -269,7 +274,7 @@ impl AlertApi {
         requested
             .validate()
             .map_err(|e| convert::top_level(e, "alert_settings"))?;
-        let mut settings = self.api.store.alert_settings(&scope)?;
+        let mut settings = self.api.store.alert_settings(&scope).await?;
         settings.thresholds = requested.normalized().thresholds;
         let stored = self.api.store.set_alert_settings(scope, settings).await?;
         self.engine.wake();
@@ -284,12 +289,12 @@ impl AlertApi {
 type AlertStream = Pin<Box<dyn Stream<Item = Result<pb::Alert, Status>> + Send + 'static>>;
 
 #[tonic::async_trait]
-impl AlertService for AlertApi {
+impl<S: Store> AlertService for AlertApi<S> {
     async fn list_alerts(
         &self,
         request: Request<pb::ListAlertsRequest>,
     ) -> Result<Response<pb::ListAlertsResponse>, Status> {
-        Ok(Response::new(self.list(request.get_ref())?))
+        Ok(Response::new(self.list(request.get_ref()).await?))
     }
 
     async fn ack_alert(
@@ -326,14 +331,23 @@ impl AlertService for AlertApi {
         request: Request<pb::WatchAlertsRequest>,
     ) -> Result<Response<AlertStream>, Status> {
         let req = request.into_inner();
-        let holder = self.api.holder_id("holder_id", &req.holder_id)?;
-        self.api.store.holder(holder).map_err(ApiError::from)?;
+        let holder = self.api.holder_id("holder_id", &req.holder_id).await?;
+        self.api
+            .store
+            .holder(holder)
+            .await
+            .map_err(ApiError::from)?;
         // Subscribe before reading the backlog so nothing falls between the two.
         let mut live = self.engine.subscribe();
         let backlog = self
             .api
             .store
-            .alerts_of(holder, Some(req.after_seq), usize::MAX)
+            .alerts_of(
+                holder,
+                Some(&self.api.store.id_cursor(req.after_seq)),
+                usize::MAX,
+            )
+            .await
             .map_err(ApiError::from)?
             .items;
         let this = self.clone();
@@ -343,7 +357,7 @@ impl AlertService for AlertApi {
             let mut last = req.after_seq;
             for a in backlog {
                 last = a.id;
-                let item = this.to_pb(&a).map_err(Status::from);
+                let item = this.to_pb(&a).await.map_err(Status::from);
                 if tx.send(item).await.is_err() {
                     return;
                 }
@@ -358,17 +372,17 @@ impl AlertService for AlertApi {
                     received = live.recv() => match received {
                         Ok(a) if a.holder_id == holder && a.id > last => {
                             last = a.id;
-                            if tx.send(this.to_pb(&a).map_err(Status::from)).await.is_err() {
+                            if tx.send(this.to_pb(&a).await.map_err(Status::from)).await.is_err() {
                                 return;
                             }
                         }
                         Ok(_) => {}
                         Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
                             // Fell behind: re-read from the store after the last sent.
-                            let Ok(page) = this.api.store.alerts_of(holder, Some(last), usize::MAX) else { return };
+                            let Ok(page) = this.api.store.alerts_of(holder, Some(&this.api.store.id_cursor(last)), usize::MAX).await else { return };
                             for a in page.items {
                                 last = a.id;
-                                if tx.send(this.to_pb(&a).map_err(Status::from)).await.is_err() {
+                                if tx.send(this.to_pb(&a).await.map_err(Status::from)).await.is_err() {
                                     return;
                                 }
                             }
@@ -387,11 +401,12 @@ impl AlertService for AlertApi {
         &self,
         request: Request<pb::GetAlertSettingsRequest>,
     ) -> Result<Response<pb::AlertSettings>, Status> {
-        let (scope, echo) = self.scope(request.into_inner().scope)?;
+        let (scope, echo) = self.scope(request.into_inner().scope).await?;
         let settings = self
             .api
             .store
             .alert_settings(&scope)
+            .await
             .map_err(ApiError::from)?;
         Ok(Response::new(pb::AlertSettings {
             scope: Some(echo),
@@ -415,9 +430,10 @@ impl AlertService for AlertApi {
     ) -> Result<Response<pb::SendTestAlertResponse>, Status> {
         let holder = self
             .api
-            .holder_id("holder_id", &request.get_ref().holder_id)?;
+            .holder_id("holder_id", &request.get_ref().holder_id)
+            .await?;
         let deliveries = self.engine.send_test(holder).await.map_err(|e| match e {
-            crate::alerts::AlertError::Store(e) => Status::from(ApiError::Store(e)),
+            crate::alerts::AlertError::Store(e) => Status::from(ApiError::from(e)),
             other => {
                 tracing::error!(error = %other, "test alert failed");
                 Status::internal("the test alert could not be sent; see the recertd log")
@@ -429,12 +445,15 @@ impl AlertService for AlertApi {
     }
 }
 
-impl ChannelApi {
+impl<S: Store> ChannelApi<S> {
     async fn create(&self, req: pb::CreateChannelRequest) -> ApiResult<pb::Channel> {
         let c = req
             .channel
             .ok_or_else(|| ApiError::invalid("channel", "channel is required"))?;
-        let holder_id = self.api.holder_id("channel.holder_id", &c.holder_id)?;
+        let holder_id = self
+            .api
+            .holder_id("channel.holder_id", &c.holder_id)
+            .await?;
         let kind = ChannelKind::parse(&c.kind).ok_or_else(|| {
             ApiError::invalid(
                 "channel.kind",
@@ -467,7 +486,7 @@ fn channel_to_pb(c: &Channel) -> pb::Channel {
 }
 
 #[tonic::async_trait]
-impl ChannelService for ChannelApi {
+impl<S: Store> ChannelService for ChannelApi<S> {
     async fn create_channel(
         &self,
         request: Request<pb::CreateChannelRequest>,
@@ -481,9 +500,19 @@ impl ChannelService for ChannelApi {
     ) -> Result<Response<pb::ListChannelsResponse>, Status> {
         let holder = self
             .api
-            .holder_id("holder_id", &request.get_ref().holder_id)?;
-        self.api.store.holder(holder).map_err(ApiError::from)?;
-        let channels = self.api.store.channels_of(holder).map_err(ApiError::from)?;
+            .holder_id("holder_id", &request.get_ref().holder_id)
+            .await?;
+        self.api
+            .store
+            .holder(holder)
+            .await
+            .map_err(ApiError::from)?;
+        let channels = self
+            .api
+            .store
+            .channels_of(holder)
+            .await
+            .map_err(ApiError::from)?;
         Ok(Response::new(pb::ListChannelsResponse {
             channels: channels.iter().map(channel_to_pb).collect(),
         }))

@@ -6,7 +6,8 @@ use super::{Api, ApiError};
 use crate::catalog;
 use crate::domain::FieldError;
 use crate::export::{self, Reader};
-use crate::store::{ImportError, LineError, StoreError};
+use crate::store::Store;
+use crate::store::{ImportError, LineError};
 use recert_proto::v1 as pb;
 use recert_proto::v1::backup_service_server::BackupService;
 use std::collections::BTreeSet;
@@ -21,7 +22,7 @@ const MAX_IMPORT_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Export and import of the whole store.
 #[derive(Debug, Clone)]
-pub struct BackupApi(pub Api);
+pub struct BackupApi<S>(pub Api<S>);
 
 type ExportStream =
     Pin<Box<dyn Stream<Item = Result<pb::ExportDataResponse, Status>> + Send + 'static>>;
@@ -63,14 +64,14 @@ impl From<ImportError> for ApiError {
                     .collect(),
             ),
             conflict @ ImportError::Conflict { .. } => {
-                ApiError::Store(StoreError::FailedPrecondition(conflict.to_string()))
+                ApiError::FailedPrecondition(conflict.to_string())
             }
-            ImportError::Store(e) => ApiError::Store(e),
+            ImportError::Store(e) => ApiError::from(e),
         }
     }
 }
 
-impl BackupApi {
+impl<S: Store> BackupApi<S> {
     async fn import(
         &self,
         mut stream: Streaming<pb::ImportDataRequest>,
@@ -90,10 +91,15 @@ impl BackupApi {
             }
         }
         let store = &self.0.store;
+        reader.end_input();
+        let mut zones = std::collections::HashMap::new();
+        for id in reader.holders_outside() {
+            if let Ok(h) = store.holder(id).await {
+                zones.insert(id, h.time_zone);
+            }
+        }
         let dump = reader
-            .finish(self.0.clock.now(), |id| {
-                store.holder(id).ok().map(|h| h.time_zone)
-            })
+            .finish(self.0.clock.now(), |id| zones.get(&id).cloned())
             .map_err(|errors| ApiError::from(ImportError::Invalid(errors)))?;
         let builtin: BTreeSet<String> = catalog::builtin().iter().map(|p| p.slug.clone()).collect();
         let summary = store.import(dump, &builtin).await.map_err(ApiError::from)?;
@@ -112,7 +118,7 @@ impl BackupApi {
 }
 
 #[tonic::async_trait]
-impl BackupService for BackupApi {
+impl<S: Store> BackupService for BackupApi<S> {
     type ExportDataStream = ExportStream;
 
     async fn export_data(
@@ -120,16 +126,7 @@ impl BackupService for BackupApi {
         request: Request<pb::ExportDataRequest>,
     ) -> Result<Response<ExportStream>, Status> {
         let secrets = !request.get_ref().omit_secrets;
-        let store = self.0.store.clone();
-        // The snapshot briefly holds the write lock and reads every tree: off the async
-        // threads.
-        let dump = tokio::task::spawn_blocking(move || store.dump())
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "export task failed");
-                Status::internal("recertd could not complete the request; see its log")
-            })?
-            .map_err(ApiError::from)?;
+        let dump = self.0.store.dump().await.map_err(ApiError::from)?;
         tracing::info!(secrets, "exporting the store");
         let lines = export::lines(dump, self.0.clock.now(), secrets);
         let chunks = chunks(lines, CHUNK_BYTES).map(|data| Ok(pb::ExportDataResponse { data }));

@@ -3,7 +3,8 @@
 use super::convert::{self, compliance_to_pb, status_to_pb};
 use super::{Api, ApiError, ApiResult};
 use crate::domain::{Compliance, Holder, IdKind, Program};
-use crate::standing::Standing;
+use crate::service::standing::Standing;
+use crate::store::Store;
 use jiff::ToSpan;
 use jiff::civil::Date;
 use recert_proto::v1 as pb;
@@ -16,26 +17,23 @@ use tonic::{Request, Response, Status};
 /// Longest grace period considered when looking for credentials still in grace.
 const MAX_GRACE_DAYS: i64 = 3650;
 
-/// Length of a deadlines page token once decoded (see [`crate::store::expiry_cursor`]).
-const EXPIRY_TOKEN_LEN: usize = 12;
-
 /// Compliance: what is still missing, and by when.
 #[derive(Debug, Clone)]
-pub struct ComplianceApi(pub Api);
+pub struct ComplianceApi<S>(pub Api<S>);
 
-impl ComplianceApi {
+impl<S: Store> ComplianceApi<S> {
     /// Compliance of every credential of `holder` on `as_of` (or the holder's today).
-    fn of_holder(&self, holder: &Holder, as_of: Option<Date>) -> ApiResult<Arc<Standing>> {
-        let today = as_of.unwrap_or_else(|| self.0.today(holder));
-        Ok(self.0.standings.of_holder(&self.0.store, holder, today)?)
+    async fn of_holder(&self, holder: &Holder, as_of: Option<Date>) -> ApiResult<Arc<Standing>> {
+        self.0.service.standing(holder, as_of).await
     }
 
-    fn get(&self, req: &pb::GetComplianceRequest) -> ApiResult<pb::Compliance> {
+    async fn get(&self, req: &pb::GetComplianceRequest) -> ApiResult<pb::Compliance> {
         let id = convert::id(IdKind::Credential, "credential_id", &req.credential_id)?;
         let as_of = convert::optional_date("as_of", &req.as_of)?;
-        let credential = self.0.store.credential(id)?;
-        let holder = self.0.store.holder(credential.holder_id)?;
-        self.of_holder(&holder, as_of)?
+        let credential = self.0.store.credential(id).await?;
+        let holder = self.0.store.holder(credential.holder_id).await?;
+        self.of_holder(&holder, as_of)
+            .await?
             .iter()
             .find(|(_, c, _)| c.credential_id == id)
             .map(|(_, c, p)| compliance_to_pb(c, holder.id, p))
@@ -47,11 +45,11 @@ impl ComplianceApi {
             })
     }
 
-    fn list(&self, req: &pb::ListComplianceRequest) -> ApiResult<pb::ListComplianceResponse> {
-        let holder_id = self.0.holder_id("holder_id", &req.holder_id)?;
+    async fn list(&self, req: &pb::ListComplianceRequest) -> ApiResult<pb::ListComplianceResponse> {
+        let holder_id = self.0.holder_id("holder_id", &req.holder_id).await?;
         let as_of = convert::optional_date("as_of", &req.as_of)?;
-        let holder = self.0.store.holder(holder_id)?;
-        let standing = self.of_holder(&holder, as_of)?;
+        let holder = self.0.store.holder(holder_id).await?;
+        let standing = self.of_holder(&holder, as_of).await?;
         let mut rows: Vec<(&Compliance, &Program)> =
             standing.iter().map(|(_, c, p)| (c, p)).collect();
         rows.sort_by(|(a, _), (b, _)| {
@@ -65,7 +63,10 @@ impl ComplianceApi {
         })
     }
 
-    fn deadlines(&self, req: &pb::ListDeadlinesRequest) -> ApiResult<pb::ListDeadlinesResponse> {
+    async fn deadlines(
+        &self,
+        req: &pb::ListDeadlinesRequest,
+    ) -> ApiResult<pb::ListDeadlinesResponse> {
         let within = match req.within_days {
             0 => 90,
             d @ 1..=3660 => i64::from(d),
@@ -79,20 +80,13 @@ impl ComplianceApi {
         let only_holder = if req.holder_id.trim().is_empty() {
             None
         } else {
-            let id = self.0.holder_id("holder_id", &req.holder_id)?;
-            self.0.store.holder(id)?;
+            let id = self.0.holder_id("holder_id", &req.holder_id).await?;
+            self.0.store.holder(id).await?;
             Some(id)
         };
         let as_of = convert::optional_date("as_of", &req.as_of)?;
         let size = convert::page_size(req.page_size)?;
         let mut cursor = convert::page_token(&req.page_token)?;
-        // The tokens this RPC issues are expiry-index keys: a 4-byte date and an 8-byte id.
-        if cursor.as_ref().is_some_and(|c| c.len() != EXPIRY_TOKEN_LEN) {
-            return Err(ApiError::invalid(
-                "page_token",
-                "page_token is not one this server issued",
-            ));
-        }
         // Scan by UTC date with a day of slack either side; each holder's own today decides.
         let utc_today =
             as_of.unwrap_or_else(|| self.0.clock.now().to_zoned(jiff::tz::TimeZone::UTC).date());
@@ -110,20 +104,21 @@ impl ComplianceApi {
             let page = self
                 .0
                 .store
-                .expiring(from, to, cursor.as_deref(), size.max(64))?;
+                .expiring(from, to, cursor.as_ref(), size.max(64))
+                .await?;
             let mut consumed_all = true;
             for credential in &page.items {
-                cursor = Some(crate::store::expiry_cursor(credential));
+                cursor = Some(self.0.store.expiry_cursor(credential));
                 if only_holder.is_some_and(|h| h != credential.holder_id) {
                     continue;
                 }
                 let holder = match holders.entry(credential.holder_id) {
                     Entry::Occupied(e) => e.into_mut(),
-                    Entry::Vacant(e) => e.insert(self.0.store.holder(credential.holder_id)?),
+                    Entry::Vacant(e) => e.insert(self.0.store.holder(credential.holder_id).await?),
                 };
                 let answers = match status_cache.entry(holder.id) {
                     Entry::Occupied(e) => e.into_mut(),
-                    Entry::Vacant(e) => e.insert(self.of_holder(holder, as_of)?),
+                    Entry::Vacant(e) => e.insert(self.of_holder(holder, as_of).await?),
                 };
                 let Some((_, c, program)) = answers
                     .iter()
@@ -165,25 +160,25 @@ impl ComplianceApi {
 }
 
 #[tonic::async_trait]
-impl ComplianceService for ComplianceApi {
+impl<S: Store> ComplianceService for ComplianceApi<S> {
     async fn get_compliance(
         &self,
         request: Request<pb::GetComplianceRequest>,
     ) -> Result<Response<pb::Compliance>, Status> {
-        Ok(Response::new(self.get(request.get_ref())?))
+        Ok(Response::new(self.get(request.get_ref()).await?))
     }
 
     async fn list_compliance(
         &self,
         request: Request<pb::ListComplianceRequest>,
     ) -> Result<Response<pb::ListComplianceResponse>, Status> {
-        Ok(Response::new(self.list(request.get_ref())?))
+        Ok(Response::new(self.list(request.get_ref()).await?))
     }
 
     async fn list_deadlines(
         &self,
         request: Request<pb::ListDeadlinesRequest>,
     ) -> Result<Response<pb::ListDeadlinesResponse>, Status> {
-        Ok(Response::new(self.deadlines(request.get_ref())?))
+        Ok(Response::new(self.deadlines(request.get_ref()).await?))
     }
 }

@@ -6,6 +6,7 @@ use crate::domain::{
     self, Cap, CapLimit, CapScope, CategoryMinimum, Compliance, Confidence, Course, Credential,
     Credits, Format, Holder, IdKind, PastCycle, Program, Status, Unit, normalize_category,
 };
+use crate::store::Cursor;
 use jiff::civil::Date;
 use recert_proto::v1 as pb;
 
@@ -45,40 +46,25 @@ pub fn page_size(value: i32) -> ApiResult<usize> {
     }
 }
 
-/// Decodes a page token (hex of the last key); empty is the first page.
-pub fn page_token(value: &str) -> ApiResult<Option<Vec<u8>>> {
+/// Decodes a page token; empty is the first page. Which cursors are valid is the store's
+/// business (it answers a foreign one with [`crate::store::StoreError::BadCursor`]).
+pub fn page_token(value: &str) -> ApiResult<Option<Cursor>> {
     if value.is_empty() {
         return Ok(None);
     }
-    let bad = || ApiError::invalid("page_token", "page_token is not one this server issued");
-    if !value.len().is_multiple_of(2) || value.len() > 128 {
-        return Err(bad());
-    }
-    (0..value.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(value.get(i..i + 2).ok_or_else(bad)?, 16).map_err(|_| bad()))
-        .collect::<ApiResult<Vec<u8>>>()
+    Cursor::from_token(value)
         .map(Some)
+        .ok_or_else(bad_page_token)
 }
 
-/// Decodes a page token that holds an id.
-pub fn page_token_id(value: &str) -> ApiResult<Option<u64>> {
-    match page_token(value)? {
-        None => Ok(None),
-        Some(bytes) if bytes.len() == 8 => {
-            Ok(Some(u64::from_be_bytes(bytes.try_into().unwrap_or([0; 8]))))
-        }
-        Some(_) => Err(ApiError::invalid(
-            "page_token",
-            "page_token is not one this server issued",
-        )),
-    }
+/// The error for a page token this server did not issue.
+pub fn bad_page_token() -> ApiError {
+    ApiError::invalid("page_token", "page_token is not one this server issued")
 }
 
 /// Encodes a page token.
-pub fn encode_token(key: Option<Vec<u8>>) -> String {
-    key.map(|k| k.iter().map(|b| format!("{b:02x}")).collect())
-        .unwrap_or_default()
+pub fn encode_token(next: Option<Cursor>) -> String {
+    next.map(|c| c.to_token()).unwrap_or_default()
 }
 
 /// A non-negative amount in hundredths.

@@ -3,21 +3,22 @@
 use super::convert::{self, course_to_pb};
 use super::{Api, ApiError, ApiResult};
 use crate::domain::{Course, Credits, IdKind};
+use crate::store::Store;
 use recert_proto::v1 as pb;
 use recert_proto::v1::course_service_server::CourseService;
 use tonic::{Request, Response, Status};
 
 /// Courses: completed continuing-education activities.
 #[derive(Debug, Clone)]
-pub struct CourseApi(pub Api);
+pub struct CourseApi<S>(pub Api<S>);
 
-impl CourseApi {
+impl<S: Store> CourseApi<S> {
     async fn create(&self, req: pb::CreateCourseRequest) -> ApiResult<pb::Course> {
         let c = req
             .course
             .ok_or_else(|| ApiError::invalid("course", "course is required"))?;
-        let holder_id = self.0.holder_id("course.holder_id", &c.holder_id)?;
-        let holder = self.0.store.holder(holder_id)?;
+        let holder_id = self.0.holder_id("course.holder_id", &c.holder_id).await?;
+        let holder = self.0.store.holder(holder_id).await?;
         let today = self.0.today(&holder);
         let course = Course {
             id: 0,
@@ -43,8 +44,8 @@ impl CourseApi {
 
     async fn update(&self, req: pb::UpdateCourseRequest) -> ApiResult<pb::Course> {
         let id = convert::id(IdKind::Course, "id", &req.id)?;
-        let mut course = self.0.store.course(id)?;
-        let holder = self.0.store.holder(course.holder_id)?;
+        let mut course = self.0.store.course(id).await?;
+        let holder = self.0.store.holder(course.holder_id).await?;
         if let Some(v) = req.title {
             course.title = v.trim().to_string();
         }
@@ -83,12 +84,16 @@ impl CourseApi {
         Ok(course_to_pb(&updated))
     }
 
-    fn list(&self, req: &pb::ListCoursesRequest) -> ApiResult<pb::ListCoursesResponse> {
-        let holder = self.0.holder_id("holder_id", &req.holder_id)?;
-        self.0.store.holder(holder)?;
+    async fn list(&self, req: &pb::ListCoursesRequest) -> ApiResult<pb::ListCoursesResponse> {
+        let holder = self.0.holder_id("holder_id", &req.holder_id).await?;
+        self.0.store.holder(holder).await?;
         let size = convert::page_size(req.page_size)?;
-        let after = convert::page_token_id(&req.page_token)?;
-        let page = self.0.store.list_courses(holder, after, size)?;
+        let after = convert::page_token(&req.page_token)?;
+        let page = self
+            .0
+            .store
+            .list_courses(holder, after.as_ref(), size)
+            .await?;
         Ok(pb::ListCoursesResponse {
             courses: page.items.iter().map(course_to_pb).collect(),
             next_page_token: convert::encode_token(page.next),
@@ -97,13 +102,13 @@ impl CourseApi {
 }
 
 #[tonic::async_trait]
-impl CourseService for CourseApi {
+impl<S: Store> CourseService for CourseApi<S> {
     async fn get_course(
         &self,
         request: Request<pb::GetCourseRequest>,
     ) -> Result<Response<pb::Course>, Status> {
         let id = convert::id(IdKind::Course, "id", &request.get_ref().id)?;
-        let course = self.0.store.course(id).map_err(ApiError::from)?;
+        let course = self.0.store.course(id).await.map_err(ApiError::from)?;
         Ok(Response::new(course_to_pb(&course)))
     }
 
@@ -111,7 +116,7 @@ impl CourseService for CourseApi {
         &self,
         request: Request<pb::ListCoursesRequest>,
     ) -> Result<Response<pb::ListCoursesResponse>, Status> {
-        Ok(Response::new(self.list(request.get_ref())?))
+        Ok(Response::new(self.list(request.get_ref()).await?))
     }
 
     async fn create_course(

@@ -3,6 +3,7 @@
 use super::convert::{self, credential_to_pb};
 use super::{Api, ApiError, ApiResult};
 use crate::domain::{Credential, IdKind, PastCycle};
+use crate::store::Store;
 use jiff::ToSpan;
 use recert_proto::v1 as pb;
 use recert_proto::v1::credential_service_server::CredentialService;
@@ -10,14 +11,17 @@ use tonic::{Request, Response, Status};
 
 /// Credentials: programs held by holders.
 #[derive(Debug, Clone)]
-pub struct CredentialApi(pub Api);
+pub struct CredentialApi<S>(pub Api<S>);
 
-impl CredentialApi {
+impl<S: Store> CredentialApi<S> {
     async fn create(&self, req: pb::CreateCredentialRequest) -> ApiResult<pb::Credential> {
         let c = req
             .credential
             .ok_or_else(|| ApiError::invalid("credential", "credential is required"))?;
-        let holder_id = self.0.holder_id("credential.holder_id", &c.holder_id)?;
+        let holder_id = self
+            .0
+            .holder_id("credential.holder_id", &c.holder_id)
+            .await?;
         let slug = c.program.trim();
         if slug.is_empty() {
             return Err(ApiError::invalid(
@@ -35,8 +39,8 @@ impl CredentialApi {
             history: Vec::new(),
         };
         credential.validate()?;
-        self.0.store.holder(holder_id)?;
-        self.0.program(slug)?;
+        self.0.store.holder(holder_id).await?;
+        self.0.program(slug).await?;
         let created = self.0.store.create_credential(credential).await?;
         self.0.changed(holder_id).await;
         tracing::info!(credential = %IdKind::Credential.format(created.id), program = %created.program, "credential created");
@@ -45,7 +49,7 @@ impl CredentialApi {
 
     async fn update(&self, req: pb::UpdateCredentialRequest) -> ApiResult<pb::Credential> {
         let id = convert::id(IdKind::Credential, "id", &req.id)?;
-        let mut credential = self.0.store.credential(id)?;
+        let mut credential = self.0.store.credential(id).await?;
         if let Some(number) = req.number {
             credential.number = number.trim().to_string();
         }
@@ -65,9 +69,9 @@ impl CredentialApi {
 
     async fn renew(&self, req: pb::RenewCredentialRequest) -> ApiResult<pb::Credential> {
         let id = convert::id(IdKind::Credential, "id", &req.id)?;
-        let mut credential = self.0.store.credential(id)?;
-        let program = self.0.program(&credential.program)?;
-        let holder = self.0.store.holder(credential.holder_id)?;
+        let mut credential = self.0.store.credential(id).await?;
+        let program = self.0.program(&credential.program).await?;
+        let holder = self.0.store.holder(credential.holder_id).await?;
         let renewed_on = convert::optional_date("renewed_on", &req.renewed_on)?
             .unwrap_or_else(|| self.0.today(&holder));
         let expires_on = match convert::optional_date("expires_on", &req.expires_on)? {
@@ -104,12 +108,19 @@ impl CredentialApi {
         Ok(credential_to_pb(&renewed))
     }
 
-    fn list(&self, req: &pb::ListCredentialsRequest) -> ApiResult<pb::ListCredentialsResponse> {
-        let holder = self.0.holder_id("holder_id", &req.holder_id)?;
-        self.0.store.holder(holder)?;
+    async fn list(
+        &self,
+        req: &pb::ListCredentialsRequest,
+    ) -> ApiResult<pb::ListCredentialsResponse> {
+        let holder = self.0.holder_id("holder_id", &req.holder_id).await?;
+        self.0.store.holder(holder).await?;
         let size = convert::page_size(req.page_size)?;
-        let after = convert::page_token_id(&req.page_token)?;
-        let page = self.0.store.list_credentials(holder, after, size)?;
+        let after = convert::page_token(&req.page_token)?;
+        let page = self
+            .0
+            .store
+            .list_credentials(holder, after.as_ref(), size)
+            .await?;
         Ok(pb::ListCredentialsResponse {
             credentials: page.items.iter().map(credential_to_pb).collect(),
             next_page_token: convert::encode_token(page.next),
@@ -118,13 +129,13 @@ impl CredentialApi {
 }
 
 #[tonic::async_trait]
-impl CredentialService for CredentialApi {
+impl<S: Store> CredentialService for CredentialApi<S> {
     async fn get_credential(
         &self,
         request: Request<pb::GetCredentialRequest>,
     ) -> Result<Response<pb::Credential>, Status> {
         let id = convert::id(IdKind::Credential, "id", &request.get_ref().id)?;
-        let credential = self.0.store.credential(id).map_err(ApiError::from)?;
+        let credential = self.0.store.credential(id).await.map_err(ApiError::from)?;
         Ok(Response::new(credential_to_pb(&credential)))
     }
 
@@ -132,7 +143,7 @@ impl CredentialService for CredentialApi {
         &self,
         request: Request<pb::ListCredentialsRequest>,
     ) -> Result<Response<pb::ListCredentialsResponse>, Status> {
-        Ok(Response::new(self.list(request.get_ref())?))
+        Ok(Response::new(self.list(request.get_ref()).await?))
     }
 
     async fn create_credential(

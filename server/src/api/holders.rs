@@ -3,17 +3,18 @@
 use super::convert::{self, holder_to_pb};
 use super::{Api, ApiError, ApiResult};
 use crate::domain::{Holder, IdKind};
+use crate::store::Store;
 use recert_proto::v1 as pb;
 use recert_proto::v1::holder_service_server::HolderService;
 use tonic::{Request, Response, Status};
 
 /// Holders: the people who hold credentials.
 #[derive(Debug, Clone)]
-pub struct HolderApi(pub Api);
+pub struct HolderApi<S>(pub Api<S>);
 
-impl HolderApi {
-    fn to_pb(&self, h: &Holder) -> ApiResult<pb::Holder> {
-        let default = self.0.store.default_holder_id()?;
+impl<S: Store> HolderApi<S> {
+    async fn to_pb(&self, h: &Holder) -> ApiResult<pb::Holder> {
+        let default = self.0.store.default_holder_id().await?;
         Ok(holder_to_pb(h, default == Some(h.id)))
     }
 
@@ -34,12 +35,12 @@ impl HolderApi {
         holder.validate()?;
         let created = self.0.store.create_holder(holder).await?;
         self.0.alerts.wake();
-        self.to_pb(&created)
+        self.to_pb(&created).await
     }
 
     async fn update(&self, req: pb::UpdateHolderRequest) -> ApiResult<pb::Holder> {
-        let id = self.0.holder_id("id", &req.id)?;
-        let mut holder = self.0.store.holder(id)?;
+        let id = self.0.holder_id("id", &req.id).await?;
+        let mut holder = self.0.store.holder(id).await?;
         if let Some(name) = req.name {
             holder.name = name.trim().to_string();
         }
@@ -54,40 +55,40 @@ impl HolderApi {
             .map_err(|e| convert::top_level(e, "holder"))?;
         let updated = self.0.store.update_holder(holder, req.make_default).await?;
         self.0.alerts.wake();
-        self.to_pb(&updated)
+        self.to_pb(&updated).await
     }
 
-    fn list(&self, req: &pb::ListHoldersRequest) -> ApiResult<pb::ListHoldersResponse> {
+    async fn list(&self, req: &pb::ListHoldersRequest) -> ApiResult<pb::ListHoldersResponse> {
         let size = convert::page_size(req.page_size)?;
-        let after = convert::page_token_id(&req.page_token)?;
-        let page = self.0.store.list_holders(after, size)?;
+        let after = convert::page_token(&req.page_token)?;
+        let page = self.0.store.list_holders(after.as_ref(), size).await?;
+        let mut holders = Vec::with_capacity(page.items.len());
+        for h in &page.items {
+            holders.push(self.to_pb(h).await?);
+        }
         Ok(pb::ListHoldersResponse {
-            holders: page
-                .items
-                .iter()
-                .map(|h| self.to_pb(h))
-                .collect::<ApiResult<_>>()?,
+            holders,
             next_page_token: convert::encode_token(page.next),
         })
     }
 }
 
 #[tonic::async_trait]
-impl HolderService for HolderApi {
+impl<S: Store> HolderService for HolderApi<S> {
     async fn get_holder(
         &self,
         request: Request<pb::GetHolderRequest>,
     ) -> Result<Response<pb::Holder>, Status> {
-        let id = self.0.holder_id("id", &request.get_ref().id)?;
-        let holder = self.0.store.holder(id).map_err(ApiError::from)?;
-        Ok(Response::new(self.to_pb(&holder)?))
+        let id = self.0.holder_id("id", &request.get_ref().id).await?;
+        let holder = self.0.store.holder(id).await.map_err(ApiError::from)?;
+        Ok(Response::new(self.to_pb(&holder).await?))
     }
 
     async fn list_holders(
         &self,
         request: Request<pb::ListHoldersRequest>,
     ) -> Result<Response<pb::ListHoldersResponse>, Status> {
-        Ok(Response::new(self.list(request.get_ref())?))
+        Ok(Response::new(self.list(request.get_ref()).await?))
     }
 
     async fn create_holder(
@@ -109,7 +110,7 @@ impl HolderService for HolderApi {
         request: Request<pb::DeleteHolderRequest>,
     ) -> Result<Response<pb::DeleteHolderResponse>, Status> {
         let req = request.into_inner();
-        let id = self.0.holder_id("id", &req.id)?;
+        let id = self.0.holder_id("id", &req.id).await?;
         self.0
             .store
             .delete_holder(id, req.force)

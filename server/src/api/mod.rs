@@ -16,6 +16,7 @@ pub use error::{ApiError, ApiResult};
 use crate::alerts::AlertEngine;
 use crate::clock::Clock;
 use crate::domain::{Holder, IdKind, Program};
+use crate::service::Service;
 use crate::store::Store;
 use jiff::civil::Date;
 use std::sync::Arc;
@@ -28,43 +29,44 @@ pub use credentials::CredentialApi;
 pub use holders::HolderApi;
 pub use programs::ProgramApi;
 
-/// What every service shares: the store, the clock and the alert engine.
+/// What every gRPC service shares: the service layer, and the store and clock for what
+/// is still done here.
 #[derive(Clone, Debug)]
-pub struct Api {
-    store: Store,
+pub struct Api<S> {
+    service: Service<S>,
+    store: S,
     clock: Arc<dyn Clock>,
-    alerts: AlertEngine,
-    standings: Arc<crate::standing::Cache>,
+    alerts: AlertEngine<S>,
 }
 
-impl Api {
-    /// Services over `store`, telling time by `clock`.
-    pub fn new(store: Store, clock: Arc<dyn Clock>, alerts: AlertEngine) -> Self {
+impl<S: Store> Api<S> {
+    /// Services over `store`, telling time by `clock`, waking `alerts` on changes.
+    pub fn new(store: S, clock: Arc<dyn Clock>, alerts: AlertEngine<S>) -> Self {
         Api {
+            service: Service::new(store.clone(), clock.clone(), alerts.waker()),
             store,
             clock,
             alerts,
-            standings: Arc::default(),
         }
     }
 
-    /// Tells the alert engine a holder's data changed: pending shortfall alerts that are now
-    /// met are cancelled at once, and the engine re-plans its next wake-up.
+    /// The service layer.
+    pub fn service(&self) -> &Service<S> {
+        &self.service
+    }
+
+    /// Tells the service a holder's data changed (met alerts are cancelled, the engine
+    /// re-plans); a failure is logged, the request it follows has succeeded.
     async fn changed(&self, holder_id: u64) {
-        if let Err(e) = self
-            .alerts
-            .holder_changed(holder_id, self.clock.now())
-            .await
-        {
+        if let Err(e) = self.service.holder_changed(holder_id).await {
             tracing::error!(error = %e, "re-evaluating alerts failed");
         }
-        self.alerts.wake();
     }
 
     /// The holder id named in a request; `"default"` is the default holder.
-    fn holder_id(&self, field: &str, value: &str) -> ApiResult<u64> {
+    async fn holder_id(&self, field: &str, value: &str) -> ApiResult<u64> {
         if value.trim() == "default" {
-            return self.store.default_holder_id()?.ok_or_else(|| {
+            return self.store.default_holder_id().await?.ok_or_else(|| {
                 ApiError::NotFound(
                     "no holder exists yet; create one first (recert holder add NAME)".into(),
                 )
@@ -75,15 +77,17 @@ impl Api {
 
     /// A holder's local date now.
     fn today(&self, holder: &Holder) -> Date {
-        crate::standing::today(holder, self.clock.now())
+        crate::service::standing::today(holder, self.clock.now())
     }
 
     /// The program in force for `slug`: a local one, else the built-in one.
-    fn program(&self, slug: &str) -> ApiResult<Program> {
-        crate::standing::program(&self.store, slug)?.ok_or_else(|| {
-            ApiError::NotFound(format!(
-                "program {slug:?} not found (see: recert program list)"
-            ))
-        })
+    async fn program(&self, slug: &str) -> ApiResult<Program> {
+        crate::service::standing::program(&self.store, slug)
+            .await?
+            .ok_or_else(|| {
+                ApiError::NotFound(format!(
+                    "program {slug:?} not found (see: recert program list)"
+                ))
+            })
     }
 }

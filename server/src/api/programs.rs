@@ -4,13 +4,14 @@ use super::convert::{self, program_from_pb, program_to_pb};
 use super::{Api, ApiError, ApiResult};
 use crate::catalog;
 use crate::domain::Program;
+use crate::store::Store;
 use recert_proto::v1 as pb;
 use recert_proto::v1::program_service_server::ProgramService;
 use tonic::{Request, Response, Status};
 
 /// Programs: credential types and their renewal rules.
 #[derive(Debug, Clone)]
-pub struct ProgramApi(pub Api);
+pub struct ProgramApi<S>(pub Api<S>);
 
 /// A program as clients see it: flags whether it is built in or overrides a built-in one.
 fn to_pb(p: &Program, local: bool) -> pb::Program {
@@ -18,10 +19,10 @@ fn to_pb(p: &Program, local: bool) -> pb::Program {
     program_to_pb(p, builtin && !local, builtin && local)
 }
 
-impl ProgramApi {
+impl<S: Store> ProgramApi<S> {
     /// Every program in force, by slug: local ones replace built-in ones.
-    fn all(&self) -> ApiResult<Vec<pb::Program>> {
-        let local = self.0.store.local_programs()?;
+    async fn all(&self) -> ApiResult<Vec<pb::Program>> {
+        let local = self.0.store.local_programs().await?;
         let mut out: Vec<pb::Program> = catalog::builtin()
             .iter()
             .filter(|b| !local.iter().any(|l| l.slug == b.slug))
@@ -32,16 +33,12 @@ impl ProgramApi {
         Ok(out)
     }
 
-    fn list(&self, req: &pb::ListProgramsRequest) -> ApiResult<pb::ListProgramsResponse> {
+    async fn list(&self, req: &pb::ListProgramsRequest) -> ApiResult<pb::ListProgramsResponse> {
         let size = convert::page_size(req.page_size)?;
         let after = convert::page_token(&req.page_token)?
-            .map(|b| {
-                String::from_utf8(b).map_err(|_| {
-                    ApiError::invalid("page_token", "page_token is not one this server issued")
-                })
-            })
+            .map(|c| String::from_utf8(c.bytes().to_vec()).map_err(|_| convert::bad_page_token()))
             .transpose()?;
-        let all = self.all()?;
+        let all = self.all().await?;
         let rest: Vec<pb::Program> = all
             .into_iter()
             .filter(|p| after.as_deref().is_none_or(|a| p.slug.as_str() > a))
@@ -49,7 +46,9 @@ impl ProgramApi {
         let more = rest.len() > size;
         let programs: Vec<pb::Program> = rest.into_iter().take(size).collect();
         let next = if more {
-            programs.last().map(|p| p.slug.clone().into_bytes())
+            programs
+                .last()
+                .map(|p| crate::store::Cursor::new(p.slug.clone().into_bytes()))
         } else {
             None
         };
@@ -88,14 +87,19 @@ fn slug_field(slug: &str) -> ApiResult<&str> {
 }
 
 #[tonic::async_trait]
-impl ProgramService for ProgramApi {
+impl<S: Store> ProgramService for ProgramApi<S> {
     async fn get_program(
         &self,
         request: Request<pb::GetProgramRequest>,
     ) -> Result<Response<pb::Program>, Status> {
         let slug = slug_field(&request.get_ref().slug)?;
-        let local = self.0.store.local_program(slug).map_err(ApiError::from)?;
-        let program = self.0.program(slug)?;
+        let local = self
+            .0
+            .store
+            .local_program(slug)
+            .await
+            .map_err(ApiError::from)?;
+        let program = self.0.program(slug).await?;
         Ok(Response::new(to_pb(&program, local.is_some())))
     }
 
@@ -103,7 +107,7 @@ impl ProgramService for ProgramApi {
         &self,
         request: Request<pb::ListProgramsRequest>,
     ) -> Result<Response<pb::ListProgramsResponse>, Status> {
-        Ok(Response::new(self.list(request.get_ref())?))
+        Ok(Response::new(self.list(request.get_ref()).await?))
     }
 
     async fn create_program(

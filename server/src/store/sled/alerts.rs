@@ -1,35 +1,14 @@
 //! The alert outbox, delivery channels, alert settings and scheduler bookkeeping.
 
-use super::keys::{alert_key, decode, id_key, read_id, read_retry_at, retry_key};
+use super::keys::{alert_key, decode, id_key, read_id, read_retry_at, retry_key, settings_key};
 use super::{
     ALERT_KEYS, ALERT_RETRY, ALERT_SETTINGS, ALERTS, ALERTS_BY_HOLDER, CHANNELS,
     CHANNELS_BY_HOLDER, DIRTY, HOLDERS_BY_ZONE, META, Page, Result, SledStore, StoreError,
     WriteSet, not_found,
 };
 use crate::domain::{Alert, AlertSettings, Channel, Credential, IdKind};
+use crate::store::{Conflict, Cursor, SettingsScope};
 use jiff::Timestamp;
-
-/// Whose alert settings: a program, a holder or a credential.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SettingsScope {
-    /// A program, by slug.
-    Program(String),
-    /// A holder.
-    Holder(u64),
-    /// A credential.
-    Credential(u64),
-}
-
-impl SettingsScope {
-    pub(super) fn key(&self) -> Vec<u8> {
-        match self {
-            SettingsScope::Program(slug) => format!("p/{slug}"),
-            SettingsScope::Holder(id) => format!("h/{id}"),
-            SettingsScope::Credential(id) => format!("c/{id}"),
-        }
-        .into_bytes()
-    }
-}
 
 /// Plans writing `new` over `old`, the same alert after a change, keeping its index
 /// entries in step; returns whether anything changed. Refuses to change what the indexes are
@@ -48,9 +27,8 @@ fn plan_change(tx: &mut WriteSet, old: &Alert, new: &Alert) -> Result<bool> {
         )
     };
     if identity(new) != identity(old) {
-        return Err(StoreError::FailedPrecondition(format!(
-            "alert {}: its id, holder and key cannot change",
-            IdKind::Alert.format(old.id)
+        return Err(StoreError::Conflict(Conflict::Immutable(
+            "an alert's id, holder and key",
         )));
     }
     tx.put_record(Some(old), new);
@@ -153,7 +131,7 @@ impl SledStore {
             let scope = SettingsScope::Credential(credential);
             let mut stored = store.alert_settings(&scope)?;
             settings(&mut stored);
-            tx.put(ALERT_SETTINGS, &scope.key(), &stored);
+            tx.put(ALERT_SETTINGS, &settings_key(&scope), &stored);
             let changed = store.plan_modify_alerts_of(
                 tx,
                 holder,
@@ -199,7 +177,7 @@ impl SledStore {
         for entry in self.tree(ALERTS).range(start..) {
             let (_, value) = entry?;
             if items.len() == limit {
-                let next = items.last().map(|a| id_key(a.id).to_vec());
+                let next = items.last().map(|a| Cursor::new(id_key(a.id).to_vec()));
                 return Ok(Page { items, next });
             }
             items.push(decode(&value).map_err(StoreError::Corrupt)?);
@@ -240,12 +218,11 @@ impl SledStore {
                 .iter()
                 .any(|c| c.kind == channel.kind && c.target == channel.target)
             {
-                return Err(StoreError::AlreadyExists(format!(
-                    "holder {} already has the {} channel {}",
-                    IdKind::Holder.format(channel.holder_id),
-                    channel.kind.name(),
-                    channel.target
-                )));
+                return Err(StoreError::Conflict(Conflict::ChannelExists {
+                    holder: channel.holder_id,
+                    kind: channel.kind.name(),
+                    target: channel.target.clone(),
+                }));
             }
             let mut channel = channel;
             channel.id = tx.next_id(store, IdKind::Channel)?;
@@ -280,7 +257,9 @@ impl SledStore {
 
     /// The alert settings of a scope (defaults if none were set).
     pub fn alert_settings(&self, scope: &SettingsScope) -> Result<AlertSettings> {
-        Ok(self.get(ALERT_SETTINGS, &scope.key())?.unwrap_or_default())
+        Ok(self
+            .get(ALERT_SETTINGS, &settings_key(scope))?
+            .unwrap_or_default())
     }
 
     /// Replaces the alert settings of a scope.
@@ -290,7 +269,7 @@ impl SledStore {
         settings: AlertSettings,
     ) -> Result<AlertSettings> {
         self.write(|_, tx| {
-            tx.put(ALERT_SETTINGS, &scope.key(), &settings);
+            tx.put(ALERT_SETTINGS, &settings_key(&scope), &settings);
             Ok(settings)
         })
         .await
@@ -378,9 +357,15 @@ impl SledStore {
         }
         for c in creds {
             tx.remove(DIRTY, &id_key(c.id));
-            tx.remove(ALERT_SETTINGS, &SettingsScope::Credential(c.id).key());
+            tx.remove(
+                ALERT_SETTINGS,
+                &settings_key(&SettingsScope::Credential(c.id)),
+            );
         }
-        tx.remove(ALERT_SETTINGS, &SettingsScope::Holder(holder).key());
+        tx.remove(
+            ALERT_SETTINGS,
+            &settings_key(&SettingsScope::Holder(holder)),
+        );
         Ok(())
     }
 }

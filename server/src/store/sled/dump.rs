@@ -534,9 +534,12 @@ impl SledStore {
         let mut scopes = BTreeMap::new();
         for l in &d.alert_settings {
             let (scope, _) = &l.record;
-            p.unique(&mut scopes, scope.key(), l.line, || {
-                "alert settings of this scope".to_string()
-            });
+            p.unique(
+                &mut scopes,
+                super::keys::settings_key(scope),
+                l.line,
+                || "alert settings of this scope".to_string(),
+            );
             match scope {
                 SettingsScope::Holder(h) => {
                     self.check_holder(&mut p, &holders, l.line, "alert_settings.holder_id", *h)?;
@@ -780,9 +783,12 @@ impl SledStore {
 
         for l in &d.alert_settings {
             let (scope, settings) = &l.record;
-            match compare(settings, self.get(ALERT_SETTINGS, &scope.key())?) {
+            match compare(
+                settings,
+                self.get(ALERT_SETTINGS, &super::keys::settings_key(scope))?,
+            ) {
                 Compare::New => {
-                    plan.put(ALERT_SETTINGS, &scope.key(), settings);
+                    plan.put(ALERT_SETTINGS, &super::keys::settings_key(scope), settings);
                     t.count(true);
                 }
                 Compare::Same => t.count(false),

@@ -150,3 +150,14 @@ pub(crate) const VERSION_PROGRAMS: &[u8] = b"version/programs";
 pub(crate) fn holder_version_key(holder: u64) -> Vec<u8> {
     [&b"version/holder/"[..], &holder.to_be_bytes()].concat()
 }
+
+/// The `alert_settings` key of a scope.
+pub(crate) fn settings_key(scope: &crate::store::SettingsScope) -> Vec<u8> {
+    use crate::store::SettingsScope;
+    match scope {
+        SettingsScope::Program(slug) => format!("p/{slug}"),
+        SettingsScope::Holder(id) => format!("h/{id}"),
+        SettingsScope::Credential(id) => format!("c/{id}"),
+    }
+    .into_bytes()
+}

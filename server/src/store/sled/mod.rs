@@ -8,7 +8,7 @@ mod alerts;
 mod check;
 mod dump;
 mod migrate;
-pub use alerts::SettingsScope;
+use crate::store::SettingsScope;
 pub use check::CheckReport;
 pub use dump::{
     Dump, DumpChannel, ImportError, ImportSummary, LineError, Lined, NextIds, ParsedDump,
@@ -17,15 +17,16 @@ mod commit;
 mod encoding;
 mod indexes;
 mod keys;
+mod port;
 
 use crate::domain::{Course, Credential, Holder, IdKind, Program};
-use crate::store::Version;
+use crate::store::{Conflict, Cursor, Page, Result, StoreError, Version};
 use commit::{CommitQueue, CourseAnswer};
 use jiff::civil::Date;
 use keys::{Record, decode, encode, expiry_key, id_key, pair_key, read_date, read_id};
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 use sled::{Transactional, Tree};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// Schema version this build writes and reads (older ones are migrated at open).
@@ -33,65 +34,6 @@ pub const SCHEMA_VERSION: u32 = migrate::SCHEMA_VERSION;
 
 const META_SCHEMA: &[u8] = b"schema_version";
 const META_DEFAULT_HOLDER: &[u8] = b"default_holder";
-
-/// What can go wrong in the store.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// A record does not exist.
-    #[error("{kind} {id} not found")]
-    NotFound {
-        /// Record kind.
-        kind: &'static str,
-        /// The id as the user wrote it.
-        id: String,
-    },
-    /// A record with that key exists already.
-    #[error("{0}")]
-    AlreadyExists(String),
-    /// The change conflicts with other records.
-    #[error("{0}")]
-    FailedPrecondition(String),
-    /// Another process holds the data dir.
-    #[error("the data dir {} is in use by another recertd (lock held on {})", .dir.display(), .lock.display())]
-    Locked {
-        /// The data dir.
-        dir: PathBuf,
-        /// The lock file.
-        lock: PathBuf,
-    },
-    /// The store was written by a newer version.
-    #[error("the store in {} has schema version {found}, newer than this recertd supports ({supported}); upgrade recertd", .dir.display())]
-    NewerSchema {
-        /// The data dir.
-        dir: PathBuf,
-        /// Version on disk.
-        found: u32,
-        /// Version this build supports.
-        supported: u32,
-    },
-    /// The data dir cannot be opened.
-    #[error("cannot open the store in {}: {detail}", .dir.display())]
-    Open {
-        /// The data dir.
-        dir: PathBuf,
-        /// What failed.
-        detail: String,
-    },
-    /// A stored record does not decode.
-    #[error("corrupt store: {0}")]
-    Corrupt(String),
-    /// The engine failed (I/O, ...).
-    #[error("storage failure: {0}")]
-    Storage(String),
-    /// A write could not be made durable (disk full, read-only, I/O error); the store takes no
-    /// more writes until recertd restarts.
-    #[error(
-        "recertd cannot write to its data dir (disk full or read-only?); the change was not saved. Free space, then restart recertd"
-    )]
-    WriteFailed,
-}
-
-type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 impl From<sled::Error> for StoreError {
     fn from(e: sled::Error) -> Self {
@@ -109,10 +51,7 @@ impl From<TransactionError<StoreError>> for StoreError {
 }
 
 fn not_found(kind: IdKind, id: u64) -> StoreError {
-    StoreError::NotFound {
-        kind: kind.noun(),
-        id: kind.format(id),
-    }
+    StoreError::not_found(kind, id)
 }
 
 /// Tuning of the store.
@@ -128,15 +67,6 @@ impl Default for StoreOptions {
             cache_bytes: 64 * 1024 * 1024,
         }
     }
-}
-
-/// A page of records and the key to continue after, if there are more.
-#[derive(Debug)]
-pub struct Page<T> {
-    /// The records.
-    pub items: Vec<T>,
-    /// Continue after this key, if there are more.
-    pub next: Option<Vec<u8>>,
 }
 
 /// The indexes of the store, positions in [`SledStore::trees`].
@@ -198,8 +128,8 @@ fn open_sled(path: &Path, cache_bytes: u64) -> sled::Result<sled::Db> {
 }
 
 /// The position of `credential` in the expiry index, as a page cursor for [`SledStore::expiring`].
-pub fn expiry_cursor(credential: &Credential) -> Vec<u8> {
-    expiry_key(credential.expires_on, credential.id).to_vec()
+pub fn expiry_cursor(credential: &Credential) -> Cursor {
+    Cursor::new(expiry_key(credential.expires_on, credential.id).to_vec())
 }
 
 /// The recert store. Cheap to clone.
@@ -534,7 +464,7 @@ impl SledStore {
             if items.len() == limit {
                 return Ok(Page {
                     items,
-                    next: last.map(|id: u64| id_key(id).to_vec()),
+                    next: last.map(|id: u64| Cursor::new(id_key(id).to_vec())),
                 });
             }
             let record = self.get::<T>(primary, &id_key(child))?.ok_or_else(|| {
@@ -587,7 +517,9 @@ impl SledStore {
         for entry in self.tree(HOLDERS).range(start..) {
             let (_, value) = entry?;
             if items.len() == limit {
-                let next = items.last().map(|h: &Holder| id_key(h.id).to_vec());
+                let next = items
+                    .last()
+                    .map(|h: &Holder| Cursor::new(id_key(h.id).to_vec()));
                 return Ok(Page { items, next });
             }
             items.push(decode::<Holder>(&value).map_err(StoreError::Corrupt)?);
@@ -616,12 +548,11 @@ impl SledStore {
             let creds = store.credentials_of(id)?;
             let courses = store.courses_of(id)?;
             if !force && (!creds.is_empty() || !courses.is_empty()) {
-                return Err(StoreError::FailedPrecondition(format!(
-                    "holder {} has {} credential(s) and {} course(s); delete them first or use force",
-                    IdKind::Holder.format(id),
-                    creds.len(),
-                    courses.len()
-                )));
+                return Err(StoreError::Conflict(Conflict::HolderHasRecords {
+                    holder: id,
+                    credentials: creds.len(),
+                    courses: courses.len(),
+                }));
             }
             for c in &creds {
                 tx.remove_record(c);
@@ -670,16 +601,12 @@ impl SledStore {
         self.write(|store, tx| {
             let exists = store.local_program(&program.slug)?.is_some();
             if create && exists {
-                return Err(StoreError::AlreadyExists(format!(
-                    "program {} already exists locally; use update",
-                    program.slug
+                return Err(StoreError::Conflict(Conflict::ProgramExists(
+                    program.slug.clone(),
                 )));
             }
             if !create && !exists {
-                return Err(StoreError::NotFound {
-                    kind: "local program",
-                    id: program.slug.clone(),
-                });
+                return Err(StoreError::ProgramNotFound(program.slug.clone()));
             }
             tx.put(PROGRAMS, program.slug.as_bytes(), &program);
             Ok(program.clone())
@@ -692,17 +619,15 @@ impl SledStore {
     pub async fn delete_program(&self, slug: &str, in_use_blocks: bool) -> Result<()> {
         self.write(|store, tx| {
             if store.local_program(slug)?.is_none() {
-                return Err(StoreError::NotFound {
-                    kind: "local program",
-                    id: slug.to_string(),
-                });
+                return Err(StoreError::ProgramNotFound(slug.to_string()));
             }
             if in_use_blocks {
                 let users = store.count_credentials_of_program(slug)?;
                 if users > 0 {
-                    return Err(StoreError::FailedPrecondition(format!(
-                        "program {slug} is used by {users} credential(s); remove them first"
-                    )));
+                    return Err(StoreError::Conflict(Conflict::ProgramInUse {
+                        slug: slug.to_string(),
+                        users,
+                    }));
                 }
             }
             tx.remove(PROGRAMS, slug.as_bytes());
@@ -728,12 +653,11 @@ impl SledStore {
             store.holder(credential.holder_id)?;
             let held = store.credentials_of(credential.holder_id)?;
             if let Some(same) = held.iter().find(|c| c.program == credential.program) {
-                return Err(StoreError::AlreadyExists(format!(
-                    "holder {} already holds {} as credential {}",
-                    IdKind::Holder.format(credential.holder_id),
-                    credential.program,
-                    IdKind::Credential.format(same.id)
-                )));
+                return Err(StoreError::Conflict(Conflict::CredentialHeld {
+                    holder: credential.holder_id,
+                    program: credential.program.clone(),
+                    existing: same.id,
+                }));
             }
             let mut credential = credential.clone();
             credential.id = tx.next_id(store, IdKind::Credential)?;
@@ -770,9 +694,9 @@ impl SledStore {
         self.write(|store, tx| {
             let old = store.credential(credential.id)?;
             if old.holder_id != credential.holder_id || old.program != credential.program {
-                return Err(StoreError::FailedPrecondition(
-                    "a credential's holder and program cannot change".into(),
-                ));
+                return Err(StoreError::Conflict(Conflict::Immutable(
+                    "a credential's holder and program",
+                )));
             }
             tx.put_record(Some(&old), &credential);
             tx.mark(DIRTY, &id_key(credential.id));
@@ -794,7 +718,10 @@ impl SledStore {
             }
             tx.remove_record(&old);
             tx.remove(DIRTY, &id_key(id));
-            tx.remove(ALERT_SETTINGS, &SettingsScope::Credential(id).key());
+            tx.remove(
+                ALERT_SETTINGS,
+                &keys::settings_key(&SettingsScope::Credential(id)),
+            );
             Ok(())
         })
         .await
@@ -806,9 +733,14 @@ impl SledStore {
         &self,
         from: Date,
         to: Date,
-        after: Option<&[u8]>,
+        after: Option<&Cursor>,
         limit: usize,
     ) -> Result<Page<Credential>> {
+        let after = match after {
+            Some(c) if c.bytes().len() == 12 => Some(c.bytes()),
+            Some(_) => return Err(StoreError::BadCursor),
+            None => None,
+        };
         let start = expiry_key(from, 0);
         let end = expiry_key(to, u64::MAX);
         let mut items = Vec::new();
@@ -825,7 +757,10 @@ impl SledStore {
         for entry in range {
             let (key, _) = entry?;
             if items.len() == limit {
-                return Ok(Page { items, next: last });
+                return Ok(Page {
+                    items,
+                    next: last.map(Cursor::new),
+                });
             }
             let id = read_id(&key[4..])
                 .ok_or_else(|| StoreError::Corrupt("bad expiry index key".into()))?;
@@ -846,10 +781,9 @@ impl SledStore {
         for &pin in &course.credential_ids {
             let cred = self.credential(pin)?;
             if cred.holder_id != course.holder_id {
-                return Err(StoreError::FailedPrecondition(format!(
-                    "credential {} belongs to another holder",
-                    IdKind::Credential.format(pin)
-                )));
+                return Err(StoreError::Conflict(Conflict::PinnedToOther {
+                    credential: pin,
+                }));
             }
         }
         Ok(())
@@ -940,9 +874,9 @@ impl SledStore {
         self.write(|store, tx| {
             let old = store.course(course.id)?;
             if old.holder_id != course.holder_id {
-                return Err(StoreError::FailedPrecondition(
-                    "a course's holder cannot change".into(),
-                ));
+                return Err(StoreError::Conflict(Conflict::Immutable(
+                    "a course's holder",
+                )));
             }
             store.check_pins(&course)?;
             tx.put_record(Some(&old), &course);

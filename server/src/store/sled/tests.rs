@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::domain::{Credits, Unit};
+use crate::store::Conflict;
 
 fn date(s: &str) -> Date {
     s.parse().unwrap()
@@ -98,7 +99,7 @@ async fn pages_follow_on_without_gaps_or_repeats() {
         let page = store.list_courses(h.id, after, 3).unwrap();
         seen.extend(page.items.iter().map(|c| c.title.clone()));
         match page.next {
-            Some(key) => after = keys::read_id(&key),
+            Some(key) => after = keys::read_id(key.bytes()),
             None => break,
         }
     }
@@ -149,7 +150,10 @@ async fn deleting_a_credential_unpins_it_and_holder_delete_needs_force() {
 
     let refused = store.delete_holder(h.id, false).await.unwrap_err();
     assert!(
-        matches!(refused, StoreError::FailedPrecondition(_)),
+        matches!(
+            refused,
+            StoreError::Conflict(Conflict::HolderHasRecords { .. })
+        ),
         "{refused}"
     );
     assert_eq!(
@@ -179,13 +183,19 @@ async fn one_credential_per_program_and_pins_must_be_the_holders() {
         .create_credential(credential(a.id, "nha-cpt", "2028-04-30"))
         .await
         .unwrap_err();
-    assert!(matches!(dup, StoreError::AlreadyExists(_)), "{dup}");
+    assert!(
+        matches!(dup, StoreError::Conflict(Conflict::CredentialHeld { .. })),
+        "{dup}"
+    );
     let foreign = store
         .create_course(course(b.id, "X", vec![c.id]))
         .await
         .unwrap_err();
     assert!(
-        matches!(foreign, StoreError::FailedPrecondition(_)),
+        matches!(
+            foreign,
+            StoreError::Conflict(Conflict::PinnedToOther { .. })
+        ),
         "{foreign}"
     );
     assert!(store.courses_of(b.id).unwrap().is_empty());
@@ -280,11 +290,14 @@ async fn a_batch_of_courses_keeps_each_answer_and_dense_ids() {
                 ids.push(c.id);
             }
             Err(StoreError::NotFound { kind, .. }) => {
-                assert_eq!((i % 3, kind), (0, "holder"));
+                assert_eq!((i % 3, kind), (0, IdKind::Holder));
             }
-            Err(StoreError::FailedPrecondition(m)) => {
-                assert!(i % 5 == 0 && i % 3 != 0, "{i}: {m}");
-                assert!(m.contains("another holder"), "{m}");
+            Err(StoreError::Conflict(Conflict::PinnedToOther { credential })) => {
+                assert!(i % 5 == 0 && i % 3 != 0, "{i}");
+                assert_eq!(
+                    credential, lees.id,
+                    "the pin to another holder's credential"
+                );
             }
             Err(e) => panic!("course {i}: {e}"),
         }
@@ -575,7 +588,10 @@ async fn modify_alert_changes_the_stored_record_and_its_retry_index_or_nothing()
             Ok::<(), Refused>(())
         })
         .await;
-    assert!(matches!(moved, Err(StoreError::FailedPrecondition(_))));
+    assert!(matches!(
+        moved,
+        Err(StoreError::Conflict(Conflict::Immutable(_)))
+    ));
     assert!(matches!(
         store.modify_alert(999, |_| Ok::<(), Refused>(())).await,
         Err(StoreError::NotFound { .. })

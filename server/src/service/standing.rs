@@ -4,7 +4,7 @@
 
 use crate::catalog;
 use crate::domain::{Compliance, Credential, Holder, Program, compliance_all};
-use crate::store::{Store, StoreError};
+use crate::store::{Records, StoreError};
 use jiff::civil::Date;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -21,8 +21,8 @@ pub enum StandingError {
 }
 
 /// The program in force for `slug`: a local one, else the built-in one.
-pub fn program(store: &Store, slug: &str) -> Result<Option<Program>, StoreError> {
-    if let Some(p) = store.local_program(slug)? {
+pub async fn program<S: Records>(store: &S, slug: &str) -> Result<Option<Program>, StoreError> {
+    if let Some(p) = store.local_program(slug).await? {
         return Ok(Some(p));
     }
     Ok(catalog::find(slug).cloned())
@@ -35,17 +35,19 @@ pub fn today(holder: &Holder, now: jiff::Timestamp) -> Date {
 
 /// Compliance of every credential of `holder` on `today`, each with its program, in the
 /// order of the holder's credentials.
-pub fn of_holder(store: &Store, holder: &Holder, today: Date) -> Result<Standing, StandingError> {
-    let credentials: Vec<(Credential, Program)> = store
-        .credentials_of(holder.id)?
-        .into_iter()
-        .map(|c| {
-            let p = program(store, &c.program)?
-                .ok_or_else(|| StandingError::UnknownProgram(c.program.clone()))?;
-            Ok((c, p))
-        })
-        .collect::<Result<_, StandingError>>()?;
-    let courses = store.courses_of(holder.id)?;
+pub async fn of_holder<S: Records>(
+    store: &S,
+    holder: &Holder,
+    today: Date,
+) -> Result<Standing, StandingError> {
+    let mut credentials: Vec<(Credential, Program)> = Vec::new();
+    for c in store.credentials_of(holder.id).await? {
+        let p = program(store, &c.program)
+            .await?
+            .ok_or_else(|| StandingError::UnknownProgram(c.program.clone()))?;
+        credentials.push((c, p));
+    }
+    let courses = store.courses_of(holder.id).await?;
     let answers = compliance_all(&credentials, &courses, today);
     Ok(answers
         .into_iter()
@@ -72,22 +74,22 @@ type CacheMap = HashMap<(u64, Date), (crate::store::Version, Arc<Standing>)>;
 
 impl Cache {
     /// [`of_holder`], answered from the cache when nothing it depends on was written since.
-    pub fn of_holder(
+    pub async fn of_holder<S: Records>(
         &self,
-        store: &Store,
+        store: &S,
         holder: &Holder,
         today: Date,
     ) -> Result<Arc<Standing>, StandingError> {
         // Read the counters before the records: a write that lands in between moves them,
         // so an answer computed from older records is never kept under newer counters.
-        let generation = store.version(holder.id)?;
+        let generation = store.version(holder.id).await?;
         let key = (holder.id, today);
         if let Some((seen, standing)) = self.lock().get(&key)
             && *seen == generation
         {
             return Ok(standing.clone());
         }
-        let standing = Arc::new(of_holder(store, holder, today)?);
+        let standing = Arc::new(of_holder(store, holder, today).await?);
         let mut entries = self.lock();
         if entries.len() >= CACHE_HOLDERS {
             entries.clear();
@@ -105,7 +107,7 @@ impl Cache {
 mod tests {
     use super::*;
     use crate::domain::{Course, Credits, Unit};
-    use crate::store::StoreOptions;
+    use crate::store::{SledStore as Store, StoreOptions};
 
     fn course(holder_id: u64, hours: i64) -> Course {
         Course {
@@ -160,39 +162,52 @@ mod tests {
         let (dana, lee) = (&holders[0], &holders[1]);
         let today: Date = "2026-11-24".parse().unwrap();
         let cache = Cache::default();
-        let lee_before = cache.of_holder(&store, lee, today).unwrap();
-        let first = cache.of_holder(&store, dana, today).unwrap();
+        let lee_before = cache.of_holder(&store, lee, today).await.unwrap();
+        let first = cache.of_holder(&store, dana, today).await.unwrap();
         assert_eq!(earned(&first), 0);
         assert!(Arc::ptr_eq(
             &first,
-            &cache.of_holder(&store, dana, today).unwrap()
+            &cache.of_holder(&store, dana, today).await.unwrap()
         ));
 
         // A course (the batched path): Dana's answer changes, Lee's stays cached.
         let c = store.create_course(course(dana.id, 4)).await.unwrap();
-        assert_eq!(earned(&cache.of_holder(&store, dana, today).unwrap()), 200);
+        assert_eq!(
+            earned(&cache.of_holder(&store, dana, today).await.unwrap()),
+            200
+        );
         assert!(Arc::ptr_eq(
             &lee_before,
-            &cache.of_holder(&store, lee, today).unwrap()
+            &cache.of_holder(&store, lee, today).await.unwrap()
         ));
 
         // Editing the course (the general write path).
         let mut edited = c.clone();
         edited.amount = Credits::whole(6);
         store.update_course(edited).await.unwrap();
-        assert_eq!(earned(&cache.of_holder(&store, dana, today).unwrap()), 300);
+        assert_eq!(
+            earned(&cache.of_holder(&store, dana, today).await.unwrap()),
+            300
+        );
 
         // A local program overriding the built-in one (half the hours per credit).
         let mut program = crate::catalog::find("nha-cpt").unwrap().clone();
         program.unit_hours = Credits::whole(1);
         store.put_program(program, true).await.unwrap();
-        assert_eq!(earned(&cache.of_holder(&store, dana, today).unwrap()), 600);
+        assert_eq!(
+            earned(&cache.of_holder(&store, dana, today).await.unwrap()),
+            600
+        );
 
         // Deleting the course, and another date.
         store.delete_course(c.id).await.unwrap();
-        assert_eq!(earned(&cache.of_holder(&store, dana, today).unwrap()), 0);
+        assert_eq!(
+            earned(&cache.of_holder(&store, dana, today).await.unwrap()),
+            0
+        );
         let later = cache
             .of_holder(&store, dana, "2027-05-01".parse().unwrap())
+            .await
             .unwrap();
         assert!(later[0].1.days_left < 0);
         store.close().await.unwrap();

@@ -1,0 +1,167 @@
+//! The service layer: the use cases and the rules that span records (references,
+//! uniqueness, cascades, which alerts a change cancels, who may touch what).
+//!
+//! It sits between the edges (`api/`, the alert engine, backup) and the store port: it takes
+//! domain inputs and a [`Caller`], applies the domain's pure rules, reads and writes through
+//! `S: Store`, and answers domain values or a [`ServiceError`]. It knows neither protobuf nor
+//! any storage engine.
+
+mod error;
+pub mod standing;
+
+pub use error::{ServiceError, ServiceResult, join};
+
+use crate::catalog;
+use crate::clock::Clock;
+use crate::domain::{Holder, IdKind, Program};
+use crate::store::Store;
+use jiff::civil::Date;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// Who is asking. Every use case takes one, so access rules live here, in one place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// The operator of this daemon (today every caller: tokens and roles come later).
+    LocalOperator,
+}
+
+/// The use cases over one store. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Service<S> {
+    store: S,
+    clock: Arc<dyn Clock>,
+    standings: Arc<standing::Cache>,
+    /// Wakes the alert engine: data changed, so its next deadline may have moved.
+    wake: Arc<Notify>,
+}
+
+impl<S: Store> Service<S> {
+    /// Use cases over `store`, telling time by `clock`; `wake` is the alert engine's.
+    pub fn new(store: S, clock: Arc<dyn Clock>, wake: Arc<Notify>) -> Self {
+        Service {
+            store,
+            clock,
+            standings: Arc::default(),
+            wake,
+        }
+    }
+
+    /// The store (for the edges that stream whole snapshots).
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// The holder a request names: `"default"` is the default holder, else an id.
+    pub async fn holder_id(
+        &self,
+        _caller: &Caller,
+        field: &str,
+        value: &str,
+    ) -> ServiceResult<u64> {
+        if value.trim() == "default" {
+            return self.store.default_holder_id().await?.ok_or_else(|| {
+                ServiceError::NotFound(
+                    "no holder exists yet; create one first (recert holder add NAME)".into(),
+                )
+            });
+        }
+        Ok(crate::domain::parse_id(IdKind::Holder, field, value)?)
+    }
+
+    /// A holder the caller may see.
+    pub async fn holder(&self, _caller: &Caller, id: u64) -> ServiceResult<Holder> {
+        Ok(self.store.holder(id).await?)
+    }
+
+    /// A holder's local date now.
+    pub fn today(&self, holder: &Holder) -> Date {
+        standing::today(holder, self.clock.now())
+    }
+
+    /// The program in force for `slug`: a local one, else the built-in one.
+    pub async fn program(&self, slug: &str) -> ServiceResult<Program> {
+        standing::program(&self.store, slug).await?.ok_or_else(|| {
+            ServiceError::NotFound(format!(
+                "program {slug:?} not found (see: recert program list)"
+            ))
+        })
+    }
+
+    /// Every built-in program's slug (always present, whatever the store holds).
+    pub fn builtin_slugs(&self) -> std::collections::BTreeSet<String> {
+        catalog::builtin().iter().map(|p| p.slug.clone()).collect()
+    }
+
+    /// A holder's standing on `today` (or their own today), from the cache when nothing it
+    /// depends on changed since.
+    pub async fn standing(
+        &self,
+        holder: &Holder,
+        as_of: Option<Date>,
+    ) -> ServiceResult<Arc<standing::Standing>> {
+        let today = as_of.unwrap_or_else(|| self.today(holder));
+        Ok(self.standings.of_holder(&self.store, holder, today).await?)
+    }
+
+    /// After a change to a holder's records: pending shortfall alerts whose credential is now
+    /// met are cancelled (in one transaction, on the alerts as stored: one acknowledged or
+    /// delivered meanwhile is left alone), and the alert engine re-plans. Returns how many
+    /// were cancelled.
+    pub async fn holder_changed(&self, holder_id: u64) -> ServiceResult<usize> {
+        let cancelled = self.cancel_met_alerts(holder_id).await;
+        self.wake.notify_one();
+        cancelled
+    }
+
+    /// Wakes the alert engine.
+    pub fn wake_alerts(&self) {
+        self.wake.notify_one();
+    }
+
+    async fn cancel_met_alerts(&self, holder_id: u64) -> ServiceResult<usize> {
+        let holder = match self.store.holder(holder_id).await {
+            Ok(h) => h,
+            Err(crate::store::StoreError::NotFound { .. }) => return Ok(0),
+            Err(e) => return Err(e.into()),
+        };
+        let pending = self
+            .store
+            .alerts_of(holder_id, None, usize::MAX)
+            .await?
+            .items
+            .into_iter()
+            .any(|a| !a.met && a.next_attempt().is_some());
+        if !pending {
+            return Ok(0);
+        }
+        let standing = self.standing(&holder, None).await?;
+        let met: Vec<(u64, Date)> = standing
+            .iter()
+            .filter(|(_, answer, _)| answer.remaining.0 == 0)
+            .map(|(c, _, _)| (c.id, c.expires_on))
+            .collect();
+        if met.is_empty() {
+            return Ok(0);
+        }
+        Ok(self
+            .store
+            .modify_alerts_of(holder_id, move |alert| {
+                let now_met = met
+                    .iter()
+                    .any(|&(c, e)| c == alert.credential_id && e == alert.expires_on);
+                if now_met && !alert.met && alert.next_attempt().is_some() {
+                    alert.cancel();
+                    true
+                } else {
+                    false
+                }
+            })
+            .await?)
+    }
+}

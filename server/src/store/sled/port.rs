@@ -1,0 +1,289 @@
+//! The sled engine behind the store port: each trait method answers from the engine's own
+//! methods. Reads are synchronous on sled (its trees are in memory or a page fault away), so
+//! they answer with ready futures; writes wait for the commit machine.
+
+use super::keys::{id_key, read_id};
+use super::{SledStore, expiry_cursor};
+use crate::domain::{Alert, AlertSettings, Channel, Course, Credential, Holder, Program};
+use crate::store::{
+    Cursor, Dump, ImportError, ImportSummary, Outbox, Page, ParsedDump, Records, Result, Scheduler,
+    SettingsScope, Snapshots, Store, StoreError, Version,
+};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use std::collections::BTreeSet;
+use std::future::{Future, ready};
+
+/// The id a cursor of an id-ordered list continues after.
+fn id_after(after: Option<&Cursor>) -> Result<Option<u64>> {
+    match after {
+        None => Ok(None),
+        Some(c) if c.bytes().len() == 8 => Ok(read_id(c.bytes())),
+        Some(_) => Err(StoreError::BadCursor),
+    }
+}
+
+/// The cursor of an id-ordered list that continues after `id`.
+fn id_cursor(id: u64) -> Cursor {
+    Cursor::new(id_key(id).to_vec())
+}
+
+impl Records for SledStore {
+    fn create_holder(&self, holder: Holder) -> impl Future<Output = Result<Holder>> + Send {
+        SledStore::create_holder(self, holder)
+    }
+    fn holder(&self, id: u64) -> impl Future<Output = Result<Holder>> + Send {
+        ready(SledStore::holder(self, id))
+    }
+    fn default_holder_id(&self) -> impl Future<Output = Result<Option<u64>>> + Send {
+        ready(SledStore::default_holder_id(self))
+    }
+    fn list_holders(
+        &self,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Page<Holder>>> + Send {
+        ready(id_after(after).and_then(|a| SledStore::list_holders(self, a, limit)))
+    }
+    fn update_holder(
+        &self,
+        holder: Holder,
+        make_default: bool,
+    ) -> impl Future<Output = Result<Holder>> + Send {
+        SledStore::update_holder(self, holder, make_default)
+    }
+    fn delete_holder(&self, id: u64, force: bool) -> impl Future<Output = Result<()>> + Send {
+        SledStore::delete_holder(self, id, force)
+    }
+    fn version(&self, holder: u64) -> impl Future<Output = Result<Version>> + Send {
+        ready(SledStore::version(self, holder))
+    }
+    fn local_program(&self, slug: &str) -> impl Future<Output = Result<Option<Program>>> + Send {
+        ready(SledStore::local_program(self, slug))
+    }
+    fn local_programs(&self) -> impl Future<Output = Result<Vec<Program>>> + Send {
+        ready(SledStore::local_programs(self))
+    }
+    fn put_program(
+        &self,
+        program: Program,
+        create: bool,
+    ) -> impl Future<Output = Result<Program>> + Send {
+        SledStore::put_program(self, program, create)
+    }
+    fn delete_program(
+        &self,
+        slug: &str,
+        in_use_blocks: bool,
+    ) -> impl Future<Output = Result<()>> + Send {
+        SledStore::delete_program(self, slug, in_use_blocks)
+    }
+    fn create_credential(
+        &self,
+        credential: Credential,
+    ) -> impl Future<Output = Result<Credential>> + Send {
+        SledStore::create_credential(self, credential)
+    }
+    fn credential(&self, id: u64) -> impl Future<Output = Result<Credential>> + Send {
+        ready(SledStore::credential(self, id))
+    }
+    fn list_credentials(
+        &self,
+        holder: u64,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Page<Credential>>> + Send {
+        ready(id_after(after).and_then(|a| SledStore::list_credentials(self, holder, a, limit)))
+    }
+    fn credentials_of(&self, holder: u64) -> impl Future<Output = Result<Vec<Credential>>> + Send {
+        ready(SledStore::credentials_of(self, holder))
+    }
+    fn update_credential(
+        &self,
+        credential: Credential,
+    ) -> impl Future<Output = Result<Credential>> + Send {
+        SledStore::update_credential(self, credential)
+    }
+    fn delete_credential(&self, id: u64) -> impl Future<Output = Result<()>> + Send {
+        SledStore::delete_credential(self, id)
+    }
+    fn expiring(
+        &self,
+        from: Date,
+        to: Date,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Page<Credential>>> + Send {
+        ready(SledStore::expiring(self, from, to, after, limit))
+    }
+    fn expiry_cursor(&self, credential: &Credential) -> Cursor {
+        expiry_cursor(credential)
+    }
+    fn id_cursor(&self, id: u64) -> Cursor {
+        id_cursor(id)
+    }
+    fn create_course(&self, course: Course) -> impl Future<Output = Result<Course>> + Send {
+        SledStore::create_course(self, course)
+    }
+    fn course(&self, id: u64) -> impl Future<Output = Result<Course>> + Send {
+        ready(SledStore::course(self, id))
+    }
+    fn list_courses(
+        &self,
+        holder: u64,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Page<Course>>> + Send {
+        ready(id_after(after).and_then(|a| SledStore::list_courses(self, holder, a, limit)))
+    }
+    fn courses_of(&self, holder: u64) -> impl Future<Output = Result<Vec<Course>>> + Send {
+        ready(SledStore::courses_of(self, holder))
+    }
+    fn update_course(&self, course: Course) -> impl Future<Output = Result<Course>> + Send {
+        SledStore::update_course(self, course)
+    }
+    fn delete_course(&self, id: u64) -> impl Future<Output = Result<()>> + Send {
+        SledStore::delete_course(self, id)
+    }
+}
+
+impl Outbox for SledStore {
+    fn enqueue_alerts(
+        &self,
+        alerts: Vec<Alert>,
+    ) -> impl Future<Output = Result<Vec<Alert>>> + Send {
+        SledStore::enqueue_alerts(self, alerts)
+    }
+    fn alert_enqueued(
+        &self,
+        credential: u64,
+        expires_on: Date,
+        threshold_days: i64,
+    ) -> impl Future<Output = Result<bool>> + Send {
+        ready(SledStore::alert_enqueued(
+            self,
+            credential,
+            expires_on,
+            threshold_days,
+        ))
+    }
+    fn alert(&self, id: u64) -> impl Future<Output = Result<Alert>> + Send {
+        ready(SledStore::alert(self, id))
+    }
+    fn alerts_of(
+        &self,
+        holder: u64,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Page<Alert>>> + Send {
+        ready(id_after(after).and_then(|a| SledStore::alerts_of(self, holder, a, limit)))
+    }
+    fn all_alerts(
+        &self,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Page<Alert>>> + Send {
+        ready(id_after(after).and_then(|a| SledStore::all_alerts(self, a, limit)))
+    }
+    fn alerts_due(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Alert>>> + Send {
+        ready(SledStore::alerts_due(self, now, limit))
+    }
+    fn next_retry_at(&self) -> impl Future<Output = Result<Option<Timestamp>>> + Send {
+        ready(SledStore::next_retry_at(self))
+    }
+    fn modify_alert<E: Send>(
+        &self,
+        id: u64,
+        change: impl FnOnce(&mut Alert) -> std::result::Result<(), E> + Send,
+    ) -> impl Future<Output = Result<std::result::Result<Alert, E>>> + Send {
+        SledStore::modify_alert(self, id, change)
+    }
+    fn modify_alerts_of(
+        &self,
+        holder: u64,
+        change: impl FnMut(&mut Alert) -> bool + Send,
+    ) -> impl Future<Output = Result<usize>> + Send {
+        SledStore::modify_alerts_of(self, holder, change)
+    }
+    fn modify_credential_alerts(
+        &self,
+        credential: u64,
+        settings: impl FnOnce(&mut AlertSettings) + Send,
+        change: impl FnMut(&mut Alert) -> bool + Send,
+    ) -> impl Future<Output = Result<(AlertSettings, usize)>> + Send {
+        SledStore::modify_credential_alerts(self, credential, settings, change)
+    }
+    fn create_channel(&self, channel: Channel) -> impl Future<Output = Result<Channel>> + Send {
+        SledStore::create_channel(self, channel)
+    }
+    fn channel(&self, id: u64) -> impl Future<Output = Result<Channel>> + Send {
+        ready(SledStore::channel(self, id))
+    }
+    fn channels_of(&self, holder: u64) -> impl Future<Output = Result<Vec<Channel>>> + Send {
+        ready(SledStore::channels_of(self, holder))
+    }
+    fn delete_channel(&self, id: u64) -> impl Future<Output = Result<()>> + Send {
+        SledStore::delete_channel(self, id)
+    }
+    fn alert_settings(
+        &self,
+        scope: &SettingsScope,
+    ) -> impl Future<Output = Result<AlertSettings>> + Send {
+        ready(SledStore::alert_settings(self, scope))
+    }
+    fn set_alert_settings(
+        &self,
+        scope: SettingsScope,
+        settings: AlertSettings,
+    ) -> impl Future<Output = Result<AlertSettings>> + Send {
+        SledStore::set_alert_settings(self, scope, settings)
+    }
+    fn thresholds_in_use(&self) -> impl Future<Output = Result<Vec<u32>>> + Send {
+        ready(SledStore::thresholds_in_use(self))
+    }
+}
+
+impl Scheduler for SledStore {
+    fn dirty_credentials(&self) -> impl Future<Output = Result<Vec<u64>>> + Send {
+        ready(SledStore::dirty_credentials(self))
+    }
+    fn clear_dirty(&self, ids: &[u64]) -> impl Future<Output = Result<()>> + Send {
+        SledStore::clear_dirty(self, ids)
+    }
+    fn holder_zones(&self) -> impl Future<Output = Result<Vec<String>>> + Send {
+        ready(SledStore::holder_zones(self))
+    }
+    fn last_tick(&self, zone: &str) -> impl Future<Output = Result<Option<Timestamp>>> + Send {
+        ready(SledStore::last_tick(self, zone))
+    }
+    fn set_last_tick(&self, zone: &str, at: Timestamp) -> impl Future<Output = Result<()>> + Send {
+        SledStore::set_last_tick(self, zone, at)
+    }
+}
+
+impl Snapshots for SledStore {
+    async fn dump(&self) -> Result<Dump> {
+        // A copy of every tree: off the runtime's threads.
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.dump())
+            .await
+            .map_err(|e| StoreError::Storage(format!("the dump task failed: {e}")))?
+    }
+    fn import(
+        &self,
+        dump: ParsedDump,
+        builtin_programs: &BTreeSet<String>,
+    ) -> impl Future<Output = Result<ImportSummary, ImportError>> + Send {
+        SledStore::import(self, dump, builtin_programs)
+    }
+}
+
+impl Store for SledStore {
+    fn close(&self) -> impl Future<Output = Result<()>> + Send {
+        SledStore::close(self)
+    }
+}
