@@ -1,6 +1,13 @@
 //! Conversions between `recert.v1` messages and domain types, with the request checks that
 //! belong at the edge (parsing ids, dates, enums, page tokens).
 
+mod alert;
+mod compliance;
+mod course;
+mod credential;
+mod holder;
+mod program;
+
 use super::error::{ApiError, ApiResult};
 use crate::domain::{
     self, Cap, CapLimit, CapScope, CategoryMinimum, Compliance, Confidence, Course, Credential,

@@ -1,0 +1,1 @@
+//! Conversions between `recert.v1` alert messages and the domain.

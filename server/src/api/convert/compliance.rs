@@ -1,0 +1,1 @@
+//! Conversions between `recert.v1` compliance messages and the domain.

@@ -1,0 +1,1 @@
+//! Conversions between `recert.v1` course messages and the domain.

@@ -1,0 +1,1 @@
+//! Conversions between `recert.v1` credential messages and the domain.

@@ -1,0 +1,1 @@
+//! Conversions between `recert.v1` holder messages and the domain.

@@ -1,0 +1,1 @@
+//! Conversions between `recert.v1` program messages and the domain.
