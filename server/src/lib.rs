@@ -89,6 +89,20 @@ pub async fn run(
     result
 }
 
+/// `recertd check [--repair]`: checks (or rebuilds) the store in `config.data_dir` while no
+/// daemon runs. Engine-specific maintenance, so it lives here, beside the one place that picks
+/// the engine.
+pub async fn check(config: &Config, repair: bool) -> Result<store::CheckReport, RunError> {
+    let store = SledStore::open(&config.data_dir, &config.store_options())?;
+    let report = if repair {
+        store.repair()?
+    } else {
+        store.check()?
+    };
+    store.close().await?;
+    Ok(report)
+}
+
 async fn serve<S: Store>(
     store: S,
     listener: TcpListener,

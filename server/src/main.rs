@@ -210,13 +210,7 @@ fn clock() -> anyhow::Result<Arc<dyn Clock>> {
 
 /// `recertd check [--repair]`: returns whether the store is sound (after repair).
 async fn check(config: Config, repair: bool, json: bool) -> anyhow::Result<bool> {
-    let store = recertd::store::SledStore::open(&config.data_dir, &config.store_options())?;
-    let report = if repair {
-        store.repair()?
-    } else {
-        store.check()?
-    };
-    store.close().await?;
+    let report = recertd::check(&config, repair).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
