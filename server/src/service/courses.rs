@@ -160,3 +160,139 @@ impl<S: Store> Service<S> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::service::{NewCredential, NewHolder, ServiceError};
+    use crate::store::{SledStore, StoreOptions};
+    use jiff::civil::date;
+    use std::sync::Arc;
+    use tokio::sync::Notify;
+
+    fn service(dir: &std::path::Path, now: &str) -> Service<SledStore> {
+        let store = SledStore::open(dir, &StoreOptions::default()).unwrap();
+        let clock = Arc::new(ManualClock::new(now.parse().unwrap()));
+        Service::new(store, clock, Arc::new(Notify::new()))
+    }
+
+    async fn holder(service: &Service<SledStore>, name: &str, zone: &str) -> u64 {
+        let new = NewHolder {
+            name: name.into(),
+            email: String::new(),
+            time_zone: Some(zone.into()),
+        };
+        let entry = service.create_holder(&Caller::LocalOperator, new).await;
+        entry.unwrap().holder.id
+    }
+
+    fn course(holder: u64, completed_on: Option<Date>, pins: Vec<u64>) -> NewCourse {
+        NewCourse {
+            holder: HolderRef::Id(holder),
+            title: "Sharps safety".into(),
+            provider: String::new(),
+            accreditation: String::new(),
+            completed_on,
+            amount: Credits(100),
+            unit: Unit::Hours,
+            categories: vec!["safety".into()],
+            format: None,
+            credential_ids: pins,
+            evidence: String::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_undated_course_is_dated_the_holders_today_in_their_zone() {
+        let dir = tempfile::tempdir().unwrap();
+        // 03:00 UTC on 1 March is still 28 February in Chicago.
+        let service = service(dir.path(), "2025-03-01T03:00:00Z");
+        let chicago = holder(&service, "Ana Ruiz", "America/Chicago").await;
+        let utc = holder(&service, "Ben Okafor", "UTC").await;
+        let caller = Caller::LocalOperator;
+
+        let logged = service.create_course(&caller, course(chicago, None, vec![]));
+        assert_eq!(logged.await.unwrap().completed_on, date(2025, 2, 28));
+        let logged = service.create_course(&caller, course(utc, None, vec![]));
+        assert_eq!(logged.await.unwrap().completed_on, date(2025, 3, 1));
+
+        // The same day is "the future" for one holder and not for the other.
+        let err = service
+            .create_course(&caller, course(chicago, Some(date(2025, 3, 1)), vec![]))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "course.completed_on (2025-03-01) is in the future (today is 2025-02-28)"
+        );
+        assert!(matches!(err, ServiceError::Invalid(_)));
+    }
+
+    #[tokio::test]
+    async fn a_course_pinned_to_another_holders_credential_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = service(dir.path(), "2025-03-01T12:00:00Z");
+        let ana = holder(&service, "Ana Ruiz", "UTC").await;
+        let ben = holder(&service, "Ben Okafor", "UTC").await;
+        let caller = Caller::LocalOperator;
+        let bens = service
+            .create_credential(
+                &caller,
+                NewCredential {
+                    holder: HolderRef::Id(ben),
+                    program: "nha-cpt".into(),
+                    number: String::new(),
+                    issued_on: None,
+                    expires_on: date(2026, 6, 30),
+                },
+            )
+            .await
+            .unwrap();
+
+        let err = service
+            .create_course(&caller, course(ana, None, vec![bens.id]))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ServiceError::FailedPrecondition(_)));
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "credential {} belongs to another holder",
+                IdKind::Credential.format(bens.id)
+            )
+        );
+        // Nothing was written; Ben's own course may be pinned to it.
+        let page = service.list_courses(&caller, HolderRef::Id(ana), None, 10);
+        assert!(page.await.unwrap().items.is_empty());
+        let pinned = service.create_course(&caller, course(ben, None, vec![bens.id]));
+        assert_eq!(pinned.await.unwrap().credential_ids, vec![bens.id]);
+    }
+
+    #[tokio::test]
+    async fn a_credential_needs_a_program_in_force() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = service(dir.path(), "2025-03-01T12:00:00Z");
+        let ana = holder(&service, "Ana Ruiz", "UTC").await;
+        let err = service
+            .create_credential(
+                &Caller::LocalOperator,
+                NewCredential {
+                    holder: HolderRef::Default,
+                    program: "no-such-program".into(),
+                    number: String::new(),
+                    issued_on: None,
+                    expires_on: date(2026, 6, 30),
+                },
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ServiceError::NotFound(_)));
+        assert_eq!(
+            err.to_string(),
+            "program \"no-such-program\" not found (see: recert program list)"
+        );
+        let page = service.list_credentials(&Caller::LocalOperator, HolderRef::Id(ana), None, 10);
+        assert!(page.await.unwrap().items.is_empty());
+    }
+}
