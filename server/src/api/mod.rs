@@ -16,10 +16,11 @@ pub use error::{ApiError, ApiResult};
 use crate::alerts::AlertEngine;
 use crate::clock::Clock;
 use crate::domain::{Holder, IdKind, Program};
-use crate::service::Service;
+use crate::service::{Caller, Service};
 use crate::store::Store;
 use jiff::civil::Date;
 use std::sync::Arc;
+use tonic::Request;
 
 pub use alerts::{AlertApi, ChannelApi};
 pub use backup::BackupApi;
@@ -55,14 +56,6 @@ impl<S: Store> Api<S> {
         &self.service
     }
 
-    /// Tells the service a holder's data changed (met alerts are cancelled, the engine
-    /// re-plans); a failure is logged, the request it follows has succeeded.
-    async fn changed(&self, holder_id: u64) {
-        if let Err(e) = self.service.holder_changed(holder_id).await {
-            tracing::error!(error = %e, "re-evaluating alerts failed");
-        }
-    }
-
     /// The holder id named in a request; `"default"` is the default holder.
     async fn holder_id(&self, field: &str, value: &str) -> ApiResult<u64> {
         if value.trim() == "default" {
@@ -90,4 +83,10 @@ impl<S: Store> Api<S> {
                 ))
             })
     }
+}
+
+/// Who sent `request`. Every caller is the local operator until requests carry credentials;
+/// this is where they will be read.
+fn caller<T>(_request: &Request<T>) -> Caller {
+    Caller::LocalOperator
 }

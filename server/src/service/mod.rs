@@ -6,10 +6,18 @@
 //! `S: Store`, and answers domain values or a [`ServiceError`]. It knows neither protobuf nor
 //! any storage engine.
 
+mod courses;
+mod credentials;
 mod error;
+mod holders;
+mod programs;
 pub mod standing;
 
+pub use courses::{CoursePatch, NewCourse};
+pub use credentials::{CredentialPatch, NewCredential, Renewal};
 pub use error::{ServiceError, ServiceResult, join};
+pub use holders::{HolderEntry, HolderPatch, HolderRef, NewHolder};
+pub use programs::{Origin, ProgramEntry};
 
 use crate::catalog;
 use crate::clock::Clock;
@@ -163,5 +171,15 @@ impl<S: Store> Service<S> {
                 }
             })
             .await?)
+    }
+}
+
+impl<S: Store> Service<S> {
+    /// Tells the alerts a holder's records changed (see [`Service::holder_changed`]). The
+    /// write it follows has succeeded, so a failure here is logged, not answered.
+    async fn after_change(&self, holder_id: u64) {
+        if let Err(e) = self.holder_changed(holder_id).await {
+            tracing::error!(error = %e, "re-evaluating alerts failed");
+        }
     }
 }

@@ -9,10 +9,13 @@ mod holder;
 mod program;
 
 use super::error::{ApiError, ApiResult};
-use crate::domain::{
-    self, Cap, CapLimit, CapScope, CategoryMinimum, Compliance, Confidence, Course, Credential,
-    Credits, Format, Holder, IdKind, PastCycle, Program, Status, Unit, normalize_category,
-};
+pub use course::course_update;
+pub use credential::{credential_update, renewal};
+pub use holder::holder_update;
+pub use program::slug;
+
+use crate::domain::{self, Compliance, Format, IdKind, Program, Status, Unit, normalize_category};
+use crate::service::HolderRef;
 use crate::store::Cursor;
 use jiff::civil::Date;
 use recert_proto::v1 as pb;
@@ -39,6 +42,11 @@ pub fn optional_date(field: &str, value: &str) -> ApiResult<Option<Date>> {
 /// Parses a record id of `kind`.
 pub fn id(kind: IdKind, field: &str, value: &str) -> ApiResult<u64> {
     domain::parse_id(kind, field, value).map_err(|e| ApiError::Invalid(vec![e]))
+}
+
+/// Parses the holder a request names: `"default"`, or a holder id.
+pub fn holder_ref(field: &str, value: &str) -> ApiResult<HolderRef> {
+    HolderRef::parse(field, value).map_err(|e| ApiError::Invalid(vec![e]))
 }
 
 /// Checks a page size: 0 means the default.
@@ -72,17 +80,6 @@ pub fn bad_page_token() -> ApiError {
 /// Encodes a page token.
 pub fn encode_token(next: Option<Cursor>) -> String {
     next.map(|c| c.to_token()).unwrap_or_default()
-}
-
-/// A non-negative amount in hundredths.
-fn credits(field: &str, value: i64) -> ApiResult<Credits> {
-    if value < 0 {
-        return Err(ApiError::invalid(
-            field,
-            format!("{field} must not be negative"),
-        ));
-    }
-    Ok(Credits(value))
 }
 
 /// Categories: trimmed, lowercase, deduplicated, order kept.
@@ -130,218 +127,6 @@ pub fn credential_ids(field: &str, values: &[String]) -> ApiResult<Vec<u64>> {
         }
     }
     Ok(out)
-}
-
-/// A holder as sent to clients.
-pub fn holder_to_pb(h: &Holder, is_default: bool) -> pb::Holder {
-    pb::Holder {
-        id: IdKind::Holder.format(h.id),
-        name: h.name.clone(),
-        email: h.email.clone(),
-        time_zone: h.time_zone.clone(),
-        is_default,
-    }
-}
-
-fn confidence_to_pb(c: Confidence) -> pb::Confidence {
-    match c {
-        Confidence::Confirmed => pb::Confidence::Confirmed,
-        Confidence::Uncertain => pb::Confidence::Uncertain,
-    }
-}
-
-/// A program as sent to clients.
-pub fn program_to_pb(p: &Program, builtin: bool, overrides_builtin: bool) -> pb::Program {
-    pb::Program {
-        slug: p.slug.clone(),
-        body: p.body.clone(),
-        name: p.name.clone(),
-        cycle_months: i32::try_from(p.cycle_months).unwrap_or(i32::MAX),
-        ce_window_months: i32::try_from(p.ce_window_months).unwrap_or(i32::MAX),
-        unit: p.unit_name.clone(),
-        unit_hours_hundredths: p.unit_hours.0,
-        required_hundredths: p.required.0,
-        category_minimums: p
-            .category_minimums
-            .iter()
-            .map(|m| pb::CategoryMinimum {
-                category: m.category.clone(),
-                minimum_hundredths: m.minimum.0,
-            })
-            .collect(),
-        caps: p
-            .caps
-            .iter()
-            .map(|c| {
-                let (category, format) = match &c.scope {
-                    CapScope::Category(cat) => (cat.clone(), String::new()),
-                    CapScope::Format(f) => (String::new(), f.name().to_string()),
-                };
-                let (max_percent, max_hundredths) = match c.limit {
-                    CapLimit::Percent(p) => (i32::try_from(p).unwrap_or(100), 0),
-                    CapLimit::Amount(a) => (0, a.0),
-                };
-                pb::Cap {
-                    category,
-                    format,
-                    max_percent,
-                    max_hundredths,
-                }
-            })
-            .collect(),
-        grace_days: i32::try_from(p.grace_days).unwrap_or(i32::MAX),
-        shares_courses: p.shares_courses,
-        accepted_accreditations: p.accepted_accreditations.clone(),
-        sources: p.sources.clone(),
-        confidence: confidence_to_pb(p.confidence).into(),
-        notes: p.notes.clone(),
-        builtin,
-        overrides_builtin,
-    }
-}
-
-fn non_negative(field: &str, value: i32) -> ApiResult<u32> {
-    u32::try_from(value)
-        .map_err(|_| ApiError::invalid(field, format!("{field} must not be negative")))
-}
-
-/// A program from a client, checked.
-pub fn program_from_pb(p: pb::Program) -> ApiResult<Program> {
-    let mut caps = Vec::new();
-    for (i, c) in p.caps.iter().enumerate() {
-        let field = format!("program.caps[{i}]");
-        let scope = match (c.category.trim().is_empty(), c.format.trim().is_empty()) {
-            (false, true) => CapScope::Category(normalize_category(&c.category)),
-            (true, false) => CapScope::Format(
-                format(&format!("{field}.format"), &c.format)?
-                    .ok_or_else(|| ApiError::invalid(&field, "cap format is empty"))?,
-            ),
-            _ => {
-                return Err(ApiError::invalid(
-                    &field,
-                    format!("{field} must set exactly one of category and format"),
-                ));
-            }
-        };
-        let limit = match (c.max_percent, c.max_hundredths) {
-            (p, 0) if p != 0 => {
-                CapLimit::Percent(non_negative(&format!("{field}.max_percent"), p)?)
-            }
-            (0, a) if a != 0 => CapLimit::Amount(credits(&format!("{field}.max_hundredths"), a)?),
-            _ => {
-                return Err(ApiError::invalid(
-                    &field,
-                    format!("{field} must set exactly one of max_percent and max_hundredths"),
-                ));
-            }
-        };
-        caps.push(Cap { scope, limit });
-    }
-    let confidence = match pb::Confidence::try_from(p.confidence) {
-        Ok(pb::Confidence::Uncertain) => Confidence::Uncertain,
-        Ok(_) => Confidence::Confirmed,
-        Err(_) => {
-            return Err(ApiError::invalid(
-                "program.confidence",
-                "program.confidence is not a known value",
-            ));
-        }
-    };
-    let cycle_months = non_negative("program.cycle_months", p.cycle_months)?;
-    let program = Program {
-        slug: p.slug.trim().to_string(),
-        body: p.body.trim().to_string(),
-        name: p.name.trim().to_string(),
-        cycle_months,
-        ce_window_months: if p.ce_window_months == 0 {
-            cycle_months
-        } else {
-            non_negative("program.ce_window_months", p.ce_window_months)?
-        },
-        unit_name: if p.unit.trim().is_empty() {
-            "contact hour".into()
-        } else {
-            p.unit.trim().to_string()
-        },
-        unit_hours: if p.unit_hours_hundredths == 0 {
-            Credits(100)
-        } else {
-            credits("program.unit_hours_hundredths", p.unit_hours_hundredths)?
-        },
-        required: credits("program.required_hundredths", p.required_hundredths)?,
-        category_minimums: p
-            .category_minimums
-            .iter()
-            .map(|m| {
-                Ok(CategoryMinimum {
-                    category: normalize_category(&m.category),
-                    minimum: credits("program.category_minimums", m.minimum_hundredths)?,
-                })
-            })
-            .collect::<ApiResult<_>>()?,
-        caps,
-        grace_days: non_negative("program.grace_days", p.grace_days)?,
-        shares_courses: p.shares_courses,
-        accepted_accreditations: p
-            .accepted_accreditations
-            .iter()
-            .map(|a| a.trim().to_string())
-            .filter(|a| !a.is_empty())
-            .collect(),
-        sources: p.sources.iter().map(|s| s.trim().to_string()).collect(),
-        confidence,
-        notes: p.notes.trim().to_string(),
-    };
-    program.validate()?;
-    Ok(program)
-}
-
-fn date_string(d: Option<Date>) -> String {
-    d.map(|d| d.to_string()).unwrap_or_default()
-}
-
-/// A credential as sent to clients.
-pub fn credential_to_pb(c: &Credential) -> pb::Credential {
-    pb::Credential {
-        id: IdKind::Credential.format(c.id),
-        holder_id: IdKind::Holder.format(c.holder_id),
-        program: c.program.clone(),
-        number: c.number.clone(),
-        issued_on: date_string(c.issued_on),
-        expires_on: c.expires_on.to_string(),
-        history: c
-            .history
-            .iter()
-            .map(|h: &PastCycle| pb::PastCycle {
-                issued_on: date_string(h.issued_on),
-                expires_on: h.expires_on.to_string(),
-                renewed_on: h.renewed_on.to_string(),
-            })
-            .collect(),
-    }
-}
-
-/// A course as sent to clients.
-pub fn course_to_pb(c: &Course) -> pb::Course {
-    pb::Course {
-        id: IdKind::Course.format(c.id),
-        holder_id: IdKind::Holder.format(c.holder_id),
-        title: c.title.clone(),
-        provider: c.provider.clone(),
-        accreditation: c.accreditation.clone(),
-        completed_on: c.completed_on.to_string(),
-        credits_hundredths: c.amount.0,
-        unit: c.unit.name().to_string(),
-        hours_hundredths: c.hours().0,
-        categories: c.categories.clone(),
-        format: c.format.map(|f| f.name().to_string()).unwrap_or_default(),
-        credential_ids: c
-            .credential_ids
-            .iter()
-            .map(|&id| IdKind::Credential.format(id))
-            .collect(),
-        evidence: c.evidence.clone(),
-    }
 }
 
 /// A status as sent to clients.
@@ -406,4 +191,13 @@ pub fn top_level(errors: Vec<crate::domain::FieldError>, record: &str) -> super:
             })
             .collect(),
     )
+}
+
+/// [`top_level`] for the error of an update use case: its invalid fields are renamed, any
+/// other error is left as it is.
+pub fn at_top_level(error: ApiError, record: &str) -> ApiError {
+    match error {
+        ApiError::Invalid(errors) => top_level(errors, record),
+        other => other,
+    }
 }

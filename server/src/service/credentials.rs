@@ -1,0 +1,168 @@
+//! Credentials: programs held by holders, and renewing them into the next cycle.
+//!
+//! The rules across records: the holder and the program must exist when a credential is
+//! created, a holder holds a program once (the store refuses a second one with a
+//! [`crate::store::Conflict`]), and deleting a credential unpins it from its courses (the
+//! store does it in the same write). After every write the holder's alerts are re-checked.
+
+use super::holders::HolderRef;
+use super::{Caller, Service, ServiceError, ServiceResult};
+use crate::domain::{Credential, IdKind, PastCycle};
+use crate::store::{Cursor, Page, Store};
+use jiff::ToSpan;
+use jiff::civil::Date;
+
+/// A credential to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCredential {
+    /// Who holds it.
+    pub holder: HolderRef,
+    /// The program's slug.
+    pub program: String,
+    /// Certificate number; empty if unknown.
+    pub number: String,
+    /// Issue date of the current cycle, if known.
+    pub issued_on: Option<Date>,
+    /// Expiry date of the current cycle.
+    pub expires_on: Date,
+}
+
+/// Changes to a credential: `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CredentialPatch {
+    /// New certificate number (empty for none).
+    pub number: Option<String>,
+    /// New issue date (`Some(None)` clears it).
+    pub issued_on: Option<Option<Date>>,
+    /// New expiry date.
+    pub expires_on: Option<Date>,
+}
+
+/// A renewal into the next cycle.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Renewal {
+    /// When it was renewed; `None` is the holder's today.
+    pub renewed_on: Option<Date>,
+    /// The new expiry; `None` is one program cycle after the current one.
+    pub expires_on: Option<Date>,
+}
+
+impl<S: Store> Service<S> {
+    /// Creates a credential for an existing holder and program.
+    pub async fn create_credential(
+        &self,
+        caller: &Caller,
+        new: NewCredential,
+    ) -> ServiceResult<Credential> {
+        let holder_id = self.resolve_holder(caller, new.holder).await?;
+        let credential = Credential {
+            id: 0,
+            holder_id,
+            program: new.program,
+            number: new.number,
+            issued_on: new.issued_on,
+            expires_on: new.expires_on,
+            history: Vec::new(),
+        };
+        credential.validate()?;
+        self.holder(caller, holder_id).await?;
+        self.program(&credential.program).await?;
+        let created = self.store.create_credential(credential).await?;
+        self.after_change(holder_id).await;
+        tracing::info!(credential = %IdKind::Credential.format(created.id), program = %created.program, "credential created");
+        Ok(created)
+    }
+
+    /// A credential by id.
+    pub async fn get_credential(&self, _caller: &Caller, id: u64) -> ServiceResult<Credential> {
+        Ok(self.store.credential(id).await?)
+    }
+
+    /// A page of an existing holder's credentials, in id order.
+    pub async fn list_credentials(
+        &self,
+        caller: &Caller,
+        holder: HolderRef,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> ServiceResult<Page<Credential>> {
+        let holder = self.find_holder(caller, holder).await?;
+        Ok(self.store.list_credentials(holder.id, after, limit).await?)
+    }
+
+    /// Changes a credential's number or dates.
+    pub async fn update_credential(
+        &self,
+        caller: &Caller,
+        id: u64,
+        patch: CredentialPatch,
+    ) -> ServiceResult<Credential> {
+        let mut credential = self.get_credential(caller, id).await?;
+        if let Some(number) = patch.number {
+            credential.number = number;
+        }
+        if let Some(issued_on) = patch.issued_on {
+            credential.issued_on = issued_on;
+        }
+        if let Some(expires_on) = patch.expires_on {
+            credential.expires_on = expires_on;
+        }
+        credential.validate()?;
+        let updated = self.store.update_credential(credential).await?;
+        self.after_change(updated.holder_id).await;
+        Ok(updated)
+    }
+
+    /// Renews a credential: the current cycle goes into its history and the next one starts
+    /// where it ended, by default one program cycle long.
+    pub async fn renew_credential(
+        &self,
+        caller: &Caller,
+        id: u64,
+        renewal: Renewal,
+    ) -> ServiceResult<Credential> {
+        let mut credential = self.get_credential(caller, id).await?;
+        let program = self.program(&credential.program).await?;
+        let holder = self.holder(caller, credential.holder_id).await?;
+        let renewed_on = renewal.renewed_on.unwrap_or_else(|| self.today(&holder));
+        let expires_on = match renewal.expires_on {
+            Some(d) => d,
+            None => credential
+                .expires_on
+                .checked_add(i64::from(program.cycle_months).months())
+                .map_err(|_| {
+                    ServiceError::invalid("expires_on", "the next expiry date is out of range")
+                })?,
+        };
+        if expires_on <= credential.expires_on {
+            return Err(ServiceError::invalid(
+                "expires_on",
+                format!(
+                    "expires_on ({expires_on}) must be after the current expiry ({})",
+                    credential.expires_on
+                ),
+            ));
+        }
+        credential.history.push(PastCycle {
+            issued_on: credential.issued_on,
+            expires_on: credential.expires_on,
+            renewed_on,
+        });
+        credential.issued_on = Some(credential.expires_on);
+        credential.expires_on = expires_on;
+        credential.validate()?;
+        let renewed = self.store.update_credential(credential).await?;
+        self.after_change(renewed.holder_id).await;
+        tracing::info!(credential = %IdKind::Credential.format(id), expires_on = %renewed.expires_on, "credential renewed");
+        Ok(renewed)
+    }
+
+    /// Deletes a credential; the store unpins it from the holder's courses and drops its
+    /// alert settings in the same write.
+    pub async fn delete_credential(&self, caller: &Caller, id: u64) -> ServiceResult<()> {
+        let credential = self.get_credential(caller, id).await?;
+        self.store.delete_credential(id).await?;
+        self.after_change(credential.holder_id).await;
+        Ok(())
+    }
+}
