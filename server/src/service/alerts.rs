@@ -332,3 +332,187 @@ impl<S: Store> Service<S> {
         Ok(AlertWithStatus { alert, status })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::domain::{ChannelKind, Credential, Delivery, DeliveryState, Mark};
+    use crate::store::{SledStore, StoreOptions};
+    use jiff::Timestamp;
+    use std::sync::Arc;
+
+    /// A service at 2027-03-31T12:00Z over a fresh store, with one holder in Auckland (where
+    /// it is already 2027-04-01) and two credentials.
+    async fn service() -> (
+        tempfile::TempDir,
+        Service<SledStore>,
+        Holder,
+        [Credential; 2],
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path(), &StoreOptions::default()).unwrap();
+        let clock = ManualClock::new("2027-03-31T12:00:00Z".parse().unwrap());
+        let service = Service::new(store.clone(), Arc::new(clock), Arc::default());
+        let holder = store
+            .create_holder(Holder {
+                id: 0,
+                name: "Aroha".into(),
+                email: String::new(),
+                time_zone: "Pacific/Auckland".into(),
+            })
+            .await
+            .unwrap();
+        let mut credentials = Vec::new();
+        for program in ["nha-cpt", "aha-bls"] {
+            credentials.push(
+                store
+                    .create_credential(Credential {
+                        id: 0,
+                        holder_id: holder.id,
+                        program: program.into(),
+                        number: String::new(),
+                        issued_on: None,
+                        expires_on: "2027-04-30".parse().unwrap(),
+                        history: Vec::new(),
+                    })
+                    .await
+                    .unwrap(),
+            );
+        }
+        let credentials = credentials.try_into().unwrap();
+        (dir, service, holder, credentials)
+    }
+
+    /// An alert about `credential` `threshold` days before expiry, due for delivery now.
+    fn alert(credential: &Credential, threshold: u32) -> Alert {
+        let due: Timestamp = "2027-03-31T08:00:00Z".parse().unwrap();
+        Alert {
+            id: 0,
+            holder_id: credential.holder_id,
+            credential_id: credential.id,
+            program: credential.program.clone(),
+            expires_on: credential.expires_on,
+            mark: Mark::Before(threshold),
+            threshold_days: i64::from(threshold),
+            due_on: "2027-03-31".parse().unwrap(),
+            title: "Renew soon".into(),
+            body: String::new(),
+            met: false,
+            compliance_status: "at_risk".into(),
+            created_at: due,
+            snoozed_until: None,
+            acknowledged: false,
+            cancelled: false,
+            deliveries: vec![Delivery {
+                channel_id: 1,
+                kind: ChannelKind::Webhook,
+                target: "https://example.org/hook".into(),
+                attempts: 0,
+                last_error: String::new(),
+                state: DeliveryState::Pending,
+                next_attempt_at: Some(due),
+            }],
+        }
+    }
+
+    #[tokio::test]
+    async fn snoozing_must_reach_past_the_holders_today_not_the_servers() {
+        let (_dir, service, _holder, [cpt, _]) = service().await;
+        let caller = Caller::LocalOperator;
+        let stored = service
+            .store
+            .enqueue_alerts(vec![alert(&cpt, 30)])
+            .await
+            .unwrap();
+        let id = stored[0].id;
+
+        // It is still 2027-03-31 in UTC, but already 2027-04-01 in Auckland.
+        let refused = service
+            .snooze_alert(&caller, id, "2027-04-01".parse().unwrap())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "until (2027-04-01) must be after today (2027-04-01)"
+        );
+        assert!(matches!(&refused, ServiceError::Invalid(e) if e[0].field == "until"));
+        assert_eq!(
+            crate::store::Outbox::alert(&service.store, id)
+                .await
+                .unwrap(),
+            stored[0]
+        );
+
+        // The next day is accepted: deliveries start over at the holder's local midnight.
+        let snoozed = service
+            .snooze_alert(&caller, id, "2027-04-02".parse().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(snoozed.status, AlertStatus::Snoozed);
+        assert_eq!(
+            snoozed.alert.next_attempt(),
+            Some("2027-04-01T11:00:00Z".parse().unwrap())
+        );
+        service.store.close().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn muting_cancels_only_that_credentials_pending_alerts_and_unmuting_keeps_them_cancelled()
+    {
+        let (_dir, service, _holder, [cpt, bls]) = service().await;
+        let caller = Caller::LocalOperator;
+        let stored = service
+            .store
+            .enqueue_alerts(vec![alert(&cpt, 60), alert(&cpt, 30), alert(&bls, 30)])
+            .await
+            .unwrap();
+        let [seen, waiting, other] = [stored[0].id, stored[1].id, stored[2].id];
+        service.acknowledge_alert(&caller, seen).await.unwrap();
+
+        let muted = service
+            .mute_credential(&caller, cpt.id, true)
+            .await
+            .unwrap();
+        assert_eq!(
+            muted,
+            Muted {
+                credential_id: cpt.id,
+                muted: true,
+                cancelled: 1
+            }
+        );
+        let status = |alerts: &Page<AlertWithStatus>, id| {
+            alerts
+                .items
+                .iter()
+                .find(|a| a.alert.id == id)
+                .map(|a| a.status)
+        };
+        let all = service
+            .list_alerts(&caller, None, AlertFilter::All, None, 10)
+            .await
+            .unwrap();
+        assert_eq!(status(&all, seen), Some(AlertStatus::Delivered));
+        assert_eq!(status(&all, waiting), Some(AlertStatus::Cancelled));
+        assert_eq!(status(&all, other), Some(AlertStatus::Pending));
+        let settings = service
+            .alert_settings(&caller, SettingsScope::Credential(cpt.id))
+            .await
+            .unwrap();
+        assert!(settings.settings.muted);
+
+        let unmuted = service
+            .mute_credential(&caller, cpt.id, false)
+            .await
+            .unwrap();
+        assert_eq!((unmuted.muted, unmuted.cancelled), (false, 0));
+        let active = service
+            .list_alerts(&caller, None, AlertFilter::Active, None, 10)
+            .await
+            .unwrap();
+        assert_eq!(status(&active, waiting), None);
+        assert_eq!(active.items.len(), 2);
+        service.store.close().await.unwrap();
+    }
+}
