@@ -157,19 +157,18 @@ fn fixture() -> &'static Fixture {
             let engine = AlertEngine::new(store.clone(), clock.clone(), &AlertConfig::default())
                 .map_err(|e| e.to_string())
                 .unwrap();
-            let api = Api::new(store, clock, engine.clone());
+            let api = Api::new(store, clock, engine);
             let services = Services {
                 holders: HolderApi(api.clone()),
                 programs: ProgramApi(api.clone()),
                 credentials: CredentialApi(api.clone()),
                 courses: CourseApi(api.clone()),
                 compliance: ComplianceApi(api.clone()),
-                alerts: AlertApi<Store> {
+                alerts: AlertApi {
                     api: api.clone(),
-                    engine: engine.clone(),
                     shutdown: tokio_util::sync::CancellationToken::new(),
                 },
-                channels: ChannelApi<Store> { api, engine },
+                channels: ChannelApi(api),
             };
             let seed = [
                 Request::CreateHolder(pb::CreateHolderRequest {

@@ -110,7 +110,7 @@ async fn serve<S: Store>(
     engine: alerts::AlertEngine<S>,
     shutdown: CancellationToken,
 ) -> Result<(), RunError> {
-    let api = Api::new(store, clock, engine.clone());
+    let api = Api::new(store, clock, engine);
     let (health, health_service) = tonic_health::server::health_reporter();
     health
         .set_serving::<HolderServiceServer<HolderApi<S>>>()
@@ -160,11 +160,10 @@ async fn serve<S: Store>(
         .add_service(ComplianceServiceServer::new(ComplianceApi(api.clone())))
         .add_service(AlertServiceServer::new(AlertApi {
             api: api.clone(),
-            engine: engine.clone(),
             shutdown: shutdown.clone(),
         }))
         .add_service(BackupServiceServer::new(BackupApi(api.clone())))
-        .add_service(ChannelServiceServer::new(ChannelApi { api, engine }))
+        .add_service(ChannelServiceServer::new(ChannelApi(api)))
         .serve_with_incoming_shutdown(
             // Nagle's algorithm would hold back every response over a few hundred bytes.
             tokio_stream::StreamExt::map(

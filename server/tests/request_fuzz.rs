@@ -596,7 +596,7 @@ fn start() -> (Runtime, Services, tempfile::TempDir) {
         let engine = AlertEngine::new(store.clone(), clock.clone(), &AlertConfig::default())
             .map_err(|e| e.to_string())
             .unwrap();
-        let api = Api::new(store.clone(), clock, engine.clone());
+        let api = Api::new(store.clone(), clock, engine);
         let services = Services {
             store,
             holders: HolderApi(api.clone()),
@@ -606,10 +606,9 @@ fn start() -> (Runtime, Services, tempfile::TempDir) {
             compliance: ComplianceApi(api.clone()),
             alerts: AlertApi {
                 api: api.clone(),
-                engine: engine.clone(),
                 shutdown: tokio_util::sync::CancellationToken::new(),
             },
-            channels: ChannelApi { api, engine },
+            channels: ChannelApi(api),
         };
         for request in seed() {
             call(&services, request).await.unwrap();

@@ -65,7 +65,6 @@ impl Outbox {
         .unwrap();
         let api = AlertApi {
             api: Api::new(store.clone(), Arc::new(clock.clone()), engine.clone()),
-            engine: engine.clone(),
             shutdown: tokio_util::sync::CancellationToken::new(),
         };
         let sink = WebhookSink::start_holding(status).await;

@@ -15,10 +15,8 @@ pub use error::{ApiError, ApiResult};
 
 use crate::alerts::AlertEngine;
 use crate::clock::Clock;
-use crate::domain::{Holder, IdKind, Program};
 use crate::service::{Caller, Service};
 use crate::store::Store;
-use jiff::civil::Date;
 use std::sync::Arc;
 use tonic::Request;
 
@@ -54,34 +52,6 @@ impl<S: Store> Api<S> {
     /// The service layer.
     pub fn service(&self) -> &Service<S> {
         &self.service
-    }
-
-    /// The holder id named in a request; `"default"` is the default holder.
-    async fn holder_id(&self, field: &str, value: &str) -> ApiResult<u64> {
-        if value.trim() == "default" {
-            return self.store.default_holder_id().await?.ok_or_else(|| {
-                ApiError::NotFound(
-                    "no holder exists yet; create one first (recert holder add NAME)".into(),
-                )
-            });
-        }
-        convert::id(IdKind::Holder, field, value)
-    }
-
-    /// A holder's local date now.
-    fn today(&self, holder: &Holder) -> Date {
-        crate::service::standing::today(holder, self.clock.now())
-    }
-
-    /// The program in force for `slug`: a local one, else the built-in one.
-    async fn program(&self, slug: &str) -> ApiResult<Program> {
-        crate::service::standing::program(&self.store, slug)
-            .await?
-            .ok_or_else(|| {
-                ApiError::NotFound(format!(
-                    "program {slug:?} not found (see: recert program list)"
-                ))
-            })
     }
 }
 

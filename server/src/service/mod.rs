@@ -6,6 +6,8 @@
 //! `S: Store`, and answers domain values or a [`ServiceError`]. It knows neither protobuf nor
 //! any storage engine.
 
+pub mod alerts;
+pub mod compliance;
 mod courses;
 mod credentials;
 mod error;

@@ -1,1 +1,88 @@
-//! Conversions between `recert.v1` compliance messages and the domain.
+//! Conversions between `recert.v1` compliance messages and the domain: compliance answers,
+//! statuses, deadlines, and the deadline window of a request.
+
+use crate::api::{ApiError, ApiResult};
+use crate::domain::{IdKind, Status};
+use crate::service::compliance::{CredentialCompliance, Deadline};
+use recert_proto::v1 as pb;
+
+/// The deadline window when a request leaves it at 0.
+const DEFAULT_WITHIN_DAYS: i64 = 90;
+/// The widest deadline window a request may ask for (ten years and change).
+const MAX_WITHIN_DAYS: i32 = 3660;
+
+impl From<Status> for pb::ComplianceStatus {
+    fn from(s: Status) -> Self {
+        match s {
+            Status::Met => pb::ComplianceStatus::Met,
+            Status::OnTrack => pb::ComplianceStatus::OnTrack,
+            Status::AtRisk => pb::ComplianceStatus::AtRisk,
+            Status::InGrace => pb::ComplianceStatus::InGrace,
+            Status::Expired => pb::ComplianceStatus::Expired,
+        }
+    }
+}
+
+impl From<&CredentialCompliance> for pb::Compliance {
+    fn from(row: &CredentialCompliance) -> Self {
+        let (c, program) = (&row.compliance, &row.program);
+        pb::Compliance {
+            credential_id: IdKind::Credential.format(c.credential_id),
+            holder_id: IdKind::Holder.format(row.holder_id),
+            program: c.program.clone(),
+            program_name: program.name.clone(),
+            unit: program.unit_name.clone(),
+            expires_on: c.expires_on.to_string(),
+            window_start: c.window_start.to_string(),
+            required_hundredths: c.required.0,
+            earned_hundredths: c.earned.0,
+            remaining_hundredths: c.remaining.0,
+            categories: c
+                .categories
+                .iter()
+                .map(|p| pb::CategoryProgress {
+                    category: p.category.clone(),
+                    required_hundredths: p.required.0,
+                    earned_hundredths: p.earned.0,
+                })
+                .collect(),
+            days_left: c.days_left,
+            status: pb::ComplianceStatus::from(c.status).into(),
+            as_of: c.as_of.to_string(),
+            caution: program.caution().unwrap_or_default(),
+            counted_course_ids: c
+                .counted_course_ids
+                .iter()
+                .map(|&id| IdKind::Course.format(id))
+                .collect(),
+        }
+    }
+}
+
+impl From<&Deadline> for pb::Deadline {
+    fn from(d: &Deadline) -> Self {
+        pb::Deadline {
+            credential_id: IdKind::Credential.format(d.credential.id),
+            holder_id: IdKind::Holder.format(d.credential.holder_id),
+            holder_name: d.holder_name.clone(),
+            program: d.credential.program.clone(),
+            expires_on: d.credential.expires_on.to_string(),
+            days_left: d.compliance.days_left,
+            status: pb::ComplianceStatus::from(d.compliance.status).into(),
+            unit: d.program.unit_name.clone(),
+            remaining_hundredths: d.compliance.remaining.0,
+        }
+    }
+}
+
+/// Checks a deadline window: 0 means the default of 90 days.
+pub fn within_days(value: i32) -> ApiResult<i64> {
+    match value {
+        0 => Ok(DEFAULT_WITHIN_DAYS),
+        d @ 1..=MAX_WITHIN_DAYS => Ok(i64::from(d)),
+        _ => Err(ApiError::invalid(
+            "within_days",
+            "within_days must be between 0 and 3660",
+        )),
+    }
+}

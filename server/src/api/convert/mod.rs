@@ -8,17 +8,19 @@ mod credential;
 mod holder;
 mod program;
 
+pub use alert::{NamedScope, alert_filter, channel_from_pb, settings_scope};
+pub use compliance::within_days;
+
 use super::error::{ApiError, ApiResult};
 pub use course::course_update;
 pub use credential::{credential_update, renewal};
 pub use holder::holder_update;
 pub use program::slug;
 
-use crate::domain::{self, Compliance, Format, IdKind, Program, Status, Unit, normalize_category};
+use crate::domain::{self, Format, IdKind, Unit, normalize_category};
 use crate::service::HolderRef;
 use crate::store::Cursor;
 use jiff::civil::Date;
-use recert_proto::v1 as pb;
 
 /// Default number of items in a page.
 pub const DEFAULT_PAGE_SIZE: usize = 50;
@@ -127,51 +129,6 @@ pub fn credential_ids(field: &str, values: &[String]) -> ApiResult<Vec<u64>> {
         }
     }
     Ok(out)
-}
-
-/// A status as sent to clients.
-pub fn status_to_pb(s: Status) -> pb::ComplianceStatus {
-    match s {
-        Status::Met => pb::ComplianceStatus::Met,
-        Status::OnTrack => pb::ComplianceStatus::OnTrack,
-        Status::AtRisk => pb::ComplianceStatus::AtRisk,
-        Status::InGrace => pb::ComplianceStatus::InGrace,
-        Status::Expired => pb::ComplianceStatus::Expired,
-    }
-}
-
-/// A compliance answer as sent to clients.
-pub fn compliance_to_pb(c: &Compliance, holder_id: u64, program: &Program) -> pb::Compliance {
-    pb::Compliance {
-        credential_id: IdKind::Credential.format(c.credential_id),
-        holder_id: IdKind::Holder.format(holder_id),
-        program: c.program.clone(),
-        program_name: program.name.clone(),
-        unit: program.unit_name.clone(),
-        expires_on: c.expires_on.to_string(),
-        window_start: c.window_start.to_string(),
-        required_hundredths: c.required.0,
-        earned_hundredths: c.earned.0,
-        remaining_hundredths: c.remaining.0,
-        categories: c
-            .categories
-            .iter()
-            .map(|p| pb::CategoryProgress {
-                category: p.category.clone(),
-                required_hundredths: p.required.0,
-                earned_hundredths: p.earned.0,
-            })
-            .collect(),
-        days_left: c.days_left,
-        status: status_to_pb(c.status).into(),
-        as_of: c.as_of.to_string(),
-        caution: program.caution().unwrap_or_default(),
-        counted_course_ids: c
-            .counted_course_ids
-            .iter()
-            .map(|&id| IdKind::Course.format(id))
-            .collect(),
-    }
 }
 
 /// Renames violations of a record's fields (`course.title`) to the request's own field names

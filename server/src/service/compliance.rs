@@ -1,0 +1,188 @@
+//! Compliance use cases: where a credential or a holder stands on a date, and the
+//! deadlines coming up across holders, paged over the store's expiry index.
+
+use super::standing::Standing;
+use super::{Caller, Service, ServiceError, ServiceResult};
+use crate::domain::{Compliance, Credential, Holder, IdKind, Program};
+use crate::store::{Cursor, Page, Store};
+use jiff::ToSpan;
+use jiff::civil::Date;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::sync::Arc;
+
+/// Longest grace period considered when looking for credentials still in grace.
+const MAX_GRACE_DAYS: i64 = 3650;
+
+/// One credential's compliance, with the program it was judged by.
+#[derive(Debug, Clone)]
+pub struct CredentialCompliance {
+    /// The credential's holder.
+    pub holder_id: u64,
+    /// The answer.
+    pub compliance: Compliance,
+    /// The program in force for the credential.
+    pub program: Program,
+}
+
+/// A credential coming due (or in grace), with where it stands.
+#[derive(Debug, Clone)]
+pub struct Deadline {
+    /// The credential.
+    pub credential: Credential,
+    /// Its holder's name.
+    pub holder_name: String,
+    /// Its compliance on the holder's today (or the date asked about).
+    pub compliance: Compliance,
+    /// The program in force for it.
+    pub program: Program,
+}
+
+/// Which deadlines to list.
+#[derive(Debug, Clone)]
+pub struct DeadlineQuery {
+    /// Only this holder's; `None` for every holder.
+    pub holder: Option<u64>,
+    /// Credentials expiring within this many days (or in grace now).
+    pub within_days: i64,
+    /// The date to judge on; `None` for each holder's today.
+    pub as_of: Option<Date>,
+    /// Continue after this cursor.
+    pub after: Option<Cursor>,
+    /// At most this many deadlines.
+    pub size: usize,
+}
+
+impl<S: Store> Service<S> {
+    /// Where credential `id` stands on `as_of` (or its holder's today).
+    pub async fn compliance(
+        &self,
+        caller: &Caller,
+        id: u64,
+        as_of: Option<Date>,
+    ) -> ServiceResult<CredentialCompliance> {
+        let credential = self.store.credential(id).await?;
+        let holder = self.holder(caller, credential.holder_id).await?;
+        self.standing(&holder, as_of)
+            .await?
+            .iter()
+            .find(|(_, c, _)| c.credential_id == id)
+            .map(|(_, c, p)| CredentialCompliance {
+                holder_id: holder.id,
+                compliance: c.clone(),
+                program: p.clone(),
+            })
+            .ok_or_else(|| {
+                ServiceError::NotFound(format!(
+                    "credential {} not found",
+                    IdKind::Credential.format(id)
+                ))
+            })
+    }
+
+    /// Where each credential of holder `holder_id` stands on `as_of` (or their today),
+    /// soonest expiry first.
+    pub async fn holder_compliance(
+        &self,
+        caller: &Caller,
+        holder_id: u64,
+        as_of: Option<Date>,
+    ) -> ServiceResult<Vec<CredentialCompliance>> {
+        let holder = self.holder(caller, holder_id).await?;
+        let standing = self.standing(&holder, as_of).await?;
+        let mut rows: Vec<CredentialCompliance> = standing
+            .iter()
+            .map(|(_, c, p)| CredentialCompliance {
+                holder_id: holder.id,
+                compliance: c.clone(),
+                program: p.clone(),
+            })
+            .collect();
+        rows.sort_by_key(|r| (r.compliance.expires_on, r.compliance.credential_id));
+        Ok(rows)
+    }
+
+    /// Credentials expiring within `query.within_days` of each holder's today, or in grace,
+    /// soonest first; a page of them.
+    ///
+    /// The expiry index is scanned by UTC date with a day of slack either side; each
+    /// holder's own today decides what is in the window.
+    pub async fn deadlines(
+        &self,
+        caller: &Caller,
+        query: DeadlineQuery,
+    ) -> ServiceResult<Page<Deadline>> {
+        let DeadlineQuery {
+            holder: only_holder,
+            within_days: within,
+            as_of,
+            after: mut cursor,
+            size,
+        } = query;
+        if let Some(id) = only_holder {
+            self.holder(caller, id).await?;
+        }
+        let utc_today =
+            as_of.unwrap_or_else(|| self.clock.now().to_zoned(jiff::tz::TimeZone::UTC).date());
+        let from = utc_today
+            .checked_sub(MAX_GRACE_DAYS.days())
+            .unwrap_or(Date::MIN);
+        let to = utc_today
+            .checked_add((within + 1).days())
+            .unwrap_or(Date::MAX);
+
+        let mut deadlines = Vec::new();
+        let mut holders: HashMap<u64, Holder> = HashMap::new();
+        let mut standings: HashMap<u64, Arc<Standing>> = HashMap::new();
+        let next = loop {
+            let page = self
+                .store
+                .expiring(from, to, cursor.as_ref(), size.max(64))
+                .await?;
+            let mut consumed_all = true;
+            for credential in &page.items {
+                cursor = Some(self.store.expiry_cursor(credential));
+                if only_holder.is_some_and(|h| h != credential.holder_id) {
+                    continue;
+                }
+                let holder = match holders.entry(credential.holder_id) {
+                    Entry::Occupied(e) => e.into_mut(),
+                    Entry::Vacant(e) => e.insert(self.holder(caller, credential.holder_id).await?),
+                };
+                let answers = match standings.entry(holder.id) {
+                    Entry::Occupied(e) => e.into_mut(),
+                    Entry::Vacant(e) => e.insert(self.standing(holder, as_of).await?),
+                };
+                let Some((_, c, program)) = answers
+                    .iter()
+                    .find(|(_, c, _)| c.credential_id == credential.id)
+                else {
+                    continue;
+                };
+                if c.days_left > within || c.days_left < -i64::from(program.grace_days) {
+                    continue;
+                }
+                deadlines.push(Deadline {
+                    credential: credential.clone(),
+                    holder_name: holder.name.clone(),
+                    compliance: c.clone(),
+                    program: program.clone(),
+                });
+                if deadlines.len() == size {
+                    consumed_all = false;
+                    break;
+                }
+            }
+            if !consumed_all {
+                break cursor;
+            }
+            if page.next.is_none() {
+                break None;
+            }
+        };
+        Ok(Page {
+            items: deadlines,
+            next,
+        })
+    }
+}
