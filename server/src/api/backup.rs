@@ -3,9 +3,9 @@
 //! written.
 
 use super::{Api, ApiError};
+use crate::backup::{self, Reader};
 use crate::catalog;
 use crate::domain::FieldError;
-use crate::export::{self, Reader};
 use crate::store::Store;
 use crate::store::{ImportError, LineError};
 use recert_proto::v1 as pb;
@@ -58,7 +58,7 @@ impl From<ImportError> for ApiError {
     fn from(e: ImportError) -> Self {
         match e {
             ImportError::Invalid(errors) => ApiError::Invalid(
-                export::first_bad_lines(errors)
+                backup::first_bad_lines(errors)
                     .into_iter()
                     .map(violation)
                     .collect(),
@@ -128,7 +128,7 @@ impl<S: Store> BackupService for BackupApi<S> {
         let secrets = !request.get_ref().omit_secrets;
         let dump = self.0.store.dump().await.map_err(ApiError::from)?;
         tracing::info!(secrets, "exporting the store");
-        let lines = export::lines(dump, self.0.clock.now(), secrets);
+        let lines = backup::lines(dump, self.0.clock.now(), secrets);
         let chunks = chunks(lines, CHUNK_BYTES).map(|data| Ok(pb::ExportDataResponse { data }));
         Ok(Response::new(Box::pin(tokio_stream::iter(chunks))))
     }
