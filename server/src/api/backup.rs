@@ -4,13 +4,12 @@
 
 use super::{Api, ApiError};
 use crate::backup::{self, Reader};
-use crate::catalog;
 use crate::domain::FieldError;
+use crate::service::Caller;
+use crate::service::import::{ImportError, LineError};
 use crate::store::Store;
-use crate::store::{ImportError, LineError};
 use recert_proto::v1 as pb;
 use recert_proto::v1::backup_service_server::BackupService;
-use std::collections::BTreeSet;
 use std::pin::Pin;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status, Streaming};
@@ -90,25 +89,27 @@ impl<S: Store> BackupApi<S> {
                 .into());
             }
         }
-        let store = &self.0.store;
+        let service = &self.0.service;
+        let caller = Caller::LocalOperator;
         reader.end_input();
         let mut zones = std::collections::HashMap::new();
         for id in reader.holders_outside() {
-            if let Ok(h) = store.holder(id).await {
+            if let Ok(h) = service.holder(&caller, id).await {
                 zones.insert(id, h.time_zone);
             }
         }
         let dump = reader
-            .finish(self.0.clock.now(), |id| zones.get(&id).cloned())
+            .finish(service.clock().now(), |id| zones.get(&id).cloned())
             .map_err(|errors| ApiError::from(ImportError::Invalid(errors)))?;
-        let builtin: BTreeSet<String> = catalog::builtin().iter().map(|p| p.slug.clone()).collect();
-        let summary = store.import(dump, &builtin).await.map_err(ApiError::from)?;
+        let summary = service
+            .import(&caller, dump)
+            .await
+            .map_err(ApiError::from)?;
         tracing::info!(
             imported = summary.imported,
             unchanged = summary.unchanged,
             "dump imported"
         );
-        self.0.alerts.wake();
         Ok(pb::ImportDataResponse {
             imported: summary.imported,
             unchanged: summary.unchanged,

@@ -12,9 +12,8 @@ use crate::domain::{
     Confidence, Course, Credential, Credits, Delivery, DeliveryState, FieldError, Format, Holder,
     IdKind, Mark, PastCycle, Program, Unit, normalize_category, parse_date, parse_id,
 };
-use crate::store::{
-    DumpChannel, LineError, Lined, NextIds, ParsedDump, SCHEMA_VERSION, SettingsScope,
-};
+use crate::service::import::{DumpChannel, LineError, Lined, ParsedDump};
+use crate::store::{NextIds, SCHEMA_VERSION, SettingsScope};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;

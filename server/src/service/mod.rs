@@ -7,6 +7,7 @@
 //! any storage engine.
 
 mod error;
+pub mod import;
 pub mod standing;
 
 pub use error::{ServiceError, ServiceResult, join};
