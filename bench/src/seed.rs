@@ -5,9 +5,9 @@
 //! It reports the rate of each phase and, from a few writes made one at a time, what a lone
 //! durable write costs, so the bound on the bulk rate can be read off.
 //!
-//! [`import`] fills a data dir through the store's batch path instead, `Store::import` (what
-//! `recert import` uses): one transaction and one flush per chunk of holders with their
-//! credentials and courses.
+//! [`import`] fills a data dir through the import path instead, `service::import::import`
+//! (what `recert import` uses): one transaction and one flush per chunk of holders with
+//! their credentials and courses.
 
 use crate::engine::Rate;
 use crate::latency::Latency;
@@ -16,7 +16,8 @@ use jiff::ToSpan;
 use jiff::civil::Date;
 use recertd::catalog;
 use recertd::domain::{Course, Credential, Credits, Format, Holder, Unit};
-use recertd::store::{Lined, ParsedDump, SledStore as Store, StoreError, StoreOptions};
+use recertd::service::import::{Lined, ParsedDump, import as import_dump};
+use recertd::store::{SledStore as Store, StoreError, StoreOptions};
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -252,14 +253,14 @@ pub async fn seed(dir: &Path, options: &SeedOptions) -> Result<SeedReport> {
     })
 }
 
-/// What seeding through `Store::import` took.
+/// What seeding through `service::import::import` took.
 #[derive(Debug, Clone, Serialize)]
 pub struct ImportReport {
     /// The data dir.
     pub dir: PathBuf,
-    /// Holders per `Store::import` call.
+    /// Holders per `service::import::import` call.
     pub holders_per_call: u64,
-    /// `Store::import` calls.
+    /// `service::import::import` calls.
     pub calls: u64,
     /// Holders written.
     pub holders: u64,
@@ -267,7 +268,7 @@ pub struct ImportReport {
     pub credentials: u64,
     /// Courses written, at the rate of the whole import (all records included).
     pub courses: Rate,
-    /// The slowest single `Store::import` call, in seconds.
+    /// The slowest single `service::import::import` call, in seconds.
     pub slowest_call_secs: f64,
     /// 10^6 courses at this rate.
     pub projected_million_courses_secs: f64,
@@ -282,7 +283,7 @@ fn lined<T>(line: &mut usize, record: T) -> Lined<T> {
     }
 }
 
-/// Fills `dir` (which must not hold a running recertd) through `Store::import`,
+/// Fills `dir` (which must not hold a running recertd) through `service::import::import`,
 /// `holders_per_call` holders with their credentials and courses per call, with the same
 /// records as [`seed`].
 pub async fn import(
@@ -334,8 +335,7 @@ pub async fn import(
             }
         }
         let t = Instant::now();
-        store
-            .import(dump, &builtin)
+        import_dump(&store, dump, &builtin)
             .await
             .map_err(|e| BenchError::Check(format!("Store::import refused the seed: {e}")))?;
         slowest = slowest.max(t.elapsed().as_secs_f64());

@@ -11,7 +11,6 @@ pub mod clock;
 pub mod config;
 pub mod conn;
 pub mod domain;
-pub mod export;
 pub mod service;
 pub mod store;
 

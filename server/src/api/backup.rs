@@ -3,14 +3,13 @@
 //! written.
 
 use super::{Api, ApiError};
-use crate::catalog;
+use crate::backup::{self, Reader};
 use crate::domain::FieldError;
-use crate::export::{self, Reader};
+use crate::service::Caller;
+use crate::service::import::{ImportError, LineError};
 use crate::store::Store;
-use crate::store::{ImportError, LineError};
 use recert_proto::v1 as pb;
 use recert_proto::v1::backup_service_server::BackupService;
-use std::collections::BTreeSet;
 use std::pin::Pin;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status, Streaming};
@@ -58,7 +57,7 @@ impl From<ImportError> for ApiError {
     fn from(e: ImportError) -> Self {
         match e {
             ImportError::Invalid(errors) => ApiError::Invalid(
-                export::first_bad_lines(errors)
+                backup::first_bad_lines(errors)
                     .into_iter()
                     .map(violation)
                     .collect(),
@@ -90,25 +89,27 @@ impl<S: Store> BackupApi<S> {
                 .into());
             }
         }
-        let store = &self.0.store;
+        let service = &self.0.service;
+        let caller = Caller::LocalOperator;
         reader.end_input();
         let mut zones = std::collections::HashMap::new();
         for id in reader.holders_outside() {
-            if let Ok(h) = store.holder(id).await {
+            if let Ok(h) = service.holder(&caller, id).await {
                 zones.insert(id, h.time_zone);
             }
         }
         let dump = reader
-            .finish(self.0.clock.now(), |id| zones.get(&id).cloned())
+            .finish(service.clock().now(), |id| zones.get(&id).cloned())
             .map_err(|errors| ApiError::from(ImportError::Invalid(errors)))?;
-        let builtin: BTreeSet<String> = catalog::builtin().iter().map(|p| p.slug.clone()).collect();
-        let summary = store.import(dump, &builtin).await.map_err(ApiError::from)?;
+        let summary = service
+            .import(&caller, dump)
+            .await
+            .map_err(ApiError::from)?;
         tracing::info!(
             imported = summary.imported,
             unchanged = summary.unchanged,
             "dump imported"
         );
-        self.0.alerts.wake();
         Ok(pb::ImportDataResponse {
             imported: summary.imported,
             unchanged: summary.unchanged,
@@ -128,7 +129,7 @@ impl<S: Store> BackupService for BackupApi<S> {
         let secrets = !request.get_ref().omit_secrets;
         let dump = self.0.store.dump().await.map_err(ApiError::from)?;
         tracing::info!(secrets, "exporting the store");
-        let lines = export::lines(dump, self.0.clock.now(), secrets);
+        let lines = backup::lines(dump, self.0.clock.now(), secrets);
         let chunks = chunks(lines, CHUNK_BYTES).map(|data| Ok(pb::ExportDataResponse { data }));
         Ok(Response::new(Box::pin(tokio_stream::iter(chunks))))
     }

@@ -12,6 +12,7 @@ mod courses;
 mod credentials;
 mod error;
 mod holders;
+pub mod import;
 mod programs;
 pub mod standing;
 

@@ -12,15 +12,11 @@
 
 pub mod sled;
 
-pub use self::sled::{
-    CheckReport, Dump, DumpChannel, ImportError, ImportSummary, LineError, Lined, NextIds,
-    ParsedDump, SCHEMA_VERSION, SledStore, StoreOptions, TREE_NAMES,
-};
+pub use self::sled::{CheckReport, SCHEMA_VERSION, SledStore, StoreOptions, TREE_NAMES};
 
 use crate::domain::{Alert, AlertSettings, Channel, Course, Credential, Holder, IdKind, Program};
 use jiff::Timestamp;
 use jiff::civil::Date;
-use std::collections::BTreeSet;
 use std::future::Future;
 use std::path::PathBuf;
 
@@ -201,7 +197,7 @@ pub struct Version {
 }
 
 /// Whose alert settings: a program, a holder or a credential.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum SettingsScope {
     /// A program, by slug.
     Program(String),
@@ -408,16 +404,195 @@ pub trait Scheduler: Send + Sync {
     fn set_last_tick(&self, zone: &str, at: Timestamp) -> impl Future<Output = Result<()>> + Send;
 }
 
+/// The kinds whose ids come from a counter.
+pub const COUNTED: [IdKind; 5] = [
+    IdKind::Holder,
+    IdKind::Credential,
+    IdKind::Course,
+    IdKind::Alert,
+    IdKind::Channel,
+];
+
+/// The next id of each kind: what the store's counters hold (1 when unused).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NextIds {
+    /// Next holder id.
+    pub holder: u64,
+    /// Next credential id.
+    pub credential: u64,
+    /// Next course id.
+    pub course: u64,
+    /// Next alert id (also the next position in the alert stream).
+    pub alert: u64,
+    /// Next channel id.
+    pub channel: u64,
+}
+
+impl Default for NextIds {
+    fn default() -> Self {
+        NextIds {
+            holder: 1,
+            credential: 1,
+            course: 1,
+            alert: 1,
+            channel: 1,
+        }
+    }
+}
+
+impl NextIds {
+    /// The counter of `kind`.
+    pub fn get(&self, kind: IdKind) -> u64 {
+        match kind {
+            IdKind::Holder => self.holder,
+            IdKind::Credential => self.credential,
+            IdKind::Course => self.course,
+            IdKind::Alert => self.alert,
+            IdKind::Channel => self.channel,
+        }
+    }
+
+    /// Sets the counter of `kind`.
+    pub fn set(&mut self, kind: IdKind, next: u64) {
+        *self.slot(kind) = next;
+    }
+
+    /// Raises the counter of `kind` to at least `id`.
+    pub fn raise(&mut self, kind: IdKind, id: u64) {
+        let slot = self.slot(kind);
+        *slot = (*slot).max(id);
+    }
+
+    fn slot(&mut self, kind: IdKind) -> &mut u64 {
+        match kind {
+            IdKind::Holder => &mut self.holder,
+            IdKind::Credential => &mut self.credential,
+            IdKind::Course => &mut self.course,
+            IdKind::Alert => &mut self.alert,
+            IdKind::Channel => &mut self.channel,
+        }
+    }
+}
+
+/// Every record of the store as of one instant ([`Snapshots::dump`]), each kind in key order.
+#[derive(Debug, Clone, Default)]
+pub struct Dump {
+    /// The store's schema version.
+    pub schema: u32,
+    /// The id counters.
+    pub next_ids: NextIds,
+    /// The default holder, if any holder exists.
+    pub default_holder: Option<u64>,
+    /// Holders, by id.
+    pub holders: Vec<Holder>,
+    /// Local programs (custom ones and overrides of built-in ones), by slug.
+    pub programs: Vec<Program>,
+    /// Credentials, by id.
+    pub credentials: Vec<Credential>,
+    /// Courses, by id.
+    pub courses: Vec<Course>,
+    /// Delivery channels, by id.
+    pub channels: Vec<Channel>,
+    /// Alert settings that were set, by scope.
+    pub alert_settings: Vec<(SettingsScope, AlertSettings)>,
+    /// The alert outbox, by id.
+    pub alerts: Vec<Alert>,
+    /// The last completed alert tick of each time zone, by zone.
+    pub last_ticks: Vec<(String, Timestamp)>,
+    /// Credentials changed since their zone's last tick, by id.
+    pub dirty_credentials: Vec<u64>,
+}
+
+/// What a restore writes, decided by the import rules (`service::import`) against the store
+/// as it stands: every record is new (its id and unique keys are free), every reference
+/// resolves. The engine writes it as it is, with the indexes each record implies.
+#[derive(Debug, Clone, Default)]
+pub struct RestorePlan {
+    /// New holders.
+    pub holders: Vec<Holder>,
+    /// The holder to make the default (the store has none yet).
+    pub default_holder: Option<u64>,
+    /// New local programs.
+    pub programs: Vec<Program>,
+    /// New credentials.
+    pub credentials: Vec<Credential>,
+    /// New courses.
+    pub courses: Vec<Course>,
+    /// New channels.
+    pub channels: Vec<Channel>,
+    /// Alert settings of scopes that have none.
+    pub alert_settings: Vec<(SettingsScope, AlertSettings)>,
+    /// New alerts (their key and retry schedule come with them).
+    pub alerts: Vec<Alert>,
+    /// Last ticks to set (each later than the store's).
+    pub last_ticks: Vec<(String, Timestamp)>,
+    /// Credentials to mark changed.
+    pub dirty_credentials: Vec<u64>,
+    /// Id counters to set (each higher than the store's).
+    pub counters: Vec<(IdKind, u64)>,
+}
+
+/// The store as it stands, read synchronously inside [`Snapshots::restore`], while the engine
+/// keeps every other writer out: what the import rules need to compare a dump with.
+pub trait StoreView {
+    /// A holder by id.
+    fn holder(&self, id: u64) -> Result<Option<Holder>>;
+    /// Whether the holder exists.
+    fn has_holder(&self, id: u64) -> Result<bool>;
+    /// The default holder's id.
+    fn default_holder(&self) -> Result<Option<u64>>;
+    /// A local program by slug.
+    fn local_program(&self, slug: &str) -> Result<Option<Program>>;
+    /// A credential by id.
+    fn credential(&self, id: u64) -> Result<Option<Credential>>;
+    /// Whether the credential exists.
+    fn has_credential(&self, id: u64) -> Result<bool>;
+    /// Every credential of a holder.
+    fn credentials_of(&self, holder: u64) -> Result<Vec<Credential>>;
+    /// A course by id.
+    fn course(&self, id: u64) -> Result<Option<Course>>;
+    /// A channel by id.
+    fn channel(&self, id: u64) -> Result<Option<Channel>>;
+    /// Every channel of a holder.
+    fn channels_of(&self, holder: u64) -> Result<Vec<Channel>>;
+    /// The alert settings set for a scope (`None`: never set).
+    fn alert_settings(&self, scope: &SettingsScope) -> Result<Option<AlertSettings>>;
+    /// An alert by id.
+    fn alert(&self, id: u64) -> Result<Option<Alert>>;
+    /// The alert enqueued with this key, if any.
+    fn alert_with_key(
+        &self,
+        credential: u64,
+        expires_on: Date,
+        threshold_days: i64,
+    ) -> Result<Option<u64>>;
+    /// The last completed tick of `zone`.
+    fn last_tick(&self, zone: &str) -> Result<Option<Timestamp>>;
+    /// Whether the credential is marked changed since its zone's last tick.
+    fn is_dirty(&self, credential: u64) -> Result<bool>;
+    /// The id counters.
+    fn next_ids(&self) -> Result<NextIds>;
+}
+
 /// Consistent copies of the whole store, and restoring them.
 pub trait Snapshots: Send + Sync {
     /// Every record as of one instant.
     fn dump(&self) -> impl Future<Output = Result<Dump>> + Send;
-    /// Writes every record of `dump` the store does not hold yet, all or nothing.
-    fn import(
+    /// Runs `plan` on the store as it stands, with every other writer kept out, then writes
+    /// the [`RestorePlan`] it returns in one transaction and waits until it is durable.
+    /// `plan`'s error (or the store's, as `E`) writes nothing.
+    ///
+    /// Why a closure rather than a plan made beforehand: the rules compare the dump with the
+    /// store (ids free, references resolve, unique keys hold), and a plan made outside the
+    /// engine's write exclusion could be stale by the time it is written; checking it again
+    /// inside would repeat every rule in every engine, and retrying on a "changed meanwhile"
+    /// version could starve a large import under steady writes. The view is synchronous
+    /// because the exclusion is held by a synchronous lock in the embedded engine (an
+    /// engine with an async client would run `plan` inside its transaction).
+    fn restore<T: Send, E: From<StoreError> + Send>(
         &self,
-        dump: ParsedDump,
-        builtin_programs: &BTreeSet<String>,
-    ) -> impl Future<Output = Result<ImportSummary, ImportError>> + Send;
+        plan: impl FnOnce(&dyn StoreView) -> Result<(RestorePlan, T), E> + Send,
+    ) -> impl Future<Output = Result<T, E>> + Send;
 }
 
 /// A whole store: every part of the port, cheap to clone and shared across tasks.

@@ -6,13 +6,10 @@
 
 mod alerts;
 mod check;
-mod dump;
 mod migrate;
+mod snapshot;
 use crate::store::SettingsScope;
 pub use check::CheckReport;
-pub use dump::{
-    Dump, DumpChannel, ImportError, ImportSummary, LineError, Lined, NextIds, ParsedDump,
-};
 mod commit;
 mod encoding;
 mod indexes;

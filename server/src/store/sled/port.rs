@@ -6,12 +6,11 @@ use super::keys::{id_key, read_id};
 use super::{SledStore, expiry_cursor};
 use crate::domain::{Alert, AlertSettings, Channel, Course, Credential, Holder, Program};
 use crate::store::{
-    Cursor, Dump, ImportError, ImportSummary, Outbox, Page, ParsedDump, Records, Result, Scheduler,
-    SettingsScope, Snapshots, Store, StoreError, Version,
+    Cursor, Dump, Outbox, Page, Records, RestorePlan, Result, Scheduler, SettingsScope, Snapshots,
+    Store, StoreError, StoreView, Version,
 };
 use jiff::Timestamp;
 use jiff::civil::Date;
-use std::collections::BTreeSet;
 use std::future::{Future, ready};
 
 /// The id a cursor of an id-ordered list continues after.
@@ -273,12 +272,11 @@ impl Snapshots for SledStore {
             .await
             .map_err(|e| StoreError::Storage(format!("the dump task failed: {e}")))?
     }
-    fn import(
+    fn restore<T: Send, E: From<StoreError> + Send>(
         &self,
-        dump: ParsedDump,
-        builtin_programs: &BTreeSet<String>,
-    ) -> impl Future<Output = Result<ImportSummary, ImportError>> + Send {
-        SledStore::import(self, dump, builtin_programs)
+        plan: impl FnOnce(&dyn StoreView) -> std::result::Result<(RestorePlan, T), E> + Send,
+    ) -> impl Future<Output = std::result::Result<T, E>> + Send {
+        SledStore::restore(self, plan)
     }
 }
 

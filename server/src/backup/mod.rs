@@ -6,9 +6,14 @@
 //! Backups hold webhook secrets (they exist to restore the store), so files are created
 //! readable by the owner only.
 
+pub mod format;
+pub mod read;
+
+pub use format::{FORMAT, VERSION, lines};
+pub use read::{Reader, first_bad_lines};
+
 use crate::alerts::schedule::TickSchedule;
 use crate::clock::Clock;
-use crate::export;
 use crate::store::{Dump, Store, StoreError};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
@@ -122,7 +127,7 @@ pub fn write_backup(
     let written = (|| {
         let file = create_private_file(&tmp)?;
         let mut out = std::io::BufWriter::new(file);
-        for line in export::lines(dump, now, true) {
+        for line in lines(dump, now, true) {
             out.write_all(line.as_bytes())?;
             out.write_all(b"\n")?;
         }
@@ -229,8 +234,8 @@ pub async fn run<S: Store>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backup::Reader;
     use crate::domain::Holder;
-    use crate::export::Reader;
     use crate::store::StoreOptions;
 
     fn ts(s: &str) -> Timestamp {

@@ -1,0 +1,244 @@
+//! The whole store at once, in sled: a raw snapshot of every record for export, and
+//! [`Snapshots::restore`]'s writes, each record with the index entries it implies.
+//!
+//! **Consistency.** sled 0.34 has no point-in-time snapshots, and its iterators see writes
+//! that land while they run, so [`SledStore::dump`] pauses writers instead: it takes the store's
+//! write lock (every write plans and commits under it) and copies the raw key/value pairs
+//! of the record trees. Copying `IVec`s is a reference-count bump or a small memcpy, so
+//! writers wait for milliseconds, not for the client to read the dump; decoding and
+//! formatting happen after the lock is released. Indexes are not exported: they are derived
+//! and rebuilt by a restore. A restore plans under the same write lock, so the import rules
+//! see the store exactly as the writes will find it.
+
+use super::keys::{alert_key, decode, id_key, read_id};
+use super::{
+    ALERT_KEYS, ALERT_SETTINGS, ALERTS, CHANNELS, COURSES, CREDENTIALS, DIRTY, HOLDERS, META,
+    META_DEFAULT_HOLDER, META_SCHEMA, PROGRAMS, Result, SettingsScope, SledStore, StoreError,
+    WriteSet,
+};
+use crate::domain::{Alert, AlertSettings, Channel, Course, Credential, Holder, Program};
+use crate::store::{COUNTED, Dump, NextIds, RestorePlan, StoreView};
+use jiff::Timestamp;
+use jiff::civil::Date;
+
+/// Decodes the values of raw pairs.
+fn values<T: super::keys::Record>(pairs: Vec<(sled::IVec, sled::IVec)>) -> Result<Vec<T>> {
+    pairs
+        .iter()
+        .map(|(_, v)| decode(v).map_err(StoreError::Corrupt))
+        .collect()
+}
+
+/// The key of a settings scope, inverse of `SettingsScope::key`.
+fn read_scope(key: &[u8]) -> Result<SettingsScope> {
+    let bad = || StoreError::Corrupt("bad alert settings key".into());
+    let text = std::str::from_utf8(key).map_err(|_| bad())?;
+    let (kind, rest) = text.split_once('/').ok_or_else(bad)?;
+    match kind {
+        "p" => Ok(SettingsScope::Program(rest.to_string())),
+        "h" => rest.parse().map(SettingsScope::Holder).map_err(|_| bad()),
+        "c" => rest
+            .parse()
+            .map(SettingsScope::Credential)
+            .map_err(|_| bad()),
+        _ => Err(bad()),
+    }
+}
+
+impl SledStore {
+    /// Every record of the store as of one instant; writers wait while the raw records are
+    /// copied (see the module docs).
+    pub fn dump(&self) -> Result<Dump> {
+        const TREES: [usize; 9] = [
+            HOLDERS,
+            PROGRAMS,
+            CREDENTIALS,
+            COURSES,
+            CHANNELS,
+            ALERT_SETTINGS,
+            ALERTS,
+            DIRTY,
+            META,
+        ];
+        let raw: Vec<Vec<(sled::IVec, sled::IVec)>> = {
+            let _guard = self
+                .inner
+                .write_lock
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            TREES
+                .iter()
+                .map(|&t| self.tree(t).iter().collect::<Result<Vec<_>, _>>())
+                .collect::<Result<_, _>>()?
+        };
+        let mut raw = raw.into_iter();
+        let mut next = || raw.next().unwrap_or_default();
+        let mut dump = Dump {
+            holders: values(next())?,
+            programs: values(next())?,
+            credentials: values(next())?,
+            courses: values(next())?,
+            channels: values(next())?,
+            ..Dump::default()
+        };
+        for (key, value) in next() {
+            dump.alert_settings.push((
+                read_scope(&key)?,
+                decode(&value).map_err(StoreError::Corrupt)?,
+            ));
+        }
+        dump.alerts = values(next())?;
+        for (key, _) in next() {
+            let id = read_id(&key).ok_or_else(|| StoreError::Corrupt("bad dirty key".into()))?;
+            dump.dirty_credentials.push(id);
+        }
+        for (key, value) in next() {
+            if key.as_ref() == META_SCHEMA {
+                dump.schema = value
+                    .as_ref()
+                    .try_into()
+                    .map(u32::from_be_bytes)
+                    .map_err(|_| StoreError::Corrupt("schema version is unreadable".into()))?;
+            } else if key.as_ref() == META_DEFAULT_HOLDER {
+                dump.default_holder = read_id(&value);
+            } else if let Some(noun) = key.strip_prefix(super::keys::NEXT_ID_PREFIX)
+                && let Some(kind) = COUNTED.iter().find(|k| k.noun().as_bytes() == noun)
+            {
+                let n =
+                    read_id(&value).ok_or_else(|| StoreError::Corrupt("bad id counter".into()))?;
+                dump.next_ids.set(*kind, n);
+            } else if let Some(zone) = key.strip_prefix(super::keys::LAST_TICK_PREFIX) {
+                let at = read_id(&value)
+                    .and_then(|s| Timestamp::from_second(s as i64).ok())
+                    .ok_or_else(|| StoreError::Corrupt("bad last tick".into()))?;
+                dump.last_ticks
+                    .push((String::from_utf8_lossy(zone).into_owned(), at));
+            }
+        }
+        Ok(dump)
+    }
+
+    /// Runs `plan` under the write lock on the store as it stands, then writes the plan it
+    /// returns in one transaction and waits until it is durable (see
+    /// [`Snapshots::restore`](crate::store::Snapshots::restore)).
+    pub async fn restore<T, E: From<StoreError>>(
+        &self,
+        plan: impl FnOnce(&dyn StoreView) -> std::result::Result<(RestorePlan, T), E>,
+    ) -> std::result::Result<T, E> {
+        self.write(|store, tx| {
+            Ok(plan(store).map(|(planned, answer)| {
+                tx.restore(planned);
+                answer
+            }))
+        })
+        .await?
+    }
+}
+
+impl WriteSet {
+    /// The writes of a restore: records with their index entries, the default holder, last
+    /// ticks, changed-credential marks and counters.
+    fn restore(&mut self, plan: RestorePlan) {
+        for h in &plan.holders {
+            self.put_record(None, h);
+        }
+        if let Some(default) = plan.default_holder {
+            self.put_raw(META, META_DEFAULT_HOLDER, &id_key(default));
+        }
+        for p in &plan.programs {
+            self.put(PROGRAMS, p.slug.as_bytes(), p);
+        }
+        for c in &plan.credentials {
+            self.put_record(None, c);
+        }
+        for c in &plan.courses {
+            self.put_record(None, c);
+        }
+        for c in &plan.channels {
+            self.put_record(None, c);
+        }
+        for (scope, settings) in &plan.alert_settings {
+            self.put(ALERT_SETTINGS, &super::keys::settings_key(scope), settings);
+        }
+        for a in &plan.alerts {
+            self.put_record(None, a);
+        }
+        for (zone, at) in &plan.last_ticks {
+            let key = super::keys::last_tick_key(zone);
+            self.put_raw(META, &key, &id_key(at.as_second() as u64));
+        }
+        for id in &plan.dirty_credentials {
+            self.mark(DIRTY, &id_key(*id));
+        }
+        for (kind, next) in &plan.counters {
+            self.put_raw(META, &super::keys::next_id_key(*kind), &id_key(*next));
+        }
+    }
+}
+
+impl StoreView for SledStore {
+    fn holder(&self, id: u64) -> Result<Option<Holder>> {
+        self.get(HOLDERS, &id_key(id))
+    }
+    fn has_holder(&self, id: u64) -> Result<bool> {
+        Ok(self.tree(HOLDERS).contains_key(id_key(id))?)
+    }
+    fn default_holder(&self) -> Result<Option<u64>> {
+        self.default_holder_id()
+    }
+    fn local_program(&self, slug: &str) -> Result<Option<Program>> {
+        SledStore::local_program(self, slug)
+    }
+    fn credential(&self, id: u64) -> Result<Option<Credential>> {
+        self.get(CREDENTIALS, &id_key(id))
+    }
+    fn has_credential(&self, id: u64) -> Result<bool> {
+        Ok(self.tree(CREDENTIALS).contains_key(id_key(id))?)
+    }
+    fn credentials_of(&self, holder: u64) -> Result<Vec<Credential>> {
+        SledStore::credentials_of(self, holder)
+    }
+    fn course(&self, id: u64) -> Result<Option<Course>> {
+        self.get(COURSES, &id_key(id))
+    }
+    fn channel(&self, id: u64) -> Result<Option<Channel>> {
+        self.get(CHANNELS, &id_key(id))
+    }
+    fn channels_of(&self, holder: u64) -> Result<Vec<Channel>> {
+        SledStore::channels_of(self, holder)
+    }
+    fn alert_settings(&self, scope: &SettingsScope) -> Result<Option<AlertSettings>> {
+        self.get(ALERT_SETTINGS, &super::keys::settings_key(scope))
+    }
+    fn alert(&self, id: u64) -> Result<Option<Alert>> {
+        self.get(ALERTS, &id_key(id))
+    }
+    fn alert_with_key(
+        &self,
+        credential: u64,
+        expires_on: Date,
+        threshold_days: i64,
+    ) -> Result<Option<u64>> {
+        let key = alert_key(credential, expires_on, threshold_days);
+        Ok(self.tree(ALERT_KEYS).get(key)?.and_then(|v| read_id(&v)))
+    }
+    fn last_tick(&self, zone: &str) -> Result<Option<Timestamp>> {
+        SledStore::last_tick(self, zone)
+    }
+    fn is_dirty(&self, credential: u64) -> Result<bool> {
+        Ok(self.tree(DIRTY).contains_key(id_key(credential))?)
+    }
+    fn next_ids(&self) -> Result<NextIds> {
+        let mut next = NextIds::default();
+        for kind in COUNTED {
+            if let Some(n) = self
+                .tree(META)
+                .get(super::keys::next_id_key(kind))?
+                .and_then(|v| read_id(&v))
+            {
+                next.set(kind, n);
+            }
+        }
+        Ok(next)
+    }
+}
