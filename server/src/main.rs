@@ -2,11 +2,8 @@
 
 use anyhow::Context;
 use clap::Parser;
-use recertd::alerts::schedule::TickSchedule;
-use recertd::backup::BackupConfig;
 use recertd::clock::{Clock, ManualClock, SystemClock};
-use recertd::config::{Config, DEFAULT_LISTEN, default_data_dir};
-use serde::Deserialize;
+use recertd::config::{self, Config, Settings};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -74,63 +71,26 @@ enum Command {
     },
 }
 
-/// The config file's shape; every key is optional.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileConfig {
-    listen: Option<SocketAddr>,
-    data_dir: Option<PathBuf>,
-    cache_mib: Option<u64>,
-    alert_schedule: Option<String>,
-    smtp_url: Option<String>,
-    smtp_from: Option<String>,
-    backup_schedule: Option<String>,
-    backup_dir: Option<PathBuf>,
-    backup_keep: Option<u32>,
-}
-
-fn config(args: &Args) -> anyhow::Result<Config> {
-    let file = match &args.config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read config file {}", path.display()))?;
-            toml::from_str::<FileConfig>(&text)
-                .with_context(|| format!("config file {} is invalid", path.display()))?
+impl Args {
+    /// What the flags and environment set; `config::load` puts it over the file.
+    fn settings(&self) -> Settings {
+        Settings {
+            listen: self.listen,
+            data_dir: self.data_dir.clone(),
+            cache_mib: self.cache_mib,
+            alert_schedule: self.alert_schedule.clone(),
+            smtp_url: self.smtp_url.clone(),
+            smtp_from: self.smtp_from.clone(),
+            backup_schedule: self.backup_schedule.clone(),
+            backup_dir: self.backup_dir.clone(),
+            backup_keep: self.backup_keep,
         }
-        None => FileConfig::default(),
-    };
-    let data_dir = args
-        .data_dir
-        .clone()
-        .or(file.data_dir)
-        .or_else(default_data_dir)
-        .context("no data dir: set --data-dir or RECERT_DATA_DIR (no home directory found)")?;
-    let mut config = Config::new(data_dir);
-    config.listen = args
-        .listen
-        .or(file.listen)
-        .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("the default address parses"));
-    if let Some(mib) = args.cache_mib.or(file.cache_mib) {
-        config.cache_mib = mib.max(1);
     }
-    if let Some(text) = args.alert_schedule.clone().or(file.alert_schedule) {
-        config.alerts.schedule = TickSchedule::parse(&text)?;
+
+    /// The layered config: defaults, then `--config`'s file, then flags and environment.
+    fn config(&self) -> anyhow::Result<Config> {
+        Ok(config::load(self.config.as_deref(), self.settings())?)
     }
-    config.alerts.smtp_url = args.smtp_url.clone().or(file.smtp_url);
-    if let Some(from) = args.smtp_from.clone().or(file.smtp_from) {
-        config.alerts.smtp_from = from;
-    }
-    if let Some(text) = args.backup_schedule.clone().or(file.backup_schedule) {
-        config.backup.schedule = BackupConfig::parse_schedule(&text)?;
-    }
-    if let Some(dir) = args.backup_dir.clone().or(file.backup_dir) {
-        config.backup.dir = dir;
-    }
-    if let Some(keep) = args.backup_keep.or(file.backup_keep) {
-        anyhow::ensure!(keep >= 1, "backup_keep must be at least 1");
-        config.backup.keep = keep as usize;
-    }
-    Ok(config)
 }
 
 /// Logs to stderr; in colour only on a terminal without `NO_COLOR`, so a log file
@@ -239,7 +199,7 @@ fn main() -> ExitCode {
     let args = Args::parse();
     init_logging(args.log_json);
     if let Some(Command::Check { repair, json }) = args.command {
-        let result = config(&args).and_then(|config| {
+        let result = args.config().and_then(|config| {
             tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -255,7 +215,7 @@ fn main() -> ExitCode {
             }
         };
     }
-    let result = config(&args).and_then(|config| {
+    let result = args.config().and_then(|config| {
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()

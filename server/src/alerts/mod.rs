@@ -51,7 +51,7 @@ pub enum AlertError {
 }
 
 /// The engine's settings.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AlertConfig {
     /// When ticks fire, on each holder's wall clock.
     pub schedule: TickSchedule,
@@ -59,6 +59,20 @@ pub struct AlertConfig {
     pub smtp_url: Option<String>,
     /// The From address of alert e-mails.
     pub smtp_from: String,
+}
+
+// By hand: `smtp_url` may carry `user:pass@`.
+impl std::fmt::Debug for AlertConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AlertConfig")
+            .field("schedule", &self.schedule)
+            .field(
+                "smtp_url",
+                &self.smtp_url.as_deref().map(crate::config::redact_url),
+            )
+            .field("smtp_from", &self.smtp_from)
+            .finish()
+    }
 }
 
 impl Default for AlertConfig {

@@ -4,9 +4,7 @@
 //! The binaries come from the workspace's target dir, so run the tests with
 //! `cargo test --workspace`, which builds them.
 
-#[path = "crash.rs"]
 pub mod crash;
-#[path = "sinks.rs"]
 pub mod sinks;
 
 use std::io::{BufRead, BufReader};
