@@ -5,6 +5,7 @@
 
 use super::convert::{self, NamedScope};
 use super::{Api, ApiError, ApiResult, caller};
+use crate::domain::IdKind;
 use crate::service::Caller;
 use crate::service::alerts::AlertWithStatus;
 use crate::store::{SettingsScope, Store};
@@ -78,7 +79,7 @@ impl<S: Store> AlertApi<S> {
 
     async fn snooze(&self, caller: &Caller, req: &pb::SnoozeAlertRequest) -> ApiResult<pb::Alert> {
         let until = convert::date("until", &req.until)?;
-        let id = convert::id(crate::domain::IdKind::Alert, "id", &req.id)?;
+        let id = convert::id(IdKind::Alert, "id", &req.id)?;
         let shown = self.api.service.snooze_alert(caller, id, until).await?;
         Ok(pb::Alert::from(&shown))
     }
@@ -124,7 +125,7 @@ impl<S: Store> AlertService for AlertApi<S> {
         request: Request<pb::AckAlertRequest>,
     ) -> Result<Response<pb::Alert>, Status> {
         let caller = caller(&request);
-        let id = convert::id(crate::domain::IdKind::Alert, "id", &request.get_ref().id)?;
+        let id = convert::id(IdKind::Alert, "id", &request.get_ref().id)?;
         let shown = self.api.service.acknowledge_alert(&caller, id).await?;
         Ok(Response::new(pb::Alert::from(&shown)))
     }
@@ -145,11 +146,7 @@ impl<S: Store> AlertService for AlertApi<S> {
     ) -> Result<Response<pb::MuteCredentialResponse>, Status> {
         let caller = caller(&request);
         let req = request.get_ref();
-        let id = convert::id(
-            crate::domain::IdKind::Credential,
-            "credential_id",
-            &req.credential_id,
-        )?;
+        let id = convert::id(IdKind::Credential, "credential_id", &req.credential_id)?;
         let muted = self
             .api
             .service
@@ -311,7 +308,7 @@ impl<S: Store> ChannelService for ChannelApi<S> {
         request: Request<pb::DeleteChannelRequest>,
     ) -> Result<Response<pb::DeleteChannelResponse>, Status> {
         let caller = caller(&request);
-        let id = convert::id(crate::domain::IdKind::Channel, "id", &request.get_ref().id)?;
+        let id = convert::id(IdKind::Channel, "id", &request.get_ref().id)?;
         self.0.service.delete_channel(&caller, id).await?;
         Ok(Response::new(pb::DeleteChannelResponse {}))
     }

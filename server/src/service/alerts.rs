@@ -4,7 +4,7 @@
 //! Every change to an alert is a domain transition applied by the store to the alert as
 //! stored now ([`Outbox::modify_alert`]), so a delivery in flight cannot overwrite it.
 
-use super::{Caller, Service, ServiceError, ServiceResult, standing};
+use super::{Caller, Service, ServiceError, ServiceResult};
 use crate::domain::{Alert, AlertSettings, AlertStatus, Channel, Holder, Refused, thresholds_for};
 use crate::store::{Cursor, Page, SettingsScope, Store};
 use jiff::civil::Date;
@@ -328,7 +328,7 @@ impl<S: Store> Service<S> {
                 holders.entry(alert.holder_id).or_insert(h)
             }
         };
-        let status = alert.status(standing::today(holder, self.clock.now()));
+        let status = alert.status(self.today(holder));
         Ok(AlertWithStatus { alert, status })
     }
 }
