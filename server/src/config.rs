@@ -1,6 +1,7 @@
 //! Daemon configuration: plain data, read once at start-up and passed down. [`load`] layers
 //! it: defaults, then the TOML file, then flags and environment (which `main` has parsed).
 
+use crate::alerts::redact_url;
 use crate::alerts::schedule::{ScheduleError, TickSchedule};
 use crate::backup::{BackupConfig, BackupError};
 use crate::store::StoreOptions;
@@ -185,27 +186,6 @@ pub fn load(file: Option<&Path>, flags: Settings) -> Result<Config, ConfigError>
         config.backup.keep = keep as usize;
     }
     Ok(config)
-}
-
-/// `url` with the password of its `user:pass@` part, if any, replaced by `***`, for `Debug`
-/// and logs: `smtp://user:pass@host` becomes `smtp://user:***@host`.
-pub fn redact_url(url: &str) -> String {
-    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
-        return url.to_string();
-    };
-    let rest = &url[scheme_end..];
-    let authority = rest.find(['/', '?', '#']).map_or(rest, |end| &rest[..end]);
-    let Some(at) = authority.rfind('@') else {
-        return url.to_string();
-    };
-    let Some(colon) = authority[..at].find(':') else {
-        return url.to_string();
-    };
-    format!(
-        "{}***{}",
-        &url[..scheme_end + colon + 1],
-        &url[scheme_end + at..]
-    )
 }
 
 /// The default data dir by XDG rules: `$XDG_DATA_HOME/recert` or `~/.local/share/recert`.

@@ -66,13 +66,32 @@ impl std::fmt::Debug for AlertConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AlertConfig")
             .field("schedule", &self.schedule)
-            .field(
-                "smtp_url",
-                &self.smtp_url.as_deref().map(crate::config::redact_url),
-            )
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
             .field("smtp_from", &self.smtp_from)
             .finish()
     }
+}
+
+/// `url` with the password of its `user:pass@` part, if any, replaced by `***`:
+/// `smtp://user:pass@host` becomes `smtp://user:***@host`. For `Debug` of SMTP relay URLs;
+/// it lives here, not in `config`, because `config` sits above `alerts`.
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end..];
+    let authority = rest.find(['/', '?', '#']).map_or(rest, |end| &rest[..end]);
+    let Some(at) = authority.rfind('@') else {
+        return url.to_string();
+    };
+    let Some(colon) = authority[..at].find(':') else {
+        return url.to_string();
+    };
+    format!(
+        "{}***{}",
+        &url[..scheme_end + colon + 1],
+        &url[scheme_end + at..]
+    )
 }
 
 impl Default for AlertConfig {
