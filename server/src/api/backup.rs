@@ -2,6 +2,7 @@
 //! chunks of whole lines, and a dump back in, checked completely before anything is
 //! written.
 
+use super::caller;
 use super::{Api, ApiError};
 use crate::backup::{self, Reader};
 use crate::domain::FieldError;
@@ -127,9 +128,14 @@ impl<S: Store> BackupService for BackupApi<S> {
         request: Request<pb::ExportDataRequest>,
     ) -> Result<Response<ExportStream>, Status> {
         let secrets = !request.get_ref().omit_secrets;
-        let dump = self.0.store.dump().await.map_err(ApiError::from)?;
+        let dump = self
+            .0
+            .service()
+            .export(&caller(&request))
+            .await
+            .map_err(ApiError::from)?;
         tracing::info!(secrets, "exporting the store");
-        let lines = backup::lines(dump, self.0.clock.now(), secrets);
+        let lines = backup::lines(dump, self.0.service().clock().now(), secrets);
         let chunks = chunks(lines, CHUNK_BYTES).map(|data| Ok(pb::ExportDataResponse { data }));
         Ok(Response::new(Box::pin(tokio_stream::iter(chunks))))
     }

@@ -1,5 +1,5 @@
-//! The gRPC services of `recert.v1`: request checks, calls into the store and the domain, and
-//! conversion back to messages. Generated types do not leave this module.
+//! The gRPC services of `recert.v1`: each handler parses its request (`convert/`), calls the
+//! service layer and converts the answer back. Generated types do not leave this module.
 
 mod alerts;
 mod backup;
@@ -28,13 +28,11 @@ pub use credentials::CredentialApi;
 pub use holders::HolderApi;
 pub use programs::ProgramApi;
 
-/// What every gRPC service shares: the service layer, and the store and clock for what
-/// is still done here.
+/// What every gRPC service shares: the service layer, and the alert engine for the stream
+/// of new alerts and test sends.
 #[derive(Clone, Debug)]
 pub struct Api<S> {
     service: Service<S>,
-    store: S,
-    clock: Arc<dyn Clock>,
     alerts: AlertEngine<S>,
 }
 
@@ -42,9 +40,7 @@ impl<S: Store> Api<S> {
     /// Services over `store`, telling time by `clock`, waking `alerts` on changes.
     pub fn new(store: S, clock: Arc<dyn Clock>, alerts: AlertEngine<S>) -> Self {
         Api {
-            service: Service::new(store.clone(), clock.clone(), alerts.waker()),
-            store,
-            clock,
+            service: Service::new(store, clock, alerts.waker()),
             alerts,
         }
     }

@@ -130,6 +130,11 @@ impl<S: Store> Service<S> {
         cancelled
     }
 
+    /// Every record as of one instant, for an export.
+    pub async fn export(&self, _caller: &Caller) -> ServiceResult<crate::store::Dump> {
+        Ok(self.store.dump().await?)
+    }
+
     /// Wakes the alert engine.
     pub fn wake_alerts(&self) {
         self.wake.notify_one();
