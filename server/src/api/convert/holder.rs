@@ -1,11 +1,10 @@
 //! Conversions between `recert.v1` holder messages and the domain.
 
+use super::super::ApiResult;
 use super::holder_ref;
+use crate::domain::IdKind;
 use crate::service::{HolderEntry, HolderPatch, HolderRef, NewHolder};
 use recert_proto::v1 as pb;
-
-use super::super::ApiResult;
-use crate::domain::IdKind;
 
 impl From<&HolderEntry> for pb::Holder {
     fn from(entry: &HolderEntry) -> Self {

@@ -1,5 +1,6 @@
 //! Conversions between `recert.v1` messages and domain types, with the request checks that
-//! belong at the edge (parsing ids, dates, enums, page tokens).
+//! belong at the edge. This file holds the parsers every message shares (ids, holder
+//! references, dates, enums, page tokens); each message's own conversions are in its file.
 
 mod alert;
 mod compliance;
