@@ -496,6 +496,49 @@ async fn a_course_that_closes_the_shortfall_cancels_the_pending_alert() {
 }
 
 #[tokio::test]
+async fn a_shortfall_met_behind_the_services_back_is_cancelled_at_send_time_not_sent() {
+    // The course goes straight to the store (as an import or a second daemon would write
+    // it), so nothing cancels the pending alert before the dispatcher looks at it.
+    let dir = tempfile::tempdir().unwrap();
+    let mut sink = WebhookSink::start(None, 200).await;
+    let clock = ManualClock::new(ts("2027-03-31T07:00:00Z"));
+    let store = open(dir.path());
+    let engine = engine(&store, &clock, None);
+    let h = holder(&store, "Dee", "UTC").await;
+    store
+        .create_channel(Channel {
+            id: 0,
+            holder_id: h.id,
+            kind: ChannelKind::Webhook,
+            target: sink.url.clone(),
+            secret: String::new(),
+        })
+        .await
+        .unwrap();
+    credential(&store, h.id, "nha-cpt", "2027-04-30").await;
+    engine.run_due(clock.now()).await.unwrap();
+    clock.set(ts("2027-03-31T08:00:00Z"));
+    let enqueued = engine.run_due(clock.now()).await.unwrap();
+    assert_eq!(enqueued.len(), 1, "one shortfall alert is due");
+    assert!(!enqueued[0].met);
+    course(&store, h.id, 20, "2027-03-30").await;
+    assert_eq!(
+        engine.dispatch_due(clock.now()).await.unwrap(),
+        0,
+        "nothing sent"
+    );
+    let alert = store.all_alerts(None, 10).unwrap().items.remove(0);
+    assert!(alert.cancelled, "cancelled instead: {alert:?}");
+    assert_eq!(store.next_retry_at().unwrap(), None, "and never retried");
+    clock.set(ts("2027-04-01T09:00:00Z"));
+    engine.dispatch_due(clock.now()).await.unwrap();
+    assert!(
+        sink.requests.try_recv().is_err(),
+        "the receiver got nothing"
+    );
+}
+
+#[tokio::test]
 async fn auckland_and_los_angeles_get_alerts_on_their_own_dates_across_dst_changes() {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(ts("2027-03-01T00:00:00Z"));

@@ -422,6 +422,7 @@ impl<S: Store> AlertEngine<S> {
     /// is counted but not retried, and nothing more is sent for that alert.
     pub async fn dispatch_due(&self, now: Timestamp) -> Result<usize, AlertError> {
         let mut attempts = 0;
+        let mut standings: Standings = HashMap::new();
         for due in self.store().alerts_due(now, 256).await? {
             let holder = match self.store().holder(due.holder_id).await {
                 Ok(h) => h,
@@ -441,6 +442,19 @@ impl<S: Store> AlertEngine<S> {
                     }
                 })
                 .await?;
+                continue;
+            }
+            // A shortfall reminder whose shortfall is gone (CE logged since, a program
+            // override, an import) is cancelled instead of sent: checked here, at send time,
+            // so it holds however and wherever the change was written.
+            if !alert.met && self.now_met(&alert, &holder, today, &mut standings).await? {
+                self.modify(alert.id, |a| {
+                    if a.is_open() && !a.met {
+                        a.cancel();
+                    }
+                })
+                .await?;
+                tracing::info!(alert = %IdKind::Alert.format(alert.id), "alert cancelled at send time: the credential is met");
                 continue;
             }
             let payload = payload(&alert, false);
@@ -483,6 +497,26 @@ impl<S: Store> AlertEngine<S> {
             }
         }
         Ok(attempts)
+    }
+
+    /// Whether the credential `alert` is about, in the same cycle, has nothing left to earn
+    /// on `today` (its holder's standing is computed once per dispatch).
+    async fn now_met(
+        &self,
+        alert: &Alert,
+        holder: &Holder,
+        today: Date,
+        standings: &mut Standings,
+    ) -> Result<bool, AlertError> {
+        let standing = match standings.entry(holder.id) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => e.insert(standing::of_holder(self.store(), holder, today).await?),
+        };
+        Ok(standing.iter().any(|(c, answer, _)| {
+            c.id == alert.credential_id
+                && c.expires_on == alert.expires_on
+                && answer.remaining.0 == 0
+        }))
     }
 
     /// The alert `id` as stored now; `None` if it was deleted (with its holder).
