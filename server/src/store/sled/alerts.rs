@@ -44,13 +44,14 @@ impl SledStore {
         }
         self.write(|store, tx| {
             let mut keys = std::collections::HashSet::new();
-            let fresh: Vec<Alert> = alerts
-                .into_iter()
-                .filter(|a| {
-                    let key = alert_key(a.credential_id, a.expires_on, a.threshold_days);
-                    keys.insert(key) && !store.tree(ALERT_KEYS).contains_key(key).unwrap_or(true)
-                })
-                .collect();
+            let mut fresh: Vec<Alert> = Vec::with_capacity(alerts.len());
+            for a in alerts {
+                let key = alert_key(a.credential_id, a.expires_on, a.threshold_days);
+                // A read error fails the tick (it is retried); it never passes for a repeat.
+                if keys.insert(key) && !store.tree(ALERT_KEYS).contains_key(key)? {
+                    fresh.push(a);
+                }
+            }
             let first = tx.reserve_ids(store, IdKind::Alert, fresh.len() as u64)?;
             let mut stored = Vec::with_capacity(fresh.len());
             for (alert, id) in fresh.into_iter().zip(first..) {
