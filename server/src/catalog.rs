@@ -1,8 +1,8 @@
 //! The built-in certification programs: `catalog/programs.toml`, compiled into the daemon.
 //!
 //! The data file, not code, is where a renewal rule changes: each program carries its
-//! sources, a confidence flag and notes naming any uncertain value. Users can still define
-//! their own programs; these are only the ones that ship.
+//! sources, the rules it is uncertain of (per field) and notes saying why. Users can still
+//! define their own programs; these are only the ones that ship.
 
 use crate::domain::Program;
 use serde::Deserialize;
@@ -72,7 +72,7 @@ mod tests {
             "shares_courses",
             "accepted_accreditations",
             "sources",
-            "confidence",
+            "uncertain",
             "notes",
         ];
         let file: toml::Table = toml::from_str(PROGRAMS_TOML).expect("catalog parses");
@@ -155,7 +155,7 @@ mod tests {
     #[test]
     fn uncertain_programs_say_why_and_where_from() {
         for p in builtin() {
-            if p.confidence == Confidence::Uncertain {
+            if p.confidence() == Confidence::Uncertain {
                 assert!(
                     p.notes.to_lowercase().contains("uncertain"),
                     "{} must name its uncertain values",
@@ -201,7 +201,7 @@ mod tests {
         assert_eq!(p.unit_hours, Credits(200));
         assert_eq!(p.required, Credits::whole(10));
         assert_eq!(p.to_hours(p.required), Credits::whole(20));
-        assert_eq!(p.confidence, Confidence::Uncertain);
+        assert_eq!(p.confidence(), Confidence::Uncertain);
         assert_eq!(p.grace_days, 0);
         assert_eq!(program("nha-ccma").required, Credits::whole(10));
     }
@@ -213,7 +213,7 @@ mod tests {
         assert_eq!(p.required, Credits::whole(9));
         assert_eq!(p.unit_hours, Credits::whole(1));
         assert!(p.shares_courses);
-        assert_eq!(p.confidence, Confidence::Uncertain);
+        assert_eq!(p.confidence(), Confidence::Uncertain);
         assert_eq!(p.category_minimums.len(), 1);
         assert_eq!(p.category_minimums[0].category, "safety");
         assert_eq!(p.category_minimums[0].minimum, Credits::whole(1));
@@ -235,11 +235,11 @@ mod tests {
     fn annual_programs() {
         let ncct = program("ncct-ncpt");
         assert_eq!((ncct.cycle_months, ncct.required), (12, Credits::whole(14)));
-        assert_eq!(ncct.confidence, Confidence::Uncertain);
+        assert_eq!(ncct.confidence(), Confidence::Uncertain);
         let aspt = program("aspt-cpt");
         assert_eq!((aspt.cycle_months, aspt.required), (12, Credits::whole(6)));
         assert_eq!(aspt.to_hours(aspt.required), Credits::whole(6));
-        assert_eq!(aspt.confidence, Confidence::Uncertain);
+        assert_eq!(aspt.confidence(), Confidence::Uncertain);
     }
 
     #[test]
@@ -247,7 +247,7 @@ mod tests {
         let p = program("amca-cpt");
         assert_eq!((p.cycle_months, p.required), (24, Credits::whole(10)));
         assert_eq!(p.grace_days, 30);
-        assert_eq!(p.confidence, Confidence::Uncertain);
+        assert_eq!(p.confidence(), Confidence::Uncertain);
     }
 
     #[test]
@@ -257,7 +257,7 @@ mod tests {
             assert_eq!(p.cycle_months, 24, "{slug}");
             assert_eq!(p.ce_window_months, 24, "{slug}");
             assert_eq!(p.to_hours(p.required), Credits::whole(6), "{slug}");
-            assert_eq!(p.confidence, Confidence::Confirmed, "{slug}");
+            assert_eq!(p.confidence(), Confidence::Confirmed, "{slug}");
             assert_eq!(p.caution(), None, "{slug}");
         }
     }

@@ -4,7 +4,8 @@
 use super::error::{ApiError, ApiResult};
 use crate::domain::{
     self, Cap, CapLimit, CapScope, CategoryMinimum, Compliance, Confidence, Course, Credential,
-    Credits, Format, Holder, IdKind, PastCycle, Program, Status, Unit, normalize_category,
+    Credits, CycleAnchor, Format, Holder, IdKind, PastCycle, Program, RuleField, Status, Unit,
+    normalize_category,
 };
 use jiff::civil::Date;
 use recert_proto::v1 as pb;
@@ -200,7 +201,7 @@ pub fn program_to_pb(p: &Program, builtin: bool, overrides_builtin: bool) -> pb:
         shares_courses: p.shares_courses,
         accepted_accreditations: p.accepted_accreditations.clone(),
         sources: p.sources.clone(),
-        confidence: confidence_to_pb(p.confidence).into(),
+        confidence: confidence_to_pb(p.confidence()).into(),
         notes: p.notes.clone(),
         builtin,
         overrides_builtin,
@@ -296,8 +297,20 @@ pub fn program_from_pb(p: pb::Program) -> ApiResult<Program> {
             .filter(|a| !a.is_empty())
             .collect(),
         sources: p.sources.iter().map(|s| s.trim().to_string()).collect(),
-        confidence,
+        uncertain: match confidence {
+            Confidence::Confirmed => Vec::new(),
+            Confidence::Uncertain => vec![RuleField::Unspecified],
+        },
         notes: p.notes.trim().to_string(),
+        cycle_anchor: CycleAnchor::Issue,
+        ce_window_years_before: 0,
+        first_cycle_per_month: Credits::ZERO,
+        exclusive_categories: false,
+        activity_limits: Vec::new(),
+        alternatives: Vec::new(),
+        accreditation_minimums: Vec::new(),
+        accreditation_required: false,
+        dues: None,
     };
     program.validate()?;
     Ok(program)

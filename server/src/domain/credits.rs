@@ -143,7 +143,7 @@ impl Unit {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::program::{Confidence, Program};
+    use crate::domain::program::{CycleAnchor, Program};
 
     #[test]
     fn display_drops_trailing_zeros() {
@@ -230,17 +230,26 @@ mod tests {
             body: "Body".into(),
             name: "Program".into(),
             cycle_months: 24,
+            cycle_anchor: CycleAnchor::Issue,
             ce_window_months: 24,
+            ce_window_years_before: 0,
             unit_name: "unit".into(),
             unit_hours: Credits(unit_hours),
             required: Credits::whole(10),
+            first_cycle_per_month: Credits::ZERO,
             category_minimums: vec![],
+            exclusive_categories: false,
             caps: vec![],
+            activity_limits: vec![],
+            alternatives: vec![],
+            accreditation_minimums: vec![],
             grace_days: 0,
             shares_courses: true,
             accepted_accreditations: vec![],
+            accreditation_required: false,
+            dues: None,
             sources: vec![],
-            confidence: Confidence::Confirmed,
+            uncertain: vec![],
             notes: String::new(),
         }
     }
