@@ -76,7 +76,7 @@ pub enum Unit {
     Ceu,
     /// ASCP / AMT point: 1 contact hour.
     Point,
-    /// NHA CE credit. NHA states 1 credit per 2 hours of CE (uncertain, see the catalog).
+    /// NHA CE credit: 2 hours of CE, as NHA states on two of its pages (see the catalog).
     NhaCredit,
     /// Academic semester hour: 15 contact hours (ASCP).
     SemesterHour,
