@@ -9,7 +9,7 @@
 use crate::domain::{
     AccreditationMinimum, ActivityLimit, Alert, AlertSettings, Alternative, Cap, CapLimit,
     CapScope, CategoryMinimum, Channel, ChannelKind, Confidence, Course, Credential, Credits,
-    CycleAnchor, Delivery, DeliveryState, Dues, FieldError, Format, Holder, IdKind, Mark, MonthDay,
+    CycleAnchor, Delivery, DeliveryState, Dues, FieldError, Format, Holder, IdKind, Mark,
     PastCycle, Program, RuleField, Unit, normalize_category, parse_date, parse_id,
 };
 use crate::store::{
@@ -429,11 +429,7 @@ fn program_line(p: Program) -> ProgramLine {
         } else {
             p.uncertain.iter().map(|f| f.name().to_string()).collect()
         },
-        cycle_anchor: match p.cycle_anchor {
-            CycleAnchor::Issue => None,
-            CycleAnchor::Fixed(d) => Some(format!("{:02}-{:02}", d.month, d.day)),
-            CycleAnchor::Birthday => Some("birthday".into()),
-        },
+        cycle_anchor: Some(p.cycle_anchor.text()).filter(|t| !t.is_empty()),
         ce_window_years_before: p.ce_window_years_before,
         first_cycle_per_month_hundredths: p.first_cycle_per_month.hundredths(),
         exclusive_categories: p.exclusive_categories,
@@ -480,29 +476,16 @@ fn program_line(p: Program) -> ProgramLine {
 
 /// The anchor a dump names: `birthday`, or a calendar day as `MM-DD`.
 fn cycle_anchor_from(f: &mut Fields, text: Option<&str>) -> CycleAnchor {
-    let Some(text) = text.map(str::trim) else {
+    let Some(text) = text else {
         return CycleAnchor::Issue;
     };
-    if text == "birthday" {
-        return CycleAnchor::Birthday;
-    }
-    let day = text.split_once('-').and_then(|(m, d)| {
-        let day = MonthDay {
-            month: m.parse().ok()?,
-            day: d.parse().ok()?,
-        };
-        (m.len() == 2 && d.len() == 2 && day.is_valid()).then_some(day)
-    });
-    match day {
-        Some(day) => CycleAnchor::Fixed(day),
-        None => {
-            f.fail(
-                "program.cycle_anchor",
-                format!("program.cycle_anchor {text:?} is not \"birthday\" or a day as MM-DD"),
-            );
-            CycleAnchor::Issue
-        }
-    }
+    CycleAnchor::parse(text).unwrap_or_else(|| {
+        f.fail(
+            "program.cycle_anchor",
+            format!("program.cycle_anchor {text:?} is not \"birthday\" or a day as MM-DD"),
+        );
+        CycleAnchor::Issue
+    })
 }
 
 fn credential_line(c: Credential) -> CredentialLine {
@@ -1523,6 +1506,7 @@ impl Reader {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::MonthDay;
 
     const NOW: &str = "2026-11-24T15:00:00Z";
 

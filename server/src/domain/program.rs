@@ -211,6 +211,38 @@ pub enum CycleAnchor {
     Birthday,
 }
 
+impl CycleAnchor {
+    /// The anchor as text, as the export format and the API write it: `""` for the expiry
+    /// date, `MM-DD` for a fixed day, `birthday`.
+    pub fn text(self) -> String {
+        match self {
+            CycleAnchor::Issue => String::new(),
+            CycleAnchor::Fixed(d) => format!("{:02}-{:02}", d.month, d.day),
+            CycleAnchor::Birthday => "birthday".into(),
+        }
+    }
+
+    /// Parses [`CycleAnchor::text`]'s form (surrounding blanks ignored); `None` if it is not
+    /// one, or names no day of the year.
+    pub fn parse(text: &str) -> Option<CycleAnchor> {
+        let text = text.trim();
+        match text {
+            "" => Some(CycleAnchor::Issue),
+            "birthday" => Some(CycleAnchor::Birthday),
+            _ => {
+                let (m, d) = text.split_once('-')?;
+                let all_digits = |s: &str| s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit());
+                let day = MonthDay {
+                    month: m.parse().ok()?,
+                    day: d.parse().ok()?,
+                };
+                (all_digits(m) && all_digits(d) && day.is_valid())
+                    .then_some(CycleAnchor::Fixed(day))
+            }
+        }
+    }
+}
+
 /// "Instead of `required`, this much CE plus this much of another activity" (NHCO: 20 hours of
 /// CE, or 10 hours of CE plus work experience).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -583,6 +615,33 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", field.name()));
         }
         assert_eq!(RuleField::parse("grace"), None);
+    }
+
+    #[test]
+    fn cycle_anchors_as_text() {
+        for anchor in [
+            CycleAnchor::Issue,
+            CycleAnchor::Birthday,
+            CycleAnchor::Fixed(MonthDay { month: 11, day: 30 }),
+            CycleAnchor::Fixed(MonthDay { month: 2, day: 29 }),
+        ] {
+            assert_eq!(CycleAnchor::parse(&anchor.text()), Some(anchor));
+        }
+        assert_eq!(
+            CycleAnchor::parse(" 06-30 "),
+            Some(CycleAnchor::Fixed(MonthDay { month: 6, day: 30 }))
+        );
+        for bad in [
+            "6-30",
+            "06/30",
+            "04-31",
+            "13-01",
+            "+1-01",
+            "Birthday",
+            "06-30-2027",
+        ] {
+            assert_eq!(CycleAnchor::parse(bad), None, "{bad}");
+        }
     }
 
     #[test]
