@@ -128,12 +128,7 @@ impl<S: Store> BackupService for BackupApi<S> {
         request: Request<pb::ExportDataRequest>,
     ) -> Result<Response<ExportStream>, Status> {
         let secrets = !request.get_ref().omit_secrets;
-        let dump = self
-            .0
-            .service()
-            .export(&caller(&request))
-            .await
-            .map_err(ApiError::from)?;
+        let dump = self.0.service().export(&caller(&request)).await?;
         tracing::info!(secrets, "exporting the store");
         let lines = backup::lines(dump, self.0.service().clock().now(), secrets);
         let chunks = chunks(lines, CHUNK_BYTES).map(|data| Ok(pb::ExportDataResponse { data }));
