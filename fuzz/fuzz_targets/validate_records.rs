@@ -10,7 +10,7 @@ use arbitrary::Arbitrary;
 use jiff::civil::Date;
 use libfuzzer_sys::fuzz_target;
 use recertd::domain::{
-    Cap, CapLimit, CapScope, CategoryMinimum, Confidence, Course, Credential, Credits, Format,
+    Cap, CapLimit, CapScope, CategoryMinimum, Course, Credential, Credits, CycleAnchor, Format,
     Holder, IdKind, MAX_COURSE_HOURS, MAX_NAME_LEN, Program, Status, Unit, compliance_all,
 };
 
@@ -73,10 +73,13 @@ fn program(p: ProgramInput) -> Program {
         body,
         name,
         cycle_months: p.months.0,
+        cycle_anchor: CycleAnchor::Issue,
         ce_window_months: p.months.1,
+        ce_window_years_before: 0,
         unit_name,
         unit_hours: Credits(p.unit_hours),
         required: Credits(p.required),
+        first_cycle_per_month: Credits::ZERO,
         category_minimums: p
             .minimums
             .into_iter()
@@ -85,6 +88,7 @@ fn program(p: ProgramInput) -> Program {
                 minimum: Credits(minimum),
             })
             .collect(),
+        exclusive_categories: false,
         caps: p
             .caps
             .into_iter()
@@ -100,11 +104,16 @@ fn program(p: ProgramInput) -> Program {
                 },
             })
             .collect(),
+        activity_limits: vec![],
+        alternatives: vec![],
+        accreditation_minimums: vec![],
         grace_days: p.grace_days,
         shares_courses: p.shares_courses,
         accepted_accreditations: p.accepted,
+        accreditation_required: false,
+        dues: None,
         sources: vec![],
-        confidence: Confidence::Confirmed,
+        uncertain: vec![],
         notes,
     }
 }

@@ -6,7 +6,7 @@ use jiff::civil::{Date, date};
 use proptest::prelude::*;
 use proptest::sample::{select, subsequence};
 use recertd::domain::{
-    Cap, CapLimit, CapScope, CategoryMinimum, Compliance, Confidence, Course, Credential, Credits,
+    Cap, CapLimit, CapScope, CategoryMinimum, Compliance, Course, Credential, Credits, CycleAnchor,
     Format, Program, Status, Unit, compliance, compliance_all, window_start,
 };
 use std::collections::BTreeMap;
@@ -98,12 +98,19 @@ fn program() -> impl Strategy<Value = Program> {
                     body: "Body".into(),
                     name: "Program".into(),
                     cycle_months: window,
+                    cycle_anchor: CycleAnchor::Issue,
                     ce_window_months: window,
+                    ce_window_years_before: 0,
                     unit_name: "unit".into(),
                     unit_hours: Credits(unit_hours),
                     required: Credits(required),
+                    first_cycle_per_month: Credits::ZERO,
                     category_minimums,
+                    exclusive_categories: false,
                     caps,
+                    activity_limits: vec![],
+                    alternatives: vec![],
+                    accreditation_minimums: vec![],
                     grace_days: grace,
                     shares_courses: shares,
                     accepted_accreditations: if pace_only {
@@ -111,8 +118,10 @@ fn program() -> impl Strategy<Value = Program> {
                     } else {
                         vec![]
                     },
+                    accreditation_required: false,
+                    dues: None,
                     sources: vec![],
-                    confidence: Confidence::Confirmed,
+                    uncertain: vec![],
                     notes: String::new(),
                 }
             },
@@ -606,20 +615,29 @@ fn a_requirement_that_is_not_whole_hundredths_of_hours_is_not_rounded_down() {
         body: "Body".into(),
         name: "Program".into(),
         cycle_months: 24,
+        cycle_anchor: CycleAnchor::Issue,
         ce_window_months: 24,
+        ce_window_years_before: 0,
         unit_name: "unit".into(),
         unit_hours: Credits(150),
         required: Credits(101),
+        first_cycle_per_month: Credits::ZERO,
         category_minimums: vec![CategoryMinimum {
             category: "safety".into(),
             minimum: Credits(101),
         }],
+        exclusive_categories: false,
         caps: vec![],
+        activity_limits: vec![],
+        alternatives: vec![],
+        accreditation_minimums: vec![],
         grace_days: 0,
         shares_courses: true,
         accepted_accreditations: vec![],
+        accreditation_required: false,
+        dues: None,
         sources: vec![],
-        confidence: Confidence::Confirmed,
+        uncertain: vec![],
         notes: String::new(),
     };
     let credential = Credential {

@@ -123,6 +123,11 @@ async fn a_year_of_three_credentials_fires_every_alert_once_on_its_local_date() 
     let dana = holder(&store, "Dana", "America/Chicago").await;
     let aspt = credential(&store, dana.id, "aspt-cpt", "2027-03-15").await; // 1-year cycle
     let nha = credential(&store, dana.id, "nha-cpt", "2027-06-30").await; // 2-year cycle
+    // AMCA states no grace period (the catalog has none since its fact check): a local
+    // override with 30 days, to live through the grace weeks.
+    let mut amca_30 = recertd::catalog::find("amca-cpt").unwrap().clone();
+    amca_30.grace_days = 30;
+    store.put_program(amca_30, true).await.unwrap();
     let amca = credential(&store, dana.id, "amca-cpt", "2027-01-20").await; // 30-day grace
     engine.run_due(clock.now()).await.unwrap(); // the zone's schedule starts now
 

@@ -166,6 +166,8 @@ impl From<ProgramDraft> for pb::Program {
             notes: d.notes.unwrap_or_default(),
             builtin: false,
             overrides_builtin: false,
+            // The rules the command line does not set yet (cycle anchor, limits, dues ...).
+            ..Default::default()
         }
     }
 }

@@ -5,7 +5,7 @@
 
 use crate::domain::{
     Alert, AlertSettings, CapLimit, CapScope, Channel, Confidence, Course, Credential,
-    DeliveryState, IdKind, Mark, Program,
+    DeliveryState, IdKind, Mark, Program, RuleField,
 };
 use crate::store::{Dump, SettingsScope};
 use jiff::Timestamp;
@@ -80,6 +80,55 @@ pub(super) struct CapLine {
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub(super) struct ActivityLimitLine {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) category: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) format: Option<String>,
+    pub(super) once_every_years: u32,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AlternativeLine {
+    pub(super) required_hundredths: i64,
+    pub(super) work_category: String,
+    pub(super) work_hours_hundredths: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AccreditationMinimumLine {
+    pub(super) accreditation: String,
+    pub(super) minimum_hundredths: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DuesLine {
+    pub(super) amount_cents: u32,
+    pub(super) every_months: u32,
+    #[serde(default)]
+    pub(super) month_offset: i32,
+}
+
+fn is_zero_u32(n: &u32) -> bool {
+    *n == 0
+}
+
+fn is_zero_i64(n: &i64) -> bool {
+    *n == 0
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// A program. The fields after `notes` came with the completed catalog: optional, so dumps
+/// written before them still read, and left out at their defaults, so a program without such
+/// rules is written as before.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(super) struct ProgramLine {
     pub(super) slug: String,
     pub(super) body: String,
@@ -105,6 +154,26 @@ pub(super) struct ProgramLine {
     pub(super) confidence: Option<String>,
     #[serde(default)]
     pub(super) notes: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) uncertain: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) cycle_anchor: Option<String>,
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub(super) ce_window_years_before: u32,
+    #[serde(default, skip_serializing_if = "is_zero_i64")]
+    pub(super) first_cycle_per_month_hundredths: i64,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub(super) exclusive_categories: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) activity_limits: Vec<ActivityLimitLine>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) alternatives: Vec<AlternativeLine>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) accreditation_minimums: Vec<AccreditationMinimumLine>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub(super) accreditation_required: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) dues: Option<DuesLine>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -291,6 +360,7 @@ fn mark_name(m: Mark) -> &'static str {
 }
 
 fn program_line(p: Program) -> ProgramLine {
+    let confidence = p.confidence();
     ProgramLine {
         slug: p.slug,
         body: p.body,
@@ -333,13 +403,62 @@ fn program_line(p: Program) -> ProgramLine {
         accepted_accreditations: p.accepted_accreditations,
         sources: p.sources,
         confidence: Some(
-            match p.confidence {
+            match confidence {
                 Confidence::Confirmed => "confirmed",
                 Confidence::Uncertain => "uncertain",
             }
             .to_string(),
         ),
         notes: p.notes,
+        // "Uncertain, not saying which" alone is `confidence` with no list, as dumps written
+        // before the list existed say it.
+        uncertain: if p.uncertain == [RuleField::Unspecified] {
+            Vec::new()
+        } else {
+            p.uncertain.iter().map(|f| f.name().to_string()).collect()
+        },
+        cycle_anchor: Some(p.cycle_anchor.text()).filter(|t| !t.is_empty()),
+        ce_window_years_before: p.ce_window_years_before,
+        first_cycle_per_month_hundredths: p.first_cycle_per_month.hundredths(),
+        exclusive_categories: p.exclusive_categories,
+        activity_limits: p
+            .activity_limits
+            .into_iter()
+            .map(|l| {
+                let (category, format) = match l.scope {
+                    CapScope::Category(c) => (Some(c), None),
+                    CapScope::Format(f) => (None, Some(f.name().to_string())),
+                };
+                ActivityLimitLine {
+                    category,
+                    format,
+                    once_every_years: l.once_every_years,
+                }
+            })
+            .collect(),
+        alternatives: p
+            .alternatives
+            .into_iter()
+            .map(|a| AlternativeLine {
+                required_hundredths: a.required.hundredths(),
+                work_category: a.work_category,
+                work_hours_hundredths: a.work_hours.hundredths(),
+            })
+            .collect(),
+        accreditation_minimums: p
+            .accreditation_minimums
+            .into_iter()
+            .map(|m| AccreditationMinimumLine {
+                accreditation: m.accreditation,
+                minimum_hundredths: m.minimum.hundredths(),
+            })
+            .collect(),
+        accreditation_required: p.accreditation_required,
+        dues: p.dues.map(|d| DuesLine {
+            amount_cents: d.amount_cents,
+            every_months: d.every_months,
+            month_offset: d.month_offset,
+        }),
     }
 }
 

@@ -8,9 +8,10 @@ use super::format::{
     HolderLine, LastTickLine, NextIdsLine, ProgramLine, SettingsLine, VERSION,
 };
 use crate::domain::{
-    Alert, AlertSettings, Cap, CapLimit, CapScope, CategoryMinimum, Channel, ChannelKind,
-    Confidence, Course, Credential, Credits, Delivery, DeliveryState, FieldError, Format, Holder,
-    IdKind, Mark, PastCycle, Program, Unit, normalize_category, parse_date, parse_id,
+    AccreditationMinimum, ActivityLimit, Alert, AlertSettings, Alternative, Cap, CapLimit,
+    CapScope, CategoryMinimum, Channel, ChannelKind, Confidence, Course, Credential, Credits,
+    CycleAnchor, Delivery, DeliveryState, Dues, FieldError, Format, Holder, IdKind, Mark,
+    PastCycle, Program, RuleField, Unit, normalize_category, parse_date, parse_id,
 };
 use crate::service::import::{DumpChannel, LineError, Lined, ParsedDump};
 use crate::store::{NextIds, SCHEMA_VERSION, SettingsScope};
@@ -126,6 +127,20 @@ fn holder_from(l: HolderLine) -> Result<(Holder, bool), Vec<FieldError>> {
     f.done(holder, Holder::validate).map(|h| (h, l.is_default))
 }
 
+/// The anchor a dump names: `birthday`, or a calendar day as `MM-DD`.
+fn cycle_anchor_from(f: &mut Fields, text: Option<&str>) -> CycleAnchor {
+    let Some(text) = text else {
+        return CycleAnchor::Issue;
+    };
+    CycleAnchor::parse(text).unwrap_or_else(|| {
+        f.fail(
+            "program.cycle_anchor",
+            format!("program.cycle_anchor {text:?} is not \"birthday\" or a day as MM-DD"),
+        );
+        CycleAnchor::Issue
+    })
+}
+
 fn program_from(l: ProgramLine) -> Result<Program, Vec<FieldError>> {
     let mut f = Fields::default();
     let caps = l
@@ -168,6 +183,48 @@ fn program_from(l: ProgramLine) -> Result<Program, Vec<FieldError>> {
             Confidence::Confirmed
         }
     };
+    let mut uncertain = Vec::new();
+    for name in &l.uncertain {
+        match RuleField::parse(name) {
+            Some(field) => uncertain.push(field),
+            None => f.fail(
+                "program.uncertain",
+                format!("program.uncertain: {name:?} is not a rule field"),
+            ),
+        }
+    }
+    match (confidence, uncertain.is_empty()) {
+        (Confidence::Uncertain, true) => uncertain.push(RuleField::Unspecified),
+        (Confidence::Confirmed, false) if l.confidence.is_some() => f.fail(
+            "program.uncertain",
+            "program.uncertain names uncertain rules of a program whose confidence is confirmed",
+        ),
+        _ => {}
+    }
+    let cycle_anchor = cycle_anchor_from(&mut f, l.cycle_anchor.as_deref());
+    let activity_limits = l
+        .activity_limits
+        .into_iter()
+        .map(|a| {
+            let scope = match (a.category, a.format) {
+                (Some(cat), None) => CapScope::Category(normalize_category(&cat)),
+                (None, Some(format)) => {
+                    CapScope::Format(f.format("program.activity_limits", &format))
+                }
+                _ => {
+                    f.fail(
+                        "program.activity_limits",
+                        "program.activity_limits: each limit needs exactly one of category and format",
+                    );
+                    CapScope::Category(String::new())
+                }
+            };
+            ActivityLimit {
+                scope,
+                once_every_years: a.once_every_years,
+            }
+        })
+        .collect();
     let program = Program {
         slug: l.slug,
         body: l.body,
@@ -190,8 +247,36 @@ fn program_from(l: ProgramLine) -> Result<Program, Vec<FieldError>> {
         shares_courses: l.shares_courses,
         accepted_accreditations: l.accepted_accreditations,
         sources: l.sources,
-        confidence,
+        uncertain,
         notes: l.notes,
+        cycle_anchor,
+        ce_window_years_before: l.ce_window_years_before,
+        first_cycle_per_month: Credits(l.first_cycle_per_month_hundredths),
+        exclusive_categories: l.exclusive_categories,
+        activity_limits,
+        alternatives: l
+            .alternatives
+            .into_iter()
+            .map(|a| Alternative {
+                required: Credits(a.required_hundredths),
+                work_category: normalize_category(&a.work_category),
+                work_hours: Credits(a.work_hours_hundredths),
+            })
+            .collect(),
+        accreditation_minimums: l
+            .accreditation_minimums
+            .into_iter()
+            .map(|m| AccreditationMinimum {
+                accreditation: m.accreditation,
+                minimum: Credits(m.minimum_hundredths),
+            })
+            .collect(),
+        accreditation_required: l.accreditation_required,
+        dues: l.dues.map(|d| Dues {
+            amount_cents: d.amount_cents,
+            every_months: d.every_months,
+            month_offset: d.month_offset,
+        }),
     };
     f.done(program, Program::validate)
 }
@@ -786,6 +871,7 @@ impl Reader {
 mod tests {
     use super::*;
     use crate::backup::format::lines;
+    use crate::domain::MonthDay;
     use crate::store::Dump;
 
     const NOW: &str = "2026-11-24T15:00:00Z";
@@ -974,36 +1060,101 @@ mod tests {
                     time_zone: "America/Chicago".into(),
                 },
             ],
-            programs: vec![Program {
-                slug: "state-cpt".into(),
-                body: "State".into(),
-                name: "State CPT".into(),
-                cycle_months: 24,
-                ce_window_months: 12,
-                unit_name: "point".into(),
-                unit_hours: Credits(150),
-                required: Credits(1000),
-                category_minimums: vec![CategoryMinimum {
-                    category: "safety".into(),
-                    minimum: Credits(100),
-                }],
-                caps: vec![
-                    Cap {
-                        scope: CapScope::Format(Format::Academic),
-                        limit: CapLimit::Percent(50),
-                    },
-                    Cap {
-                        scope: CapScope::Category("ethics".into()),
-                        limit: CapLimit::Amount(Credits(250)),
-                    },
-                ],
-                grace_days: 30,
-                shares_courses: false,
-                accepted_accreditations: vec!["P.A.C.E.".into()],
-                sources: vec!["https://example.org/rules".into()],
-                confidence: Confidence::Uncertain,
-                notes: "check yearly".into(),
-            }],
+            programs: vec![
+                // Only a per-program flag, as before flags per field, and no newer rule.
+                Program {
+                    slug: "old-cpt".into(),
+                    body: "Old".into(),
+                    name: "Old CPT".into(),
+                    cycle_months: 12,
+                    cycle_anchor: CycleAnchor::Issue,
+                    ce_window_months: 12,
+                    ce_window_years_before: 0,
+                    unit_name: "hour".into(),
+                    unit_hours: Credits(100),
+                    required: Credits(600),
+                    first_cycle_per_month: Credits::ZERO,
+                    category_minimums: vec![],
+                    exclusive_categories: false,
+                    caps: vec![],
+                    activity_limits: vec![],
+                    alternatives: vec![],
+                    accreditation_minimums: vec![],
+                    grace_days: 0,
+                    shares_courses: true,
+                    accepted_accreditations: vec![],
+                    accreditation_required: false,
+                    dues: None,
+                    sources: vec![],
+                    uncertain: vec![RuleField::Unspecified],
+                    notes: String::new(),
+                },
+                Program {
+                    slug: "state-cpt".into(),
+                    body: "State".into(),
+                    name: "State CPT".into(),
+                    cycle_months: 24,
+                    cycle_anchor: CycleAnchor::Fixed(MonthDay { month: 6, day: 30 }),
+                    ce_window_months: 12,
+                    ce_window_years_before: 1,
+                    unit_name: "point".into(),
+                    unit_hours: Credits(150),
+                    required: Credits(1000),
+                    first_cycle_per_month: Credits(50),
+                    category_minimums: vec![
+                        CategoryMinimum {
+                            category: "safety".into(),
+                            minimum: Credits(100),
+                        },
+                        CategoryMinimum {
+                            category: "ethics".into(),
+                            minimum: Credits(100),
+                        },
+                    ],
+                    exclusive_categories: true,
+                    caps: vec![
+                        Cap {
+                            scope: CapScope::Format(Format::Academic),
+                            limit: CapLimit::Percent(50),
+                        },
+                        Cap {
+                            scope: CapScope::Category("ethics".into()),
+                            limit: CapLimit::Amount(Credits(250)),
+                        },
+                    ],
+                    activity_limits: vec![
+                        ActivityLimit {
+                            scope: CapScope::Category("employer-training".into()),
+                            once_every_years: 5,
+                        },
+                        ActivityLimit {
+                            scope: CapScope::Format(Format::Online),
+                            once_every_years: 2,
+                        },
+                    ],
+                    alternatives: vec![Alternative {
+                        required: Credits(500),
+                        work_category: "work-hours".into(),
+                        work_hours: Credits(104_000),
+                    }],
+                    accreditation_minimums: vec![AccreditationMinimum {
+                        accreditation: "P.A.C.E.".into(),
+                        minimum: Credits(300),
+                    }],
+                    grace_days: 30,
+                    shares_courses: false,
+                    accepted_accreditations: vec!["P.A.C.E.".into()],
+                    accreditation_required: true,
+                    dues: Some(Dues {
+                        amount_cents: 5000,
+                        every_months: 12,
+                        month_offset: -1,
+                    }),
+                    sources: vec!["https://example.org/rules".into()],
+                    uncertain: vec![RuleField::Required, RuleField::Dues],
+                    notes: "check yearly".into(),
+                },
+            ],
             credentials: vec![Credential {
                 id: 3,
                 holder_id: 2,
@@ -1141,6 +1292,68 @@ mod tests {
             .map(|l| l + "\n")
             .collect();
         assert_eq!(text_again, text);
+    }
+
+    /// A program line as dumps wrote it before the rules of the completed catalog: it reads
+    /// with each newer rule at its default, and its overall flag as "some rule uncertain".
+    #[test]
+    fn a_program_line_without_the_newer_rules_still_reads() {
+        let text = format!(
+            "{}\n{}\n{}\n",
+            header(),
+            r#"{"kind":"program","slug":"state-cpt","body":"State","name":"State CPT","cycle_months":24,"ce_window_months":24,"unit":"hour","unit_hours_hundredths":100,"required_hundredths":600,"category_minimums":[],"caps":[],"grace_days":0,"shares_courses":true,"accepted_accreditations":[],"sources":[],"confidence":"uncertain","notes":""}"#,
+            r#"{"kind":"end","records":1}"#
+        );
+        let program = read(&text).unwrap().programs.remove(0).record;
+        assert_eq!(program.uncertain, [RuleField::Unspecified]);
+        assert_eq!(program.confidence(), Confidence::Uncertain);
+        assert_eq!(program.cycle_anchor, CycleAnchor::Issue);
+        assert_eq!(program.ce_window_years_before, 0);
+        assert_eq!(program.first_cycle_per_month, Credits::ZERO);
+        assert!(!program.exclusive_categories && !program.accreditation_required);
+        assert!(program.activity_limits.is_empty() && program.alternatives.is_empty());
+        assert!(program.accreditation_minimums.is_empty());
+        assert_eq!(program.dues, None);
+        // Written again, the line is what it was (the newer rules are left out at defaults).
+        let again: String = lines(
+            Dump {
+                programs: vec![program],
+                ..Dump::default()
+            },
+            NOW.parse().unwrap(),
+            true,
+        )
+        .map(|l| l + "\n")
+        .collect();
+        assert!(
+            again.contains(r#""confidence":"uncertain","notes":""}"#),
+            "{again}"
+        );
+    }
+
+    #[test]
+    fn bad_newer_program_rules_are_named() {
+        let line = |extra: &str| {
+            format!(
+                r#"{{"kind":"program","slug":"p","body":"B","name":"P","cycle_months":24,"ce_window_months":24,"unit":"hour","unit_hours_hundredths":100,"required_hundredths":600,{extra}}}"#
+            )
+        };
+        let text = format!(
+            "{}\n{}\n{}\n{}\n{}\n",
+            header(),
+            line(r#""uncertain":["grace"]"#),
+            line(r#""confidence":"confirmed","uncertain":["grace_days"]"#),
+            line(r#""cycle_anchor":"11/30""#),
+            r#"{"kind":"end","records":3}"#
+        );
+        assert_eq!(
+            read(&text).unwrap_err(),
+            [
+                "line 2: program.uncertain: \"grace\" is not a rule field",
+                "line 3: program.uncertain names uncertain rules of a program whose confidence is confirmed",
+                "line 4: program.cycle_anchor \"11/30\" is not \"birthday\" or a day as MM-DD",
+            ]
+        );
     }
 
     #[test]

@@ -1,12 +1,13 @@
-//! Where a credential stands on a given day: credits earned after caps, what is still
-//! missing, and a status.
+//! Where a credential stands on a given day: credits earned after caps, limits and minimums,
+//! what is still missing, and a status.
 
 use super::credits::Credits;
-use super::program::{CapLimit, CapScope, Program};
+use super::program::{CapLimit, Program};
 use super::records::{Course, Credential};
 use jiff::ToSpan;
 use jiff::civil::Date;
 use serde::Serialize;
+use std::collections::{BTreeMap, HashSet, VecDeque};
 
 /// Days before expiry within which any shortfall makes a credential at risk.
 const AT_RISK_DAYS: i64 = 30;
@@ -17,7 +18,7 @@ const AT_RISK_DAYS: i64 = 30;
 pub enum Status {
     /// Every requirement of the cycle is met.
     Met,
-    /// Not met yet, but on pace.
+    /// Not met yet, but on pace (or the requirement is unknown).
     OnTrack,
     /// Behind pace, or within 30 days of expiry with credits missing.
     AtRisk,
@@ -47,8 +48,37 @@ pub struct CategoryProgress {
     pub category: String,
     /// Minimum, in the program's unit.
     pub required: Credits,
+    /// Counted so far (after caps), in the program's unit. With exclusive categories, what is
+    /// assigned to this category, at most its minimum.
+    pub earned: Credits,
+}
+
+/// Progress toward a minimum from providers of one accreditation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccreditationProgress {
+    /// The accreditation.
+    pub accreditation: String,
+    /// Minimum, in the program's unit.
+    pub required: Credits,
     /// Counted so far (after caps), in the program's unit.
     pub earned: Credits,
+}
+
+/// Progress toward one alternative requirement ("fewer CE hours plus work hours").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AlternativeProgress {
+    /// CE the alternative requires, in the program's unit.
+    pub required: Credits,
+    /// CE still needed under it (minimums included), in the program's unit.
+    pub remaining: Credits,
+    /// Category of the other activity, e.g. `work-hours`.
+    pub work_category: String,
+    /// Hours of that activity required.
+    pub work_required: Credits,
+    /// Hours of it in the window.
+    pub work_earned: Credits,
+    /// Whether the alternative is met.
+    pub met: bool,
 }
 
 /// Where one credential stands on `as_of`. Amounts are in the program's unit.
@@ -60,42 +90,109 @@ pub struct Compliance {
     pub program: String,
     /// First day of the CE window (inclusive).
     pub window_start: Date,
-    /// Last day of the CE window and of the cycle (inclusive).
+    /// Last day of the CE window and of the cycle (inclusive): the credential's expiry, or for
+    /// a program whose cycle ends on a fixed calendar day, the last such day on or before it.
     pub expires_on: Date,
-    /// Required per cycle.
+    /// Required this cycle: the program's requirement, less in a pro-rata first cycle, or the
+    /// CE of the alternative that is met.
     pub required: Credits,
-    /// Counted, after caps.
+    /// Counted, after caps and activity limits.
     pub earned: Credits,
-    /// Still needed: the larger of the total shortfall and the sum of category shortfalls.
+    /// Still needed: the largest of the total shortfall, the sum of category shortfalls and
+    /// the sum of accreditation shortfalls; 0 when an alternative is met.
     pub remaining: Credits,
     /// Per-category progress, in the program's order.
     pub categories: Vec<CategoryProgress>,
+    /// Per-accreditation progress, in the program's order.
+    pub accreditations: Vec<AccreditationProgress>,
+    /// Progress toward each alternative requirement, in the program's order.
+    pub alternatives: Vec<AlternativeProgress>,
     /// Days from `as_of` to `expires_on`; negative once expired.
     pub days_left: i64,
     /// The status.
     pub status: Status,
     /// The day this was computed for.
     pub as_of: Date,
-    /// Courses counted toward this credential (even partly), in counting order.
+    /// Courses counted toward this credential (even partly), in counting order; work hours
+    /// only when the alternative they serve is met.
     pub counted_course_ids: Vec<u64>,
 }
 
-/// First day of the CE window that ends on `expires_on`.
+/// First day of the CE window of a cycle whose last day is `expires_on`.
+///
+/// `ce_window_months` before it, or January 1 of `ce_window_years_before` calendar years
+/// before its year when that is earlier.
 pub fn window_start(program: &Program, expires_on: Date) -> Date {
     let months = i64::from(program.ce_window_months.min(1200));
-    expires_on.checked_sub(months.months()).unwrap_or(Date::MIN)
+    let start = expires_on.checked_sub(months.months()).unwrap_or(Date::MIN);
+    if program.ce_window_years_before == 0 {
+        return start;
+    }
+    let year = i64::from(expires_on.year()) - i64::from(program.ce_window_years_before.min(1000));
+    let january = i16::try_from(year)
+        .ok()
+        .and_then(|y| Date::new(y, 1, 1).ok())
+        .unwrap_or(Date::MIN);
+    start.min(january)
 }
 
 /// Whether `course` may count toward `credential` at all (window, accreditation, pinning).
-fn eligible(course: &Course, credential: &Credential, program: &Program) -> bool {
-    let start = window_start(program, credential.expires_on);
+fn eligible(course: &Course, credential: &Credential, program: &Program, end: Date) -> bool {
+    let start = window_start(program, end);
+    reachable(course, credential, program)
+        && course.completed_on >= start
+        && course.completed_on <= end
+}
+
+/// Whether `course` may count toward `credential` in some cycle: same holder, not pinned
+/// elsewhere, accreditation accepted.
+fn reachable(course: &Course, credential: &Credential, program: &Program) -> bool {
     let pinned_ok =
         course.credential_ids.is_empty() || course.credential_ids.contains(&credential.id);
     pinned_ok
         && course.holder_id == credential.holder_id
-        && course.completed_on >= start
-        && course.completed_on <= credential.expires_on
-        && (course.accreditation.is_empty() || program.accepts_accreditation(&course.accreditation))
+        && program.accepts_accreditation(&course.accreditation)
+}
+
+/// Courses an activity limit keeps from counting toward `credential` in the cycle ending on
+/// `end`: in date order, a course of a limited kind counts only if no course of that kind
+/// counted in the years before it. Earlier courses, before the window too, are taken to have
+/// counted: recert does not record what a closed cycle counted, and a limit that bites is the
+/// safer reading.
+fn limited_courses(
+    program: &Program,
+    credential: &Credential,
+    courses: &[Course],
+    end: Date,
+) -> HashSet<u64> {
+    let mut limited = HashSet::new();
+    for limit in &program.activity_limits {
+        let mut kind: Vec<&Course> = courses
+            .iter()
+            .filter(|c| {
+                reachable(c, credential, program) && c.completed_on <= end && limit.scope.covers(c)
+            })
+            .collect();
+        kind.sort_by_key(|c| (c.completed_on, c.id));
+        let years = i64::from(limit.once_every_years.min(1000));
+        let mut next_allowed: Option<Date> = None;
+        for course in kind {
+            match next_allowed {
+                Some(next) if course.completed_on < next => {
+                    limited.insert(course.id);
+                }
+                _ => {
+                    next_allowed = Some(
+                        course
+                            .completed_on
+                            .checked_add(years.years())
+                            .unwrap_or(Date::MAX),
+                    );
+                }
+            }
+        }
+    }
+    limited
 }
 
 /// Compliance of every credential of one holder, on `today`.
@@ -108,13 +205,24 @@ pub fn compliance_all(
     courses: &[Course],
     today: Date,
 ) -> Vec<Compliance> {
+    let ends: Vec<Date> = credentials
+        .iter()
+        .map(|(cred, prog)| prog.cycle_end(cred.expires_on, None))
+        .collect();
+    let limited: Vec<HashSet<u64>> = credentials
+        .iter()
+        .zip(&ends)
+        .map(|((cred, prog), &end)| limited_courses(prog, cred, courses, end))
+        .collect();
     let candidates: Vec<Vec<usize>> = courses
         .iter()
         .map(|course| {
             credentials
                 .iter()
                 .enumerate()
-                .filter(|(_, (cred, prog))| eligible(course, cred, prog))
+                .filter(|(i, (cred, prog))| {
+                    eligible(course, cred, prog, ends[*i]) && !limited[*i].contains(&course.id)
+                })
                 .map(|(i, _)| i)
                 .collect()
         })
@@ -134,7 +242,7 @@ pub fn compliance_all(
                 })
                 .map(|(course, _)| course)
                 .collect();
-            evaluate(program, credential, &counted, today)
+            evaluate(program, credential, ends[i], &counted, today)
         })
         .collect()
 }
@@ -158,15 +266,127 @@ pub fn compliance(
     compliance_all(&all, courses, today).swap_remove(0)
 }
 
-/// Applies caps and minimums to the courses already known to be countable.
+/// What the cycle ending on `end` requires: the program's requirement, or in a pro-rata first
+/// cycle (no closed cycle yet, issue date known) the amount per month certified, a month begun
+/// counting as a whole one, if that is less.
+fn required_in_cycle(program: &Program, credential: &Credential, end: Date) -> Credits {
+    let per_month = program.first_cycle_per_month;
+    let first_cycle = credential.history.is_empty();
+    match credential.issued_on {
+        Some(issued) if per_month > Credits::ZERO && first_cycle => {
+            let months = months_begun(issued, end);
+            Credits(per_month.0.saturating_mul(months)).min(program.required)
+        }
+        _ => program.required,
+    }
+}
+
+/// Months from `from` to `to`, a part month counting as one; 0 if `to` is not later.
+fn months_begun(from: Date, to: Date) -> i64 {
+    if to <= from {
+        return 0;
+    }
+    match from.until((jiff::Unit::Month, to)) {
+        Ok(span) => i64::from(span.get_months()) + i64::from(span.get_days() > 0),
+        Err(_) => 0,
+    }
+}
+
+/// Contact hours that make at least `amount` of the program's unit (rounding up, so the
+/// amount shown for them is never below `amount`).
+fn hours_for(program: &Program, amount: Credits) -> Credits {
+    let exact = i128::from(amount.0) * i128::from(program.unit_hours.0);
+    Credits(i64::try_from((exact + 99).div_euclid(100)).unwrap_or(i64::MAX))
+}
+
+/// Hours assigned to each category minimum when a credit counts toward one category only:
+/// the most the courses can cover, as a maximum flow from groups of courses (by the minimum
+/// categories they carry) to categories, each category taking at most its minimum.
+fn exclusive_assignment(program: &Program, counted: &[(&Course, Credits)]) -> Vec<Credits> {
+    let k = program.category_minimums.len();
+    let mut groups: BTreeMap<Vec<usize>, i64> = BTreeMap::new();
+    for (course, hours) in counted {
+        let tags: Vec<usize> = program
+            .category_minimums
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| course.has_category(&m.category))
+            .map(|(i, _)| i)
+            .collect();
+        if !tags.is_empty() {
+            let slot = groups.entry(tags).or_default();
+            *slot = slot.saturating_add(hours.0);
+        }
+    }
+    // Nodes: 0 the source, 1..=g the groups, then the k categories, then the sink.
+    let g = groups.len();
+    let n = g + k + 2;
+    let sink = n - 1;
+    let unbounded = i64::MAX / 4;
+    let mut residual = vec![vec![0i64; n]; n];
+    for (gi, (tags, hours)) in groups.iter().enumerate() {
+        residual[0][1 + gi] = *hours;
+        for &c in tags {
+            residual[1 + gi][1 + g + c] = unbounded;
+        }
+    }
+    let capacity: Vec<i64> = program
+        .category_minimums
+        .iter()
+        .map(|m| hours_for(program, m.minimum).0.max(0))
+        .collect();
+    for (c, &cap) in capacity.iter().enumerate() {
+        residual[1 + g + c][sink] = cap;
+    }
+    // Edmonds-Karp: shortest augmenting paths until none is left.
+    loop {
+        let mut previous = vec![usize::MAX; n];
+        previous[0] = 0;
+        let mut queue = VecDeque::from([0]);
+        while let Some(u) = queue.pop_front() {
+            for v in 0..n {
+                if previous[v] == usize::MAX && residual[u][v] > 0 {
+                    previous[v] = u;
+                    queue.push_back(v);
+                }
+            }
+        }
+        if previous[sink] == usize::MAX {
+            break;
+        }
+        let mut bottleneck = i64::MAX;
+        let mut v = sink;
+        while v != 0 {
+            bottleneck = bottleneck.min(residual[previous[v]][v]);
+            v = previous[v];
+        }
+        let mut v = sink;
+        while v != 0 {
+            let u = previous[v];
+            residual[u][v] -= bottleneck;
+            residual[v][u] += bottleneck;
+            v = u;
+        }
+    }
+    capacity
+        .iter()
+        .enumerate()
+        .map(|(c, &cap)| Credits(cap - residual[1 + g + c][sink]))
+        .collect()
+}
+
+/// Applies caps, minimums and alternatives to the courses already known to be countable,
+/// for the cycle ending on `end`.
 fn evaluate(
     program: &Program,
     credential: &Credential,
+    end: Date,
     courses: &[&Course],
     today: Date,
 ) -> Compliance {
-    let start = window_start(program, credential.expires_on);
-    let required_h = program.to_hours(program.required);
+    let start = window_start(program, end);
+    let cycle_required = required_in_cycle(program, credential, end);
+    let required_h = program.to_hours(cycle_required);
 
     let mut ordered: Vec<&Course> = courses.to_vec();
     ordered.sort_by_key(|c| (c.completed_on, c.id));
@@ -180,36 +400,57 @@ fn evaluate(
         })
         .collect();
     let mut earned_h = Credits::ZERO;
-    let mut per_category_h: Vec<Credits> = vec![Credits::ZERO; program.category_minimums.len()];
-    let mut counted_ids = Vec::new();
+    let mut work_h: Vec<Credits> = vec![Credits::ZERO; program.alternatives.len()];
+    let mut work_ids = Vec::new();
+    let mut counted: Vec<(&Course, Credits)> = Vec::new();
     for course in ordered {
+        if course
+            .categories
+            .iter()
+            .any(|c| program.is_work_category(c))
+        {
+            for (slot, alt) in work_h.iter_mut().zip(&program.alternatives) {
+                if course.has_category(&alt.work_category) {
+                    *slot += course.hours();
+                }
+            }
+            work_ids.push(course.id);
+            continue;
+        }
         let matching: Vec<usize> = program
             .caps
             .iter()
             .enumerate()
-            .filter(|(_, cap)| match &cap.scope {
-                CapScope::Category(c) => course.has_category(c),
-                CapScope::Format(f) => course.format == Some(*f),
-            })
+            .filter(|(_, cap)| cap.scope.covers(course))
             .map(|(i, _)| i)
             .collect();
-        let counted = matching
+        let hours = matching
             .iter()
             .fold(course.hours(), |h, &i| h.min(cap_room[i]));
         for &i in &matching {
-            cap_room[i] = cap_room[i].saturating_sub(counted);
+            cap_room[i] = cap_room[i].saturating_sub(hours);
         }
-        if counted > Credits::ZERO {
-            counted_ids.push(course.id);
+        if hours > Credits::ZERO {
+            counted.push((course, hours));
         }
-        earned_h += counted;
-        for (slot, min) in per_category_h.iter_mut().zip(&program.category_minimums) {
-            if course.has_category(&min.category) {
-                *slot += counted;
-            }
-        }
+        earned_h += hours;
     }
 
+    let per_category_h: Vec<Credits> = if program.exclusive_categories {
+        exclusive_assignment(program, &counted)
+    } else {
+        program
+            .category_minimums
+            .iter()
+            .map(|m| {
+                counted
+                    .iter()
+                    .filter(|(c, _)| c.has_category(&m.category))
+                    .map(|(_, h)| *h)
+                    .sum()
+            })
+            .collect()
+    };
     let categories: Vec<CategoryProgress> = program
         .category_minimums
         .iter()
@@ -218,6 +459,25 @@ fn evaluate(
             category: min.category.clone(),
             required: min.minimum,
             earned: program.from_hours(h),
+        })
+        .collect();
+    let accreditations: Vec<AccreditationProgress> = program
+        .accreditation_minimums
+        .iter()
+        .map(|min| AccreditationProgress {
+            accreditation: min.accreditation.clone(),
+            required: min.minimum,
+            earned: program.from_hours(
+                counted
+                    .iter()
+                    .filter(|(c, _)| {
+                        c.accreditation
+                            .trim()
+                            .eq_ignore_ascii_case(min.accreditation.trim())
+                    })
+                    .map(|(_, h)| *h)
+                    .sum(),
+            ),
         })
         .collect();
     // Shortfalls are taken in the program's unit, from the amounts shown. Converting a
@@ -229,25 +489,56 @@ fn evaluate(
         .iter()
         .map(|c| c.required.saturating_sub(c.earned))
         .sum();
-    let remaining = program.required.saturating_sub(earned).max(category_short);
+    let accreditation_short: Credits = accreditations
+        .iter()
+        .map(|a| a.required.saturating_sub(a.earned))
+        .sum();
+    let short_of = |required: Credits| {
+        required
+            .saturating_sub(earned)
+            .max(category_short)
+            .max(accreditation_short)
+    };
+    let main_remaining = short_of(cycle_required);
+    let alternatives: Vec<AlternativeProgress> = program
+        .alternatives
+        .iter()
+        .zip(&work_h)
+        .map(|(alt, &work)| {
+            let remaining = short_of(alt.required);
+            AlternativeProgress {
+                required: alt.required,
+                remaining,
+                work_category: alt.work_category.clone(),
+                work_required: alt.work_hours,
+                work_earned: work,
+                met: remaining == Credits::ZERO && work >= alt.work_hours,
+            }
+        })
+        .collect();
+    let met_by = alternatives.iter().find(|a| a.met);
+    let (required, remaining) = match met_by {
+        Some(alt) if main_remaining > Credits::ZERO => (alt.required, Credits::ZERO),
+        _ => (cycle_required, main_remaining),
+    };
+    let mut counted_ids: Vec<u64> = counted.iter().map(|(c, _)| c.id).collect();
+    if met_by.is_some() && main_remaining > Credits::ZERO {
+        counted_ids.extend(work_ids);
+    }
 
-    let days_left = i64::from(
-        today
-            .until(credential.expires_on)
-            .map(|s| s.get_days())
-            .unwrap_or(0),
-    );
+    let days_left = i64::from(today.until(end).map(|s| s.get_days()).unwrap_or(0));
     let status = if days_left < 0 {
         if -days_left <= i64::from(program.grace_days) {
             Status::InGrace
         } else {
             Status::Expired
         }
+    } else if program.requirement_unknown() {
+        // Nothing to count toward, so nothing can be said to be met.
+        Status::OnTrack
     } else if remaining == Credits::ZERO {
         Status::Met
-    } else if days_left <= AT_RISK_DAYS
-        || behind_pace(start, credential.expires_on, today, required_h, earned_h)
-    {
+    } else if days_left <= AT_RISK_DAYS || behind_pace(start, end, today, required_h, earned_h) {
         Status::AtRisk
     } else {
         Status::OnTrack
@@ -257,11 +548,13 @@ fn evaluate(
         credential_id: credential.id,
         program: program.slug.clone(),
         window_start: start,
-        expires_on: credential.expires_on,
-        required: program.required,
+        expires_on: end,
+        required,
         earned,
         remaining,
         categories,
+        accreditations,
+        alternatives,
         days_left,
         status,
         as_of: today,
@@ -283,8 +576,12 @@ fn behind_pace(start: Date, end: Date, today: Date, required: Credits, earned: C
 pub(super) mod tests {
     use super::*;
     use crate::domain::credits::Unit;
-    use crate::domain::program::{Cap, CategoryMinimum, Confidence};
+    use crate::domain::program::{
+        AccreditationMinimum, ActivityLimit, Alternative, Cap, CapScope, CategoryMinimum,
+        CycleAnchor, MonthDay, RuleField,
+    };
     use crate::domain::records::Format;
+    use crate::domain::records::PastCycle;
     use jiff::civil::date;
 
     const HOLDER: u64 = 7;
@@ -300,17 +597,26 @@ pub(super) mod tests {
             body: "Body".into(),
             name: format!("Program {slug}"),
             cycle_months: window_months,
+            cycle_anchor: CycleAnchor::Issue,
             ce_window_months: window_months,
+            ce_window_years_before: 0,
             unit_name: "contact hour".into(),
             unit_hours: Credits(100),
             required: Credits::whole(required_hours),
+            first_cycle_per_month: Credits::ZERO,
             category_minimums: vec![],
+            exclusive_categories: false,
             caps: vec![],
+            activity_limits: vec![],
+            alternatives: vec![],
+            accreditation_minimums: vec![],
             grace_days: 0,
             shares_courses: true,
             accepted_accreditations: vec![],
+            accreditation_required: false,
+            dues: None,
             sources: vec![],
-            confidence: Confidence::Confirmed,
+            uncertain: vec![],
             notes: String::new(),
         }
     }
@@ -895,6 +1201,384 @@ pub(super) mod tests {
         .map(|s| s.name())
         .collect();
         assert_eq!(names, ["met", "on_track", "at_risk", "in_grace", "expired"]);
+    }
+
+    // --- Rules of the completed catalog --------------------------------------------------
+
+    /// NCCT: outside CE from "the calendar year immediately preceding the recertification
+    /// year", so the window reaches January 1 of the year before the cycle ends.
+    #[test]
+    fn ncct_window_reaches_back_to_january_of_the_previous_year() {
+        let mut p = program("ncct-ncpt", 14, 12);
+        p.ce_window_years_before = 1;
+        let c = credential(1, &p, date(2026, 6, 30));
+        let courses = [
+            course(1, date(2024, 12, 31), 100), // the year before that: never
+            course(2, date(2025, 1, 1), 100),   // first day of the previous year
+            course(3, date(2025, 6, 29), 100),  // before a 12-month window, inside this one
+            course(4, date(2026, 6, 30), 100),  // the last day of the cycle
+        ];
+        let got = one(&p, &c, &courses, date(2026, 3, 1));
+        assert_eq!(got.window_start, date(2025, 1, 1));
+        assert_eq!(got.counted_course_ids, [2, 3, 4]);
+        assert_eq!(got.earned, Credits::whole(3));
+        // Whatever the day of expiry in the year, the window opens on the same January 1.
+        assert_eq!(window_start(&p, date(2026, 12, 31)), date(2025, 1, 1));
+        assert_eq!(window_start(&p, date(2026, 1, 1)), date(2025, 1, 1));
+        // A window longer than that keeps its own start.
+        p.ce_window_months = 36;
+        assert_eq!(window_start(&p, date(2026, 6, 30)), date(2023, 6, 30));
+    }
+
+    /// ASPT: renewals close on November 30, so the cycle ends there even if the credential's
+    /// card runs to December 31: days are counted to it, and later courses do not count.
+    #[test]
+    fn aspt_cycle_ends_on_november_30() {
+        let mut p = program("aspt-cpt", 6, 12);
+        p.cycle_anchor = CycleAnchor::Fixed(MonthDay { month: 11, day: 30 });
+        let c = credential(1, &p, date(2027, 12, 31));
+        let courses = [
+            course(1, date(2026, 11, 29), 300), // before the window
+            course(2, date(2026, 11, 30), 300), // the window's first day
+            course(3, date(2027, 12, 5), 300),  // after renewals closed
+        ];
+        let got = one(&p, &c, &courses, date(2027, 11, 15));
+        assert_eq!(got.expires_on, date(2027, 11, 30));
+        assert_eq!(got.window_start, date(2026, 11, 30));
+        assert_eq!(got.days_left, 15);
+        assert_eq!(got.counted_course_ids, [2]);
+        assert_eq!(got.status, Status::AtRisk);
+        let got = one(&p, &c, &courses, date(2027, 12, 1));
+        assert_eq!((got.status, got.days_left), (Status::Expired, -1));
+        // Expiring on November 30 itself, or in a later month of the same year.
+        assert_eq!(p.cycle_end(date(2027, 11, 30), None), date(2027, 11, 30));
+        assert_eq!(p.cycle_end(date(2027, 11, 29), None), date(2026, 11, 30));
+    }
+
+    #[test]
+    fn a_fixed_cycle_end_on_february_29_falls_on_the_28th_in_common_years() {
+        let mut p = program("p", 6, 12);
+        p.cycle_anchor = CycleAnchor::Fixed(MonthDay { month: 2, day: 29 });
+        assert_eq!(p.cycle_end(date(2027, 3, 15), None), date(2027, 2, 28));
+        assert_eq!(p.cycle_end(date(2028, 3, 1), None), date(2028, 2, 29));
+        assert_eq!(p.cycle_end(date(2028, 2, 28), None), date(2027, 2, 28));
+    }
+
+    /// Washington: credentials expire on the holder's birthday. Holders have no birth date
+    /// yet, so compliance takes the credential's expiry as given.
+    #[test]
+    fn a_birthday_cycle_takes_the_expiry_as_given_until_holders_have_a_birth_date() {
+        let mut p = program("wa-map", 6, 12);
+        p.cycle_anchor = CycleAnchor::Birthday;
+        let c = credential(1, &p, date(2027, 5, 20));
+        let got = one(&p, &c, &[], date(2027, 1, 1));
+        assert_eq!(got.expires_on, date(2027, 5, 20));
+        // With a birth date, the last birthday on or before the expiry.
+        assert_eq!(
+            p.cycle_end(date(2027, 5, 20), Some(date(1990, 4, 2))),
+            date(2027, 4, 2)
+        );
+        assert_eq!(
+            p.cycle_end(date(2027, 5, 20), Some(date(1990, 8, 2))),
+            date(2026, 8, 2)
+        );
+    }
+
+    /// ACA: the first recertification needs 0.5 hour per month since certification (a month
+    /// begun counting as a whole one), at most the 12 hours of later cycles.
+    #[test]
+    fn aca_first_cycle_is_half_an_hour_per_month_certified() {
+        let mut p = program("aca-cpt", 12, 24);
+        p.cycle_anchor = CycleAnchor::Fixed(MonthDay { month: 6, day: 30 });
+        p.first_cycle_per_month = Credits(50);
+        let mut c = credential(1, &p, date(2026, 6, 30));
+        c.issued_on = Some(date(2025, 3, 10));
+        // March 10, 2025 to June 30, 2026: 15 months and 20 days, so 16 months: 8 hours.
+        let eight = [course(1, date(2025, 9, 1), 800)];
+        let got = one(&p, &c, &eight, date(2026, 1, 1));
+        assert_eq!(got.required, Credits::whole(8));
+        assert_eq!(got.remaining, Credits::ZERO);
+        assert_eq!(got.status, Status::Met);
+        // July 1 to June 30 is twelve months (a day short, begun): 6 hours.
+        c.issued_on = Some(date(2025, 7, 1));
+        assert_eq!(
+            one(&p, &c, &[], date(2026, 1, 1)).required,
+            Credits::whole(6)
+        );
+        // Three years certified: never more than the 12 hours.
+        c.issued_on = Some(date(2023, 6, 30));
+        assert_eq!(
+            one(&p, &c, &[], date(2026, 1, 1)).required,
+            Credits::whole(12)
+        );
+        // After a renewal, or without an issue date, the full 12 hours.
+        c.issued_on = Some(date(2025, 3, 10));
+        c.history.push(PastCycle {
+            issued_on: None,
+            expires_on: date(2025, 3, 10),
+            renewed_on: date(2025, 3, 1),
+        });
+        let got = one(&p, &c, &eight, date(2026, 1, 1));
+        assert_eq!(
+            (got.required, got.remaining),
+            (Credits::whole(12), Credits::whole(4))
+        );
+        c.history.clear();
+        c.issued_on = None;
+        assert_eq!(
+            one(&p, &c, &[], date(2026, 1, 1)).required,
+            Credits::whole(12)
+        );
+    }
+
+    /// NHCO: 20 hours of CE, or 10 hours plus 2080 hours of work; work hours never count as
+    /// CE, and count only toward the alternative.
+    #[test]
+    fn nhco_is_met_by_fewer_ce_hours_plus_work_hours() {
+        let mut p = program("nhco-cpt", 20, 24);
+        p.alternatives = vec![Alternative {
+            required: Credits::whole(10),
+            work_category: "work-hours".into(),
+            work_hours: Credits::whole(2080),
+        }];
+        let c = credential(1, &p, date(2027, 1, 1));
+        let work = |id: u64, month: i8| {
+            let mut w = course(id, date(2025, month, 1), 19_000);
+            w.categories = vec!["work-hours".into()];
+            w
+        };
+        let mut courses = vec![course(1, date(2025, 1, 15), 1200)];
+        courses.extend((1..=10).map(|m| work(10 + m as u64, m)));
+        // 1900 work hours: not enough, so the CE requirement stands.
+        let got = one(&p, &c, &courses, date(2025, 12, 1));
+        assert_eq!(got.earned, Credits::whole(12), "work hours are not CE");
+        assert_eq!(got.required, Credits::whole(20));
+        assert_eq!(got.remaining, Credits::whole(8));
+        assert_ne!(got.status, Status::Met);
+        assert_eq!(got.counted_course_ids, [1]);
+        assert_eq!(
+            got.alternatives,
+            [AlternativeProgress {
+                required: Credits::whole(10),
+                remaining: Credits::ZERO,
+                work_category: "work-hours".into(),
+                work_required: Credits::whole(2080),
+                work_earned: Credits::whole(1900),
+                met: false,
+            }]
+        );
+        // 2090 work hours and 12 of CE: met by the alternative.
+        courses.push(work(21, 11));
+        let got = one(&p, &c, &courses, date(2025, 12, 1));
+        assert_eq!(got.earned, Credits::whole(12));
+        assert_eq!(
+            (got.required, got.remaining),
+            (Credits::whole(10), Credits::ZERO)
+        );
+        assert_eq!(got.status, Status::Met);
+        assert!(got.alternatives[0].met);
+        assert_eq!(got.counted_course_ids.len(), 12);
+        // 9 hours of CE are too few even with the work.
+        courses[0].amount = Credits(900);
+        let got = one(&p, &c, &courses, date(2025, 12, 1));
+        assert!(!got.alternatives[0].met);
+        assert_eq!(got.alternatives[0].remaining, Credits::whole(1));
+        assert_eq!(got.remaining, Credits::whole(11));
+    }
+
+    /// NCCT: recurring employer-required training counts once every 5 years, counting from a
+    /// course of that kind before the window too.
+    #[test]
+    fn employer_training_counts_once_every_five_years() {
+        let mut p = program("ncct-ncpt", 14, 24);
+        p.activity_limits = vec![ActivityLimit {
+            scope: CapScope::Category("employer-training".into()),
+            once_every_years: 5,
+        }];
+        let c = credential(1, &p, date(2026, 12, 31));
+        let training = |id: u64, on: Date| {
+            let mut t = course(id, on, 200);
+            t.categories = vec!["employer-training".into()];
+            t
+        };
+        let courses = [
+            training(1, date(2021, 6, 1)), // an earlier cycle: it counted then
+            training(2, date(2025, 3, 1)), // within 5 years of it
+            course(3, date(2025, 5, 1), 300),
+            training(4, date(2026, 6, 1)), // 5 years after the first: counts again
+            training(5, date(2026, 9, 1)), // within 5 years of that
+        ];
+        let got = one(&p, &c, &courses, date(2026, 10, 1));
+        assert_eq!(got.counted_course_ids, [3, 4]);
+        assert_eq!(got.earned, Credits::whole(5));
+        // Without the earlier course, the 2025 one counts and bars the 2026 ones.
+        let got = one(&p, &c, &courses[1..], date(2026, 10, 1));
+        assert_eq!(got.counted_course_ids, [2, 3]);
+        // A course of another holder, or pinned to another credential, bars nothing.
+        let mut theirs = training(6, date(2024, 1, 1));
+        theirs.holder_id = HOLDER + 1;
+        let mut pinned = training(7, date(2024, 1, 1));
+        pinned.credential_ids = vec![99];
+        let mut mine = vec![theirs, pinned];
+        mine.extend_from_slice(&courses[1..]);
+        assert_eq!(
+            one(&p, &c, &mine, date(2026, 10, 1)).counted_course_ids,
+            [2, 3]
+        );
+        // The limit is the program's own: another credential counts the course.
+        let other = program("other", 14, 24);
+        let all = compliance_all(
+            &[
+                (c.clone(), p.clone()),
+                (credential(2, &other, date(2026, 12, 31)), other.clone()),
+            ],
+            &courses,
+            date(2026, 10, 1),
+        );
+        assert_eq!(all[1].counted_course_ids, [2, 3, 4, 5]);
+    }
+
+    /// A program whose categories are exclusive (AAMA: administrative, clinical, general).
+    fn aama() -> Program {
+        let mut p = program("aama-cma", 60, 60);
+        p.category_minimums = ["administrative", "clinical", "general"]
+            .map(|c| CategoryMinimum {
+                category: c.into(),
+                minimum: Credits::whole(10),
+            })
+            .to_vec();
+        p.exclusive_categories = true;
+        p
+    }
+
+    fn tagged(id: u64, on: Date, hundredths: i64, categories: &[&str]) -> Course {
+        let mut c = course(id, on, hundredths);
+        c.categories = categories.iter().map(|c| c.to_string()).collect();
+        c
+    }
+
+    /// AAMA: a CEU counts in one category only, so one course tagged administrative and
+    /// clinical cannot fill both minimums; and the courses are spread over the categories as
+    /// well as they can be, whatever their order.
+    #[test]
+    fn aama_categories_take_each_credit_once() {
+        let p = aama();
+        let c = credential(1, &p, date(2029, 12, 31));
+        let both = tagged(1, date(2025, 1, 1), 1000, &["administrative", "clinical"]);
+        let general = tagged(2, date(2025, 2, 1), 1000, &["general"]);
+        let rest = course(3, date(2025, 3, 1), 4000);
+        let got = one(
+            &p,
+            &c,
+            &[both.clone(), general.clone(), rest.clone()],
+            date(2026, 1, 1),
+        );
+        assert_eq!(got.earned, Credits::whole(60));
+        let earned: Vec<Credits> = got.categories.iter().map(|c| c.earned).collect();
+        assert_eq!(
+            earned.iter().copied().sum::<Credits>(),
+            Credits::whole(20),
+            "{earned:?}"
+        );
+        assert_eq!(got.remaining, Credits::whole(10));
+        assert_ne!(got.status, Status::Met);
+        // Shared categories do not double count.
+        let mut shared = p.clone();
+        shared.exclusive_categories = false;
+        let got = one(
+            &shared,
+            &c,
+            &[both.clone(), general.clone(), rest],
+            date(2026, 1, 1),
+        );
+        assert_eq!(got.remaining, Credits::ZERO);
+
+        // The two-category course goes where it is needed, though it came first.
+        let admin = tagged(4, date(2025, 4, 1), 1000, &["administrative"]);
+        let got = one(
+            &p,
+            &c,
+            &[both, general, admin, course(5, date(2025, 5, 1), 3000)],
+            date(2026, 1, 1),
+        );
+        assert_eq!(
+            got.categories
+                .iter()
+                .map(|c| (c.category.as_str(), c.earned))
+                .collect::<Vec<_>>(),
+            [
+                ("administrative", Credits::whole(10)),
+                ("clinical", Credits::whole(10)),
+                ("general", Credits::whole(10)),
+            ]
+        );
+        assert_eq!(got.remaining, Credits::ZERO);
+        assert_eq!(got.status, Status::Met);
+    }
+
+    /// AAMA: 30 of the 60 CEUs must be AAMA-approved.
+    #[test]
+    fn an_accreditation_minimum_counts_only_that_accreditation() {
+        let mut p = program("aama-cma", 60, 60);
+        p.accreditation_minimums = vec![AccreditationMinimum {
+            accreditation: "AAMA".into(),
+            minimum: Credits::whole(30),
+        }];
+        let c = credential(1, &p, date(2029, 12, 31));
+        let mut aama = course(1, date(2025, 1, 1), 2000);
+        aama.accreditation = " aama ".into();
+        let other = course(2, date(2025, 2, 1), 5000);
+        let got = one(&p, &c, &[aama.clone(), other.clone()], date(2026, 1, 1));
+        assert_eq!(got.earned, Credits::whole(70));
+        assert_eq!(
+            got.accreditations,
+            [AccreditationProgress {
+                accreditation: "AAMA".into(),
+                required: Credits::whole(30),
+                earned: Credits::whole(20),
+            }]
+        );
+        assert_eq!(got.remaining, Credits::whole(10));
+        aama.amount = Credits(3000);
+        let got = one(&p, &c, &[aama, other], date(2026, 1, 1));
+        assert_eq!((got.remaining, got.status), (Credits::ZERO, Status::Met));
+    }
+
+    /// California: a course counts only if it names its accrediting agency.
+    #[test]
+    fn a_program_that_requires_an_accreditation_skips_courses_without_one() {
+        let mut p = program("ca-cpt1", 6, 24);
+        p.accreditation_required = true;
+        let c = credential(1, &p, date(2027, 1, 1));
+        let mut named = course(1, date(2026, 1, 1), 300);
+        named.accreditation = "P.A.C.E.".into();
+        let unnamed = course(2, date(2026, 1, 1), 300);
+        let got = one(&p, &c, &[named, unnamed], date(2026, 6, 1));
+        assert_eq!(got.counted_course_ids, [1]);
+    }
+
+    /// Louisiana, Washington, Nevada: with the CE amount unknown, nothing is ever met; the
+    /// dates still are what they are.
+    #[test]
+    fn an_unknown_requirement_is_never_met() {
+        let mut p = program("la-phlebotomist", 0, 12);
+        p.uncertain = vec![RuleField::Required];
+        let c = credential(1, &p, date(2027, 1, 1));
+        let got = one(
+            &p,
+            &c,
+            &[course(1, date(2026, 6, 1), 500)],
+            date(2026, 12, 20),
+        );
+        assert_eq!(
+            (got.required, got.remaining),
+            (Credits::ZERO, Credits::ZERO)
+        );
+        assert_eq!(got.status, Status::OnTrack);
+        assert_eq!(one(&p, &c, &[], date(2027, 1, 2)).status, Status::Expired);
+        // A known requirement of 0 (a pro-rata first cycle of no month) is met.
+        p.uncertain.clear();
+        assert_eq!(one(&p, &c, &[], date(2026, 12, 20)).status, Status::Met);
     }
 
     // --- Determinism ---------------------------------------------------------------------

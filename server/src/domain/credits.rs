@@ -76,7 +76,7 @@ pub enum Unit {
     Ceu,
     /// ASCP / AMT point: 1 contact hour.
     Point,
-    /// NHA CE credit. NHA states 1 credit per 2 hours of CE (uncertain, see the catalog).
+    /// NHA CE credit: 2 hours of CE, as NHA states on two of its pages (see the catalog).
     NhaCredit,
     /// Academic semester hour: 15 contact hours (ASCP).
     SemesterHour,
@@ -143,7 +143,7 @@ impl Unit {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::program::{Confidence, Program};
+    use crate::domain::program::{CycleAnchor, Program};
 
     #[test]
     fn display_drops_trailing_zeros() {
@@ -230,17 +230,26 @@ mod tests {
             body: "Body".into(),
             name: "Program".into(),
             cycle_months: 24,
+            cycle_anchor: CycleAnchor::Issue,
             ce_window_months: 24,
+            ce_window_years_before: 0,
             unit_name: "unit".into(),
             unit_hours: Credits(unit_hours),
             required: Credits::whole(10),
+            first_cycle_per_month: Credits::ZERO,
             category_minimums: vec![],
+            exclusive_categories: false,
             caps: vec![],
+            activity_limits: vec![],
+            alternatives: vec![],
+            accreditation_minimums: vec![],
             grace_days: 0,
             shares_courses: true,
             accepted_accreditations: vec![],
+            accreditation_required: false,
+            dues: None,
             sources: vec![],
-            confidence: Confidence::Confirmed,
+            uncertain: vec![],
             notes: String::new(),
         }
     }

@@ -22,10 +22,16 @@ pub use alert_policy::{
     AlertText, Mark, alert_text, default_thresholds, due_mark, marks, scan_windows, thresholds_for,
 };
 pub use compliance::window_start;
-pub use compliance::{CategoryProgress, Compliance, Status, compliance, compliance_all};
+pub use compliance::{
+    AccreditationProgress, AlternativeProgress, CategoryProgress, Compliance, Status, compliance,
+    compliance_all,
+};
 pub use credits::{Credits, Unit};
 pub use ids::IdKind;
-pub use program::{Cap, CapLimit, CapScope, CategoryMinimum, Confidence, Program};
+pub use program::{
+    AccreditationMinimum, ActivityLimit, Alternative, Cap, CapLimit, CapScope, CategoryMinimum,
+    Confidence, CycleAnchor, Dues, MonthDay, Program, RuleField,
+};
 pub use records::{Course, Credential, Format, Holder, PastCycle, zone};
 pub use validate::{
     FieldError, MAX_COURSE_HOURS, MAX_NAME_LEN, MAX_SECRET_BYTES, MAX_TEXT_LEN, MAX_THRESHOLD_DAYS,

@@ -1,10 +1,12 @@
 //! Certification programs: a credential type and its renewal rules.
 
 use super::credits::Credits;
-use super::records::Format;
+use super::records::{Course, Credential, Format};
+use jiff::ToSpan;
+use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-/// How sure we are of a program's numbers.
+/// How sure we are of a program's numbers, overall or of one rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Confidence {
@@ -13,6 +15,106 @@ pub enum Confidence {
     Confirmed,
     /// Secondary or dated sources only, or sources disagree.
     Uncertain,
+}
+
+/// A rule of a [`Program`] that can be flagged uncertain on its own, named as its field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleField {
+    /// `cycle_months`.
+    CycleMonths,
+    /// `cycle_anchor`.
+    CycleAnchor,
+    /// `ce_window_months`.
+    CeWindowMonths,
+    /// `ce_window_years_before`.
+    CeWindowYearsBefore,
+    /// `unit_hours`.
+    UnitHours,
+    /// `required`.
+    Required,
+    /// `first_cycle_per_month`.
+    FirstCyclePerMonth,
+    /// `category_minimums`.
+    CategoryMinimums,
+    /// `exclusive_categories`.
+    ExclusiveCategories,
+    /// `caps`.
+    Caps,
+    /// `activity_limits`.
+    ActivityLimits,
+    /// `alternatives`.
+    Alternatives,
+    /// `accreditation_minimums`.
+    AccreditationMinimums,
+    /// `grace_days`.
+    GraceDays,
+    /// `shares_courses`.
+    SharesCourses,
+    /// `accepted_accreditations`.
+    AcceptedAccreditations,
+    /// `accreditation_required`.
+    AccreditationRequired,
+    /// `dues`.
+    Dues,
+    /// Some rule, without saying which: what a program saved with only a per-program
+    /// "uncertain" flag (before flags per field existed) says.
+    Unspecified,
+}
+
+impl RuleField {
+    /// Every rule field, in `Program`'s order, then [`RuleField::Unspecified`].
+    pub const ALL: [RuleField; 19] = [
+        RuleField::CycleMonths,
+        RuleField::CycleAnchor,
+        RuleField::CeWindowMonths,
+        RuleField::CeWindowYearsBefore,
+        RuleField::UnitHours,
+        RuleField::Required,
+        RuleField::FirstCyclePerMonth,
+        RuleField::CategoryMinimums,
+        RuleField::ExclusiveCategories,
+        RuleField::Caps,
+        RuleField::ActivityLimits,
+        RuleField::Alternatives,
+        RuleField::AccreditationMinimums,
+        RuleField::GraceDays,
+        RuleField::SharesCourses,
+        RuleField::AcceptedAccreditations,
+        RuleField::AccreditationRequired,
+        RuleField::Dues,
+        RuleField::Unspecified,
+    ];
+
+    /// The field's name, as in the catalog file and the export format.
+    pub const fn name(self) -> &'static str {
+        match self {
+            RuleField::CycleMonths => "cycle_months",
+            RuleField::CycleAnchor => "cycle_anchor",
+            RuleField::CeWindowMonths => "ce_window_months",
+            RuleField::CeWindowYearsBefore => "ce_window_years_before",
+            RuleField::UnitHours => "unit_hours",
+            RuleField::Required => "required",
+            RuleField::FirstCyclePerMonth => "first_cycle_per_month",
+            RuleField::CategoryMinimums => "category_minimums",
+            RuleField::ExclusiveCategories => "exclusive_categories",
+            RuleField::Caps => "caps",
+            RuleField::ActivityLimits => "activity_limits",
+            RuleField::Alternatives => "alternatives",
+            RuleField::AccreditationMinimums => "accreditation_minimums",
+            RuleField::GraceDays => "grace_days",
+            RuleField::SharesCourses => "shares_courses",
+            RuleField::AcceptedAccreditations => "accepted_accreditations",
+            RuleField::AccreditationRequired => "accreditation_required",
+            RuleField::Dues => "dues",
+            RuleField::Unspecified => "unspecified",
+        }
+    }
+
+    /// The rule field named `name` (exactly, as [`RuleField::name`] spells it).
+    pub fn parse(name: &str) -> Option<RuleField> {
+        RuleField::ALL.into_iter().find(|f| f.name() == name.trim())
+    }
 }
 
 /// A minimum amount in one category, in hundredths of the program's unit.
@@ -24,7 +126,7 @@ pub struct CategoryMinimum {
     pub minimum: Credits,
 }
 
-/// What a cap applies to.
+/// What a cap (or an activity limit) applies to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CapScope {
@@ -32,6 +134,16 @@ pub enum CapScope {
     Category(String),
     /// Courses of this format.
     Format(Format),
+}
+
+impl CapScope {
+    /// Whether `course` falls under this scope.
+    pub fn covers(&self, course: &Course) -> bool {
+        match self {
+            CapScope::Category(c) => course.has_category(c),
+            CapScope::Format(f) => course.format == Some(*f),
+        }
+    }
 }
 
 /// How much a cap allows.
@@ -53,6 +165,130 @@ pub struct Cap {
     pub limit: CapLimit,
 }
 
+/// A calendar day that recurs every year, e.g. November 30.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MonthDay {
+    /// Month, 1 to 12.
+    pub month: i8,
+    /// Day of the month, 1 to 31 (February 29 falls on February 28 in other years).
+    pub day: i8,
+}
+
+impl MonthDay {
+    /// Whether some year has this day (February 29 counts).
+    pub fn is_valid(self) -> bool {
+        Date::new(2000, self.month, self.day).is_ok()
+    }
+
+    /// This day in `year`; February 29 falls on February 28 in a common year.
+    pub fn in_year(self, year: i16) -> Option<Date> {
+        let month = self.month.clamp(1, 12);
+        let first = Date::new(year, month, 1).ok()?;
+        Date::new(year, month, self.day.clamp(1, first.days_in_month())).ok()
+    }
+
+    /// The last occurrence of this day on or before `date`.
+    pub fn on_or_before(self, date: Date) -> Option<Date> {
+        match self.in_year(date.year()) {
+            Some(d) if d <= date => Some(d),
+            _ => self.in_year(date.year().checked_sub(1)?),
+        }
+    }
+}
+
+/// Where a program's cycle ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum CycleAnchor {
+    /// On the credential's expiry date, `cycle_months` after issue (or the test date).
+    #[default]
+    Issue,
+    /// On a fixed calendar day, whatever the issue date: ASPT's renewals close on November 30,
+    /// ACA's certification year ends on June 30, Louisiana's on December 31.
+    Fixed(MonthDay),
+    /// On the holder's birthday (Washington). Holders have no birth date yet, so until they do
+    /// the credential's expiry is taken as given.
+    Birthday,
+}
+
+impl CycleAnchor {
+    /// The anchor as text, as the export format and the API write it: `""` for the expiry
+    /// date, `MM-DD` for a fixed day, `birthday`.
+    pub fn text(self) -> String {
+        match self {
+            CycleAnchor::Issue => String::new(),
+            CycleAnchor::Fixed(d) => format!("{:02}-{:02}", d.month, d.day),
+            CycleAnchor::Birthday => "birthday".into(),
+        }
+    }
+
+    /// Parses [`CycleAnchor::text`]'s form (surrounding blanks ignored); `None` if it is not
+    /// one, or names no day of the year.
+    pub fn parse(text: &str) -> Option<CycleAnchor> {
+        let text = text.trim();
+        match text {
+            "" => Some(CycleAnchor::Issue),
+            "birthday" => Some(CycleAnchor::Birthday),
+            _ => {
+                let (m, d) = text.split_once('-')?;
+                let all_digits = |s: &str| s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit());
+                let day = MonthDay {
+                    month: m.parse().ok()?,
+                    day: d.parse().ok()?,
+                };
+                (all_digits(m) && all_digits(d) && day.is_valid())
+                    .then_some(CycleAnchor::Fixed(day))
+            }
+        }
+    }
+}
+
+/// "Instead of `required`, this much CE plus this much of another activity" (NHCO: 20 hours of
+/// CE, or 10 hours of CE plus work experience).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alternative {
+    /// CE required instead of the program's `required`, in the program's unit.
+    pub required: Credits,
+    /// Category of the other activity, e.g. `work-hours`. Courses tagged with it never count as
+    /// CE toward this program; they count only toward this alternative.
+    pub work_category: String,
+    /// How much of that activity, in hours (hundredths).
+    pub work_hours: Credits,
+}
+
+/// "A course of this kind counts at most once every N years" (NCCT: recurring employer
+/// training, once every 5 years).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityLimit {
+    /// Which courses the limit applies to.
+    pub scope: CapScope,
+    /// After one such course counts, no other counts until this many years have passed.
+    pub once_every_years: u32,
+}
+
+/// A minimum amount from providers of one accreditation (AAMA: 30 CEUs AAMA-approved).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccreditationMinimum {
+    /// The accreditation, matched case-insensitively.
+    pub accreditation: String,
+    /// Minimum in the program's unit.
+    pub minimum: Credits,
+}
+
+/// Recurring dues that keep a credential active between renewals (AMT: $50 a year, due in
+/// the anniversary month).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dues {
+    /// Amount in cents (US dollars).
+    pub amount_cents: u32,
+    /// Months between two payments.
+    pub every_months: u32,
+    /// The month they fall due, relative to the month of the certification anniversary (0:
+    /// in the anniversary month, -1: the month before).
+    #[serde(default)]
+    pub month_offset: i32,
+}
+
 /// A credential type and its renewal rules.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Program {
@@ -64,20 +300,46 @@ pub struct Program {
     pub name: String,
     /// Length of a certification cycle in months.
     pub cycle_months: u32,
-    /// Length of the CE window that ends on the expiry date, in months.
+    /// Where the cycle ends: on the expiry date, a fixed calendar day, or a birthday.
+    #[serde(default)]
+    pub cycle_anchor: CycleAnchor,
+    /// Length of the CE window that ends on the cycle's last day, in months.
     pub ce_window_months: u32,
+    /// When non-zero, the CE window reaches back further, to January 1 of the calendar year
+    /// this many years before the year the cycle ends (NCCT: 1, "the calendar year immediately
+    /// preceding the recertification year").
+    #[serde(default)]
+    pub ce_window_years_before: u32,
     /// Name of the program's unit, e.g. `NHA CE credit`.
     pub unit_name: String,
     /// Contact hours per program unit (hundredths: 100 = 1 hour).
     pub unit_hours: Credits,
-    /// Credits required per cycle, in the program's unit.
+    /// Credits required per cycle, in the program's unit; 0 only when the amount is unknown
+    /// (and flagged uncertain).
     pub required: Credits,
+    /// In the first cycle (a credential with no closed cycle), this much per month certified
+    /// instead of `required`, if less (ACA: 0.5 hour a month); 0 for no such rule.
+    #[serde(default)]
+    pub first_cycle_per_month: Credits,
     /// Minimums per category.
     #[serde(default)]
     pub category_minimums: Vec<CategoryMinimum>,
+    /// Whether a credit counts toward one category minimum only, so a course tagged with two
+    /// categories fills one or the other (AAMA: administrative, clinical, general).
+    #[serde(default)]
+    pub exclusive_categories: bool,
     /// Caps by category or format.
     #[serde(default)]
     pub caps: Vec<Cap>,
+    /// Kinds of activity that count at most once every so many years.
+    #[serde(default)]
+    pub activity_limits: Vec<ActivityLimit>,
+    /// Other ways to meet the requirement (fewer CE hours plus work hours).
+    #[serde(default)]
+    pub alternatives: Vec<Alternative>,
+    /// Minimums from providers of one accreditation.
+    #[serde(default)]
+    pub accreditation_minimums: Vec<AccreditationMinimum>,
     /// Days after expiry during which renewal is still possible.
     #[serde(default)]
     pub grace_days: u32,
@@ -87,12 +349,20 @@ pub struct Program {
     /// Accepted accreditations (case-insensitive); empty accepts any.
     #[serde(default)]
     pub accepted_accreditations: Vec<String>,
+    /// Whether a course must name its accreditation to count (California: each certificate
+    /// carries the accrediting agency's number); otherwise an unknown one is given the benefit
+    /// of the doubt.
+    #[serde(default)]
+    pub accreditation_required: bool,
+    /// Recurring dues, if any.
+    #[serde(default)]
+    pub dues: Option<Dues>,
     /// Where the numbers come from.
     #[serde(default)]
     pub sources: Vec<String>,
-    /// How sure we are of the numbers.
+    /// The rules whose values are not confirmed by a source; every other rule is.
     #[serde(default)]
-    pub confidence: Confidence,
+    pub uncertain: Vec<RuleField>,
     /// Free-form notes shown with the program.
     #[serde(default)]
     pub notes: String,
@@ -117,17 +387,277 @@ impl Program {
         Credits(hours.0.saturating_mul(100) / self.unit_hours.0)
     }
 
-    /// Whether a course with this accreditation is accepted.
+    /// Whether a course with this accreditation is accepted. An empty accreditation (unknown)
+    /// is accepted unless the program requires one.
     pub fn accepts_accreditation(&self, accreditation: &str) -> bool {
+        let accreditation = accreditation.trim();
+        if accreditation.is_empty() {
+            return !self.accreditation_required;
+        }
         self.accepted_accreditations.is_empty()
             || self
                 .accepted_accreditations
                 .iter()
-                .any(|a| a.eq_ignore_ascii_case(accreditation.trim()))
+                .any(|a| a.trim().eq_ignore_ascii_case(accreditation))
+    }
+
+    /// Uncertain if any rule is.
+    pub fn confidence(&self) -> Confidence {
+        if self.uncertain.is_empty() {
+            Confidence::Confirmed
+        } else {
+            Confidence::Uncertain
+        }
+    }
+
+    /// How sure we are of one rule ([`RuleField::Unspecified`] makes every rule uncertain).
+    pub fn confidence_of(&self, field: RuleField) -> Confidence {
+        if self.uncertain.contains(&field) || self.uncertain.contains(&RuleField::Unspecified) {
+            Confidence::Uncertain
+        } else {
+            Confidence::Confirmed
+        }
+    }
+
+    /// Whether the amount of CE required is unknown: `required` is 0 and flagged uncertain.
+    pub fn requirement_unknown(&self) -> bool {
+        self.required == Credits::ZERO && self.uncertain.contains(&RuleField::Required)
     }
 
     /// The caution shown with an uncertain program, e.g. "verify with NHA".
     pub fn caution(&self) -> Option<String> {
-        (self.confidence == Confidence::Uncertain).then(|| format!("verify with {}", self.body))
+        (self.confidence() == Confidence::Uncertain).then(|| format!("verify with {}", self.body))
+    }
+
+    /// The last day of the cycle of a credential that expires on `expires_on`: the expiry
+    /// itself, or for a fixed calendar day (or a known `birthday`) the last such day on or
+    /// before it. The credential's expiry is taken as given for a birthday anchor when the
+    /// birthday is unknown, as it always is today (holders have no birth date).
+    pub fn cycle_end(&self, expires_on: Date, birthday: Option<Date>) -> Date {
+        let day = match (self.cycle_anchor, birthday) {
+            (CycleAnchor::Fixed(day), _) => day,
+            (CycleAnchor::Birthday, Some(b)) => MonthDay {
+                month: b.month(),
+                day: b.day(),
+            },
+            (CycleAnchor::Issue | CycleAnchor::Birthday, _) => return expires_on,
+        };
+        day.on_or_before(expires_on).unwrap_or(expires_on)
+    }
+
+    /// Categories counted only by an alternative (work hours), never as CE.
+    pub fn is_work_category(&self, category: &str) -> bool {
+        self.alternatives
+            .iter()
+            .any(|a| a.work_category == category)
+    }
+
+    /// The last day on which the next dues of `credential` are due, on or after `today`:
+    /// the end of the due month, every `every_months` from the certification anniversary.
+    ///
+    /// The anniversary is the earliest issue date known (the first cycle's, else the current
+    /// cycle's), else the expiry date; the first dues fall one period after it. `None` when
+    /// the program has no dues or the date is out of range.
+    pub fn next_dues_on(&self, credential: &Credential, today: Date) -> Option<Date> {
+        let dues = self.dues?;
+        let every = i64::from(dues.every_months.clamp(1, 1200));
+        let issued = credential
+            .history
+            .first()
+            .and_then(|c| c.issued_on)
+            .or(credential.issued_on);
+        let anniversary = issued.unwrap_or(credential.expires_on);
+        let due_month = anniversary
+            .first_of_month()
+            .checked_add(i64::from(dues.month_offset.clamp(-1200, 1200)).months())
+            .ok()?;
+        let due_in = |k: i64| -> Option<Date> {
+            Some(
+                due_month
+                    .checked_add(k.checked_mul(every)?.months())
+                    .ok()?
+                    .last_of_month(),
+            )
+        };
+        // Whole periods from the due month to today's month, less one to be safe, then forward.
+        let months_to_today = (i64::from(today.year()) - i64::from(due_month.year())) * 12
+            + i64::from(today.month())
+            - i64::from(due_month.month());
+        let first = if issued.is_some() { 1 } else { i64::MIN };
+        let mut k = (months_to_today.div_euclid(every) - 1).max(first);
+        loop {
+            let due = due_in(k)?;
+            if due >= today {
+                return Some(due);
+            }
+            k += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::compliance::tests::program;
+    use crate::domain::records::PastCycle;
+    use jiff::civil::date;
+
+    /// AMT: $50 a year, due in the anniversary month.
+    fn amt() -> Program {
+        let mut p = program("amt-rpt", 24, 36);
+        p.dues = Some(Dues {
+            amount_cents: 5000,
+            every_months: 12,
+            month_offset: 0,
+        });
+        p
+    }
+
+    fn credential(issued_on: Option<Date>, expires_on: Date) -> Credential {
+        Credential {
+            id: 1,
+            holder_id: 7,
+            program: "amt-rpt".into(),
+            number: String::new(),
+            issued_on,
+            expires_on,
+            history: vec![],
+        }
+    }
+
+    #[test]
+    fn amt_dues_fall_due_by_the_end_of_each_anniversary_month() {
+        let p = amt();
+        let c = credential(Some(date(2024, 3, 15)), date(2027, 3, 15));
+        let next = |today| p.next_dues_on(&c, today);
+        // The first dues come a year after certification.
+        assert_eq!(next(date(2024, 3, 20)), Some(date(2025, 3, 31)));
+        assert_eq!(next(date(2025, 2, 10)), Some(date(2025, 3, 31)));
+        assert_eq!(next(date(2025, 3, 31)), Some(date(2025, 3, 31)));
+        assert_eq!(next(date(2025, 4, 1)), Some(date(2026, 3, 31)));
+        assert_eq!(next(date(2030, 12, 1)), Some(date(2031, 3, 31)));
+
+        // After a renewal the anniversary is still the first certification's.
+        let mut renewed = credential(Some(date(2027, 3, 15)), date(2030, 3, 15));
+        renewed.history.push(PastCycle {
+            issued_on: Some(date(2024, 3, 15)),
+            expires_on: date(2027, 3, 15),
+            renewed_on: date(2027, 3, 1),
+        });
+        assert_eq!(
+            p.next_dues_on(&renewed, date(2027, 3, 20)),
+            Some(date(2027, 3, 31))
+        );
+
+        // No issue date known: the expiry's month.
+        let undated = credential(None, date(2027, 3, 15));
+        assert_eq!(
+            p.next_dues_on(&undated, date(2025, 6, 1)),
+            Some(date(2026, 3, 31))
+        );
+        assert_eq!(
+            p.next_dues_on(&undated, date(2020, 1, 1)),
+            Some(date(2020, 3, 31))
+        );
+    }
+
+    #[test]
+    fn dues_can_fall_due_before_the_anniversary_month_or_less_often() {
+        let mut p = amt();
+        let c = credential(Some(date(2024, 3, 15)), date(2027, 3, 15));
+        p.dues = Some(Dues {
+            amount_cents: 5000,
+            every_months: 12,
+            month_offset: -1,
+        });
+        assert_eq!(
+            p.next_dues_on(&c, date(2025, 1, 1)),
+            Some(date(2025, 2, 28))
+        );
+        p.dues = Some(Dues {
+            amount_cents: 9000,
+            every_months: 24,
+            month_offset: 0,
+        });
+        assert_eq!(
+            p.next_dues_on(&c, date(2025, 1, 1)),
+            Some(date(2026, 3, 31))
+        );
+        assert_eq!(
+            p.next_dues_on(&c, date(2026, 4, 1)),
+            Some(date(2028, 3, 31))
+        );
+        p.dues = None;
+        assert_eq!(p.next_dues_on(&c, date(2025, 1, 1)), None);
+    }
+
+    #[test]
+    fn a_program_is_uncertain_if_any_rule_is() {
+        let mut p = program("p", 10, 24);
+        assert_eq!(p.confidence(), Confidence::Confirmed);
+        assert_eq!(p.caution(), None);
+        p.uncertain = vec![RuleField::UnitHours];
+        assert_eq!(p.confidence(), Confidence::Uncertain);
+        assert_eq!(p.caution(), Some("verify with Body".into()));
+        assert_eq!(p.confidence_of(RuleField::UnitHours), Confidence::Uncertain);
+        assert_eq!(p.confidence_of(RuleField::Required), Confidence::Confirmed);
+        // "Uncertain, not saying which" leaves no rule confirmed.
+        p.uncertain = vec![RuleField::Unspecified];
+        assert_eq!(p.confidence_of(RuleField::Required), Confidence::Uncertain);
+        assert!(!p.requirement_unknown());
+    }
+
+    #[test]
+    fn rule_field_names_round_trip() {
+        for field in RuleField::ALL {
+            assert_eq!(RuleField::parse(field.name()), Some(field));
+            let json = serde_json::to_string(&field).unwrap();
+            assert_eq!(json, format!("\"{}\"", field.name()));
+        }
+        assert_eq!(RuleField::parse("grace"), None);
+    }
+
+    #[test]
+    fn cycle_anchors_as_text() {
+        for anchor in [
+            CycleAnchor::Issue,
+            CycleAnchor::Birthday,
+            CycleAnchor::Fixed(MonthDay { month: 11, day: 30 }),
+            CycleAnchor::Fixed(MonthDay { month: 2, day: 29 }),
+        ] {
+            assert_eq!(CycleAnchor::parse(&anchor.text()), Some(anchor));
+        }
+        assert_eq!(
+            CycleAnchor::parse(" 06-30 "),
+            Some(CycleAnchor::Fixed(MonthDay { month: 6, day: 30 }))
+        );
+        for bad in [
+            "6-30",
+            "06/30",
+            "04-31",
+            "13-01",
+            "+1-01",
+            "Birthday",
+            "06-30-2027",
+        ] {
+            assert_eq!(CycleAnchor::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn month_days() {
+        assert!(MonthDay { month: 2, day: 29 }.is_valid());
+        assert!(!MonthDay { month: 4, day: 31 }.is_valid());
+        assert!(!MonthDay { month: 13, day: 1 }.is_valid());
+        assert!(!MonthDay { month: 1, day: 0 }.is_valid());
+        let nov30 = MonthDay { month: 11, day: 30 };
+        assert_eq!(
+            nov30.on_or_before(date(2027, 12, 31)),
+            Some(date(2027, 11, 30))
+        );
+        assert_eq!(
+            nov30.on_or_before(date(2027, 1, 5)),
+            Some(date(2026, 11, 30))
+        );
     }
 }

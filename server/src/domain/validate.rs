@@ -3,7 +3,7 @@
 use super::alert::{AlertSettings, Channel, ChannelKind};
 use super::credits::Credits;
 use super::ids::IdKind;
-use super::program::{CapLimit, CapScope, Program};
+use super::program::{CapLimit, CapScope, CycleAnchor, Program, RuleField};
 use super::records::{Course, Credential, Holder};
 use jiff::civil::Date;
 
@@ -265,7 +265,7 @@ impl Holder {
 }
 
 impl Program {
-    /// Checks the slug, cycle, window, amounts, minimums and caps.
+    /// Checks the slug, cycle, window, amounts, minimums, caps and the other rules.
     pub fn validate(&self) -> Result<(), Vec<FieldError>> {
         let mut check = Check::default();
         let slug_ok = !self.slug.is_empty()
@@ -303,7 +303,11 @@ impl Program {
                 "program.unit_hours_hundredths must be above 0 and at most 10000 (100 hours per unit)",
             );
         }
-        if self.required <= Credits::ZERO || self.required > Credits::whole(10_000) {
+        // 0 means "unknown", and is allowed only when the program says so.
+        let unknown_ok =
+            self.required == Credits::ZERO && self.uncertain.contains(&RuleField::Required);
+        if (self.required <= Credits::ZERO && !unknown_ok) || self.required > Credits::whole(10_000)
+        {
             check.fail(
                 "program.required_hundredths",
                 "program.required_hundredths must be above 0 and at most 1000000",
@@ -353,6 +357,7 @@ impl Program {
                 _ => {}
             }
         }
+        self.validate_rules(&mut check);
         for (i, s) in self.sources.iter().enumerate() {
             if !(s.starts_with("https://") || s.starts_with("http://")) || s.len() > 500 {
                 check.fail(
@@ -362,6 +367,152 @@ impl Program {
             }
         }
         check.done()
+    }
+}
+
+impl Program {
+    /// Checks the rules beyond cycle, window, amounts, minimums and caps: cycle anchor, window
+    /// reach, pro-rata first cycle, activity limits, alternatives, accreditations, dues and
+    /// the uncertain flags.
+    fn validate_rules(&self, check: &mut Check) {
+        if let CycleAnchor::Fixed(day) = self.cycle_anchor
+            && !day.is_valid()
+        {
+            check.fail(
+                "program.cycle_anchor",
+                format!(
+                    "program.cycle_anchor: month {} day {} is not a day of the year",
+                    day.month, day.day
+                ),
+            );
+        }
+        if self.ce_window_years_before > 10 {
+            check.fail(
+                "program.ce_window_years_before",
+                "program.ce_window_years_before must be at most 10",
+            );
+        }
+        if self.first_cycle_per_month < Credits::ZERO
+            || (self.first_cycle_per_month > self.required && self.required > Credits::ZERO)
+        {
+            check.fail(
+                "program.first_cycle_per_month_hundredths",
+                "program.first_cycle_per_month_hundredths must be at least 0 and at most the required credits",
+            );
+        }
+        if self.exclusive_categories && self.category_minimums.len() < 2 {
+            check.fail(
+                "program.exclusive_categories",
+                "program.exclusive_categories needs at least two category minimums",
+            );
+        }
+        if self.activity_limits.len() > MAX_CATEGORIES {
+            check.fail(
+                "program.activity_limits",
+                format!("program.activity_limits may hold at most {MAX_CATEGORIES} entries"),
+            );
+        }
+        for limit in &self.activity_limits {
+            if matches!(&limit.scope, CapScope::Category(c) if c.trim().is_empty()) {
+                check.fail(
+                    "program.activity_limits",
+                    "program.activity_limits: a limit needs a category or a format",
+                );
+            }
+            if !(1..=50).contains(&limit.once_every_years) {
+                check.fail(
+                    "program.activity_limits",
+                    "program.activity_limits: once_every_years must be between 1 and 50",
+                );
+            }
+        }
+        check.categories(
+            "program.alternatives",
+            &self
+                .alternatives
+                .iter()
+                .map(|a| a.work_category.clone())
+                .collect::<Vec<_>>(),
+        );
+        for alt in &self.alternatives {
+            if alt.required < Credits::ZERO || alt.required > self.required {
+                check.fail(
+                    "program.alternatives",
+                    "program.alternatives: the CE an alternative requires must be at least 0 and at most the required credits",
+                );
+            }
+            if alt.work_hours <= Credits::ZERO || alt.work_hours > Credits::whole(100_000) {
+                check.fail(
+                    "program.alternatives",
+                    "program.alternatives: work_hours must be above 0 and at most 10000000 hundredths",
+                );
+            }
+            if self
+                .category_minimums
+                .iter()
+                .any(|m| m.category == alt.work_category)
+            {
+                check.fail(
+                    "program.alternatives",
+                    format!(
+                        "program.alternatives: {:?} is a work category and cannot also have a CE minimum",
+                        alt.work_category
+                    ),
+                );
+            }
+        }
+        if self.accreditation_minimums.len() > MAX_CATEGORIES {
+            check.fail(
+                "program.accreditation_minimums",
+                format!("program.accreditation_minimums may hold at most {MAX_CATEGORIES} entries"),
+            );
+        }
+        for m in &self.accreditation_minimums {
+            if m.accreditation.trim().is_empty()
+                || m.accreditation.chars().count() > MAX_NAME_LEN
+                || m.accreditation.chars().any(char::is_control)
+            {
+                check.fail(
+                    "program.accreditation_minimums",
+                    format!(
+                        "program.accreditation_minimums: an accreditation must be 1 to {MAX_NAME_LEN} characters"
+                    ),
+                );
+            }
+            if m.minimum <= Credits::ZERO || m.minimum > self.required {
+                check.fail(
+                    "program.accreditation_minimums",
+                    format!(
+                        "program.accreditation_minimums: the minimum of {:?} must be above 0 and at most the required credits",
+                        m.accreditation
+                    ),
+                );
+            }
+        }
+        if let Some(dues) = self.dues {
+            if !(1..=120).contains(&dues.every_months) {
+                check.fail(
+                    "program.dues",
+                    "program.dues: every_months must be between 1 and 120",
+                );
+            }
+            if !(-11..=11).contains(&dues.month_offset) {
+                check.fail(
+                    "program.dues",
+                    "program.dues: month_offset must be between -11 and 11",
+                );
+            }
+            if dues.amount_cents > 10_000_000 {
+                check.fail(
+                    "program.dues",
+                    "program.dues: amount_cents must be at most 10000000",
+                );
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        if self.uncertain.iter().any(|f| !seen.insert(*f)) {
+            check.fail("program.uncertain", "program.uncertain names a field twice");
+        }
     }
 }
 
@@ -525,7 +676,7 @@ impl AlertSettings {
 mod tests {
     use super::*;
     use crate::domain::credits::Unit;
-    use crate::domain::program::{Cap, CategoryMinimum, Confidence};
+    use crate::domain::program::{Cap, CategoryMinimum, CycleAnchor, RuleField};
     use crate::domain::records::Format;
     use jiff::civil::date;
 
@@ -711,23 +862,32 @@ mod tests {
             body: "ASCP BOC".into(),
             name: "Phlebotomy Technician".into(),
             cycle_months: 36,
+            cycle_anchor: CycleAnchor::Issue,
             ce_window_months: 36,
+            ce_window_years_before: 0,
             unit_name: "point".into(),
             unit_hours: Credits(100),
             required: Credits::whole(9),
+            first_cycle_per_month: Credits::ZERO,
             category_minimums: vec![CategoryMinimum {
                 category: "safety".into(),
                 minimum: Credits::whole(1),
             }],
+            exclusive_categories: false,
             caps: vec![Cap {
                 scope: CapScope::Format(Format::Academic),
                 limit: CapLimit::Percent(50),
             }],
+            activity_limits: vec![],
+            alternatives: vec![],
+            accreditation_minimums: vec![],
             grace_days: 0,
             shares_courses: true,
             accepted_accreditations: vec![],
+            accreditation_required: false,
+            dues: None,
             sources: vec!["https://www.ascp.org/boc".into()],
-            confidence: Confidence::Uncertain,
+            uncertain: vec![RuleField::Unspecified],
             notes: "Nine points.".into(),
         }
     }
@@ -886,6 +1046,167 @@ mod tests {
             ..program()
         };
         assert_eq!(fields(p.validate()), ["program.required_hundredths"]);
+    }
+
+    /// A requirement of 0 means "unknown", and only a program that flags it may say so.
+    #[test]
+    fn required_may_be_zero_only_when_flagged_unknown() {
+        let p = Program {
+            required: Credits::ZERO,
+            category_minimums: vec![],
+            uncertain: vec![RuleField::Required],
+            ..program()
+        };
+        assert_eq!(p.validate(), Ok(()));
+        for uncertain in [
+            vec![],
+            vec![RuleField::Unspecified],
+            vec![RuleField::UnitHours],
+        ] {
+            let p = Program {
+                required: Credits::ZERO,
+                category_minimums: vec![],
+                uncertain,
+                ..program()
+            };
+            assert_eq!(fields(p.validate()), ["program.required_hundredths"]);
+        }
+        let p = Program {
+            required: Credits(-100),
+            category_minimums: vec![],
+            uncertain: vec![RuleField::Required],
+            ..program()
+        };
+        assert_eq!(fields(p.validate()), ["program.required_hundredths"]);
+    }
+
+    #[test]
+    fn the_rules_of_the_completed_catalog_are_checked() {
+        use crate::domain::program::{
+            AccreditationMinimum, ActivityLimit, Alternative, Dues, MonthDay,
+        };
+        let good = Program {
+            cycle_anchor: CycleAnchor::Fixed(MonthDay { month: 2, day: 29 }),
+            ce_window_years_before: 1,
+            first_cycle_per_month: Credits(50),
+            category_minimums: vec![
+                CategoryMinimum {
+                    category: "clinical".into(),
+                    minimum: Credits::whole(1),
+                },
+                CategoryMinimum {
+                    category: "general".into(),
+                    minimum: Credits::whole(1),
+                },
+            ],
+            exclusive_categories: true,
+            activity_limits: vec![ActivityLimit {
+                scope: CapScope::Category("employer-training".into()),
+                once_every_years: 5,
+            }],
+            alternatives: vec![Alternative {
+                required: Credits::whole(5),
+                work_category: "work-hours".into(),
+                work_hours: Credits::whole(2080),
+            }],
+            accreditation_minimums: vec![AccreditationMinimum {
+                accreditation: "AAMA".into(),
+                minimum: Credits::whole(3),
+            }],
+            accreditation_required: true,
+            dues: Some(Dues {
+                amount_cents: 5000,
+                every_months: 12,
+                month_offset: -1,
+            }),
+            uncertain: vec![RuleField::Dues, RuleField::Required],
+            ..program()
+        };
+        assert_eq!(good.validate(), Ok(()));
+        let cases: Vec<(Program, &str)> = vec![
+            (
+                Program {
+                    cycle_anchor: CycleAnchor::Fixed(MonthDay { month: 4, day: 31 }),
+                    ..good.clone()
+                },
+                "program.cycle_anchor",
+            ),
+            (
+                Program {
+                    ce_window_years_before: 11,
+                    ..good.clone()
+                },
+                "program.ce_window_years_before",
+            ),
+            (
+                Program {
+                    first_cycle_per_month: Credits::whole(10),
+                    ..good.clone()
+                },
+                "program.first_cycle_per_month_hundredths",
+            ),
+            (
+                Program {
+                    category_minimums: good.category_minimums[..1].to_vec(),
+                    ..good.clone()
+                },
+                "program.exclusive_categories",
+            ),
+            (
+                Program {
+                    activity_limits: vec![ActivityLimit {
+                        scope: CapScope::Category(" ".into()),
+                        once_every_years: 0,
+                    }],
+                    ..good.clone()
+                },
+                "program.activity_limits",
+            ),
+            (
+                Program {
+                    alternatives: vec![Alternative {
+                        required: Credits::whole(10),
+                        work_category: "clinical".into(),
+                        work_hours: Credits::ZERO,
+                    }],
+                    ..good.clone()
+                },
+                "program.alternatives",
+            ),
+            (
+                Program {
+                    accreditation_minimums: vec![AccreditationMinimum {
+                        accreditation: String::new(),
+                        minimum: Credits::whole(10),
+                    }],
+                    ..good.clone()
+                },
+                "program.accreditation_minimums",
+            ),
+            (
+                Program {
+                    dues: Some(Dues {
+                        amount_cents: 5000,
+                        every_months: 0,
+                        month_offset: 12,
+                    }),
+                    ..good.clone()
+                },
+                "program.dues",
+            ),
+            (
+                Program {
+                    uncertain: vec![RuleField::Dues, RuleField::Dues],
+                    ..good.clone()
+                },
+                "program.uncertain",
+            ),
+        ];
+        for (p, field) in cases {
+            let got = fields(p.validate());
+            assert!(!got.is_empty(), "{field}");
+            assert!(got.iter().all(|f| f == field), "{field}: {got:?}");
+        }
     }
 
     #[test]

@@ -3,7 +3,8 @@
 use super::super::{ApiError, ApiResult};
 use super::format;
 use crate::domain::{
-    Cap, CapLimit, CapScope, CategoryMinimum, Confidence, Credits, Program, normalize_category,
+    AccreditationMinimum, ActivityLimit, Alternative, Cap, CapLimit, CapScope, CategoryMinimum,
+    Confidence, Credits, CycleAnchor, Dues, Program, RuleField, normalize_category,
 };
 use crate::service::{Origin, ProgramEntry};
 use recert_proto::v1 as pb;
@@ -69,12 +70,99 @@ impl From<&ProgramEntry> for pb::Program {
             shares_courses: p.shares_courses,
             accepted_accreditations: p.accepted_accreditations.clone(),
             sources: p.sources.clone(),
-            confidence: confidence_to_pb(p.confidence).into(),
+            confidence: confidence_to_pb(p.confidence()).into(),
             notes: p.notes.clone(),
             builtin: entry.origin == Origin::BuiltIn,
             overrides_builtin: entry.origin == Origin::Override,
+            uncertain: p.uncertain.iter().map(|f| f.name().to_string()).collect(),
+            cycle_anchor: p.cycle_anchor.text(),
+            ce_window_years_before: i32::try_from(p.ce_window_years_before).unwrap_or(i32::MAX),
+            first_cycle_per_month_hundredths: p.first_cycle_per_month.0,
+            exclusive_categories: p.exclusive_categories,
+            activity_limits: p
+                .activity_limits
+                .iter()
+                .map(|l| {
+                    let (category, format) = match &l.scope {
+                        CapScope::Category(cat) => (cat.clone(), String::new()),
+                        CapScope::Format(f) => (String::new(), f.name().to_string()),
+                    };
+                    pb::ActivityLimit {
+                        category,
+                        format,
+                        once_every_years: i32::try_from(l.once_every_years).unwrap_or(i32::MAX),
+                    }
+                })
+                .collect(),
+            alternatives: p
+                .alternatives
+                .iter()
+                .map(|a| pb::Alternative {
+                    required_hundredths: a.required.0,
+                    work_category: a.work_category.clone(),
+                    work_hours_hundredths: a.work_hours.0,
+                })
+                .collect(),
+            accreditation_minimums: p
+                .accreditation_minimums
+                .iter()
+                .map(|m| pb::AccreditationMinimum {
+                    accreditation: m.accreditation.clone(),
+                    minimum_hundredths: m.minimum.0,
+                })
+                .collect(),
+            accreditation_required: p.accreditation_required,
+            dues: p.dues.map(|d| pb::Dues {
+                amount_cents: i32::try_from(d.amount_cents).unwrap_or(i32::MAX),
+                every_months: i32::try_from(d.every_months).unwrap_or(i32::MAX),
+                month_offset: d.month_offset,
+            }),
         }
     }
+}
+
+/// The scope of an activity limit from a client: exactly one of category and format.
+fn limit_scope(field: &str, category: &str, format_name: &str) -> ApiResult<CapScope> {
+    match (category.trim().is_empty(), format_name.trim().is_empty()) {
+        (false, true) => Ok(CapScope::Category(normalize_category(category))),
+        (true, false) => Ok(CapScope::Format(
+            format(&format!("{field}.format"), format_name)?
+                .ok_or_else(|| ApiError::invalid(field, "the format is empty"))?,
+        )),
+        _ => Err(ApiError::invalid(
+            field,
+            format!("{field} must set exactly one of category and format"),
+        )),
+    }
+}
+
+/// The uncertain rules a client names, with what its overall `confidence` says: a list, or
+/// for "uncertain" without one, "some rule, not saying which".
+fn uncertain_from_pb(
+    confidence: Confidence,
+    explicit: bool,
+    names: &[String],
+) -> ApiResult<Vec<RuleField>> {
+    let mut fields = Vec::new();
+    for name in names {
+        fields.push(RuleField::parse(name).ok_or_else(|| {
+            ApiError::invalid(
+                "program.uncertain",
+                format!("program.uncertain: {name:?} is not a rule field"),
+            )
+        })?);
+    }
+    match (confidence, fields.is_empty()) {
+        (Confidence::Uncertain, true) => fields.push(RuleField::Unspecified),
+        (Confidence::Confirmed, false) if explicit => {
+            return Err(ApiError::invalid(
+                "program.uncertain",
+                "program.uncertain names uncertain rules of a program whose confidence is confirmed",
+            ));
+        }
+        _ => {}
+    }
+    Ok(fields)
 }
 
 fn non_negative(field: &str, value: i32) -> ApiResult<u32> {
@@ -141,6 +229,63 @@ impl TryFrom<pb::Program> for Program {
                 ));
             }
         };
+        let uncertain = uncertain_from_pb(
+            confidence,
+            p.confidence == pb::Confidence::Confirmed as i32,
+            &p.uncertain,
+        )?;
+        let cycle_anchor = CycleAnchor::parse(&p.cycle_anchor).ok_or_else(|| {
+            ApiError::invalid(
+                "program.cycle_anchor",
+                format!(
+                    "program.cycle_anchor {:?} is not empty, \"birthday\" or a day as MM-DD",
+                    p.cycle_anchor
+                ),
+            )
+        })?;
+        let mut activity_limits = Vec::new();
+        for (i, l) in p.activity_limits.iter().enumerate() {
+            let field = format!("program.activity_limits[{i}]");
+            activity_limits.push(ActivityLimit {
+                scope: limit_scope(&field, &l.category, &l.format)?,
+                once_every_years: non_negative(
+                    &format!("{field}.once_every_years"),
+                    l.once_every_years,
+                )?,
+            });
+        }
+        let alternatives = p
+            .alternatives
+            .iter()
+            .map(|a| {
+                Ok(Alternative {
+                    required: credits("program.alternatives", a.required_hundredths)?,
+                    work_category: normalize_category(&a.work_category),
+                    work_hours: credits("program.alternatives", a.work_hours_hundredths)?,
+                })
+            })
+            .collect::<ApiResult<_>>()?;
+        let accreditation_minimums = p
+            .accreditation_minimums
+            .iter()
+            .map(|m| {
+                Ok(AccreditationMinimum {
+                    accreditation: m.accreditation.trim().to_string(),
+                    minimum: credits("program.accreditation_minimums", m.minimum_hundredths)?,
+                })
+            })
+            .collect::<ApiResult<_>>()?;
+        let dues = p
+            .dues
+            .as_ref()
+            .map(|d| {
+                Ok::<_, ApiError>(Dues {
+                    amount_cents: non_negative("program.dues", d.amount_cents)?,
+                    every_months: non_negative("program.dues", d.every_months)?,
+                    month_offset: d.month_offset,
+                })
+            })
+            .transpose()?;
         let cycle_months = non_negative("program.cycle_months", p.cycle_months)?;
         Ok(Program {
             slug: p.slug.trim().to_string(),
@@ -183,8 +328,23 @@ impl TryFrom<pb::Program> for Program {
                 .filter(|a| !a.is_empty())
                 .collect(),
             sources: p.sources.iter().map(|s| s.trim().to_string()).collect(),
-            confidence,
+            uncertain,
             notes: p.notes.trim().to_string(),
+            cycle_anchor,
+            ce_window_years_before: non_negative(
+                "program.ce_window_years_before",
+                p.ce_window_years_before,
+            )?,
+            first_cycle_per_month: credits(
+                "program.first_cycle_per_month_hundredths",
+                p.first_cycle_per_month_hundredths,
+            )?,
+            exclusive_categories: p.exclusive_categories,
+            activity_limits,
+            alternatives,
+            accreditation_minimums,
+            accreditation_required: p.accreditation_required,
+            dues,
         })
     }
 }

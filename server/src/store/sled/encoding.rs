@@ -22,9 +22,10 @@
 mod legacy_v1;
 
 use crate::domain::{
-    Alert, AlertSettings, Cap, CapLimit, CapScope, CategoryMinimum, Channel, ChannelKind,
-    Confidence, Course, Credential, Credits, Delivery, DeliveryState, Format, Holder, Mark,
-    PastCycle, Program, Unit,
+    AccreditationMinimum, ActivityLimit, Alert, AlertSettings, Alternative, Cap, CapLimit,
+    CapScope, CategoryMinimum, Channel, ChannelKind, Confidence, Course, Credential, Credits,
+    CycleAnchor, Delivery, DeliveryState, Dues, Format, Holder, Mark, MonthDay, PastCycle, Program,
+    RuleField, Unit,
 };
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
@@ -590,14 +591,31 @@ enum StoredCapLimit {
     Amount(i64),
 }
 
+/// The stored form of a scope (of a cap or an activity limit).
+fn stored_scope(scope: &CapScope) -> StoredCapScope {
+    match scope {
+        CapScope::Category(category) => StoredCapScope::Category(category.clone()),
+        CapScope::Format(format) => StoredCapScope::Format(format_number(*format)),
+    }
+}
+
+/// The scope a stored one names; `field` and `format_field` name it in errors.
+fn scope_of(
+    field: &'static str,
+    format_field: &'static str,
+    stored: Option<StoredCapScope>,
+) -> Result<CapScope, Invalid> {
+    Ok(match stored.ok_or(Invalid::Missing(field))? {
+        StoredCapScope::Category(category) => CapScope::Category(category),
+        StoredCapScope::Format(f) => CapScope::Format(format(format_field, f)?),
+    })
+}
+
 impl From<&Cap> for StoredCap {
     fn from(cap: &Cap) -> Self {
         let Cap { scope, limit } = cap;
         StoredCap {
-            scope: Some(match scope {
-                CapScope::Category(category) => StoredCapScope::Category(category.clone()),
-                CapScope::Format(format) => StoredCapScope::Format(format_number(*format)),
-            }),
+            scope: Some(stored_scope(scope)),
             limit: Some(match *limit {
                 CapLimit::Percent(percent) => StoredCapLimit::Percent(percent),
                 CapLimit::Amount(Credits(amount)) => StoredCapLimit::Amount(amount),
@@ -612,10 +630,7 @@ impl TryFrom<StoredCap> for Cap {
     fn try_from(stored: StoredCap) -> Result<Self, Invalid> {
         let StoredCap { scope, limit } = stored;
         Ok(Cap {
-            scope: match scope.ok_or(Invalid::Missing("caps.scope"))? {
-                StoredCapScope::Category(category) => CapScope::Category(category),
-                StoredCapScope::Format(f) => CapScope::Format(format("caps.scope.format", f)?),
-            },
+            scope: scope_of("caps.scope", "caps.scope.format", scope)?,
             limit: match limit.ok_or(Invalid::Missing("caps.limit"))? {
                 StoredCapLimit::Percent(percent) => CapLimit::Percent(percent),
                 StoredCapLimit::Amount(amount) => CapLimit::Amount(Credits(amount)),
@@ -624,7 +639,332 @@ impl TryFrom<StoredCap> for Cap {
     }
 }
 
+/// Stored numbers of a [`RuleField`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, prost::Enumeration)]
+#[repr(i32)]
+enum StoredRuleField {
+    Unset = 0,
+    CycleMonths = 1,
+    CycleAnchor = 2,
+    CeWindowMonths = 3,
+    CeWindowYearsBefore = 4,
+    UnitHours = 5,
+    Required = 6,
+    FirstCyclePerMonth = 7,
+    CategoryMinimums = 8,
+    ExclusiveCategories = 9,
+    Caps = 10,
+    ActivityLimits = 11,
+    Alternatives = 12,
+    AccreditationMinimums = 13,
+    GraceDays = 14,
+    SharesCourses = 15,
+    AcceptedAccreditations = 16,
+    AccreditationRequired = 17,
+    Dues = 18,
+    Unspecified = 19,
+}
+
+impl From<RuleField> for StoredRuleField {
+    fn from(field: RuleField) -> Self {
+        match field {
+            RuleField::CycleMonths => StoredRuleField::CycleMonths,
+            RuleField::CycleAnchor => StoredRuleField::CycleAnchor,
+            RuleField::CeWindowMonths => StoredRuleField::CeWindowMonths,
+            RuleField::CeWindowYearsBefore => StoredRuleField::CeWindowYearsBefore,
+            RuleField::UnitHours => StoredRuleField::UnitHours,
+            RuleField::Required => StoredRuleField::Required,
+            RuleField::FirstCyclePerMonth => StoredRuleField::FirstCyclePerMonth,
+            RuleField::CategoryMinimums => StoredRuleField::CategoryMinimums,
+            RuleField::ExclusiveCategories => StoredRuleField::ExclusiveCategories,
+            RuleField::Caps => StoredRuleField::Caps,
+            RuleField::ActivityLimits => StoredRuleField::ActivityLimits,
+            RuleField::Alternatives => StoredRuleField::Alternatives,
+            RuleField::AccreditationMinimums => StoredRuleField::AccreditationMinimums,
+            RuleField::GraceDays => StoredRuleField::GraceDays,
+            RuleField::SharesCourses => StoredRuleField::SharesCourses,
+            RuleField::AcceptedAccreditations => StoredRuleField::AcceptedAccreditations,
+            RuleField::AccreditationRequired => StoredRuleField::AccreditationRequired,
+            RuleField::Dues => StoredRuleField::Dues,
+            RuleField::Unspecified => StoredRuleField::Unspecified,
+        }
+    }
+}
+
+/// The rule field a stored number names. A number this build does not know (a field a later
+/// build flags) still says that some rule is uncertain: it reads as
+/// [`RuleField::Unspecified`] rather than making the program unreadable.
+fn rule_field(value: i32) -> RuleField {
+    match StoredRuleField::try_from(value) {
+        Ok(StoredRuleField::CycleMonths) => RuleField::CycleMonths,
+        Ok(StoredRuleField::CycleAnchor) => RuleField::CycleAnchor,
+        Ok(StoredRuleField::CeWindowMonths) => RuleField::CeWindowMonths,
+        Ok(StoredRuleField::CeWindowYearsBefore) => RuleField::CeWindowYearsBefore,
+        Ok(StoredRuleField::UnitHours) => RuleField::UnitHours,
+        Ok(StoredRuleField::Required) => RuleField::Required,
+        Ok(StoredRuleField::FirstCyclePerMonth) => RuleField::FirstCyclePerMonth,
+        Ok(StoredRuleField::CategoryMinimums) => RuleField::CategoryMinimums,
+        Ok(StoredRuleField::ExclusiveCategories) => RuleField::ExclusiveCategories,
+        Ok(StoredRuleField::Caps) => RuleField::Caps,
+        Ok(StoredRuleField::ActivityLimits) => RuleField::ActivityLimits,
+        Ok(StoredRuleField::Alternatives) => RuleField::Alternatives,
+        Ok(StoredRuleField::AccreditationMinimums) => RuleField::AccreditationMinimums,
+        Ok(StoredRuleField::GraceDays) => RuleField::GraceDays,
+        Ok(StoredRuleField::SharesCourses) => RuleField::SharesCourses,
+        Ok(StoredRuleField::AcceptedAccreditations) => RuleField::AcceptedAccreditations,
+        Ok(StoredRuleField::AccreditationRequired) => RuleField::AccreditationRequired,
+        Ok(StoredRuleField::Dues) => RuleField::Dues,
+        Ok(StoredRuleField::Unspecified | StoredRuleField::Unset) | Err(_) => {
+            RuleField::Unspecified
+        }
+    }
+}
+
+/// The flags of `uncertain` as stored next to the program's overall confidence (tag 15).
+/// "Uncertain, not saying which" alone is the overall confidence with no flags, as every
+/// program stored before per-field flags existed; anything else is the list itself.
+fn stored_uncertain(uncertain: &[RuleField]) -> Vec<i32> {
+    if uncertain == [RuleField::Unspecified] {
+        return Vec::new();
+    }
+    uncertain
+        .iter()
+        .map(|&f| StoredRuleField::from(f).into())
+        .collect()
+}
+
+/// The flags a stored program says: its list, or, for a program stored without one, what its
+/// overall confidence says.
+fn uncertain_fields(overall: Confidence, stored: Vec<i32>) -> Vec<RuleField> {
+    match (overall, stored.is_empty()) {
+        (Confidence::Confirmed, true) => Vec::new(),
+        (Confidence::Uncertain, true) => vec![RuleField::Unspecified],
+        (_, false) => stored.into_iter().map(rule_field).collect(),
+    }
+}
+
+/// Storage message of a [`CycleAnchor`]; absent is [`CycleAnchor::Issue`].
+#[derive(Clone, PartialEq, Message)]
+struct StoredCycleAnchor {
+    #[prost(oneof = "StoredAnchor", tags = "1, 2")]
+    anchor: Option<StoredAnchor>,
+}
+
+/// Storage of the anchors other than the issue date.
+#[derive(Clone, PartialEq, prost::Oneof)]
+enum StoredAnchor {
+    #[prost(message, tag = "1")]
+    Fixed(StoredMonthDay),
+    #[prost(bool, tag = "2")]
+    Birthday(bool),
+}
+
+/// Storage message of a [`MonthDay`].
+#[derive(Clone, PartialEq, Message)]
+struct StoredMonthDay {
+    #[prost(int32, tag = "1")]
+    month: i32,
+    #[prost(int32, tag = "2")]
+    day: i32,
+}
+
+/// The stored form of an anchor: none for the issue date.
+fn stored_anchor(anchor: CycleAnchor) -> Option<StoredCycleAnchor> {
+    let anchor = match anchor {
+        CycleAnchor::Issue => return None,
+        CycleAnchor::Fixed(MonthDay { month, day }) => StoredAnchor::Fixed(StoredMonthDay {
+            month: month.into(),
+            day: day.into(),
+        }),
+        CycleAnchor::Birthday => StoredAnchor::Birthday(true),
+    };
+    Some(StoredCycleAnchor {
+        anchor: Some(anchor),
+    })
+}
+
+/// The anchor a stored one names.
+fn cycle_anchor(stored: Option<StoredCycleAnchor>) -> Result<CycleAnchor, Invalid> {
+    let small = |field: &'static str, value: i32| {
+        i8::try_from(value).map_err(|_| Invalid::Unknown { field, value })
+    };
+    Ok(match stored.and_then(|s| s.anchor) {
+        None | Some(StoredAnchor::Birthday(false)) => CycleAnchor::Issue,
+        Some(StoredAnchor::Birthday(true)) => CycleAnchor::Birthday,
+        Some(StoredAnchor::Fixed(StoredMonthDay { month, day })) => CycleAnchor::Fixed(MonthDay {
+            month: small("cycle_anchor.month", month)?,
+            day: small("cycle_anchor.day", day)?,
+        }),
+    })
+}
+
+/// Storage message of an [`ActivityLimit`].
+#[derive(Clone, PartialEq, Message)]
+struct StoredActivityLimit {
+    #[prost(oneof = "StoredCapScope", tags = "1, 2")]
+    scope: Option<StoredCapScope>,
+    #[prost(uint32, tag = "3")]
+    once_every_years: u32,
+}
+
+impl From<&ActivityLimit> for StoredActivityLimit {
+    fn from(limit: &ActivityLimit) -> Self {
+        let ActivityLimit {
+            scope,
+            once_every_years,
+        } = limit;
+        StoredActivityLimit {
+            scope: Some(stored_scope(scope)),
+            once_every_years: *once_every_years,
+        }
+    }
+}
+
+impl TryFrom<StoredActivityLimit> for ActivityLimit {
+    type Error = Invalid;
+
+    fn try_from(stored: StoredActivityLimit) -> Result<Self, Invalid> {
+        let StoredActivityLimit {
+            scope,
+            once_every_years,
+        } = stored;
+        Ok(ActivityLimit {
+            scope: scope_of(
+                "activity_limits.scope",
+                "activity_limits.scope.format",
+                scope,
+            )?,
+            once_every_years,
+        })
+    }
+}
+
+/// Storage message of an [`Alternative`].
+#[derive(Clone, PartialEq, Message)]
+struct StoredAlternative {
+    /// Hundredths of the program's unit.
+    #[prost(int64, tag = "1")]
+    required: i64,
+    #[prost(string, tag = "2")]
+    work_category: String,
+    /// Hundredths of an hour.
+    #[prost(int64, tag = "3")]
+    work_hours: i64,
+}
+
+impl From<&Alternative> for StoredAlternative {
+    fn from(alternative: &Alternative) -> Self {
+        let Alternative {
+            required: Credits(required),
+            work_category,
+            work_hours: Credits(work_hours),
+        } = alternative;
+        StoredAlternative {
+            required: *required,
+            work_category: work_category.clone(),
+            work_hours: *work_hours,
+        }
+    }
+}
+
+impl From<StoredAlternative> for Alternative {
+    fn from(stored: StoredAlternative) -> Self {
+        let StoredAlternative {
+            required,
+            work_category,
+            work_hours,
+        } = stored;
+        Alternative {
+            required: Credits(required),
+            work_category,
+            work_hours: Credits(work_hours),
+        }
+    }
+}
+
+/// Storage message of an [`AccreditationMinimum`].
+#[derive(Clone, PartialEq, Message)]
+struct StoredAccreditationMinimum {
+    #[prost(string, tag = "1")]
+    accreditation: String,
+    /// Hundredths of the program's unit.
+    #[prost(int64, tag = "2")]
+    minimum: i64,
+}
+
+impl From<&AccreditationMinimum> for StoredAccreditationMinimum {
+    fn from(minimum: &AccreditationMinimum) -> Self {
+        let AccreditationMinimum {
+            accreditation,
+            minimum: Credits(minimum),
+        } = minimum;
+        StoredAccreditationMinimum {
+            accreditation: accreditation.clone(),
+            minimum: *minimum,
+        }
+    }
+}
+
+impl From<StoredAccreditationMinimum> for AccreditationMinimum {
+    fn from(stored: StoredAccreditationMinimum) -> Self {
+        let StoredAccreditationMinimum {
+            accreditation,
+            minimum,
+        } = stored;
+        AccreditationMinimum {
+            accreditation,
+            minimum: Credits(minimum),
+        }
+    }
+}
+
+/// Storage message of [`Dues`].
+#[derive(Clone, PartialEq, Message)]
+struct StoredDues {
+    #[prost(uint32, tag = "1")]
+    amount_cents: u32,
+    #[prost(uint32, tag = "2")]
+    every_months: u32,
+    #[prost(sint32, tag = "3")]
+    month_offset: i32,
+}
+
+impl From<&Dues> for StoredDues {
+    fn from(dues: &Dues) -> Self {
+        let Dues {
+            amount_cents,
+            every_months,
+            month_offset,
+        } = dues;
+        StoredDues {
+            amount_cents: *amount_cents,
+            every_months: *every_months,
+            month_offset: *month_offset,
+        }
+    }
+}
+
+impl From<StoredDues> for Dues {
+    fn from(stored: StoredDues) -> Self {
+        let StoredDues {
+            amount_cents,
+            every_months,
+            month_offset,
+        } = stored;
+        Dues {
+            amount_cents,
+            every_months,
+            month_offset,
+        }
+    }
+}
+
 /// Storage message of a [`Program`].
+///
+/// Tags 17 to 26 came with the rules of the completed catalog (issue 13); a program stored
+/// before them reads with each at its default: no flags beyond its overall confidence, the
+/// cycle ending on the expiry date, no further window, no pro-rata, no exclusive categories,
+/// limits, alternatives or accreditation rules, and no dues.
 #[derive(Clone, PartialEq, Message)]
 pub(crate) struct StoredProgram {
     #[prost(string, tag = "1")]
@@ -657,10 +997,32 @@ pub(crate) struct StoredProgram {
     accepted_accreditations: Vec<String>,
     #[prost(string, repeated, tag = "14")]
     sources: Vec<String>,
+    /// The overall confidence: uncertain if any rule is (what builds before tag 17 read).
     #[prost(enumeration = "StoredConfidence", tag = "15")]
     confidence: i32,
     #[prost(string, tag = "16")]
     notes: String,
+    #[prost(enumeration = "StoredRuleField", repeated, tag = "17")]
+    uncertain: Vec<i32>,
+    #[prost(message, optional, tag = "18")]
+    cycle_anchor: Option<StoredCycleAnchor>,
+    #[prost(uint32, tag = "19")]
+    ce_window_years_before: u32,
+    /// Hundredths of the program's unit per month.
+    #[prost(int64, tag = "20")]
+    first_cycle_per_month: i64,
+    #[prost(bool, tag = "21")]
+    exclusive_categories: bool,
+    #[prost(message, repeated, tag = "22")]
+    activity_limits: Vec<StoredActivityLimit>,
+    #[prost(message, repeated, tag = "23")]
+    alternatives: Vec<StoredAlternative>,
+    #[prost(message, repeated, tag = "24")]
+    accreditation_minimums: Vec<StoredAccreditationMinimum>,
+    #[prost(bool, tag = "25")]
+    accreditation_required: bool,
+    #[prost(message, optional, tag = "26")]
+    dues: Option<StoredDues>,
 }
 
 impl Stored for Program {
@@ -673,17 +1035,26 @@ impl Stored for Program {
             body,
             name,
             cycle_months,
+            cycle_anchor,
             ce_window_months,
+            ce_window_years_before,
             unit_name,
             unit_hours: Credits(unit_hours),
             required: Credits(required),
+            first_cycle_per_month: Credits(first_cycle_per_month),
             category_minimums,
+            exclusive_categories,
             caps,
+            activity_limits,
+            alternatives,
+            accreditation_minimums,
             grace_days,
             shares_courses,
             accepted_accreditations,
+            accreditation_required,
+            dues,
             sources,
-            confidence,
+            uncertain,
             notes,
         } = self;
         StoredProgram {
@@ -704,8 +1075,24 @@ impl Stored for Program {
             shares_courses: *shares_courses,
             accepted_accreditations: accepted_accreditations.clone(),
             sources: sources.clone(),
-            confidence: StoredConfidence::from(*confidence).into(),
+            confidence: StoredConfidence::from(self.confidence()).into(),
             notes: notes.clone(),
+            uncertain: stored_uncertain(uncertain),
+            cycle_anchor: stored_anchor(*cycle_anchor),
+            ce_window_years_before: *ce_window_years_before,
+            first_cycle_per_month: *first_cycle_per_month,
+            exclusive_categories: *exclusive_categories,
+            activity_limits: activity_limits
+                .iter()
+                .map(StoredActivityLimit::from)
+                .collect(),
+            alternatives: alternatives.iter().map(StoredAlternative::from).collect(),
+            accreditation_minimums: accreditation_minimums
+                .iter()
+                .map(StoredAccreditationMinimum::from)
+                .collect(),
+            accreditation_required: *accreditation_required,
+            dues: dues.as_ref().map(StoredDues::from),
         }
     }
 
@@ -727,26 +1114,49 @@ impl Stored for Program {
             sources,
             confidence: confidence_number,
             notes,
+            uncertain,
+            cycle_anchor: anchor,
+            ce_window_years_before,
+            first_cycle_per_month,
+            exclusive_categories,
+            activity_limits,
+            alternatives,
+            accreditation_minimums,
+            accreditation_required,
+            dues,
         } = message;
+        let overall = confidence("confidence", confidence_number)?;
         Ok(Program {
             slug,
             body,
             name,
             cycle_months,
+            cycle_anchor: cycle_anchor(anchor)?,
             ce_window_months,
+            ce_window_years_before,
             unit_name,
             unit_hours: Credits(unit_hours),
             required: Credits(required),
+            first_cycle_per_month: Credits(first_cycle_per_month),
             category_minimums: category_minimums.into_iter().map(Into::into).collect(),
+            exclusive_categories,
             caps: caps
                 .into_iter()
                 .map(Cap::try_from)
                 .collect::<Result<_, _>>()?,
+            activity_limits: activity_limits
+                .into_iter()
+                .map(ActivityLimit::try_from)
+                .collect::<Result<_, _>>()?,
+            alternatives: alternatives.into_iter().map(Into::into).collect(),
+            accreditation_minimums: accreditation_minimums.into_iter().map(Into::into).collect(),
             grace_days,
             shares_courses,
             accepted_accreditations,
+            accreditation_required,
+            dues: dues.map(Into::into),
             sources,
-            confidence: confidence("confidence", confidence_number)?,
+            uncertain: uncertain_fields(overall, uncertain),
             notes,
         })
     }
@@ -1237,20 +1647,26 @@ mod tests {
         }
     }
 
+    /// A program as stored before the rules of the completed catalog: each of them at its
+    /// default, and "uncertain" without saying which rule.
     fn program() -> Program {
         Program {
             slug: "local-cpt".into(),
             body: "NHA".into(),
             name: "Certified Phlebotomy Technician (local)".into(),
             cycle_months: 24,
+            cycle_anchor: CycleAnchor::Issue,
             ce_window_months: 24,
+            ce_window_years_before: 0,
             unit_name: "NHA CE credit".into(),
             unit_hours: Credits(200),
             required: Credits(1000),
+            first_cycle_per_month: Credits::ZERO,
             category_minimums: vec![CategoryMinimum {
                 category: "safety".into(),
                 minimum: Credits(100),
             }],
+            exclusive_categories: false,
             caps: vec![
                 Cap {
                     scope: CapScope::Category("self-study".into()),
@@ -1261,12 +1677,54 @@ mod tests {
                     limit: CapLimit::Amount(Credits(400)),
                 },
             ],
+            activity_limits: Vec::new(),
+            alternatives: Vec::new(),
+            accreditation_minimums: Vec::new(),
             grace_days: 30,
             shares_courses: false,
             accepted_accreditations: vec!["P.A.C.E.".into()],
+            accreditation_required: false,
+            dues: None,
             sources: vec!["https://www.nhanow.com/".into()],
-            confidence: Confidence::Uncertain,
+            uncertain: vec![RuleField::Unspecified],
             notes: "Verify the cycle length.".into(),
+        }
+    }
+
+    /// A program with every rule of the completed catalog set.
+    fn rules_program() -> Program {
+        Program {
+            cycle_anchor: CycleAnchor::Fixed(MonthDay { month: 11, day: 30 }),
+            ce_window_years_before: 1,
+            first_cycle_per_month: Credits(50),
+            exclusive_categories: true,
+            activity_limits: vec![
+                ActivityLimit {
+                    scope: CapScope::Category("employer-training".into()),
+                    once_every_years: 5,
+                },
+                ActivityLimit {
+                    scope: CapScope::Format(Format::Online),
+                    once_every_years: 2,
+                },
+            ],
+            alternatives: vec![Alternative {
+                required: Credits(500),
+                work_category: "work-hours".into(),
+                work_hours: Credits(208_000),
+            }],
+            accreditation_minimums: vec![AccreditationMinimum {
+                accreditation: "AAMA".into(),
+                minimum: Credits(300),
+            }],
+            accreditation_required: true,
+            dues: Some(Dues {
+                amount_cents: 5000,
+                every_months: 12,
+                month_offset: -1,
+            }),
+            uncertain: vec![RuleField::UnitHours, RuleField::GraceDays],
+            ..program()
         }
     }
 
@@ -1395,7 +1853,7 @@ mod tests {
                         limit: CapLimit::Percent(100),
                     })
                     .to_vec(),
-                confidence: Confidence::Confirmed,
+                uncertain: Vec::new(),
                 ..program()
             },
             Program {
@@ -1414,6 +1872,21 @@ mod tests {
             Program {
                 caps: Vec::new(),
                 ..program()
+            },
+            rules_program(),
+            // Every flag, and "unspecified" next to named ones.
+            Program {
+                uncertain: RuleField::ALL.to_vec(),
+                ..rules_program()
+            },
+            Program {
+                cycle_anchor: CycleAnchor::Birthday,
+                dues: Some(Dues {
+                    amount_cents: 0,
+                    every_months: 1,
+                    month_offset: 0,
+                }),
+                ..rules_program()
             },
         ];
         let marks = [
@@ -1538,6 +2011,25 @@ mod tests {
                 limit: CapLimit::Percent(u32::MAX),
             }],
             ..program()
+        });
+        round_trip(&Program {
+            cycle_anchor: CycleAnchor::Fixed(MonthDay {
+                month: i8::MIN,
+                day: i8::MAX,
+            }),
+            ce_window_years_before: u32::MAX,
+            first_cycle_per_month: Credits(i64::MIN),
+            alternatives: vec![Alternative {
+                required: Credits(i64::MAX),
+                work_category: String::new(),
+                work_hours: Credits(i64::MIN),
+            }],
+            dues: Some(Dues {
+                amount_cents: u32::MAX,
+                every_months: u32::MAX,
+                month_offset: i32::MIN,
+            }),
+            ..rules_program()
         });
     }
 
@@ -1893,6 +2385,58 @@ mod tests {
         assert_eq!(decode::<Alert>(&format_2(&old)).unwrap(), want);
     }
 
+    /// Per-field flags are stored next to the overall confidence (tag 15) builds before them
+    /// read; "uncertain, not saying which" alone is the overall flag with no list, as before.
+    #[test]
+    fn per_field_flags_keep_the_overall_confidence_older_builds_read() {
+        let stored = rules_program().to_message();
+        assert_eq!(stored.confidence, StoredConfidence::Uncertain as i32);
+        assert_eq!(
+            stored.uncertain,
+            [
+                StoredRuleField::UnitHours as i32,
+                StoredRuleField::GraceDays as i32
+            ]
+        );
+        let confirmed = Program {
+            uncertain: Vec::new(),
+            ..rules_program()
+        }
+        .to_message();
+        assert_eq!(confirmed.confidence, StoredConfidence::Confirmed as i32);
+        assert!(confirmed.uncertain.is_empty());
+        let unspecified = program().to_message();
+        assert_eq!(unspecified.confidence, StoredConfidence::Uncertain as i32);
+        assert!(unspecified.uncertain.is_empty());
+
+        // A flag a later build knows and this one does not still says "uncertain".
+        let mut later = rules_program().to_message();
+        later.uncertain = vec![StoredRuleField::Dues as i32, 99];
+        assert_eq!(
+            decode::<Program>(&format_2(&later)).unwrap().uncertain,
+            [RuleField::Dues, RuleField::Unspecified]
+        );
+    }
+
+    /// `StoredProgram` as a build before tags 17 to 26 wrote it.
+    #[test]
+    fn a_program_written_before_the_newer_rules_reads_with_them_at_their_defaults() {
+        let mut old = rules_program().to_message();
+        old.uncertain = Vec::new();
+        old.cycle_anchor = None;
+        old.ce_window_years_before = 0;
+        old.first_cycle_per_month = 0;
+        old.exclusive_categories = false;
+        old.activity_limits = Vec::new();
+        old.alternatives = Vec::new();
+        old.accreditation_minimums = Vec::new();
+        old.accreditation_required = false;
+        old.dues = None;
+        // Tags 1 to 16 only: exactly the bytes of the format-2 sample written before them.
+        assert_eq!(format_2(&old), format_2(&program().to_message()));
+        assert_eq!(decode::<Program>(&format_2(&old)).unwrap(), program());
+    }
+
     /// `StoredAlertSettings` as a later build might write it, with a field of its own at
     /// each level.
     #[derive(Clone, PartialEq, Message)]
@@ -2011,6 +2555,17 @@ mod tests {
         let mut p = program().to_message();
         p.confidence = 0;
         assert!(error::<Program>(&format_2(&p)).contains("confidence is missing"));
+        let mut p = rules_program().to_message();
+        p.activity_limits[0].scope = None;
+        assert!(error::<Program>(&format_2(&p)).contains("activity_limits.scope is missing"));
+        let mut p = rules_program().to_message();
+        p.activity_limits[1].scope = Some(StoredCapScope::Format(9));
+        assert!(error::<Program>(&format_2(&p)).contains("activity_limits.scope.format 9"));
+        let mut p = rules_program().to_message();
+        p.cycle_anchor = Some(StoredCycleAnchor {
+            anchor: Some(StoredAnchor::Fixed(StoredMonthDay { month: 300, day: 1 })),
+        });
+        assert!(error::<Program>(&format_2(&p)).contains("cycle_anchor.month 300"));
 
         let mut ch = channel().to_message();
         ch.kind = 0;
@@ -2044,6 +2599,7 @@ mod tests {
         cut::<Course>(&encode(&course()));
         cut::<Course>(&encode(&bare_course()));
         cut::<Program>(&encode(&program()));
+        cut::<Program>(&encode(&rules_program()));
         cut::<Alert>(&encode(&alert()));
         cut::<Channel>(&encode(&channel()));
         cut::<AlertSettings>(&encode(&settings()));

@@ -326,22 +326,37 @@ impl From<Program> for domain::Program {
             confidence,
             notes,
         } = v1;
+        // Format 1 flagged the program as a whole: "uncertain" without saying which rule.
+        let uncertain = match domain::Confidence::from(confidence) {
+            domain::Confidence::Confirmed => Vec::new(),
+            domain::Confidence::Uncertain => vec![domain::RuleField::Unspecified],
+        };
+        // The rules added since format 1 take the values that mean "no such rule".
         domain::Program {
             slug,
             body,
             name,
             cycle_months,
+            cycle_anchor: domain::CycleAnchor::Issue,
             ce_window_months,
+            ce_window_years_before: 0,
             unit_name,
             unit_hours: unit_hours.into(),
             required: required.into(),
+            first_cycle_per_month: domain::Credits::ZERO,
             category_minimums: category_minimums.into_iter().map(Into::into).collect(),
+            exclusive_categories: false,
             caps: caps.into_iter().map(Into::into).collect(),
+            activity_limits: Vec::new(),
+            alternatives: Vec::new(),
+            accreditation_minimums: Vec::new(),
             grace_days,
             shares_courses,
             accepted_accreditations,
+            accreditation_required: false,
+            dues: None,
             sources,
-            confidence: confidence.into(),
+            uncertain,
             notes,
         }
     }
