@@ -24,7 +24,7 @@ pub use programs::{Origin, ProgramEntry};
 
 use crate::catalog;
 use crate::clock::Clock;
-use crate::domain::{Holder, IdKind, Program};
+use crate::domain::{Holder, Program};
 use crate::store::Store;
 use jiff::civil::Date;
 use std::sync::Arc;
@@ -69,20 +69,9 @@ impl<S: Store> Service<S> {
     }
 
     /// The holder a request names: `"default"` is the default holder, else an id.
-    pub async fn holder_id(
-        &self,
-        _caller: &Caller,
-        field: &str,
-        value: &str,
-    ) -> ServiceResult<u64> {
-        if value.trim() == "default" {
-            return self.store.default_holder_id().await?.ok_or_else(|| {
-                ServiceError::NotFound(
-                    "no holder exists yet; create one first (recert holder add NAME)".into(),
-                )
-            });
-        }
-        Ok(crate::domain::parse_id(IdKind::Holder, field, value)?)
+    pub async fn holder_id(&self, caller: &Caller, field: &str, value: &str) -> ServiceResult<u64> {
+        let holder = HolderRef::parse(field, value)?;
+        self.resolve_holder(caller, holder).await
     }
 
     /// A holder the caller may see.
