@@ -15,6 +15,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+/// mimalloc instead of the system allocator: sled's page cache frees and allocates many small
+/// nodes, and under glibc's malloc a third of a tick over 10^6 credentials went to
+/// consolidating free chunks (profile in BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// recert-bench: measures recertd and recert (load against the health baseline, seeding,
 /// alert ticks, memory, `recert status`).
 #[derive(Debug, Parser)]

@@ -10,6 +10,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
+/// mimalloc instead of the system allocator: sled's page cache frees and allocates many small
+/// nodes, and under glibc's malloc a third of a tick over 10^6 credentials went to
+/// consolidating free chunks (profile in BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// recertd: the recert daemon. Serves the recert.v1 gRPC API.
 #[derive(Debug, Parser)]
 #[command(version, about)]
