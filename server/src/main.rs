@@ -30,10 +30,34 @@ struct Args {
     /// 08:00 daily]. Five fields (no seconds) are accepted too.
     #[arg(long, env = "RECERT_ALERT_SCHEDULE")]
     alert_schedule: Option<String>,
+    /// PEM certificate chain to serve TLS with (with --tls-key).
+    #[arg(long, env = "RECERT_TLS_CERT", value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "RECERT_TLS_KEY", value_name = "FILE")]
+    tls_key: Option<PathBuf>,
+    /// Serve plaintext on a non-loopback --listen address all the same (behind a TLS proxy
+    /// or on a trusted network); without it recertd refuses to start there.
+    #[arg(long)]
+    insecure_plaintext: bool,
+    /// An internal address range (CIDR) webhooks may reach, e.g. 10.1.0.0/16; repeatable.
+    /// Loopback, private, link-local, CGNAT, multicast and other internal ranges are refused
+    /// otherwise. The environment takes a comma-separated list.
+    #[arg(
+        long = "webhook-allow-net",
+        env = "RECERT_WEBHOOK_ALLOW_NETS",
+        value_name = "CIDR",
+        value_delimiter = ','
+    )]
+    webhook_allow_nets: Vec<ipnet::IpNet>,
     /// SMTP relay for e-mail alerts: smtp://host:port (plain, loopback relays),
-    /// smtp+starttls://host:port or smtps://host:port, optionally with user:pass@.
+    /// smtp+starttls://host:port or smtps://host:port, optionally with user@ (the password
+    /// comes from --smtp-password-file or RECERT_SMTP_PASSWORD, never the URL).
     #[arg(long, env = "RECERT_SMTP_URL")]
     smtp_url: Option<String>,
+    /// File whose first line is the SMTP user's password.
+    #[arg(long, env = "RECERT_SMTP_PASSWORD_FILE", value_name = "FILE")]
+    smtp_password_file: Option<PathBuf>,
     /// From address of alert e-mails [default: recertd@localhost].
     #[arg(long, env = "RECERT_SMTP_FROM")]
     smtp_from: Option<String>,
@@ -48,7 +72,8 @@ struct Args {
     #[arg(long, env = "RECERT_BACKUP_KEEP", value_parser = clap::value_parser!(u32).range(1..))]
     backup_keep: Option<u32>,
     /// TOML config file (keys: listen, data_dir, cache_mib, alert_schedule, smtp_url,
-    /// smtp_from, backup_schedule, backup_dir, backup_keep); flags and environment win.
+    /// smtp_from, smtp_password_file, backup_schedule, backup_dir, backup_keep, tls_cert,
+    /// tls_key, insecure_plaintext, webhook_allow_nets); flags and environment win.
     #[arg(long, env = "RECERT_CONFIG", global = true)]
     config: Option<PathBuf>,
     /// Log as JSON lines instead of text.
@@ -84,6 +109,14 @@ impl Args {
             backup_schedule: self.backup_schedule.clone(),
             backup_dir: self.backup_dir.clone(),
             backup_keep: self.backup_keep,
+            webhook_allow_nets: (!self.webhook_allow_nets.is_empty())
+                .then(|| self.webhook_allow_nets.clone()),
+            smtp_password_file: self.smtp_password_file.clone(),
+            // Never a flag: a flag shows in every process listing.
+            smtp_password: std::env::var("RECERT_SMTP_PASSWORD").ok(),
+            tls_cert: self.tls_cert.clone(),
+            tls_key: self.tls_key.clone(),
+            insecure_plaintext: self.insecure_plaintext.then_some(true),
         }
     }
 
@@ -196,6 +229,9 @@ async fn check(config: Config, repair: bool, json: bool) -> anyhow::Result<bool>
 }
 
 fn main() -> ExitCode {
+    // Whatever the caller's umask, what recertd creates (the store, its lock, backups) is
+    // for its own user only.
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
     let args = Args::parse();
     init_logging(args.log_json);
     if let Some(Command::Check { repair, json }) = args.command {
