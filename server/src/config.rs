@@ -14,11 +14,51 @@ pub use ipnet::IpNet;
 /// The default listen address: loopback only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
 
+/// Where the daemon listens: a TCP address, or (`unix:PATH`) a Unix socket, mode 0600, for a
+/// single-user machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listen {
+    /// A TCP address.
+    Tcp(SocketAddr),
+    /// A Unix socket path.
+    Unix(PathBuf),
+}
+
+impl std::str::FromStr for Listen {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.strip_prefix("unix:") {
+            Some("") => Err("unix: needs a socket path, e.g. unix:/run/recert.sock".into()),
+            Some(path) => Ok(Listen::Unix(PathBuf::from(path))),
+            None => s.parse().map(Listen::Tcp).map_err(|_| {
+                format!("{s:?} is neither HOST:PORT (an IP address and port) nor unix:PATH")
+            }),
+        }
+    }
+}
+
+impl std::fmt::Display for Listen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Listen::Tcp(addr) => write!(f, "{addr}"),
+            Listen::Unix(path) => write!(f, "unix:{}", path.display()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Listen {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// Everything the daemon needs to know at start-up.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Where to listen.
-    pub listen: SocketAddr,
+    pub listen: Listen,
     /// Directory of the store.
     pub data_dir: PathBuf,
     /// sled's page cache, in MiB.
@@ -67,7 +107,7 @@ impl Config {
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// Where to listen.
-    pub listen: Option<SocketAddr>,
+    pub listen: Option<Listen>,
     /// Directory of the store.
     pub data_dir: Option<PathBuf>,
     /// sled's page cache, in MiB (0 counts as 1).
@@ -241,11 +281,12 @@ pub fn load(file: Option<&Path>, flags: Settings) -> Result<Config, ConfigError>
         (None, None) => None,
         _ => return Err(ConfigError::TlsHalf),
     };
-    if config.tls.is_none()
-        && !config.listen.ip().is_loopback()
+    if let Listen::Tcp(addr) = config.listen
+        && config.tls.is_none()
+        && !addr.ip().is_loopback()
         && !settings.insecure_plaintext.unwrap_or(false)
     {
-        return Err(ConfigError::Plaintext(config.listen));
+        return Err(ConfigError::Plaintext(addr));
     }
     config.alerts.webhook_allow_nets = settings.webhook_allow_nets.unwrap_or_default();
     if let Some(from) = settings.smtp_from {
@@ -343,7 +384,7 @@ mod tests {
             assert!(err.to_string().contains("--insecure-plaintext"), "{err}");
             assert!(load(None, flags(listen, Some(true))).is_ok(), "{listen}");
         }
-        for listen in ["127.0.0.1:0", "[::1]:50051"] {
+        for listen in ["127.0.0.1:0", "[::1]:50051", "unix:/run/recert.sock"] {
             assert!(load(None, flags(listen, None)).is_ok(), "{listen}");
         }
         let with_tls = Settings {
@@ -427,6 +468,25 @@ mod tests {
         assert_eq!(
             config.alerts.webhook_allow_nets,
             vec!["127.0.0.0/8".parse().unwrap()]
+        );
+    }
+
+    #[test]
+    fn listen_is_an_address_or_a_unix_socket() {
+        assert_eq!(
+            "unix:/run/recert.sock".parse::<Listen>(),
+            Ok(Listen::Unix("/run/recert.sock".into()))
+        );
+        assert_eq!(
+            "127.0.0.1:1".parse::<Listen>(),
+            Ok(Listen::Tcp("127.0.0.1:1".parse().unwrap()))
+        );
+        for bad in ["unix:", "localhost:50051", "50051"] {
+            assert!(bad.parse::<Listen>().is_err(), "{bad}");
+        }
+        assert_eq!(
+            Listen::Unix("/a b".into()).to_string(),
+            "unix:/a b".to_string()
         );
     }
 

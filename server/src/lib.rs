@@ -101,12 +101,33 @@ fn tls_config(files: &config::TlsFiles) -> Result<tonic::transport::ServerTlsCon
     Ok(tls)
 }
 
+/// A bound listener: TCP, or a Unix socket.
+#[derive(Debug)]
+pub enum Listener {
+    /// A TCP listener.
+    Tcp(TcpListener),
+    /// A Unix socket listener.
+    Unix(tokio::net::UnixListener),
+}
+
+impl From<TcpListener> for Listener {
+    fn from(listener: TcpListener) -> Self {
+        Listener::Tcp(listener)
+    }
+}
+
+impl From<tokio::net::UnixListener> for Listener {
+    fn from(listener: tokio::net::UnixListener) -> Self {
+        Listener::Unix(listener)
+    }
+}
+
 /// Serves recert on `listener` until `shutdown` is cancelled, then lets in-flight calls
 /// finish and flushes the store. The store is opened here from `config.data_dir`;
 /// `on_ready` runs once it is open and the services are about to serve.
 pub async fn run(
     config: Config,
-    listener: TcpListener,
+    listener: impl Into<Listener>,
     clock: Arc<dyn Clock>,
     shutdown: CancellationToken,
     on_ready: impl FnOnce() + Send,
@@ -134,7 +155,7 @@ pub async fn run(
         engine_stop.clone(),
     ));
     on_ready();
-    let result = serve(store.clone(), listener, tls, clock, engine, shutdown).await;
+    let result = serve(store.clone(), listener.into(), tls, clock, engine, shutdown).await;
     engine_stop.cancel();
     let _ = engine_task.await;
     let _ = backup_task.await;
@@ -160,7 +181,7 @@ pub async fn check(config: &Config, repair: bool) -> Result<store::CheckReport, 
 
 async fn serve<S: Store>(
     store: S,
-    listener: TcpListener,
+    listener: Listener,
     tls: Option<tonic::transport::ServerTlsConfig>,
     clock: Arc<dyn Clock>,
     engine: alerts::AlertEngine<S>,
@@ -202,8 +223,22 @@ async fn serve<S: Store>(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()
         .map_err(|e| RunError::Reflection(e.to_string()))?;
-    if let Ok(addr) = listener.local_addr() {
-        tracing::info!(%addr, tls = tls.is_some(), "recertd listening");
+    match &listener {
+        Listener::Tcp(l) => {
+            if let Ok(addr) = l.local_addr() {
+                tracing::info!(%addr, tls = tls.is_some(), "recertd listening");
+            }
+        }
+        Listener::Unix(l) => {
+            if let Some(path) = l
+                .local_addr()
+                .ok()
+                .and_then(|a| a.as_pathname().map(Into::into))
+            {
+                let path: std::path::PathBuf = path;
+                tracing::info!(socket = %path.display(), tls = tls.is_some(), "recertd listening");
+            }
+        }
     }
     let mut builder = tonic::transport::Server::builder();
     if let Some(tls) = tls {
@@ -225,16 +260,24 @@ async fn serve<S: Store>(
             shutdown: shutdown.clone(),
         }))
         .add_service(BackupServiceServer::new(BackupApi(api.clone())))
-        .add_service(ChannelServiceServer::new(ChannelApi(api)))
-        .serve_with_incoming_shutdown(
+        .add_service(ChannelServiceServer::new(ChannelApi(api)));
+    let stop = shutdown.clone().cancelled_owned();
+    type Serving =
+        std::pin::Pin<Box<dyn Future<Output = Result<(), tonic::transport::Error>> + Send>>;
+    let mut server: Serving = match listener {
+        Listener::Tcp(listener) => Box::pin(server.serve_with_incoming_shutdown(
             // Nagle's algorithm would hold back every response over a few hundred bytes.
             tokio_stream::StreamExt::map(
                 tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
                 |conn| conn.map(conn::Unvectored),
             ),
-            shutdown.clone().cancelled_owned(),
-        );
-    tokio::pin!(server);
+            stop,
+        )),
+        Listener::Unix(listener) => Box::pin(server.serve_with_incoming_shutdown(
+            tokio_stream::wrappers::UnixListenerStream::new(listener),
+            stop,
+        )),
+    };
     tokio::select! {
         result = &mut server => result.map_err(|e| RunError::Serve(e.to_string())),
         () = async {

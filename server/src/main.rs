@@ -3,8 +3,7 @@
 use anyhow::Context;
 use clap::Parser;
 use recertd::clock::{Clock, ManualClock, SystemClock};
-use recertd::config::{self, Config, Settings};
-use std::net::SocketAddr;
+use recertd::config::{self, Config, Listen, Settings};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -17,9 +16,10 @@ struct Args {
     /// Maintenance instead of serving.
     #[command(subcommand)]
     command: Option<Command>,
-    /// Address to listen on [default: 127.0.0.1:50051].
+    /// Address to listen on (HOST:PORT), or unix:PATH for a Unix socket readable by this user only
+    /// [default: 127.0.0.1:50051].
     #[arg(long, env = "RECERT_LISTEN")]
-    listen: Option<SocketAddr>,
+    listen: Option<Listen>,
     /// Directory of the store [default: $XDG_DATA_HOME/recert, i.e. ~/.local/share/recert].
     #[arg(long, env = "RECERT_DATA_DIR", global = true)]
     data_dir: Option<PathBuf>,
@@ -100,7 +100,7 @@ impl Args {
     /// What the flags and environment set; `config::load` puts it over the file.
     fn settings(&self) -> Settings {
         Settings {
-            listen: self.listen,
+            listen: self.listen.clone(),
             data_dir: self.data_dir.clone(),
             cache_mib: self.cache_mib,
             alert_schedule: self.alert_schedule.clone(),
@@ -171,19 +171,60 @@ async fn cancel_on_signal(token: CancellationToken) {
 }
 
 async fn start(config: Config) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
-    let addr = listener
-        .local_addr()
-        .context("cannot read the bound address")?;
+    let (listener, addr, socket): (recertd::Listener, String, _) = match &config.listen {
+        Listen::Tcp(at) => {
+            let listener = tokio::net::TcpListener::bind(at)
+                .await
+                .with_context(|| format!("cannot listen on {at}"))?;
+            let addr = listener
+                .local_addr()
+                .context("cannot read the bound address")?;
+            (listener.into(), addr.to_string(), None)
+        }
+        Listen::Unix(path) => (
+            bind_unix(path)?.into(),
+            config.listen.to_string(),
+            Some(path.clone()),
+        ),
+    };
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
     // One line on stdout once the store is open and signals are handled, so scripts and
     // tests that pass port 0 learn the address.
     let ready = move || println!("recertd listening on {addr}");
-    recertd::run(config, listener, clock()?, shutdown, ready).await?;
+    let result = recertd::run(config, listener, clock()?, shutdown, ready).await;
+    if let Some(path) = socket {
+        let _ = std::fs::remove_file(path);
+    }
+    result?;
     Ok(())
+}
+
+/// Binds the Unix socket at `path`, mode 0600: only this user may connect. A socket left by
+/// a daemon that is gone is replaced; one that answers, or any other file, is not.
+fn bind_unix(path: &std::path::Path) -> anyhow::Result<tokio::net::UnixListener> {
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if !meta.file_type().is_socket() {
+            anyhow::bail!(
+                "cannot listen on {}: it exists and is not a socket",
+                path.display()
+            );
+        }
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            anyhow::bail!(
+                "cannot listen on {}: another daemon answers there",
+                path.display()
+            );
+        }
+        std::fs::remove_file(path)
+            .with_context(|| format!("cannot replace the stale socket {}", path.display()))?;
+    }
+    let listener = tokio::net::UnixListener::bind(path)
+        .with_context(|| format!("cannot listen on {}", path.display()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .with_context(|| format!("cannot make {} private", path.display()))?;
+    Ok(listener)
 }
 
 /// The system clock, or a clock frozen at `RECERT_NOW` (an RFC 3339 instant) for tests and

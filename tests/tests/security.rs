@@ -493,3 +493,50 @@ fn export_to_a_terminal_refuses_unless_secrets_are_left_out() {
     assert_eq!(code, Some(0), "{shown}");
     assert!(shown.contains("recert-export"), "{shown}");
 }
+
+#[test]
+fn a_unix_socket_is_private_and_serves_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("recertd.sock");
+    let listen = format!("unix:{}", socket.display());
+    let mut child = Command::new(binary("recertd"))
+        .args(["--listen", &listen, "--data-dir"])
+        .arg(dir.path().join("data"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), format!("recertd listening on {listen}"));
+    assert_eq!(mode(&socket), 0o600);
+    let cli = |args: &[&str]| {
+        Command::new(binary("recert"))
+            .args(["--server", &listen, "-o", "json"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = cli(&["holder", "add", "Dana Reyes", "--tz", "UTC"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = cli(&["holder", "list"]);
+    assert!(
+        text(&out.stdout).contains("Dana Reyes"),
+        "{}",
+        text(&out.stdout)
+    );
+    // A second daemon on the same socket is refused while the first answers.
+    let second = Command::new(binary("recertd"))
+        .args(["--listen", &listen, "--data-dir"])
+        .arg(dir.path().join("other"))
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    assert!(text(&second.stderr).contains("another daemon answers there"));
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    assert!(child.wait().unwrap().success());
+    assert!(!socket.exists(), "the socket is removed on shutdown");
+}
