@@ -202,26 +202,37 @@ fn tree(dir: &Path) -> Vec<std::path::PathBuf> {
     out
 }
 
-/// Starts `recertd` under `umask 000` through a shell, waits until it listens, and stops it.
-fn run_under_umask_000(data_dir: &Path) -> String {
-    let log = data_dir.with_extension("log");
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg("umask 000; exec \"$0\" --listen 127.0.0.1:0 --data-dir \"$1\" --backup-schedule off")
-        .arg(binary("recertd"))
-        .arg(data_dir)
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
+/// Spawns `command` (a `recertd`) and returns it with its first stdout line, once it
+/// listens.
+fn spawn_listening(command: &mut Command) -> (std::process::Child, String) {
+    let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
     assert!(line.starts_with("recertd listening on"), "{line:?}");
+    (child, line.trim().to_owned())
+}
+
+/// Sends SIGTERM to `child` and asserts it exits 0.
+fn terminate(mut child: std::process::Child) {
     let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
     assert!(child.wait().unwrap().success());
+}
+
+/// Starts `recertd` under `umask 000` through a shell, waits until it listens, and stops it.
+fn run_under_umask_000(data_dir: &Path) -> String {
+    let log = data_dir.with_extension("log");
+    let (child, _) = spawn_listening(
+        Command::new("sh")
+            .arg("-c")
+            .arg("umask 000; exec \"$0\" --listen 127.0.0.1:0 --data-dir \"$1\" --backup-schedule off")
+            .arg(binary("recertd"))
+            .arg(data_dir)
+            .stderr(std::fs::File::create(&log).unwrap()),
+    );
+    terminate(child);
     std::fs::read_to_string(&log).unwrap()
 }
 
@@ -499,18 +510,13 @@ fn a_unix_socket_is_private_and_serves_the_cli() {
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("recertd.sock");
     let listen = format!("unix:{}", socket.display());
-    let mut child = Command::new(binary("recertd"))
-        .args(["--listen", &listen, "--data-dir"])
-        .arg(dir.path().join("data"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert_eq!(line.trim(), format!("recertd listening on {listen}"));
+    let (child, line) = spawn_listening(
+        Command::new(binary("recertd"))
+            .args(["--listen", &listen, "--data-dir"])
+            .arg(dir.path().join("data"))
+            .stderr(Stdio::null()),
+    );
+    assert_eq!(line, format!("recertd listening on {listen}"));
     assert_eq!(mode(&socket), 0o600);
     let cli = |args: &[&str]| {
         Command::new(binary("recert"))
@@ -535,8 +541,6 @@ fn a_unix_socket_is_private_and_serves_the_cli() {
         .unwrap();
     assert!(!second.status.success());
     assert!(text(&second.stderr).contains("another daemon answers there"));
-    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
-    assert!(child.wait().unwrap().success());
+    terminate(child);
     assert!(!socket.exists(), "the socket is removed on shutdown");
 }
