@@ -2,6 +2,7 @@
 //! generated proto types. Commands call methods here and get the client's own records back.
 
 mod convert;
+mod transport;
 
 use std::future::Future;
 use std::time::Duration;
@@ -16,7 +17,7 @@ use recert_proto::v1::course_service_client::CourseServiceClient;
 use recert_proto::v1::credential_service_client::CredentialServiceClient;
 use recert_proto::v1::holder_service_client::HolderServiceClient;
 use recert_proto::v1::program_service_client::ProgramServiceClient;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tonic::{Code, Status};
 
 use crate::error::{Error, Violation};
@@ -67,20 +68,22 @@ pub struct Api {
 }
 
 impl Api {
-    /// Connects to the daemon at `server` (e.g. `http://127.0.0.1:50051`).
+    /// Connects to the daemon at `server` (e.g. `http://127.0.0.1:50051`, or `https://…`
+    /// verified against the PEM CA certificate at `ca`).
     ///
     /// Connecting eagerly means a daemon that is not running is reported once, clearly, as
-    /// [`Error::Unreachable`] instead of as a transport error on the first call.
-    pub async fn connect(server: &str) -> Result<Self, Error> {
-        let endpoint = Endpoint::from_shared(server.to_owned())
-            .map_err(|_| Error::Usage(format!("invalid --server URL '{server}'")))?
+    /// [`Error::Unreachable`] (or a certificate it cannot verify as [`Error::Tls`]) instead
+    /// of as a transport error on the first call.
+    pub async fn connect(server: &str, ca: Option<&std::path::Path>) -> Result<Self, Error> {
+        let endpoint = transport::endpoint(server, ca)?
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
             .http2_keep_alive_interval(KEEP_ALIVE_INTERVAL)
             .keep_alive_timeout(KEEP_ALIVE_TIMEOUT);
-        let channel = endpoint.connect().await.map_err(|_| Error::Unreachable {
-            server: server.to_owned(),
-        })?;
+        let channel = endpoint
+            .connect()
+            .await
+            .map_err(|e| transport::connect_error(server, &e))?;
         Ok(Self {
             server: server.to_owned(),
             holders: HolderServiceClient::new(channel.clone()),

@@ -54,6 +54,17 @@ pub struct Cli {
     )]
     pub holder: Option<String>,
 
+    /// PEM certificate of the CA that signed an https:// server's certificate [default: the
+    /// web PKI roots].
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        env = "RECERT_CA",
+        value_name = "FILE"
+    )]
+    pub ca: Option<std::path::PathBuf>,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -68,7 +79,7 @@ impl Cli {
 }
 
 /// What subcommand pages say instead of repeating the global options.
-const GLOBAL_OPTIONS_NOTE: &str = "Global options (--server URL, -o/--output table|json, --holder ID) \
+const GLOBAL_OPTIONS_NOTE: &str = "Global options (--server URL, -o/--output table|json, --holder ID, --ca FILE) \
      work here too; see: recert --help";
 
 /// The command line as clap builds it from [`Cli`], except that subcommand help pages end
@@ -130,10 +141,13 @@ pub enum Command {
 /// `recert export ...`
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// Write to this file (created readable by you only) instead of stdout.
+    /// Write to this file (created new, readable by you only) instead of stdout.
     #[arg(long, value_name = "PATH")]
     pub file: Option<std::path::PathBuf>,
-    /// Leave webhook secrets out of the dump.
+    /// Replace --file's PATH if it exists.
+    #[arg(long, requires = "file")]
+    pub force: bool,
+    /// Leave webhook secrets out of the dump (needed to print it on a terminal).
     #[arg(long)]
     pub no_secrets: bool,
 }

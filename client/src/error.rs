@@ -9,6 +9,16 @@ pub enum Error {
         /// The `--server` URL tried.
         server: String,
     },
+    /// The TLS handshake failed: most often a certificate no trusted CA signed.
+    #[error(
+        "cannot verify recertd at {server} ({detail}); give the CA certificate that signed its certificate with --ca FILE or RECERT_CA"
+    )]
+    Tls {
+        /// The `--server` URL tried.
+        server: String,
+        /// What the TLS layer said.
+        detail: String,
+    },
     /// Something answered at the address, but not as a gRPC server (e.g. a web server).
     #[error("{server} did not answer as recertd ({detail}); check --server")]
     NotRecertd {
@@ -142,7 +152,7 @@ impl Error {
         match self {
             Self::Server { .. } | Self::NoHolder | Self::Lookup(_) | Self::Output(_) => 1,
             Self::Usage(_) => 2,
-            Self::Unreachable { .. } | Self::NotRecertd { .. } => 3,
+            Self::Unreachable { .. } | Self::NotRecertd { .. } | Self::Tls { .. } => 3,
         }
     }
 
@@ -164,6 +174,7 @@ impl Error {
                     | Code::Aborted
             ),
             Self::NotRecertd { .. }
+            | Self::Tls { .. }
             | Self::NoHolder
             | Self::Lookup(_)
             | Self::Usage(_)

@@ -9,14 +9,56 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+pub use ipnet::IpNet;
+
 /// The default listen address: loopback only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
+
+/// Where the daemon listens: a TCP address, or (`unix:PATH`) a Unix socket, mode 0600, for a
+/// single-user machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listen {
+    /// A TCP address.
+    Tcp(SocketAddr),
+    /// A Unix socket path.
+    Unix(PathBuf),
+}
+
+impl std::str::FromStr for Listen {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.strip_prefix("unix:") {
+            Some("") => Err("unix: needs a socket path, e.g. unix:/run/recert.sock".into()),
+            Some(path) => Ok(Listen::Unix(PathBuf::from(path))),
+            None => s.parse().map(Listen::Tcp).map_err(|_| {
+                format!("{s:?} is neither HOST:PORT (an IP address and port) nor unix:PATH")
+            }),
+        }
+    }
+}
+
+impl std::fmt::Display for Listen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Listen::Tcp(addr) => write!(f, "{addr}"),
+            Listen::Unix(path) => write!(f, "unix:{}", path.display()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Listen {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
 
 /// Everything the daemon needs to know at start-up.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Where to listen.
-    pub listen: SocketAddr,
+    pub listen: Listen,
     /// Directory of the store.
     pub data_dir: PathBuf,
     /// sled's page cache, in MiB.
@@ -25,6 +67,17 @@ pub struct Config {
     pub alerts: crate::alerts::AlertConfig,
     /// Scheduled backups: when, where, how many.
     pub backup: crate::backup::BackupConfig,
+    /// The certificate and key to serve TLS with; plaintext without.
+    pub tls: Option<TlsFiles>,
+}
+
+/// PEM files of the server's TLS identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The certificate chain, leaf first (`--tls-cert`).
+    pub cert: PathBuf,
+    /// The private key (`--tls-key`).
+    pub key: PathBuf,
 }
 
 impl Config {
@@ -36,6 +89,7 @@ impl Config {
             data_dir,
             cache_mib: 64,
             alerts: crate::alerts::AlertConfig::default(),
+            tls: None,
         }
     }
 
@@ -53,7 +107,7 @@ impl Config {
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// Where to listen.
-    pub listen: Option<SocketAddr>,
+    pub listen: Option<Listen>,
     /// Directory of the store.
     pub data_dir: Option<PathBuf>,
     /// sled's page cache, in MiB (0 counts as 1).
@@ -70,6 +124,19 @@ pub struct Settings {
     pub backup_dir: Option<PathBuf>,
     /// How many scheduled backups to keep (at least 1).
     pub backup_keep: Option<u32>,
+    /// Internal address ranges (CIDR) that webhooks may reach all the same.
+    pub webhook_allow_nets: Option<Vec<ipnet::IpNet>>,
+    /// A file holding the SMTP password (its first line).
+    pub smtp_password_file: Option<PathBuf>,
+    /// The SMTP password itself: from the environment only, never a file key or a flag.
+    #[serde(skip)]
+    pub smtp_password: Option<String>,
+    /// PEM certificate chain to serve TLS with.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// Serve plaintext on a non-loopback address all the same.
+    pub insecure_plaintext: Option<bool>,
 }
 
 impl Settings {
@@ -85,6 +152,12 @@ impl Settings {
             backup_schedule: self.backup_schedule.or(under.backup_schedule),
             backup_dir: self.backup_dir.or(under.backup_dir),
             backup_keep: self.backup_keep.or(under.backup_keep),
+            webhook_allow_nets: self.webhook_allow_nets.or(under.webhook_allow_nets),
+            smtp_password_file: self.smtp_password_file.or(under.smtp_password_file),
+            smtp_password: self.smtp_password.or(under.smtp_password),
+            tls_cert: self.tls_cert.or(under.tls_cert),
+            tls_key: self.tls_key.or(under.tls_key),
+            insecure_plaintext: self.insecure_plaintext.or(under.insecure_plaintext),
         }
     }
 }
@@ -101,6 +174,15 @@ impl std::fmt::Debug for Settings {
             .field("backup_schedule", &self.backup_schedule)
             .field("backup_dir", &self.backup_dir)
             .field("backup_keep", &self.backup_keep)
+            .field("webhook_allow_nets", &self.webhook_allow_nets)
+            .field("smtp_password_file", &self.smtp_password_file)
+            .field(
+                "smtp_password",
+                &self.smtp_password.as_ref().map(|_| "<redacted>"),
+            )
+            .field("tls_cert", &self.tls_cert)
+            .field("tls_key", &self.tls_key)
+            .field("insecure_plaintext", &self.insecure_plaintext)
             .finish()
     }
 }
@@ -136,6 +218,22 @@ pub enum ConfigError {
     /// `backup_keep` is 0.
     #[error("backup_keep must be at least 1")]
     BackupKeep,
+    /// The SMTP password file could not be read (its content is never in the message).
+    #[error("cannot read the SMTP password file {}: {error}", .path.display())]
+    SmtpPasswordFile {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        error: std::io::Error,
+    },
+    /// Only one of the TLS certificate and key was given.
+    #[error("--tls-cert and --tls-key go together: give both, or neither")]
+    TlsHalf,
+    /// Plaintext on an address other machines can reach.
+    #[error(
+        "refusing to serve plaintext on {0}, which is not a loopback address: give --tls-cert and --tls-key, or --insecure-plaintext if a TLS proxy or a private network protects it"
+    )]
+    Plaintext(SocketAddr),
 }
 
 /// The config: defaults, overridden by the TOML file at `file` (if given), overridden by
@@ -170,6 +268,27 @@ pub fn load(file: Option<&Path>, flags: Settings) -> Result<Config, ConfigError>
         config.alerts.schedule = TickSchedule::parse(&text)?;
     }
     config.alerts.smtp_url = settings.smtp_url;
+    config.alerts.smtp_password = match settings.smtp_password_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|error| ConfigError::SmtpPasswordFile { path, error })?;
+            Some(text.lines().next().unwrap_or_default().to_owned())
+        }
+        None => settings.smtp_password,
+    };
+    config.tls = match (settings.tls_cert, settings.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+        (None, None) => None,
+        _ => return Err(ConfigError::TlsHalf),
+    };
+    if let Listen::Tcp(addr) = config.listen
+        && config.tls.is_none()
+        && !addr.ip().is_loopback()
+        && !settings.insecure_plaintext.unwrap_or(false)
+    {
+        return Err(ConfigError::Plaintext(addr));
+    }
+    config.alerts.webhook_allow_nets = settings.webhook_allow_nets.unwrap_or_default();
     if let Some(from) = settings.smtp_from {
         config.alerts.smtp_from = from;
     }
@@ -249,6 +368,134 @@ mod tests {
         assert_eq!(config.backup.keep, 3);
         assert_eq!(config.backup.dir, PathBuf::from("/from/file/backups"));
         assert_eq!(config.listen, DEFAULT_LISTEN.parse().unwrap());
+    }
+
+    #[test]
+    fn plaintext_off_loopback_needs_tls_or_the_flag_that_insists() {
+        let flags = |listen: &str, insecure: Option<bool>| Settings {
+            data_dir: Some("/x".into()),
+            listen: Some(listen.parse().unwrap()),
+            insecure_plaintext: insecure,
+            ..Settings::default()
+        };
+        for listen in ["0.0.0.0:50051", "[::]:50051", "192.168.1.5:1"] {
+            let err = load(None, flags(listen, None)).unwrap_err();
+            assert!(matches!(err, ConfigError::Plaintext(_)), "{listen}: {err}");
+            assert!(err.to_string().contains("--insecure-plaintext"), "{err}");
+            assert!(load(None, flags(listen, Some(true))).is_ok(), "{listen}");
+        }
+        for listen in ["127.0.0.1:0", "[::1]:50051", "unix:/run/recert.sock"] {
+            assert!(load(None, flags(listen, None)).is_ok(), "{listen}");
+        }
+        let with_tls = Settings {
+            tls_cert: Some("/c.pem".into()),
+            tls_key: Some("/k.pem".into()),
+            ..flags("0.0.0.0:50051", None)
+        };
+        assert_eq!(
+            load(None, with_tls).unwrap().tls,
+            Some(TlsFiles {
+                cert: "/c.pem".into(),
+                key: "/k.pem".into()
+            })
+        );
+        let half = Settings {
+            tls_cert: Some("/c.pem".into()),
+            ..flags("127.0.0.1:0", None)
+        };
+        assert!(matches!(load(None, half), Err(ConfigError::TlsHalf)));
+    }
+
+    #[test]
+    fn the_smtp_password_comes_from_its_file_or_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("smtp-password");
+        std::fs::write(&file, "hunter2\n").unwrap();
+        let base = Settings {
+            data_dir: Some("/x".into()),
+            ..Settings::default()
+        };
+        let from_file = Settings {
+            smtp_password_file: Some(file),
+            smtp_password: Some("from-env".into()),
+            ..base.clone()
+        };
+        let config = load(None, from_file).unwrap();
+        assert_eq!(config.alerts.smtp_password.as_deref(), Some("hunter2"));
+        assert!(!format!("{config:?}").contains("hunter2"));
+        let from_env = Settings {
+            smtp_password: Some("from-env".into()),
+            ..base.clone()
+        };
+        let config = load(None, from_env).unwrap();
+        assert_eq!(config.alerts.smtp_password.as_deref(), Some("from-env"));
+        let missing = Settings {
+            smtp_password_file: Some(dir.path().join("absent")),
+            ..base
+        };
+        assert!(matches!(
+            load(None, missing),
+            Err(ConfigError::SmtpPasswordFile { .. })
+        ));
+        // The password is no config file key: a file cannot carry it by mistake.
+        let toml_file = dir.path().join("recertd.toml");
+        std::fs::write(&toml_file, "data_dir = \"/x\"\nsmtp_password = \"p\"\n").unwrap();
+        assert!(matches!(
+            load(Some(&toml_file), Settings::default()),
+            Err(ConfigError::Parse { .. })
+        ));
+    }
+
+    #[test]
+    fn webhook_allow_nets_come_from_the_file_or_the_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("recertd.toml");
+        std::fs::write(
+            &file,
+            "data_dir = \"/x\"\nwebhook_allow_nets = [\"10.1.0.0/16\", \"fd00::/8\"]\n",
+        )
+        .unwrap();
+        let config = load(Some(&file), Settings::default()).unwrap();
+        assert_eq!(
+            config.alerts.webhook_allow_nets,
+            vec!["10.1.0.0/16".parse().unwrap(), "fd00::/8".parse().unwrap()]
+        );
+        let flags = Settings {
+            webhook_allow_nets: Some(vec!["127.0.0.0/8".parse().unwrap()]),
+            ..Settings::default()
+        };
+        let config = load(Some(&file), flags).unwrap();
+        assert_eq!(
+            config.alerts.webhook_allow_nets,
+            vec!["127.0.0.0/8".parse().unwrap()]
+        );
+    }
+
+    #[test]
+    fn listen_is_an_address_or_a_unix_socket() {
+        assert_eq!(
+            "unix:/run/recert.sock".parse::<Listen>(),
+            Ok(Listen::Unix("/run/recert.sock".into()))
+        );
+        assert_eq!(
+            "127.0.0.1:1".parse::<Listen>(),
+            Ok(Listen::Tcp("127.0.0.1:1".parse().unwrap()))
+        );
+        for bad in ["unix:", "localhost:50051", "50051"] {
+            assert!(bad.parse::<Listen>().is_err(), "{bad}");
+        }
+        assert_eq!(
+            Listen::Unix("/a b".into()).to_string(),
+            "unix:/a b".to_string()
+        );
+    }
+
+    #[test]
+    fn the_example_config_loads() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/recertd.example.toml");
+        let config = load(Some(&example), Settings::default()).unwrap();
+        assert_eq!(config.data_dir, PathBuf::from("/var/lib/recert"));
+        assert_eq!(config.tls, None);
     }
 
     #[test]

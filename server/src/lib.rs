@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod clock;
 pub mod config;
 pub mod conn;
+pub mod data_dir;
 pub mod domain;
 pub mod service;
 pub mod store;
@@ -51,6 +52,74 @@ pub enum RunError {
     /// Reflection could not be set up.
     #[error("cannot set up gRPC reflection: {0}")]
     Reflection(String),
+    /// The data dir could not be created or made private.
+    #[error("cannot make the data dir {} private (0700, files 0600): {error}", .dir.display())]
+    DataDir {
+        /// The data dir.
+        dir: std::path::PathBuf,
+        /// What failed.
+        error: std::io::Error,
+    },
+    /// The TLS certificate or key could not be read or used.
+    #[error("TLS: {0}")]
+    Tls(String),
+}
+
+/// Creates the data dir private to this user, or narrows an existing one (saying so).
+fn prepare_data_dir(dir: &std::path::Path) -> Result<(), RunError> {
+    let failed = |error| RunError::DataDir {
+        dir: dir.to_path_buf(),
+        error,
+    };
+    let tightened = data_dir::prepare(dir).map_err(failed)?;
+    if let Some(first) = tightened.first() {
+        tracing::warn!(
+            data_dir = %dir.display(),
+            paths = tightened.len(),
+            first = %first.display(),
+            "the data dir was readable by others; narrowed it to its owner (directories 0700, files 0600)"
+        );
+    }
+    Ok(())
+}
+
+/// The TLS config of `files`: the certificate chain and key, read now so a bad file stops
+/// start-up with its name.
+fn tls_config(files: &config::TlsFiles) -> Result<tonic::transport::ServerTlsConfig, RunError> {
+    let read = |flag: &str, path: &std::path::Path| {
+        std::fs::read(path)
+            .map_err(|e| RunError::Tls(format!("cannot read {flag} {}: {e}", path.display())))
+    };
+    let cert = read("--tls-cert", &files.cert)?;
+    let key = read("--tls-key", &files.key)?;
+    let identity = tonic::transport::Identity::from_pem(cert, key);
+    let tls = tonic::transport::ServerTlsConfig::new().identity(identity);
+    // Building the acceptor parses both files: a wrong key fails here, before the store opens.
+    tonic::transport::Server::builder()
+        .tls_config(tls.clone())
+        .map_err(|e| RunError::Tls(format!("the certificate or key is unusable: {e}")))?;
+    Ok(tls)
+}
+
+/// A bound listener: TCP, or a Unix socket.
+#[derive(Debug)]
+pub enum Listener {
+    /// A TCP listener.
+    Tcp(TcpListener),
+    /// A Unix socket listener.
+    Unix(tokio::net::UnixListener),
+}
+
+impl From<TcpListener> for Listener {
+    fn from(listener: TcpListener) -> Self {
+        Listener::Tcp(listener)
+    }
+}
+
+impl From<tokio::net::UnixListener> for Listener {
+    fn from(listener: tokio::net::UnixListener) -> Self {
+        Listener::Unix(listener)
+    }
 }
 
 /// Serves recert on `listener` until `shutdown` is cancelled, then lets in-flight calls
@@ -58,12 +127,19 @@ pub enum RunError {
 /// `on_ready` runs once it is open and the services are about to serve.
 pub async fn run(
     config: Config,
-    listener: TcpListener,
+    listener: impl Into<Listener>,
     clock: Arc<dyn Clock>,
     shutdown: CancellationToken,
     on_ready: impl FnOnce() + Send,
 ) -> Result<(), RunError> {
+    let tls = config.tls.as_ref().map(tls_config).transpose()?;
+    prepare_data_dir(&config.data_dir)?;
     let store = SledStore::open(&config.data_dir, &config.store_options())?;
+    // What the engine just created, under whatever umask the caller had.
+    data_dir::tighten(&config.data_dir).map_err(|error| RunError::DataDir {
+        dir: config.data_dir.clone(),
+        error,
+    })?;
     tracing::info!(
         data_dir = %config.data_dir.display(),
         schema = store.schema_version()?,
@@ -79,7 +155,7 @@ pub async fn run(
         engine_stop.clone(),
     ));
     on_ready();
-    let result = serve(store.clone(), listener, clock, engine, shutdown).await;
+    let result = serve(store.clone(), listener.into(), tls, clock, engine, shutdown).await;
     engine_stop.cancel();
     let _ = engine_task.await;
     let _ = backup_task.await;
@@ -92,6 +168,7 @@ pub async fn run(
 /// daemon runs. Engine-specific maintenance, so it lives here, beside the one place that picks
 /// the engine.
 pub async fn check(config: &Config, repair: bool) -> Result<store::CheckReport, RunError> {
+    prepare_data_dir(&config.data_dir)?;
     let store = SledStore::open(&config.data_dir, &config.store_options())?;
     let report = if repair {
         store.repair()?
@@ -104,7 +181,8 @@ pub async fn check(config: &Config, repair: bool) -> Result<store::CheckReport, 
 
 async fn serve<S: Store>(
     store: S,
-    listener: TcpListener,
+    listener: Listener,
+    tls: Option<tonic::transport::ServerTlsConfig>,
     clock: Arc<dyn Clock>,
     engine: alerts::AlertEngine<S>,
     shutdown: CancellationToken,
@@ -145,10 +223,30 @@ async fn serve<S: Store>(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()
         .map_err(|e| RunError::Reflection(e.to_string()))?;
-    if let Ok(addr) = listener.local_addr() {
-        tracing::info!(%addr, "recertd listening");
+    match &listener {
+        Listener::Tcp(l) => {
+            if let Ok(addr) = l.local_addr() {
+                tracing::info!(%addr, tls = tls.is_some(), "recertd listening");
+            }
+        }
+        Listener::Unix(l) => {
+            if let Some(path) = l
+                .local_addr()
+                .ok()
+                .and_then(|a| a.as_pathname().map(Into::into))
+            {
+                let path: std::path::PathBuf = path;
+                tracing::info!(socket = %path.display(), tls = tls.is_some(), "recertd listening");
+            }
+        }
     }
-    let server = tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = tls {
+        builder = builder
+            .tls_config(tls)
+            .map_err(|e| RunError::Tls(format!("the certificate or key is unusable: {e}")))?;
+    }
+    let server = builder
         .add_service(health_service)
         .add_service(reflection)
         .add_service(reflection_alpha)
@@ -162,16 +260,24 @@ async fn serve<S: Store>(
             shutdown: shutdown.clone(),
         }))
         .add_service(BackupServiceServer::new(BackupApi(api.clone())))
-        .add_service(ChannelServiceServer::new(ChannelApi(api)))
-        .serve_with_incoming_shutdown(
+        .add_service(ChannelServiceServer::new(ChannelApi(api)));
+    let stop = shutdown.clone().cancelled_owned();
+    type Serving =
+        std::pin::Pin<Box<dyn Future<Output = Result<(), tonic::transport::Error>> + Send>>;
+    let mut server: Serving = match listener {
+        Listener::Tcp(listener) => Box::pin(server.serve_with_incoming_shutdown(
             // Nagle's algorithm would hold back every response over a few hundred bytes.
             tokio_stream::StreamExt::map(
                 tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
                 |conn| conn.map(conn::Unvectored),
             ),
-            shutdown.clone().cancelled_owned(),
-        );
-    tokio::pin!(server);
+            stop,
+        )),
+        Listener::Unix(listener) => Box::pin(server.serve_with_incoming_shutdown(
+            tokio_stream::wrappers::UnixListenerStream::new(listener),
+            stop,
+        )),
+    };
     tokio::select! {
         result = &mut server => result.map_err(|e| RunError::Serve(e.to_string())),
         () = async {

@@ -3,8 +3,7 @@
 use anyhow::Context;
 use clap::Parser;
 use recertd::clock::{Clock, ManualClock, SystemClock};
-use recertd::config::{self, Config, Settings};
-use std::net::SocketAddr;
+use recertd::config::{self, Config, Listen, Settings};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -23,9 +22,10 @@ struct Args {
     /// Maintenance instead of serving.
     #[command(subcommand)]
     command: Option<Command>,
-    /// Address to listen on [default: 127.0.0.1:50051].
+    /// Address to listen on (HOST:PORT), or unix:PATH for a Unix socket readable by this user only
+    /// [default: 127.0.0.1:50051].
     #[arg(long, env = "RECERT_LISTEN")]
-    listen: Option<SocketAddr>,
+    listen: Option<Listen>,
     /// Directory of the store [default: $XDG_DATA_HOME/recert, i.e. ~/.local/share/recert].
     #[arg(long, env = "RECERT_DATA_DIR", global = true)]
     data_dir: Option<PathBuf>,
@@ -36,10 +36,34 @@ struct Args {
     /// 08:00 daily]. Five fields (no seconds) are accepted too.
     #[arg(long, env = "RECERT_ALERT_SCHEDULE")]
     alert_schedule: Option<String>,
+    /// PEM certificate chain to serve TLS with (with --tls-key).
+    #[arg(long, env = "RECERT_TLS_CERT", value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "RECERT_TLS_KEY", value_name = "FILE")]
+    tls_key: Option<PathBuf>,
+    /// Serve plaintext on a non-loopback --listen address all the same (behind a TLS proxy
+    /// or on a trusted network); without it recertd refuses to start there.
+    #[arg(long)]
+    insecure_plaintext: bool,
+    /// An internal address range (CIDR) webhooks may reach, e.g. 10.1.0.0/16; repeatable.
+    /// Loopback, private, link-local, CGNAT, multicast and other internal ranges are refused
+    /// otherwise. The environment takes a comma-separated list.
+    #[arg(
+        long = "webhook-allow-net",
+        env = "RECERT_WEBHOOK_ALLOW_NETS",
+        value_name = "CIDR",
+        value_delimiter = ','
+    )]
+    webhook_allow_nets: Vec<ipnet::IpNet>,
     /// SMTP relay for e-mail alerts: smtp://host:port (plain, loopback relays),
-    /// smtp+starttls://host:port or smtps://host:port, optionally with user:pass@.
+    /// smtp+starttls://host:port or smtps://host:port, optionally with user@ (the password
+    /// comes from --smtp-password-file or RECERT_SMTP_PASSWORD, never the URL).
     #[arg(long, env = "RECERT_SMTP_URL")]
     smtp_url: Option<String>,
+    /// File whose first line is the SMTP user's password.
+    #[arg(long, env = "RECERT_SMTP_PASSWORD_FILE", value_name = "FILE")]
+    smtp_password_file: Option<PathBuf>,
     /// From address of alert e-mails [default: recertd@localhost].
     #[arg(long, env = "RECERT_SMTP_FROM")]
     smtp_from: Option<String>,
@@ -54,7 +78,8 @@ struct Args {
     #[arg(long, env = "RECERT_BACKUP_KEEP", value_parser = clap::value_parser!(u32).range(1..))]
     backup_keep: Option<u32>,
     /// TOML config file (keys: listen, data_dir, cache_mib, alert_schedule, smtp_url,
-    /// smtp_from, backup_schedule, backup_dir, backup_keep); flags and environment win.
+    /// smtp_from, smtp_password_file, backup_schedule, backup_dir, backup_keep, tls_cert,
+    /// tls_key, insecure_plaintext, webhook_allow_nets); flags and environment win.
     #[arg(long, env = "RECERT_CONFIG", global = true)]
     config: Option<PathBuf>,
     /// Log as JSON lines instead of text.
@@ -81,7 +106,7 @@ impl Args {
     /// What the flags and environment set; `config::load` puts it over the file.
     fn settings(&self) -> Settings {
         Settings {
-            listen: self.listen,
+            listen: self.listen.clone(),
             data_dir: self.data_dir.clone(),
             cache_mib: self.cache_mib,
             alert_schedule: self.alert_schedule.clone(),
@@ -90,6 +115,14 @@ impl Args {
             backup_schedule: self.backup_schedule.clone(),
             backup_dir: self.backup_dir.clone(),
             backup_keep: self.backup_keep,
+            webhook_allow_nets: (!self.webhook_allow_nets.is_empty())
+                .then(|| self.webhook_allow_nets.clone()),
+            smtp_password_file: self.smtp_password_file.clone(),
+            // Never a flag: a flag shows in every process listing.
+            smtp_password: std::env::var("RECERT_SMTP_PASSWORD").ok(),
+            tls_cert: self.tls_cert.clone(),
+            tls_key: self.tls_key.clone(),
+            insecure_plaintext: self.insecure_plaintext.then_some(true),
         }
     }
 
@@ -144,19 +177,60 @@ async fn cancel_on_signal(token: CancellationToken) {
 }
 
 async fn start(config: Config) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
-    let addr = listener
-        .local_addr()
-        .context("cannot read the bound address")?;
+    let (listener, addr, socket): (recertd::Listener, String, _) = match &config.listen {
+        Listen::Tcp(at) => {
+            let listener = tokio::net::TcpListener::bind(at)
+                .await
+                .with_context(|| format!("cannot listen on {at}"))?;
+            let addr = listener
+                .local_addr()
+                .context("cannot read the bound address")?;
+            (listener.into(), addr.to_string(), None)
+        }
+        Listen::Unix(path) => (
+            bind_unix(path)?.into(),
+            config.listen.to_string(),
+            Some(path.clone()),
+        ),
+    };
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
     // One line on stdout once the store is open and signals are handled, so scripts and
     // tests that pass port 0 learn the address.
     let ready = move || println!("recertd listening on {addr}");
-    recertd::run(config, listener, clock()?, shutdown, ready).await?;
+    let result = recertd::run(config, listener, clock()?, shutdown, ready).await;
+    if let Some(path) = socket {
+        let _ = std::fs::remove_file(path);
+    }
+    result?;
     Ok(())
+}
+
+/// Binds the Unix socket at `path`, mode 0600: only this user may connect. A socket left by
+/// a daemon that is gone is replaced; one that answers, or any other file, is not.
+fn bind_unix(path: &std::path::Path) -> anyhow::Result<tokio::net::UnixListener> {
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if !meta.file_type().is_socket() {
+            anyhow::bail!(
+                "cannot listen on {}: it exists and is not a socket",
+                path.display()
+            );
+        }
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            anyhow::bail!(
+                "cannot listen on {}: another daemon answers there",
+                path.display()
+            );
+        }
+        std::fs::remove_file(path)
+            .with_context(|| format!("cannot replace the stale socket {}", path.display()))?;
+    }
+    let listener = tokio::net::UnixListener::bind(path)
+        .with_context(|| format!("cannot listen on {}", path.display()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .with_context(|| format!("cannot make {} private", path.display()))?;
+    Ok(listener)
 }
 
 /// The system clock, or a clock frozen at `RECERT_NOW` (an RFC 3339 instant) for tests and
@@ -202,6 +276,9 @@ async fn check(config: Config, repair: bool, json: bool) -> anyhow::Result<bool>
 }
 
 fn main() -> ExitCode {
+    // Whatever the caller's umask, what recertd creates (the store, its lock, backups) is
+    // for its own user only.
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
     let args = Args::parse();
     init_logging(args.log_json);
     if let Some(Command::Check { repair, json }) = args.command {

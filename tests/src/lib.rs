@@ -29,6 +29,23 @@ pub fn binary(name: &str) -> PathBuf {
     path
 }
 
+/// The flags every test daemon gets: the test receivers listen on loopback, which recertd
+/// refuses as a webhook destination unless allowed.
+pub const LOOPBACK_WEBHOOKS: [&str; 4] = [
+    "--webhook-allow-net",
+    "127.0.0.0/8",
+    "--webhook-allow-net",
+    "::1/128",
+];
+
+/// The same allowance for tests that build an alert engine in-process.
+pub fn loopback_nets() -> Vec<recertd::config::IpNet> {
+    vec![
+        "127.0.0.0/8".parse().expect("a CIDR"),
+        "::1/128".parse().expect("a CIDR"),
+    ]
+}
+
 /// A running `recertd` process.
 pub struct Daemon {
     child: Option<Child>,
@@ -38,6 +55,7 @@ pub struct Daemon {
     pub data_dir: PathBuf,
     now: Option<String>,
     extra: Vec<String>,
+    loopback_webhooks: bool,
     stderr_log: PathBuf,
 }
 
@@ -50,6 +68,17 @@ impl Daemon {
 
     /// Like [`Daemon::start`], with extra `recertd` flags.
     pub fn start_with(data_dir: &Path, now: Option<&str>, extra: &[&str]) -> Daemon {
+        let mut all: Vec<&str> = LOOPBACK_WEBHOOKS.to_vec();
+        all.extend_from_slice(extra);
+        let mut daemon = Daemon::start_exactly(data_dir, now, &all);
+        daemon.extra = extra.iter().map(|s| s.to_string()).collect();
+        daemon.loopback_webhooks = true;
+        daemon
+    }
+
+    /// Like [`Daemon::start_with`], without the loopback webhook allowance: recertd's
+    /// defaults as an operator gets them.
+    pub fn start_exactly(data_dir: &Path, now: Option<&str>, extra: &[&str]) -> Daemon {
         let stderr_log = data_dir.with_extension("log");
         let mut command = Command::new(binary("recertd"));
         command
@@ -89,6 +118,7 @@ impl Daemon {
             data_dir: data_dir.to_path_buf(),
             now: now.map(str::to_string),
             extra: extra.iter().map(|s| s.to_string()).collect(),
+            loopback_webhooks: false,
             stderr_log,
         }
     }
@@ -101,6 +131,7 @@ impl Daemon {
             .args(args)
             .env_remove("RECERT_SERVER")
             .env_remove("RECERT_HOLDER")
+            .env_remove("RECERT_CA")
             .env("NO_COLOR", "1")
             .output()
             .expect("run recert")
@@ -146,7 +177,12 @@ impl Daemon {
         let now = self.now.clone();
         let extra = self.extra.clone();
         let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
-        *self = Daemon::start_with(&self.data_dir.clone(), now.as_deref(), &extra);
+        let data_dir = self.data_dir.clone();
+        *self = if self.loopback_webhooks {
+            Daemon::start_with(&data_dir, now.as_deref(), &extra)
+        } else {
+            Daemon::start_exactly(&data_dir, now.as_deref(), &extra)
+        };
     }
 
     /// What the daemon logged so far.

@@ -35,7 +35,14 @@ async fn a_webhook_and_an_email_channel_set_up_with_the_cli_receive_the_thirty_d
         &["--alert-schedule", "* * * * * *", "--smtp-url", &smtp.url],
     );
     d.json(&["holder", "add", "Dana Reyes", "--tz", "UTC"]);
-    let channel = d.json(&["notify", "add", "webhook", &hook.url, "--secret", "whsec"]);
+    let channel = d.json(&[
+        "notify",
+        "add",
+        "webhook",
+        &hook.url,
+        "--secret",
+        "whsec-0123456789abcdef",
+    ]);
     assert_eq!(channel["has_secret"], true);
     assert!(channel.get("secret").is_none(), "{channel:#}");
     d.json(&["notify", "add", "email", "dana@example.org"]);
@@ -73,7 +80,7 @@ async fn a_webhook_and_an_email_channel_set_up_with_the_cli_receive_the_thirty_d
     );
     let signature = request.header("X-Recert-Signature").unwrap();
     assert!(verify(
-        b"whsec",
+        b"whsec-0123456789abcdef",
         signature,
         &request.body,
         jiff::Timestamp::now(),

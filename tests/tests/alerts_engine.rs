@@ -33,6 +33,7 @@ fn open(dir: &Path) -> Store {
 fn engine(store: &Store, clock: &ManualClock, smtp: Option<&str>) -> AlertEngine<Store> {
     let config = AlertConfig {
         smtp_url: smtp.map(str::to_string),
+        webhook_allow_nets: recert_tests::loopback_nets(),
         ..AlertConfig::default()
     };
     AlertEngine::new(store.clone(), Arc::new(clock.clone()), &config).unwrap()

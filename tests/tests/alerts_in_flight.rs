@@ -60,7 +60,10 @@ impl Outbox {
         let engine = AlertEngine::new(
             store.clone(),
             Arc::new(clock.clone()),
-            &AlertConfig::default(),
+            &AlertConfig {
+                webhook_allow_nets: recert_tests::loopback_nets(),
+                ..AlertConfig::default()
+            },
         )
         .unwrap();
         let api = AlertApi {

@@ -150,6 +150,7 @@ async fn a_renewal_year_through_the_api_with_a_manual_clock() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::new(dir.path().join("data"));
     config.backup.schedule = None;
+    config.alerts.webhook_allow_nets = recert_tests::loopback_nets();
     let start: Date = "2026-01-05".parse().unwrap();
     let clock = ManualClock::new(
         start

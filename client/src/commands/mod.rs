@@ -74,7 +74,8 @@ pub async fn run(cli: Cli, out: Output) -> Result<String, Error> {
         "" => DEFAULT_SERVER,
         server => server,
     };
-    let api = Api::connect(server).await?;
+    let ca = cli.ca.as_deref().filter(|p| !p.as_os_str().is_empty());
+    let api = Api::connect(server, ca).await?;
     let context = Context {
         api,
         out,

@@ -35,6 +35,9 @@ const CLEAR_DIRTY_CHUNK: usize = 10_000;
 const FIRST_TICK_LOOKBACK_DAYS: i64 = 400;
 /// The engine re-checks at least this often (clock jumps, suspend).
 const MAX_IDLE: SignedDuration = SignedDuration::from_secs(3600);
+/// How often one channel may be sent a test alert (`alerts test`): often enough to try a
+/// fix, too seldom to relay mail or scan with it.
+pub const TEST_INTERVAL: SignedDuration = SignedDuration::from_secs(60);
 
 /// Why an engine step failed.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +62,11 @@ pub struct AlertConfig {
     pub smtp_url: Option<String>,
     /// The From address of alert e-mails.
     pub smtp_from: String,
+    /// The password of the SMTP URL's user (`--smtp-password-file`, `RECERT_SMTP_PASSWORD`);
+    /// `Debug` hides it.
+    pub smtp_password: Option<String>,
+    /// Internal ranges webhooks may reach all the same (`--webhook-allow-net`).
+    pub webhook_allow_nets: Vec<ipnet::IpNet>,
 }
 
 // By hand: `smtp_url` may carry `user:pass@`.
@@ -68,6 +76,11 @@ impl std::fmt::Debug for AlertConfig {
             .field("schedule", &self.schedule)
             .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
             .field("smtp_from", &self.smtp_from)
+            .field(
+                "smtp_password",
+                &self.smtp_password.as_ref().map(|_| "<redacted>"),
+            )
+            .field("webhook_allow_nets", &self.webhook_allow_nets)
             .finish()
     }
 }
@@ -101,6 +114,8 @@ impl Default for AlertConfig {
                 .expect("the default schedule parses"),
             smtp_url: None,
             smtp_from: delivery::DEFAULT_FROM.to_string(),
+            smtp_password: None,
+            webhook_allow_nets: Vec::new(),
         }
     }
 }
@@ -123,6 +138,8 @@ struct Inner<S> {
     events: broadcast::Sender<Alert>,
     wake: Arc<Notify>,
     last_tick: std::sync::Mutex<TickTimings>,
+    /// When each channel was last sent a test alert.
+    last_test: std::sync::Mutex<HashMap<u64, Timestamp>>,
 }
 
 /// Where the time of the last [`AlertEngine::tick_zone`] went.
@@ -156,10 +173,11 @@ fn start_of(date: Date, zone: &str) -> Timestamp {
 impl<S: Store> AlertEngine<S> {
     /// An engine over `store`.
     pub fn new(store: S, clock: Arc<dyn Clock>, config: &AlertConfig) -> Result<Self, AlertError> {
-        let webhook = WebhookClient::new().map_err(|e| AlertError::Setup(e.to_string()))?;
+        let policy = domain::DestinationPolicy::new(config.webhook_allow_nets.clone());
+        let webhook = WebhookClient::new(policy).map_err(|e| AlertError::Setup(e.to_string()))?;
         let mailer = match &config.smtp_url {
             Some(url) => Some(
-                Mailer::from_url(url, &config.smtp_from)
+                Mailer::from_url(url, &config.smtp_from, config.smtp_password.as_deref())
                     .map_err(|e| AlertError::Setup(e.to_string()))?,
             ),
             None => None,
@@ -175,6 +193,7 @@ impl<S: Store> AlertEngine<S> {
                 events,
                 wake: Arc::new(Notify::new()),
                 last_tick: std::sync::Mutex::new(TickTimings::default()),
+                last_test: std::sync::Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -187,6 +206,11 @@ impl<S: Store> AlertEngine<S> {
     /// Asks the background loop to look again now (data changed).
     pub fn wake(&self) {
         self.inner.wake.notify_one();
+    }
+
+    /// Where webhooks may be delivered, for the service to check new channels against.
+    pub fn destinations(&self) -> &domain::DestinationPolicy {
+        self.inner.webhook.policy()
     }
 
     /// The notify that wakes the loop, for the service layer to signal changes through.
@@ -602,7 +626,13 @@ impl<S: Store> AlertEngine<S> {
         };
         let mut out = Vec::new();
         for channel in self.store().channels_of(holder_id).await? {
-            let result = self.send(&channel, &payload, now).await;
+            let result = match self.test_allowed(channel.id, now) {
+                Ok(()) => self.send(&channel, &payload, now).await,
+                Err(next) => Err(DeliveryError::transient(format!(
+                    "not sent: this channel was tested less than {} s ago; try again at {next}",
+                    TEST_INTERVAL.as_secs()
+                ))),
+            };
             let mut d = Delivery {
                 channel_id: channel.id,
                 kind: channel.kind,
@@ -619,6 +649,25 @@ impl<S: Store> AlertEngine<S> {
             out.push(d);
         }
         Ok(out)
+    }
+
+    /// Whether `channel` may be sent a test alert at `now` (and if so, notes it); else when
+    /// it may next.
+    fn test_allowed(&self, channel: u64, now: Timestamp) -> Result<(), Timestamp> {
+        let mut last = self
+            .inner
+            .last_test
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(&at) = last.get(&channel) {
+            let next = at.saturating_add(TEST_INTERVAL).unwrap_or(Timestamp::MAX);
+            if now < next {
+                return Err(next);
+            }
+        }
+        last.retain(|_, at| now < at.saturating_add(TEST_INTERVAL).unwrap_or(Timestamp::MAX));
+        last.insert(channel, now);
+        Ok(())
     }
 
     /// When the loop must next wake: the earliest zone fire or retry after `now`.

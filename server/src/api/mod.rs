@@ -40,7 +40,8 @@ impl<S: Store> Api<S> {
     /// Services over `store`, telling time by `clock`, waking `alerts` on changes.
     pub fn new(store: S, clock: Arc<dyn Clock>, alerts: AlertEngine<S>) -> Self {
         Api {
-            service: Service::new(store, clock, alerts.waker()),
+            service: Service::new(store, clock, alerts.waker())
+                .with_destinations(alerts.destinations().clone()),
             alerts,
         }
     }

@@ -9,6 +9,7 @@ mod alert_policy;
 pub mod backoff;
 mod compliance;
 mod credits;
+mod destination;
 mod ids;
 mod program;
 mod records;
@@ -27,6 +28,7 @@ pub use compliance::{
     compliance_all,
 };
 pub use credits::{Credits, Unit};
+pub use destination::{DeniedAddress, DestinationPolicy, listed_target, literal_host};
 pub use ids::IdKind;
 pub use program::{
     AccreditationMinimum, ActivityLimit, Alternative, Cap, CapLimit, CapScope, CategoryMinimum,

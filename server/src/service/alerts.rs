@@ -5,10 +5,18 @@
 //! stored now ([`Outbox::modify_alert`]), so a delivery in flight cannot overwrite it.
 
 use super::{Caller, Service, ServiceError, ServiceResult};
-use crate::domain::{Alert, AlertSettings, AlertStatus, Channel, Holder, Refused, thresholds_for};
+use crate::domain::{
+    Alert, AlertSettings, AlertStatus, Channel, ChannelKind, Holder, Refused, literal_host,
+    thresholds_for,
+};
 use crate::store::{Cursor, Page, SettingsScope, Store};
 use jiff::civil::Date;
 use std::collections::HashMap;
+
+/// The shortest webhook secret a new channel may have: a short one can be guessed, and
+/// then anyone can forge signed alerts. Checked on creation only, so older dumps still
+/// import.
+pub const MIN_SECRET_BYTES: usize = 16;
 
 /// Which alerts a list shows, by their status on the holder's today.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -263,13 +271,32 @@ impl<S: Store> Service<S> {
         ))
     }
 
-    /// Adds a delivery channel: checked against its kind, one per holder, kind and target.
+    /// Adds a delivery channel: checked against its kind, one per holder, kind and target; a
+    /// webhook to a literal address in a refused range, or with a short secret, is refused.
     pub async fn create_channel(
         &self,
         _caller: &Caller,
         channel: Channel,
     ) -> ServiceResult<Channel> {
         channel.validate()?;
+        if channel.kind == ChannelKind::Webhook {
+            if let Some(address) = literal_host(&channel.target)
+                && let Err(denied) = self.destinations.check(address)
+            {
+                return Err(ServiceError::invalid(
+                    "channel.target",
+                    format!("channel.target is refused: {denied}"),
+                ));
+            }
+            if !channel.secret.is_empty() && channel.secret.len() < MIN_SECRET_BYTES {
+                return Err(ServiceError::invalid(
+                    "channel.secret",
+                    format!(
+                        "channel.secret must be at least {MIN_SECRET_BYTES} bytes (a random one: `openssl rand -hex 32`)"
+                    ),
+                ));
+            }
+        }
         let channel = self.store.create_channel(channel).await?;
         self.wake_alerts();
         Ok(channel)

@@ -45,6 +45,8 @@ pub struct Service<S> {
     standings: Arc<standing::Cache>,
     /// Wakes the alert engine: data changed, so its next deadline may have moved.
     wake: Arc<Notify>,
+    /// Where webhooks may be delivered; a new channel naming a refused address is refused.
+    destinations: Arc<crate::domain::DestinationPolicy>,
 }
 
 impl<S: Store> Service<S> {
@@ -55,6 +57,16 @@ impl<S: Store> Service<S> {
             clock,
             standings: Arc::default(),
             wake,
+            destinations: Arc::default(),
+        }
+    }
+
+    /// The same use cases, checking new webhook channels against `destinations` (the alert
+    /// engine's policy) instead of refusing every internal address.
+    pub fn with_destinations(self, destinations: crate::domain::DestinationPolicy) -> Self {
+        Service {
+            destinations: Arc::new(destinations),
+            ..self
         }
     }
 

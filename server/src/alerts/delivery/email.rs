@@ -46,6 +46,24 @@ pub enum MailerError {
         /// What the parser objected to.
         reason: String,
     },
+    /// The URL carries a password, which would show in the process list and in logs.
+    #[error(
+        "the SMTP URL must not carry a password: give it with --smtp-password-file or RECERT_SMTP_PASSWORD"
+    )]
+    PasswordInUrl,
+    /// A password was given but the URL names no user.
+    #[error(
+        "an SMTP password was given but the SMTP URL names no user (smtp+starttls://USER@host)"
+    )]
+    PasswordWithoutUser,
+    /// Credentials over plain `smtp://` to a relay that is not on this machine.
+    #[error(
+        "refusing to send SMTP credentials in clear to {host}: use smtp+starttls:// or smtps://, or a relay on loopback"
+    )]
+    PlainAuth {
+        /// The relay's host.
+        host: String,
+    },
     /// TLS could not be set up for the host.
     #[error("cannot set up TLS for the SMTP relay: {0}")]
     Tls(#[source] lettre::transport::smtp::Error),
@@ -116,10 +134,15 @@ impl Mailer {
     ///
     /// `url` is `smtp://host[:port]` (no TLS, for loopback relays; port 25),
     /// `smtp+starttls://host[:port]` (STARTTLS required; port 587) or `smtps://host[:port]`
-    /// (implicit TLS; port 465), optionally with percent-encoded `user:password@`.
+    /// (implicit TLS; port 465), optionally with a percent-encoded `user@`; `password`
+    /// authenticates that user, and is never part of the URL (which shows in process lists).
+    /// Credentials over plain `smtp://` go only to a relay on loopback.
     /// Certificates are checked against the bundled web PKI roots.
-    pub fn from_url(url: &str, from: &str) -> Result<Mailer, MailerError> {
+    pub fn from_url(url: &str, from: &str, password: Option<&str>) -> Result<Mailer, MailerError> {
         let parsed = url::Url::parse(url)?;
+        if parsed.password().is_some() {
+            return Err(MailerError::PasswordInUrl);
+        }
         let security = match parsed.scheme() {
             "smtp" => Security::Plain,
             "smtp+starttls" => Security::StartTls,
@@ -154,10 +177,22 @@ impl Mailer {
             });
         }
         let user = if parsed.username().is_empty() {
+            if password.is_some() {
+                return Err(MailerError::PasswordWithoutUser);
+            }
             None
         } else {
+            // `smtp` is not a special scheme to the URL parser, so an IPv4 host comes as a
+            // name: read the host text as an address.
+            let loopback = host.eq_ignore_ascii_case("localhost")
+                || host
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            if security == Security::Plain && !loopback {
+                return Err(MailerError::PlainAuth { host });
+            }
             let user = percent_decode(parsed.username())?;
-            let password = percent_decode(parsed.password().unwrap_or(""))?;
+            let password = password.unwrap_or_default().to_owned();
             builder = builder.credentials(Credentials::new(user.clone(), password));
             Some(user)
         };
@@ -407,7 +442,7 @@ mod tests {
     #[tokio::test]
     async fn delivers_a_readable_message() {
         let (addr, session) = smtp_server("250 2.1.5 OK").await;
-        let mailer = Mailer::from_url(&format!("smtp://{addr}"), "").unwrap();
+        let mailer = Mailer::from_url(&format!("smtp://{addr}"), "", None).unwrap();
         let payload = payload();
         send_email(&mailer, "Pat Doe <pat@example.org>", &payload)
             .await
@@ -453,8 +488,12 @@ mod tests {
         let mut ids = Vec::new();
         for _ in 0..2 {
             let (addr, session) = smtp_server("250 OK").await;
-            let mailer =
-                Mailer::from_url(&format!("smtp://{addr}"), "Recert <alerts@example.org>").unwrap();
+            let mailer = Mailer::from_url(
+                &format!("smtp://{addr}"),
+                "Recert <alerts@example.org>",
+                None,
+            )
+            .unwrap();
             let mut test = payload();
             test.test = true;
             send_email(&mailer, "pat@example.org", &test).await.unwrap();
@@ -471,7 +510,7 @@ mod tests {
     #[tokio::test]
     async fn rejected_recipient_is_permanent() {
         let (addr, session) = smtp_server("550 5.1.1 No such user").await;
-        let mailer = Mailer::from_url(&format!("smtp://{addr}"), "").unwrap();
+        let mailer = Mailer::from_url(&format!("smtp://{addr}"), "", None).unwrap();
         let err = send_email(&mailer, "nobody@example.org", &payload())
             .await
             .unwrap_err();
@@ -483,7 +522,7 @@ mod tests {
     #[tokio::test]
     async fn deferred_recipient_is_transient() {
         let (addr, session) = smtp_server("451 4.3.0 Try again later").await;
-        let mailer = Mailer::from_url(&format!("smtp://{addr}"), "").unwrap();
+        let mailer = Mailer::from_url(&format!("smtp://{addr}"), "", None).unwrap();
         let err = send_email(&mailer, "pat@example.org", &payload())
             .await
             .unwrap_err();
@@ -496,7 +535,7 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         drop(listener);
-        let mailer = Mailer::from_url(&format!("smtp://{addr}"), "").unwrap();
+        let mailer = Mailer::from_url(&format!("smtp://{addr}"), "", None).unwrap();
         let err = send_email(&mailer, "pat@example.org", &payload())
             .await
             .unwrap_err();
@@ -505,7 +544,7 @@ mod tests {
 
     #[tokio::test]
     async fn malformed_recipient_is_permanent() {
-        let mailer = Mailer::from_url("smtp://127.0.0.1:1", "").unwrap();
+        let mailer = Mailer::from_url("smtp://127.0.0.1:1", "", None).unwrap();
         let err = send_email(&mailer, "not an address", &payload())
             .await
             .unwrap_err();
@@ -527,12 +566,14 @@ mod tests {
             ("smtp://[::1]:2525", Security::Plain, 2525),
         ];
         for (url, security, port) in cases {
-            let mailer = Mailer::from_url(url, "").unwrap();
+            let mailer = Mailer::from_url(url, "", None).unwrap();
             assert_eq!((mailer.security, mailer.port), (security, port), "{url}");
             assert_eq!(mailer.user, None);
         }
         assert_eq!(
-            Mailer::from_url("smtp://[::1]:2525", "").unwrap().host,
+            Mailer::from_url("smtp://[::1]:2525", "", None)
+                .unwrap()
+                .host,
             "::1"
         );
         for bad in [
@@ -541,10 +582,10 @@ mod tests {
             "not a url",
             "smtp:relay",
         ] {
-            assert!(Mailer::from_url(bad, "").is_err(), "{bad}");
+            assert!(Mailer::from_url(bad, "", None).is_err(), "{bad}");
         }
         assert!(matches!(
-            Mailer::from_url("smtp://localhost", "not an address"),
+            Mailer::from_url("smtp://localhost", "not an address", None),
             Err(MailerError::InvalidFrom { .. })
         ));
     }
@@ -552,8 +593,9 @@ mod tests {
     #[test]
     fn debug_hides_the_password() {
         let mailer = Mailer::from_url(
-            "smtps://alerts%40example.org:s3cr%3At@mail.example.org",
+            "smtps://alerts%40example.org@mail.example.org",
             "alerts@example.org",
+            Some("s3cr:t"),
         )
         .unwrap();
         assert_eq!(mailer.user.as_deref(), Some("alerts@example.org"));
@@ -563,6 +605,34 @@ mod tests {
             shown.contains("smtps://alerts@example.org:<redacted>@mail.example.org:465"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn passwords_stay_out_of_urls_and_off_plain_remote_links() {
+        let secret = "Sup3r@SecretPW";
+        let in_url = Mailer::from_url("smtps://bot:Sup3r%40SecretPW@mail.example.org", "", None);
+        assert!(matches!(in_url, Err(MailerError::PasswordInUrl)));
+        let plain_remote = Mailer::from_url("smtp://bot@mail.example.org", "", Some(secret));
+        let err = plain_remote.unwrap_err();
+        assert!(matches!(err, MailerError::PlainAuth { .. }), "{err}");
+        assert!(!err.to_string().contains(secret), "{err}");
+        assert!(matches!(
+            Mailer::from_url("smtp://mail.example.org", "", Some(secret)),
+            Err(MailerError::PasswordWithoutUser)
+        ));
+        for fine in [
+            "smtp://bot@127.0.0.1:2525",
+            "smtp://bot@[::1]:2525",
+            "smtp://bot@localhost:2525",
+            "smtp+starttls://bot@mail.example.org",
+            "smtps://bot@mail.example.org",
+        ] {
+            let mailer = Mailer::from_url(fine, "", Some(secret)).unwrap();
+            assert_eq!(mailer.user.as_deref(), Some("bot"), "{fine}");
+            assert!(!format!("{mailer:?}").contains(secret), "{fine}");
+        }
+        // Without credentials, plain SMTP to any relay stays as it was.
+        assert!(Mailer::from_url("smtp://relay.local", "", None).is_ok());
     }
 
     #[test]

@@ -12,11 +12,14 @@
 //! timestamp inside the signed text stops an old delivery from being replayed later.
 
 use super::{AlertPayload, DeliveryError};
+use crate::domain::{DestinationPolicy, literal_host};
 use hmac::{Hmac, KeyInit, Mac};
 use jiff::Timestamp;
 use serde::Deserialize;
 use sha2::Sha256;
 use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How long one delivery may take, from connecting to reading the whole answer.
@@ -33,7 +36,11 @@ pub const EVENT_HEADER: &str = "X-Recert-Event";
 
 const USER_AGENT: &str = concat!("recertd/", env!("CARGO_PKG_VERSION"));
 
-/// The most of a refusing receiver's answer kept in an error message.
+/// The most of a refusing receiver's answer that is read (and then logged, never returned
+/// to callers): enough to see what went wrong, too little to fill memory.
+pub const ANSWER_READ_CAP: usize = 1024;
+
+/// The most of a refusing receiver's answer kept in the log line.
 const BODY_EXCERPT_CHARS: usize = 200;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -45,29 +52,92 @@ pub struct WebhookClientError(#[from] reqwest::Error);
 
 /// A reusable HTTP client for webhook deliveries: it keeps connections and TLS sessions
 /// alive between alerts. Cloning is cheap and shares them.
+///
+/// Every address it connects to passes its [`DestinationPolicy`]: names are resolved by
+/// [`CheckedResolver`], which drops refused addresses, and a literal address in the URL is
+/// checked before the request. Proxies from the environment are ignored, since a proxy
+/// would make the connection on the daemon's behalf past the check.
 #[derive(Debug, Clone)]
 pub struct WebhookClient {
     http: reqwest::Client,
+    policy: Arc<DestinationPolicy>,
 }
 
 impl WebhookClient {
-    /// A client with the standard [`TIMEOUT`].
-    pub fn new() -> Result<Self, WebhookClientError> {
-        Self::with_timeout(TIMEOUT)
+    /// A client with the standard [`TIMEOUT`] that delivers where `policy` allows.
+    pub fn new(policy: DestinationPolicy) -> Result<Self, WebhookClientError> {
+        Self::with_timeout(policy, TIMEOUT)
     }
 
     /// A client whose deliveries give up after `timeout`.
     ///
     /// Redirects are not followed: a redirected POST may turn into a GET or carry the
-    /// signature to another host, so a 3xx answer is a failure to fix in the target's URL.
-    pub fn with_timeout(timeout: Duration) -> Result<Self, WebhookClientError> {
+    /// signature to another host (past the destination check), so a 3xx answer is a failure
+    /// to fix in the target's URL.
+    pub fn with_timeout(
+        policy: DestinationPolicy,
+        timeout: Duration,
+    ) -> Result<Self, WebhookClientError> {
+        let policy = Arc::new(policy);
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .dns_resolver(Arc::new(CheckedResolver {
+                policy: policy.clone(),
+            }))
             .user_agent(USER_AGENT)
             .build()?;
-        Ok(WebhookClient { http })
+        Ok(WebhookClient { http, policy })
+    }
+
+    /// Where this client may deliver.
+    pub fn policy(&self) -> &DestinationPolicy {
+        &self.policy
+    }
+}
+
+/// The system resolver, keeping only the addresses the policy allows: the check happens on
+/// what the connection will use, so a name that resolves (or rebinds) to an internal
+/// address is refused.
+#[derive(Debug)]
+pub struct CheckedResolver {
+    policy: Arc<DestinationPolicy>,
+}
+
+/// Every address a name resolved to was refused.
+#[derive(Debug, thiserror::Error)]
+#[error("{name} resolves only to refused addresses: {reason}")]
+struct RefusedName {
+    name: String,
+    reason: String,
+}
+
+impl reqwest::dns::Resolve for CheckedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let policy = self.policy.clone();
+        let name = name.as_str().to_owned();
+        Box::pin(async move {
+            let resolved: Vec<SocketAddr> =
+                tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
+            let mut refused = None;
+            let allowed: Vec<SocketAddr> = resolved
+                .into_iter()
+                .filter(|a| match policy.check(a.ip()) {
+                    Ok(()) => true,
+                    Err(denied) => {
+                        refused.get_or_insert(denied);
+                        false
+                    }
+                })
+                .collect();
+            if allowed.is_empty() {
+                let reason = refused.map_or_else(|| "no address".to_owned(), |d| d.to_string());
+                return Err(Box::new(RefusedName { name, reason }) as _);
+            }
+            Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs)
+        })
     }
 }
 
@@ -113,6 +183,13 @@ pub async fn send_webhook(
     payload: &AlertPayload,
     now: Timestamp,
 ) -> Result<(), DeliveryError> {
+    if let Some(address) = literal_host(&target.url)
+        && let Err(denied) = client.policy.check(address)
+    {
+        return Err(DeliveryError::permanent(format!(
+            "webhook refused: {denied}"
+        )));
+    }
     let body = serde_json::to_vec(payload)
         .map_err(|e| DeliveryError::permanent(format!("cannot encode the alert: {e}")))?;
     let mut request = client
@@ -127,7 +204,7 @@ pub async fn send_webhook(
             sign(secret.as_bytes(), now.as_second(), &body),
         );
     }
-    let response = request
+    let mut response = request
         .body(body)
         .send()
         .await
@@ -139,23 +216,51 @@ pub async fn send_webhook(
     let transient = status.is_server_error()
         || status == reqwest::StatusCode::REQUEST_TIMEOUT
         || status == reqwest::StatusCode::TOO_MANY_REQUESTS;
-    let excerpt = response
-        .text()
-        .await
-        .map(|text| excerpt(&text))
-        .unwrap_or_default();
-    let mut message = format!("webhook answered {status}");
-    if !excerpt.is_empty() {
-        message.push_str(": ");
-        message.push_str(&excerpt);
-    }
+    // The receiver's words go to the operator's log only: echoing them to callers would
+    // let anyone read internal services through a webhook.
+    let answer = read_capped(&mut response, ANSWER_READ_CAP).await;
+    tracing::info!(
+        status = status.as_u16(),
+        answer = %excerpt(&String::from_utf8_lossy(&answer)),
+        "webhook refused a delivery"
+    );
     Err(DeliveryError {
         permanent: !transient,
-        message,
+        message: format!(
+            "webhook answered {} ({})",
+            status.as_u16(),
+            status_class(status)
+        ),
     })
 }
 
-/// The start of a receiver's answer, on one line, for an error message.
+/// What kind of answer `status` is, in words.
+fn status_class(status: reqwest::StatusCode) -> &'static str {
+    match status.as_u16() {
+        100..=199 => "informational",
+        300..=399 => "redirect, not followed",
+        400..=499 => "client error",
+        500..=599 => "server error",
+        _ => "unexpected status",
+    }
+}
+
+/// At most `cap` bytes of the answer's body; the rest is never read.
+async fn read_capped(response: &mut reqwest::Response, cap: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    while out.len() < cap {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = cap - out.len();
+                out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            }
+            Ok(None) | Err(_) => break,
+        }
+    }
+    out
+}
+
+/// The start of a receiver's answer, on one line, for the log.
 fn excerpt(text: &str) -> String {
     let one_line: String = text
         .trim()
@@ -183,14 +288,16 @@ fn classify_request_error(e: reqwest::Error) -> DeliveryError {
     } else {
         "webhook request failed".to_owned()
     };
+    let mut refused = false;
     let mut source = std::error::Error::source(&e);
     while let Some(cause) = source {
+        refused |= cause.downcast_ref::<RefusedName>().is_some();
         message.push_str(": ");
         message.push_str(&cause.to_string());
         source = cause.source();
     }
     DeliveryError {
-        permanent: e.is_builder(),
+        permanent: e.is_builder() || refused,
         message,
     }
 }
@@ -352,6 +459,11 @@ mod tests {
         "2025-07-01T09:00:00Z".parse().unwrap()
     }
 
+    /// The test receivers listen on loopback, which the default policy refuses.
+    fn loopback() -> DestinationPolicy {
+        DestinationPolicy::new(vec!["127.0.0.0/8".parse().unwrap()])
+    }
+
     fn header<'a>(r: &'a Received, name: &str) -> &'a str {
         r.headers
             .get(name)
@@ -363,7 +475,7 @@ mod tests {
     #[tokio::test]
     async fn delivers_signed_json_with_idempotency_key() {
         let (addr, mut rx) = receiver().await;
-        let client = WebhookClient::new().unwrap();
+        let client = WebhookClient::new(loopback()).unwrap();
         let payload = payload();
         send_webhook(
             &client,
@@ -430,7 +542,7 @@ mod tests {
     #[tokio::test]
     async fn unsigned_without_a_secret() {
         let (addr, mut rx) = receiver().await;
-        let client = WebhookClient::new().unwrap();
+        let client = WebhookClient::new(loopback()).unwrap();
         send_webhook(&client, &target(addr, "/", None), &payload(), now())
             .await
             .unwrap();
@@ -442,7 +554,7 @@ mod tests {
     #[tokio::test]
     async fn answers_are_classified() {
         let (addr, mut rx) = receiver().await;
-        let client = WebhookClient::new().unwrap();
+        let client = WebhookClient::new(loopback()).unwrap();
         for (status, permanent) in [
             (500, false),
             (503, false),
@@ -468,6 +580,10 @@ mod tests {
                 err.message.contains(&status.to_string()),
                 "status {status}: {err}"
             );
+            assert!(
+                !err.message.contains(&format!("answer {status}")),
+                "the receiver's body stays out of the error: {err}"
+            );
             assert_eq!(rx.recv().await.unwrap().path, path);
         }
         for status in [200, 201, 202] {
@@ -479,11 +595,87 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn internal_destinations_are_refused_without_connecting() {
+        let (addr, mut rx) = receiver().await;
+        let client = WebhookClient::new(DestinationPolicy::default()).unwrap();
+        let port = addr.port();
+        for url in [
+            format!("http://{addr}/"),
+            format!("http://0x7f000001:{port}/"),
+            format!("http://127.1:{port}/"),
+            format!("http://[::1]:{port}/"),
+            format!("http://[::ffff:127.0.0.1]:{port}/"),
+            "http://169.254.169.254/latest/meta-data/".to_owned(),
+            "http://10.0.0.1/".to_owned(),
+            // A name: refused after resolution, whatever the URL looks like.
+            format!("http://localhost:{port}/"),
+        ] {
+            let err = send_webhook(
+                &client,
+                &WebhookTarget {
+                    url: url.clone(),
+                    secret: None,
+                },
+                &payload(),
+                now(),
+            )
+            .await
+            .unwrap_err();
+            assert!(err.permanent, "{url}: {err}");
+            assert!(err.message.contains("--webhook-allow-net"), "{url}: {err}");
+        }
+        assert!(rx.try_recv().is_err(), "nothing reached the receiver");
+
+        // A name resolving to an allowed range is delivered.
+        let allowed = WebhookClient::new(loopback()).unwrap();
+        let by_name = WebhookTarget {
+            url: format!("http://localhost:{port}/by-name"),
+            secret: None,
+        };
+        send_webhook(&allowed, &by_name, &payload(), now())
+            .await
+            .unwrap();
+        assert_eq!(rx.recv().await.unwrap().path, "/by-name");
+    }
+
+    #[tokio::test]
+    async fn a_huge_refusal_is_read_only_up_to_the_cap() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let served = tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut request = vec![0u8; 64 * 1024];
+            let _ = stream.read(&mut request).await.unwrap();
+            let head = "HTTP/1.1 500 Internal Server Error\r\ncontent-length: 104857600\r\n\r\n";
+            stream.write_all(head.as_bytes()).await.unwrap();
+            // Write until the client stops reading and closes; count what it took.
+            let chunk = vec![b'x'; 64 * 1024];
+            let mut sent = 0usize;
+            while stream.write_all(&chunk).await.is_ok() {
+                sent += chunk.len();
+                if sent >= 100 * 1024 * 1024 {
+                    break;
+                }
+            }
+            sent
+        });
+        let client = WebhookClient::new(loopback()).unwrap();
+        let err = send_webhook(&client, &target(addr, "/", None), &payload(), now())
+            .await
+            .unwrap_err();
+        assert_eq!(err.message, "webhook answered 500 (server error)");
+        // The client dropped the connection after the cap: far less than the 100 MiB went.
+        let sent = served.await.unwrap();
+        assert!(sent < 16 * 1024 * 1024, "{sent} bytes were sent");
+    }
+
+    #[tokio::test]
     async fn nothing_listening_is_transient() {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         drop(listener);
-        let client = WebhookClient::new().unwrap();
+        let client = WebhookClient::new(loopback()).unwrap();
         let err = send_webhook(&client, &target(addr, "/", Some(SECRET)), &payload(), now())
             .await
             .unwrap_err();
@@ -501,7 +693,7 @@ mod tests {
             std::future::pending::<()>().await;
             drop(stream);
         });
-        let client = WebhookClient::with_timeout(Duration::from_millis(200)).unwrap();
+        let client = WebhookClient::with_timeout(loopback(), Duration::from_millis(200)).unwrap();
         let err = send_webhook(&client, &target(addr, "/", None), &payload(), now())
             .await
             .unwrap_err();
@@ -512,7 +704,7 @@ mod tests {
 
     #[tokio::test]
     async fn malformed_url_is_permanent() {
-        let client = WebhookClient::new().unwrap();
+        let client = WebhookClient::new(loopback()).unwrap();
         let bad = WebhookTarget {
             url: "not a url".into(),
             secret: None,

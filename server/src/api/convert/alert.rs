@@ -3,7 +3,9 @@
 
 use super::id;
 use crate::api::{ApiError, ApiResult};
-use crate::domain::{AlertStatus, Channel, ChannelKind, Delivery, DeliveryState, IdKind};
+use crate::domain::{
+    AlertStatus, Channel, ChannelKind, Delivery, DeliveryState, IdKind, listed_target,
+};
 use crate::service::alerts::{AlertFilter, AlertWithStatus, Muted, ScopedSettings};
 use crate::store::SettingsScope;
 use recert_proto::v1 as pb;
@@ -20,12 +22,13 @@ impl From<AlertStatus> for pb::AlertStatus {
     }
 }
 
+/// A delivery as sent to clients: the target as lists show it ([`listed_target`]).
 impl From<&Delivery> for pb::Delivery {
     fn from(d: &Delivery) -> Self {
         pb::Delivery {
             channel_id: IdKind::Channel.format(d.channel_id),
             kind: d.kind.name().to_string(),
-            target: d.target.clone(),
+            target: listed_target(d.kind, &d.target),
             attempts: i32::try_from(d.attempts).unwrap_or(i32::MAX),
             last_error: d.last_error.clone(),
             status: match d.state {
@@ -179,14 +182,15 @@ pub fn channel_from_pb(c: pb::Channel, holder_id: u64) -> ApiResult<Channel> {
     })
 }
 
-/// A channel as sent to clients: the secret never leaves, only whether there is one.
+/// A channel as sent to clients: the secret never leaves, only whether there is one, and a
+/// webhook URL is cut to its scheme and host ([`listed_target`]).
 impl From<&Channel> for pb::Channel {
     fn from(c: &Channel) -> Self {
         pb::Channel {
             id: IdKind::Channel.format(c.id),
             holder_id: IdKind::Holder.format(c.holder_id),
             kind: c.kind.name().to_string(),
-            target: c.target.clone(),
+            target: listed_target(c.kind, &c.target),
             secret: String::new(),
             has_secret: !c.secret.is_empty(),
         }
