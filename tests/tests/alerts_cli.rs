@@ -183,6 +183,9 @@ async fn a_webhook_and_an_email_channel_set_up_with_the_cli_receive_the_thirty_d
         d.json(&["alerts", "thresholds"])["thresholds"],
         serde_json::json!([120, 45, 10])
     );
+    // Trial 2.16: blanks after the commas were refused (`invalid value ' 60'`).
+    let spaced = d.json(&["alerts", "thresholds", "120, 60, 30"]);
+    assert_eq!(spaced["thresholds"], serde_json::json!([120, 60, 30]));
     let bad = d.cli(&["alerts", "thresholds", "400"]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("thresholds"));
