@@ -470,6 +470,8 @@ impl Api {
             id,
             thresholds: settings.thresholds,
             muted: settings.muted,
+            effective_thresholds: settings.effective_thresholds,
+            effective_from: Some(settings.effective_from).filter(|f| !f.is_empty()),
         })
     }
 

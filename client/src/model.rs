@@ -717,6 +717,10 @@ pub struct ScopeSettings {
     pub thresholds: Vec<u32>,
     /// Whether alerts about the credential are muted (credential scopes only).
     pub muted: bool,
+    /// The thresholds in effect; empty for a holder without its own.
+    pub effective_thresholds: Vec<u32>,
+    /// Where they come from, e.g. "the default for a 24-month cycle".
+    pub effective_from: Option<String>,
 }
 
 /// Alert thresholds of one scope (`alerts thresholds`).
@@ -728,6 +732,12 @@ pub struct AlertThresholds {
     pub id: String,
     /// Days before expiry; empty when the scope inherits (from the next level or the defaults).
     pub thresholds: Vec<u32>,
+    /// The thresholds in effect for the scope; empty for a holder without its own (each
+    /// credential's program decides).
+    pub effective_thresholds: Vec<u32>,
+    /// Where they come from: "credential cr3", "holder h1", "program nha-cpt", "the default
+    /// for a 24-month cycle"; null when `effective_thresholds` is empty.
+    pub effective_from: Option<String>,
 }
 
 /// The result of `alerts test`: one delivery per channel of the holder.

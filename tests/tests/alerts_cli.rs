@@ -193,5 +193,20 @@ async fn a_webhook_and_an_email_channel_set_up_with_the_cli_receive_the_thirty_d
     assert_eq!(program["thresholds"], serde_json::json!([30]));
     let cleared = d.json(&["alerts", "thresholds", "--clear"]);
     assert_eq!(cleared["thresholds"], serde_json::json!([]));
+    // Trial 2.16: a scope without its own says what is in effect, and from where.
+    let inherited = d.json(&["alerts", "thresholds", "--credential", "nha-cpt"]);
+    assert_eq!(inherited["thresholds"], serde_json::json!([]));
+    assert_eq!(inherited["effective_thresholds"], serde_json::json!([30]));
+    assert_eq!(inherited["effective_from"], "program nha-cpt");
+    d.json(&["alerts", "thresholds", "--program", "nha-cpt", "--clear"]);
+    let shown = d.cli(&["alerts", "thresholds", "--credential", "nha-cpt"]);
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        text.contains(&format!(
+            "credential {}: no own thresholds; in effect: 90, 60, 30, 14, 7, 1 days before expiry (the default for a 24-month cycle)",
+            cred["id"].as_str().unwrap()
+        )),
+        "{text}"
+    );
     drop(hook);
 }
