@@ -175,6 +175,9 @@ async fn a_webhook_and_an_email_channel_set_up_with_the_cli_receive_the_thirty_d
         .unwrap();
     let test_payload: AlertPayload = serde_json::from_slice(&test_hook.body).unwrap();
     assert!(test_payload.test);
+    // Trial 2.19: a test alert has its own event header.
+    assert_eq!(test_hook.header("x-recert-event"), Some("test"));
+    assert_eq!(request.header("x-recert-event"), Some("alert"));
     // Thresholds: the holder's own replace the defaults; --clear inherits again.
     let set = d.json(&["alerts", "thresholds", "120,45,10"]);
     assert_eq!(set["scope"], "holder");
