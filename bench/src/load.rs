@@ -398,6 +398,7 @@ fn new_course(holder: &str, i: u64, today: Date) -> pb::CreateCourseRequest {
             .into(),
             ..Default::default()
         }),
+        allow_duplicate: false,
     }
 }
 

@@ -101,6 +101,7 @@ async fn seed(url: &str, courses: u64) -> Result<usize> {
                     format: "online".into(),
                     ..Default::default()
                 }),
+                allow_duplicate: true,
             })
             .await
             .map_err(BenchError::rpc("CreateCourse"))?;

@@ -255,19 +255,31 @@ impl Api {
         id: &str,
         expires_on: Option<Date>,
         renewed_on: Option<Date>,
+        force: bool,
     ) -> Result<Credential, Error> {
         let request = pb::RenewCredentialRequest {
             id: id.to_owned(),
             expires_on: convert::date_or_empty(expires_on),
             renewed_on: convert::date_or_empty(renewed_on),
+            force,
         };
         let credential = self.credentials.clone().renew_credential(request).await;
         Ok(self.check(credential)?.into())
     }
 
-    /// Deletes a credential.
-    pub async fn delete_credential(&self, id: &str) -> Result<(), Error> {
-        let request = pb::DeleteCredentialRequest { id: id.to_owned() };
+    /// Reverts a credential's last renewal exactly.
+    pub async fn undo_renewal(&self, id: &str) -> Result<Credential, Error> {
+        let request = pb::UndoRenewalRequest { id: id.to_owned() };
+        let credential = self.credentials.clone().undo_renewal(request).await;
+        Ok(self.check(credential)?.into())
+    }
+
+    /// Deletes a credential; one that courses are pinned to only with `force`.
+    pub async fn delete_credential(&self, id: &str, force: bool) -> Result<(), Error> {
+        let request = pb::DeleteCredentialRequest {
+            id: id.to_owned(),
+            force,
+        };
         let reply = self.credentials.clone().delete_credential(request).await;
         self.check(reply).map(drop)
     }
@@ -301,10 +313,16 @@ impl Api {
         .await
     }
 
-    /// Logs a completed course.
-    pub async fn create_course(&self, course: NewCourse) -> Result<Course, Error> {
+    /// Logs a completed course; one with the same title, date and amount as a logged one
+    /// only with `allow_duplicate`.
+    pub async fn create_course(
+        &self,
+        course: NewCourse,
+        allow_duplicate: bool,
+    ) -> Result<Course, Error> {
         let request = pb::CreateCourseRequest {
             course: Some(course.into()),
+            allow_duplicate,
         };
         let course = self.courses.clone().create_course(request).await;
         Ok(self.check(course)?.into())
@@ -455,6 +473,8 @@ impl Api {
             id,
             thresholds: settings.thresholds,
             muted: settings.muted,
+            effective_thresholds: settings.effective_thresholds,
+            effective_from: Some(settings.effective_from).filter(|f| !f.is_empty()),
         })
     }
 

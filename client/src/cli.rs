@@ -9,7 +9,7 @@ use jiff::civil::Date;
 use crate::credits::{Credits, parse_credits};
 use crate::input::{
     parse_category_cap, parse_category_minimum, parse_date, parse_evidence, parse_format_cap,
-    parse_time_zone, parse_within,
+    parse_threshold, parse_time_zone, parse_within,
 };
 use crate::model::{AlertFilter, CapRule, CategoryMinimum, CourseFormat, CourseUnit, Secret};
 use crate::render::Format;
@@ -124,6 +124,8 @@ pub enum Command {
     Course(CourseCommand),
     /// What each of the holder's credentials still needs, and by when.
     Status(StatusArgs),
+    /// Every course a credential's cycle counted, with the amount after caps (for an audit).
+    Transcript(TranscriptArgs),
     /// Upcoming expiries across the team, soonest first.
     Deadlines(DeadlinesArgs),
     /// Renewal and expiry alerts: list, acknowledge, snooze, mute, watch, test.
@@ -334,7 +336,8 @@ pub enum CertCommand {
         /// Credential id, e.g. cr1.
         id: String,
     },
-    /// Record a renewal: close the current cycle and start the next.
+    /// Record a renewal: close the current cycle (keeping what it counted) and start the next.
+    /// Refused while the cycle's requirements are unmet or the credential has lapsed.
     Renew {
         /// Credential id.
         id: String,
@@ -344,6 +347,12 @@ pub enum CertCommand {
         /// Date of renewal (default: today).
         #[arg(long, value_name = "DATE", value_parser = parse_date)]
         on: Option<Date>,
+        /// Renew even though CE is missing or the credential has lapsed.
+        #[arg(long)]
+        force: bool,
+        /// Revert the last renewal exactly (dates, history, the closed cycle's record).
+        #[arg(long, conflicts_with_all = ["expires", "on", "force"])]
+        undo: bool,
     },
     /// Correct a credential's number or dates: give at least one change.
     #[command(
@@ -368,6 +377,9 @@ pub enum CertCommand {
     Remove {
         /// Credential id.
         id: String,
+        /// Remove it even though courses are pinned to it (they are unpinned).
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -424,6 +436,9 @@ pub struct CourseLogArgs {
     /// Certificate file (must exist; stored as its absolute path) or URL.
     #[arg(long, value_name = "PATH", value_parser = parse_evidence)]
     pub evidence: Option<String>,
+    /// Log it even though a course with the same title, date and amount is logged.
+    #[arg(long)]
+    pub allow_duplicate: bool,
 }
 
 /// `recert course edit ...`; at least one change is required.
@@ -478,8 +493,33 @@ pub struct CourseEditArgs {
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     /// Compute for this date instead of today.
-    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    #[arg(long, value_name = "DATE", value_parser = parse_date, conflicts_with = "cycle")]
     pub as_of: Option<Date>,
+    /// The current cycle, or the last closed one as it was frozen at renewal.
+    #[arg(long, value_enum, ignore_case = true, default_value_t = Cycle::Current)]
+    pub cycle: Cycle,
+}
+
+/// Which cycle of a credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Cycle {
+    /// The cycle running now.
+    Current,
+    /// The last closed cycle.
+    Previous,
+}
+
+/// `recert transcript ...`
+#[derive(Debug, Args)]
+pub struct TranscriptArgs {
+    /// Credential: an id (cr3) or the slug of a program the holder holds (nha-cpt).
+    pub credential: String,
+    /// The current cycle, or the last closed one.
+    #[arg(long, value_enum, ignore_case = true, default_value_t = Cycle::Current)]
+    pub cycle: Cycle,
+    /// Write CSV (a header line, then one line per course).
+    #[arg(long)]
+    pub csv: bool,
 }
 
 /// `recert deadlines ...`
@@ -544,7 +584,7 @@ pub enum AlertsCommand {
 #[command(group(ArgGroup::new("scope").args(["credential", "program"])))]
 pub struct AlertsThresholdsArgs {
     /// Days before expiry, comma-separated, e.g. 120,60,30,7 (each 1 to 365).
-    #[arg(value_delimiter = ',', value_name = "DAYS")]
+    #[arg(value_delimiter = ',', value_name = "DAYS", value_parser = parse_threshold)]
     pub days: Vec<u32>,
     /// A credential (cr3, or a program slug the holder holds) instead of the holder.
     #[arg(long)]

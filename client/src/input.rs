@@ -21,6 +21,19 @@ pub fn parse_date(input: &str) -> Result<Date, String> {
         .map_err(|_| format!("'{input}' is not a real calendar date"))
 }
 
+/// Parses one alert threshold in days; blanks around it are ignored, so `"120, 60, 30"`
+/// reads as `120,60,30`.
+pub fn parse_threshold(input: &str) -> Result<u32, String> {
+    let text = input.trim();
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "'{input}' is not a number of days; expected e.g. 120,60,30"
+        ));
+    }
+    text.parse()
+        .map_err(|_| format!("'{input}' is too many days"))
+}
+
 /// Parses a look-ahead span into days: `90d`, `12w`, `6m` (a month counts as 30 days), `2y` (365 days) or a
 /// plain number of days.
 pub fn parse_within(input: &str) -> Result<i32, String> {

@@ -187,6 +187,58 @@ pub struct PastCycle {
     pub renewed_on: Option<String>,
 }
 
+/// A closed cycle with what it required and counted (`cert show`'s `past_cycles`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ClosedCycle {
+    /// Start of that cycle, if known.
+    pub issued_on: Option<String>,
+    /// Its expiry date.
+    pub expires_on: String,
+    /// When it was renewed.
+    pub renewed_on: Option<String>,
+    /// First day of its CE window; null when the outcome was not kept.
+    pub window_start: Option<String>,
+    /// Its last day; null when the outcome was not kept.
+    pub ends_on: Option<String>,
+    /// Unit of the amounts; null when the outcome was not kept.
+    pub unit: Option<String>,
+    /// Required; null when the outcome was not kept.
+    pub required: Option<Credits>,
+    /// Counted after caps; null when the outcome was not kept.
+    pub earned: Option<Credits>,
+    /// Per-category progress.
+    pub categories: Vec<CategoryProgress>,
+    /// Status on its last day; null when the outcome was not kept.
+    pub status: Option<ComplianceStatus>,
+    /// The courses it counted.
+    pub counted_course_ids: Vec<String>,
+    /// The same, with the amount each counted.
+    pub counted: Vec<CountedCourse>,
+}
+
+/// A course counted toward a credential, with the amount it counted.
+#[derive(Debug, Clone, Serialize)]
+pub struct CountedCourse {
+    /// Course id.
+    pub course_id: String,
+    /// Amount counted after caps, in the program's unit.
+    pub amount: Credits,
+    /// Whether a cap counted less than the course's full amount.
+    pub capped: bool,
+}
+
+/// A course a credential does not count, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct NotCounted {
+    /// Course id.
+    pub course_id: String,
+    /// `pinned_elsewhere`, `accreditation_not_accepted`, `outside_window`, `activity_limit`,
+    /// `not_shared`, `work_hours` or `capped`.
+    pub reason: String,
+    /// The reason in words.
+    pub detail: String,
+}
+
 /// A program held by a holder.
 #[derive(Debug, Clone, Serialize)]
 pub struct Credential {
@@ -204,6 +256,8 @@ pub struct Credential {
     pub expires_on: String,
     /// Past cycles, oldest first as the server keeps them.
     pub history: Vec<PastCycle>,
+    /// The same cycles with what each required and counted.
+    pub past_cycles: Vec<ClosedCycle>,
 }
 
 /// A new credential (`cert add`).
@@ -476,6 +530,13 @@ pub struct Compliance {
     pub as_of: String,
     /// Courses counted toward this credential.
     pub counted_course_ids: Vec<String>,
+    /// The CE courses counted, with the amount each counted after caps.
+    pub counted: Vec<CountedCourse>,
+    /// The holder's courses this cycle does not count, and why.
+    pub not_counted: Vec<NotCounted>,
+    /// Why the status is what it is (`behind pace: 3 expected by now`); null for met and on
+    /// track.
+    pub status_reason: Option<String>,
 }
 
 /// An upcoming expiry.
@@ -656,6 +717,10 @@ pub struct ScopeSettings {
     pub thresholds: Vec<u32>,
     /// Whether alerts about the credential are muted (credential scopes only).
     pub muted: bool,
+    /// The thresholds in effect; empty for a holder without its own.
+    pub effective_thresholds: Vec<u32>,
+    /// Where they come from, e.g. "the default for a 24-month cycle".
+    pub effective_from: Option<String>,
 }
 
 /// Alert thresholds of one scope (`alerts thresholds`).
@@ -667,6 +732,12 @@ pub struct AlertThresholds {
     pub id: String,
     /// Days before expiry; empty when the scope inherits (from the next level or the defaults).
     pub thresholds: Vec<u32>,
+    /// The thresholds in effect for the scope; empty for a holder without its own (each
+    /// credential's program decides).
+    pub effective_thresholds: Vec<u32>,
+    /// Where they come from: "credential cr3", "holder h1", "program nha-cpt", "the default
+    /// for a 24-month cycle"; null when `effective_thresholds` is empty.
+    pub effective_from: Option<String>,
 }
 
 /// The result of `alerts test`: one delivery per channel of the holder.
@@ -813,6 +884,17 @@ mod tests {
             caution: None,
             as_of: "2025-12-01".into(),
             counted_course_ids: vec!["co1".into(), "co2".into()],
+            counted: vec![CountedCourse {
+                course_id: "co1".into(),
+                amount: amount(450),
+                capped: true,
+            }],
+            not_counted: vec![NotCounted {
+                course_id: "co7".into(),
+                reason: "outside_window".into(),
+                detail: "2016-11-20 is outside the window 2023-04-01 to 2026-03-31".into(),
+            }],
+            status_reason: None,
         };
         let value = serde_json::to_value(&row).unwrap();
         assert_eq!(
@@ -834,6 +916,13 @@ mod tests {
                 "caution": null,
                 "as_of": "2025-12-01",
                 "counted_course_ids": ["co1", "co2"],
+                "counted": [{"course_id": "co1", "amount": 4.5, "capped": true}],
+                "not_counted": [{
+                    "course_id": "co7",
+                    "reason": "outside_window",
+                    "detail": "2016-11-20 is outside the window 2023-04-01 to 2026-03-31",
+                }],
+                "status_reason": null,
             })
         );
         let text = serde_json::to_string(&row).unwrap();

@@ -16,19 +16,44 @@ const PROGRAMS_TOML: &str = include_str!("../catalog/programs.toml");
 #[serde(deny_unknown_fields)]
 struct CatalogFile {
     program: Vec<Program>,
+    #[serde(default)]
+    reinstatement: Vec<Reinstatement>,
+}
+
+/// How a lapsed credential of some built-in programs is reinstated, as the body states it.
+///
+/// Kept beside the programs, not in them: it is words for a person, not a rule recert
+/// computes, and a local override of a program keeps its built-in reinstatement rule.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reinstatement {
+    /// The programs it applies to.
+    pub slugs: Vec<String>,
+    /// The rule, e.g. "6 contact hours completed within the last 12 months".
+    pub rule: String,
+    /// Where it comes from.
+    pub sources: Vec<String>,
 }
 
 /// Parsed once, on first use. The unit tests below parse and validate the same text, so a
 /// broken file fails the build's tests rather than the daemon at run time.
-static PROGRAMS: LazyLock<Vec<Program>> = LazyLock::new(|| {
+static CATALOG: LazyLock<CatalogFile> = LazyLock::new(|| {
     toml::from_str::<CatalogFile>(PROGRAMS_TOML)
         .expect("catalog/programs.toml is valid (checked by the catalog tests)")
-        .program
 });
 
 /// Every built-in program, in the file's order.
 pub fn builtin() -> &'static [Program] {
-    &PROGRAMS
+    &CATALOG.program
+}
+
+/// The reinstatement rule of a lapsed credential of program `slug`, where the catalog knows
+/// one.
+pub fn reinstatement(slug: &str) -> Option<&'static Reinstatement> {
+    CATALOG
+        .reinstatement
+        .iter()
+        .find(|r| r.slugs.iter().any(|s| s == slug))
 }
 
 /// The built-in program with this slug, if any.
@@ -60,6 +85,28 @@ mod tests {
     fn sorted(mut fields: Vec<RuleField>) -> Vec<RuleField> {
         fields.sort();
         fields
+    }
+
+    #[test]
+    fn reinstatement_rules_name_built_in_programs_and_cite_sources() {
+        let ca = reinstatement("ca-cpt1").expect("California's rule");
+        assert!(
+            ca.rule
+                .contains("6 contact hours completed within the last 12 months")
+        );
+        assert!(
+            reinstatement("ascp-pbt")
+                .unwrap()
+                .rule
+                .contains("last 3 years")
+        );
+        assert!(reinstatement("nha-cpt").is_none());
+        for r in &CATALOG.reinstatement {
+            assert!(!r.sources.is_empty() && !r.rule.is_empty(), "{r:?}");
+            for slug in &r.slugs {
+                assert!(find(slug).is_some(), "{slug} is not a built-in program");
+            }
+        }
     }
 
     #[test]
@@ -110,7 +157,10 @@ mod tests {
             keys
         };
         let file: toml::Table = toml::from_str(PROGRAMS_TOML).expect("catalog parses");
-        assert_eq!(file.keys().collect::<Vec<_>>(), ["program"]);
+        assert_eq!(
+            file.keys().collect::<Vec<_>>(),
+            ["program", "reinstatement"]
+        );
         let programs = file["program"].as_array().expect("program is an array");
         for p in programs {
             let table = p.as_table().expect("each program is a table");

@@ -578,6 +578,7 @@ fn seed() -> Vec<Request> {
                 credential_ids: pins.into_iter().map(String::from).collect(),
                 ..Default::default()
             }),
+            allow_duplicate: true,
         }));
     }
     requests
@@ -731,6 +732,7 @@ fn services_reject_what_the_validators_must() {
                 unit: unit.into(),
                 ..Default::default()
             }),
+            allow_duplicate: true,
         })
     };
     let mut runner = TestRunner::new(config(64));

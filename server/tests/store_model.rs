@@ -296,6 +296,7 @@ fn resolve(op: &Op, model: &Model) -> Step {
                     issued_on: c.issued_on,
                     expires_on: c.expires_on,
                     renewed_on: day(expires - 10),
+                    outcome: None,
                 });
                 c.issued_on = Some(c.expires_on);
             }

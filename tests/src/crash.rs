@@ -110,6 +110,7 @@ async fn writer(
                     completed_on: date.clone(),
                     ..Default::default()
                 }),
+                allow_duplicate: true,
             };
             match courses.create_course(req).await {
                 Ok(reply) => {

@@ -182,6 +182,9 @@ async fn a_webhook_and_an_email_channel_set_up_with_the_cli_receive_the_thirty_d
         .unwrap();
     let test_payload: AlertPayload = serde_json::from_slice(&test_hook.body).unwrap();
     assert!(test_payload.test);
+    // Trial 2.19: a test alert has its own event header.
+    assert_eq!(test_hook.header("x-recert-event"), Some("test"));
+    assert_eq!(request.header("x-recert-event"), Some("alert"));
     // Thresholds: the holder's own replace the defaults; --clear inherits again.
     let set = d.json(&["alerts", "thresholds", "120,45,10"]);
     assert_eq!(set["scope"], "holder");
@@ -190,6 +193,9 @@ async fn a_webhook_and_an_email_channel_set_up_with_the_cli_receive_the_thirty_d
         d.json(&["alerts", "thresholds"])["thresholds"],
         serde_json::json!([120, 45, 10])
     );
+    // Trial 2.16: blanks after the commas were refused (`invalid value ' 60'`).
+    let spaced = d.json(&["alerts", "thresholds", "120, 60, 30"]);
+    assert_eq!(spaced["thresholds"], serde_json::json!([120, 60, 30]));
     let bad = d.cli(&["alerts", "thresholds", "400"]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("thresholds"));
@@ -197,5 +203,20 @@ async fn a_webhook_and_an_email_channel_set_up_with_the_cli_receive_the_thirty_d
     assert_eq!(program["thresholds"], serde_json::json!([30]));
     let cleared = d.json(&["alerts", "thresholds", "--clear"]);
     assert_eq!(cleared["thresholds"], serde_json::json!([]));
+    // Trial 2.16: a scope without its own says what is in effect, and from where.
+    let inherited = d.json(&["alerts", "thresholds", "--credential", "nha-cpt"]);
+    assert_eq!(inherited["thresholds"], serde_json::json!([]));
+    assert_eq!(inherited["effective_thresholds"], serde_json::json!([30]));
+    assert_eq!(inherited["effective_from"], "program nha-cpt");
+    d.json(&["alerts", "thresholds", "--program", "nha-cpt", "--clear"]);
+    let shown = d.cli(&["alerts", "thresholds", "--credential", "nha-cpt"]);
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        text.contains(&format!(
+            "credential {}: no own thresholds; in effect: 90, 60, 30, 14, 7, 1 days before expiry (the default for a 24-month cycle)",
+            cred["id"].as_str().unwrap()
+        )),
+        "{text}"
+    );
     drop(hook);
 }

@@ -122,7 +122,7 @@ async fn a_year_of_three_credentials_fires_every_alert_once_on_its_local_date() 
     let clock = ManualClock::new(ts("2026-11-25T00:00:00Z"));
     let engine = engine(&store, &clock, None);
     let dana = holder(&store, "Dana", "America/Chicago").await;
-    let aspt = credential(&store, dana.id, "aspt-cpt", "2027-03-15").await; // 1-year cycle
+    let ncct = credential(&store, dana.id, "ncct-ncpt", "2027-03-15").await; // 1-year cycle (ASPT's ends on November 30)
     let nha = credential(&store, dana.id, "nha-cpt", "2027-06-30").await; // 2-year cycle
     // AMCA states no grace period (the catalog has none since its fact check): a local
     // override with 30 days, to live through the grace weeks.
@@ -145,13 +145,13 @@ async fn a_year_of_three_credentials_fires_every_alert_once_on_its_local_date() 
     );
 
     let mut expected = vec![
-        (aspt.id, Mark::Before(60), d("2027-01-14")),
-        (aspt.id, Mark::Before(30), d("2027-02-13")),
-        (aspt.id, Mark::Before(14), d("2027-03-01")),
-        (aspt.id, Mark::Before(7), d("2027-03-08")),
-        (aspt.id, Mark::Before(1), d("2027-03-14")),
-        (aspt.id, Mark::ExpiryDay, d("2027-03-15")),
-        (aspt.id, Mark::Lapsed, d("2027-03-16")),
+        (ncct.id, Mark::Before(60), d("2027-01-14")),
+        (ncct.id, Mark::Before(30), d("2027-02-13")),
+        (ncct.id, Mark::Before(14), d("2027-03-01")),
+        (ncct.id, Mark::Before(7), d("2027-03-08")),
+        (ncct.id, Mark::Before(1), d("2027-03-14")),
+        (ncct.id, Mark::ExpiryDay, d("2027-03-15")),
+        (ncct.id, Mark::Lapsed, d("2027-03-16")),
         (nha.id, Mark::Before(90), d("2027-04-01")),
         (nha.id, Mark::Before(60), d("2027-05-01")),
         (nha.id, Mark::Before(30), d("2027-05-31")),
@@ -553,8 +553,8 @@ async fn auckland_and_los_angeles_get_alerts_on_their_own_dates_across_dst_chang
     let akl = holder(&store, "Aroha", "Pacific/Auckland").await;
     let la = holder(&store, "Luis", "America/Los_Angeles").await;
     // NZ daylight time ends 2027-04-04; US daylight time began 2027-03-14.
-    let akl_cred = credential(&store, akl.id, "aspt-cpt", "2027-04-11").await; // 7 days: 04-04
-    let la_cred = credential(&store, la.id, "aspt-cpt", "2027-03-21").await; // 7 days: 03-14
+    let akl_cred = credential(&store, akl.id, "ncct-ncpt", "2027-04-11").await; // 7 days: 04-04
+    let la_cred = credential(&store, la.id, "ncct-ncpt", "2027-03-21").await; // 7 days: 03-14
     engine.run_due(clock.now()).await.unwrap();
     // Every hour for 45 days.
     for hour in 1..=(45 * 24) {

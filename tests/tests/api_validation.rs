@@ -147,6 +147,7 @@ impl Fixture {
                     credential_ids: vec!["cr1".into()],
                     ..course("h1", "Safety in specimen collection")
                 }),
+                allow_duplicate: false,
             })
             .await
             .expect("create co1")
@@ -352,7 +353,10 @@ fn course(holder: &str, title: &str) -> pb::Course {
 }
 
 fn create_course(c: pb::Course) -> pb::CreateCourseRequest {
-    pb::CreateCourseRequest { course: Some(c) }
+    pb::CreateCourseRequest {
+        course: Some(c),
+        allow_duplicate: false,
+    }
 }
 
 fn create_credential(c: pb::Credential) -> pb::CreateCredentialRequest {
@@ -1107,7 +1111,10 @@ async fn delete_and_get_credential_reject_bad_ids() {
         ("cr0", Invalid("id")),
         ("cr999", NOT_FOUND),
     ] {
-        let request = pb::DeleteCredentialRequest { id: id.into() };
+        let request = pb::DeleteCredentialRequest {
+            id: id.into(),
+            ..Default::default()
+        };
         f.rejects(
             &format!("delete {id:?}"),
             f.credentials().delete_credential(request),
@@ -1132,7 +1139,10 @@ async fn create_course_rejects_bad_fields_and_references() {
     let cases = [
         (
             "no course",
-            pb::CreateCourseRequest { course: None },
+            pb::CreateCourseRequest {
+                course: None,
+                allow_duplicate: false,
+            },
             Invalid("course"),
         ),
         (

@@ -135,6 +135,8 @@ fn build(dir: &Path) -> Daemon {
         "2029-11-30",
         "--on",
         "2026-11-20",
+        // No CE is logged: a renewal with the cycle unmet must be forced.
+        "--force",
     ]);
     let state = d.json(&[
         "--holder",

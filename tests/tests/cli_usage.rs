@@ -490,7 +490,17 @@ fn removing_a_credential_says_which_courses_it_unpins() {
     dana(&d);
     d.json(&["course", "log", "Pinned", "--credits", "1", "--for", "cr2"]);
     d.json(&["course", "log", "Loose", "--credits", "1"]);
-    let out = ok(&d, &["cert", "remove", "cr2"]);
+    // Refused first, saying what would change (trial 2.20: it silently unpinned them).
+    let refused = d.cli(&["cert", "remove", "cr2"]);
+    assert_eq!(refused.status.code(), Some(1));
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        why.contains(
+            "1 course is pinned to cr2: co1 (then counts toward every eligible credential)"
+        ) && why.contains("remove anyway with --force"),
+        "{why}"
+    );
+    let out = ok(&d, &["cert", "remove", "cr2", "--force"]);
     assert!(
         out.starts_with("Removed credential cr2 (ca-cpt1)\n"),
         "{out}"

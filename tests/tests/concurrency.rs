@@ -115,6 +115,7 @@ async fn every_acknowledged_course_is_listed_and_survives_sigkill() {
                             credits_hundredths: 100 + i64::try_from(n).unwrap(),
                             ..Default::default()
                         }),
+                        allow_duplicate: false,
                     })
                     .await
                     .unwrap_or_else(|s| panic!("{title}: {s}"))
@@ -167,6 +168,7 @@ async fn every_acknowledged_course_is_listed_and_survives_sigkill() {
                 credits_hundredths: 100,
                 ..Default::default()
             }),
+            allow_duplicate: false,
         })
         .await
         .expect("create after restart")

@@ -218,15 +218,18 @@ async fn a_renewal_year_through_the_api_with_a_manual_clock() {
         })
         .await
         .unwrap();
-    // A 1-year cycle of 6 CE units (1 unit = 1 contact hour), no grace period.
-    let expires: Date = "2027-01-04".parse().unwrap();
+    // A 1-year cycle of 6 CE units (1 unit = 1 contact hour), no grace period. ASPT's
+    // renewals close on November 30, so the cycle of a card expiring in January ends then,
+    // and every mark counts back from that day.
+    let card_expires: Date = "2027-01-04".parse().unwrap();
+    let expires: Date = "2026-11-30".parse().unwrap();
     let credential = api
         .credentials
         .create_credential(pb::CreateCredentialRequest {
             credential: Some(pb::Credential {
                 holder_id: holder.clone(),
                 program: "aspt-cpt".into(),
-                expires_on: expires.to_string(),
+                expires_on: card_expires.to_string(),
                 ..Default::default()
             }),
         })
@@ -287,6 +290,7 @@ async fn a_renewal_year_through_the_api_with_a_manual_clock() {
                 unit: "hours".into(),
                 ..Default::default()
             }),
+            allow_duplicate: false,
         })
         .await
         .unwrap();
@@ -299,8 +303,8 @@ async fn a_renewal_year_through_the_api_with_a_manual_clock() {
         .await
         .unwrap()
         .into_inner();
-    let next_expiry: Date = "2028-01-04".parse().unwrap();
-    assert_eq!(renewed.expires_on, next_expiry.to_string());
+    assert_eq!(renewed.expires_on, "2028-01-04");
+    let next_expiry: Date = "2027-11-30".parse().unwrap();
 
     // The closed cycle's expiry day and lapse pass without a word.
     for date in [expires, expires.checked_add(1.day()).unwrap()] {
@@ -321,6 +325,7 @@ async fn a_renewal_year_through_the_api_with_a_manual_clock() {
                 unit: "hours".into(),
                 ..Default::default()
             }),
+            allow_duplicate: false,
         })
         .await
         .unwrap();

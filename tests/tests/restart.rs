@@ -248,6 +248,8 @@ async fn populate(channel: &Channel) {
         .renew_credential(pb::RenewCredentialRequest {
             id: "cr3".into(),
             renewed_on: "2026-05-20".into(),
+            // No CE is logged: a renewal with the cycle unmet must be forced.
+            force: true,
             ..Default::default()
         })
         .await
@@ -298,7 +300,10 @@ async fn populate(channel: &Channel) {
     ];
     for c in logged {
         courses
-            .create_course(pb::CreateCourseRequest { course: Some(c) })
+            .create_course(pb::CreateCourseRequest {
+                course: Some(c),
+                allow_duplicate: false,
+            })
             .await
             .expect("create course");
     }
@@ -378,6 +383,7 @@ async fn records_and_compliance_survive_a_clean_restart() {
                 credits_hundredths: 100,
                 ..Default::default()
             }),
+            allow_duplicate: false,
         })
         .await
         .expect("create after restart")

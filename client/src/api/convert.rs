@@ -14,6 +14,7 @@ use crate::model::{
     CredentialMute, Deadline, Delivery, Holder, HolderChanges, ImportReport, NewChannel, NewCourse,
     NewCredential, NewHolder, PastCycle, Program, ProgramDraft, TestAlertReport,
 };
+use crate::model::{ClosedCycle, CountedCourse, NotCounted};
 
 /// `None` for the empty string proto3 uses for "not set".
 fn optional(text: String) -> Option<String> {
@@ -182,6 +183,47 @@ impl From<pb::PastCycle> for PastCycle {
     }
 }
 
+impl From<pb::CountedCourse> for CountedCourse {
+    fn from(c: pb::CountedCourse) -> Self {
+        Self {
+            course_id: c.course_id,
+            amount: Credits::from_hundredths(c.amount_hundredths),
+            capped: c.capped,
+        }
+    }
+}
+
+impl From<pb::PastCycle> for ClosedCycle {
+    fn from(c: pb::PastCycle) -> Self {
+        let o = c.outcome;
+        let counted: Vec<CountedCourse> = o
+            .as_ref()
+            .map(|o| o.counted.iter().cloned().map(Into::into).collect())
+            .unwrap_or_default();
+        Self {
+            issued_on: optional(c.issued_on),
+            expires_on: c.expires_on,
+            renewed_on: optional(c.renewed_on),
+            window_start: o.as_ref().map(|o| o.window_start.clone()),
+            ends_on: o.as_ref().map(|o| o.ends_on.clone()),
+            unit: o.as_ref().map(|o| o.unit.clone()),
+            required: o
+                .as_ref()
+                .map(|o| Credits::from_hundredths(o.required_hundredths)),
+            earned: o
+                .as_ref()
+                .map(|o| Credits::from_hundredths(o.earned_hundredths)),
+            categories: o
+                .as_ref()
+                .map(|o| o.categories.iter().cloned().map(Into::into).collect())
+                .unwrap_or_default(),
+            status: o.as_ref().map(|o| status(o.status)),
+            counted_course_ids: counted.iter().map(|c| c.course_id.clone()).collect(),
+            counted,
+        }
+    }
+}
+
 impl From<pb::Credential> for Credential {
     fn from(c: pb::Credential) -> Self {
         Self {
@@ -191,6 +233,7 @@ impl From<pb::Credential> for Credential {
             number: optional(c.number),
             issued_on: optional(c.issued_on),
             expires_on: c.expires_on,
+            past_cycles: c.history.iter().cloned().map(Into::into).collect(),
             history: c.history.into_iter().map(Into::into).collect(),
         }
     }
@@ -327,6 +370,17 @@ impl From<pb::Compliance> for Compliance {
             caution: optional(c.caution),
             as_of: c.as_of,
             counted_course_ids: c.counted_course_ids,
+            counted: c.counted.into_iter().map(Into::into).collect(),
+            not_counted: c
+                .not_counted
+                .into_iter()
+                .map(|n| NotCounted {
+                    course_id: n.course_id,
+                    reason: n.reason,
+                    detail: n.detail,
+                })
+                .collect(),
+            status_reason: optional(c.status_reason),
         }
     }
 }

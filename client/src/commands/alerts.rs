@@ -108,11 +108,27 @@ pub async fn run(context: &Context, command: AlertsCommand) -> Result<String, Er
                 scope: scope.to_owned(),
                 id,
                 thresholds,
+                effective_thresholds: settings.effective_thresholds,
+                effective_from: settings.effective_from,
             };
             Ok(out.record(&result, || {
-                if result.thresholds.is_empty() {
+                let effective: Vec<String> = result
+                    .effective_thresholds
+                    .iter()
+                    .map(u32::to_string)
+                    .collect();
+                if result.thresholds.is_empty() && !effective.is_empty() {
                     format!(
-                        "{} {}: no own thresholds (inherits; defaults scale with the cycle)",
+                        "{} {}: no own thresholds; in effect: {} days before expiry ({})",
+                        result.scope,
+                        result.id,
+                        effective.join(", "),
+                        result.effective_from.as_deref().unwrap_or("inherited")
+                    )
+                } else if result.thresholds.is_empty() {
+                    format!(
+                        "{} {}: no own thresholds (each credential inherits from its program, \
+                         whose defaults scale with the cycle)",
                         result.scope, result.id
                     )
                 } else {

@@ -5,7 +5,7 @@ use super::{Context, whose};
 use crate::cli::CertCommand;
 use crate::error::Error;
 use crate::model::{Course, Credential, CredentialChanges, Deleted, NewCredential};
-use crate::render::{Table, details, or_dash};
+use crate::render::{Table, amount, details, or_dash};
 use crate::spelling::{closest, normalize_slug};
 
 /// Runs one credential command.
@@ -56,8 +56,26 @@ pub async fn run(context: &Context, command: CertCommand) -> Result<String, Erro
             let credential = api.credential(&id).await?;
             Ok(out.record(&credential, || show(&credential, out.color)))
         }
-        CertCommand::Renew { id, expires, on } => {
-            let credential = api.renew_credential(&id, expires, on).await?;
+        CertCommand::Renew { id, undo: true, .. } => {
+            let credential = api.undo_renewal(&id).await?;
+            Ok(out.record(&credential, || {
+                format!(
+                    "Undid the last renewal of {} ({}): expires {} again",
+                    credential.id, credential.program, credential.expires_on
+                )
+            }))
+        }
+        CertCommand::Renew {
+            id,
+            expires,
+            on,
+            force,
+            undo: false,
+        } => {
+            let credential = api
+                .renew_credential(&id, expires, on, force)
+                .await
+                .map_err(|e| with_flag(e, "--force"))?;
             Ok(out.record(&credential, || {
                 format!(
                     "Renewed credential {} ({}): now expires {}",
@@ -84,16 +102,34 @@ pub async fn run(context: &Context, command: CertCommand) -> Result<String, Erro
                 )
             }))
         }
-        CertCommand::Remove { id } => {
+        CertCommand::Remove { id, force } => {
             // Asked first to say which courses the removal unpins.
             let credential = api.credential(&id).await?;
             let courses = api.courses(&credential.holder_id, None).await?;
-            api.delete_credential(&credential.id).await?;
+            api.delete_credential(&credential.id, force)
+                .await
+                .map_err(|e| with_flag(e, "--force"))?;
             let deleted = Deleted {
                 deleted: credential.id.clone(),
             };
             Ok(out.record(&deleted, || removed(&credential, &courses)))
         }
+    }
+}
+
+/// The server's "with force" in the words of the command line ("with --force").
+fn with_flag(error: Error, flag: &str) -> Error {
+    match error {
+        Error::Server {
+            code,
+            message,
+            violations,
+        } => Error::Server {
+            code,
+            message: message.replace("with force", &format!("with {flag}")),
+            violations,
+        },
+        other => other,
     }
 }
 
@@ -152,14 +188,33 @@ fn show(c: &Credential, color: bool) -> String {
         ("Issued", c.issued_on.clone().unwrap_or_default()),
         ("Expires", c.expires_on.clone()),
     ]);
-    if !c.history.is_empty() {
+    if !c.past_cycles.is_empty() {
         text.push_str("\nPast cycles:\n");
-        let mut history = Table::new(&["ISSUED", "EXPIRED", "RENEWED"]);
-        for cycle in &c.history {
+        let mut history = Table::new(&[
+            "ISSUED", "EXPIRED", "RENEWED", "REQUIRED", "EARNED", "STATUS", "COURSES",
+        ])
+        .right_align(&[3, 4]);
+        for cycle in &c.past_cycles {
+            let figure = |v: Option<crate::credits::Credits>| match (v, &cycle.unit) {
+                (Some(v), Some(unit)) => amount(v, unit),
+                _ => "-".to_owned(),
+            };
             history.row(vec![
                 or_dash(cycle.issued_on.as_deref()),
                 cycle.expires_on.clone(),
                 or_dash(cycle.renewed_on.as_deref()),
+                figure(cycle.required),
+                figure(cycle.earned),
+                cycle
+                    .status
+                    .map_or_else(|| "-".to_owned(), |s| s.label().to_owned()),
+                if cycle.status.is_none() {
+                    "(not kept)".to_owned()
+                } else if cycle.counted_course_ids.is_empty() {
+                    "-".to_owned()
+                } else {
+                    cycle.counted_course_ids.join(", ")
+                },
             ]);
         }
         text.push_str(&history.render(color));
@@ -226,6 +281,7 @@ mod tests {
             issued_on: None,
             expires_on: "2026-01-01".into(),
             history: Vec::new(),
+            past_cycles: Vec::new(),
         }
     }
 

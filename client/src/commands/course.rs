@@ -4,7 +4,7 @@ use super::cert::resolve_credential;
 use super::{Context, whose};
 use crate::cli::{CourseCommand, CourseEditArgs, CourseLogArgs};
 use crate::error::Error;
-use crate::model::{Course, CourseChanges, Deleted, NewCourse};
+use crate::model::{Compliance, Course, CourseChanges, Deleted, NewCourse};
 use crate::render::{Table, amount, details, list_or_dash, or_dash, unit_for};
 
 /// Runs one course command.
@@ -13,6 +13,34 @@ pub async fn run(context: &Context, command: CourseCommand) -> Result<String, Er
     match command {
         CourseCommand::Log(args) => {
             let course = log(context, args).await?;
+            // A course that counts toward nothing is kept (the holder may add the credential
+            // later), but said so: a typo in the date is the usual cause.
+            let standing = api.compliance(&course.holder_id, None).await?;
+            if !standing.is_empty()
+                && !standing
+                    .iter()
+                    .any(|c| c.counted_course_ids.contains(&course.id))
+            {
+                let why: Vec<String> = standing
+                    .iter()
+                    .filter_map(|c| {
+                        c.not_counted
+                            .iter()
+                            .find(|n| n.course_id == course.id)
+                            .map(|n| format!("{} {}: {}", c.credential_id, c.program, n.detail))
+                    })
+                    .collect();
+                eprintln!(
+                    "warning: {} ({}) counts toward none of the holder's credentials{}",
+                    course.id,
+                    course.completed_on,
+                    if why.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", why.join("; "))
+                    }
+                );
+            }
             Ok(out.record(&course, || {
                 format!("Logged course {}: {}", course.id, summary(&course))
             }))
@@ -33,7 +61,11 @@ pub async fn run(context: &Context, command: CourseCommand) -> Result<String, Er
         }
         CourseCommand::Show { id } => {
             let course = api.course(&id).await?;
-            Ok(out.record(&course, || show(&course)))
+            if out.is_json() {
+                return Ok(out.json(&course));
+            }
+            let standing = api.compliance(&course.holder_id, None).await?;
+            Ok(show(&course, &standing))
         }
         CourseCommand::Edit(args) => {
             let course = edit(context, args).await?;
@@ -73,7 +105,22 @@ async fn log(context: &Context, args: CourseLogArgs) -> Result<Course, Error> {
         credential_ids,
         evidence: args.evidence,
     };
-    context.api.create_course(course).await
+    context
+        .api
+        .create_course(course, args.allow_duplicate)
+        .await
+        .map_err(|e| match e {
+            Error::Server {
+                code,
+                message,
+                violations,
+            } => Error::Server {
+                code,
+                message: message.replace("with allow_duplicate", "with --allow-duplicate"),
+                violations,
+            },
+            other => other,
+        })
 }
 
 /// Applies `course edit`; `--for` slugs resolve against the course's own holder.
@@ -192,8 +239,47 @@ fn table(courses: &[Course]) -> Table {
     table
 }
 
+/// What the course counts toward now ("cr2 ascp-pbt: 4.5 points (capped)"), one per line,
+/// then the credentials that do not count it, with why.
+fn counts_toward(c: &Course, standing: &[Compliance]) -> (String, String) {
+    let mut toward = Vec::new();
+    let mut not = Vec::new();
+    for row in standing {
+        if let Some(counted) = row.counted.iter().find(|k| k.course_id == c.id) {
+            toward.push(format!(
+                "{} {}: {}{}",
+                row.credential_id,
+                row.program,
+                amount(counted.amount, &row.unit),
+                if counted.capped { " (capped)" } else { "" }
+            ));
+        } else if row.counted_course_ids.contains(&c.id) {
+            toward.push(format!("{} {}: work hours", row.credential_id, row.program));
+        } else if let Some(n) = row.not_counted.iter().find(|n| n.course_id == c.id) {
+            not.push(format!(
+                "{} {}: {}",
+                row.credential_id, row.program, n.detail
+            ));
+        }
+    }
+    let toward = if toward.is_empty() {
+        "nothing".to_owned()
+    } else {
+        toward.join("; ")
+    };
+    (
+        toward,
+        if not.is_empty() {
+            "-".to_owned()
+        } else {
+            not.join("; ")
+        },
+    )
+}
+
 /// The `course show` listing.
-fn show(c: &Course) -> String {
+fn show(c: &Course, standing: &[Compliance]) -> String {
+    let (toward, not) = counts_toward(c, standing);
     details(&[
         ("Id", c.id.clone()),
         ("Holder", c.holder_id.clone()),
@@ -206,13 +292,15 @@ fn show(c: &Course) -> String {
         ("Format", c.format.clone().unwrap_or_default()),
         ("Categories", c.categories.join(", ")),
         (
-            "Counts toward",
+            "Pinned to",
             if c.credential_ids.is_empty() {
-                "every eligible credential".to_owned()
+                "-".to_owned()
             } else {
                 c.credential_ids.join(", ")
             },
         ),
+        ("Counts toward", toward),
+        ("Not counted by", not),
         ("Evidence", c.evidence.clone().unwrap_or_default()),
     ])
 }

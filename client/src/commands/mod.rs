@@ -9,6 +9,7 @@ mod holder;
 mod notify;
 mod program;
 mod status;
+mod transcript;
 mod watch;
 
 use crate::api::{Api, DEFAULT_HOLDER};
@@ -90,6 +91,7 @@ pub async fn run(cli: Cli, out: Output) -> Result<String, Error> {
         Command::Cert(command) => cert::run(&context, command).await,
         Command::Course(command) => course::run(&context, command).await,
         Command::Status(args) => status::run(&context, args).await,
+        Command::Transcript(args) => transcript::run(&context, args).await,
         Command::Deadlines(args) => deadlines::run(&context, args).await,
         Command::Alerts(command) => alerts::run(&context, command).await,
         Command::Notify(command) => notify::run(&context, command).await,

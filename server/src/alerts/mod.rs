@@ -12,8 +12,9 @@ pub mod schedule;
 use crate::catalog;
 use crate::clock::Clock;
 use crate::domain::{
-    self, Alert, AttemptOutcome, Channel, ChannelKind, Compliance, Credential, Delivery,
-    DeliveryState, Holder, IdKind, Program, alert_text, due_mark, scan_windows, thresholds_for,
+    self, Alert, AttemptOutcome, Channel, ChannelKind, Compliance, Credential, CycleAnchor,
+    Delivery, DeliveryState, Holder, IdKind, MonthDay, Program, alert_text, due_mark, scan_windows,
+    thresholds_for,
 };
 use crate::service::standing::{self, StandingError};
 use crate::store::{SettingsScope, Store, StoreError};
@@ -163,6 +164,14 @@ impl<S> std::fmt::Debug for AlertEngine<S> {
     }
 }
 
+/// The occurrences of `day` from `from` to `to` (inclusive).
+fn fixed_days_within(day: MonthDay, from: Date, to: Date) -> Vec<Date> {
+    (from.year()..=to.year())
+        .filter_map(|year| day.in_year(year))
+        .filter(|d| (from..=to).contains(d))
+        .collect()
+}
+
 /// The holder's local midnight starting `date`.
 fn start_of(date: Date, zone: &str) -> Timestamp {
     date.to_zoned(domain::zone(zone))
@@ -265,8 +274,18 @@ impl<S: Store> AlertEngine<S> {
                 .checked_sub(FIRST_TICK_LOOKBACK_DAYS.days())
                 .unwrap_or(today)
         });
+        let local = store.local_programs().await?;
         let mut graces: Vec<u32> = catalog::builtin().iter().map(|p| p.grace_days).collect();
-        graces.extend(store.local_programs().await?.iter().map(|p| p.grace_days));
+        graces.extend(local.iter().map(|p| p.grace_days));
+        // Programs whose cycle ends on a fixed calendar day, by slug (a local one overrides).
+        let mut anchored: HashMap<&str, MonthDay> = HashMap::new();
+        for p in catalog::builtin().iter().chain(&local) {
+            match p.cycle_anchor {
+                CycleAnchor::Fixed(day) => anchored.insert(&p.slug, day),
+                CycleAnchor::Issue | CycleAnchor::Birthday => anchored.remove(p.slug.as_str()),
+            };
+        }
+        let days: BTreeSet<MonthDay> = anchored.values().copied().collect();
         let mut candidates: BTreeSet<u64> = BTreeSet::new();
         for (from, to) in scan_windows(since, today, &store.thresholds_in_use().await?, &graces) {
             candidates.extend(
@@ -277,6 +296,23 @@ impl<S: Store> AlertEngine<S> {
                     .iter()
                     .map(|c| c.id),
             );
+            // A fixed-day cycle ends up to a year before its expiry: on the rare ticks where
+            // such a day D falls in the window, read the credentials expiring within a year
+            // of D and keep those of a program that ends on D.
+            for &day in &days {
+                for ends_on in fixed_days_within(day, from, to) {
+                    let until = ends_on.checked_add(366.days()).unwrap_or(Date::MAX);
+                    candidates.extend(
+                        store
+                            .expiring(ends_on, until, None, usize::MAX)
+                            .await?
+                            .items
+                            .iter()
+                            .filter(|c| anchored.get(c.program.as_str()) == Some(&day))
+                            .map(|c| c.id),
+                    );
+                }
+            }
         }
         let dirty: std::collections::HashSet<u64> =
             store.dirty_credentials().await?.into_iter().collect();
@@ -373,17 +409,14 @@ impl<S: Store> AlertEngine<S> {
                 .await?,
             &program,
         );
-        let Some(mark) = due_mark(
-            credential.expires_on,
-            &thresholds,
-            program.grace_days,
-            today,
-        ) else {
+        // The cycle's last day: the expiry, or the program's fixed calendar day before it.
+        let ends_on = program.cycle_end(credential.expires_on, None);
+        let Some(mark) = due_mark(ends_on, &thresholds, program.grace_days, today) else {
             return Ok(None);
         };
         let threshold_days = mark.threshold_days(program.grace_days);
         if store
-            .alert_enqueued(credential.id, credential.expires_on, threshold_days)
+            .alert_enqueued(credential.id, ends_on, threshold_days)
             .await?
         {
             return Ok(None);
@@ -423,7 +456,7 @@ impl<S: Store> AlertEngine<S> {
             holder_id: holder.id,
             credential_id: credential.id,
             program: program.slug.clone(),
-            expires_on: credential.expires_on,
+            expires_on: ends_on,
             mark,
             threshold_days,
             due_on: today,
@@ -538,7 +571,7 @@ impl<S: Store> AlertEngine<S> {
         };
         Ok(standing.iter().any(|(c, answer, _)| {
             c.id == alert.credential_id
-                && c.expires_on == alert.expires_on
+                && answer.expires_on == alert.expires_on
                 && answer.remaining.0 == 0
         }))
     }

@@ -3,6 +3,7 @@
 use super::convert::{self, at_top_level};
 use super::{Api, ApiError, caller};
 use crate::domain::IdKind;
+use crate::service::NewCourse;
 use crate::store::Store;
 use recert_proto::v1 as pb;
 use recert_proto::v1::course_service_server::CourseService;
@@ -49,11 +50,12 @@ impl<S: Store> CourseService for CourseApi<S> {
         request: Request<pb::CreateCourseRequest>,
     ) -> Result<Response<pb::Course>, Status> {
         let caller = caller(&request);
-        let new = request
-            .into_inner()
+        let request = request.into_inner();
+        let mut new: NewCourse = request
             .course
             .ok_or_else(|| ApiError::invalid("course", "course is required"))?
             .try_into()?;
+        new.allow_duplicate = request.allow_duplicate;
         let created = self.0.service().create_course(&caller, new).await?;
         Ok(Response::new((&created).into()))
     }

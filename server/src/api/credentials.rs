@@ -79,7 +79,11 @@ impl<S: Store> CredentialService for CredentialApi<S> {
     ) -> Result<Response<pb::DeleteCredentialResponse>, Status> {
         let caller = caller(&request);
         let id = convert::id(IdKind::Credential, "id", &request.get_ref().id)?;
-        self.0.service().delete_credential(&caller, id).await?;
+        let force = request.get_ref().force;
+        self.0
+            .service()
+            .delete_credential(&caller, id, force)
+            .await?;
         Ok(Response::new(pb::DeleteCredentialResponse {}))
     }
 
@@ -96,5 +100,15 @@ impl<S: Store> CredentialService for CredentialApi<S> {
             .await
             .map_err(|e| at_top_level(e, "credential"))?;
         Ok(Response::new((&renewed).into()))
+    }
+
+    async fn undo_renewal(
+        &self,
+        request: Request<pb::UndoRenewalRequest>,
+    ) -> Result<Response<pb::Credential>, Status> {
+        let caller = caller(&request);
+        let id = convert::id(IdKind::Credential, "id", &request.get_ref().id)?;
+        let reverted = self.0.service().undo_renewal(&caller, id).await?;
+        Ok(Response::new((&reverted).into()))
     }
 }

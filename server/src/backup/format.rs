@@ -183,6 +183,41 @@ pub(super) struct PastCycleLine {
     pub(super) issued_on: Option<String>,
     pub(super) expires_on: String,
     pub(super) renewed_on: String,
+    /// Absent for cycles closed before outcomes were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) outcome: Option<CycleOutcomeLine>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CycleOutcomeLine {
+    pub(super) window_start: String,
+    pub(super) ends_on: String,
+    pub(super) unit_name: String,
+    pub(super) required_hundredths: i64,
+    pub(super) earned_hundredths: i64,
+    #[serde(default)]
+    pub(super) categories: Vec<CategoryProgressLine>,
+    pub(super) status: String,
+    #[serde(default)]
+    pub(super) counted: Vec<CountedCourseLine>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CategoryProgressLine {
+    pub(super) category: String,
+    pub(super) required_hundredths: i64,
+    pub(super) earned_hundredths: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CountedCourseLine {
+    pub(super) course_id: String,
+    pub(super) amount_hundredths: i64,
+    #[serde(default)]
+    pub(super) capped: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -477,6 +512,32 @@ fn credential_line(c: Credential) -> CredentialLine {
                 issued_on: date_text(h.issued_on),
                 expires_on: h.expires_on.to_string(),
                 renewed_on: h.renewed_on.to_string(),
+                outcome: h.outcome.map(|o| CycleOutcomeLine {
+                    window_start: o.window_start.to_string(),
+                    ends_on: o.ends_on.to_string(),
+                    unit_name: o.unit_name,
+                    required_hundredths: o.required.0,
+                    earned_hundredths: o.earned.0,
+                    categories: o
+                        .categories
+                        .into_iter()
+                        .map(|c| CategoryProgressLine {
+                            category: c.category,
+                            required_hundredths: c.required.0,
+                            earned_hundredths: c.earned.0,
+                        })
+                        .collect(),
+                    status: o.status.name().into(),
+                    counted: o
+                        .counted
+                        .into_iter()
+                        .map(|c| CountedCourseLine {
+                            course_id: IdKind::Course.format(c.course_id),
+                            amount_hundredths: c.amount.0,
+                            capped: c.capped,
+                        })
+                        .collect(),
+                }),
             })
             .collect(),
     }

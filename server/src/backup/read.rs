@@ -9,9 +9,10 @@ use super::format::{
 };
 use crate::domain::{
     AccreditationMinimum, ActivityLimit, Alert, AlertSettings, Alternative, Cap, CapLimit,
-    CapScope, CategoryMinimum, Channel, ChannelKind, Confidence, Course, Credential, Credits,
-    CycleAnchor, Delivery, DeliveryState, Dues, FieldError, Format, Holder, IdKind, Mark,
-    PastCycle, Program, RuleField, Unit, normalize_category, parse_date, parse_id,
+    CapScope, CategoryMinimum, CategoryProgress, Channel, ChannelKind, Confidence, CountedCourse,
+    Course, Credential, Credits, CycleAnchor, CycleOutcome, Delivery, DeliveryState, Dues,
+    FieldError, Format, Holder, IdKind, Mark, PastCycle, Program, RuleField, Status, Unit,
+    normalize_category, parse_date, parse_id,
 };
 use crate::service::import::{DumpChannel, LineError, Lined, ParsedDump};
 use crate::store::{NextIds, SCHEMA_VERSION, SettingsScope};
@@ -290,6 +291,41 @@ fn credential_from(l: CredentialLine) -> Result<Credential, Vec<FieldError>> {
             issued_on: f.optional_date("credential.history.issued_on", h.issued_on.as_deref()),
             expires_on: f.date("credential.history.expires_on", &h.expires_on),
             renewed_on: f.date("credential.history.renewed_on", &h.renewed_on),
+            outcome: h.outcome.as_ref().map(|o| CycleOutcome {
+                window_start: f.date("credential.history.outcome.window_start", &o.window_start),
+                ends_on: f.date("credential.history.outcome.ends_on", &o.ends_on),
+                unit_name: o.unit_name.clone(),
+                required: Credits(o.required_hundredths),
+                earned: Credits(o.earned_hundredths),
+                categories: o
+                    .categories
+                    .iter()
+                    .map(|c| CategoryProgress {
+                        category: c.category.clone(),
+                        required: Credits(c.required_hundredths),
+                        earned: Credits(c.earned_hundredths),
+                    })
+                    .collect(),
+                status: Status::parse(&o.status).unwrap_or_else(|| {
+                    f.fail(
+                        "credential.history.outcome.status",
+                        format!(
+                            "credential.history.outcome.status {:?} is not one of met, on_track, at_risk, in_grace, expired",
+                            o.status
+                        ),
+                    );
+                    Status::Met
+                }),
+                counted: o
+                    .counted
+                    .iter()
+                    .map(|c| CountedCourse {
+                        course_id: f.id(IdKind::Course, "credential.history.outcome.counted.course_id", &c.course_id),
+                        amount: Credits(c.amount_hundredths),
+                        capped: c.capped,
+                    })
+                    .collect(),
+            }),
         })
         .collect();
     let credential = Credential {
@@ -1166,6 +1202,7 @@ mod tests {
                     issued_on: None,
                     expires_on: date("2024-12-01"),
                     renewed_on: date("2024-11-20"),
+                    outcome: None,
                 }],
             }],
             courses: vec![Course {

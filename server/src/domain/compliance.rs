@@ -2,18 +2,19 @@
 //! what is still missing, and a status.
 
 use super::credits::Credits;
+use super::ids::IdKind;
 use super::program::{CapLimit, Program};
 use super::records::{Course, Credential};
 use jiff::ToSpan;
 use jiff::civil::Date;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet, VecDeque};
 
 /// Days before expiry within which any shortfall makes a credential at risk.
 const AT_RISK_DAYS: i64 = 30;
 
 /// A credential's standing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Every requirement of the cycle is met.
@@ -39,10 +40,22 @@ impl Status {
             Status::Expired => "expired",
         }
     }
+    /// The status [`Status::name`] names.
+    pub fn parse(name: &str) -> Option<Status> {
+        [
+            Status::Met,
+            Status::OnTrack,
+            Status::AtRisk,
+            Status::InGrace,
+            Status::Expired,
+        ]
+        .into_iter()
+        .find(|s| s.name() == name.trim())
+    }
 }
 
 /// Progress in one category that has a minimum.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CategoryProgress {
     /// Category name.
     pub category: String,
@@ -51,6 +64,106 @@ pub struct CategoryProgress {
     /// Counted so far (after caps), in the program's unit. With exclusive categories, what is
     /// assigned to this category, at most its minimum.
     pub earned: Credits,
+}
+
+/// A course counted toward a credential, with the amount it counted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CountedCourse {
+    /// The course.
+    pub course_id: u64,
+    /// The amount it counted after caps, in the program's unit.
+    pub amount: Credits,
+    /// Whether a cap counted less than the course's full amount.
+    pub capped: bool,
+}
+
+/// Why a course of the holder does not count toward a credential.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotCountedReason {
+    /// Pinned to these other credentials.
+    PinnedElsewhere(Vec<u64>),
+    /// The program does not accept the course's accreditation (or requires one).
+    AccreditationNotAccepted,
+    /// Completed outside the cycle's CE window.
+    OutsideWindow,
+    /// A course of its kind already counted within the program's activity limit.
+    ActivityLimit,
+    /// It can count toward these other credentials too, and this program does not share
+    /// courses: an unpinned course counts toward it only when nothing else can count it.
+    NotShared(Vec<u64>),
+    /// Work hours, which count only toward an alternative that is not met.
+    WorkHours,
+    /// Caps left no room for it.
+    Capped,
+}
+
+impl NotCountedReason {
+    /// The short name used in JSON: `pinned_elsewhere`, `accreditation_not_accepted`,
+    /// `outside_window`, `activity_limit`, `not_shared`, `work_hours`, `capped`.
+    pub const fn name(&self) -> &'static str {
+        match self {
+            NotCountedReason::PinnedElsewhere(_) => "pinned_elsewhere",
+            NotCountedReason::AccreditationNotAccepted => "accreditation_not_accepted",
+            NotCountedReason::OutsideWindow => "outside_window",
+            NotCountedReason::ActivityLimit => "activity_limit",
+            NotCountedReason::NotShared(_) => "not_shared",
+            NotCountedReason::WorkHours => "work_hours",
+            NotCountedReason::Capped => "capped",
+        }
+    }
+
+    /// The reason in words, for a course and the credential judged by `program` whose window
+    /// runs from `start` to `end`.
+    pub fn describe(&self, program: &Program, course: &Course, start: Date, end: Date) -> String {
+        let ids = |ids: &[u64]| {
+            ids.iter()
+                .map(|&id| IdKind::Credential.format(id))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match self {
+            NotCountedReason::PinnedElsewhere(pins) => format!("pinned to {}", ids(pins)),
+            NotCountedReason::AccreditationNotAccepted
+                if course.accreditation.trim().is_empty() =>
+            {
+                format!("{} requires a named accreditation", program.slug)
+            }
+            NotCountedReason::AccreditationNotAccepted => format!(
+                "accreditation {} not accepted by {} (accepts: {})",
+                course.accreditation.trim(),
+                program.slug,
+                program.accepted_accreditations.join(", ")
+            ),
+            NotCountedReason::OutsideWindow => format!(
+                "{} is outside the window {start} to {end}",
+                course.completed_on
+            ),
+            NotCountedReason::ActivityLimit => {
+                "a course of its kind already counted within the activity limit".into()
+            }
+            NotCountedReason::NotShared(others) => format!(
+                "it can also count toward {}, and {} does not share courses (pin it with --for to choose)",
+                ids(others),
+                program.slug
+            ),
+            NotCountedReason::WorkHours => {
+                "work hours count only toward an alternative, which is not met".into()
+            }
+            NotCountedReason::Capped => "capped: the cap for its kind is used up".into(),
+        }
+    }
+}
+
+/// A course of the holder that a credential does not count, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotCounted {
+    /// The course.
+    pub course_id: u64,
+    /// Why.
+    pub reason: NotCountedReason,
+    /// Why, in words ([`NotCountedReason::describe`]).
+    pub detail: String,
 }
 
 /// Progress toward a minimum from providers of one accreditation.
@@ -116,6 +229,37 @@ pub struct Compliance {
     /// Courses counted toward this credential (even partly), in counting order; work hours
     /// only when the alternative they serve is met.
     pub counted_course_ids: Vec<u64>,
+    /// The CE courses counted, with the amount each counted after caps, in counting order.
+    pub counted: Vec<CountedCourse>,
+    /// The holder's courses this cycle does not count, and why; courses dated on or before
+    /// the end of a closed cycle belong to that cycle and are left out.
+    pub not_counted: Vec<NotCounted>,
+    /// Why the status is what it is (e.g. `behind pace: 3 expected by now`); empty for `met`
+    /// and `on_track`.
+    pub reason: String,
+}
+
+/// The last day of the credential's most recent closed cycle, if it has one.
+fn closed_until(program: &Program, credential: &Credential) -> Option<Date> {
+    credential.history.last().map(|h| match &h.outcome {
+        Some(o) => o.ends_on,
+        None => program.cycle_end(h.expires_on, None),
+    })
+}
+
+/// First day a course can count in the current cycle, ending on `end`: the CE window's first
+/// day, but not before the day after the last closed cycle ended, so a course counts in one
+/// cycle only. A program whose window reaches before the cycle (NCCT) keeps its window; there
+/// only the courses a closed cycle counted are kept out.
+pub fn cycle_window_start(program: &Program, credential: &Credential, end: Date) -> Date {
+    let start = window_start(program, end);
+    if program.ce_window_years_before > 0 {
+        return start;
+    }
+    match closed_until(program, credential).and_then(|d| d.tomorrow().ok()) {
+        Some(after) => start.max(after),
+        None => start,
+    }
 }
 
 /// First day of the CE window of a cycle whose last day is `expires_on`.
@@ -136,12 +280,21 @@ pub fn window_start(program: &Program, expires_on: Date) -> Date {
     start.min(january)
 }
 
-/// Whether `course` may count toward `credential` at all (window, accreditation, pinning).
-fn eligible(course: &Course, credential: &Credential, program: &Program, end: Date) -> bool {
-    let start = window_start(program, end);
+/// Whether `course` may count toward `credential` in the cycle from `start` to `end` at all
+/// (window, accreditation, pinning, not counted by a closed cycle).
+fn eligible(
+    course: &Course,
+    credential: &Credential,
+    program: &Program,
+    (start, end): (Date, Date),
+) -> bool {
     reachable(course, credential, program)
         && course.completed_on >= start
         && course.completed_on <= end
+        && !credential
+            .history
+            .iter()
+            .any(|h| h.counted_course_ids().any(|id| id == course.id))
 }
 
 /// Whether `course` may count toward `credential` in some cycle: same holder, not pinned
@@ -209,6 +362,12 @@ pub fn compliance_all(
         .iter()
         .map(|(cred, prog)| prog.cycle_end(cred.expires_on, None))
         .collect();
+    let ids: Vec<u64> = credentials.iter().map(|(c, _)| c.id).collect();
+    let starts: Vec<Date> = credentials
+        .iter()
+        .zip(&ends)
+        .map(|((cred, prog), &end)| cycle_window_start(prog, cred, end))
+        .collect();
     let limited: Vec<HashSet<u64>> = credentials
         .iter()
         .zip(&ends)
@@ -221,7 +380,8 @@ pub fn compliance_all(
                 .iter()
                 .enumerate()
                 .filter(|(i, (cred, prog))| {
-                    eligible(course, cred, prog, ends[*i]) && !limited[*i].contains(&course.id)
+                    eligible(course, cred, prog, (starts[*i], ends[*i]))
+                        && !limited[*i].contains(&course.id)
                 })
                 .map(|(i, _)| i)
                 .collect()
@@ -242,9 +402,79 @@ pub fn compliance_all(
                 })
                 .map(|(course, _)| course)
                 .collect();
-            evaluate(program, credential, ends[i], &counted, today)
+            let mut answer = evaluate(program, credential, (starts[i], ends[i]), &counted, today);
+            answer.not_counted = not_counted(
+                (i, credential, program),
+                (starts[i], ends[i]),
+                courses,
+                &candidates,
+                &limited[i],
+                (&answer.counted_course_ids, &ids),
+            );
+            answer
         })
         .collect()
+}
+
+/// The holder's courses the credential at index `i` does not count, and why, given each
+/// course's candidate credentials; courses on or before a closed cycle's end are left out.
+fn not_counted(
+    (i, credential, program): (usize, &Credential, &Program),
+    (start, end): (Date, Date),
+    courses: &[Course],
+    candidates: &[Vec<usize>],
+    limited: &HashSet<u64>,
+    (counted, ids): (&[u64], &[u64]),
+) -> Vec<NotCounted> {
+    let closed = closed_until(program, credential);
+    let closed_counted: HashSet<u64> = credential
+        .history
+        .iter()
+        .flat_map(|h| h.counted_course_ids())
+        .collect();
+    let mut out = Vec::new();
+    for (course, cands) in courses.iter().zip(candidates) {
+        if counted.contains(&course.id)
+            || closed_counted.contains(&course.id)
+            || closed.is_some_and(|d| course.completed_on <= d)
+        {
+            continue;
+        }
+        let reason = if !course.credential_ids.is_empty()
+            && !course.credential_ids.contains(&credential.id)
+        {
+            NotCountedReason::PinnedElsewhere(course.credential_ids.clone())
+        } else if !program.accepts_accreditation(&course.accreditation) {
+            NotCountedReason::AccreditationNotAccepted
+        } else if course.completed_on < start || course.completed_on > end {
+            NotCountedReason::OutsideWindow
+        } else if limited.contains(&course.id) {
+            NotCountedReason::ActivityLimit
+        } else if cands.contains(&i) && !program.shares_courses && cands.len() > 1 {
+            let mut others: Vec<u64> = cands.iter().filter(|&&j| j != i).map(|&j| ids[j]).collect();
+            others.sort_unstable();
+            NotCountedReason::NotShared(others)
+        } else if course
+            .categories
+            .iter()
+            .any(|c| program.is_work_category(c))
+        {
+            NotCountedReason::WorkHours
+        } else {
+            NotCountedReason::Capped
+        };
+        let detail = reason.describe(program, course, start, end);
+        out.push((
+            course.completed_on,
+            NotCounted {
+                course_id: course.id,
+                reason,
+                detail,
+            },
+        ));
+    }
+    out.sort_by_key(|(on, n)| (*on, n.course_id));
+    out.into_iter().map(|(_, n)| n).collect()
 }
 
 /// Compliance of one credential on `today`, given the holder's other credentials (which
@@ -380,11 +610,10 @@ fn exclusive_assignment(program: &Program, counted: &[(&Course, Credits)]) -> Ve
 fn evaluate(
     program: &Program,
     credential: &Credential,
-    end: Date,
+    (start, end): (Date, Date),
     courses: &[&Course],
     today: Date,
 ) -> Compliance {
-    let start = window_start(program, end);
     let cycle_required = required_in_cycle(program, credential, end);
     let required_h = program.to_hours(cycle_required);
 
@@ -521,27 +750,55 @@ fn evaluate(
         Some(alt) if main_remaining > Credits::ZERO => (alt.required, Credits::ZERO),
         _ => (cycle_required, main_remaining),
     };
+    let counted_courses: Vec<CountedCourse> = counted
+        .iter()
+        .map(|(c, h)| CountedCourse {
+            course_id: c.id,
+            amount: program.from_hours(*h),
+            capped: *h < c.hours(),
+        })
+        .collect();
     let mut counted_ids: Vec<u64> = counted.iter().map(|(c, _)| c.id).collect();
     if met_by.is_some() && main_remaining > Credits::ZERO {
         counted_ids.extend(work_ids);
     }
 
     let days_left = i64::from(today.until(end).map(|s| s.get_days()).unwrap_or(0));
-    let status = if days_left < 0 {
+    let expected_h = pace(start, end, today, required_h);
+    let behind = behind_pace(start, end, today, required_h, earned_h);
+    let (status, reason) = if days_left < 0 {
         if -days_left <= i64::from(program.grace_days) {
-            Status::InGrace
+            let grace_end = end
+                .checked_add(i64::from(program.grace_days).days())
+                .unwrap_or(end);
+            (
+                Status::InGrace,
+                format!("expired on {end}; grace ends {grace_end}"),
+            )
         } else {
-            Status::Expired
+            (Status::Expired, format!("expired on {end}"))
         }
     } else if program.requirement_unknown() {
         // Nothing to count toward, so nothing can be said to be met.
-        Status::OnTrack
+        (Status::OnTrack, String::new())
     } else if remaining == Credits::ZERO {
-        Status::Met
-    } else if days_left <= AT_RISK_DAYS || behind_pace(start, end, today, required_h, earned_h) {
-        Status::AtRisk
+        (Status::Met, String::new())
+    } else if behind {
+        (
+            Status::AtRisk,
+            format!(
+                "behind pace: {} expected by now",
+                // To a tenth: a pace is an estimate, and "2.99" reads as false precision.
+                Credits((program.from_hours(expected_h).0 + 5) / 10 * 10)
+            ),
+        )
+    } else if days_left <= AT_RISK_DAYS {
+        (
+            Status::AtRisk,
+            format!("{remaining} still needed with {days_left} days left"),
+        )
     } else {
-        Status::OnTrack
+        (Status::OnTrack, String::new())
     };
 
     Compliance {
@@ -559,7 +816,19 @@ fn evaluate(
         status,
         as_of: today,
         counted_course_ids: counted_ids,
+        counted: counted_courses,
+        not_counted: Vec::new(),
+        reason,
     }
+}
+
+/// The hours a steady pace would have earned by `today`: required x elapsed share of the
+/// window.
+fn pace(start: Date, end: Date, today: Date, required: Credits) -> Credits {
+    let total = i64::from(start.until(end).map(|s| s.get_days()).unwrap_or(0)).max(1);
+    let elapsed = i64::from(start.until(today).map(|s| s.get_days()).unwrap_or(0)).clamp(0, total);
+    let exact = i128::from(required.0) * i128::from(elapsed) / i128::from(total);
+    Credits(i64::try_from(exact).unwrap_or(i64::MAX))
 }
 
 /// Behind pace: earned is more than a quarter of the requirement short of a steady pace
@@ -693,6 +962,133 @@ pub(super) mod tests {
         assert_eq!(got.counted_course_ids, [2, 3]);
         assert_eq!(got.earned, Credits::whole(2));
         assert_eq!(got.remaining, Credits::whole(4));
+    }
+
+    /// A closed cycle's outcome as a renewal freezes it: what `compliance` said on its last day.
+    fn close(credential: &mut Credential, answer: &Compliance, expires_on: Date) {
+        credential.history.push(PastCycle {
+            issued_on: credential.issued_on,
+            expires_on: credential.expires_on,
+            renewed_on: credential.expires_on,
+            outcome: Some(crate::domain::CycleOutcome {
+                window_start: answer.window_start,
+                ends_on: answer.expires_on,
+                unit_name: "contact hour".into(),
+                required: answer.required,
+                earned: answer.earned,
+                categories: answer.categories.clone(),
+                status: answer.status,
+                counted: answer.counted.clone(),
+            }),
+        });
+        credential.issued_on = Some(credential.expires_on);
+        credential.expires_on = expires_on;
+    }
+
+    /// Trial 2.1: a course on the expiry day counted in the old cycle and again in the new
+    /// one, so a new cycle read `met` with no new CE.
+    #[test]
+    fn a_course_on_the_expiry_day_counts_in_one_cycle_only() {
+        let p = program("ca-cpt1", 6, 24);
+        let mut c = credential(1, &p, date(2026, 11, 20));
+        let courses = [course(1, date(2026, 11, 20), 600)];
+        let old = one(&p, &c, &courses, date(2026, 11, 20));
+        assert_eq!(
+            (old.status, old.counted_course_ids.clone()),
+            (Status::Met, vec![1])
+        );
+        close(&mut c, &old, date(2028, 11, 20));
+        let new = one(&p, &c, &courses, date(2026, 11, 21));
+        assert_eq!(new.window_start, date(2026, 11, 21));
+        assert!(new.counted_course_ids.is_empty());
+        assert_eq!(new.remaining, Credits::whole(6));
+        assert_ne!(new.status, Status::Met);
+        // The course belongs to the closed cycle: not listed as "not counted" here.
+        assert!(new.not_counted.is_empty(), "{:?}", new.not_counted);
+
+        // A cycle closed before outcomes were kept: its dates alone keep the course out.
+        c.history[0].outcome = None;
+        let new = one(&p, &c, &courses, date(2026, 11, 21));
+        assert!(new.counted_course_ids.is_empty());
+    }
+
+    /// A window that reaches before the cycle (NCCT) keeps reaching back after a renewal, but
+    /// what the closed cycle counted does not count again.
+    #[test]
+    fn a_window_reaching_before_the_cycle_skips_what_the_closed_cycle_counted() {
+        let mut p = program("ncct-ncpt", 2, 12);
+        p.ce_window_years_before = 1;
+        let mut c = credential(1, &p, date(2026, 12, 31));
+        let courses = [
+            course(1, date(2026, 3, 1), 200),
+            course(2, date(2026, 6, 1), 200),
+        ];
+        let old = one(&p, &c, &courses[..1], date(2026, 12, 31));
+        assert_eq!(old.counted_course_ids, [1]);
+        close(&mut c, &old, date(2027, 12, 31));
+        let new = one(&p, &c, &courses, date(2027, 1, 5));
+        assert_eq!(new.window_start, date(2026, 1, 1));
+        assert_eq!(new.counted_course_ids, [2]);
+        assert_eq!(new.status, Status::Met);
+    }
+
+    /// Trial 2.2, 2.10, 2.11: why a course does not count, and why a status is at risk.
+    #[test]
+    fn courses_not_counted_say_why_and_at_risk_says_its_reason() {
+        let mut p = ascp_pbt();
+        p.accepted_accreditations = vec!["P.A.C.E.".into()];
+        let c = credential(1, &p, date(2028, 11, 30));
+        let mut other = credential(2, &program("nha-cpt", 10, 24), date(2027, 5, 1));
+        other.id = 2;
+        let mut typo = course(1, date(2016, 11, 20), 100);
+        typo.accreditation = "P.A.C.E.".into();
+        let mut wrong = course(2, date(2026, 10, 1), 100);
+        wrong.accreditation = "ACCME".into();
+        let mut pinned = course(3, date(2026, 10, 2), 100);
+        pinned.credential_ids = vec![2];
+        let mut academic = course(4, date(2026, 10, 3), 4500);
+        academic.format = Some(Format::Academic);
+        let mut more = course(5, date(2026, 10, 4), 100);
+        more.format = Some(Format::Academic);
+        let courses = [typo, wrong, pinned, academic, more];
+        let all = compliance_all(
+            &[(c.clone(), p.clone()), (other, program("nha-cpt", 10, 24))],
+            &courses,
+            date(2026, 12, 1),
+        );
+        let got = &all[0];
+        let reasons: Vec<(u64, &str)> = got
+            .not_counted
+            .iter()
+            .map(|n| (n.course_id, n.reason.name()))
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                (1, "outside_window"),
+                (2, "accreditation_not_accepted"),
+                (3, "pinned_elsewhere"),
+                (5, "capped"),
+            ]
+        );
+        // The 45-hour academic course counted 4.5 points, capped.
+        assert_eq!(
+            got.counted,
+            [CountedCourse {
+                course_id: 4,
+                amount: Credits(450),
+                capped: true,
+            }]
+        );
+        assert_eq!(
+            got.not_counted[0].detail,
+            "2016-11-20 is outside the window 2025-11-30 to 2028-11-30"
+        );
+
+        // Two years left, nothing logged yet, a year in: behind pace, with the figure.
+        let fresh = one(&p, &c, &[], date(2026, 11, 30));
+        assert_eq!(fresh.status, Status::AtRisk);
+        assert_eq!(fresh.reason, "behind pace: 3 expected by now");
     }
 
     #[test]
@@ -1317,6 +1713,7 @@ pub(super) mod tests {
             issued_on: None,
             expires_on: date(2025, 3, 10),
             renewed_on: date(2025, 3, 1),
+            outcome: None,
         });
         let got = one(&p, &c, &eight, date(2026, 1, 1));
         assert_eq!(

@@ -22,11 +22,11 @@ pub use alert::{
 pub use alert_policy::{
     AlertText, Mark, alert_text, default_thresholds, due_mark, marks, scan_windows, thresholds_for,
 };
-pub use compliance::window_start;
 pub use compliance::{
-    AccreditationProgress, AlternativeProgress, CategoryProgress, Compliance, Status, compliance,
-    compliance_all,
+    AccreditationProgress, AlternativeProgress, CategoryProgress, Compliance, CountedCourse,
+    NotCounted, NotCountedReason, Status, compliance, compliance_all,
 };
+pub use compliance::{cycle_window_start, window_start};
 pub use credits::{Credits, Unit};
 pub use destination::{DeniedAddress, DestinationPolicy, listed_target, literal_host};
 pub use ids::IdKind;
@@ -34,7 +34,7 @@ pub use program::{
     AccreditationMinimum, ActivityLimit, Alternative, Cap, CapLimit, CapScope, CategoryMinimum,
     Confidence, CycleAnchor, Dues, MonthDay, Program, RuleField,
 };
-pub use records::{Course, Credential, Format, Holder, PastCycle, zone};
+pub use records::{Course, Credential, CycleOutcome, Format, Holder, PastCycle, zone};
 pub use validate::{
     FieldError, MAX_COURSE_HOURS, MAX_NAME_LEN, MAX_SECRET_BYTES, MAX_TEXT_LEN, MAX_THRESHOLD_DAYS,
     MAX_THRESHOLDS, is_email_address, normalize_category, parse_date, parse_id,

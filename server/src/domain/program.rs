@@ -166,7 +166,7 @@ pub struct Cap {
 }
 
 /// A calendar day that recurs every year, e.g. November 30.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct MonthDay {
     /// Month, 1 to 12.
     pub month: i8,
@@ -543,6 +543,7 @@ mod tests {
             issued_on: Some(date(2024, 3, 15)),
             expires_on: date(2027, 3, 15),
             renewed_on: date(2027, 3, 1),
+            outcome: None,
         });
         assert_eq!(
             p.next_dues_on(&renewed, date(2027, 3, 20)),

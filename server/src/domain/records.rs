@@ -1,5 +1,6 @@
 //! Holders, credentials and courses: the records a user creates.
 
+use super::compliance::{CategoryProgress, CountedCourse, Status};
 use super::credits::{Credits, Unit};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -42,6 +43,42 @@ pub struct PastCycle {
     pub expires_on: Date,
     /// When it was renewed.
     pub renewed_on: Date,
+    /// What the cycle required and counted, frozen when it was closed; `None` for a cycle
+    /// closed before recert kept outcomes (its courses are then known only by their dates).
+    pub outcome: Option<CycleOutcome>,
+}
+
+/// What a closed cycle required and counted, as computed on its last day when it was renewed.
+///
+/// Frozen: later edits to courses or to the program do not change it, and the courses it
+/// counted never count again in a later cycle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CycleOutcome {
+    /// First day of the cycle's CE window.
+    pub window_start: Date,
+    /// Last day of the cycle (the expiry, or the fixed calendar day of the program).
+    pub ends_on: Date,
+    /// Unit of the amounts, e.g. `NHA CE credit`.
+    pub unit_name: String,
+    /// Required, in that unit.
+    pub required: Credits,
+    /// Counted after caps, in that unit.
+    pub earned: Credits,
+    /// Progress per category minimum.
+    pub categories: Vec<CategoryProgress>,
+    /// The status on the cycle's last day (`met`, or `at_risk` when renewed with CE missing).
+    pub status: Status,
+    /// The courses counted, with the amount each counted after caps, in counting order.
+    pub counted: Vec<CountedCourse>,
+}
+
+impl PastCycle {
+    /// Ids of the courses this cycle counted (none when its outcome was not kept).
+    pub fn counted_course_ids(&self) -> impl Iterator<Item = u64> + '_ {
+        self.outcome
+            .iter()
+            .flat_map(|o| o.counted.iter().map(|c| c.course_id))
+    }
 }
 
 /// A program held by a holder; its current cycle ends on `expires_on`.

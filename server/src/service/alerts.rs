@@ -6,8 +6,8 @@
 
 use super::{Caller, Service, ServiceError, ServiceResult};
 use crate::domain::{
-    Alert, AlertSettings, AlertStatus, Channel, ChannelKind, Holder, Refused, literal_host,
-    thresholds_for,
+    Alert, AlertSettings, AlertStatus, Channel, ChannelKind, Holder, IdKind, Refused,
+    default_thresholds, literal_host, thresholds_for,
 };
 use crate::store::{Cursor, Page, SettingsScope, Store};
 use jiff::civil::Date;
@@ -68,6 +68,10 @@ pub struct ScopedSettings {
     pub scope: SettingsScope,
     /// The settings as stored (defaults if none were set).
     pub settings: AlertSettings,
+    /// The thresholds in effect for the scope and where they come from ("holder h1", "the
+    /// default for a 24-month cycle"); `None` for a holder without its own (each
+    /// credential's program decides).
+    pub effective: Option<(Vec<u32>, String)>,
 }
 
 impl<S: Store> Service<S> {
@@ -226,7 +230,67 @@ impl<S: Store> Service<S> {
     ) -> ServiceResult<ScopedSettings> {
         self.check_scope(caller, &scope).await?;
         let settings = self.store.alert_settings(&scope).await?;
-        Ok(ScopedSettings { scope, settings })
+        let effective = self.effective_thresholds(&scope).await?;
+        Ok(ScopedSettings {
+            scope,
+            settings,
+            effective,
+        })
+    }
+
+    /// The thresholds in effect for `scope`, and the level they come from: a credential's
+    /// own, else its holder's, else its program's, else the defaults for the cycle.
+    async fn effective_thresholds(
+        &self,
+        scope: &SettingsScope,
+    ) -> ServiceResult<Option<(Vec<u32>, String)>> {
+        let own = |scope: SettingsScope| async move {
+            Ok::<_, ServiceError>(self.store.alert_settings(&scope).await?.thresholds)
+        };
+        let (levels, slug) = match scope {
+            SettingsScope::Credential(id) => {
+                let credential = self.store.credential(*id).await?;
+                (
+                    vec![
+                        (
+                            SettingsScope::Credential(*id),
+                            format!("credential {}", IdKind::Credential.format(*id)),
+                        ),
+                        (
+                            SettingsScope::Holder(credential.holder_id),
+                            format!("holder {}", IdKind::Holder.format(credential.holder_id)),
+                        ),
+                        (
+                            SettingsScope::Program(credential.program.clone()),
+                            format!("program {}", credential.program),
+                        ),
+                    ],
+                    credential.program,
+                )
+            }
+            SettingsScope::Program(slug) => (
+                vec![(
+                    SettingsScope::Program(slug.clone()),
+                    format!("program {slug}"),
+                )],
+                slug.clone(),
+            ),
+            SettingsScope::Holder(id) => {
+                return Ok(own(SettingsScope::Holder(*id))
+                    .await?
+                    .map(|t| (t, format!("holder {}", IdKind::Holder.format(*id)))));
+            }
+        };
+        for (level, from) in levels {
+            if let Some(thresholds) = own(level).await? {
+                return Ok(Some((thresholds, from)));
+            }
+        }
+        let program = self.program(&slug).await?;
+        Ok(Some((
+            default_thresholds(program.cycle_months),
+            format!("the default for a {}-month cycle", program.cycle_months),
+        )))
     }
 
     /// Replaces the thresholds of `scope` (its mute stays as it is); an empty list brings
@@ -250,7 +314,12 @@ impl<S: Store> Service<S> {
             .set_alert_settings(scope.clone(), settings)
             .await?;
         self.wake_alerts();
-        Ok(ScopedSettings { scope, settings })
+        let effective = self.effective_thresholds(&scope).await?;
+        Ok(ScopedSettings {
+            scope,
+            settings,
+            effective,
+        })
     }
 
     /// The thresholds in effect for a credential: its own settings, else its holder's, else

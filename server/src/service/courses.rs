@@ -7,7 +7,7 @@
 //! alerts are re-checked.
 
 use super::holders::HolderRef;
-use super::{Caller, Service, ServiceResult};
+use super::{Caller, Service, ServiceError, ServiceResult};
 use crate::domain::{Course, Credits, Format, IdKind, Unit};
 use crate::store::{Cursor, Page, Store};
 use jiff::civil::Date;
@@ -37,6 +37,8 @@ pub struct NewCourse {
     pub credential_ids: Vec<u64>,
     /// Certificate reference; empty if none.
     pub evidence: String,
+    /// Log it even though the holder has a course with the same title, date and amount.
+    pub allow_duplicate: bool,
 }
 
 /// Changes to a course: `None` leaves a field as it is.
@@ -64,8 +66,18 @@ pub struct CoursePatch {
     pub evidence: Option<String>,
 }
 
+/// Whether two courses look like the same one logged twice: same title (ignoring case and
+/// surrounding blanks), date and amount.
+fn same_course(a: &Course, b: &Course) -> bool {
+    a.title.trim().to_lowercase() == b.title.trim().to_lowercase()
+        && a.completed_on == b.completed_on
+        && a.amount == b.amount
+        && a.unit == b.unit
+}
+
 impl<S: Store> Service<S> {
-    /// Logs a course for an existing holder.
+    /// Logs a course for an existing holder; the same course twice only with
+    /// `allow_duplicate`.
     pub async fn create_course(&self, caller: &Caller, new: NewCourse) -> ServiceResult<Course> {
         let holder = self.find_holder(caller, new.holder).await?;
         let today = self.today(&holder);
@@ -84,6 +96,19 @@ impl<S: Store> Service<S> {
             evidence: new.evidence,
         };
         course.validate(today)?;
+        if !new.allow_duplicate
+            && let Some(twin) = self
+                .store
+                .courses_of(holder.id)
+                .await?
+                .into_iter()
+                .find(|c| same_course(c, &course))
+        {
+            return Err(ServiceError::AlreadyExists(format!(
+                "looks like {} (same title, date and amount); log it anyway with allow_duplicate",
+                IdKind::Course.format(twin.id)
+            )));
+        }
         let created = self.store.create_course(course).await?;
         tracing::debug!(course = %IdKind::Course.format(created.id), holder = %IdKind::Holder.format(holder.id), "course logged");
         self.after_change(holder.id).await;
@@ -165,7 +190,7 @@ impl<S: Store> Service<S> {
 mod tests {
     use super::*;
     use crate::clock::ManualClock;
-    use crate::service::{NewCredential, NewHolder, ServiceError};
+    use crate::service::{NewCredential, NewHolder};
     use crate::store::{SledStore, StoreOptions};
     use jiff::civil::date;
     use std::sync::Arc;
@@ -200,6 +225,7 @@ mod tests {
             format: None,
             credential_ids: pins,
             evidence: String::new(),
+            allow_duplicate: false,
         }
     }
 

@@ -3,11 +3,15 @@
 //! The rules across records: the holder and the program must exist when a credential is
 //! created, a holder holds a program once (the store refuses a second one with a
 //! [`crate::store::Conflict`]), and deleting a credential unpins it from its courses (the
-//! store does it in the same write). After every write the holder's alerts are re-checked.
+//! store does it in the same write; only with `force` when courses are pinned to it). A
+//! renewal freezes what the closed cycle counted and is refused while the cycle is unmet or
+//! the credential has lapsed, unless forced; the last renewal can be undone exactly. After
+//! every write the holder's alerts are re-checked.
 
 use super::holders::HolderRef;
 use super::{Caller, Service, ServiceError, ServiceResult};
-use crate::domain::{Credential, IdKind, PastCycle};
+use crate::catalog;
+use crate::domain::{Credential, Credits, CycleOutcome, IdKind, PastCycle, Status};
 use crate::store::{Cursor, Page, Store};
 use jiff::ToSpan;
 use jiff::civil::Date;
@@ -45,6 +49,17 @@ pub struct Renewal {
     pub renewed_on: Option<Date>,
     /// The new expiry; `None` is one program cycle after the current one.
     pub expires_on: Option<Date>,
+    /// Renew even though the cycle is unmet or the credential has lapsed.
+    pub force: bool,
+}
+
+/// "1 contact hour", "8 NHA CE credits".
+fn amount(amount: Credits, unit: &str) -> String {
+    if amount == Credits::whole(1) || unit.ends_with('s') {
+        format!("{amount} {unit}")
+    } else {
+        format!("{amount} {unit}s")
+    }
 }
 
 impl<S: Store> Service<S> {
@@ -143,24 +158,163 @@ impl<S: Store> Service<S> {
                 ),
             ));
         }
+        let closing = self
+            .standing(
+                &holder,
+                Some(program.cycle_end(credential.expires_on, None)),
+            )
+            .await?
+            .iter()
+            .find(|(c, _, _)| c.id == id)
+            .map(|(_, c, _)| c.clone())
+            .ok_or_else(|| {
+                ServiceError::NotFound(format!(
+                    "credential {} not found",
+                    IdKind::Credential.format(id)
+                ))
+            })?;
+        let before = credential.clone();
         credential.history.push(PastCycle {
             issued_on: credential.issued_on,
             expires_on: credential.expires_on,
             renewed_on,
+            outcome: Some(CycleOutcome {
+                window_start: closing.window_start,
+                ends_on: closing.expires_on,
+                unit_name: program.unit_name.clone(),
+                required: closing.required,
+                earned: closing.earned,
+                categories: closing.categories.clone(),
+                status: closing.status,
+                counted: closing.counted.clone(),
+            }),
         });
         credential.issued_on = Some(credential.expires_on);
         credential.expires_on = expires_on;
         credential.validate()?;
+        if !renewal.force {
+            self.check_renewable(&holder, &before, &program, &closing)
+                .await?;
+        }
         let renewed = self.store.update_credential(credential).await?;
         self.after_change(renewed.holder_id).await;
         tracing::info!(credential = %IdKind::Credential.format(id), expires_on = %renewed.expires_on, "credential renewed");
         Ok(renewed)
     }
 
+    /// Refuses a renewal while the closing cycle's requirements are unmet (saying what is
+    /// missing) or the credential has lapsed (naming the reinstatement rule the catalog
+    /// knows).
+    async fn check_renewable(
+        &self,
+        holder: &crate::domain::Holder,
+        credential: &Credential,
+        program: &crate::domain::Program,
+        closing: &crate::domain::Compliance,
+    ) -> ServiceResult<()> {
+        let name = IdKind::Credential.format(credential.id);
+        let now = self
+            .standing(holder, None)
+            .await?
+            .iter()
+            .find(|(c, _, _)| c.id == credential.id)
+            .map(|(_, c, _)| c.status);
+        if now == Some(Status::Expired) {
+            let lapsed_on = closing
+                .expires_on
+                .checked_add(i64::from(program.grace_days + 1).days())
+                .unwrap_or(closing.expires_on);
+            let rule = match catalog::reinstatement(&program.slug) {
+                Some(r) => format!("; {} ({})", r.rule, r.sources.join(", ")),
+                None => String::new(),
+            };
+            return Err(ServiceError::FailedPrecondition(format!(
+                "{name} ({}) lapsed on {lapsed_on}{rule}; renew anyway with force",
+                program.slug
+            )));
+        }
+        if closing.remaining > Credits::ZERO && !program.requirement_unknown() {
+            let categories: Vec<String> = closing
+                .categories
+                .iter()
+                .filter(|c| c.earned < c.required)
+                .map(|c| format!("{} {}", c.category, c.required.saturating_sub(c.earned)))
+                .collect();
+            let detail = if categories.is_empty() {
+                String::new()
+            } else {
+                format!(" (including {})", categories.join(", "))
+            };
+            return Err(ServiceError::FailedPrecondition(format!(
+                "{name} ({}) still needs {}{detail} for the cycle ending {}; renew anyway with force",
+                program.slug,
+                amount(closing.remaining, &program.unit_name),
+                closing.expires_on
+            )));
+        }
+        Ok(())
+    }
+
+    /// Reverts the last renewal exactly: the closed cycle's dates come back and its entry,
+    /// with the outcome frozen for it, leaves the history.
+    pub async fn undo_renewal(&self, caller: &Caller, id: u64) -> ServiceResult<Credential> {
+        let mut credential = self.get_credential(caller, id).await?;
+        let Some(last) = credential.history.pop() else {
+            return Err(ServiceError::FailedPrecondition(format!(
+                "{} has no renewal to undo",
+                IdKind::Credential.format(id)
+            )));
+        };
+        credential.issued_on = last.issued_on;
+        credential.expires_on = last.expires_on;
+        credential.validate()?;
+        let reverted = self.store.update_credential(credential).await?;
+        self.after_change(reverted.holder_id).await;
+        tracing::info!(credential = %IdKind::Credential.format(id), expires_on = %reverted.expires_on, "renewal undone");
+        Ok(reverted)
+    }
+
     /// Deletes a credential; the store unpins it from the holder's courses and drops its
-    /// alert settings in the same write.
-    pub async fn delete_credential(&self, caller: &Caller, id: u64) -> ServiceResult<()> {
+    /// alert settings in the same write. Courses pinned to it only with `force`: unpinned,
+    /// they count toward the holder's other credentials.
+    pub async fn delete_credential(
+        &self,
+        caller: &Caller,
+        id: u64,
+        force: bool,
+    ) -> ServiceResult<()> {
         let credential = self.get_credential(caller, id).await?;
+        if !force {
+            let pinned: Vec<String> = self
+                .store
+                .courses_of(credential.holder_id)
+                .await?
+                .iter()
+                .filter(|c| c.credential_ids.contains(&id))
+                .map(|c| {
+                    let rest = c.credential_ids.iter().filter(|&&p| p != id).count();
+                    let after = if rest == 0 {
+                        "then counts toward every eligible credential"
+                    } else {
+                        "stays pinned to the others"
+                    };
+                    format!("{} ({after})", IdKind::Course.format(c.id))
+                })
+                .collect();
+            if !pinned.is_empty() {
+                let (courses, are) = if pinned.len() == 1 {
+                    ("course is", "it")
+                } else {
+                    ("courses are", "them")
+                };
+                return Err(ServiceError::FailedPrecondition(format!(
+                    "{} {courses} pinned to {}: {}; removing it unpins {are}; remove anyway with force",
+                    pinned.len(),
+                    IdKind::Credential.format(id),
+                    pinned.join(", ")
+                )));
+            }
+        }
         self.store.delete_credential(id).await?;
         self.after_change(credential.holder_id).await;
         Ok(())

@@ -161,7 +161,7 @@ impl<S: Store> Service<S> {
         let met: Vec<(u64, Date)> = standing
             .iter()
             .filter(|(_, answer, _)| answer.remaining.0 == 0)
-            .map(|(c, _, _)| (c.id, c.expires_on))
+            .map(|(c, answer, _)| (c.id, answer.expires_on))
             .collect();
         if met.is_empty() {
             return Ok(0);

@@ -267,6 +267,15 @@ fn text(payload: &AlertPayload) -> String {
         text.push_str("This is a test alert from recert: nothing needs doing.\n\n");
     }
     text.push_str(payload.body.trim_end());
+    if payload.test {
+        // A test is about no credential: no dates to show and nothing to snooze or mute.
+        text.push_str(
+            "\n\n-- \n\
+             You get this because someone ran `recert alerts test` for this channel.\n\
+             To see the holder's real alerts: recert alerts list\n",
+        );
+        return text;
+    }
     text.push_str(&format!(
         "\n\nDue on: {}, expires on: {}.\n\n-- \n\
          You get this because recert tracks this credential.\n\
@@ -588,6 +597,35 @@ mod tests {
             Mailer::from_url("smtp://localhost", "not an address", None),
             Err(MailerError::InvalidFrom { .. })
         ));
+    }
+
+    #[test]
+    fn a_test_alert_has_no_snooze_or_mute_footer() {
+        let payload = |test: bool| AlertPayload {
+            idempotency_key: "k".into(),
+            alert_id: if test { String::new() } else { "al4".into() },
+            holder_id: "h1".into(),
+            credential_id: if test { String::new() } else { "cr2".into() },
+            program: String::new(),
+            threshold_days: 30,
+            due_on: "2026-12-01".parse().unwrap(),
+            expires_on: "2026-12-31".parse().unwrap(),
+            title: "t".into(),
+            body: "b".into(),
+            status: "at_risk".into(),
+            test,
+        };
+        let test = text(&payload(true));
+        assert!(
+            !test.contains("snooze") && !test.contains("mute") && test.contains("alerts test"),
+            "{test}"
+        );
+        let real = text(&payload(false));
+        assert!(
+            real.contains("recert alerts snooze al4 --until DATE")
+                && real.contains("recert alerts mute cr2"),
+            "{real}"
+        );
     }
 
     #[test]

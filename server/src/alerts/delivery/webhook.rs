@@ -4,7 +4,7 @@
 //! - `Content-Type: application/json`
 //! - `User-Agent: recertd/<version>`
 //! - `Idempotency-Key: <payload.idempotency_key>` (the same on every retry)
-//! - `X-Recert-Event: alert`
+//! - `X-Recert-Event: alert`, or `test` for a test alert (`recert alerts test`)
 //! - `X-Recert-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`,
 //!   only when the target has a secret.
 //!
@@ -197,7 +197,7 @@ pub async fn send_webhook(
         .post(target.url.as_str())
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .header(IDEMPOTENCY_HEADER, payload.idempotency_key.as_str())
-        .header(EVENT_HEADER, "alert");
+        .header(EVENT_HEADER, if payload.test { "test" } else { "alert" });
     if let Some(secret) = &target.secret {
         request = request.header(
             SIGNATURE_HEADER,

@@ -160,6 +160,16 @@ impl From<&ScopedSettings> for pb::AlertSettings {
             scope: Some(pb::AlertSettingsScope::from(&s.scope)),
             thresholds: s.settings.thresholds.clone().unwrap_or_default(),
             muted: s.settings.muted,
+            effective_thresholds: s
+                .effective
+                .as_ref()
+                .map(|(t, _)| t.clone())
+                .unwrap_or_default(),
+            effective_from: s
+                .effective
+                .as_ref()
+                .map(|(_, from)| from.clone())
+                .unwrap_or_default(),
         }
     }
 }

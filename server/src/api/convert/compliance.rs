@@ -2,7 +2,7 @@
 //! statuses, deadlines, and the deadline window of a request.
 
 use crate::api::{ApiError, ApiResult};
-use crate::domain::{IdKind, Status};
+use crate::domain::{CountedCourse, IdKind, Status};
 use crate::service::compliance::{CredentialCompliance, Deadline};
 use recert_proto::v1 as pb;
 
@@ -19,6 +19,16 @@ impl From<Status> for pb::ComplianceStatus {
             Status::AtRisk => pb::ComplianceStatus::AtRisk,
             Status::InGrace => pb::ComplianceStatus::InGrace,
             Status::Expired => pb::ComplianceStatus::Expired,
+        }
+    }
+}
+
+impl From<&CountedCourse> for pb::CountedCourse {
+    fn from(c: &CountedCourse) -> Self {
+        pb::CountedCourse {
+            course_id: IdKind::Course.format(c.course_id),
+            amount_hundredths: c.amount.0,
+            capped: c.capped,
         }
     }
 }
@@ -55,6 +65,17 @@ impl From<&CredentialCompliance> for pb::Compliance {
                 .iter()
                 .map(|&id| IdKind::Course.format(id))
                 .collect(),
+            counted: c.counted.iter().map(Into::into).collect(),
+            not_counted: c
+                .not_counted
+                .iter()
+                .map(|n| pb::NotCountedCourse {
+                    course_id: IdKind::Course.format(n.course_id),
+                    reason: n.reason.name().into(),
+                    detail: n.detail.clone(),
+                })
+                .collect(),
+            status_reason: c.reason.clone(),
         }
     }
 }

@@ -48,6 +48,7 @@ impl TryFrom<pb::Course> for NewCourse {
             format: format("course.format", &c.format)?,
             credential_ids: credential_ids("course.credential_ids", &c.credential_ids)?,
             evidence: c.evidence.trim().to_string(),
+            allow_duplicate: false,
         })
     }
 }

@@ -27,6 +27,24 @@ impl From<&Credential> for pb::Credential {
                     issued_on: date_string(h.issued_on),
                     expires_on: h.expires_on.to_string(),
                     renewed_on: h.renewed_on.to_string(),
+                    outcome: h.outcome.as_ref().map(|o| pb::CycleOutcome {
+                        window_start: o.window_start.to_string(),
+                        ends_on: o.ends_on.to_string(),
+                        unit: o.unit_name.clone(),
+                        required_hundredths: o.required.0,
+                        earned_hundredths: o.earned.0,
+                        categories: o
+                            .categories
+                            .iter()
+                            .map(|p| pb::CategoryProgress {
+                                category: p.category.clone(),
+                                required_hundredths: p.required.0,
+                                earned_hundredths: p.earned.0,
+                            })
+                            .collect(),
+                        status: pb::ComplianceStatus::from(o.status).into(),
+                        counted: o.counted.iter().map(Into::into).collect(),
+                    }),
                 })
                 .collect(),
         }
@@ -78,6 +96,7 @@ pub fn renewal(req: &pb::RenewCredentialRequest) -> ApiResult<(u64, Renewal)> {
         Renewal {
             renewed_on: optional_date("renewed_on", &req.renewed_on)?,
             expires_on: optional_date("expires_on", &req.expires_on)?,
+            force: req.force,
         },
     ))
 }

@@ -23,9 +23,9 @@ mod legacy_v1;
 
 use crate::domain::{
     AccreditationMinimum, ActivityLimit, Alert, AlertSettings, Alternative, Cap, CapLimit,
-    CapScope, CategoryMinimum, Channel, ChannelKind, Confidence, Course, Credential, Credits,
-    CycleAnchor, Delivery, DeliveryState, Dues, Format, Holder, Mark, MonthDay, PastCycle, Program,
-    RuleField, Unit,
+    CapScope, CategoryMinimum, CategoryProgress, Channel, ChannelKind, Confidence, CountedCourse,
+    Course, Credential, Credits, CycleAnchor, CycleOutcome, Delivery, DeliveryState, Dues, Format,
+    Holder, Mark, MonthDay, PastCycle, Program, RuleField, Status, Unit,
 };
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
@@ -241,6 +241,196 @@ struct StoredPastCycle {
     expires_on: i32,
     #[prost(sint32, tag = "3")]
     renewed_on: i32,
+    /// Absent in cycles closed before outcomes were kept (they decode to `None`).
+    #[prost(message, optional, tag = "4")]
+    outcome: Option<StoredCycleOutcome>,
+}
+
+/// Storage message of a [`CycleOutcome`].
+#[derive(Clone, PartialEq, Message)]
+struct StoredCycleOutcome {
+    #[prost(sint32, tag = "1")]
+    window_start: i32,
+    #[prost(sint32, tag = "2")]
+    ends_on: i32,
+    #[prost(string, tag = "3")]
+    unit_name: String,
+    #[prost(int64, tag = "4")]
+    required: i64,
+    #[prost(int64, tag = "5")]
+    earned: i64,
+    #[prost(message, repeated, tag = "6")]
+    categories: Vec<StoredCategoryProgress>,
+    #[prost(enumeration = "StoredStatus", tag = "7")]
+    status: i32,
+    #[prost(message, repeated, tag = "8")]
+    counted: Vec<StoredCountedCourse>,
+}
+
+/// Storage message of a [`CategoryProgress`] in a closed cycle.
+#[derive(Clone, PartialEq, Message)]
+struct StoredCategoryProgress {
+    #[prost(string, tag = "1")]
+    category: String,
+    #[prost(int64, tag = "2")]
+    required: i64,
+    #[prost(int64, tag = "3")]
+    earned: i64,
+}
+
+/// Storage message of a [`CountedCourse`].
+#[derive(Clone, PartialEq, Message)]
+struct StoredCountedCourse {
+    #[prost(uint64, tag = "1")]
+    course_id: u64,
+    #[prost(int64, tag = "2")]
+    amount: i64,
+    #[prost(bool, tag = "3")]
+    capped: bool,
+}
+
+/// Stored numbers of a [`Status`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, prost::Enumeration)]
+#[repr(i32)]
+enum StoredStatus {
+    Unset = 0,
+    Met = 1,
+    OnTrack = 2,
+    AtRisk = 3,
+    InGrace = 4,
+    Expired = 5,
+}
+
+impl From<Status> for StoredStatus {
+    fn from(status: Status) -> Self {
+        match status {
+            Status::Met => StoredStatus::Met,
+            Status::OnTrack => StoredStatus::OnTrack,
+            Status::AtRisk => StoredStatus::AtRisk,
+            Status::InGrace => StoredStatus::InGrace,
+            Status::Expired => StoredStatus::Expired,
+        }
+    }
+}
+
+/// The status a stored number names.
+fn status(field: &'static str, value: i32) -> Result<Status, Invalid> {
+    Ok(match known(field, value)? {
+        StoredStatus::Unset => return Err(Invalid::Missing(field)),
+        StoredStatus::Met => Status::Met,
+        StoredStatus::OnTrack => Status::OnTrack,
+        StoredStatus::AtRisk => Status::AtRisk,
+        StoredStatus::InGrace => Status::InGrace,
+        StoredStatus::Expired => Status::Expired,
+    })
+}
+
+impl From<&CycleOutcome> for StoredCycleOutcome {
+    fn from(outcome: &CycleOutcome) -> Self {
+        let CycleOutcome {
+            window_start,
+            ends_on,
+            unit_name,
+            required,
+            earned,
+            categories,
+            status,
+            counted,
+        } = outcome;
+        StoredCycleOutcome {
+            window_start: days(*window_start),
+            ends_on: days(*ends_on),
+            unit_name: unit_name.clone(),
+            required: required.0,
+            earned: earned.0,
+            categories: categories
+                .iter()
+                .map(|c| {
+                    let CategoryProgress {
+                        category,
+                        required,
+                        earned,
+                    } = c;
+                    StoredCategoryProgress {
+                        category: category.clone(),
+                        required: required.0,
+                        earned: earned.0,
+                    }
+                })
+                .collect(),
+            status: StoredStatus::from(*status).into(),
+            counted: counted
+                .iter()
+                .map(|c| {
+                    let CountedCourse {
+                        course_id,
+                        amount,
+                        capped,
+                    } = c;
+                    StoredCountedCourse {
+                        course_id: *course_id,
+                        amount: amount.0,
+                        capped: *capped,
+                    }
+                })
+                .collect(),
+        }
+    }
+}
+
+impl TryFrom<StoredCycleOutcome> for CycleOutcome {
+    type Error = Invalid;
+
+    fn try_from(stored: StoredCycleOutcome) -> Result<Self, Invalid> {
+        let StoredCycleOutcome {
+            window_start,
+            ends_on,
+            unit_name,
+            required,
+            earned,
+            categories,
+            status: status_number,
+            counted,
+        } = stored;
+        Ok(CycleOutcome {
+            window_start: date("history.outcome.window_start", window_start)?,
+            ends_on: date("history.outcome.ends_on", ends_on)?,
+            unit_name,
+            required: Credits(required),
+            earned: Credits(earned),
+            categories: categories
+                .into_iter()
+                .map(|c| {
+                    let StoredCategoryProgress {
+                        category,
+                        required,
+                        earned,
+                    } = c;
+                    CategoryProgress {
+                        category,
+                        required: Credits(required),
+                        earned: Credits(earned),
+                    }
+                })
+                .collect(),
+            status: status("history.outcome.status", status_number)?,
+            counted: counted
+                .into_iter()
+                .map(|c| {
+                    let StoredCountedCourse {
+                        course_id,
+                        amount,
+                        capped,
+                    } = c;
+                    CountedCourse {
+                        course_id,
+                        amount: Credits(amount),
+                        capped,
+                    }
+                })
+                .collect(),
+        })
+    }
 }
 
 impl From<&PastCycle> for StoredPastCycle {
@@ -249,11 +439,13 @@ impl From<&PastCycle> for StoredPastCycle {
             issued_on,
             expires_on,
             renewed_on,
+            outcome,
         } = cycle;
         StoredPastCycle {
             issued_on: issued_on.map(days),
             expires_on: days(*expires_on),
             renewed_on: days(*renewed_on),
+            outcome: outcome.as_ref().map(StoredCycleOutcome::from),
         }
     }
 }
@@ -266,11 +458,13 @@ impl TryFrom<StoredPastCycle> for PastCycle {
             issued_on,
             expires_on,
             renewed_on,
+            outcome,
         } = stored;
         Ok(PastCycle {
             issued_on: optional_date("history.issued_on", issued_on)?,
             expires_on: date("history.expires_on", expires_on)?,
             renewed_on: date("history.renewed_on", renewed_on)?,
+            outcome: outcome.map(CycleOutcome::try_from).transpose()?,
         })
     }
 }
@@ -1588,14 +1782,48 @@ mod tests {
                     issued_on: None,
                     expires_on: date(2023, 3, 1),
                     renewed_on: date(2023, 2, 20),
+                    outcome: None,
                 },
                 PastCycle {
                     issued_on: Some(date(2023, 3, 1)),
                     expires_on: date(2025, 3, 1),
                     renewed_on: date(2025, 2, 14),
+                    outcome: None,
                 },
             ],
         }
+    }
+
+    /// [`credential`] whose last closed cycle kept its outcome (field 4 of the past cycle;
+    /// [`credential`]'s bytes, written before it, decode with `outcome: None`).
+    fn closed_credential() -> Credential {
+        let mut c = credential();
+        c.history[1].outcome = Some(CycleOutcome {
+            window_start: date(2023, 3, 2),
+            ends_on: date(2025, 3, 1),
+            unit_name: "NHA CE credit".into(),
+            required: Credits(1000),
+            earned: Credits(850),
+            categories: vec![CategoryProgress {
+                category: "safety".into(),
+                required: Credits(100),
+                earned: Credits(50),
+            }],
+            status: Status::AtRisk,
+            counted: vec![
+                CountedCourse {
+                    course_id: 4,
+                    amount: Credits(800),
+                    capped: false,
+                },
+                CountedCourse {
+                    course_id: 9,
+                    amount: Credits(50),
+                    capped: true,
+                },
+            ],
+        });
+        c
     }
 
     /// A credential with every optional unset.
@@ -1939,6 +2167,7 @@ mod tests {
             time_zone: String::new(),
         });
         round_trip(&credential());
+        round_trip(&closed_credential());
         round_trip(&bare_credential());
         round_trip(&course());
         round_trip(&bare_course());

@@ -58,6 +58,7 @@ impl From<PastCycle> for domain::PastCycle {
             issued_on,
             expires_on,
             renewed_on,
+            outcome: None,
         }
     }
 }
