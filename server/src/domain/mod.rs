@@ -4,16 +4,19 @@
 //! Nothing here performs I/O or knows about the wire or the store; every rule that depends on
 //! the date takes an explicit `today`.
 
+mod access;
 mod alert;
 mod alert_policy;
 pub mod backoff;
 mod compliance;
 mod credits;
+mod history;
 mod ids;
 mod program;
 mod records;
 mod validate;
 
+pub use access::{Role, Team, Token, TokenHash, parse_team_id, parse_token_id, team_id, token_id};
 pub use alert::{
     Alert, AlertSettings, AlertStatus, AttemptOutcome, Channel, ChannelKind, Delivery,
     DeliveryState, Refused,
@@ -27,6 +30,7 @@ pub use compliance::{
     compliance_all,
 };
 pub use credits::{Credits, Unit};
+pub use history::{Actor, HistoryEntry};
 pub use ids::IdKind;
 pub use program::{
     AccreditationMinimum, ActivityLimit, Alternative, Cap, CapLimit, CapScope, CategoryMinimum,

@@ -67,15 +67,17 @@ impl<S: Store> Service<S> {
         credential.validate()?;
         self.holder(caller, holder_id).await?;
         self.program(&credential.program).await?;
-        let created = self.store.create_credential(credential).await?;
+        let created = self.store_as(caller).create_credential(credential).await?;
         self.after_change(holder_id).await;
         tracing::info!(credential = %IdKind::Credential.format(created.id), program = %created.program, "credential created");
         Ok(created)
     }
 
     /// A credential by id.
-    pub async fn get_credential(&self, _caller: &Caller, id: u64) -> ServiceResult<Credential> {
-        Ok(self.store.credential(id).await?)
+    pub async fn get_credential(&self, caller: &Caller, id: u64) -> ServiceResult<Credential> {
+        let credential = self.store.credential(id).await?;
+        self.visible(caller, IdKind::Credential, id, credential.holder_id)?;
+        Ok(credential)
     }
 
     /// A page of an existing holder's credentials, in id order.
@@ -108,7 +110,7 @@ impl<S: Store> Service<S> {
             credential.expires_on = expires_on;
         }
         credential.validate()?;
-        let updated = self.store.update_credential(credential).await?;
+        let updated = self.store_as(caller).update_credential(credential).await?;
         self.after_change(updated.holder_id).await;
         Ok(updated)
     }
@@ -151,7 +153,7 @@ impl<S: Store> Service<S> {
         credential.issued_on = Some(credential.expires_on);
         credential.expires_on = expires_on;
         credential.validate()?;
-        let renewed = self.store.update_credential(credential).await?;
+        let renewed = self.store_as(caller).update_credential(credential).await?;
         self.after_change(renewed.holder_id).await;
         tracing::info!(credential = %IdKind::Credential.format(id), expires_on = %renewed.expires_on, "credential renewed");
         Ok(renewed)
@@ -161,7 +163,7 @@ impl<S: Store> Service<S> {
     /// alert settings in the same write.
     pub async fn delete_credential(&self, caller: &Caller, id: u64) -> ServiceResult<()> {
         let credential = self.get_credential(caller, id).await?;
-        self.store.delete_credential(id).await?;
+        self.store_as(caller).delete_credential(id).await?;
         self.after_change(credential.holder_id).await;
         Ok(())
     }
