@@ -1,4 +1,4 @@
-//! The command line: `recert [--server URL] [--output table|json] [--holder ID] <noun> <verb>`.
+//! The command line: `recert [--server URL] [--token T] [--output table|json] [--holder ID] <noun> <verb>`.
 //!
 //! Values are parsed and checked here (dates, amounts, spans, rules), so a bad value is a
 //! clap usage error (exit 2) that names the flag, before anything is sent.
@@ -80,8 +80,8 @@ impl Cli {
 }
 
 /// What subcommand pages say instead of repeating the global options.
-const GLOBAL_OPTIONS_NOTE: &str = "Global options (--server URL, -o/--output table|json, --holder ID) \
-     work here too; see: recert --help";
+const GLOBAL_OPTIONS_NOTE: &str = "Global options (--server URL, -o/--output table|json, --holder ID, \
+     --token TOKEN) work here too; see: recert --help";
 
 /// The command line as clap builds it from [`Cli`], except that subcommand help pages end
 /// with one line about the global options instead of listing all of them again.
