@@ -60,6 +60,8 @@ pub struct Daemon {
     pub url: String,
     /// Where its stderr (logs) goes.
     pub log: PathBuf,
+    /// The admin token it wrote into its data dir on first start.
+    pub token: String,
 }
 
 impl Daemon {
@@ -105,11 +107,17 @@ impl Daemon {
                 "did not start (stdout {line:?}); its log:\n{logged}"
             )));
         };
+        let token_file = data_dir.join("admin.token");
+        let token = std::fs::read_to_string(&token_file)
+            .map_err(BenchError::io(format!("read {}", token_file.display())))?
+            .trim()
+            .to_string();
         Ok(Daemon {
             child,
             _stdout: stdout,
             url: format!("http://{addr}"),
             log: log.to_path_buf(),
+            token,
         })
     }
 

@@ -25,7 +25,31 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
-use tonic::transport::{Channel, Endpoint};
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Endpoint;
+
+/// A connection whose every call carries the bearer token.
+pub type Channel = InterceptedService<tonic::transport::Channel, Bearer>;
+
+/// Adds `authorization: Bearer <token>` to every call (nothing without a token).
+#[derive(Clone, Debug)]
+pub struct Bearer(Option<MetadataValue<Ascii>>);
+
+impl Interceptor for Bearer {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(value) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
+}
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
@@ -190,6 +214,8 @@ impl FromStr for Mode {
 pub struct LoadOptions {
     /// `http://HOST:PORT` of a running recertd.
     pub url: String,
+    /// Its bearer token.
+    pub token: Option<String>,
     /// Weights of the mixed phase.
     pub mix: Mix,
     /// Phases besides the baseline.
@@ -351,8 +377,14 @@ impl Clients {
     }
 }
 
-/// Opens `n` HTTP/2 connections to `url`.
-pub async fn connect(url: &str, n: usize) -> Result<Vec<Channel>> {
+/// Opens `n` HTTP/2 connections to `url`, each call carrying `token`.
+pub async fn connect(url: &str, token: Option<&str>, n: usize) -> Result<Vec<Channel>> {
+    let bearer = match token {
+        Some(t) => Bearer(Some(format!("Bearer {t}").parse().map_err(|_| {
+            BenchError::Usage("the token has characters a token never has".into())
+        })?)),
+        None => Bearer(None),
+    };
     let endpoint = Endpoint::from_shared(url.to_string()).map_err(|e| BenchError::Connect {
         url: url.into(),
         detail: e.to_string(),
@@ -360,10 +392,11 @@ pub async fn connect(url: &str, n: usize) -> Result<Vec<Channel>> {
     let endpoint = endpoint.tcp_nodelay(true);
     let mut channels = Vec::with_capacity(n.max(1));
     for _ in 0..n.max(1) {
-        channels.push(endpoint.connect().await.map_err(|e| BenchError::Connect {
+        let channel = endpoint.connect().await.map_err(|e| BenchError::Connect {
             url: url.into(),
             detail: e.to_string(),
-        })?);
+        })?;
+        channels.push(InterceptedService::new(channel, bearer.clone()));
     }
     Ok(channels)
 }
@@ -845,7 +878,7 @@ pub async fn run(options: &LoadOptions) -> Result<LoadReport> {
             "concurrency and duration must be above zero".into(),
         ));
     }
-    let channels = connect(&options.url, options.connections).await?;
+    let channels = connect(&options.url, options.token.as_deref(), options.connections).await?;
     let (fixture, info) = seed_fixture(&channels, options).await?;
     let fixture = Arc::new(fixture);
     let mut alone = Vec::new();

@@ -47,6 +47,9 @@ enum Command {
         /// The daemon, e.g. http://127.0.0.1:50051.
         #[arg(long)]
         url: String,
+        /// Its bearer token (an admin's: the load seeds holders).
+        #[arg(long, env = "RECERT_TOKEN", hide_env_values = true)]
+        token: Option<String>,
         /// Class weights of the mixed phase (classes: log, compliance, list, deadlines).
         #[arg(long, default_value = "log=1,compliance=4,list=2,deadlines=1", value_parser = parse_mix)]
         mix: Mix,
@@ -300,6 +303,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Load {
             url,
+            token,
             mix,
             mode,
             concurrency,
@@ -315,6 +319,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         } => {
             let options = LoadOptions {
                 url,
+                token,
                 mix,
                 mode,
                 concurrency,

@@ -3,6 +3,7 @@
 //! holder in it.
 
 use crate::daemon::{Daemon, Memory};
+use crate::load::Channel;
 use crate::load::connect;
 use crate::{BenchError, Result};
 use recert_proto::v1 as pb;
@@ -13,7 +14,6 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
-use tonic::transport::Channel;
 
 /// What to measure.
 #[derive(Debug, Clone)]
@@ -139,7 +139,7 @@ pub async fn run(scratch: &Path, options: &MemoryOptions) -> Result<MemoryReport
     )
     .await?;
     report.idle_seeded = Some(settled(&daemon, options.settle).await?);
-    let channels = connect(&daemon.url, 2).await?;
+    let channels = connect(&daemon.url, Some(&daemon.token), 2).await?;
     let holders = all_holders(&channels[0]).await?;
     let started = Instant::now();
     let mut set: JoinSet<Result<u64>> = JoinSet::new();

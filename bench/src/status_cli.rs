@@ -64,8 +64,8 @@ pub struct StatusReport {
 }
 
 /// Gives the daemon a default holder with three credentials and `courses` courses.
-async fn seed(url: &str, courses: u64) -> Result<usize> {
-    let channel = connect(url, 1).await?.remove(0);
+async fn seed(url: &str, token: &str, courses: u64) -> Result<usize> {
+    let channel = connect(url, Some(token), 1).await?.remove(0);
     let today = crate::seed::today();
     let holder = create_holder(channel.clone(), "Dana Reyes".into()).await?;
     let programs = [("nha-cpt", 300), ("ascp-pbt", 700), ("ca-cpt1", 45)];
@@ -189,21 +189,28 @@ pub async fn run(scratch: &Path, options: &StatusOptions) -> Result<StatusReport
         &dir.path().join("recertd.log"),
     )
     .await?;
-    let credentials = seed(&daemon.url, options.courses).await?;
+    let credentials = seed(&daemon.url, &daemon.token, options.courses).await?;
     let recert = options.recert.clone();
     let url = daemon.url.clone();
+    let token = daemon.token.clone();
     let (runs, warmup) = (options.runs, options.warmup);
     let (status, version) = tokio::task::spawn_blocking(move || -> Result<_> {
-        let status = time_runs(&recert, &["--server", &url, "status"], warmup, runs)?;
+        let status = time_runs(
+            &recert,
+            &["--server", &url, "--token", &token, "status"],
+            warmup,
+            runs,
+        )?;
         let version = time_runs(&recert, &["--version"], warmup, runs)?;
         Ok((status, version))
     })
     .await
     .map_err(|e| BenchError::Task(e.to_string()))??;
     let command = format!(
-        "{} --server {} status",
+        "{} --server {} --token {} status",
         options.recert.display(),
-        daemon.url
+        daemon.url,
+        daemon.token
     );
     let hyperfine = if options.hyperfine {
         let command = command.clone();

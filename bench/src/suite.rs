@@ -84,6 +84,7 @@ impl SuiteOptions {
             },
             load: LoadOptions {
                 url: String::new(),
+                token: None,
                 mix: Mix::default(),
                 mode: Mode::Both,
                 concurrency: 64,
@@ -356,6 +357,7 @@ pub async fn run(options: &SuiteOptions, progress: &mut dyn FnMut(String)) -> Re
     .await?;
     let load_options = LoadOptions {
         url: daemon.url.clone(),
+        token: Some(daemon.token.clone()),
         daemon_pid: daemon.pid().ok(),
         ..options.load.clone()
     };

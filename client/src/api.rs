@@ -15,18 +15,49 @@ use recert_proto::v1::channel_service_client::ChannelServiceClient;
 use recert_proto::v1::compliance_service_client::ComplianceServiceClient;
 use recert_proto::v1::course_service_client::CourseServiceClient;
 use recert_proto::v1::credential_service_client::CredentialServiceClient;
+use recert_proto::v1::history_service_client::HistoryServiceClient;
 use recert_proto::v1::holder_service_client::HolderServiceClient;
 use recert_proto::v1::program_service_client::ProgramServiceClient;
+use recert_proto::v1::team_service_client::TeamServiceClient;
+use recert_proto::v1::token_service_client::TokenServiceClient;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 use tonic::{Code, Status};
 
 use crate::error::{Error, Violation};
 use crate::model::{
     Alert, AlertChannel, AlertQuery, Compliance, Course, CourseChanges, Credential,
-    CredentialChanges, CredentialMute, Deadline, DeadlineQuery, Holder, HolderChanges,
-    ImportReport, NewChannel, NewCourse, NewCredential, NewHolder, Program, ProgramDraft,
-    ScopeSettings, TestAlertReport,
+    CredentialChanges, CredentialMute, Deadline, DeadlineQuery, HistoryEntry, Holder,
+    HolderChanges, ImportReport, NewChannel, NewCourse, NewCredential, NewHolder, NewTokenSecret,
+    Program, ProgramDraft, ScopeSettings, Team, TestAlertReport, TokenInfo,
 };
+
+/// "" as `None`.
+fn non_empty(text: String) -> Option<String> {
+    (!text.is_empty()).then_some(text)
+}
+
+fn token_info(t: pb::Token) -> TokenInfo {
+    TokenInfo {
+        id: t.id,
+        name: non_empty(t.name),
+        role: t.role,
+        holder_id: non_empty(t.holder_id),
+        expires_at: non_empty(t.expires_at),
+        revoked_at: non_empty(t.revoked_at),
+    }
+}
+
+fn team(t: pb::Team) -> Team {
+    Team {
+        id: t.id,
+        name: t.name,
+        member_ids: t.member_ids,
+        lead_ids: t.lead_ids,
+    }
+}
 
 /// How long to wait for the TCP (and HTTP/2) connection before calling the daemon unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -57,14 +88,53 @@ pub const DEFAULT_HOLDER: &str = "default";
 #[derive(Clone)]
 pub struct Api {
     server: String,
-    holders: HolderServiceClient<Channel>,
-    programs: ProgramServiceClient<Channel>,
-    credentials: CredentialServiceClient<Channel>,
-    courses: CourseServiceClient<Channel>,
-    compliance: ComplianceServiceClient<Channel>,
-    alerts: AlertServiceClient<Channel>,
-    channels: ChannelServiceClient<Channel>,
-    backups: BackupServiceClient<Channel>,
+    holders: HolderServiceClient<Conn>,
+    programs: ProgramServiceClient<Conn>,
+    credentials: CredentialServiceClient<Conn>,
+    courses: CourseServiceClient<Conn>,
+    compliance: ComplianceServiceClient<Conn>,
+    alerts: AlertServiceClient<Conn>,
+    channels: ChannelServiceClient<Conn>,
+    backups: BackupServiceClient<Conn>,
+    tokens: TokenServiceClient<Conn>,
+    teams: TeamServiceClient<Conn>,
+    history: HistoryServiceClient<Conn>,
+}
+
+/// The channel every client shares, each call carrying the bearer token.
+type Conn = InterceptedService<Channel, Bearer>;
+
+/// Adds `authorization: Bearer <token>` to every call (when a token was found): the one
+/// place the CLI authenticates.
+#[derive(Clone)]
+pub struct Bearer(Option<MetadataValue<Ascii>>);
+
+impl Bearer {
+    /// The header for `token`; refused when it cannot be a header value.
+    pub fn new(token: Option<&str>) -> Result<Self, Error> {
+        token
+            .map(|t| {
+                format!("Bearer {}", t.trim()).parse().map_err(|_| {
+                    Error::Usage(
+                        "the token (--token or RECERT_TOKEN) has characters a token never has"
+                            .into(),
+                    )
+                })
+            })
+            .transpose()
+            .map(Bearer)
+    }
+}
+
+impl Interceptor for Bearer {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
+        if let Some(value) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
 }
 
 impl Api {
@@ -73,8 +143,13 @@ impl Api {
     ///
     /// Connecting eagerly means a daemon that is not running is reported once, clearly, as
     /// [`Error::Unreachable`] (or a certificate it cannot verify as [`Error::Tls`]) instead
-    /// of as a transport error on the first call.
-    pub async fn connect(server: &str, ca: Option<&std::path::Path>) -> Result<Self, Error> {
+    /// of as a transport error on the first call. `token` goes with every call.
+    pub async fn connect(
+        server: &str,
+        ca: Option<&std::path::Path>,
+        token: Option<&str>,
+    ) -> Result<Self, Error> {
+        let bearer = Bearer::new(token)?;
         let endpoint = transport::endpoint(server, ca)?
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
@@ -86,14 +161,17 @@ impl Api {
             .map_err(|e| transport::connect_error(server, &e))?;
         Ok(Self {
             server: server.to_owned(),
-            holders: HolderServiceClient::new(channel.clone()),
-            programs: ProgramServiceClient::new(channel.clone()),
-            credentials: CredentialServiceClient::new(channel.clone()),
-            courses: CourseServiceClient::new(channel.clone()),
-            compliance: ComplianceServiceClient::new(channel.clone()),
-            alerts: AlertServiceClient::new(channel.clone()),
-            backups: BackupServiceClient::new(channel.clone()),
-            channels: ChannelServiceClient::new(channel),
+            holders: HolderServiceClient::with_interceptor(channel.clone(), bearer.clone()),
+            programs: ProgramServiceClient::with_interceptor(channel.clone(), bearer.clone()),
+            credentials: CredentialServiceClient::with_interceptor(channel.clone(), bearer.clone()),
+            courses: CourseServiceClient::with_interceptor(channel.clone(), bearer.clone()),
+            compliance: ComplianceServiceClient::with_interceptor(channel.clone(), bearer.clone()),
+            alerts: AlertServiceClient::with_interceptor(channel.clone(), bearer.clone()),
+            backups: BackupServiceClient::with_interceptor(channel.clone(), bearer.clone()),
+            tokens: TokenServiceClient::with_interceptor(channel.clone(), bearer.clone()),
+            history: HistoryServiceClient::with_interceptor(channel.clone(), bearer.clone()),
+            teams: TeamServiceClient::with_interceptor(channel.clone(), bearer.clone()),
+            channels: ChannelServiceClient::with_interceptor(channel, bearer),
         })
     }
 
@@ -528,6 +606,138 @@ impl Api {
         let request = pb::DeleteChannelRequest { id: id.to_owned() };
         let reply = self.channels.clone().delete_channel(request).await;
         self.check(reply).map(drop)
+    }
+
+    /// Makes a token; the answer holds its secret.
+    pub async fn create_token(
+        &self,
+        role: &str,
+        holder_id: Option<&str>,
+        expires_at: Option<jiff::Timestamp>,
+        name: Option<&str>,
+    ) -> Result<NewTokenSecret, Error> {
+        let request = pb::CreateTokenRequest {
+            name: name.unwrap_or_default().to_owned(),
+            role: role.to_owned(),
+            holder_id: holder_id.unwrap_or_default().to_owned(),
+            expires_at: expires_at.map(|t| t.to_string()).unwrap_or_default(),
+        };
+        let reply = self.check(self.tokens.clone().create_token(request).await)?;
+        let token = token_info(reply.token.unwrap_or_default());
+        Ok(NewTokenSecret {
+            id: token.id,
+            token: reply.secret,
+            role: token.role,
+            holder_id: token.holder_id,
+            expires_at: token.expires_at,
+        })
+    }
+
+    /// The tokens this caller may see.
+    pub async fn tokens(&self) -> Result<Vec<TokenInfo>, Error> {
+        let request = pb::ListTokensRequest {};
+        let reply = self.check(self.tokens.clone().list_tokens(request).await)?;
+        Ok(reply.tokens.into_iter().map(token_info).collect())
+    }
+
+    /// Revokes a token.
+    pub async fn revoke_token(&self, id: &str) -> Result<TokenInfo, Error> {
+        let request = pb::RevokeTokenRequest { id: id.to_owned() };
+        Ok(token_info(
+            self.check(self.tokens.clone().revoke_token(request).await)?,
+        ))
+    }
+
+    /// The audit trail, oldest first: one holder's (or one credential's), or every holder's
+    /// the token may see.
+    pub async fn history(
+        &self,
+        holder_id: Option<&str>,
+        credential_id: Option<&str>,
+        since: Option<Date>,
+    ) -> Result<Vec<HistoryEntry>, Error> {
+        let entries = self
+            .paginate(None, |page_size, page_token| {
+                let mut client = self.history.clone();
+                let request = pb::ListHistoryRequest {
+                    holder_id: holder_id.unwrap_or_default().to_owned(),
+                    credential_id: credential_id.unwrap_or_default().to_owned(),
+                    since: since.map(|d| d.to_string()).unwrap_or_default(),
+                    page_size,
+                    page_token,
+                };
+                async move {
+                    let page = client.list_history(request).await?.into_inner();
+                    Ok((page.entries, page.next_page_token))
+                }
+            })
+            .await?;
+        let json = |text: String| {
+            (!text.is_empty())
+                .then(|| serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+        };
+        Ok(entries
+            .into_iter()
+            .map(|e: pb::HistoryEntry| HistoryEntry {
+                id: e.id,
+                at: e.at,
+                token_id: non_empty(e.token_id),
+                actor: e.actor,
+                action: e.action,
+                kind: e.kind,
+                record: e.record,
+                holder_id: non_empty(e.holder_id),
+                before: json(e.before),
+                after: json(e.after),
+            })
+            .collect())
+    }
+
+    /// Adds a team.
+    pub async fn create_team(&self, name: &str) -> Result<Team, Error> {
+        let request = pb::CreateTeamRequest {
+            name: name.to_owned(),
+        };
+        Ok(team(
+            self.check(self.teams.clone().create_team(request).await)?,
+        ))
+    }
+
+    /// The teams this caller may see.
+    pub async fn teams(&self) -> Result<Vec<Team>, Error> {
+        let request = pb::ListTeamsRequest {};
+        let reply = self.check(self.teams.clone().list_teams(request).await)?;
+        Ok(reply.teams.into_iter().map(team).collect())
+    }
+
+    /// One team, by id or name.
+    pub async fn team(&self, name: &str) -> Result<Team, Error> {
+        let request = pb::GetTeamRequest {
+            team: name.to_owned(),
+        };
+        Ok(team(
+            self.check(self.teams.clone().get_team(request).await)?,
+        ))
+    }
+
+    /// Changes a team's people: `"add-member"`, `"remove-member"` or `"add-lead"`.
+    pub async fn change_team(
+        &self,
+        change: &str,
+        name: &str,
+        holder_id: &str,
+    ) -> Result<Team, Error> {
+        let request = pb::TeamMemberRequest {
+            team: name.to_owned(),
+            holder_id: holder_id.to_owned(),
+        };
+        let mut client = self.teams.clone();
+        let reply = match change {
+            "add-member" => client.add_member(request).await,
+            "remove-member" => client.remove_member(request).await,
+            _ => client.add_lead(request).await,
+        };
+        Ok(team(self.check(reply)?))
     }
 
     /// Opens the store's dump: whole lines of recert-export JSON, chunk by chunk.

@@ -1,4 +1,4 @@
-//! The command line: `recert [--server URL] [--output table|json] [--holder ID] <noun> <verb>`.
+//! The command line: `recert [--server URL] [--token T] [--output table|json] [--holder ID] <noun> <verb>`.
 //!
 //! Values are parsed and checked here (dates, amounts, spans, rules), so a bad value is a
 //! clap usage error (exit 2) that names the flag, before anything is sent.
@@ -44,6 +44,18 @@ pub struct Cli {
     )]
     pub output: Format,
 
+    /// Bearer token for recertd [default: a local server's admin.token in the default data
+    /// dir].
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        env = "RECERT_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub token: Option<String>,
+
     /// Act for this holder instead of the default one.
     #[arg(
         long,
@@ -79,8 +91,8 @@ impl Cli {
 }
 
 /// What subcommand pages say instead of repeating the global options.
-const GLOBAL_OPTIONS_NOTE: &str = "Global options (--server URL, -o/--output table|json, --holder ID, --ca FILE) \
-     work here too; see: recert --help";
+const GLOBAL_OPTIONS_NOTE: &str = "Global options (--server URL, -o/--output table|json, --holder ID, --ca FILE, \
+     --token TOKEN) work here too; see: recert --help";
 
 /// The command line as clap builds it from [`Cli`], except that subcommand help pages end
 /// with one line about the global options instead of listing all of them again.
@@ -138,6 +150,105 @@ pub enum Command {
     Export(ExportArgs),
     /// Restore a recert-export dump: all of it, or nothing if any line is wrong.
     Import(ImportArgs),
+    /// Bearer tokens: make, list, revoke.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Teams of holders, and who leads them.
+    #[command(subcommand)]
+    Team(TeamCommand),
+    /// The audit trail: who changed what, when, and the fields before and after.
+    History(HistoryArgs),
+}
+
+/// `recert history [--credential C] [--since DATE]`
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Only this credential's changes.
+    #[arg(long, value_name = "ID")]
+    pub credential: Option<String>,
+    /// Only changes on or after this date (UTC).
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub since: Option<Date>,
+    /// Every holder you may see, not only --holder (or the default one).
+    #[arg(long)]
+    pub all_holders: bool,
+}
+
+/// A token's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Role {
+    /// Everything.
+    Admin,
+    /// The holders of the teams their holder leads.
+    Supervisor,
+    /// Their own records only.
+    Holder,
+}
+
+/// `recert token ...`
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make a token and print its secret (shown once); a supervisor or holder token acts
+    /// for --holder.
+    Create {
+        /// What it may do.
+        #[arg(long, value_enum)]
+        role: Role,
+        /// Refuse it after this long: 90d, 12w, or an RFC 3339 instant.
+        #[arg(long, value_name = "SPAN", value_parser = crate::input::parse_expiry)]
+        expires: Option<jiff::Timestamp>,
+        /// A name to recognise it by.
+        #[arg(long, value_name = "N")]
+        name: Option<String>,
+    },
+    /// List tokens (never their secrets).
+    List,
+    /// Revoke a token: refused from its next call.
+    Revoke {
+        /// The token's id (tk1).
+        id: String,
+    },
+}
+
+/// `recert team ...`
+#[derive(Debug, Subcommand)]
+pub enum TeamCommand {
+    /// Add a team.
+    Add {
+        /// Its name.
+        name: String,
+    },
+    /// List teams.
+    List,
+    /// Show a team's members and leads.
+    Show {
+        /// A team id (tm1) or name.
+        team: String,
+    },
+    /// Add a holder to a team.
+    AddMember {
+        /// A team id or name.
+        team: String,
+        /// A holder id.
+        #[arg(value_name = "HOLDER")]
+        member: String,
+    },
+    /// Remove a holder from a team.
+    RemoveMember {
+        /// A team id or name.
+        team: String,
+        /// A holder id.
+        #[arg(value_name = "HOLDER")]
+        member: String,
+    },
+    /// Make a holder a lead of a team (their supervisor token sees its members).
+    AddLead {
+        /// A team id or name.
+        team: String,
+        /// A holder id.
+        #[arg(value_name = "HOLDER")]
+        member: String,
+    },
 }
 
 /// `recert export ...`

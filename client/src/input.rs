@@ -59,6 +59,19 @@ pub fn parse_within(input: &str) -> Result<i32, String> {
     Ok(days)
 }
 
+/// Parses a token's expiry: a span from now (`90d`, see [`parse_within`]) or an RFC 3339
+/// instant.
+pub fn parse_expiry(input: &str) -> Result<jiff::Timestamp, String> {
+    if let Ok(at) = input.trim().parse::<jiff::Timestamp>() {
+        return Ok(at);
+    }
+    let days = parse_within(input)
+        .map_err(|_| format!("'{input}' is neither a span (90d, 12w) nor an RFC 3339 instant"))?;
+    jiff::Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_hours(i64::from(days) * 24))
+        .map_err(|_| "span is too long".to_owned())
+}
+
 /// Parses `CATEGORY=AMOUNT`, a minimum number of credits in one category.
 pub fn parse_category_minimum(input: &str) -> Result<CategoryMinimum, String> {
     let (category, amount) = split_rule(input, "CATEGORY=AMOUNT, e.g. safety=1")?;

@@ -845,6 +845,76 @@ pub struct ExportReport {
     pub records: u64,
 }
 
+/// A token as listed: never its secret.
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenInfo {
+    /// Server-assigned id, e.g. "tk2".
+    pub id: String,
+    /// Its name, if it has one.
+    pub name: Option<String>,
+    /// "admin", "supervisor" or "holder".
+    pub role: String,
+    /// The holder it acts for, if any.
+    pub holder_id: Option<String>,
+    /// When it stops working (RFC 3339), if ever.
+    pub expires_at: Option<String>,
+    /// When it was revoked (RFC 3339), if it was.
+    pub revoked_at: Option<String>,
+}
+
+/// A token just made: its id and its secret, shown this once.
+#[derive(Debug, Clone, Serialize)]
+pub struct NewTokenSecret {
+    /// Server-assigned id.
+    pub id: String,
+    /// The bearer secret ("rct_...").
+    pub token: String,
+    /// Its role.
+    pub role: String,
+    /// The holder it acts for, if any.
+    pub holder_id: Option<String>,
+    /// When it stops working, if ever.
+    pub expires_at: Option<String>,
+}
+
+/// One change in the audit trail.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryEntry {
+    /// Server-assigned id, e.g. "hi12", in the order changes were made.
+    pub id: String,
+    /// When (RFC 3339).
+    pub at: String,
+    /// The token that made it, if any (none: recertd itself).
+    pub token_id: Option<String>,
+    /// Who: the token's id and name, or "recertd".
+    pub actor: String,
+    /// "create", "update" or "delete".
+    pub action: String,
+    /// The record's kind.
+    pub kind: String,
+    /// The record's id (a program's slug, a settings scope).
+    pub record: String,
+    /// Whose record it is.
+    pub holder_id: Option<String>,
+    /// The record before (a JSON object), or null for a create.
+    pub before: Option<serde_json::Value>,
+    /// The record after (a JSON object), or null for a delete.
+    pub after: Option<serde_json::Value>,
+}
+
+/// A team of holders.
+#[derive(Debug, Clone, Serialize)]
+pub struct Team {
+    /// Server-assigned id, e.g. "tm1".
+    pub id: String,
+    /// Its unique name.
+    pub name: String,
+    /// Holder ids of the members.
+    pub member_ids: Vec<String>,
+    /// Holder ids of the leads.
+    pub lead_ids: Vec<String>,
+}
+
 /// What a delete command prints in JSON mode.
 #[derive(Debug, Clone, Serialize)]
 pub struct Deleted {

@@ -16,8 +16,8 @@ pub mod service;
 pub mod store;
 
 use api::{
-    AlertApi, Api, BackupApi, ChannelApi, ComplianceApi, CourseApi, CredentialApi, HolderApi,
-    ProgramApi,
+    AlertApi, Api, AuthLayer, BackupApi, ChannelApi, ComplianceApi, CourseApi, CredentialApi,
+    HistoryApi, HolderApi, ProgramApi, TeamApi, TokenApi,
 };
 use clock::Clock;
 use config::Config;
@@ -27,8 +27,11 @@ use recert_proto::v1::channel_service_server::ChannelServiceServer;
 use recert_proto::v1::compliance_service_server::ComplianceServiceServer;
 use recert_proto::v1::course_service_server::CourseServiceServer;
 use recert_proto::v1::credential_service_server::CredentialServiceServer;
+use recert_proto::v1::history_service_server::HistoryServiceServer;
 use recert_proto::v1::holder_service_server::HolderServiceServer;
 use recert_proto::v1::program_service_server::ProgramServiceServer;
+use recert_proto::v1::team_service_server::TeamServiceServer;
+use recert_proto::v1::token_service_server::TokenServiceServer;
 use std::sync::Arc;
 use store::{SledStore, Store, StoreError};
 use tokio::net::TcpListener;
@@ -63,6 +66,9 @@ pub enum RunError {
     /// The TLS certificate or key could not be read or used.
     #[error("TLS: {0}")]
     Tls(String),
+    /// The admin token could not be made or written.
+    #[error("{0}")]
+    AdminToken(String),
 }
 
 /// Creates the data dir private to this user, or narrows an existing one (saying so).
@@ -122,6 +128,90 @@ impl From<tokio::net::UnixListener> for Listener {
     }
 }
 
+/// The file in the data dir that holds the first admin token's secret.
+pub const ADMIN_TOKEN_FILE: &str = "admin.token";
+
+/// Writes `secret` to a new file at `path`, mode 0600; refuses to replace an existing one.
+fn write_secret_file(path: &std::path::Path, secret: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(format!("{secret}\n").as_bytes())?;
+    file.sync_all()
+}
+
+/// On a store without tokens, makes the first admin token and writes its secret to
+/// `<data dir>/admin.token` (0600). An `admin.token` already there (a store made anew beside
+/// it) is kept and its secret stored, so the file stays the way in; it is never overwritten.
+async fn first_admin_token<S: Store>(
+    store: &S,
+    clock: &Arc<dyn Clock>,
+    data_dir: &std::path::Path,
+) -> Result<(), RunError> {
+    let service = service::Service::new(store.clone(), clock.clone(), Arc::default());
+    let failed = |e: String| RunError::AdminToken(e);
+    if service
+        .has_tokens()
+        .await
+        .map_err(|e| failed(e.to_string()))?
+    {
+        return Ok(());
+    }
+    let path = data_dir.join(ADMIN_TOKEN_FILE);
+    let secret = match std::fs::read_to_string(&path) {
+        Ok(text) if service::access::is_secret(text.trim()) => text.trim().to_string(),
+        Ok(_) => {
+            return Err(failed(format!(
+                "{} does not hold a recert token; move it away and start again",
+                path.display()
+            )));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let secret = service::access::new_secret().map_err(|e| failed(e.to_string()))?;
+            write_secret_file(&path, &secret)
+                .map_err(|e| failed(format!("cannot write {}: {e}", path.display())))?;
+            secret
+        }
+        Err(e) => return Err(failed(format!("cannot read {}: {e}", path.display()))),
+    };
+    service
+        .create_admin_token(&secret, "admin (admin.token)")
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    tracing::info!(file = %path.display(), "first start: admin token written");
+    Ok(())
+}
+
+/// `recertd token create-admin`: makes a new admin token while no daemon runs and writes it
+/// to `<data dir>/admin.token`, which must not exist (it is never overwritten). Returns the
+/// file's path.
+pub async fn create_admin_token(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+) -> Result<std::path::PathBuf, RunError> {
+    let path = config.data_dir.join(ADMIN_TOKEN_FILE);
+    if path.exists() {
+        return Err(RunError::AdminToken(format!(
+            "{} exists; it is never overwritten (move it away first)",
+            path.display()
+        )));
+    }
+    let store = SledStore::open(&config.data_dir, &config.store_options())?;
+    let service = service::Service::new(store.clone(), clock, Arc::default());
+    let secret = service::access::new_secret().map_err(|e| RunError::AdminToken(e.to_string()))?;
+    write_secret_file(&path, &secret)
+        .map_err(|e| RunError::AdminToken(format!("cannot write {}: {e}", path.display())))?;
+    let made = service
+        .create_admin_token(&secret, "admin (token create-admin)")
+        .await
+        .map_err(|e| RunError::AdminToken(e.to_string()));
+    store.close().await?;
+    made.map(|_| path)
+}
+
 /// Serves recert on `listener` until `shutdown` is cancelled, then lets in-flight calls
 /// finish and flushes the store. The store is opened here from `config.data_dir`;
 /// `on_ready` runs once it is open and the services are about to serve.
@@ -145,6 +235,7 @@ pub async fn run(
         schema = store.schema_version()?,
         "store opened"
     );
+    first_admin_token(&store, &clock, &config.data_dir).await?;
     let engine = alerts::AlertEngine::new(store.clone(), clock.clone(), &config.alerts)?;
     let engine_stop = CancellationToken::new();
     let engine_task = tokio::spawn(engine.clone().run(engine_stop.clone()));
@@ -213,6 +304,13 @@ async fn serve<S: Store>(
     health
         .set_serving::<BackupServiceServer<BackupApi<S>>>()
         .await;
+    health
+        .set_serving::<TokenServiceServer<TokenApi<S>>>()
+        .await;
+    health.set_serving::<TeamServiceServer<TeamApi<S>>>().await;
+    health
+        .set_serving::<HistoryServiceServer<HistoryApi<S>>>()
+        .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(recert_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -247,6 +345,7 @@ async fn serve<S: Store>(
             .map_err(|e| RunError::Tls(format!("the certificate or key is unusable: {e}")))?;
     }
     let server = builder
+        .layer(AuthLayer::new(api.service().clone()))
         .add_service(health_service)
         .add_service(reflection)
         .add_service(reflection_alpha)
@@ -260,6 +359,9 @@ async fn serve<S: Store>(
             shutdown: shutdown.clone(),
         }))
         .add_service(BackupServiceServer::new(BackupApi(api.clone())))
+        .add_service(TokenServiceServer::new(TokenApi(api.clone())))
+        .add_service(TeamServiceServer::new(TeamApi(api.clone())))
+        .add_service(HistoryServiceServer::new(HistoryApi(api.clone())))
         .add_service(ChannelServiceServer::new(ChannelApi(api)));
     let stop = shutdown.clone().cancelled_owned();
     type Serving =

@@ -100,6 +100,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Tokens kept in the data dir.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+/// `recertd token ...`.
+#[derive(Debug, clap::Subcommand)]
+enum TokenCommand {
+    /// Make a new admin token and write it to <data dir>/admin.token (0600), which must not
+    /// exist; for when the first one was lost. recertd must be stopped.
+    CreateAdmin,
 }
 
 impl Args {
@@ -295,6 +306,25 @@ fn main() -> ExitCode {
             Err(e) => {
                 eprintln!("recertd: error: {e:#}");
                 ExitCode::from(2)
+            }
+        };
+    }
+    if let Some(Command::Token(TokenCommand::CreateAdmin)) = args.command {
+        let result = args.config().and_then(|config| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("cannot start the async runtime")?
+                .block_on(async { Ok(recertd::create_admin_token(&config, clock()?).await?) })
+        });
+        return match result {
+            Ok(path) => {
+                println!("admin token written to {}", path.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("recertd: error: {e:#}");
+                ExitCode::FAILURE
             }
         };
     }

@@ -3,6 +3,7 @@
 //! half-applied, indexes agree with records (`recertd check`), and compliance matches a
 //! model computed from the acknowledged writes.
 
+use crate::AuthChannel as Channel;
 use crate::{Daemon, binary};
 use recert_proto::v1 as pb;
 use recert_proto::v1::compliance_service_client::ComplianceServiceClient;
@@ -12,7 +13,6 @@ use recert_proto::v1::holder_service_client::HolderServiceClient;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use tonic::transport::Channel;
 
 /// The daemon's frozen clock, so compliance is deterministic.
 pub const NOW: &str = "2026-11-24T15:00:00Z";
@@ -56,12 +56,15 @@ fn course_state(c: &pb::Course) -> CourseState {
     }
 }
 
+/// A channel to the daemon at `url` whose calls carry the data dir's admin token.
 async fn connect(url: &str) -> Channel {
-    Channel::from_shared(url.to_string())
-        .expect("url")
-        .connect()
-        .await
-        .expect("connect to recertd")
+    let (url, token) = url.split_once(' ').expect("a url and a token");
+    crate::connect_as(url, Some(token)).await
+}
+
+/// What the tasks are handed to reach `daemon`: its URL and admin token.
+fn target(daemon: &Daemon) -> String {
+    format!("{} {}", daemon.url, daemon.admin_token())
 }
 
 /// Small deterministic PRNG (xorshift), so a failing seed can be replayed.
@@ -416,14 +419,14 @@ pub async fn run_with(
 ) -> CrashFigures {
     let model = Arc::new(Mutex::new(Model::default()));
     let mut daemon = Daemon::start(data, Some(NOW));
-    let (holder, credentials) = setup(&daemon.url, &model).await;
+    let (holder, credentials) = setup(&target(&daemon), &model).await;
     let mut rng = Rng(seed | 1);
     let mut figures = CrashFigures::default();
     for cycle in 0..cycles {
         let tasks: Vec<_> = (0..writers)
             .map(|w| {
                 tokio::spawn(writer(
-                    daemon.url.clone(),
+                    target(&daemon),
                     holder.clone(),
                     credentials.get(w as usize).cloned(),
                     model.clone(),
@@ -453,7 +456,7 @@ pub async fn run_with(
             "cycle {cycle}: indexes disagree with records: {problems:?}"
         );
         daemon = Daemon::start(data, Some(NOW));
-        figures.lost += verify(&daemon.url, &holder, &model).await;
+        figures.lost += verify(&target(&daemon), &holder, &model).await;
         figures.cycles += 1;
     }
     figures.acknowledged = model.lock().unwrap().acknowledged;

@@ -10,6 +10,65 @@ pub mod sinks;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+/// A gRPC channel whose every call carries a bearer token: what tests hand to generated
+/// clients (`HolderServiceClient::new(daemon.channel().await)`).
+pub type AuthChannel = InterceptedService<Channel, Bearer>;
+
+/// Adds `authorization: Bearer <token>` to every call (nothing for `Bearer::none()`).
+#[derive(Clone, Debug)]
+pub struct Bearer(Option<MetadataValue<Ascii>>);
+
+impl Bearer {
+    /// The header for `token`.
+    pub fn new(token: &str) -> Bearer {
+        Bearer(Some(
+            format!("Bearer {token}").parse().expect("a token is ASCII"),
+        ))
+    }
+
+    /// No header at all.
+    pub fn none() -> Bearer {
+        Bearer(None)
+    }
+}
+
+impl Interceptor for Bearer {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(value) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// The admin token recertd wrote into `data_dir` on first start.
+pub fn admin_token(data_dir: &Path) -> String {
+    let path = data_dir.join("admin.token");
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+        .trim()
+        .to_string()
+}
+
+/// Connects to `url`; every call carries `token` (none when `None`).
+pub async fn connect_as(url: &str, token: Option<&str>) -> AuthChannel {
+    let channel = Channel::from_shared(url.to_string())
+        .expect("a valid URL")
+        .connect()
+        .await
+        .expect("connect to recertd");
+    InterceptedService::new(channel, token.map_or_else(Bearer::none, Bearer::new))
+}
 
 /// Path of a workspace binary: `target/<profile>/<name>`, found from the running executable
 /// (a test in `target/<profile>/deps/`, or a tool in `target/<profile>/`), so it works
@@ -123,18 +182,63 @@ impl Daemon {
         }
     }
 
-    /// Runs `recert` against this daemon with `args`, JSON output not forced.
+    /// The admin token this daemon wrote on first start.
+    pub fn admin_token(&self) -> String {
+        admin_token(&self.data_dir)
+    }
+
+    /// A channel to this daemon whose calls carry the admin token.
+    pub async fn channel(&self) -> AuthChannel {
+        connect_as(&self.url, Some(&self.admin_token())).await
+    }
+
+    /// A channel to this daemon whose calls carry `token` (none when `None`).
+    pub async fn channel_as(&self, token: Option<&str>) -> AuthChannel {
+        connect_as(&self.url, token).await
+    }
+
+    /// Runs `recert` against this daemon with `args` as the admin (`RECERT_TOKEN` is the
+    /// daemon's admin token), JSON output not forced.
     pub fn cli(&self, args: &[&str]) -> Output {
-        Command::new(binary("recert"))
+        self.cli_as(Some(&self.admin_token()), args)
+    }
+
+    /// Runs `recert` with `token` in `RECERT_TOKEN`, or with none at all (and a `HOME` and
+    /// `XDG_DATA_HOME` with no admin.token in them).
+    pub fn cli_as(&self, token: Option<&str>, args: &[&str]) -> Output {
+        let mut command = Command::new(binary("recert"));
+        command
             .arg("--server")
             .arg(&self.url)
             .args(args)
             .env_remove("RECERT_SERVER")
             .env_remove("RECERT_HOLDER")
             .env_remove("RECERT_CA")
-            .env("NO_COLOR", "1")
-            .output()
-            .expect("run recert")
+            .env("NO_COLOR", "1");
+        match token {
+            Some(token) => command.env("RECERT_TOKEN", token),
+            None => {
+                let home = self.data_dir.with_extension("home");
+                command
+                    .env_remove("RECERT_TOKEN")
+                    .env("HOME", &home)
+                    .env("XDG_DATA_HOME", home.join("data"))
+            }
+        };
+        command.output().expect("run recert")
+    }
+
+    /// Like [`Daemon::json`], with `token` (see [`Daemon::cli_as`]).
+    pub fn json_as(&self, token: &str, args: &[&str]) -> serde_json::Value {
+        let mut all = vec!["--output", "json"];
+        all.extend_from_slice(args);
+        let out = self.cli_as(Some(token), &all);
+        assert!(
+            out.status.success(),
+            "recert {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("recert printed JSON")
     }
 
     /// Runs `recert --output json ARGS`, asserts success and parses stdout.

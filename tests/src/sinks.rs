@@ -167,11 +167,13 @@ pub struct Mail {
 
 impl Mail {
     /// A header's value (first occurrence).
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub fn header(&self, name: &str) -> Option<String> {
         let head = self.data.split("\r\n\r\n").next()?;
-        head.lines().find_map(|l| {
+        // A long header is folded over several lines (RFC 5322 2.2.3): unfold it.
+        let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", "\t");
+        unfolded.lines().find_map(|l| {
             let (n, v) = l.split_once(':')?;
-            n.eq_ignore_ascii_case(name).then_some(v.trim())
+            n.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
         })
     }
 }

@@ -186,7 +186,7 @@ async fn a_year_of_three_credentials_fires_every_alert_once_on_its_local_date() 
     let nha60 = text(nha.id, Mark::Before(60));
     assert_eq!(
         nha60.title,
-        "Certified Phlebotomy Technician (CPT) expires in 60 days, on 2027-06-30: 10 NHA CE credits still needed"
+        "Dana: Certified Phlebotomy Technician (CPT) expires in 60 days, on 2027-06-30: 10 NHA CE credits still needed"
     );
     assert!(
         nha60

@@ -9,11 +9,11 @@ use recert_proto::v1::course_service_client::CourseServiceClient;
 use recert_proto::v1::credential_service_client::CredentialServiceClient;
 use recert_proto::v1::holder_service_client::HolderServiceClient;
 use recert_proto::v1::program_service_client::ProgramServiceClient;
+use recert_tests::AuthChannel as Channel;
 use recert_tests::Daemon;
 use std::fmt::Debug;
 use std::future::Future;
 use tempfile::TempDir;
-use tonic::transport::Channel;
 use tonic::{Code, Response, Status};
 use tonic_types::StatusExt;
 
@@ -101,11 +101,7 @@ impl Fixture {
     async fn start() -> Fixture {
         let tmp = tempfile::tempdir().unwrap();
         let daemon = Daemon::start(&tmp.path().join("data"), Some(NOW));
-        let channel = Channel::from_shared(daemon.url.clone())
-            .expect("daemon url is a uri")
-            .connect()
-            .await
-            .expect("connect to recertd");
+        let channel = daemon.channel().await;
         let f = Fixture {
             _tmp: tmp,
             _daemon: daemon,

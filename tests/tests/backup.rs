@@ -61,6 +61,7 @@ fn first_alert(d: &Daemon) -> Value {
     let mut watch = Command::new(binary("recert"))
         .args(["--server", &d.url, "--output", "json", "alerts", "watch"])
         .env_remove("RECERT_HOLDER")
+        .env("RECERT_TOKEN", d.admin_token())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -427,11 +428,7 @@ async fn import_rpc(
 ) -> Result<recert_proto::v1::ImportDataResponse, tonic::Status> {
     use recert_proto::v1::ImportDataRequest;
     use recert_proto::v1::backup_service_client::BackupServiceClient;
-    let channel = tonic::transport::Channel::from_shared(d.url.clone())
-        .unwrap()
-        .connect()
-        .await
-        .expect("connect to recertd");
+    let channel = d.channel().await;
     let mut client = BackupServiceClient::new(channel);
     let pieces: Vec<ImportDataRequest> = dump
         .as_bytes()

@@ -451,6 +451,7 @@ fn evidence_must_exist_and_is_kept_as_an_absolute_path() {
 
     let out = Command::new(binary("recert"))
         .current_dir(dir.path())
+        .env("RECERT_TOKEN", d.admin_token())
         .args([
             "--server",
             &d.url,

@@ -6,22 +6,18 @@ use recert_proto::v1 as pb;
 use recert_proto::v1::course_service_client::CourseServiceClient;
 use recert_proto::v1::credential_service_client::CredentialServiceClient;
 use recert_proto::v1::holder_service_client::HolderServiceClient;
+use recert_tests::AuthChannel as Channel;
 use recert_tests::Daemon;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use tokio::sync::Barrier;
 use tonic::Code;
-use tonic::transport::Channel;
 
 /// The daemon's frozen clock, so course dates are never "in the future".
 const NOW: &str = "2026-06-15T12:00:00Z";
 
 async fn connect(daemon: &Daemon) -> Channel {
-    Channel::from_shared(daemon.url.clone())
-        .expect("daemon url is a uri")
-        .connect()
-        .await
-        .expect("connect to recertd")
+    daemon.channel().await
 }
 
 async fn create_holder(channel: &Channel, name: &str) -> pb::Holder {
@@ -98,8 +94,9 @@ async fn every_acknowledged_course_is_listed_and_survives_sigkill() {
         let holders = holders.clone();
         let start = Arc::clone(&start);
         let url = daemon.url.clone();
+        let token = daemon.admin_token();
         tasks.push(tokio::spawn(async move {
-            let channel = Channel::from_shared(url).unwrap().connect().await.unwrap();
+            let channel = recert_tests::connect_as(&url, Some(&token)).await;
             let mut client = CourseServiceClient::new(channel);
             start.wait().await;
             let mut acknowledged = Vec::new();
@@ -190,9 +187,10 @@ async fn racing_creates_of_one_credential_admit_exactly_one() {
     for racer in 0..RACERS {
         let start = Arc::clone(&start);
         let url = daemon.url.clone();
+        let token = daemon.admin_token();
         let holder = holder.clone();
         racers.push(tokio::spawn(async move {
-            let channel = Channel::from_shared(url).unwrap().connect().await.unwrap();
+            let channel = recert_tests::connect_as(&url, Some(&token)).await;
             let mut client = CredentialServiceClient::new(channel);
             start.wait().await;
             client
@@ -242,8 +240,9 @@ async fn racing_first_holders_leave_exactly_one_default() {
     for racer in 0..RACERS {
         let start = Arc::clone(&start);
         let url = daemon.url.clone();
+        let token = daemon.admin_token();
         racers.push(tokio::spawn(async move {
-            let channel = Channel::from_shared(url).unwrap().connect().await.unwrap();
+            let channel = recert_tests::connect_as(&url, Some(&token)).await;
             start.wait().await;
             create_holder(&channel, &format!("Holder {racer}")).await
         }));

@@ -4,8 +4,8 @@
 
 use prost::Message;
 use prost_types::FileDescriptorProto;
+use recert_tests::AuthChannel as Channel;
 use recert_tests::Daemon;
-use tonic::transport::Channel;
 use tonic::{Code, Status};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -25,11 +25,7 @@ const RECERT_SERVICES: [&str; 5] = [
 ];
 
 async fn channel(daemon: &Daemon) -> Channel {
-    Channel::from_shared(daemon.url.clone())
-        .expect("daemon url is a uri")
-        .connect()
-        .await
-        .expect("connect to recertd")
+    daemon.channel().await
 }
 
 /// Sends one reflection request on its own stream and returns the one answer.

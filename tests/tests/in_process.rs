@@ -17,6 +17,7 @@ use recert_proto::v1::channel_service_client::ChannelServiceClient;
 use recert_proto::v1::course_service_client::CourseServiceClient;
 use recert_proto::v1::credential_service_client::CredentialServiceClient;
 use recert_proto::v1::holder_service_client::HolderServiceClient;
+use recert_tests::AuthChannel as Channel;
 use recert_tests::sinks::WebhookSink;
 use recertd::clock::ManualClock;
 use recertd::config::Config;
@@ -25,7 +26,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Channel;
 
 /// How long any one expected event may take before the test fails.
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -162,19 +162,20 @@ async fn a_renewal_year_through_the_api_with_a_manual_clock() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let shutdown = CancellationToken::new();
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
     let daemon = tokio::spawn(recertd::run(
         config,
         listener,
         Arc::new(clock.clone()),
         shutdown.clone(),
-        || {},
+        move || {
+            let _ = ready_tx.send(());
+        },
     ));
-    // The listener is bound: connecting needs no wait.
-    let channel = Channel::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    // The listener is bound; the admin token is written once the store is open.
+    ready_rx.await.expect("recertd started");
+    let token = recert_tests::admin_token(&dir.path().join("data"));
+    let channel = recert_tests::connect_as(&format!("http://{addr}"), Some(&token)).await;
     let mut api = Client::new(channel);
     let mut sink = WebhookSink::start(None, 200).await;
 

@@ -4,17 +4,13 @@
 
 use recert_proto::v1 as pb;
 use recert_proto::v1::program_service_client::ProgramServiceClient;
+use recert_tests::AuthChannel as Channel;
 use recert_tests::Daemon;
 use tonic::Code;
-use tonic::transport::Channel;
 use tonic_types::StatusExt;
 
 async fn connect(daemon: &Daemon) -> ProgramServiceClient<Channel> {
-    let channel = Channel::from_shared(daemon.url.clone())
-        .expect("daemon url is a uri")
-        .connect()
-        .await
-        .expect("connect to recertd");
+    let channel = daemon.channel().await;
     ProgramServiceClient::new(channel)
 }
 

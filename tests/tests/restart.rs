@@ -8,12 +8,12 @@ use recert_proto::v1::course_service_client::CourseServiceClient;
 use recert_proto::v1::credential_service_client::CredentialServiceClient;
 use recert_proto::v1::holder_service_client::HolderServiceClient;
 use recert_proto::v1::program_service_client::ProgramServiceClient;
+use recert_tests::AuthChannel as Channel;
 use recert_tests::Daemon;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
-use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
@@ -58,11 +58,7 @@ fn wait_at_most(child: Child, limit: Duration, what: &str) -> Output {
 }
 
 async fn connect(daemon: &Daemon) -> Channel {
-    Channel::from_shared(daemon.url.clone())
-        .expect("daemon url is a uri")
-        .connect()
-        .await
-        .expect("connect to recertd")
+    daemon.channel().await
 }
 
 /// Everything a client can read back, records and answers.
@@ -464,11 +460,7 @@ async fn sigterm_is_not_held_up_by_an_idle_connection() {
         .to_string();
     // recertd prints its address before it listens for signals; once it has answered a
     // call it is serving, and SIGTERM means "shut down" rather than the default "die".
-    let channel = Channel::from_shared(format!("http://{addr}"))
-        .expect("a uri")
-        .connect()
-        .await
-        .expect("connect to recertd");
+    let channel = recert_tests::connect_as(&format!("http://{addr}"), None).await;
     HealthClient::new(channel)
         .check(HealthCheckRequest::default())
         .await

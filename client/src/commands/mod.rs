@@ -1,5 +1,6 @@
 //! One module per noun; each turns parsed arguments into API calls and rendered text.
 
+mod access;
 mod alerts;
 mod backup;
 mod cert;
@@ -76,7 +77,8 @@ pub async fn run(cli: Cli, out: Output) -> Result<String, Error> {
         server => server,
     };
     let ca = cli.ca.as_deref().filter(|p| !p.as_os_str().is_empty());
-    let api = Api::connect(server, ca).await?;
+    let token = token(cli.token.as_deref(), server);
+    let api = Api::connect(server, ca, token.as_deref()).await?;
     let context = Context {
         api,
         out,
@@ -97,6 +99,9 @@ pub async fn run(cli: Cli, out: Output) -> Result<String, Error> {
         Command::Notify(command) => notify::run(&context, command).await,
         Command::Export(args) => backup::export(&context, args).await,
         Command::Import(args) => backup::import(&context, args).await,
+        Command::Token(command) => access::token(&context, command).await,
+        Command::Team(command) => access::team(&context, command).await,
+        Command::History(args) => access::history(&context, args).await,
     };
     result.map_err(|e| {
         if rename {
@@ -105,6 +110,36 @@ pub async fn run(cli: Cli, out: Output) -> Result<String, Error> {
             e
         }
     })
+}
+
+/// The token to send: `--token` / `RECERT_TOKEN` when given (an empty one counts as unset),
+/// else, for a server on this machine, the admin token recertd wrote on first start into its
+/// default data dir (`$XDG_DATA_HOME/recert/admin.token`), so one person on one machine never
+/// handles a token. Another local user cannot read that file (0600), so it adds no access.
+fn token(given: Option<&str>, server: &str) -> Option<String> {
+    if let Some(token) = given.map(str::trim).filter(|t| !t.is_empty()) {
+        return Some(token.to_owned());
+    }
+    if !is_local(server) {
+        return None;
+    }
+    let dir = directories::ProjectDirs::from("", "", "recert")?;
+    let text = std::fs::read_to_string(dir.data_dir().join("admin.token")).ok()?;
+    Some(text.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
+/// Whether `server`'s host is this machine (a loopback address or `localhost`).
+fn is_local(server: &str) -> bool {
+    let rest = server.split_once("://").map_or(server, |(_, rest)| rest);
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The request fields a command takes as positional arguments, for error messages (the

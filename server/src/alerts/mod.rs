@@ -431,6 +431,7 @@ impl<S: Store> AlertEngine<S> {
         };
         let caution = program.caution();
         let text = alert_text(
+            &holder.name,
             &program.name,
             &program.unit_name,
             mark,

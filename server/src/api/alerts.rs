@@ -116,7 +116,7 @@ impl<S: Store> AlertService for AlertApi<S> {
         &self,
         request: Request<pb::ListAlertsRequest>,
     ) -> Result<Response<pb::ListAlertsResponse>, Status> {
-        let caller = caller(&request);
+        let caller = caller(&request)?;
         Ok(Response::new(self.list(&caller, request.get_ref()).await?))
     }
 
@@ -124,7 +124,7 @@ impl<S: Store> AlertService for AlertApi<S> {
         &self,
         request: Request<pb::AckAlertRequest>,
     ) -> Result<Response<pb::Alert>, Status> {
-        let caller = caller(&request);
+        let caller = caller(&request)?;
         let id = convert::id(IdKind::Alert, "id", &request.get_ref().id)?;
         let shown = self.api.service.acknowledge_alert(&caller, id).await?;
         Ok(Response::new(pb::Alert::from(&shown)))
@@ -134,7 +134,7 @@ impl<S: Store> AlertService for AlertApi<S> {
         &self,
         request: Request<pb::SnoozeAlertRequest>,
     ) -> Result<Response<pb::Alert>, Status> {
-        let caller = caller(&request);
+        let caller = caller(&request)?;
         Ok(Response::new(
             self.snooze(&caller, request.get_ref()).await?,
         ))
@@ -144,7 +144,7 @@ impl<S: Store> AlertService for AlertApi<S> {
         &self,
         request: Request<pb::MuteCredentialRequest>,
     ) -> Result<Response<pb::MuteCredentialResponse>, Status> {
-        let caller = caller(&request);
+        let caller = caller(&request)?;
         let req = request.get_ref();
         let id = convert::id(IdKind::Credential, "credential_id", &req.credential_id)?;
         let muted = self
@@ -161,7 +161,7 @@ impl<S: Store> AlertService for AlertApi<S> {
         &self,
         request: Request<pb::WatchAlertsRequest>,
     ) -> Result<Response<AlertStream>, Status> {
-        let caller = caller(&request);
+        let caller = caller(&request)?;
         let req = request.into_inner();
         let service = self.api.service.clone();
         let holder = service
@@ -221,7 +221,7 @@ impl<S: Store> AlertService for AlertApi<S> {
         &self,
         request: Request<pb::GetAlertSettingsRequest>,
     ) -> Result<Response<pb::AlertSettings>, Status> {
-        let caller = caller(&request);
+        let caller = caller(&request)?;
         let scope = self
             .scope(&caller, request.get_ref().scope.as_ref())
             .await?;
@@ -233,7 +233,7 @@ impl<S: Store> AlertService for AlertApi<S> {
         &self,
         request: Request<pb::UpdateAlertSettingsRequest>,
     ) -> Result<Response<pb::AlertSettings>, Status> {
-        let caller = caller(&request);
+        let caller = caller(&request)?;
         Ok(Response::new(
             self.update_settings(&caller, request.into_inner()).await?,
         ))
@@ -243,7 +243,7 @@ impl<S: Store> AlertService for AlertApi<S> {
         &self,
         request: Request<pb::SendTestAlertRequest>,
     ) -> Result<Response<pb::SendTestAlertResponse>, Status> {
-        let caller = caller(&request);
+        let caller = caller(&request)?;
         let holder = self
             .api
             .service
@@ -273,7 +273,7 @@ impl<S: Store> ChannelService for ChannelApi<S> {
         &self,
         request: Request<pb::CreateChannelRequest>,
     ) -> Result<Response<pb::Channel>, Status> {
-        let caller = caller(&request);
+        let caller = caller(&request)?;
         let c = request
             .into_inner()
             .channel
@@ -292,7 +292,7 @@ impl<S: Store> ChannelService for ChannelApi<S> {
         &self,
         request: Request<pb::ListChannelsRequest>,
     ) -> Result<Response<pb::ListChannelsResponse>, Status> {
-        let caller = caller(&request);
+        let caller = caller(&request)?;
         let service = &self.0.service;
         let holder = service
             .holder_id(&caller, "holder_id", &request.get_ref().holder_id)
@@ -307,7 +307,7 @@ impl<S: Store> ChannelService for ChannelApi<S> {
         &self,
         request: Request<pb::DeleteChannelRequest>,
     ) -> Result<Response<pb::DeleteChannelResponse>, Status> {
-        let caller = caller(&request);
+        let caller = caller(&request)?;
         let id = convert::id(IdKind::Channel, "id", &request.get_ref().id)?;
         self.0.service.delete_channel(&caller, id).await?;
         Ok(Response::new(pb::DeleteChannelResponse {}))

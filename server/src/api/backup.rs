@@ -67,6 +67,7 @@ impl From<ImportError> for ApiError {
                 ApiError::FailedPrecondition(conflict.to_string())
             }
             ImportError::Store(e) => ApiError::from(e),
+            ImportError::Denied(message) => ApiError::PermissionDenied(message),
         }
     }
 }
@@ -74,6 +75,7 @@ impl From<ImportError> for ApiError {
 impl<S: Store> BackupApi<S> {
     async fn import(
         &self,
+        caller: Caller,
         mut stream: Streaming<pb::ImportDataRequest>,
     ) -> Result<pb::ImportDataResponse, Status> {
         let mut reader = Reader::new();
@@ -91,7 +93,6 @@ impl<S: Store> BackupApi<S> {
             }
         }
         let service = &self.0.service;
-        let caller = Caller::LocalOperator;
         reader.end_input();
         let mut zones = std::collections::HashMap::new();
         for id in reader.holders_outside() {
@@ -107,6 +108,7 @@ impl<S: Store> BackupApi<S> {
             .await
             .map_err(ApiError::from)?;
         tracing::info!(
+            by = %caller.who(),
             imported = summary.imported,
             unchanged = summary.unchanged,
             "dump imported"
@@ -128,8 +130,14 @@ impl<S: Store> BackupService for BackupApi<S> {
         request: Request<pb::ExportDataRequest>,
     ) -> Result<Response<ExportStream>, Status> {
         let secrets = !request.get_ref().omit_secrets;
-        let dump = self.0.service().export(&caller(&request)).await?;
-        tracing::info!(secrets, "exporting the store");
+        let caller = caller(&request)?;
+        let dump = self.0.service().export(&caller).await?;
+        tracing::info!(
+            secrets,
+            by = %caller.who(),
+            peer = ?request.remote_addr(),
+            "export streamed"
+        );
         let lines = backup::lines(dump, self.0.service().clock().now(), secrets);
         let chunks = chunks(lines, CHUNK_BYTES).map(|data| Ok(pb::ExportDataResponse { data }));
         Ok(Response::new(Box::pin(tokio_stream::iter(chunks))))
@@ -139,7 +147,12 @@ impl<S: Store> BackupService for BackupApi<S> {
         &self,
         request: Request<Streaming<pb::ImportDataRequest>>,
     ) -> Result<Response<pb::ImportDataResponse>, Status> {
-        Ok(Response::new(self.import(request.into_inner()).await?))
+        let caller = caller(&request)?;
+        caller.require_admin("importing a dump")?;
+        tracing::info!(by = %caller.who(), peer = ?request.remote_addr(), "import started");
+        Ok(Response::new(
+            self.import(caller, request.into_inner()).await?,
+        ))
     }
 }
 

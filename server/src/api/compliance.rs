@@ -19,7 +19,7 @@ impl<S: Store> ComplianceService for ComplianceApi<S> {
         &self,
         request: Request<pb::GetComplianceRequest>,
     ) -> Result<Response<pb::Compliance>, Status> {
-        let caller = caller(&request);
+        let caller = caller(&request)?;
         let req = request.get_ref();
         let id = convert::id(IdKind::Credential, "credential_id", &req.credential_id)?;
         let as_of = convert::optional_date("as_of", &req.as_of)?;
@@ -31,7 +31,7 @@ impl<S: Store> ComplianceService for ComplianceApi<S> {
         &self,
         request: Request<pb::ListComplianceRequest>,
     ) -> Result<Response<pb::ListComplianceResponse>, Status> {
-        let caller = caller(&request);
+        let caller = caller(&request)?;
         let req = request.get_ref();
         let service = &self.0.service;
         let holder = service
@@ -48,7 +48,7 @@ impl<S: Store> ComplianceService for ComplianceApi<S> {
         &self,
         request: Request<pb::ListDeadlinesRequest>,
     ) -> Result<Response<pb::ListDeadlinesResponse>, Status> {
-        let caller = caller(&request);
+        let caller = caller(&request)?;
         let req = request.get_ref();
         let service = &self.0.service;
         let within_days = convert::within_days(req.within_days)?;

@@ -19,7 +19,7 @@ impl<S: Store> CourseService for CourseApi<S> {
         &self,
         request: Request<pb::GetCourseRequest>,
     ) -> Result<Response<pb::Course>, Status> {
-        let caller = caller(&request);
+        let caller = caller(&request)?;
         let id = convert::id(IdKind::Course, "id", &request.get_ref().id)?;
         let course = self.0.service().get_course(&caller, id).await?;
         Ok(Response::new((&course).into()))
@@ -29,7 +29,7 @@ impl<S: Store> CourseService for CourseApi<S> {
         &self,
         request: Request<pb::ListCoursesRequest>,
     ) -> Result<Response<pb::ListCoursesResponse>, Status> {
-        let caller = caller(&request);
+        let caller = caller(&request)?;
         let req = request.get_ref();
         let holder = convert::holder_ref("holder_id", &req.holder_id)?;
         let size = convert::page_size(req.page_size)?;
@@ -49,7 +49,7 @@ impl<S: Store> CourseService for CourseApi<S> {
         &self,
         request: Request<pb::CreateCourseRequest>,
     ) -> Result<Response<pb::Course>, Status> {
-        let caller = caller(&request);
+        let caller = caller(&request)?;
         let request = request.into_inner();
         let mut new: NewCourse = request
             .course
@@ -64,7 +64,7 @@ impl<S: Store> CourseService for CourseApi<S> {
         &self,
         request: Request<pb::UpdateCourseRequest>,
     ) -> Result<Response<pb::Course>, Status> {
-        let caller = caller(&request);
+        let caller = caller(&request)?;
         let (id, patch) = convert::course_update(request.into_inner())?;
         let updated = self
             .0
@@ -79,7 +79,7 @@ impl<S: Store> CourseService for CourseApi<S> {
         &self,
         request: Request<pb::DeleteCourseRequest>,
     ) -> Result<Response<pb::DeleteCourseResponse>, Status> {
-        let caller = caller(&request);
+        let caller = caller(&request)?;
         let id = convert::id(IdKind::Course, "id", &request.get_ref().id)?;
         self.0.service().delete_course(&caller, id).await?;
         Ok(Response::new(pb::DeleteCourseResponse {}))

@@ -18,7 +18,7 @@ impl<S: Store> CredentialService for CredentialApi<S> {
         &self,
         request: Request<pb::GetCredentialRequest>,
     ) -> Result<Response<pb::Credential>, Status> {
-        let caller = caller(&request);
+        let caller = caller(&request)?;
         let id = convert::id(IdKind::Credential, "id", &request.get_ref().id)?;
         let credential = self.0.service().get_credential(&caller, id).await?;
         Ok(Response::new((&credential).into()))
@@ -28,7 +28,7 @@ impl<S: Store> CredentialService for CredentialApi<S> {
         &self,
         request: Request<pb::ListCredentialsRequest>,
     ) -> Result<Response<pb::ListCredentialsResponse>, Status> {
-        let caller = caller(&request);
+        let caller = caller(&request)?;
         let req = request.get_ref();
         let holder = convert::holder_ref("holder_id", &req.holder_id)?;
         let size = convert::page_size(req.page_size)?;
@@ -48,7 +48,7 @@ impl<S: Store> CredentialService for CredentialApi<S> {
         &self,
         request: Request<pb::CreateCredentialRequest>,
     ) -> Result<Response<pb::Credential>, Status> {
-        let caller = caller(&request);
+        let caller = caller(&request)?;
         let new = request
             .into_inner()
             .credential
@@ -62,7 +62,7 @@ impl<S: Store> CredentialService for CredentialApi<S> {
         &self,
         request: Request<pb::UpdateCredentialRequest>,
     ) -> Result<Response<pb::Credential>, Status> {
-        let caller = caller(&request);
+        let caller = caller(&request)?;
         let (id, patch) = convert::credential_update(request.into_inner())?;
         let updated = self
             .0
@@ -77,7 +77,7 @@ impl<S: Store> CredentialService for CredentialApi<S> {
         &self,
         request: Request<pb::DeleteCredentialRequest>,
     ) -> Result<Response<pb::DeleteCredentialResponse>, Status> {
-        let caller = caller(&request);
+        let caller = caller(&request)?;
         let id = convert::id(IdKind::Credential, "id", &request.get_ref().id)?;
         let force = request.get_ref().force;
         self.0
@@ -91,7 +91,7 @@ impl<S: Store> CredentialService for CredentialApi<S> {
         &self,
         request: Request<pb::RenewCredentialRequest>,
     ) -> Result<Response<pb::Credential>, Status> {
-        let caller = caller(&request);
+        let caller = caller(&request)?;
         let (id, renewal) = convert::renewal(request.get_ref())?;
         let renewed = self
             .0
@@ -106,7 +106,7 @@ impl<S: Store> CredentialService for CredentialApi<S> {
         &self,
         request: Request<pb::UndoRenewalRequest>,
     ) -> Result<Response<pb::Credential>, Status> {
-        let caller = caller(&request);
+        let caller = caller(&request)?;
         let id = convert::id(IdKind::Credential, "id", &request.get_ref().id)?;
         let reverted = self.0.service().undo_renewal(&caller, id).await?;
         Ok(Response::new((&reverted).into()))

@@ -27,6 +27,8 @@ impl From<ApiError> for Status {
             ApiError::NotFound(message) => Status::not_found(message),
             ApiError::AlreadyExists(message) => Status::already_exists(message),
             ApiError::FailedPrecondition(message) => Status::failed_precondition(message),
+            ApiError::Unauthenticated(message) => Status::unauthenticated(message),
+            ApiError::PermissionDenied(message) => Status::permission_denied(message),
             ApiError::Store(e) => match e {
                 StoreError::WriteFailed => {
                     tracing::error!("a write was refused: the store could not flush");

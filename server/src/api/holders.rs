@@ -17,7 +17,7 @@ impl<S: Store> HolderService for HolderApi<S> {
         &self,
         request: Request<pb::GetHolderRequest>,
     ) -> Result<Response<pb::Holder>, Status> {
-        let caller = caller(&request);
+        let caller = caller(&request)?;
         let holder = convert::holder_ref("id", &request.get_ref().id)?;
         let entry = self.0.service().get_holder(&caller, holder).await?;
         Ok(Response::new((&entry).into()))
@@ -27,7 +27,7 @@ impl<S: Store> HolderService for HolderApi<S> {
         &self,
         request: Request<pb::ListHoldersRequest>,
     ) -> Result<Response<pb::ListHoldersResponse>, Status> {
-        let caller = caller(&request);
+        let caller = caller(&request)?;
         let req = request.get_ref();
         let size = convert::page_size(req.page_size)?;
         let after = convert::page_token(&req.page_token)?;
@@ -46,7 +46,7 @@ impl<S: Store> HolderService for HolderApi<S> {
         &self,
         request: Request<pb::CreateHolderRequest>,
     ) -> Result<Response<pb::Holder>, Status> {
-        let caller = caller(&request);
+        let caller = caller(&request)?;
         let holder = request
             .into_inner()
             .holder
@@ -63,7 +63,7 @@ impl<S: Store> HolderService for HolderApi<S> {
         &self,
         request: Request<pb::UpdateHolderRequest>,
     ) -> Result<Response<pb::Holder>, Status> {
-        let caller = caller(&request);
+        let caller = caller(&request)?;
         let (holder, patch) = convert::holder_update(request.into_inner())?;
         let updated = self
             .0
@@ -78,7 +78,7 @@ impl<S: Store> HolderService for HolderApi<S> {
         &self,
         request: Request<pb::DeleteHolderRequest>,
     ) -> Result<Response<pb::DeleteHolderResponse>, Status> {
-        let caller = caller(&request);
+        let caller = caller(&request)?;
         let req = request.get_ref();
         let holder = convert::holder_ref("id", &req.id)?;
         self.0

@@ -1,7 +1,9 @@
 //! The gRPC services of `recert.v1`: each handler parses its request (`convert/`), calls the
 //! service layer and converts the answer back. Generated types do not leave this module.
 
+mod access;
 mod alerts;
+mod auth;
 mod backup;
 mod compliance;
 mod convert;
@@ -20,7 +22,9 @@ use crate::store::Store;
 use std::sync::Arc;
 use tonic::Request;
 
+pub use access::{HistoryApi, TeamApi, TokenApi};
 pub use alerts::{AlertApi, ChannelApi};
+pub use auth::AuthLayer;
 pub use backup::BackupApi;
 pub use compliance::ComplianceApi;
 pub use courses::CourseApi;
@@ -52,8 +56,12 @@ impl<S: Store> Api<S> {
     }
 }
 
-/// Who sent `request`. Every caller is the local operator until requests carry credentials;
-/// this is where they will be read.
-fn caller<T>(_request: &Request<T>) -> Caller {
-    Caller::LocalOperator
+/// Who sent `request`: the caller [`AuthLayer`] resolved from its bearer token.
+///
+/// Every request that arrives over the network passes the layer, which either puts a caller
+/// in its extensions or answers UNAUTHENTICATED itself; a request without one was made in
+/// this process by calling a handler directly (the in-process tests do), so it is the
+/// daemon's own operator.
+fn caller<T>(request: &Request<T>) -> Result<Caller, tonic::Status> {
+    Ok(auth::caller_of(request.extensions()).unwrap_or(Caller::LocalOperator))
 }

@@ -25,7 +25,7 @@ impl<S: Store> ProgramService for ProgramApi<S> {
         &self,
         request: Request<pb::GetProgramRequest>,
     ) -> Result<Response<pb::Program>, Status> {
-        let caller = caller(&request);
+        let caller = caller(&request)?;
         let slug = convert::slug(&request.get_ref().slug)?;
         let entry = self.0.service().get_program(&caller, slug).await?;
         Ok(Response::new((&entry).into()))
@@ -35,7 +35,7 @@ impl<S: Store> ProgramService for ProgramApi<S> {
         &self,
         request: Request<pb::ListProgramsRequest>,
     ) -> Result<Response<pb::ListProgramsResponse>, Status> {
-        let caller = caller(&request);
+        let caller = caller(&request)?;
         let req = request.get_ref();
         let size = convert::page_size(req.page_size)?;
         let after = convert::page_token(&req.page_token)?;
@@ -54,7 +54,7 @@ impl<S: Store> ProgramService for ProgramApi<S> {
         &self,
         request: Request<pb::CreateProgramRequest>,
     ) -> Result<Response<pb::Program>, Status> {
-        let caller = caller(&request);
+        let caller = caller(&request)?;
         let program = program(request.into_inner().program)?;
         let created = self.0.service().create_program(&caller, program).await?;
         Ok(Response::new((&created).into()))
@@ -64,7 +64,7 @@ impl<S: Store> ProgramService for ProgramApi<S> {
         &self,
         request: Request<pb::UpdateProgramRequest>,
     ) -> Result<Response<pb::Program>, Status> {
-        let caller = caller(&request);
+        let caller = caller(&request)?;
         let program = program(request.into_inner().program)?;
         let updated = self.0.service().update_program(&caller, program).await?;
         Ok(Response::new((&updated).into()))
@@ -74,7 +74,7 @@ impl<S: Store> ProgramService for ProgramApi<S> {
         &self,
         request: Request<pb::DeleteProgramRequest>,
     ) -> Result<Response<pb::DeleteProgramResponse>, Status> {
-        let caller = caller(&request);
+        let caller = caller(&request)?;
         let slug = convert::slug(&request.get_ref().slug)?;
         self.0.service().delete_program(&caller, slug).await?;
         Ok(Response::new(pb::DeleteProgramResponse {}))

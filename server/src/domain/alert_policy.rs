@@ -163,7 +163,7 @@ pub fn due_mark(
 /// What an alert says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AlertText {
-    /// One line, e.g. "NHA CPT expires in 30 days: 2.5 credits still needed".
+    /// One line, e.g. "Dana Reyes: NHA CPT expires in 30 days: 2.5 credits still needed".
     pub title: String,
     /// Several lines: what is due, what is missing, by when, and the pace needed.
     pub body: String,
@@ -181,7 +181,10 @@ fn amount_of(amount: Credits, unit: &str) -> String {
 }
 
 /// The words of an alert for `mark`, from the credential's compliance on the day it is due.
+/// The title starts with the holder's name, so a channel several holders share (a
+/// supervisor's) says whose credential it is.
 pub fn alert_text(
+    holder_name: &str,
     program_name: &str,
     unit: &str,
     mark: Mark,
@@ -196,10 +199,10 @@ pub fn alert_text(
         d => format!("expired {} days ago, on {}", -d, compliance.expires_on),
     };
     let title = match (mark, met) {
-        (Mark::Lapsed, _) => format!("{program_name} has lapsed"),
-        (_, true) => format!("{program_name} renewal due: apply ({when})"),
+        (Mark::Lapsed, _) => format!("{holder_name}: {program_name} has lapsed"),
+        (_, true) => format!("{holder_name}: {program_name} renewal due: apply ({when})"),
         (_, false) => format!(
-            "{program_name} {when}: {} still needed",
+            "{holder_name}: {program_name} {when}: {} still needed",
             amount_of(compliance.remaining, unit)
         ),
     };

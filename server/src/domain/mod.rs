@@ -4,17 +4,20 @@
 //! Nothing here performs I/O or knows about the wire or the store; every rule that depends on
 //! the date takes an explicit `today`.
 
+mod access;
 mod alert;
 mod alert_policy;
 pub mod backoff;
 mod compliance;
 mod credits;
 mod destination;
+mod history;
 mod ids;
 mod program;
 mod records;
 mod validate;
 
+pub use access::{Role, Team, Token, TokenHash, parse_team_id, parse_token_id, team_id, token_id};
 pub use alert::{
     Alert, AlertSettings, AlertStatus, AttemptOutcome, Channel, ChannelKind, Delivery,
     DeliveryState, Refused,
@@ -29,6 +32,7 @@ pub use compliance::{
 pub use compliance::{cycle_window_start, window_start};
 pub use credits::{Credits, Unit};
 pub use destination::{DeniedAddress, DestinationPolicy, listed_target, literal_host};
+pub use history::{Actor, HistoryEntry};
 pub use ids::IdKind;
 pub use program::{
     AccreditationMinimum, ActivityLimit, Alternative, Cap, CapLimit, CapScope, CategoryMinimum,

@@ -264,6 +264,33 @@ impl Holder {
     }
 }
 
+impl crate::domain::Token {
+    /// Checks the name, and that a supervisor or holder token is bound to a holder.
+    pub fn validate(&self) -> Result<(), Vec<FieldError>> {
+        let mut check = Check::default();
+        check.text("name", &self.name, false, MAX_NAME_LEN);
+        if self.role != crate::domain::Role::Admin && self.holder_id.is_none() {
+            check.fail(
+                "holder_id",
+                format!(
+                    "a {} token acts for a holder: give holder_id",
+                    self.role.as_str()
+                ),
+            );
+        }
+        check.done()
+    }
+}
+
+impl crate::domain::Team {
+    /// Checks the name.
+    pub fn validate(&self) -> Result<(), Vec<FieldError>> {
+        let mut check = Check::default();
+        check.text("name", &self.name, true, MAX_NAME_LEN);
+        check.done()
+    }
+}
+
 impl Program {
     /// Checks the slug, cycle, window, amounts, minimums, caps and the other rules.
     pub fn validate(&self) -> Result<(), Vec<FieldError>> {

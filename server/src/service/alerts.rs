@@ -99,6 +99,9 @@ impl<S: Store> Service<S> {
             for alert in page.items {
                 after = Some(self.store.id_cursor(alert.id));
                 let id = alert.id;
+                if !caller.sees(alert.holder_id) {
+                    continue;
+                }
                 let shown = self.shown(caller, &mut holders, alert).await?;
                 if !filter.admits(shown.status) {
                     continue;
@@ -129,6 +132,7 @@ impl<S: Store> Service<S> {
         holder: u64,
         after_seq: u64,
     ) -> ServiceResult<Vec<AlertWithStatus>> {
+        self.holder(caller, holder).await?;
         let page = self
             .store
             .alerts_of(holder, Some(&self.store.id_cursor(after_seq)), usize::MAX)
@@ -158,6 +162,7 @@ impl<S: Store> Service<S> {
         caller: &Caller,
         id: u64,
     ) -> ServiceResult<AlertWithStatus> {
+        self.alert_of_caller(caller, id).await?;
         self.change_alert(caller, id, |a| {
             a.acknowledge();
             Ok(())
@@ -173,7 +178,7 @@ impl<S: Store> Service<S> {
         id: u64,
         until: Date,
     ) -> ServiceResult<AlertWithStatus> {
-        let alert = self.store.alert(id).await?;
+        let alert = self.alert_of_caller(caller, id).await?;
         let holder = self.holder(caller, alert.holder_id).await?;
         let today = self.today(&holder);
         if until <= today {
@@ -195,12 +200,13 @@ impl<S: Store> Service<S> {
     /// stale), so the next mark that comes due alerts again.
     pub async fn mute_credential(
         &self,
-        _caller: &Caller,
+        caller: &Caller,
         credential_id: u64,
         muted: bool,
     ) -> ServiceResult<Muted> {
+        self.get_credential(caller, credential_id).await?;
         let (settings, cancelled) = self
-            .store
+            .store_as(caller)
             .modify_credential_alerts(
                 credential_id,
                 |settings| settings.muted = muted,
@@ -302,6 +308,9 @@ impl<S: Store> Service<S> {
         thresholds: Vec<u32>,
     ) -> ServiceResult<ScopedSettings> {
         self.check_scope(caller, &scope).await?;
+        if let SettingsScope::Program(_) = scope {
+            caller.require_admin("setting a program's thresholds")?;
+        }
         let requested = AlertSettings {
             thresholds: Some(thresholds),
             muted: false,
@@ -310,7 +319,7 @@ impl<S: Store> Service<S> {
         let mut settings = self.store.alert_settings(&scope).await?;
         settings.thresholds = requested.normalized().thresholds;
         let settings = self
-            .store
+            .store_as(caller)
             .set_alert_settings(scope.clone(), settings)
             .await?;
         self.wake_alerts();
@@ -326,10 +335,10 @@ impl<S: Store> Service<S> {
     /// its program's, else the program's defaults.
     pub async fn thresholds_in_effect(
         &self,
-        _caller: &Caller,
+        caller: &Caller,
         credential_id: u64,
     ) -> ServiceResult<Vec<u32>> {
-        let credential = self.store.credential(credential_id).await?;
+        let credential = self.get_credential(caller, credential_id).await?;
         let program = self.program(&credential.program).await?;
         let settings = |scope| async move { self.store.alert_settings(&scope).await };
         Ok(thresholds_for(
@@ -344,9 +353,10 @@ impl<S: Store> Service<S> {
     /// webhook to a literal address in a refused range, or with a short secret, is refused.
     pub async fn create_channel(
         &self,
-        _caller: &Caller,
+        caller: &Caller,
         channel: Channel,
     ) -> ServiceResult<Channel> {
+        self.holder(caller, channel.holder_id).await?;
         channel.validate()?;
         if channel.kind == ChannelKind::Webhook {
             if let Some(address) = literal_host(&channel.target)
@@ -366,7 +376,7 @@ impl<S: Store> Service<S> {
                 ));
             }
         }
-        let channel = self.store.create_channel(channel).await?;
+        let channel = self.store_as(caller).create_channel(channel).await?;
         self.wake_alerts();
         Ok(channel)
     }
@@ -378,8 +388,17 @@ impl<S: Store> Service<S> {
     }
 
     /// Removes a delivery channel.
-    pub async fn delete_channel(&self, _caller: &Caller, id: u64) -> ServiceResult<()> {
-        Ok(self.store.delete_channel(id).await?)
+    pub async fn delete_channel(&self, caller: &Caller, id: u64) -> ServiceResult<()> {
+        let channel = self.store.channel(id).await?;
+        self.visible(caller, IdKind::Channel, id, channel.holder_id)?;
+        Ok(self.store_as(caller).delete_channel(id).await?)
+    }
+
+    /// Alert `id` as stored, if the caller may see it (else "not found", as if absent).
+    async fn alert_of_caller(&self, caller: &Caller, id: u64) -> ServiceResult<Alert> {
+        let alert = self.store.alert(id).await?;
+        self.visible(caller, IdKind::Alert, id, alert.holder_id)?;
+        Ok(alert)
     }
 
     /// Applies a domain transition to alert `id` as stored now, in one write.
@@ -389,7 +408,7 @@ impl<S: Store> Service<S> {
         id: u64,
         transition: impl FnOnce(&mut Alert) -> Result<(), Refused> + Send,
     ) -> ServiceResult<AlertWithStatus> {
-        let stored = self.store.modify_alert(id, transition).await??;
+        let stored = self.store_as(caller).modify_alert(id, transition).await??;
         self.wake_alerts();
         self.alert_status(caller, stored).await
     }
@@ -404,7 +423,7 @@ impl<S: Store> Service<S> {
                 self.holder(caller, *id).await?;
             }
             SettingsScope::Credential(id) => {
-                self.store.credential(*id).await?;
+                self.get_credential(caller, *id).await?;
             }
         }
         Ok(())

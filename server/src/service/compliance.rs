@@ -61,7 +61,7 @@ impl<S: Store> Service<S> {
         id: u64,
         as_of: Option<Date>,
     ) -> ServiceResult<CredentialCompliance> {
-        let credential = self.store.credential(id).await?;
+        let credential = self.get_credential(caller, id).await?;
         let holder = self.holder(caller, credential.holder_id).await?;
         self.standing(&holder, as_of)
             .await?
@@ -142,7 +142,9 @@ impl<S: Store> Service<S> {
             let mut consumed_all = true;
             for credential in &page.items {
                 cursor = Some(self.store.expiry_cursor(credential));
-                if only_holder.is_some_and(|h| h != credential.holder_id) {
+                if only_holder.is_some_and(|h| h != credential.holder_id)
+                    || !caller.sees(credential.holder_id)
+                {
                     continue;
                 }
                 let holder = match holders.entry(credential.holder_id) {

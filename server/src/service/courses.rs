@@ -109,15 +109,17 @@ impl<S: Store> Service<S> {
                 IdKind::Course.format(twin.id)
             )));
         }
-        let created = self.store.create_course(course).await?;
+        let created = self.store_as(caller).create_course(course).await?;
         tracing::debug!(course = %IdKind::Course.format(created.id), holder = %IdKind::Holder.format(holder.id), "course logged");
         self.after_change(holder.id).await;
         Ok(created)
     }
 
     /// A course by id.
-    pub async fn get_course(&self, _caller: &Caller, id: u64) -> ServiceResult<Course> {
-        Ok(self.store.course(id).await?)
+    pub async fn get_course(&self, caller: &Caller, id: u64) -> ServiceResult<Course> {
+        let course = self.store.course(id).await?;
+        self.visible(caller, IdKind::Course, id, course.holder_id)?;
+        Ok(course)
     }
 
     /// A page of an existing holder's courses, in id order.
@@ -172,7 +174,7 @@ impl<S: Store> Service<S> {
             course.evidence = v;
         }
         course.validate(self.today(&holder))?;
-        let updated = self.store.update_course(course).await?;
+        let updated = self.store_as(caller).update_course(course).await?;
         self.after_change(holder.id).await;
         Ok(updated)
     }
@@ -180,7 +182,7 @@ impl<S: Store> Service<S> {
     /// Deletes a course.
     pub async fn delete_course(&self, caller: &Caller, id: u64) -> ServiceResult<()> {
         let course = self.get_course(caller, id).await?;
-        self.store.delete_course(id).await?;
+        self.store_as(caller).delete_course(id).await?;
         self.after_change(course.holder_id).await;
         Ok(())
     }

@@ -82,15 +82,17 @@ impl<S: Store> Service<S> {
         credential.validate()?;
         self.holder(caller, holder_id).await?;
         self.program(&credential.program).await?;
-        let created = self.store.create_credential(credential).await?;
+        let created = self.store_as(caller).create_credential(credential).await?;
         self.after_change(holder_id).await;
         tracing::info!(credential = %IdKind::Credential.format(created.id), program = %created.program, "credential created");
         Ok(created)
     }
 
     /// A credential by id.
-    pub async fn get_credential(&self, _caller: &Caller, id: u64) -> ServiceResult<Credential> {
-        Ok(self.store.credential(id).await?)
+    pub async fn get_credential(&self, caller: &Caller, id: u64) -> ServiceResult<Credential> {
+        let credential = self.store.credential(id).await?;
+        self.visible(caller, IdKind::Credential, id, credential.holder_id)?;
+        Ok(credential)
     }
 
     /// A page of an existing holder's credentials, in id order.
@@ -123,7 +125,7 @@ impl<S: Store> Service<S> {
             credential.expires_on = expires_on;
         }
         credential.validate()?;
-        let updated = self.store.update_credential(credential).await?;
+        let updated = self.store_as(caller).update_credential(credential).await?;
         self.after_change(updated.holder_id).await;
         Ok(updated)
     }
@@ -196,7 +198,7 @@ impl<S: Store> Service<S> {
             self.check_renewable(&holder, &before, &program, &closing)
                 .await?;
         }
-        let renewed = self.store.update_credential(credential).await?;
+        let renewed = self.store_as(caller).update_credential(credential).await?;
         self.after_change(renewed.holder_id).await;
         tracing::info!(credential = %IdKind::Credential.format(id), expires_on = %renewed.expires_on, "credential renewed");
         Ok(renewed)
@@ -268,7 +270,7 @@ impl<S: Store> Service<S> {
         credential.issued_on = last.issued_on;
         credential.expires_on = last.expires_on;
         credential.validate()?;
-        let reverted = self.store.update_credential(credential).await?;
+        let reverted = self.store_as(caller).update_credential(credential).await?;
         self.after_change(reverted.holder_id).await;
         tracing::info!(credential = %IdKind::Credential.format(id), expires_on = %reverted.expires_on, "renewal undone");
         Ok(reverted)
@@ -315,7 +317,7 @@ impl<S: Store> Service<S> {
                 )));
             }
         }
-        self.store.delete_credential(id).await?;
+        self.store_as(caller).delete_credential(id).await?;
         self.after_change(credential.holder_id).await;
         Ok(())
     }

@@ -19,6 +19,13 @@ pub enum ServiceError {
     /// The request is well formed, but the records' state does not allow it.
     #[error("{0}")]
     FailedPrecondition(String),
+    /// The request carries no valid token (missing, unknown, expired or revoked).
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The caller's role does not allow this (on records of their own kind, for instance
+    /// tokens or global programs; another holder's record is [`ServiceError::NotFound`]).
+    #[error("{0}")]
+    PermissionDenied(String),
     /// The store failed (the detail is logged, not sent).
     #[error(transparent)]
     Store(StoreError),
@@ -127,6 +134,9 @@ impl From<Conflict> for ServiceError {
                 "credential {} belongs to another holder",
                 IdKind::Credential.format(credential)
             )),
+            Conflict::TeamExists(name) => {
+                ServiceError::AlreadyExists(format!("a team named {name:?} exists already"))
+            }
             Conflict::Immutable(what) => {
                 ServiceError::FailedPrecondition(format!("{what} cannot change"))
             }

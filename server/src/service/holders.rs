@@ -59,9 +59,17 @@ pub struct HolderPatch {
 
 impl<S: Store> Service<S> {
     /// The id of the holder `holder` names; `"default"` needs a holder to exist.
-    pub async fn resolve_holder(&self, _caller: &Caller, holder: HolderRef) -> ServiceResult<u64> {
+    /// For a holder or supervisor token, `"default"` is the token's own holder; a holder the
+    /// caller may not see is "not found", as if absent.
+    pub async fn resolve_holder(&self, caller: &Caller, holder: HolderRef) -> ServiceResult<u64> {
         match holder {
-            HolderRef::Id(id) => Ok(id),
+            HolderRef::Id(id) => {
+                self.visible(caller, IdKind::Holder, id, id)?;
+                Ok(id)
+            }
+            HolderRef::Default if caller.own_holder().is_some() => {
+                Ok(caller.own_holder().unwrap_or_default())
+            }
             HolderRef::Default => self.store.default_holder_id().await?.ok_or_else(|| {
                 ServiceError::NotFound(
                     "no holder exists yet; create one first (recert holder add NAME)".into(),
@@ -79,9 +87,10 @@ impl<S: Store> Service<S> {
     /// Creates a holder (the first one becomes the default); the alert engine re-plans.
     pub async fn create_holder(
         &self,
-        _caller: &Caller,
+        caller: &Caller,
         new: NewHolder,
     ) -> ServiceResult<HolderEntry> {
+        caller.require_admin("adding a holder")?;
         let holder = Holder {
             id: 0,
             name: new.name,
@@ -89,7 +98,7 @@ impl<S: Store> Service<S> {
             time_zone: new.time_zone.unwrap_or_else(|| "UTC".into()),
         };
         holder.validate()?;
-        let created = self.store.create_holder(holder).await?;
+        let created = self.store_as(caller).create_holder(holder).await?;
         self.wake_alerts();
         self.entry(created).await
     }
@@ -105,25 +114,42 @@ impl<S: Store> Service<S> {
     }
 
     /// A page of holders in id order, after `after`.
+    /// Only the holders the caller may see are listed.
     pub async fn list_holders(
         &self,
-        _caller: &Caller,
+        caller: &Caller,
         after: Option<&Cursor>,
         limit: usize,
     ) -> ServiceResult<Page<HolderEntry>> {
-        let page = self.store.list_holders(after, limit).await?;
         let default = self.store.default_holder_id().await?;
-        Ok(Page {
-            items: page
-                .items
-                .into_iter()
-                .map(|holder| HolderEntry {
-                    is_default: default == Some(holder.id),
-                    holder,
-                })
-                .collect(),
-            next: page.next,
-        })
+        let entry = |holder: Holder| HolderEntry {
+            is_default: default == Some(holder.id),
+            holder,
+        };
+        if caller.sees_all() {
+            let page = self.store.list_holders(after, limit).await?;
+            return Ok(Page {
+                items: page.items.into_iter().map(entry).collect(),
+                next: page.next,
+            });
+        }
+        let mut after = after.cloned();
+        let mut items = Vec::new();
+        loop {
+            let page = self.store.list_holders(after.as_ref(), limit).await?;
+            for holder in page.items {
+                after = Some(self.store.id_cursor(holder.id));
+                if caller.sees(holder.id) {
+                    items.push(entry(holder));
+                    if items.len() == limit {
+                        return Ok(Page { items, next: after });
+                    }
+                }
+            }
+            if page.next.is_none() {
+                return Ok(Page { items, next: None });
+            }
+        }
     }
 
     /// Changes a holder; a new time zone moves their alert times, so the engine re-plans.
@@ -134,6 +160,9 @@ impl<S: Store> Service<S> {
         patch: HolderPatch,
     ) -> ServiceResult<HolderEntry> {
         let mut holder = self.find_holder(caller, holder).await?;
+        if patch.make_default {
+            caller.require_admin("choosing the default holder")?;
+        }
         if let Some(name) = patch.name {
             holder.name = name;
         }
@@ -144,7 +173,10 @@ impl<S: Store> Service<S> {
             holder.time_zone = time_zone;
         }
         holder.validate()?;
-        let updated = self.store.update_holder(holder, patch.make_default).await?;
+        let updated = self
+            .store_as(caller)
+            .update_holder(holder, patch.make_default)
+            .await?;
         self.wake_alerts();
         self.entry(updated).await
     }
@@ -158,8 +190,10 @@ impl<S: Store> Service<S> {
         force: bool,
     ) -> ServiceResult<()> {
         let id = self.resolve_holder(caller, holder).await?;
-        self.store.delete_holder(id, force).await?;
-        tracing::info!(holder = %IdKind::Holder.format(id), "holder deleted");
+        caller.require_admin("deleting a holder")?;
+        self.store_as(caller).delete_holder(id, force).await?;
+        self.forget_holder_in_teams(caller, id).await?;
+        tracing::info!(holder = %IdKind::Holder.format(id), by = %caller.who(), "holder deleted");
         Ok(())
     }
 

@@ -113,6 +113,9 @@ pub enum ImportError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The caller may not import.
+    #[error("{0}")]
+    Denied(String),
 }
 
 /// The names of the fields in which two records differ, for conflict messages (never the
@@ -208,9 +211,14 @@ impl<S: Store> Service<S> {
     /// outbox and the schedule may have changed.
     pub async fn import(
         &self,
-        _caller: &Caller,
+        caller: &Caller,
         dump: ParsedDump,
     ) -> Result<ImportSummary, ImportError> {
+        if !caller.is_admin() {
+            return Err(ImportError::Denied(
+                "importing a dump needs an admin token".into(),
+            ));
+        }
         let summary = import(self.store(), dump, &self.builtin_slugs()).await?;
         self.wake_alerts();
         Ok(summary)

@@ -6,6 +6,7 @@
 //! `S: Store`, and answers domain values or a [`ServiceError`]. It knows neither protobuf nor
 //! any storage engine.
 
+pub mod access;
 pub mod alerts;
 pub mod compliance;
 mod courses;
@@ -16,6 +17,7 @@ pub mod import;
 mod programs;
 pub mod standing;
 
+pub use access::{Caller, HistoryQuery, NewToken, Principal, TeamChange};
 pub use courses::{CoursePatch, NewCourse};
 pub use credentials::{CredentialPatch, NewCredential, Renewal};
 pub use error::{ServiceError, ServiceResult, join};
@@ -24,18 +26,11 @@ pub use programs::{Origin, ProgramEntry};
 
 use crate::catalog;
 use crate::clock::Clock;
-use crate::domain::{Holder, Program};
+use crate::domain::{Holder, IdKind, Program};
 use crate::store::Store;
 use jiff::civil::Date;
 use std::sync::Arc;
 use tokio::sync::Notify;
-
-/// Who is asking. Every use case takes one, so access rules live here, in one place.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Caller {
-    /// The operator of this daemon (today every caller: tokens and roles come later).
-    LocalOperator,
-}
 
 /// The use cases over one store. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -86,8 +81,9 @@ impl<S: Store> Service<S> {
         self.resolve_holder(caller, holder).await
     }
 
-    /// A holder the caller may see.
-    pub async fn holder(&self, _caller: &Caller, id: u64) -> ServiceResult<Holder> {
+    /// A holder the caller may see (another one is "not found", as if absent).
+    pub async fn holder(&self, caller: &Caller, id: u64) -> ServiceResult<Holder> {
+        self.visible(caller, IdKind::Holder, id, id)?;
         Ok(self.store.holder(id).await?)
     }
 
@@ -132,7 +128,9 @@ impl<S: Store> Service<S> {
     }
 
     /// Every record as of one instant, for an export.
-    pub async fn export(&self, _caller: &Caller) -> ServiceResult<crate::store::Dump> {
+    pub async fn export(&self, caller: &Caller) -> ServiceResult<crate::store::Dump> {
+        caller.require_admin("exporting the store")?;
+        tracing::info!(by = %caller.who(), "exporting the store");
         Ok(self.store.dump().await?)
     }
 

@@ -85,30 +85,34 @@ impl<S: Store> Service<S> {
     /// Creates a local program: a custom one, or an override of a built-in one.
     pub async fn create_program(
         &self,
-        _caller: &Caller,
+        caller: &Caller,
         program: Program,
     ) -> ServiceResult<ProgramEntry> {
+        caller.require_admin("adding a program")?;
         program.validate()?;
-        let stored = self.store.put_program(program, true).await?;
-        tracing::info!(program = %stored.slug, "local program created");
+        let stored = self.store_as(caller).put_program(program, true).await?;
+        tracing::info!(program = %stored.slug, by = %caller.who(), "local program created");
         Ok(ProgramEntry::new(stored, true))
     }
 
     /// Replaces a local program.
     pub async fn update_program(
         &self,
-        _caller: &Caller,
+        caller: &Caller,
         program: Program,
     ) -> ServiceResult<ProgramEntry> {
+        caller.require_admin("changing a program")?;
         program.validate()?;
-        let stored = self.store.put_program(program, false).await?;
+        let stored = self.store_as(caller).put_program(program, false).await?;
+        tracing::info!(program = %stored.slug, by = %caller.who(), "local program changed");
         Ok(ProgramEntry::new(stored, true))
     }
 
     /// Deletes a local program. A custom one is refused while credentials use it; deleting an
     /// override puts the built-in program back in force, so it may go at any time.
-    pub async fn delete_program(&self, _caller: &Caller, slug: &str) -> ServiceResult<()> {
+    pub async fn delete_program(&self, caller: &Caller, slug: &str) -> ServiceResult<()> {
+        caller.require_admin("deleting a program")?;
         let custom = catalog::find(slug).is_none();
-        Ok(self.store.delete_program(slug, custom).await?)
+        Ok(self.store_as(caller).delete_program(slug, custom).await?)
     }
 }

@@ -14,7 +14,10 @@ pub mod sled;
 
 pub use self::sled::{CheckReport, SCHEMA_VERSION, SledStore, StoreOptions, TREE_NAMES};
 
-use crate::domain::{Alert, AlertSettings, Channel, Course, Credential, Holder, IdKind, Program};
+use crate::domain::{
+    Actor, Alert, AlertSettings, Channel, Course, Credential, HistoryEntry, Holder, IdKind,
+    Program, Team, Token, TokenHash,
+};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use std::future::Future;
@@ -136,6 +139,8 @@ pub enum Conflict {
         /// The credential.
         credential: u64,
     },
+    /// A team of this name exists already.
+    TeamExists(String),
     /// An update tried to change a field that cannot change (a credential's holder or
     /// program, a course's holder).
     Immutable(&'static str),
@@ -404,6 +409,32 @@ pub trait Scheduler: Send + Sync {
     fn set_last_tick(&self, zone: &str, at: Timestamp) -> impl Future<Output = Result<()>> + Send;
 }
 
+/// Who may call: bearer tokens (by the hash of their secret) and teams. Few and small
+/// records, read on every request (a token) or per authenticated request (teams).
+pub trait Access: Send + Sync {
+    /// Stores a new token under a new id (its `id` is ignored).
+    fn create_token(&self, token: Token) -> impl Future<Output = Result<Token>> + Send;
+    /// The token whose secret hashes to `hash`, revoked or not.
+    fn token_by_hash(&self, hash: TokenHash) -> impl Future<Output = Result<Option<Token>>> + Send;
+    /// Every token, in id order.
+    fn tokens(&self) -> impl Future<Output = Result<Vec<Token>>> + Send;
+    /// Marks token `id` revoked at `at` (an already revoked one keeps its first instant).
+    fn revoke_token(&self, id: u64, at: Timestamp) -> impl Future<Output = Result<Token>> + Send;
+    /// Stores a team: `id` 0 creates one under a new id, else it replaces team `id`. Names are
+    /// unique ([`Conflict::TeamExists`]).
+    fn put_team(&self, team: Team) -> impl Future<Output = Result<Team>> + Send;
+    /// Every team, in id order.
+    fn teams(&self) -> impl Future<Output = Result<Vec<Team>>> + Send;
+    /// A page of the audit trail in id order (oldest first), after `after`: every entry, or
+    /// those of one holder's records.
+    fn history(
+        &self,
+        holder: Option<u64>,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Page<HistoryEntry>>> + Send;
+}
+
 /// The kinds whose ids come from a counter.
 pub const COUNTED: [IdKind; 5] = [
     IdKind::Holder,
@@ -596,7 +627,12 @@ pub trait Snapshots: Send + Sync {
 }
 
 /// A whole store: every part of the port, cheap to clone and shared across tasks.
-pub trait Store: Records + Outbox + Scheduler + Snapshots + Clone + 'static {
+pub trait Store: Records + Outbox + Scheduler + Snapshots + Access + Clone + 'static {
+    /// A handle on the same store whose writes each append, in their own transaction, one
+    /// [`HistoryEntry`] per record they create, change or delete, naming `actor`. Writes
+    /// through a handle without an actor (the alert engine's) leave no history.
+    fn acting(&self, actor: Actor) -> Self;
+
     /// Writes what is queued and flushes. Call once, after the last write.
     fn close(&self) -> impl Future<Output = Result<()>> + Send;
 }

@@ -269,8 +269,26 @@ impl SledStore {
         scope: SettingsScope,
         settings: AlertSettings,
     ) -> Result<AlertSettings> {
-        self.write(|_, tx| {
-            tx.put(ALERT_SETTINGS, &settings_key(&scope), &settings);
+        self.write(|store, tx| {
+            let key = settings_key(&scope);
+            let old: Option<AlertSettings> = store.get(ALERT_SETTINGS, &key)?;
+            let (record, holder) = match &scope {
+                SettingsScope::Program(slug) => (format!("program {slug}"), None),
+                SettingsScope::Holder(h) => (IdKind::Holder.format(*h), Some(*h)),
+                SettingsScope::Credential(c) => (
+                    IdKind::Credential.format(*c),
+                    store.credential(*c).ok().map(|c| c.holder_id),
+                ),
+            };
+            let json = |s: &AlertSettings| super::history::json_without(s, &[]);
+            tx.note_raw(
+                "alert settings",
+                record,
+                holder,
+                old.as_ref().map(json),
+                Some(json(&settings)),
+            );
+            tx.put(ALERT_SETTINGS, &key, &settings);
             Ok(settings)
         })
         .await

@@ -15,9 +15,9 @@
 //! never used.
 
 use super::{Inner, Result, SledStore, StoreError};
-use crate::domain::Course;
+use crate::domain::{Actor, Course};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use tokio::sync::oneshot;
 
 /// Most courses one batch writes.
@@ -34,6 +34,8 @@ pub(super) enum Job {
     /// A course to check and write; the answer is the stored course.
     Course {
         course: Course,
+        /// Who logs it, for its history entry.
+        actor: Option<Arc<Actor>>,
         reply: oneshot::Sender<Result<Course>>,
     },
     /// A write already applied that must be made durable.
@@ -97,12 +99,20 @@ impl CommitQueue {
     }
 
     /// Queues a course and waits for its answer.
-    pub(super) async fn write_course(&self, course: Course) -> Result<Course> {
+    pub(super) async fn write_course(
+        &self,
+        course: Course,
+        actor: Option<Arc<Actor>>,
+    ) -> Result<Course> {
         if self.failed() {
             return Err(StoreError::WriteFailed);
         }
         let (reply, answer) = oneshot::channel();
-        if !self.push(Job::Course { course, reply }) {
+        if !self.push(Job::Course {
+            course,
+            actor,
+            reply,
+        }) {
             return Err(shutting_down());
         }
         answer.await.unwrap_or_else(|_| Err(shutting_down()))
@@ -173,19 +183,30 @@ pub(super) fn committer(inner: &Weak<Inner>, queue: &CommitQueue) {
         let Some(strong) = inner.upgrade() else {
             return;
         };
-        let store = SledStore { inner: strong };
+        let store = SledStore {
+            inner: strong,
+            actor: None,
+        };
         let mut courses = Vec::new();
+        let mut actors = Vec::new();
         let mut durable = Vec::new();
         for job in jobs {
             match job {
-                Job::Course { course, reply } => courses.push((reply, Ok(course))),
+                Job::Course {
+                    course,
+                    actor,
+                    reply,
+                } => {
+                    courses.push((reply, Ok(course)));
+                    actors.push(actor);
+                }
                 Job::Durable { reply } => durable.push(reply),
             }
         }
         let mut answers: Vec<CourseAnswer> = if courses.is_empty() {
             Vec::new()
         } else {
-            store.write_course_batch(courses)
+            store.write_course_batch(courses, actors)
         };
         let wrote = !durable.is_empty() || answers.iter().any(|(_, a)| a.is_ok());
         let flushed = if wrote && !queue.failed() {

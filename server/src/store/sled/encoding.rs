@@ -25,7 +25,8 @@ use crate::domain::{
     AccreditationMinimum, ActivityLimit, Alert, AlertSettings, Alternative, Cap, CapLimit,
     CapScope, CategoryMinimum, CategoryProgress, Channel, ChannelKind, Confidence, CountedCourse,
     Course, Credential, Credits, CycleAnchor, CycleOutcome, Delivery, DeliveryState, Dues, Format,
-    Holder, Mark, MonthDay, PastCycle, Program, RuleField, Status, Unit,
+    HistoryEntry, Holder, Mark, MonthDay, PastCycle, Program, Role, RuleField, Status, Team, Token,
+    Unit,
 };
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
@@ -2933,5 +2934,258 @@ mod tests {
         reads(V2_SETTINGS, settings());
         reads(V2_BARE_SETTINGS, bare_settings());
         reads(V2_EMPTY_THRESHOLDS, empty_thresholds());
+    }
+}
+
+// ---- Tokens and teams (format 2 only) ----
+
+/// The format-1 layout of a kind that format 1 never had: nothing decodes as it.
+#[derive(serde::Deserialize)]
+pub(crate) enum NeverV1 {}
+
+impl From<NeverV1> for Token {
+    fn from(never: NeverV1) -> Self {
+        match never {}
+    }
+}
+
+impl From<NeverV1> for Team {
+    fn from(never: NeverV1) -> Self {
+        match never {}
+    }
+}
+
+/// Stored numbers of a [`Role`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, prost::Enumeration)]
+#[repr(i32)]
+enum StoredRole {
+    Unset = 0,
+    Admin = 1,
+    Supervisor = 2,
+    Holder = 3,
+}
+
+/// Storage message of a [`Token`].
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct StoredToken {
+    #[prost(uint64, tag = "1")]
+    id: u64,
+    #[prost(string, tag = "2")]
+    name: String,
+    #[prost(enumeration = "StoredRole", tag = "3")]
+    role: i32,
+    #[prost(uint64, optional, tag = "4")]
+    holder_id: Option<u64>,
+    #[prost(bytes = "vec", tag = "5")]
+    hash: Vec<u8>,
+    #[prost(message, optional, tag = "6")]
+    created_at: Option<StoredInstant>,
+    #[prost(message, optional, tag = "7")]
+    expires_at: Option<StoredInstant>,
+    #[prost(message, optional, tag = "8")]
+    revoked_at: Option<StoredInstant>,
+}
+
+impl Stored for Token {
+    type Message = StoredToken;
+    type V1 = NeverV1;
+
+    fn to_message(&self) -> StoredToken {
+        let Token {
+            id,
+            name,
+            role,
+            holder_id,
+            hash,
+            created_at,
+            expires_at,
+            revoked_at,
+        } = self;
+        StoredToken {
+            id: *id,
+            name: name.clone(),
+            role: match role {
+                Role::Admin => StoredRole::Admin,
+                Role::Supervisor => StoredRole::Supervisor,
+                Role::Holder => StoredRole::Holder,
+            }
+            .into(),
+            holder_id: *holder_id,
+            hash: hash.to_vec(),
+            created_at: Some((*created_at).into()),
+            expires_at: expires_at.map(Into::into),
+            revoked_at: revoked_at.map(Into::into),
+        }
+    }
+
+    fn from_message(message: StoredToken) -> Result<Self, Invalid> {
+        let StoredToken {
+            id,
+            name,
+            role,
+            holder_id,
+            hash,
+            created_at,
+            expires_at,
+            revoked_at,
+        } = message;
+        Ok(Token {
+            id,
+            name,
+            role: match known("role", role)? {
+                StoredRole::Unset => return Err(Invalid::Missing("role")),
+                StoredRole::Admin => Role::Admin,
+                StoredRole::Supervisor => Role::Supervisor,
+                StoredRole::Holder => Role::Holder,
+            },
+            holder_id,
+            hash: hash.try_into().map_err(|_| Invalid::Missing("hash"))?,
+            created_at: instant(
+                "created_at",
+                created_at.ok_or(Invalid::Missing("created_at"))?,
+            )?,
+            expires_at: expires_at.map(|at| instant("expires_at", at)).transpose()?,
+            revoked_at: revoked_at.map(|at| instant("revoked_at", at)).transpose()?,
+        })
+    }
+}
+
+/// Storage message of a [`Team`].
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct StoredTeam {
+    #[prost(uint64, tag = "1")]
+    id: u64,
+    #[prost(string, tag = "2")]
+    name: String,
+    #[prost(uint64, repeated, tag = "3")]
+    members: Vec<u64>,
+    #[prost(uint64, repeated, tag = "4")]
+    leads: Vec<u64>,
+}
+
+impl Stored for Team {
+    type Message = StoredTeam;
+    type V1 = NeverV1;
+
+    fn to_message(&self) -> StoredTeam {
+        let Team {
+            id,
+            name,
+            members,
+            leads,
+        } = self;
+        StoredTeam {
+            id: *id,
+            name: name.clone(),
+            members: members.clone(),
+            leads: leads.clone(),
+        }
+    }
+
+    fn from_message(message: StoredTeam) -> Result<Self, Invalid> {
+        let StoredTeam {
+            id,
+            name,
+            members,
+            leads,
+        } = message;
+        Ok(Team {
+            id,
+            name,
+            members,
+            leads,
+        })
+    }
+}
+
+// ---- History entries (format 2 only) ----
+
+impl From<NeverV1> for HistoryEntry {
+    fn from(never: NeverV1) -> Self {
+        match never {}
+    }
+}
+
+/// Storage message of a [`HistoryEntry`].
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct StoredHistoryEntry {
+    #[prost(uint64, tag = "1")]
+    id: u64,
+    #[prost(message, optional, tag = "2")]
+    at: Option<StoredInstant>,
+    #[prost(uint64, optional, tag = "3")]
+    token_id: Option<u64>,
+    #[prost(string, tag = "4")]
+    actor: String,
+    #[prost(string, tag = "5")]
+    action: String,
+    #[prost(string, tag = "6")]
+    kind: String,
+    #[prost(string, tag = "7")]
+    record: String,
+    #[prost(uint64, optional, tag = "8")]
+    holder_id: Option<u64>,
+    #[prost(string, optional, tag = "9")]
+    before: Option<String>,
+    #[prost(string, optional, tag = "10")]
+    after: Option<String>,
+}
+
+impl Stored for HistoryEntry {
+    type Message = StoredHistoryEntry;
+    type V1 = NeverV1;
+
+    fn to_message(&self) -> StoredHistoryEntry {
+        let HistoryEntry {
+            id,
+            at,
+            token_id,
+            actor,
+            action,
+            kind,
+            record,
+            holder_id,
+            before,
+            after,
+        } = self;
+        StoredHistoryEntry {
+            id: *id,
+            at: Some((*at).into()),
+            token_id: *token_id,
+            actor: actor.clone(),
+            action: action.clone(),
+            kind: kind.clone(),
+            record: record.clone(),
+            holder_id: *holder_id,
+            before: before.clone(),
+            after: after.clone(),
+        }
+    }
+
+    fn from_message(message: StoredHistoryEntry) -> Result<Self, Invalid> {
+        let StoredHistoryEntry {
+            id,
+            at,
+            token_id,
+            actor,
+            action,
+            kind,
+            record,
+            holder_id,
+            before,
+            after,
+        } = message;
+        Ok(HistoryEntry {
+            id,
+            at: instant("at", at.ok_or(Invalid::Missing("at"))?)?,
+            token_id,
+            actor,
+            action,
+            kind,
+            record,
+            holder_id,
+            before,
+            after,
+        })
     }
 }

@@ -3,13 +3,17 @@
 //! Writes ([`WriteSet::put_record`], [`WriteSet::remove_record`]), import and `check`/`repair`
 //! all derive index entries from here, so an index can only be written one way.
 
+use super::history::{Audit, json_without};
 use super::keys::{Record, alert_key, expiry_key, id_key, pair_key, retry_key, zone_key};
 use super::{
     ALERT_KEYS, ALERT_RETRY, ALERTS, ALERTS_BY_HOLDER, CHANNELS, CHANNELS_BY_HOLDER,
-    COURSE_BY_HOLDER, COURSES, CRED_BY_EXPIRY, CRED_BY_HOLDER, CREDENTIALS, HOLDERS,
-    HOLDERS_BY_ZONE, WriteSet,
+    COURSE_BY_HOLDER, COURSES, CRED_BY_EXPIRY, CRED_BY_HOLDER, CREDENTIALS, HISTORY,
+    HISTORY_BY_HOLDER, HOLDERS, HOLDERS_BY_ZONE, TEAMS, TOKENS, TOKENS_BY_HASH, WriteSet,
 };
-use crate::domain::{Alert, Channel, Course, Credential, Holder};
+use crate::domain::{
+    Alert, Channel, Course, Credential, HistoryEntry, Holder, IdKind, Team, Token, team_id,
+    token_id,
+};
 
 /// An index entry: tree, key and value.
 pub(super) type Entry = (usize, Vec<u8>, Vec<u8>);
@@ -24,6 +28,10 @@ pub(super) trait Indexed: Record {
     fn entries(&self) -> Vec<Entry>;
     /// The holder whose standing (compliance) this record decides, if any.
     fn standing_of(&self) -> Option<u64> {
+        None
+    }
+    /// What the audit trail records of it; `None`: it is not audited.
+    fn audit(&self) -> Option<Audit> {
         None
     }
 }
@@ -43,6 +51,14 @@ impl Indexed for Holder {
     fn standing_of(&self) -> Option<u64> {
         Some(self.id)
     }
+    fn audit(&self) -> Option<Audit> {
+        Some(Audit {
+            kind: "holder",
+            record: IdKind::Holder.format(self.id),
+            holder: Some(self.id),
+            json: json_without(self, &[]),
+        })
+    }
 }
 
 impl Indexed for Credential {
@@ -59,6 +75,14 @@ impl Indexed for Credential {
     fn standing_of(&self) -> Option<u64> {
         Some(self.holder_id)
     }
+    fn audit(&self) -> Option<Audit> {
+        Some(Audit {
+            kind: "credential",
+            record: IdKind::Credential.format(self.id),
+            holder: Some(self.holder_id),
+            json: json_without(self, &[]),
+        })
+    }
 }
 
 impl Indexed for Course {
@@ -71,6 +95,14 @@ impl Indexed for Course {
     }
     fn standing_of(&self) -> Option<u64> {
         Some(self.holder_id)
+    }
+    fn audit(&self) -> Option<Audit> {
+        Some(Audit {
+            kind: "course",
+            record: IdKind::Course.format(self.id),
+            holder: Some(self.holder_id),
+            json: json_without(self, &[]),
+        })
     }
 }
 
@@ -93,6 +125,16 @@ impl Indexed for Alert {
         }
         out
     }
+    fn audit(&self) -> Option<Audit> {
+        Some(Audit {
+            kind: "alert",
+            record: IdKind::Alert.format(self.id),
+            holder: Some(self.holder_id),
+            // Deliveries name their targets (webhook URLs may be secrets) and change with
+            // every attempt; the audit keeps the alert's own state.
+            json: json_without(self, &["deliveries", "body"]),
+        })
+    }
 }
 
 impl Indexed for Channel {
@@ -103,12 +145,84 @@ impl Indexed for Channel {
     fn entries(&self) -> Vec<Entry> {
         vec![mark(CHANNELS_BY_HOLDER, &pair_key(self.holder_id, self.id))]
     }
+    fn audit(&self) -> Option<Audit> {
+        Some(Audit {
+            kind: "channel",
+            record: IdKind::Channel.format(self.id),
+            holder: Some(self.holder_id),
+            json: json_without(self, &["secret"]),
+        })
+    }
+}
+
+impl Indexed for Token {
+    const TREE: usize = TOKENS;
+    fn id(&self) -> u64 {
+        self.id
+    }
+    fn entries(&self) -> Vec<Entry> {
+        vec![(TOKENS_BY_HASH, self.hash.to_vec(), id_key(self.id).to_vec())]
+    }
+    fn audit(&self) -> Option<Audit> {
+        let json = serde_json::json!({
+            "id": token_id(self.id),
+            "name": self.name,
+            "role": self.role.as_str(),
+            "holder_id": self.holder_id.map(|h| IdKind::Holder.format(h)),
+            "expires_at": self.expires_at.map(|t| t.to_string()),
+            "revoked_at": self.revoked_at.map(|t| t.to_string()),
+        });
+        Some(Audit {
+            kind: "token",
+            record: token_id(self.id),
+            holder: self.holder_id,
+            json: json.to_string(),
+        })
+    }
+}
+
+impl Indexed for Team {
+    const TREE: usize = TEAMS;
+    fn id(&self) -> u64 {
+        self.id
+    }
+    fn entries(&self) -> Vec<Entry> {
+        Vec::new()
+    }
+    fn audit(&self) -> Option<Audit> {
+        let json = serde_json::json!({
+            "id": team_id(self.id),
+            "name": self.name,
+            "member_ids": self.members.iter().map(|&h| IdKind::Holder.format(h)).collect::<Vec<_>>(),
+            "lead_ids": self.leads.iter().map(|&h| IdKind::Holder.format(h)).collect::<Vec<_>>(),
+        });
+        Some(Audit {
+            kind: "team",
+            record: team_id(self.id),
+            holder: None,
+            json: json.to_string(),
+        })
+    }
+}
+
+impl Indexed for HistoryEntry {
+    const TREE: usize = HISTORY;
+    fn id(&self) -> u64 {
+        self.id
+    }
+    fn entries(&self) -> Vec<Entry> {
+        self.holder_id
+            .map(|h| mark(HISTORY_BY_HOLDER, &pair_key(h, self.id)))
+            .into_iter()
+            .collect()
+    }
 }
 
 impl WriteSet {
     /// Writes `new` with its index entries, replacing `old` (the stored version, if any):
     /// entries `old` implied that `new` does not are removed.
     pub(super) fn put_record<T: Indexed>(&mut self, old: Option<&T>, new: &T) {
+        self.note(old, Some(new));
         let wanted = new.entries();
         self.touched.extend(new.standing_of());
         if let Some(old) = old {
@@ -127,6 +241,7 @@ impl WriteSet {
 
     /// Removes `old` and every index entry it implies.
     pub(super) fn remove_record<T: Indexed>(&mut self, old: &T) {
+        self.note(Some(old), None);
         self.touched.extend(old.standing_of());
         for (tree, key, _) in old.entries() {
             self.remove(tree, &key);

@@ -36,6 +36,15 @@ impl Record for crate::domain::Alert {
 impl Record for crate::domain::Channel {
     const KIND: &'static str = "channel";
 }
+impl Record for crate::domain::Token {
+    const KIND: &'static str = "token";
+}
+impl Record for crate::domain::HistoryEntry {
+    const KIND: &'static str = "history entry";
+}
+impl Record for crate::domain::Team {
+    const KIND: &'static str = "team";
+}
 impl Record for crate::domain::AlertSettings {
     const KIND: &'static str = "alert settings";
 }

@@ -4,6 +4,7 @@
 //! Nothing outside `store/` names sled: the rest of the daemon uses [`SledStore`]'s typed
 //! methods, so the engine can change.
 
+mod access;
 mod alerts;
 mod check;
 mod migrate;
@@ -12,11 +13,12 @@ use crate::store::SettingsScope;
 pub use check::CheckReport;
 mod commit;
 mod encoding;
+mod history;
 mod indexes;
 mod keys;
 mod port;
 
-use crate::domain::{Course, Credential, Holder, IdKind, Program};
+use crate::domain::{Actor, Course, Credential, Holder, IdKind, Program};
 use crate::store::{Conflict, Cursor, Page, Result, StoreError, Version};
 use commit::{CommitQueue, CourseAnswer};
 use jiff::civil::Date;
@@ -84,8 +86,13 @@ const CHANNELS_BY_HOLDER: usize = 13;
 const ALERT_SETTINGS: usize = 14;
 const DIRTY: usize = 15;
 const HOLDERS_BY_ZONE: usize = 16;
+const TOKENS: usize = 17;
+const TOKENS_BY_HASH: usize = 18;
+const TEAMS: usize = 19;
+const HISTORY: usize = 20;
+const HISTORY_BY_HOLDER: usize = 21;
 /// The sled trees, in the order of the tree indexes above (`HOLDERS` = 0, ...).
-pub const TREE_NAMES: [&str; 17] = [
+pub const TREE_NAMES: [&str; 22] = [
     "holders",
     "credentials",
     "courses",
@@ -103,6 +110,11 @@ pub const TREE_NAMES: [&str; 17] = [
     "alert_settings",
     "dirty_credentials",
     "idx_holder_by_zone",
+    "tokens",
+    "idx_token_by_hash",
+    "teams",
+    "history",
+    "idx_history_by_holder",
 ];
 
 /// Opens sled. Our own lock file already keeps other processes out, so sled's own lock can
@@ -133,6 +145,8 @@ pub fn expiry_cursor(credential: &Credential) -> Cursor {
 #[derive(Clone)]
 pub struct SledStore {
     inner: Arc<Inner>,
+    /// Who this handle's writes are by: each of them appends history entries naming it.
+    actor: Option<Arc<Actor>>,
 }
 
 struct Inner {
@@ -170,6 +184,10 @@ struct WriteSet {
     ops: Vec<Op>,
     /// Holders whose standing the planned writes change (their versions move).
     touched: std::collections::BTreeSet<u64>,
+    /// Who makes the records' changes planned next (none: they leave no history).
+    actor: Option<Arc<Actor>>,
+    /// The changes to records planned so far, for the audit trail.
+    changes: Vec<history::Change>,
 }
 
 /// One planned write: tree, key, and the new value (`None` removes the key).
@@ -273,6 +291,7 @@ impl SledStore {
             .map_err(|e| open_err(e.to_string()))?;
         migrate::prepare(dir, &db, &trees, existed)?;
         let store = SledStore {
+            actor: None,
             inner: Arc::new(Inner {
                 db,
                 trees,
@@ -384,8 +403,12 @@ impl SledStore {
                 .write_lock
                 .lock()
                 .unwrap_or_else(|p| p.into_inner());
-            let mut set = WriteSet::default();
+            let mut set = WriteSet {
+                actor: self.actor.clone(),
+                ..WriteSet::default()
+            };
             let result = f(self, &mut set)?;
+            set.append_history(self)?;
             set.stamp_versions(self)?;
             self.apply(&set.ops)?;
             result
@@ -605,6 +628,15 @@ impl SledStore {
             if !create && !exists {
                 return Err(StoreError::ProgramNotFound(program.slug.clone()));
             }
+            let json = |p: &Program| history::json_without(p, &[]);
+            let before = store.local_program(&program.slug)?.as_ref().map(json);
+            tx.note_raw(
+                "program",
+                program.slug.clone(),
+                None,
+                before,
+                Some(json(&program)),
+            );
             tx.put(PROGRAMS, program.slug.as_bytes(), &program);
             Ok(program.clone())
         })
@@ -615,9 +647,16 @@ impl SledStore {
     /// (a custom program; an override falls back to the built-in one).
     pub async fn delete_program(&self, slug: &str, in_use_blocks: bool) -> Result<()> {
         self.write(|store, tx| {
-            if store.local_program(slug)?.is_none() {
+            let Some(old) = store.local_program(slug)? else {
                 return Err(StoreError::ProgramNotFound(slug.to_string()));
-            }
+            };
+            tx.note_raw(
+                "program",
+                slug.to_string(),
+                None,
+                Some(history::json_without(&old, &[])),
+                None,
+            );
             if in_use_blocks {
                 let users = store.count_credentials_of_program(slug)?;
                 if users > 0 {
@@ -794,12 +833,27 @@ impl SledStore {
     /// courses never change, so checking the courses of one batch in order against the store
     /// gives the same answers as writing them one by one.
     pub async fn create_course(&self, course: Course) -> Result<Course> {
-        self.inner.commit.write_course(course).await
+        self.inner
+            .commit
+            .write_course(course, self.actor.clone())
+            .await
+    }
+
+    /// This store, its writes by `actor` (see [`crate::store::Store::acting`]).
+    pub fn acting(&self, actor: Actor) -> SledStore {
+        SledStore {
+            inner: self.inner.clone(),
+            actor: Some(Arc::new(actor)),
+        }
     }
 
     /// Checks and writes one batch of queued courses in one transaction, under the write
     /// lock; returns each job's answer. Blocking.
-    fn write_course_batch(&self, courses: Vec<CourseAnswer>) -> Vec<CourseAnswer> {
+    fn write_course_batch(
+        &self,
+        courses: Vec<CourseAnswer>,
+        actors: Vec<Option<Arc<Actor>>>,
+    ) -> Vec<CourseAnswer> {
         let _guard = self
             .inner
             .write_lock
@@ -824,13 +878,18 @@ impl SledStore {
         let planned = set
             .reserve_ids(self, IdKind::Course, accepted)
             .and_then(|first| {
-                for ((_, answer), id) in answers.iter_mut().filter(|(_, a)| a.is_ok()).zip(first..)
-                {
+                let accepted = answers
+                    .iter_mut()
+                    .zip(actors)
+                    .filter(|((_, a), _)| a.is_ok());
+                for (((_, answer), actor), id) in accepted.zip(first..) {
                     if let Ok(course) = answer {
                         course.id = id;
+                        set.actor = actor;
                         set.put_record(None, &*course);
                     }
                 }
+                set.append_history(self)?;
                 set.stamp_versions(self)?;
                 self.apply(&set.ops)
             });

@@ -4,10 +4,13 @@
 
 use super::keys::{id_key, read_id};
 use super::{SledStore, expiry_cursor};
-use crate::domain::{Alert, AlertSettings, Channel, Course, Credential, Holder, Program};
+use crate::domain::{
+    Actor, Alert, AlertSettings, Channel, Course, Credential, HistoryEntry, Holder, Program, Team,
+    Token, TokenHash,
+};
 use crate::store::{
-    Cursor, Dump, Outbox, Page, Records, RestorePlan, Result, Scheduler, SettingsScope, Snapshots,
-    Store, StoreError, StoreView, Version,
+    Access, Cursor, Dump, Outbox, Page, Records, RestorePlan, Result, Scheduler, SettingsScope,
+    Snapshots, Store, StoreError, StoreView, Version,
 };
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -280,7 +283,39 @@ impl Snapshots for SledStore {
     }
 }
 
+impl Access for SledStore {
+    fn create_token(&self, token: Token) -> impl Future<Output = Result<Token>> + Send {
+        SledStore::create_token(self, token)
+    }
+    fn token_by_hash(&self, hash: TokenHash) -> impl Future<Output = Result<Option<Token>>> + Send {
+        ready(SledStore::token_by_hash(self, hash))
+    }
+    fn tokens(&self) -> impl Future<Output = Result<Vec<Token>>> + Send {
+        ready(SledStore::tokens(self))
+    }
+    fn revoke_token(&self, id: u64, at: Timestamp) -> impl Future<Output = Result<Token>> + Send {
+        SledStore::revoke_token(self, id, at)
+    }
+    fn put_team(&self, team: Team) -> impl Future<Output = Result<Team>> + Send {
+        SledStore::put_team(self, team)
+    }
+    fn teams(&self) -> impl Future<Output = Result<Vec<Team>>> + Send {
+        ready(SledStore::teams(self))
+    }
+    fn history(
+        &self,
+        holder: Option<u64>,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Page<HistoryEntry>>> + Send {
+        ready(id_after(after).and_then(|a| SledStore::history(self, holder, a, limit)))
+    }
+}
+
 impl Store for SledStore {
+    fn acting(&self, actor: Actor) -> Self {
+        SledStore::acting(self, actor)
+    }
     fn close(&self) -> impl Future<Output = Result<()>> + Send {
         SledStore::close(self)
     }
