@@ -859,7 +859,7 @@ async fn every_change_is_in_the_history_with_who_when_before_and_after() {
         &["course", "edit", &course, "--title", "Sharps safety"],
     );
     let cred = id(&d.json(&["cert", "add", "nha-cpt", "--expires", "2027-01-31"]));
-    d.json(&["cert", "renew", &cred]);
+    d.json(&["cert", "renew", &cred, "--force"]);
     d.json(&["--holder", &ben, "course", "log", "Other", "--credits", "1"]);
     d.json_as(&secret, &["course", "remove", &course]);
 

@@ -99,7 +99,7 @@ impl<S: Store> Service<S> {
         if !new.allow_duplicate
             && let Some(twin) = self
                 .store
-                .courses_of(holder.id)
+                .courses_on(holder.id, course.completed_on)
                 .await?
                 .into_iter()
                 .find(|c| same_course(c, &course))

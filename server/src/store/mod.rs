@@ -306,6 +306,19 @@ pub trait Records: Send + Sync {
     ) -> impl Future<Output = Result<Page<Course>>> + Send;
     /// Every course of a holder.
     fn courses_of(&self, holder: u64) -> impl Future<Output = Result<Vec<Course>>> + Send;
+    /// The courses of a holder completed on `day` (to find a course logged twice). The
+    /// default reads every course of the holder; an engine with an index answers from it.
+    fn courses_on(
+        &self,
+        holder: u64,
+        day: Date,
+    ) -> impl Future<Output = Result<Vec<Course>>> + Send {
+        async move {
+            let mut all = self.courses_of(holder).await?;
+            all.retain(|c| c.completed_on == day);
+            Ok(all)
+        }
+    }
     /// Replaces a course (same holder).
     fn update_course(&self, course: Course) -> impl Future<Output = Result<Course>> + Send;
     /// Deletes a course.

@@ -4,9 +4,11 @@
 //! all derive index entries from here, so an index can only be written one way.
 
 use super::history::{Audit, json_without};
-use super::keys::{Record, alert_key, expiry_key, id_key, pair_key, retry_key, zone_key};
+use super::keys::{
+    Record, alert_key, course_day_key, expiry_key, id_key, pair_key, retry_key, zone_key,
+};
 use super::{
-    ALERT_KEYS, ALERT_RETRY, ALERTS, ALERTS_BY_HOLDER, CHANNELS, CHANNELS_BY_HOLDER,
+    ALERT_KEYS, ALERT_RETRY, ALERTS, ALERTS_BY_HOLDER, CHANNELS, CHANNELS_BY_HOLDER, COURSE_BY_DAY,
     COURSE_BY_HOLDER, COURSES, CRED_BY_EXPIRY, CRED_BY_HOLDER, CREDENTIALS, HISTORY,
     HISTORY_BY_HOLDER, HOLDERS, HOLDERS_BY_ZONE, TEAMS, TOKENS, TOKENS_BY_HASH, WriteSet,
 };
@@ -91,7 +93,13 @@ impl Indexed for Course {
         self.id
     }
     fn entries(&self) -> Vec<Entry> {
-        vec![mark(COURSE_BY_HOLDER, &pair_key(self.holder_id, self.id))]
+        vec![
+            mark(COURSE_BY_HOLDER, &pair_key(self.holder_id, self.id)),
+            mark(
+                COURSE_BY_DAY,
+                &course_day_key(self.holder_id, self.completed_on, self.id),
+            ),
+        ]
     }
     fn standing_of(&self) -> Option<u64> {
         Some(self.holder_id)

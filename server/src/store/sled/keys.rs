@@ -115,6 +115,16 @@ pub(crate) fn pair_key(parent: u64, child: u64) -> [u8; 16] {
     k
 }
 
+/// A course's (holder, completion date, course id) key: the courses of one holder on one
+/// day are one short range, so looking for a course logged twice reads only that day.
+pub(crate) fn course_day_key(holder: u64, day: Date, course: u64) -> [u8; 20] {
+    let mut k = [0u8; 20];
+    k[..8].copy_from_slice(&holder.to_be_bytes());
+    k[8..12].copy_from_slice(&date_bytes(day));
+    k[12..].copy_from_slice(&course.to_be_bytes());
+    k
+}
+
 /// Four bytes that sort like the date: year (offset to stay positive), month, day.
 pub(crate) fn date_bytes(date: Date) -> [u8; 4] {
     let year = u16::try_from(i32::from(date.year()) + 10_000).unwrap_or(0);

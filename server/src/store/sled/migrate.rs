@@ -11,7 +11,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use std::path::Path;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// One step from `from` to `from + 1`.
 struct Migration {
@@ -21,11 +21,18 @@ struct Migration {
 }
 
 /// Every migration, oldest first.
-const MIGRATIONS: &[Migration] = &[Migration {
-    from: 1,
-    what: "index holders by time zone and let the next alert tick evaluate every credential",
-    run: v1_to_v2,
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        from: 1,
+        what: "index holders by time zone and let the next alert tick evaluate every credential",
+        run: v1_to_v2,
+    },
+    Migration {
+        from: 2,
+        what: "index courses by holder and completion date (to refuse a course logged twice)",
+        run: v2_to_v3,
+    },
+];
 
 /// Version 2 added the alert engine: the holder-by-zone index and the set of credentials to
 /// evaluate at the next tick. Both derive from records a version-1 store already has.
@@ -42,6 +49,14 @@ fn v1_to_v2(trees: &[Tree]) -> Result<()> {
         t[META].insert(META_SCHEMA, &2u32.to_be_bytes()[..])?;
         Ok::<(), ConflictableTransactionError<StoreError>>(())
     })?;
+    Ok(())
+}
+
+/// Version 3 indexes courses by (holder, completion date): the index derives from the
+/// courses, so the repair that rebuilds every index entry from its record writes it.
+fn v2_to_v3(trees: &[Tree]) -> Result<()> {
+    check::repair(trees)?;
+    trees[META].insert(META_SCHEMA, &3u32.to_be_bytes()[..])?;
     Ok(())
 }
 

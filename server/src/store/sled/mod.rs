@@ -91,8 +91,9 @@ const TOKENS_BY_HASH: usize = 18;
 const TEAMS: usize = 19;
 const HISTORY: usize = 20;
 const HISTORY_BY_HOLDER: usize = 21;
+const COURSE_BY_DAY: usize = 22;
 /// The sled trees, in the order of the tree indexes above (`HOLDERS` = 0, ...).
-pub const TREE_NAMES: [&str; 22] = [
+pub const TREE_NAMES: [&str; 23] = [
     "holders",
     "credentials",
     "courses",
@@ -115,6 +116,7 @@ pub const TREE_NAMES: [&str; 22] = [
     "teams",
     "history",
     "idx_history_by_holder",
+    "idx_course_by_day",
 ];
 
 /// Opens sled. Our own lock file already keeps other processes out, so sled's own lock can
@@ -923,6 +925,22 @@ impl SledStore {
     /// Every course of a holder.
     pub fn courses_of(&self, holder: u64) -> Result<Vec<Course>> {
         Ok(self.list_courses(holder, None, usize::MAX)?.items)
+    }
+
+    /// The courses of a holder completed on `day`, from the (holder, day) index.
+    pub fn courses_on(&self, holder: u64, day: Date) -> Result<Vec<Course>> {
+        let mut prefix = holder.to_be_bytes().to_vec();
+        prefix.extend_from_slice(&keys::date_bytes(day));
+        let mut out = Vec::new();
+        for key in self.tree(COURSE_BY_DAY).scan_prefix(&prefix).keys() {
+            let key = key?;
+            let id = key
+                .get(12..)
+                .and_then(read_id)
+                .ok_or_else(|| StoreError::Corrupt("bad course-by-day key".into()))?;
+            out.push(self.course(id)?);
+        }
+        Ok(out)
     }
 
     /// Replaces a course (same holder).

@@ -141,6 +141,13 @@ impl Records for SledStore {
     fn courses_of(&self, holder: u64) -> impl Future<Output = Result<Vec<Course>>> + Send {
         ready(SledStore::courses_of(self, holder))
     }
+    fn courses_on(
+        &self,
+        holder: u64,
+        day: Date,
+    ) -> impl Future<Output = Result<Vec<Course>>> + Send {
+        ready(SledStore::courses_on(self, holder, day))
+    }
     fn update_course(&self, course: Course) -> impl Future<Output = Result<Course>> + Send {
         SledStore::update_course(self, course)
     }

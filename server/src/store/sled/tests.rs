@@ -691,3 +691,56 @@ async fn a_credentials_settings_and_alerts_change_in_one_write() {
         store.check().unwrap().problems
     );
 }
+
+#[tokio::test]
+async fn courses_of_a_day_come_from_the_day_index_which_a_version_2_store_gains() {
+    let dir = tempfile::tempdir().unwrap();
+    let (h, first) = {
+        let store = open(dir.path());
+        let h = store.create_holder(holder("Dana")).await.unwrap();
+        let first = store
+            .create_course(course(h.id, "Safety", vec![]))
+            .await
+            .unwrap();
+        store
+            .create_course(Course {
+                completed_on: date("2026-01-11"),
+                ..course(h.id, "Safety", vec![])
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            store.courses_on(h.id, date("2026-01-10")).unwrap(),
+            vec![first.clone()]
+        );
+        // Make it what version 2 wrote: no course-by-day index, schema 2.
+        store.tree(COURSE_BY_DAY).clear().unwrap();
+        store
+            .tree(META)
+            .insert(META_SCHEMA, &2u32.to_be_bytes()[..])
+            .unwrap();
+        assert!(
+            store
+                .courses_on(h.id, date("2026-01-10"))
+                .unwrap()
+                .is_empty()
+        );
+        store.close().await.unwrap();
+        (h, first)
+    };
+    let store = open(dir.path());
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    assert_eq!(
+        store.courses_on(h.id, date("2026-01-10")).unwrap(),
+        vec![first.clone()]
+    );
+    store.delete_course(first.id).await.unwrap();
+    assert!(
+        store
+            .courses_on(h.id, date("2026-01-10"))
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.courses_on(h.id, date("2026-01-11")).unwrap().len(), 1);
+    assert!(store.check().unwrap().ok(), "{:?}", store.check());
+}
