@@ -25,6 +25,21 @@ pub struct Config {
     pub alerts: crate::alerts::AlertConfig,
     /// Scheduled backups: when, where, how many.
     pub backup: crate::backup::BackupConfig,
+    /// The PostgreSQL database to use instead of the sled store in `data_dir`.
+    pub database_url: Option<DatabaseUrl>,
+    /// On PostgreSQL, how long the alert lease lasts without renewal: the longest a dead
+    /// leader's alerts wait for another daemon.
+    pub lease: std::time::Duration,
+}
+
+/// A database URL (`postgres://USER[:PASS]@HOST:PORT/DB`); `Debug` hides the password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(pub String);
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&redact_url(&self.0))
+    }
 }
 
 impl Config {
@@ -36,6 +51,8 @@ impl Config {
             data_dir,
             cache_mib: 64,
             alerts: crate::alerts::AlertConfig::default(),
+            database_url: None,
+            lease: std::time::Duration::from_secs(15),
         }
     }
 
@@ -70,6 +87,10 @@ pub struct Settings {
     pub backup_dir: Option<PathBuf>,
     /// How many scheduled backups to keep (at least 1).
     pub backup_keep: Option<u32>,
+    /// PostgreSQL database URL; may carry a password, so `Debug` hides it.
+    pub database_url: Option<String>,
+    /// Seconds the alert lease lasts (PostgreSQL; at least 1).
+    pub lease_secs: Option<u64>,
 }
 
 impl Settings {
@@ -85,6 +106,8 @@ impl Settings {
             backup_schedule: self.backup_schedule.or(under.backup_schedule),
             backup_dir: self.backup_dir.or(under.backup_dir),
             backup_keep: self.backup_keep.or(under.backup_keep),
+            database_url: self.database_url.or(under.database_url),
+            lease_secs: self.lease_secs.or(under.lease_secs),
         }
     }
 }
@@ -101,6 +124,10 @@ impl std::fmt::Debug for Settings {
             .field("backup_schedule", &self.backup_schedule)
             .field("backup_dir", &self.backup_dir)
             .field("backup_keep", &self.backup_keep)
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(redact_url),
+            )
             .finish()
     }
 }
@@ -170,6 +197,13 @@ pub fn load(file: Option<&Path>, flags: Settings) -> Result<Config, ConfigError>
         config.alerts.schedule = TickSchedule::parse(&text)?;
     }
     config.alerts.smtp_url = settings.smtp_url;
+    config.database_url = settings
+        .database_url
+        .filter(|url| !url.is_empty())
+        .map(DatabaseUrl);
+    if let Some(secs) = settings.lease_secs {
+        config.lease = std::time::Duration::from_secs(secs.max(1));
+    }
     if let Some(from) = settings.smtp_from {
         config.alerts.smtp_from = from;
     }
@@ -213,6 +247,25 @@ mod tests {
             assert!(!printed.contains("hunter2"), "{printed}");
             assert!(
                 printed.contains("smtps://alerts:***@mail.example.org:465"),
+                "{printed}"
+            );
+        }
+    }
+
+    #[test]
+    fn debug_hides_the_database_password() {
+        let url = "postgres://recert:s3cret@db.example.org:5432/recert?sslmode=require";
+        let flags = Settings {
+            data_dir: Some("/x".into()),
+            database_url: Some(url.into()),
+            ..Settings::default()
+        };
+        let config = load(None, flags.clone()).unwrap();
+        assert_eq!(config.database_url, Some(DatabaseUrl(url.into())));
+        for printed in [format!("{config:?}"), format!("{flags:?}")] {
+            assert!(!printed.contains("s3cret"), "{printed}");
+            assert!(
+                printed.contains("postgres://recert:***@db.example.org"),
                 "{printed}"
             );
         }

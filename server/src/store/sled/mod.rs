@@ -16,6 +16,8 @@ mod indexes;
 mod keys;
 mod port;
 
+pub(crate) use keys::{Record as StoredRecord, decode as decode_value, encode as encode_value};
+
 use crate::domain::{Course, Credential, Holder, IdKind, Program};
 use crate::store::{Conflict, Cursor, Page, Result, StoreError, Version};
 use commit::{CommitQueue, CourseAnswer};
