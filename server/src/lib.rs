@@ -140,8 +140,9 @@ async fn background<S: Store>(
 
 /// Runs the background jobs while this daemon holds the lease: tries to take or renew it
 /// every third of its time, starts the jobs when it gets it and stops them when it loses it
-/// (a renewal failed for a whole lease time, so another daemon may have it by now). Gives
-/// the lease up at `stop`.
+/// (a renewal failed for a whole lease time, so another daemon may have it by now). Each
+/// renewal also wakes the alert engine, so what other daemons wrote is seen within a third
+/// of the lease time. Gives the lease up at `stop`.
 async fn lead<S: Store>(
     engine: alerts::AlertEngine<S>,
     store: S,
@@ -183,7 +184,12 @@ async fn lead<S: Store>(
                 ));
                 running = Some((token, task));
             }
-            (true, Some(jobs)) => running = Some(jobs),
+            (true, Some(jobs)) => {
+                // Other daemons write too, and only this one's own writes wake the engine:
+                // look again at every renewal.
+                engine.wake();
+                running = Some(jobs);
+            }
             (false, Some((token, task))) => {
                 tracing::warn!("lost the alert lease: alerts and backups stop here");
                 token.cancel();

@@ -458,7 +458,10 @@ fn apply_model(model: &mut Model, step: &Step) -> Result<u64, Refusal> {
 }
 
 /// Applies `step` to the store; returns the id written, or how it was refused.
-async fn apply_store<S: Records>(store: &S, step: &Step) -> Result<Result<u64, Refusal>, StoreError> {
+async fn apply_store<S: Records>(
+    store: &S,
+    step: &Step,
+) -> Result<Result<u64, Refusal>, StoreError> {
     let result = match step.clone() {
         Step::CreateHolder(h) => store.create_holder(h).await.map(|h| h.id),
         Step::UpdateHolder(h, d) => store.update_holder(h, d).await.map(|h| h.id),
@@ -523,7 +526,11 @@ async fn compare<S: Records>(store: &S, model: &Model) -> Result<(), String> {
     }
     same(
         "list_holders",
-        store.list_holders(None, usize::MAX).await.map_err(err)?.items,
+        store
+            .list_holders(None, usize::MAX)
+            .await
+            .map_err(err)?
+            .items,
         model.holders.values().cloned().collect(),
     )?;
     same(
@@ -618,10 +625,15 @@ async fn fresh_database(base: &str) -> String {
     );
     let out = std::process::Command::new("psql")
         .arg(base)
-        .args(["-qAtc", &format!("DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}")])
+        .args(["-qAt", "-c", &format!("DROP DATABASE IF EXISTS {name}")])
+        .args(["-c", &format!("CREATE DATABASE {name}")])
         .output()
         .expect("run psql");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let (server, _) = base.rsplit_once('/').unwrap();
     format!("{server}/{name}")
 }

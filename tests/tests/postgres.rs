@@ -59,7 +59,15 @@ fn a_write_through_one_daemon_is_read_through_the_other_and_concurrent_courses_a
     let before = b.json(&["status", "--as-of", "2026-12-01"]);
     assert!(before.to_string().contains("nha-cpt"), "{before:#}");
     // B caches Dana's standing; a course through A must show in B's next answer.
-    a.json(&["course", "log", "Sharps safety", "--credits", "2", "--date", "2026-11-20"]);
+    a.json(&[
+        "course",
+        "log",
+        "Sharps safety",
+        "--credits",
+        "2",
+        "--date",
+        "2026-11-20",
+    ]);
     let after = b.json(&["status", "--as-of", "2026-12-01"]);
     assert_ne!(before, after, "B answered from a stale cache");
 
@@ -70,7 +78,15 @@ fn a_write_through_one_daemon_is_read_through_the_other_and_concurrent_courses_a
             for i in 0..per_daemon {
                 s.spawn(move || {
                     let title = format!("{name}-{i}");
-                    d.json(&["course", "log", &title, "--credits", "1", "--date", "2026-11-21"]);
+                    d.json(&[
+                        "course",
+                        "log",
+                        &title,
+                        "--credits",
+                        "1",
+                        "--date",
+                        "2026-11-21",
+                    ]);
                 });
             }
         }
@@ -87,7 +103,11 @@ fn a_write_through_one_daemon_is_read_through_the_other_and_concurrent_courses_a
         let mut unique = titles.clone();
         unique.sort_unstable();
         unique.dedup();
-        assert_eq!(unique.len(), titles.len(), "a course is there twice: {titles:?}");
+        assert_eq!(
+            unique.len(),
+            titles.len(),
+            "a course is there twice: {titles:?}"
+        );
         let mut ids: Vec<&str> = courses
             .as_array()
             .unwrap()
@@ -109,7 +129,9 @@ async fn when_the_alert_leader_is_killed_the_other_daemon_takes_over_and_repeats
     let fast = ["--alert-schedule", "* * * * * *", "--lease-secs", "2"];
     let mut a = daemon(root.path(), "a", &url, &fast);
     assert!(
-        eventually(Duration::from_secs(10), || a.log().contains("took the alert lease")),
+        eventually(Duration::from_secs(10), || a
+            .log()
+            .contains("took the alert lease")),
         "A never led: {}",
         a.log()
     );
@@ -118,7 +140,10 @@ async fn when_the_alert_leader_is_killed_the_other_daemon_takes_over_and_repeats
     let today = jiff::Timestamp::now()
         .to_zoned(jiff::tz::TimeZone::UTC)
         .date();
-    let expires = today.checked_add(jiff::ToSpan::days(30)).unwrap().to_string();
+    let expires = today
+        .checked_add(jiff::ToSpan::days(30))
+        .unwrap()
+        .to_string();
     b.json(&["holder", "add", "Dana Reyes", "--tz", "UTC"]);
     b.json(&["notify", "add", "webhook", &hook.url]);
     let first = b.json(&["cert", "add", "nha-cpt", "--expires", &expires]);
@@ -137,7 +162,10 @@ async fn when_the_alert_leader_is_killed_the_other_daemon_takes_over_and_repeats
         }),
         "the delivery was not recorded"
     );
-    assert!(!b.log().contains("took the alert lease"), "B led while A lived");
+    assert!(
+        !b.log().contains("took the alert lease"),
+        "B led while A lived"
+    );
 
     // Kill the leader; an alert becomes due that only B can deliver now.
     a.kill();

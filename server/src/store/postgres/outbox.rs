@@ -350,7 +350,11 @@ impl Outbox for PgStore {
         let same = query(
             &tx,
             "SELECT 1 FROM channels WHERE holder_id = $1 AND kind = $2 AND target = $3",
-            &[&sql_id(channel.holder_id), &channel.kind.name(), &channel.target],
+            &[
+                &sql_id(channel.holder_id),
+                &channel.kind.name(),
+                &channel.target,
+            ],
         )
         .await?;
         if !same.is_empty() {
