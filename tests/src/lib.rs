@@ -96,13 +96,23 @@ impl Daemon {
 
     /// Like [`Daemon::start`], with extra `recertd` flags.
     pub fn start_with(data_dir: &Path, now: Option<&str>, extra: &[&str]) -> Daemon {
+        Daemon::start_on(data_dir, now, extra, postgres_base().is_some())
+    }
+
+    /// Like [`Daemon::start_with`], on the sled store whatever the engine under test (for
+    /// tests that move data between the engines).
+    pub fn start_sled(data_dir: &Path, now: Option<&str>, extra: &[&str]) -> Daemon {
+        Daemon::start_on(data_dir, now, extra, false)
+    }
+
+    fn start_on(data_dir: &Path, now: Option<&str>, extra: &[&str], postgres: bool) -> Daemon {
         let stderr_log = data_dir.with_extension("log");
         let mut command = Command::new(binary("recertd"));
         command
             .args(["--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .env_remove("RECERT_DATABASE_URL");
-        if let Some(base) = postgres_base()
+        if let Some(base) = postgres_base().filter(|_| postgres)
             && !extra.contains(&"--database-url")
         {
             command
