@@ -465,3 +465,53 @@ impl crate::store::Store for PgStore {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_password_is_hidden_and_sslrootcert_is_ours() {
+        assert_eq!(
+            redact("postgres://recert:s3cret@db:5432/recert"),
+            "postgres://recert:***@db:5432/recert"
+        );
+        assert_eq!(
+            redact("postgres://recert@db/recert"),
+            "postgres://recert@db/recert"
+        );
+        assert!(!redact("not a url s3cret").contains("s3cret"));
+        let (url, ca) =
+            split_root_cert("postgres://u:p@db/recert?sslmode=require&sslrootcert=/etc/ca.pem")
+                .unwrap();
+        assert_eq!(url, "postgres://u:p@db/recert?sslmode=require");
+        assert_eq!(ca, Some(PathBuf::from("/etc/ca.pem")));
+        let (url, ca) = split_root_cert("postgres://u@db/recert").unwrap();
+        assert_eq!((url.as_str(), ca), ("postgres://u@db/recert", None));
+    }
+
+    #[test]
+    fn a_missing_ca_file_is_named() {
+        let Err(e) = tls(Some(&PathBuf::from("/nonexistent/ca.pem"))) else {
+            panic!("a missing CA file was accepted");
+        };
+        assert!(e.contains("/nonexistent/ca.pem"), "{e}");
+    }
+
+    #[test]
+    fn cursors_have_sled_bytes_and_read_back() {
+        let date = Date::new(2027, 3, 1).unwrap();
+        let cursor = expiry_cursor(date, 42);
+        assert_eq!(cursor.bytes().len(), 12);
+        assert_eq!(read_expiry_cursor(&cursor).unwrap(), (20270301, 42));
+        assert!(matches!(
+            read_expiry_cursor(&Cursor::new(vec![1, 2, 3])),
+            Err(StoreError::BadCursor)
+        ));
+        assert_eq!(id_after(Some(&id_cursor(7))).unwrap(), 7);
+        assert!(matches!(
+            id_after(Some(&Cursor::new(vec![0; 3]))),
+            Err(StoreError::BadCursor)
+        ));
+    }
+}
