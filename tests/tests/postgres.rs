@@ -27,11 +27,26 @@ fn cluster() -> Option<String> {
     }
 }
 
-/// Starts a daemon on `url`, its own data dir under `root/name`.
+/// Starts a daemon on `url`, its own data dir under `root/name`. The first daemon on the
+/// database writes the admin token to its data dir; later ones find tokens in the database
+/// and write none, so they get a copy of the first one's file, as an operator would.
 fn daemon(root: &Path, name: &str, url: &str, extra: &[&str]) -> Daemon {
+    use std::os::unix::fs::PermissionsExt;
+    let data = root.join(name);
+    let first = std::fs::read_dir(root)
+        .unwrap()
+        .filter_map(|entry| Some(entry.ok()?.path().join("admin.token")))
+        .find(|file| file.is_file());
+    if let Some(file) = first.filter(|_| !data.join("admin.token").exists()) {
+        std::fs::create_dir_all(&data).unwrap();
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let copy = data.join("admin.token");
+        std::fs::copy(&file, &copy).unwrap();
+        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
     let mut args = vec!["--database-url", url];
     args.extend_from_slice(extra);
-    Daemon::start_with(&root.join(name), None, &args)
+    Daemon::start_with(&data, None, &args)
 }
 
 /// Waits for `check` to hold; fails after `limit`.

@@ -1,9 +1,12 @@
 //! `recertd check` on PostgreSQL: the constraints hold the references and unique keys, so the
 //! check decodes every record and compares it with the columns stored beside it, and compares
-//! the id sequences and the default holder with the records.
+//! the id sequences and the default holder with the records. Tokens, teams and history
+//! entries are decoded and compared with their columns too.
 
 use super::{PgStore, body, day, db_err, query, read_sql_id, sequence};
-use crate::domain::{Alert, Channel, Course, Credential, Holder, IdKind, Program};
+use crate::domain::{
+    Alert, Channel, Course, Credential, HistoryEntry, Holder, IdKind, Program, Team, Token,
+};
 use crate::store::{COUNTED, CheckReport, Result, StoredRecord};
 use deadpool_postgres::GenericClient;
 
@@ -120,6 +123,40 @@ pub async fn check(store: &PgStore, repair: bool) -> Result<CheckReport> {
                 || r.try_get::<_, i32>(4).ok() != Some(day(a.expires_on))
                 || r.try_get::<_, i64>(5).ok() != Some(a.threshold_days)
                 || r.try_get::<_, Option<i64>>(6).ok() != Some(a.next_attempt().map(|t| t.as_second())))
+            .then(|| format!("row {} disagrees with its record", id_col(r, 1)))
+        },
+        &mut report,
+    )
+    .await?;
+    let _: Vec<Token> = records(
+        &tx,
+        "tokens",
+        "SELECT body, id, hash FROM tokens ORDER BY id",
+        |t: &Token, r| {
+            (t.id != id_col(r, 1) || r.try_get::<_, &[u8]>(2).ok() != Some(t.hash.as_slice()))
+                .then(|| format!("row {} disagrees with its record", id_col(r, 1)))
+        },
+        &mut report,
+    )
+    .await?;
+    let _: Vec<Team> = records(
+        &tx,
+        "teams",
+        "SELECT body, id, name FROM teams ORDER BY id",
+        |t: &Team, r| {
+            (t.id != id_col(r, 1) || r.try_get::<_, &str>(2).ok() != Some(t.name.as_str()))
+                .then(|| format!("row {} disagrees with its record", id_col(r, 1)))
+        },
+        &mut report,
+    )
+    .await?;
+    let _: Vec<HistoryEntry> = records(
+        &tx,
+        "history",
+        "SELECT body, id, holder_id FROM history ORDER BY id",
+        |e: &HistoryEntry, r| {
+            (e.id != id_col(r, 1)
+                || r.try_get::<_, Option<i64>>(2).ok() != Some(e.holder_id.map(super::sql_id)))
             .then(|| format!("row {} disagrees with its record", id_col(r, 1)))
         },
         &mut report,
