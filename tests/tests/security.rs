@@ -99,6 +99,7 @@ fn tls_end_to_end_with_a_ca_made_here_and_a_wrong_ca_refused() {
         ])
         .args(["holder", "list"])
         .env("RECERT_CA", ca_file)
+        .env("RECERT_TOKEN", d.admin_token())
         .output()
         .unwrap();
     assert!(by_ip.status.success(), "{}", text(&by_ip.stderr));
@@ -312,11 +313,7 @@ async fn webhooks_to_internal_addresses_are_refused_unless_allowed() {
     let strict = Daemon::start_exactly(&dir.path().join("strict"), None, &[]);
     let holder = strict.json(&["holder", "add", "Dana Reyes", "--tz", "UTC"]);
     // Over gRPC: INVALID_ARGUMENT naming channel.target, in words and in BadRequest.
-    let transport = tonic::transport::Channel::from_shared(strict.url.clone())
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let transport = strict.channel().await;
     let mut channels = ChannelServiceClient::new(transport);
     let status = channels
         .create_channel(pb::CreateChannelRequest {
@@ -485,6 +482,7 @@ fn on_a_terminal(d: &Daemon, args: &str) -> (Option<i32>, String) {
     let out = Command::new("script")
         .args(["-qec", &command, "/dev/null"])
         .env("NO_COLOR", "1")
+        .env("RECERT_TOKEN", d.admin_token())
         .stdin(Stdio::null())
         .output()
         .expect("run script(1)");
@@ -522,6 +520,10 @@ fn a_unix_socket_is_private_and_serves_the_cli() {
         Command::new(binary("recert"))
             .args(["--server", &listen, "-o", "json"])
             .args(args)
+            .env(
+                "RECERT_TOKEN",
+                recert_tests::admin_token(&dir.path().join("data")),
+            )
             .output()
             .unwrap()
     };

@@ -15,6 +15,8 @@ pub mod postgres;
 pub mod sled;
 
 pub use self::postgres::{PgOptions, PgStore};
+/// How the audit trail words a record (one wording, shared by both engines).
+pub(crate) use self::sled::{Audit, Indexed as Audited, json_without};
 pub use self::sled::{CheckReport, SCHEMA_VERSION, SledStore, StoreOptions, TREE_NAMES};
 /// The versioned storage encoding of a record kind (one per kind, shared by both engines).
 pub(crate) use self::sled::{StoredRecord, decode_value, encode_value};

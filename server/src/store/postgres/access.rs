@@ -6,8 +6,9 @@
 use super::records::{page, sql_limit};
 use super::{PgStore, body, db_err, execute, id_after, id_cursor, query, read_sql_id, sql_id};
 use crate::domain::{Actor, HistoryEntry, Team, Token, TokenHash};
-use crate::store::sled::{Audit, Indexed, json_without};
-use crate::store::{Access, Conflict, Cursor, Page, Result, StoreError, encode_value};
+use crate::store::{
+    Access, Audit, Audited, Conflict, Cursor, Page, Result, StoreError, encode_value, json_without,
+};
 use deadpool_postgres::GenericClient;
 use jiff::Timestamp;
 
@@ -27,7 +28,7 @@ async fn next_in<C: GenericClient + Sync>(c: &C, sequence: &str) -> Result<u64> 
     Ok(read_sql_id(id))
 }
 
-/// Appends the history entry of one change, worded as sled words it: nothing without an
+/// Appends the history entry of one change, worded as the embedded engine words it: nothing without an
 /// actor, nothing when the record's audited fields did not change.
 pub(super) async fn note_raw<C: GenericClient + Sync>(
     c: &C,
@@ -75,7 +76,7 @@ pub(super) async fn note_raw<C: GenericClient + Sync>(
 }
 
 /// Appends the history entry of a change from `old` to `new` (either may be absent).
-pub(super) async fn note<C: GenericClient + Sync, T: Indexed>(
+pub(super) async fn note<C: GenericClient + Sync, T: Audited>(
     c: &C,
     actor: Option<&Actor>,
     old: Option<&T>,
