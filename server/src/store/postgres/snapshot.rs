@@ -6,12 +6,13 @@
 //! database's constraints too, so a writer that slips in between the read and the write makes
 //! the restore fail on a constraint with nothing written, never write a broken store.
 
+use super::access::note;
 use super::outbox::{insert_alert, put_settings, read_scope};
 use super::records::{insert_holder, write_course};
 use super::{
     PgStore, body, bump_versions, day, db_err, execute, query, read_sql_id, sequence, sql_id,
 };
-use crate::domain::{Alert, AlertSettings, Channel, Course, Credential, Holder, Program};
+use crate::domain::{Actor, Alert, AlertSettings, Channel, Course, Credential, Holder, Program};
 use crate::store::{
     COUNTED, Dump, NextIds, RestorePlan, Result, SCHEMA_VERSION, SettingsScope, Snapshots,
     StoreError, StoreView, encode_value,
@@ -216,8 +217,13 @@ impl StoreView for Loaded {
 /// How many rows one multi-row insert carries.
 const CHUNK: usize = 2_000;
 
-/// Writes a restore plan in the caller's transaction.
-async fn write_plan<C: GenericClient + Sync>(c: &C, plan: &RestorePlan) -> Result<()> {
+/// Writes a restore plan in the caller's transaction, with a history entry per record it
+/// creates when `actor` is given (as the embedded engine notes them).
+async fn write_plan<C: GenericClient + Sync>(
+    c: &C,
+    actor: Option<&Actor>,
+    plan: &RestorePlan,
+) -> Result<()> {
     for h in &plan.holders {
         insert_holder(c, h).await?;
     }
@@ -293,6 +299,23 @@ async fn write_plan<C: GenericClient + Sync>(c: &C, plan: &RestorePlan) -> Resul
             )));
         }
     }
+    if actor.is_some() {
+        for h in &plan.holders {
+            note(c, actor, None, Some(h)).await?;
+        }
+        for cr in &plan.credentials {
+            note(c, actor, None, Some(cr)).await?;
+        }
+        for co in &plan.courses {
+            note(c, actor, None, Some(co)).await?;
+        }
+        for ch in &plan.channels {
+            note(c, actor, None, Some(ch)).await?;
+        }
+        for a in &plan.alerts {
+            note(c, actor, None, Some(a)).await?;
+        }
+    }
     for (zone, at) in &plan.last_ticks {
         execute(
             c,
@@ -351,7 +374,7 @@ impl Snapshots for PgStore {
         let loaded = Loaded::new(read_dump(&tx).await?);
         let (planned, answer) = plan(&loaded)?;
         drop(loaded);
-        write_plan(&tx, &planned).await?;
+        write_plan(&tx, self.actor(), &planned).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(answer)
     }
