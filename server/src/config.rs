@@ -69,6 +69,11 @@ pub struct Config {
     pub backup: crate::backup::BackupConfig,
     /// The certificate and key to serve TLS with; plaintext without.
     pub tls: Option<TlsFiles>,
+    /// The PostgreSQL database to use instead of the sled store in `data_dir`.
+    pub database_url: Option<DatabaseUrl>,
+    /// On PostgreSQL, how long the alert lease lasts without renewal: the longest a dead
+    /// leader's alerts wait for another daemon.
+    pub lease: std::time::Duration,
 }
 
 /// PEM files of the server's TLS identity.
@@ -78,6 +83,16 @@ pub struct TlsFiles {
     pub cert: PathBuf,
     /// The private key (`--tls-key`).
     pub key: PathBuf,
+}
+
+/// A database URL (`postgres://USER[:PASS]@HOST:PORT/DB`); `Debug` hides the password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(pub String);
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&redact_url(&self.0))
+    }
 }
 
 impl Config {
@@ -90,6 +105,8 @@ impl Config {
             cache_mib: 64,
             alerts: crate::alerts::AlertConfig::default(),
             tls: None,
+            database_url: None,
+            lease: std::time::Duration::from_secs(15),
         }
     }
 
@@ -137,6 +154,10 @@ pub struct Settings {
     pub tls_key: Option<PathBuf>,
     /// Serve plaintext on a non-loopback address all the same.
     pub insecure_plaintext: Option<bool>,
+    /// PostgreSQL database URL; may carry a password, so `Debug` hides it.
+    pub database_url: Option<String>,
+    /// Seconds the alert lease lasts (PostgreSQL; at least 1).
+    pub lease_secs: Option<u64>,
 }
 
 impl Settings {
@@ -158,6 +179,8 @@ impl Settings {
             tls_cert: self.tls_cert.or(under.tls_cert),
             tls_key: self.tls_key.or(under.tls_key),
             insecure_plaintext: self.insecure_plaintext.or(under.insecure_plaintext),
+            database_url: self.database_url.or(under.database_url),
+            lease_secs: self.lease_secs.or(under.lease_secs),
         }
     }
 }
@@ -183,6 +206,10 @@ impl std::fmt::Debug for Settings {
             .field("tls_cert", &self.tls_cert)
             .field("tls_key", &self.tls_key)
             .field("insecure_plaintext", &self.insecure_plaintext)
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(redact_url),
+            )
             .finish()
     }
 }
@@ -289,6 +316,13 @@ pub fn load(file: Option<&Path>, flags: Settings) -> Result<Config, ConfigError>
         return Err(ConfigError::Plaintext(addr));
     }
     config.alerts.webhook_allow_nets = settings.webhook_allow_nets.unwrap_or_default();
+    config.database_url = settings
+        .database_url
+        .filter(|url| !url.is_empty())
+        .map(DatabaseUrl);
+    if let Some(secs) = settings.lease_secs {
+        config.lease = std::time::Duration::from_secs(secs.max(1));
+    }
     if let Some(from) = settings.smtp_from {
         config.alerts.smtp_from = from;
     }
@@ -332,6 +366,25 @@ mod tests {
             assert!(!printed.contains("hunter2"), "{printed}");
             assert!(
                 printed.contains("smtps://alerts:***@mail.example.org:465"),
+                "{printed}"
+            );
+        }
+    }
+
+    #[test]
+    fn debug_hides_the_database_password() {
+        let url = "postgres://recert:s3cret@db.example.org:5432/recert?sslmode=require";
+        let flags = Settings {
+            data_dir: Some("/x".into()),
+            database_url: Some(url.into()),
+            ..Settings::default()
+        };
+        let config = load(None, flags.clone()).unwrap();
+        assert_eq!(config.database_url, Some(DatabaseUrl(url.into())));
+        for printed in [format!("{config:?}"), format!("{flags:?}")] {
+            assert!(!printed.contains("s3cret"), "{printed}");
+            assert!(
+                printed.contains("postgres://recert:***@db.example.org"),
                 "{printed}"
             );
         }

@@ -33,7 +33,7 @@ use recert_proto::v1::program_service_server::ProgramServiceServer;
 use recert_proto::v1::team_service_server::TeamServiceServer;
 use recert_proto::v1::token_service_server::TokenServiceServer;
 use std::sync::Arc;
-use store::{SledStore, Store, StoreError};
+use store::{PgOptions, PgStore, SledStore, Store, StoreError};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -199,7 +199,24 @@ pub async fn create_admin_token(
             path.display()
         )));
     }
-    let store = SledStore::open(&config.data_dir, &config.store_options())?;
+    match &config.database_url {
+        Some(url) => {
+            let store = PgStore::open(&pg_options(&url.0)).await?;
+            new_admin_token(store, clock, path).await
+        }
+        None => {
+            let store = SledStore::open(&config.data_dir, &config.store_options())?;
+            new_admin_token(store, clock, path).await
+        }
+    }
+}
+
+/// Makes an admin token in `store`, writes its secret to `path` and closes the store.
+async fn new_admin_token<S: Store>(
+    store: S,
+    clock: Arc<dyn Clock>,
+    path: std::path::PathBuf,
+) -> Result<std::path::PathBuf, RunError> {
     let service = service::Service::new(store.clone(), clock, Arc::default());
     let secret = service::access::new_secret().map_err(|e| RunError::AdminToken(e.to_string()))?;
     write_secret_file(&path, &secret)
@@ -213,7 +230,8 @@ pub async fn create_admin_token(
 }
 
 /// Serves recert on `listener` until `shutdown` is cancelled, then lets in-flight calls
-/// finish and flushes the store. The store is opened here from `config.data_dir`;
+/// finish and flushes the store. The store is the PostgreSQL database at
+/// `config.database_url` when one is set, else the sled store in `config.data_dir`;
 /// `on_ready` runs once it is open and the services are about to serve.
 pub async fn run(
     config: Config,
@@ -223,42 +241,213 @@ pub async fn run(
     on_ready: impl FnOnce() + Send,
 ) -> Result<(), RunError> {
     let tls = config.tls.as_ref().map(tls_config).transpose()?;
+    let listener = listener.into();
     prepare_data_dir(&config.data_dir)?;
-    let store = SledStore::open(&config.data_dir, &config.store_options())?;
-    // What the engine just created, under whatever umask the caller had.
-    data_dir::tighten(&config.data_dir).map_err(|error| RunError::DataDir {
-        dir: config.data_dir.clone(),
-        error,
-    })?;
-    tracing::info!(
-        data_dir = %config.data_dir.display(),
-        schema = store.schema_version()?,
-        "store opened"
-    );
-    first_admin_token(&store, &clock, &config.data_dir).await?;
+    match &config.database_url {
+        Some(url) => {
+            let store = PgStore::open(&pg_options(&url.0)).await?;
+            let schema = store.schema_version().await?;
+            tracing::info!(database = store.shown_url(), schema, "database opened");
+            first_admin_token(&store, &clock, &config.data_dir).await?;
+            let leadership = Leadership::Lease {
+                store: store.clone(),
+                lease: store::postgres::Lease {
+                    name: "alerts".into(),
+                    holder: daemon_id(),
+                },
+                ttl: config.lease,
+            };
+            run_on(
+                store, config, tls, leadership, listener, clock, shutdown, on_ready,
+            )
+            .await
+        }
+        None => {
+            let store = SledStore::open(&config.data_dir, &config.store_options())?;
+            // What the engine just created, under whatever umask the caller had.
+            data_dir::tighten(&config.data_dir).map_err(|error| RunError::DataDir {
+                dir: config.data_dir.clone(),
+                error,
+            })?;
+            tracing::info!(
+                data_dir = %config.data_dir.display(),
+                schema = store.schema_version()?,
+                "store opened"
+            );
+            first_admin_token(&store, &clock, &config.data_dir).await?;
+            run_on(
+                store,
+                config,
+                tls,
+                Leadership::Always,
+                listener,
+                clock,
+                shutdown,
+                on_ready,
+            )
+            .await
+        }
+    }
+}
+
+/// Who runs the alert engine and the backup job.
+enum Leadership {
+    /// This daemon alone (the sled store is locked to one process).
+    Always,
+    /// Whichever daemon holds the lease in the shared database.
+    Lease {
+        store: PgStore,
+        lease: store::postgres::Lease,
+        ttl: std::time::Duration,
+    },
+}
+
+/// An id for this daemon in the lease table: host, process and start instant.
+fn daemon_id() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{host}/{}/{nanos}", std::process::id())
+}
+
+/// The alert engine and the backup job until `stop`.
+async fn background<S: Store>(
+    engine: alerts::AlertEngine<S>,
+    store: S,
+    clock: Arc<dyn Clock>,
+    backup: backup::BackupConfig,
+    stop: CancellationToken,
+) {
+    let engine_task = tokio::spawn(engine.run(stop.clone()));
+    let backup_task = tokio::spawn(backup::run(store, clock, backup, stop));
+    let _ = engine_task.await;
+    let _ = backup_task.await;
+}
+
+/// Runs the background jobs while this daemon holds the lease: tries to take or renew it
+/// every third of its time, starts the jobs when it gets it and stops them when it loses it
+/// (a renewal failed for a whole lease time, so another daemon may have it by now). Each
+/// renewal also wakes the alert engine, so what other daemons wrote is seen within a third
+/// of the lease time. Gives the lease up at `stop`.
+async fn lead<S: Store>(
+    engine: alerts::AlertEngine<S>,
+    store: S,
+    clock: Arc<dyn Clock>,
+    backup: backup::BackupConfig,
+    leadership: Leadership,
+    stop: CancellationToken,
+) {
+    let (pg, lease, ttl) = match leadership {
+        Leadership::Always => return background(engine, store, clock, backup, stop).await,
+        Leadership::Lease { store, lease, ttl } => (store, lease, ttl),
+    };
+    let mut running: Option<(CancellationToken, tokio::task::JoinHandle<()>)> = None;
+    let mut renewed = tokio::time::Instant::now();
+    loop {
+        let held = match pg.take_lease(&lease, ttl).await {
+            Ok(held) => {
+                if held {
+                    renewed = tokio::time::Instant::now();
+                }
+                held
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot renew the alert lease");
+                // Keep running until the lease we hold would have expired.
+                running.is_some() && renewed.elapsed() < ttl
+            }
+        };
+        match (held, running.take()) {
+            (true, None) => {
+                tracing::info!(holder = %lease.holder, "took the alert lease: running alerts and backups");
+                let token = stop.child_token();
+                let task = tokio::spawn(background(
+                    engine.clone(),
+                    store.clone(),
+                    clock.clone(),
+                    backup.clone(),
+                    token.clone(),
+                ));
+                running = Some((token, task));
+            }
+            (true, Some(jobs)) => {
+                // Other daemons write too, and only this one's own writes wake the engine:
+                // look again at every renewal.
+                engine.wake();
+                running = Some(jobs);
+            }
+            (false, Some((token, task))) => {
+                tracing::warn!("lost the alert lease: alerts and backups stop here");
+                token.cancel();
+                let _ = task.await;
+            }
+            (false, None) => {}
+        }
+        tokio::select! {
+            () = tokio::time::sleep(ttl / 3) => {}
+            () = stop.cancelled() => break,
+        }
+    }
+    if let Some((token, task)) = running {
+        token.cancel();
+        let _ = task.await;
+        if let Err(e) = pg.release_lease(&lease).await {
+            tracing::warn!(error = %e, "cannot release the alert lease");
+        }
+    }
+}
+
+/// The pool for the database at `url`.
+fn pg_options(url: &str) -> PgOptions {
+    PgOptions {
+        url: url.to_string(),
+        pool_size: 16,
+    }
+}
+
+/// Serves on `store` once it is open: the background jobs as `leadership` says, the
+/// services until `shutdown`, then flushes the store.
+#[allow(clippy::too_many_arguments)]
+async fn run_on<S: Store>(
+    store: S,
+    config: Config,
+    tls: Option<tonic::transport::ServerTlsConfig>,
+    leadership: Leadership,
+    listener: Listener,
+    clock: Arc<dyn Clock>,
+    shutdown: CancellationToken,
+    on_ready: impl FnOnce() + Send,
+) -> Result<(), RunError> {
     let engine = alerts::AlertEngine::new(store.clone(), clock.clone(), &config.alerts)?;
     let engine_stop = CancellationToken::new();
-    let engine_task = tokio::spawn(engine.clone().run(engine_stop.clone()));
-    let backup_task = tokio::spawn(backup::run(
+    let jobs = tokio::spawn(lead(
+        engine.clone(),
         store.clone(),
         clock.clone(),
         config.backup.clone(),
+        leadership,
         engine_stop.clone(),
     ));
     on_ready();
-    let result = serve(store.clone(), listener.into(), tls, clock, engine, shutdown).await;
+    let result = serve(store.clone(), listener, tls, clock, engine, shutdown).await;
     engine_stop.cancel();
-    let _ = engine_task.await;
-    let _ = backup_task.await;
+    let _ = jobs.await;
     store.close().await?;
     tracing::info!("store flushed; stopped");
     result
 }
 
 /// `recertd check [--repair]`: checks (or rebuilds) the store in `config.data_dir` while no
-/// daemon runs. Engine-specific maintenance, so it lives here, beside the one place that picks
-/// the engine.
+/// daemon runs, or the database at `config.database_url`. Engine-specific maintenance, so it
+/// lives here, beside the one place that picks the engine.
 pub async fn check(config: &Config, repair: bool) -> Result<store::CheckReport, RunError> {
+    if let Some(url) = &config.database_url {
+        let store = PgStore::open(&pg_options(&url.0)).await?;
+        let report = store::postgres::check(&store, repair).await?;
+        store.close().await?;
+        return Ok(report);
+    }
     prepare_data_dir(&config.data_dir)?;
     let store = SledStore::open(&config.data_dir, &config.store_options())?;
     let report = if repair {

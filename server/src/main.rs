@@ -77,9 +77,23 @@ struct Args {
     /// How many scheduled backups to keep, newest first [default: 7].
     #[arg(long, env = "RECERT_BACKUP_KEEP", value_parser = clap::value_parser!(u32).range(1..))]
     backup_keep: Option<u32>,
+    /// PostgreSQL instead of the sled store in the data dir:
+    /// postgres://USER[:PASS]@HOST:PORT/DB, optionally ?sslmode=require&sslrootcert=CA.pem.
+    #[arg(
+        long,
+        env = "RECERT_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    database_url: Option<String>,
+    /// With --database-url: seconds the alert lease lasts; when the daemon running alerts
+    /// dies, another takes over within this time [default: 15].
+    #[arg(long, env = "RECERT_LEASE_SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    lease_secs: Option<u64>,
     /// TOML config file (keys: listen, data_dir, cache_mib, alert_schedule, smtp_url,
     /// smtp_from, smtp_password_file, backup_schedule, backup_dir, backup_keep, tls_cert,
-    /// tls_key, insecure_plaintext, webhook_allow_nets); flags and environment win.
+    /// tls_key, insecure_plaintext, webhook_allow_nets, database_url, lease_secs); flags and
+    /// environment win.
     #[arg(long, env = "RECERT_CONFIG", global = true)]
     config: Option<PathBuf>,
     /// Log as JSON lines instead of text.
@@ -134,6 +148,8 @@ impl Args {
             tls_cert: self.tls_cert.clone(),
             tls_key: self.tls_key.clone(),
             insecure_plaintext: self.insecure_plaintext.then_some(true),
+            database_url: self.database_url.clone(),
+            lease_secs: self.lease_secs,
         }
     }
 

@@ -54,6 +54,9 @@ fn crate_modules(code: &str) -> BTreeSet<String> {
         if name == "store" && rest["store".len()..].starts_with("::sled") {
             out.insert("store::sled".into());
         }
+        if name == "store" && rest["store".len()..].starts_with("::postgres") {
+            out.insert("store::postgres".into());
+        }
         // The cron schedule is the one part of `alerts` another layer may share.
         if name == "alerts" && rest["alerts".len()..].starts_with("::schedule") {
             out.insert("alerts::schedule".into());
@@ -98,6 +101,13 @@ fn every_layer_depends_only_on_the_layers_below_it() {
                 relative.display()
             ));
         }
+        let names_pg = uses.contains("store::postgres") || text.contains("PgStore");
+        if names_pg && !matches!(layer.as_str(), "lib" | "store" | "store/postgres") {
+            problems.push(format!(
+                "{}: {layer} names the PostgreSQL engine",
+                relative.display()
+            ));
+        }
         // (crate modules the layer may name, crates it must not use)
         let (allowed, forbidden_crates): (&[&str], &[&str]) = match layer.as_str() {
             "domain" => (
@@ -105,7 +115,19 @@ fn every_layer_depends_only_on_the_layers_below_it() {
                 &["tonic", "prost", "sled", "tokio", "recert_proto"],
             ),
             "store" => (&["domain", "store"], &["tonic", "recert_proto", "sled"]),
-            "store/sled" => (&["domain", "store", "catalog"], &["tonic", "recert_proto"]),
+            "store/sled" => (
+                &["domain", "store", "catalog"],
+                &[
+                    "tonic",
+                    "recert_proto",
+                    "tokio_postgres",
+                    "deadpool_postgres",
+                ],
+            ),
+            "store/postgres" => (
+                &["domain", "store", "catalog"],
+                &["tonic", "recert_proto", "sled"],
+            ),
             "service" => (
                 &["domain", "store", "service", "catalog", "clock"],
                 &["tonic", "prost", "recert_proto", "sled"],
@@ -132,7 +154,10 @@ fn every_layer_depends_only_on_the_layers_below_it() {
         for module in &uses {
             let top = module.split("::").next().unwrap_or_default();
             let allowed = allowed.contains(&top) || allowed.contains(&module.as_str());
-            if !allowed || (module == "store::sled" && layer != "store/sled") {
+            if !allowed
+                || (module == "store::sled" && layer != "store/sled")
+                || (module == "store::postgres" && layer != "store/postgres")
+            {
                 problems.push(format!(
                     "{}: {layer} names crate::{module}",
                     relative.display()

@@ -7,7 +7,9 @@ use jiff::civil::{Date, date};
 use proptest::prelude::*;
 use proptest::sample::select;
 use recertd::domain::{Course, Credential, Credits, Holder, PastCycle, Unit};
-use recertd::store::{Conflict, SledStore as Store, StoreError, StoreOptions};
+use recertd::store::{
+    Conflict, PgOptions, PgStore, Records, SledStore, Store, StoreError, StoreOptions,
+};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -457,7 +459,10 @@ fn apply_model(model: &mut Model, step: &Step) -> Result<u64, Refusal> {
 }
 
 /// Applies `step` to the store; returns the id written, or how it was refused.
-async fn apply_store(store: &Store, step: &Step) -> Result<Result<u64, Refusal>, StoreError> {
+async fn apply_store<S: Records>(
+    store: &S,
+    step: &Step,
+) -> Result<Result<u64, Refusal>, StoreError> {
     let result = match step.clone() {
         Step::CreateHolder(h) => store.create_holder(h).await.map(|h| h.id),
         Step::UpdateHolder(h, d) => store.update_holder(h, d).await.map(|h| h.id),
@@ -480,7 +485,7 @@ async fn apply_store(store: &Store, step: &Step) -> Result<Result<u64, Refusal>,
 
 /// Everything the store answers, compared with the model. Returns a description of the
 /// first difference.
-fn compare(store: &Store, model: &Model) -> Result<(), String> {
+async fn compare<S: Records>(store: &S, model: &Model) -> Result<(), String> {
     fn same<T: PartialEq + std::fmt::Debug>(what: &str, got: T, want: T) -> Result<(), String> {
         if got == want {
             Ok(())
@@ -492,42 +497,46 @@ fn compare(store: &Store, model: &Model) -> Result<(), String> {
     for id in 0..=model.next_holder {
         same(
             &format!("holder {id}"),
-            store.holder(id).ok(),
+            store.holder(id).await.ok(),
             model.holders.get(&id).cloned(),
         )?;
         same(
             &format!("credentials_of({id})"),
-            store.credentials_of(id).map_err(err)?,
+            store.credentials_of(id).await.map_err(err)?,
             model.credentials_of(id),
         )?;
         same(
             &format!("courses_of({id})"),
-            store.courses_of(id).map_err(err)?,
+            store.courses_of(id).await.map_err(err)?,
             model.courses_of(id),
         )?;
     }
     for id in 0..=model.next_credential {
         same(
             &format!("credential {id}"),
-            store.credential(id).ok(),
+            store.credential(id).await.ok(),
             model.credentials.get(&id).cloned(),
         )?;
     }
     for id in 0..=model.next_course {
         same(
             &format!("course {id}"),
-            store.course(id).ok(),
+            store.course(id).await.ok(),
             model.courses.get(&id).cloned(),
         )?;
     }
     same(
         "list_holders",
-        store.list_holders(None, usize::MAX).map_err(err)?.items,
+        store
+            .list_holders(None, usize::MAX)
+            .await
+            .map_err(err)?
+            .items,
         model.holders.values().cloned().collect(),
     )?;
     same(
         "default_holder_id",
-        store.default_holder_id().map_err(err)?,
+        store.default_holder_id().await.map_err(err)?,
         model.default_holder,
     )?;
     for (from, to) in [(0, 1500), (0, 0), (100, 400), (700, 1499), (400, 100)] {
@@ -536,6 +545,7 @@ fn compare(store: &Store, model: &Model) -> Result<(), String> {
             &format!("expiring({from}, {to})"),
             store
                 .expiring(from, to, None, usize::MAX)
+                .await
                 .map_err(err)?
                 .items,
             model.expiring(from, to),
@@ -547,6 +557,7 @@ fn compare(store: &Store, model: &Model) -> Result<(), String> {
     loop {
         let page = store
             .expiring(day(0), day(1500), after.as_ref(), 3)
+            .await
             .map_err(err)?;
         paged.extend(page.items);
         match page.next {
@@ -562,17 +573,17 @@ fn compare(store: &Store, model: &Model) -> Result<(), String> {
     Ok(())
 }
 
-fn open(dir: &Path) -> Store {
-    Store::open(dir, &StoreOptions::default()).unwrap()
+fn open(dir: &Path) -> SledStore {
+    SledStore::open(dir, &StoreOptions::default()).unwrap()
 }
 
 /// Opens the store again after `close` and drop. sled 0.34 releases its file lock from a
 /// background thread after the last `Db` is dropped (spacejam/sled#1234), so an immediate
 /// reopen fails about once in a thousand; this retries that one error for up to two seconds.
-fn reopen(dir: &Path) -> Store {
+fn reopen(dir: &Path) -> SledStore {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
     loop {
-        match Store::open(dir, &StoreOptions::default()) {
+        match SledStore::open(dir, &StoreOptions::default()) {
             Err(StoreError::Open { detail, .. })
                 if detail.contains("could not acquire lock")
                     && std::time::Instant::now() < deadline =>
@@ -584,48 +595,129 @@ fn reopen(dir: &Path) -> Store {
     }
 }
 
+/// Where a case runs: a sled store in a temporary dir, or a fresh PostgreSQL database.
+enum Backend {
+    Sled(tempfile::TempDir),
+    Postgres(String),
+}
+
+/// The PostgreSQL cluster of `RECERT_TEST_DATABASE_URL`, if set (`.ci/run` sets it; under
+/// CI a missing cluster fails rather than quietly testing sled alone).
+fn postgres_base() -> Option<String> {
+    match std::env::var("RECERT_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must set RECERT_TEST_DATABASE_URL (scripts/pg-cluster start)"
+            );
+            None
+        }
+    }
+}
+
+/// A fresh database on the cluster at `base`.
+async fn fresh_database(base: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let name = format!(
+        "model_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    let out = std::process::Command::new("psql")
+        .arg(base)
+        .args(["-qAt", "-c", &format!("DROP DATABASE IF EXISTS {name}")])
+        .args(["-c", &format!("CREATE DATABASE {name}")])
+        .output()
+        .expect("run psql");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (server, _) = base.rsplit_once('/').unwrap();
+    format!("{server}/{name}")
+}
+
+async fn open_pg(url: &str) -> PgStore {
+    PgStore::open(&PgOptions {
+        url: url.to_string(),
+        pool_size: 4,
+    })
+    .await
+    .unwrap()
+}
+
 /// Runs `ops` against a fresh store and the model, comparing after every step, then reopens
 /// the store and compares again.
-fn run(ops: &[Op]) -> Result<(), TestCaseError> {
+fn run(ops: &[Op], postgres: bool) -> Result<(), TestCaseError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     runtime.block_on(async {
-        let dir = tempfile::tempdir().unwrap();
-        let store = open(dir.path());
+        let backend = if postgres {
+            match postgres_base() {
+                Some(base) => Backend::Postgres(fresh_database(&base).await),
+                None => return Ok(()),
+            }
+        } else {
+            Backend::Sled(tempfile::tempdir().unwrap())
+        };
         let mut model = Model::new();
-        for (i, op) in ops.iter().enumerate() {
-            let step = resolve(op, &model);
-            let want = apply_model(&mut model, &step);
-            let got = apply_store(&store, &step)
-                .await
-                .map_err(|e| TestCaseError::fail(format!("step {i} {step:?}: {e}")))?;
-            prop_assert_eq!(got, want, "step {} {:?}", i, step);
-            // A refused step left the model as it was, so this also checks that the store
-            // changed nothing.
-            compare(&store, &model)
-                .map_err(|e| TestCaseError::fail(format!("after step {i} {step:?}: {e}")))?;
+        match &backend {
+            Backend::Sled(dir) => {
+                let store = open(dir.path());
+                steps(&store, &mut model, ops).await?;
+                store.close().await.unwrap();
+                drop(store);
+                after_reopen(&reopen(dir.path()), &mut model).await
+            }
+            Backend::Postgres(url) => {
+                let store = open_pg(url).await;
+                steps(&store, &mut model, ops).await?;
+                store.close().await.unwrap();
+                drop(store);
+                after_reopen(&open_pg(url).await, &mut model).await
+            }
         }
-        store.close().await.unwrap();
-        drop(store);
-
-        let store = reopen(dir.path());
-        compare(&store, &model).map_err(|e| TestCaseError::fail(format!("after reopen: {e}")))?;
-        // Id counters survive the reopen too.
-        let step = Step::CreateHolder(Holder {
-            id: 0,
-            name: "After".into(),
-            email: String::new(),
-            time_zone: "UTC".into(),
-        });
-        let want = apply_model(&mut model, &step);
-        let got = apply_store(&store, &step).await.unwrap();
-        prop_assert_eq!(got, want);
-        compare(&store, &model).map_err(TestCaseError::fail)?;
-        store.close().await.unwrap();
-        Ok(())
     })
+}
+
+async fn steps<S: Records>(store: &S, model: &mut Model, ops: &[Op]) -> Result<(), TestCaseError> {
+    for (i, op) in ops.iter().enumerate() {
+        let step = resolve(op, model);
+        let want = apply_model(model, &step);
+        let got = apply_store(store, &step)
+            .await
+            .map_err(|e| TestCaseError::fail(format!("step {i} {step:?}: {e}")))?;
+        prop_assert_eq!(got, want, "step {} {:?}", i, step);
+        // A refused step left the model as it was, so this also checks that the store
+        // changed nothing.
+        compare(store, model)
+            .await
+            .map_err(|e| TestCaseError::fail(format!("after step {i} {step:?}: {e}")))?;
+    }
+    Ok(())
+}
+
+async fn after_reopen<S: Store>(store: &S, model: &mut Model) -> Result<(), TestCaseError> {
+    compare(store, model)
+        .await
+        .map_err(|e| TestCaseError::fail(format!("after reopen: {e}")))?;
+    // Id counters survive the reopen too.
+    let step = Step::CreateHolder(Holder {
+        id: 0,
+        name: "After".into(),
+        email: String::new(),
+        time_zone: "UTC".into(),
+    });
+    let want = apply_model(model, &step);
+    let got = apply_store(store, &step).await.unwrap();
+    prop_assert_eq!(got, want);
+    compare(store, model).await.map_err(TestCaseError::fail)?;
+    store.close().await.unwrap();
+    Ok(())
 }
 
 proptest! {
@@ -638,6 +730,11 @@ proptest! {
 
     #[test]
     fn store_agrees_with_the_model(ops in proptest::collection::vec(op(), 1..40)) {
-        run(&ops)?;
+        run(&ops, false)?;
+    }
+
+    #[test]
+    fn postgres_store_agrees_with_the_model(ops in proptest::collection::vec(op(), 1..40)) {
+        run(&ops, true)?;
     }
 }

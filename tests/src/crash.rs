@@ -379,11 +379,14 @@ async fn compliance_matches(channel: Channel, holder: &str, m: &Model) -> u64 {
 
 /// `recertd check --json` on the (unlocked) data dir: the problems it reports.
 fn offline_check(data: &Path) -> Vec<String> {
-    let out = std::process::Command::new(binary("recertd"))
-        .args(["check", "--json", "--data-dir"])
-        .arg(data)
-        .output()
-        .expect("run recertd check");
+    let mut command = std::process::Command::new(binary("recertd"));
+    command.args(["check", "--json", "--data-dir"]).arg(data);
+    if let Some(base) = crate::postgres_base() {
+        command
+            .arg("--database-url")
+            .arg(crate::database_for(&base, data));
+    }
+    let out = command.output().expect("run recertd check");
     let report: serde_json::Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|_| panic!("check output: {}", String::from_utf8_lossy(&out.stderr)));
     report["problems"]

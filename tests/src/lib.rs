@@ -1,6 +1,11 @@
 //! Harness for the end-to-end tests: starts the real `recertd` binary on port 0 with a
 //! temporary data dir, and runs the real `recert` binary against it.
 //!
+//! With `RECERT_TEST_ENGINE=postgres` every daemon runs on PostgreSQL instead: a database of
+//! its own (one per data dir, so a restart finds its data) on the cluster at
+//! `RECERT_TEST_DATABASE_URL`, which `scripts/pg-cluster start` provides (`.ci/run` runs the
+//! suite on both engines).
+//!
 //! The binaries come from the workspace's target dir, so run the tests with
 //! `cargo test --workspace`, which builds them.
 
@@ -105,6 +110,47 @@ pub fn loopback_nets() -> Vec<recertd::config::IpNet> {
     ]
 }
 
+/// The engine under test: `Some(base URL)` when `RECERT_TEST_ENGINE=postgres`.
+///
+/// Panics when PostgreSQL is asked for without a cluster, so a misconfigured run fails
+/// instead of quietly testing sled again.
+pub fn postgres_base() -> Option<String> {
+    match std::env::var("RECERT_TEST_ENGINE").as_deref() {
+        Ok("postgres") => Some(std::env::var("RECERT_TEST_DATABASE_URL").expect(
+            "RECERT_TEST_ENGINE=postgres needs RECERT_TEST_DATABASE_URL (eval \"$(scripts/pg-cluster start)\")",
+        )),
+        Ok("sled") | Ok("") | Err(_) => None,
+        Ok(other) => panic!("unknown RECERT_TEST_ENGINE {other:?}: sled or postgres"),
+    }
+}
+
+/// Whether the end-to-end tests run on PostgreSQL (tests of sled's files check this).
+pub fn on_postgres() -> bool {
+    postgres_base().is_some()
+}
+
+/// The database URL for the daemon of `data_dir` when testing PostgreSQL: a database named
+/// after the data dir, created on first use on the cluster at `base`.
+pub fn database_for(base: &str, data_dir: &Path) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in data_dir.to_string_lossy().bytes() {
+        hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let name = format!("t{hash:016x}");
+    let out = Command::new("psql")
+        .arg(base)
+        .args(["-qAtc", &format!("CREATE DATABASE {name}")])
+        .output()
+        .expect("run psql (install postgresql-client, or use scripts/pg-cluster)");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() || stderr.contains("already exists"),
+        "cannot create database {name}: {stderr}"
+    );
+    let (server, _) = base.rsplit_once('/').expect("a database URL ends in /DB");
+    format!("{server}/{name}")
+}
+
 /// A running `recertd` process.
 pub struct Daemon {
     child: Option<Child>,
@@ -135,14 +181,38 @@ impl Daemon {
         daemon
     }
 
+    /// Like [`Daemon::start_with`], on the sled store whatever the engine under test (for
+    /// tests that move data between the engines).
+    pub fn start_sled(data_dir: &Path, now: Option<&str>, extra: &[&str]) -> Daemon {
+        let mut all: Vec<&str> = LOOPBACK_WEBHOOKS.to_vec();
+        all.extend_from_slice(extra);
+        let mut daemon = Daemon::start_on(data_dir, now, &all, false);
+        daemon.extra = extra.iter().map(|s| s.to_string()).collect();
+        daemon.loopback_webhooks = true;
+        daemon
+    }
+
     /// Like [`Daemon::start_with`], without the loopback webhook allowance: recertd's
     /// defaults as an operator gets them.
     pub fn start_exactly(data_dir: &Path, now: Option<&str>, extra: &[&str]) -> Daemon {
+        Daemon::start_on(data_dir, now, extra, postgres_base().is_some())
+    }
+
+    fn start_on(data_dir: &Path, now: Option<&str>, extra: &[&str], postgres: bool) -> Daemon {
         let stderr_log = data_dir.with_extension("log");
         let mut command = Command::new(binary("recertd"));
         command
             .args(["--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .env_remove("RECERT_DATABASE_URL");
+        if let Some(base) = postgres_base().filter(|_| postgres)
+            && !extra.contains(&"--database-url")
+        {
+            command
+                .arg("--database-url")
+                .arg(database_for(&base, data_dir));
+        }
+        command
             .args(extra)
             .env_remove("RECERT_NOW")
             .env("RECERT_LOG", "info")

@@ -818,11 +818,18 @@ fn the_first_start_writes_admin_token_which_a_local_cli_finds_by_itself() {
     assert_eq!(d.stop(), Some(0));
     std::fs::remove_file(&file).unwrap();
     let create = || {
-        std::process::Command::new(binary("recertd"))
+        let mut command = std::process::Command::new(binary("recertd"));
+        command
             .args(["token", "create-admin", "--data-dir"])
             .arg(&data)
-            .output()
-            .unwrap()
+            .env_remove("RECERT_DATABASE_URL");
+        // On PostgreSQL the token goes into the daemon's database, the file beside its data dir.
+        if let Some(base) = recert_tests::postgres_base() {
+            command
+                .arg("--database-url")
+                .arg(recert_tests::database_for(&base, &data));
+        }
+        command.output().unwrap()
     };
     let out = create();
     assert!(

@@ -65,6 +65,11 @@ fn a_damaged_store_is_refused_instead_of_starting_empty() {
 
 #[test]
 fn check_reports_a_sound_store_and_refuses_a_store_in_use() {
+    if recert_tests::on_postgres() {
+        // The data dir's lock and files are the sled engine's; PostgreSQL has neither.
+        eprintln!("sled only: skipped on PostgreSQL");
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let mut d = Daemon::start(&data, Some("2026-11-24T15:00:00Z"));
@@ -152,6 +157,11 @@ fn fill(dir: &Path) {
 
 #[test]
 fn a_full_or_read_only_disk_fails_clearly_and_loses_nothing_acknowledged() {
+    if recert_tests::on_postgres() {
+        // The data dir's lock and files are the sled engine's; PostgreSQL has neither.
+        eprintln!("sled only: skipped on PostgreSQL");
+        return;
+    }
     let Some(disk) = SmallDisk::mount("4M") else {
         eprintln!("not run: this machine does not allow mounting a tmpfs (needs root)");
         return;

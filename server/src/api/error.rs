@@ -34,6 +34,10 @@ impl From<ApiError> for Status {
                     tracing::error!("a write was refused: the store could not flush");
                     Status::failed_precondition(e.to_string())
                 }
+                StoreError::Unavailable(detail) => {
+                    tracing::warn!(%detail, "the database is unavailable");
+                    Status::unavailable("recertd cannot reach its database just now; try again")
+                }
                 other => {
                     tracing::error!(error = %other, "store failure");
                     Status::internal("recertd could not complete the request; see its log")

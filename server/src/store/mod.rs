@@ -7,12 +7,19 @@
 //! `S: Store` can run on any runtime thread; the embedded engine answers reads with ready
 //! futures.
 //!
-//! The engines live in submodules (`sled`, the embedded default). Nothing outside `store/`
-//! names an engine except `lib.rs`, which picks one.
+//! The engines live in submodules (`sled`, the embedded default; `postgres`, for several
+//! daemons on one database). Nothing outside `store/` names an engine except `lib.rs`, which
+//! picks one.
 
+pub mod postgres;
 pub mod sled;
 
+pub use self::postgres::{PgOptions, PgStore};
+/// How the audit trail words a record (one wording, shared by both engines).
+pub(crate) use self::sled::{Audit, Indexed as Audited, json_without};
 pub use self::sled::{CheckReport, SCHEMA_VERSION, SledStore, StoreOptions, TREE_NAMES};
+/// The versioned storage encoding of a record kind (one per kind, shared by both engines).
+pub(crate) use self::sled::{StoredRecord, decode_value, encode_value};
 
 use crate::domain::{
     Actor, Alert, AlertSettings, Channel, Course, Credential, HistoryEntry, Holder, IdKind,
@@ -78,6 +85,10 @@ pub enum StoreError {
     /// The engine failed (I/O, ...).
     #[error("storage failure: {0}")]
     Storage(String),
+    /// The database cannot be reached just now (connection lost, starting or stopping); the
+    /// request may be retried.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
     /// A write could not be made durable (disk full, read-only, I/O error); the store takes no
     /// more writes until recertd restarts.
     #[error(

@@ -11,7 +11,7 @@ use std::sync::Arc;
 const NEXT_HISTORY: &[u8] = b"next_id/history";
 
 /// What a history entry says about one record, as the record kind words it.
-pub(super) struct Audit {
+pub(crate) struct Audit {
     /// The record's kind.
     pub kind: &'static str,
     /// Its id, slug or scope.
@@ -33,7 +33,7 @@ pub(super) struct Change {
 }
 
 /// The fields of `value` as a JSON object, without the fields named in `hide`.
-pub(super) fn json_without<T: serde::Serialize>(value: &T, hide: &[&str]) -> String {
+pub(crate) fn json_without<T: serde::Serialize>(value: &T, hide: &[&str]) -> String {
     match serde_json::to_value(value) {
         Ok(serde_json::Value::Object(mut fields)) => {
             for name in hide {

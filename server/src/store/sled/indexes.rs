@@ -21,7 +21,7 @@ use crate::domain::{
 pub(super) type Entry = (usize, Vec<u8>, Vec<u8>);
 
 /// A record kind kept in its own primary tree under its id, with the index entries it implies.
-pub(super) trait Indexed: Record {
+pub(crate) trait Indexed: Record {
     /// The primary tree.
     const TREE: usize;
     /// The record's id (its key in [`Indexed::TREE`]).

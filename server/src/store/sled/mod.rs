@@ -18,6 +18,10 @@ mod indexes;
 mod keys;
 mod port;
 
+pub(crate) use history::{Audit, json_without};
+pub(crate) use indexes::Indexed;
+pub(crate) use keys::{Record as StoredRecord, decode as decode_value, encode as encode_value};
+
 use crate::domain::{Actor, Course, Credential, Holder, IdKind, Program};
 use crate::store::{Conflict, Cursor, Page, Result, StoreError, Version};
 use commit::{CommitQueue, CourseAnswer};

@@ -1,0 +1,734 @@
+//! Holders, local programs, credentials and courses on PostgreSQL.
+
+use super::access::{audit_json, note, note_raw};
+use super::{
+    PgStore, body, bump_versions, day, db_err, execute, expiry_cursor, foreign_key, id_after,
+    id_cursor, next_id, query, read_expiry_cursor, read_sql_id, sql_id, violates,
+};
+use crate::domain::{Course, Credential, Holder, IdKind, Program};
+use crate::store::{Conflict, Cursor, Page, Records, Result, StoreError, Version, encode_value};
+use deadpool_postgres::GenericClient;
+use jiff::civil::Date;
+
+/// Reads a page: `rows` holds up to `limit + 1` records; the extra one says there is more.
+pub(super) fn page<T>(mut items: Vec<T>, limit: usize, id: impl Fn(&T) -> Cursor) -> Page<T> {
+    if items.len() > limit {
+        items.truncate(limit);
+        let next = items.last().map(id);
+        Page { items, next }
+    } else {
+        Page { items, next: None }
+    }
+}
+
+/// The SQL `LIMIT` for a page of `limit` (one more, to know whether there is a next page).
+pub(super) fn sql_limit(limit: usize) -> i64 {
+    i64::try_from(limit)
+        .unwrap_or(i64::MAX - 1)
+        .saturating_add(1)
+}
+
+async fn holder_in<C: GenericClient + Sync>(c: &C, id: u64, lock: bool) -> Result<Holder> {
+    let sql = if lock {
+        "SELECT body FROM holders WHERE id = $1 FOR UPDATE"
+    } else {
+        "SELECT body FROM holders WHERE id = $1"
+    };
+    let rows = query(c, sql, &[&sql_id(id)]).await?;
+    match rows.first() {
+        Some(row) => body(row, 0),
+        None => Err(StoreError::not_found(IdKind::Holder, id)),
+    }
+}
+
+pub(super) async fn credentials_in<C: GenericClient + Sync>(
+    c: &C,
+    holder: u64,
+) -> Result<Vec<Credential>> {
+    query(
+        c,
+        "SELECT body FROM credentials WHERE holder_id = $1 ORDER BY id",
+        &[&sql_id(holder)],
+    )
+    .await?
+    .iter()
+    .map(|r| body(r, 0))
+    .collect()
+}
+
+async fn courses_in<C: GenericClient + Sync>(
+    c: &C,
+    holder: u64,
+    lock: bool,
+) -> Result<Vec<Course>> {
+    let sql = if lock {
+        "SELECT body FROM courses WHERE holder_id = $1 ORDER BY id FOR UPDATE"
+    } else {
+        "SELECT body FROM courses WHERE holder_id = $1 ORDER BY id"
+    };
+    query(c, sql, &[&sql_id(holder)])
+        .await?
+        .iter()
+        .map(|r| body(r, 0))
+        .collect()
+}
+
+async fn credential_in<C: GenericClient + Sync>(c: &C, id: u64, lock: bool) -> Result<Credential> {
+    let sql = if lock {
+        "SELECT body FROM credentials WHERE id = $1 FOR UPDATE"
+    } else {
+        "SELECT body FROM credentials WHERE id = $1"
+    };
+    match query(c, sql, &[&sql_id(id)]).await?.first() {
+        Some(row) => body(row, 0),
+        None => Err(StoreError::not_found(IdKind::Credential, id)),
+    }
+}
+
+async fn course_in<C: GenericClient + Sync>(c: &C, id: u64, lock: bool) -> Result<Course> {
+    let sql = if lock {
+        "SELECT body FROM courses WHERE id = $1 FOR UPDATE"
+    } else {
+        "SELECT body FROM courses WHERE id = $1"
+    };
+    match query(c, sql, &[&sql_id(id)]).await?.first() {
+        Some(row) => body(row, 0),
+        None => Err(StoreError::not_found(IdKind::Course, id)),
+    }
+}
+
+/// Checks that every credential `course` pins is its holder's, locking them (FOR SHARE) so
+/// none is deleted before the course is written.
+async fn check_pins<C: GenericClient + Sync>(c: &C, course: &Course) -> Result<()> {
+    if course.credential_ids.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = course.credential_ids.iter().map(|&i| sql_id(i)).collect();
+    let rows = query(
+        c,
+        "SELECT id, holder_id FROM credentials WHERE id = ANY($1) ORDER BY id FOR SHARE",
+        &[&ids],
+    )
+    .await?;
+    for &pin in &course.credential_ids {
+        let row = rows
+            .iter()
+            .find(|r| {
+                r.try_get::<_, i64>(0)
+                    .is_ok_and(|id| read_sql_id(id) == pin)
+            })
+            .ok_or_else(|| StoreError::not_found(IdKind::Credential, pin))?;
+        let holder: i64 = row.try_get(1).map_err(db_err)?;
+        if read_sql_id(holder) != course.holder_id {
+            return Err(StoreError::Conflict(Conflict::PinnedToOther {
+                credential: pin,
+            }));
+        }
+    }
+    Ok(())
+}
+
+pub(super) async fn insert_holder<C: GenericClient + Sync>(c: &C, h: &Holder) -> Result<()> {
+    execute(
+        c,
+        "INSERT INTO holders (id, time_zone, body) VALUES ($1, $2, $3)",
+        &[&sql_id(h.id), &h.time_zone, &encode_value(h)],
+    )
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn write_course<C: GenericClient + Sync>(
+    c: &C,
+    course: &Course,
+    new: bool,
+) -> Result<()> {
+    let sql = if new {
+        "INSERT INTO courses (id, holder_id, body) VALUES ($1, $2, $3)"
+    } else {
+        "UPDATE courses SET holder_id = $2, body = $3 WHERE id = $1"
+    };
+    match c
+        .execute(
+            &c.prepare_cached(sql).await.map_err(db_err)?,
+            &[
+                &sql_id(course.id),
+                &sql_id(course.holder_id),
+                &encode_value(course),
+            ],
+        )
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if foreign_key(&e) => Err(StoreError::not_found(IdKind::Holder, course.holder_id)),
+        Err(e) => Err(db_err(e)),
+    }
+}
+
+async fn write_credential<C: GenericClient + Sync>(
+    c: &C,
+    cr: &Credential,
+    new: bool,
+) -> Result<()> {
+    let sql = if new {
+        "INSERT INTO credentials (id, holder_id, program, expires_on, body) VALUES ($1, $2, $3, $4, $5)"
+    } else {
+        "UPDATE credentials SET holder_id = $2, program = $3, expires_on = $4, body = $5 WHERE id = $1"
+    };
+    let statement = c.prepare_cached(sql).await.map_err(db_err)?;
+    match c
+        .execute(
+            &statement,
+            &[
+                &sql_id(cr.id),
+                &sql_id(cr.holder_id),
+                &cr.program,
+                &day(cr.expires_on),
+                &encode_value(cr),
+            ],
+        )
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if foreign_key(&e) => Err(StoreError::not_found(IdKind::Holder, cr.holder_id)),
+        Err(e) if violates(&e, "credentials_holder_id_program_key") => {
+            let existing = query(
+                c,
+                "SELECT id FROM credentials WHERE holder_id = $1 AND program = $2",
+                &[&sql_id(cr.holder_id), &cr.program],
+            )
+            .await
+            .ok()
+            .and_then(|rows| rows.first().and_then(|r| r.try_get::<_, i64>(0).ok()))
+            .map_or(0, read_sql_id);
+            Err(StoreError::Conflict(Conflict::CredentialHeld {
+                holder: cr.holder_id,
+                program: cr.program.clone(),
+                existing,
+            }))
+        }
+        Err(e) => Err(db_err(e)),
+    }
+}
+
+async fn mark_dirty<C: GenericClient + Sync>(c: &C, credential: u64) -> Result<()> {
+    execute(
+        c,
+        "INSERT INTO dirty_credentials (id) VALUES ($1) ON CONFLICT (id) DO NOTHING",
+        &[&sql_id(credential)],
+    )
+    .await?;
+    Ok(())
+}
+
+impl Records for PgStore {
+    async fn create_holder(&self, holder: Holder) -> Result<Holder> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        let mut holder = holder;
+        holder.id = next_id(&tx, IdKind::Holder).await?;
+        insert_holder(&tx, &holder).await?;
+        note(&tx, self.actor(), None, Some(&holder)).await?;
+        execute(
+            &tx,
+            "INSERT INTO recert_meta (key, value) VALUES ('default_holder', $1) ON CONFLICT (key) DO NOTHING",
+            &[&sql_id(holder.id)],
+        )
+        .await?;
+        bump_versions(&tx, [holder.id], false).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(holder)
+    }
+
+    async fn holder(&self, id: u64) -> Result<Holder> {
+        let client = self.client().await?;
+        holder_in(&client, id, false).await
+    }
+
+    async fn default_holder_id(&self) -> Result<Option<u64>> {
+        let client = self.client().await?;
+        let rows = query(
+            &client,
+            "SELECT value FROM recert_meta WHERE key = 'default_holder'",
+            &[],
+        )
+        .await?;
+        match rows.first() {
+            Some(r) => Ok(Some(read_sql_id(r.try_get(0).map_err(db_err)?))),
+            None => Ok(None),
+        }
+    }
+
+    async fn list_holders(&self, after: Option<&Cursor>, limit: usize) -> Result<Page<Holder>> {
+        let after = id_after(after)?;
+        let client = self.client().await?;
+        let items = query(
+            &client,
+            "SELECT body FROM holders WHERE id > $1 ORDER BY id LIMIT $2",
+            &[&after, &sql_limit(limit)],
+        )
+        .await?
+        .iter()
+        .map(|r| body(r, 0))
+        .collect::<Result<Vec<Holder>>>()?;
+        Ok(page(items, limit, |h| id_cursor(h.id)))
+    }
+
+    async fn update_holder(&self, holder: Holder, make_default: bool) -> Result<Holder> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        let old = holder_in(&tx, holder.id, true).await?;
+        note(&tx, self.actor(), Some(&old), Some(&holder)).await?;
+        execute(
+            &tx,
+            "UPDATE holders SET time_zone = $2, body = $3 WHERE id = $1",
+            &[
+                &sql_id(holder.id),
+                &holder.time_zone,
+                &encode_value(&holder),
+            ],
+        )
+        .await?;
+        if make_default {
+            execute(
+                &tx,
+                "INSERT INTO recert_meta (key, value) VALUES ('default_holder', $1) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                &[&sql_id(holder.id)],
+            )
+            .await?;
+        }
+        bump_versions(&tx, [holder.id], false).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(holder)
+    }
+
+    async fn delete_holder(&self, id: u64, force: bool) -> Result<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        let holder = holder_in(&tx, id, true).await?;
+        let creds = credentials_in(&tx, id).await?;
+        let courses = courses_in(&tx, id, false).await?;
+        if !force && (!creds.is_empty() || !courses.is_empty()) {
+            return Err(StoreError::Conflict(Conflict::HolderHasRecords {
+                holder: id,
+                credentials: creds.len(),
+                courses: courses.len(),
+            }));
+        }
+        let hid = sql_id(id);
+        if let Some(actor) = self.actor() {
+            let alerts = query(
+                &tx,
+                "SELECT body FROM alerts WHERE holder_id = $1 ORDER BY id",
+                &[&hid],
+            )
+            .await?;
+            for row in &alerts {
+                let alert: crate::domain::Alert = body(row, 0)?;
+                note(&tx, Some(actor), Some(&alert), None).await?;
+            }
+            let channels = query(
+                &tx,
+                "SELECT body FROM channels WHERE holder_id = $1 ORDER BY id",
+                &[&hid],
+            )
+            .await?;
+            for row in &channels {
+                let channel: crate::domain::Channel = body(row, 0)?;
+                note(&tx, Some(actor), Some(&channel), None).await?;
+            }
+            for course in &courses {
+                note(&tx, Some(actor), Some(course), None).await?;
+            }
+            for credential in &creds {
+                note(&tx, Some(actor), Some(credential), None).await?;
+            }
+            note(&tx, Some(actor), Some(&holder), None).await?;
+        }
+        let cred_ids: Vec<i64> = creds.iter().map(|c| sql_id(c.id)).collect();
+        let mut scopes: Vec<String> = creds.iter().map(|c| format!("c/{}", c.id)).collect();
+        scopes.push(format!("h/{id}"));
+        execute(&tx, "DELETE FROM alerts WHERE holder_id = $1", &[&hid]).await?;
+        execute(&tx, "DELETE FROM channels WHERE holder_id = $1", &[&hid]).await?;
+        execute(
+            &tx,
+            "DELETE FROM dirty_credentials WHERE id = ANY($1)",
+            &[&cred_ids],
+        )
+        .await?;
+        execute(
+            &tx,
+            "DELETE FROM alert_settings WHERE scope = ANY($1)",
+            &[&scopes],
+        )
+        .await?;
+        execute(&tx, "DELETE FROM courses WHERE holder_id = $1", &[&hid]).await?;
+        execute(&tx, "DELETE FROM credentials WHERE holder_id = $1", &[&hid]).await?;
+        execute(&tx, "DELETE FROM holders WHERE id = $1", &[&hid]).await?;
+        let default = query(
+            &tx,
+            "SELECT value FROM recert_meta WHERE key = 'default_holder' FOR UPDATE",
+            &[],
+        )
+        .await?;
+        if default.first().and_then(|r| r.try_get::<_, i64>(0).ok()) == Some(hid) {
+            let next = query(&tx, "SELECT MIN(id) FROM holders", &[]).await?;
+            match next
+                .first()
+                .and_then(|r| r.try_get::<_, Option<i64>>(0).ok())
+                .flatten()
+            {
+                Some(other) => {
+                    execute(
+                        &tx,
+                        "UPDATE recert_meta SET value = $1 WHERE key = 'default_holder'",
+                        &[&other],
+                    )
+                    .await?
+                }
+                None => {
+                    execute(
+                        &tx,
+                        "DELETE FROM recert_meta WHERE key = 'default_holder'",
+                        &[],
+                    )
+                    .await?
+                }
+            };
+        }
+        bump_versions(&tx, [id], false).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn version(&self, holder: u64) -> Result<Version> {
+        self.read_version(holder).await
+    }
+
+    async fn local_program(&self, slug: &str) -> Result<Option<Program>> {
+        let client = self.client().await?;
+        let rows = query(
+            &client,
+            "SELECT body FROM programs WHERE slug = $1",
+            &[&slug],
+        )
+        .await?;
+        rows.first().map(|r| body(r, 0)).transpose()
+    }
+
+    async fn local_programs(&self) -> Result<Vec<Program>> {
+        let client = self.client().await?;
+        query(&client, "SELECT body FROM programs ORDER BY slug", &[])
+            .await?
+            .iter()
+            .map(|r| body(r, 0))
+            .collect()
+    }
+
+    async fn put_program(&self, program: Program, create: bool) -> Result<Program> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        let before = query(
+            &tx,
+            "SELECT body FROM programs WHERE slug = $1 FOR UPDATE",
+            &[&program.slug],
+        )
+        .await?
+        .first()
+        .map(|r| body::<Program>(r, 0))
+        .transpose()?;
+        let encoded = encode_value(&program);
+        let changed = if create {
+            execute(
+                &tx,
+                "INSERT INTO programs (slug, body) VALUES ($1, $2) ON CONFLICT (slug) DO NOTHING",
+                &[&program.slug, &encoded],
+            )
+            .await?
+        } else {
+            execute(
+                &tx,
+                "UPDATE programs SET body = $2 WHERE slug = $1",
+                &[&program.slug, &encoded],
+            )
+            .await?
+        };
+        if changed == 0 {
+            return Err(if create {
+                StoreError::Conflict(Conflict::ProgramExists(program.slug.clone()))
+            } else {
+                StoreError::ProgramNotFound(program.slug.clone())
+            });
+        }
+        note_raw(
+            &tx,
+            self.actor(),
+            "program",
+            program.slug.clone(),
+            None,
+            before.as_ref().map(audit_json),
+            Some(audit_json(&program)),
+        )
+        .await?;
+        bump_versions(&tx, [], true).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(program)
+    }
+
+    async fn delete_program(&self, slug: &str, in_use_blocks: bool) -> Result<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        let found = query(
+            &tx,
+            "SELECT body FROM programs WHERE slug = $1 FOR UPDATE",
+            &[&slug],
+        )
+        .await?;
+        let Some(old) = found.first().map(|r| body::<Program>(r, 0)).transpose()? else {
+            return Err(StoreError::ProgramNotFound(slug.to_string()));
+        };
+        if in_use_blocks {
+            let rows = query(
+                &tx,
+                "SELECT COUNT(*) FROM credentials WHERE program = $1",
+                &[&slug],
+            )
+            .await?;
+            let users: i64 = rows
+                .first()
+                .map_or(Ok(0), |r| r.try_get(0))
+                .map_err(db_err)?;
+            if users > 0 {
+                return Err(StoreError::Conflict(Conflict::ProgramInUse {
+                    slug: slug.to_string(),
+                    users: usize::try_from(users).unwrap_or(usize::MAX),
+                }));
+            }
+        }
+        execute(&tx, "DELETE FROM programs WHERE slug = $1", &[&slug]).await?;
+        note_raw(
+            &tx,
+            self.actor(),
+            "program",
+            slug.to_string(),
+            None,
+            Some(audit_json(&old)),
+            None,
+        )
+        .await?;
+        bump_versions(&tx, [], true).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn create_credential(&self, credential: Credential) -> Result<Credential> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        holder_in(&tx, credential.holder_id, false).await?;
+        // Checked before an id is drawn, so a refusal leaves no gap in the ids (the unique
+        // constraint still decides a race).
+        let held = query(
+            &tx,
+            "SELECT id FROM credentials WHERE holder_id = $1 AND program = $2",
+            &[&sql_id(credential.holder_id), &credential.program],
+        )
+        .await?;
+        if let Some(row) = held.first() {
+            return Err(StoreError::Conflict(Conflict::CredentialHeld {
+                holder: credential.holder_id,
+                program: credential.program.clone(),
+                existing: read_sql_id(row.try_get(0).map_err(db_err)?),
+            }));
+        }
+        let mut credential = credential;
+        credential.id = next_id(&tx, IdKind::Credential).await?;
+        write_credential(&tx, &credential, true).await?;
+        note(&tx, self.actor(), None, Some(&credential)).await?;
+        mark_dirty(&tx, credential.id).await?;
+        bump_versions(&tx, [credential.holder_id], false).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(credential)
+    }
+
+    async fn credential(&self, id: u64) -> Result<Credential> {
+        let client = self.client().await?;
+        credential_in(&client, id, false).await
+    }
+
+    async fn list_credentials(
+        &self,
+        holder: u64,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Page<Credential>> {
+        let after = id_after(after)?;
+        let client = self.client().await?;
+        let items = query(
+            &client,
+            "SELECT body FROM credentials WHERE holder_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+            &[&sql_id(holder), &after, &sql_limit(limit)],
+        )
+        .await?
+        .iter()
+        .map(|r| body(r, 0))
+        .collect::<Result<Vec<Credential>>>()?;
+        Ok(page(items, limit, |c| id_cursor(c.id)))
+    }
+
+    async fn credentials_of(&self, holder: u64) -> Result<Vec<Credential>> {
+        let client = self.client().await?;
+        credentials_in(&client, holder).await
+    }
+
+    async fn update_credential(&self, credential: Credential) -> Result<Credential> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        let old = credential_in(&tx, credential.id, true).await?;
+        if old.holder_id != credential.holder_id || old.program != credential.program {
+            return Err(StoreError::Conflict(Conflict::Immutable(
+                "a credential's holder and program",
+            )));
+        }
+        write_credential(&tx, &credential, false).await?;
+        note(&tx, self.actor(), Some(&old), Some(&credential)).await?;
+        mark_dirty(&tx, credential.id).await?;
+        bump_versions(&tx, [credential.holder_id], false).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(credential)
+    }
+
+    async fn delete_credential(&self, id: u64) -> Result<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        let old = credential_in(&tx, id, true).await?;
+        for course in courses_in(&tx, old.holder_id, true).await? {
+            if course.credential_ids.contains(&id) {
+                let mut unpinned = course.clone();
+                unpinned.credential_ids.retain(|&c| c != id);
+                write_course(&tx, &unpinned, false).await?;
+                note(&tx, self.actor(), Some(&course), Some(&unpinned)).await?;
+            }
+        }
+        let cid = sql_id(id);
+        execute(&tx, "DELETE FROM credentials WHERE id = $1", &[&cid]).await?;
+        note(&tx, self.actor(), Some(&old), None).await?;
+        execute(&tx, "DELETE FROM dirty_credentials WHERE id = $1", &[&cid]).await?;
+        execute(
+            &tx,
+            "DELETE FROM alert_settings WHERE scope = $1",
+            &[&format!("c/{id}")],
+        )
+        .await?;
+        bump_versions(&tx, [old.holder_id], false).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn expiring(
+        &self,
+        from: Date,
+        to: Date,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Page<Credential>> {
+        let (after_day, after_id) = match after {
+            Some(c) => read_expiry_cursor(c)?,
+            None => (i32::MIN, 0),
+        };
+        let client = self.client().await?;
+        let items = query(
+            &client,
+            "SELECT body FROM credentials WHERE expires_on >= $1 AND expires_on <= $2 \
+             AND (expires_on, id) > ($3, $4) ORDER BY expires_on, id LIMIT $5",
+            &[
+                &day(from),
+                &day(to),
+                &after_day,
+                &after_id,
+                &sql_limit(limit),
+            ],
+        )
+        .await?
+        .iter()
+        .map(|r| body(r, 0))
+        .collect::<Result<Vec<Credential>>>()?;
+        Ok(page(items, limit, |c| expiry_cursor(c.expires_on, c.id)))
+    }
+
+    fn expiry_cursor(&self, credential: &Credential) -> Cursor {
+        expiry_cursor(credential.expires_on, credential.id)
+    }
+
+    fn id_cursor(&self, id: u64) -> Cursor {
+        id_cursor(id)
+    }
+
+    async fn create_course(&self, course: Course) -> Result<Course> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        holder_in(&tx, course.holder_id, false).await?;
+        check_pins(&tx, &course).await?;
+        let mut course = course;
+        course.id = next_id(&tx, IdKind::Course).await?;
+        write_course(&tx, &course, true).await?;
+        note(&tx, self.actor(), None, Some(&course)).await?;
+        bump_versions(&tx, [course.holder_id], false).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(course)
+    }
+
+    async fn course(&self, id: u64) -> Result<Course> {
+        let client = self.client().await?;
+        course_in(&client, id, false).await
+    }
+
+    async fn list_courses(
+        &self,
+        holder: u64,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Page<Course>> {
+        let after = id_after(after)?;
+        let client = self.client().await?;
+        let items = query(
+            &client,
+            "SELECT body FROM courses WHERE holder_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+            &[&sql_id(holder), &after, &sql_limit(limit)],
+        )
+        .await?
+        .iter()
+        .map(|r| body(r, 0))
+        .collect::<Result<Vec<Course>>>()?;
+        Ok(page(items, limit, |c| id_cursor(c.id)))
+    }
+
+    async fn courses_of(&self, holder: u64) -> Result<Vec<Course>> {
+        let client = self.client().await?;
+        courses_in(&client, holder, false).await
+    }
+
+    async fn update_course(&self, course: Course) -> Result<Course> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        let old = course_in(&tx, course.id, true).await?;
+        if old.holder_id != course.holder_id {
+            return Err(StoreError::Conflict(Conflict::Immutable(
+                "a course's holder",
+            )));
+        }
+        check_pins(&tx, &course).await?;
+        write_course(&tx, &course, false).await?;
+        note(&tx, self.actor(), Some(&old), Some(&course)).await?;
+        bump_versions(&tx, [course.holder_id], false).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(course)
+    }
+
+    async fn delete_course(&self, id: u64) -> Result<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        let old = course_in(&tx, id, true).await?;
+        execute(&tx, "DELETE FROM courses WHERE id = $1", &[&sql_id(id)]).await?;
+        note(&tx, self.actor(), Some(&old), None).await?;
+        bump_versions(&tx, [old.holder_id], false).await?;
+        tx.commit().await.map_err(db_err)
+    }
+}
