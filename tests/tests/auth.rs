@@ -281,6 +281,14 @@ async fn a_holder_token_finds_another_holders_records_not_found_by_every_rpc() {
             ),
         ),
         (
+            "UndoRenewal",
+            code(
+                creds
+                    .undo_renewal(pb::UndoRenewalRequest { id: cr2.into() })
+                    .await,
+            ),
+        ),
+        (
             "DeleteCredential",
             code(
                 creds
