@@ -12,6 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "recert/v1/alert.proto",
         "recert/v1/backup.proto",
         "recert/v1/access.proto",
+        "recert/v1/competency.proto",
     ];
     for file in files {
         println!("cargo:rerun-if-changed={file}");

@@ -207,6 +207,8 @@ pub fn measure(dir: &Path, options: &EngineOptions) -> Result<EngineReport> {
             name: format!("Holder {id}"),
             email: String::new(),
             time_zone: "UTC".into(),
+            hired_on: None,
+            competencies: Vec::new(),
         };
         all[HOLDERS].insert(id.to_be_bytes(), encode(&holder))?;
     }

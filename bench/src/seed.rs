@@ -115,6 +115,8 @@ pub(crate) fn holder(i: u64) -> Holder {
         name: format!("Bench Holder {i}"),
         email: String::new(),
         time_zone: "UTC".into(),
+        hired_on: None,
+        competencies: Vec::new(),
     }
 }
 

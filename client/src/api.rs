@@ -12,6 +12,7 @@ use recert_proto::v1 as pb;
 use recert_proto::v1::alert_service_client::AlertServiceClient;
 use recert_proto::v1::backup_service_client::BackupServiceClient;
 use recert_proto::v1::channel_service_client::ChannelServiceClient;
+use recert_proto::v1::competency_service_client::CompetencyServiceClient;
 use recert_proto::v1::compliance_service_client::ComplianceServiceClient;
 use recert_proto::v1::course_service_client::CourseServiceClient;
 use recert_proto::v1::credential_service_client::CredentialServiceClient;
@@ -99,6 +100,7 @@ pub struct Api {
     tokens: TokenServiceClient<Conn>,
     teams: TeamServiceClient<Conn>,
     history: HistoryServiceClient<Conn>,
+    competency: CompetencyServiceClient<Conn>,
 }
 
 /// The channel every client shares, each call carrying the bearer token.
@@ -171,6 +173,7 @@ impl Api {
             tokens: TokenServiceClient::with_interceptor(channel.clone(), bearer.clone()),
             history: HistoryServiceClient::with_interceptor(channel.clone(), bearer.clone()),
             teams: TeamServiceClient::with_interceptor(channel.clone(), bearer.clone()),
+            competency: CompetencyServiceClient::with_interceptor(channel.clone(), bearer.clone()),
             channels: ChannelServiceClient::with_interceptor(channel, bearer),
         })
     }
@@ -223,6 +226,80 @@ impl Api {
         let request = convert::update_holder(id, changes);
         let holder = self.holders.clone().update_holder(request).await;
         Ok(self.check(holder)?.into())
+    }
+
+    /// Records one competency assessment; answers where the skill stands now.
+    pub async fn log_assessment(
+        &self,
+        new: crate::model::NewAssessment,
+    ) -> Result<crate::model::CompetencyRow, Error> {
+        let request = pb::LogAssessmentRequest {
+            holder: new.holder,
+            program: new.program,
+            skill: new.skill,
+            assessed_on: convert::date_or_empty(new.date),
+            assessor: new.assessor,
+            elements: new.elements,
+            result: new.result,
+            note: new.note.unwrap_or_default(),
+        };
+        let reply = self.competency.clone().log_assessment(request).await;
+        Ok(self.check(reply)?.into())
+    }
+
+    /// Starts tracking a skill of a holder.
+    pub async fn assign_competency(
+        &self,
+        holder: &str,
+        program: &str,
+        skill: &str,
+    ) -> Result<crate::model::CompetencyRow, Error> {
+        let request = pb::AssignCompetencyRequest {
+            holder: holder.to_owned(),
+            program: program.to_owned(),
+            skill: skill.to_owned(),
+        };
+        let reply = self.competency.clone().assign_competency(request).await;
+        Ok(self.check(reply)?.into())
+    }
+
+    /// Where the tracked skills of a holder, or of a team's members, stand.
+    pub async fn competency_status(
+        &self,
+        holder: &str,
+        team: Option<&str>,
+    ) -> Result<Vec<crate::model::CompetencyRow>, Error> {
+        let request = pb::ListCompetencyStatusRequest {
+            holder: holder.to_owned(),
+            team: team.unwrap_or_default().to_owned(),
+        };
+        let reply = self
+            .competency
+            .clone()
+            .list_competency_status(request)
+            .await;
+        Ok(self
+            .check(reply)?
+            .rows
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    /// The competency programs.
+    pub async fn competency_programs(&self) -> Result<Vec<crate::model::CompetencyProgram>, Error> {
+        let request = pb::ListCompetencyProgramsRequest {};
+        let reply = self
+            .competency
+            .clone()
+            .list_competency_programs(request)
+            .await;
+        Ok(self
+            .check(reply)?
+            .programs
+            .into_iter()
+            .map(Into::into)
+            .collect())
     }
 
     /// Deletes a holder; `force` also deletes its credentials and courses.

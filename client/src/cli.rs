@@ -158,7 +158,76 @@ pub enum Command {
     Team(TeamCommand),
     /// The audit trail: who changed what, when, and the fields before and after.
     History(HistoryArgs),
+    /// Competency assessments (CLIA, CAP): log them, and see what is due.
+    #[command(subcommand)]
+    Competency(CompetencyCommand),
 }
+
+/// A competency assessment's result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AssessmentResult {
+    /// Competent.
+    Pass,
+    /// Retrain and assess again (due again in the program's remediation time).
+    Remediate,
+}
+
+/// `recert competency ...`
+#[derive(Debug, Subcommand)]
+pub enum CompetencyCommand {
+    /// Record an assessment of a holder's skill (admin or supervisor).
+    Log {
+        /// Holder id or name.
+        #[arg(value_name = "HOLDER")]
+        person: String,
+        /// Competency program (see: recert competency programs).
+        #[arg(long, value_name = "P")]
+        program: String,
+        /// The skill or test system assessed, e.g. "venipuncture".
+        #[arg(long, value_name = "S")]
+        skill: String,
+        /// The day of the assessment (default: today).
+        #[arg(long, value_name = "DATE", value_parser = parse_date)]
+        date: Option<Date>,
+        /// Who assessed.
+        #[arg(long, value_name = "NAME")]
+        assessor: String,
+        /// The program's elements covered, by number, e.g. 1,2,6.
+        #[arg(long, value_name = "N,N", value_parser = crate::input::parse_elements)]
+        elements: Elements,
+        /// pass, or remediate (due again in the program's remediation time, 30 days).
+        #[arg(long, value_enum)]
+        result: AssessmentResult,
+        /// A note.
+        #[arg(long, value_name = "N")]
+        note: Option<String>,
+    },
+    /// Track a skill before its first assessment (due from the hire date).
+    Assign {
+        /// Holder id or name.
+        #[arg(value_name = "HOLDER")]
+        person: String,
+        /// Competency program.
+        #[arg(long, value_name = "P")]
+        program: String,
+        /// The skill or test system.
+        #[arg(long, value_name = "S")]
+        skill: String,
+    },
+    /// Where each tracked skill stands: last assessed, next due, status (of --holder, else
+    /// the default holder, or of every member of --team).
+    Status {
+        /// Every member of a team (id or name).
+        #[arg(long, value_name = "T")]
+        team: Option<String>,
+    },
+    /// The competency programs and their elements.
+    Programs,
+}
+
+/// Element numbers as typed (`1,2,6`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Elements(pub Vec<u32>);
 
 /// `recert history [--credential C] [--since DATE]`
 #[derive(Debug, Args)]
@@ -312,6 +381,9 @@ pub enum HolderCommand {
         /// IANA time zone (default: this computer's zone).
         #[arg(long, value_name = "ZONE", value_parser = parse_time_zone)]
         tz: Option<String>,
+        /// Hire date, from which competency assessments are scheduled.
+        #[arg(long, value_name = "DATE", value_parser = parse_date)]
+        hired: Option<Date>,
     },
     /// List holders.
     List(ListArgs),
@@ -322,9 +394,9 @@ pub enum HolderCommand {
     },
     /// Change a holder: give at least one change.
     #[command(
-        override_usage = "recert holder edit <ID> [--name N] [--email E] [--tz ZONE] [--default]",
+        override_usage = "recert holder edit <ID> [--name N] [--email E] [--tz ZONE] [--hired DATE] [--default]",
         group(ArgGroup::new("changes").required(true).multiple(true)
-            .args(["name", "email", "tz", "default"]))
+            .args(["name", "email", "tz", "hired", "default"]))
     )]
     Edit {
         /// Holder id.
@@ -338,6 +410,9 @@ pub enum HolderCommand {
         /// New IANA time zone.
         #[arg(long, value_name = "ZONE", value_parser = parse_time_zone)]
         tz: Option<String>,
+        /// New hire date.
+        #[arg(long, value_name = "DATE", value_parser = parse_date)]
+        hired: Option<Date>,
         /// Make this the default holder.
         #[arg(long)]
         default: bool,

@@ -75,6 +75,8 @@ const FLAGS: &[(&str, &str)] = &[
     ("holder.name", "--name"),
     ("holder.email", "--email"),
     ("holder.time_zone", "--tz"),
+    ("holder.hired_on", "--hired"),
+    ("hired_on", "--hired"),
     ("program.slug", "SLUG"),
     ("program.body", "--body"),
     ("program.name", "--name"),

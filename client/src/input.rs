@@ -105,6 +105,23 @@ pub fn parse_format_cap(input: &str) -> Result<CapRule, String> {
     })
 }
 
+/// Parses competency element numbers: `1,2,6` (sorted, without repeats).
+pub fn parse_elements(input: &str) -> Result<crate::cli::Elements, String> {
+    let mut out = Vec::new();
+    for part in input.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match part.parse::<u32>() {
+            Ok(n) if n > 0 => out.push(n),
+            _ => return Err(format!("{part:?} is not an element number (e.g. 1,2,6)")),
+        }
+    }
+    if out.is_empty() {
+        return Err("give at least one element number, e.g. 1,2,6".into());
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(crate::cli::Elements(out))
+}
+
 /// Checks an IANA time zone name against the bundled tz database.
 pub fn parse_time_zone(input: &str) -> Result<String, String> {
     let name = input.trim();

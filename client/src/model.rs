@@ -22,6 +22,8 @@ pub struct Holder {
     pub time_zone: String,
     /// Whether commands use this holder when no `--holder` is given.
     pub is_default: bool,
+    /// Hire date, from which competency assessments are scheduled, if known.
+    pub hired_on: Option<Date>,
 }
 
 /// A holder to create (`holder add`).
@@ -33,6 +35,8 @@ pub struct NewHolder {
     pub email: Option<String>,
     /// IANA time zone; `None` lets the server choose (UTC).
     pub time_zone: Option<String>,
+    /// Hire date.
+    pub hired_on: Option<Date>,
 }
 
 /// How sure the catalog is of a program's published numbers.
@@ -448,6 +452,8 @@ pub struct HolderChanges {
     pub email: Option<String>,
     /// New IANA time zone.
     pub time_zone: Option<String>,
+    /// New hire date.
+    pub hired_on: Option<Date>,
     /// Make this holder the default.
     pub make_default: bool,
 }
@@ -1166,4 +1172,69 @@ mod tests {
             ]
         );
     }
+}
+
+/// Where one tracked skill of one holder stands (`competency status`, `competency log`).
+#[derive(Debug, Clone, Serialize)]
+pub struct CompetencyRow {
+    /// The holder's id.
+    pub holder_id: String,
+    /// The holder's name.
+    pub holder_name: String,
+    /// The competency program's slug.
+    pub program: String,
+    /// The skill or test system.
+    pub skill: String,
+    /// The latest assessment's day, if any.
+    pub last_assessed_on: Option<Date>,
+    /// The latest result: `pass` or `remediate`, if any.
+    pub last_result: Option<String>,
+    /// When the next assessment is due; `null` when unscheduled.
+    pub next_due: Option<Date>,
+    /// `current`, `due_soon` (within 30 days), `overdue` or `unscheduled`.
+    pub status: String,
+    /// How many assessments the skill has.
+    pub assessments: u32,
+}
+
+/// A competency program (`competency programs`).
+#[derive(Debug, Clone, Serialize)]
+pub struct CompetencyProgram {
+    /// Slug, e.g. `clia-testing`.
+    pub slug: String,
+    /// Name.
+    pub name: String,
+    /// The elements, numbered from 1 in this order.
+    pub elements: Vec<String>,
+    /// Months after hire of the first assessments.
+    pub initial_months: Vec<u32>,
+    /// Months between assessments after those.
+    pub every_months: u32,
+    /// Days after a `remediate` until due again.
+    pub remediate_days: u32,
+    /// Where the rules come from.
+    pub sources: Vec<String>,
+    /// Notes.
+    pub notes: String,
+}
+
+/// One assessment to log.
+#[derive(Debug, Clone)]
+pub struct NewAssessment {
+    /// Holder id or name.
+    pub holder: String,
+    /// Program slug.
+    pub program: String,
+    /// Skill.
+    pub skill: String,
+    /// Day; `None` for today.
+    pub date: Option<Date>,
+    /// Assessor.
+    pub assessor: String,
+    /// Elements covered.
+    pub elements: Vec<u32>,
+    /// `pass` or `remediate`.
+    pub result: String,
+    /// Note.
+    pub note: Option<String>,
 }

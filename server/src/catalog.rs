@@ -4,12 +4,37 @@
 //! sources, the rules it is uncertain of (per field) and notes saying why. Users can still
 //! define their own programs; these are only the ones that ship.
 
-use crate::domain::Program;
+use crate::domain::{CompetencyProgram, Program};
 use serde::Deserialize;
 use std::sync::LazyLock;
 
 /// The catalog as shipped.
 const PROGRAMS_TOML: &str = include_str!("../catalog/programs.toml");
+
+/// The built-in competency programs as shipped.
+const COMPETENCIES_TOML: &str = include_str!("../catalog/competencies.toml");
+
+/// The competency file's shape: an array of `[[competency]]` tables.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CompetencyFile {
+    competency: Vec<CompetencyProgram>,
+}
+
+static COMPETENCIES: LazyLock<CompetencyFile> = LazyLock::new(|| {
+    toml::from_str::<CompetencyFile>(COMPETENCIES_TOML)
+        .expect("catalog/competencies.toml is valid (checked by the catalog tests)")
+});
+
+/// Every built-in competency program, in the file's order.
+pub fn competencies() -> &'static [CompetencyProgram] {
+    &COMPETENCIES.competency
+}
+
+/// The built-in competency program with this slug, if any.
+pub fn competency(slug: &str) -> Option<&'static CompetencyProgram> {
+    competencies().iter().find(|p| p.slug == slug)
+}
 
 /// The file's shape: an array of `[[program]]` tables.
 #[derive(Deserialize)]
@@ -107,6 +132,28 @@ mod tests {
                 assert!(find(slug).is_some(), "{slug} is not a built-in program");
             }
         }
+    }
+
+    #[test]
+    fn competency_programs_parse_validate_and_cite_sources() {
+        let file: CompetencyFile = toml::from_str(COMPETENCIES_TOML).expect("competencies parse");
+        let slugs: Vec<&str> = file.competency.iter().map(|c| c.slug.as_str()).collect();
+        assert_eq!(slugs, ["clia-testing", "phlebotomy-annual"]);
+        for c in &file.competency {
+            c.validate().unwrap();
+            assert!(
+                c.sources.iter().all(|s| s.starts_with("https://")),
+                "{}",
+                c.slug
+            );
+        }
+        let clia = competency("clia-testing").unwrap();
+        assert_eq!(clia.elements.len(), 6);
+        assert_eq!(
+            (clia.initial_months.as_slice(), clia.every_months),
+            (&[6, 12][..], 12)
+        );
+        assert_eq!(competency("phlebotomy-annual").unwrap().every_months, 12);
     }
 
     #[test]

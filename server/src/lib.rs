@@ -16,14 +16,15 @@ pub mod service;
 pub mod store;
 
 use api::{
-    AlertApi, Api, AuthLayer, BackupApi, ChannelApi, ComplianceApi, CourseApi, CredentialApi,
-    HistoryApi, HolderApi, ProgramApi, TeamApi, TokenApi,
+    AlertApi, Api, AuthLayer, BackupApi, ChannelApi, CompetencyApi, ComplianceApi, CourseApi,
+    CredentialApi, HistoryApi, HolderApi, ProgramApi, TeamApi, TokenApi,
 };
 use clock::Clock;
 use config::Config;
 use recert_proto::v1::alert_service_server::AlertServiceServer;
 use recert_proto::v1::backup_service_server::BackupServiceServer;
 use recert_proto::v1::channel_service_server::ChannelServiceServer;
+use recert_proto::v1::competency_service_server::CompetencyServiceServer;
 use recert_proto::v1::compliance_service_server::ComplianceServiceServer;
 use recert_proto::v1::course_service_server::CourseServiceServer;
 use recert_proto::v1::credential_service_server::CredentialServiceServer;
@@ -500,6 +501,9 @@ async fn serve<S: Store>(
     health
         .set_serving::<HistoryServiceServer<HistoryApi<S>>>()
         .await;
+    health
+        .set_serving::<CompetencyServiceServer<CompetencyApi<S>>>()
+        .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(recert_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -551,6 +555,7 @@ async fn serve<S: Store>(
         .add_service(TokenServiceServer::new(TokenApi(api.clone())))
         .add_service(TeamServiceServer::new(TeamApi(api.clone())))
         .add_service(HistoryServiceServer::new(HistoryApi(api.clone())))
+        .add_service(CompetencyServiceServer::new(CompetencyApi(api.clone())))
         .add_service(ChannelServiceServer::new(ChannelApi(api)));
     let stop = shutdown.clone().cancelled_owned();
     type Serving =

@@ -819,6 +819,8 @@ fn holder() -> impl Strategy<Value = Holder> {
         name,
         email,
         time_zone,
+        hired_on: None,
+        competencies: Vec::new(),
     })
 }
 

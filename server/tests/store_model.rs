@@ -241,6 +241,8 @@ fn resolve(op: &Op, model: &Model) -> Step {
             name,
             email: String::new(),
             time_zone: zone.into(),
+            hired_on: None,
+            competencies: Vec::new(),
         }),
         Op::UpdateHolder {
             holder,
@@ -254,6 +256,8 @@ fn resolve(op: &Op, model: &Model) -> Step {
                 name: String::new(),
                 email: String::new(),
                 time_zone: "UTC".into(),
+                hired_on: None,
+                competencies: Vec::new(),
             });
             h.name = name;
             h.email = format!("{}@example.org", h.name.to_lowercase());
@@ -711,6 +715,8 @@ async fn after_reopen<S: Store>(store: &S, model: &mut Model) -> Result<(), Test
         name: "After".into(),
         email: String::new(),
         time_zone: "UTC".into(),
+        hired_on: None,
+        competencies: Vec::new(),
     });
     let want = apply_model(model, &step);
     let got = apply_store(store, &step).await.unwrap();

@@ -46,6 +46,8 @@ async fn holder(store: &Store, name: &str, zone: &str) -> Holder {
             name: name.into(),
             email: String::new(),
             time_zone: zone.into(),
+            hired_on: None,
+            competencies: Vec::new(),
         })
         .await
         .unwrap()

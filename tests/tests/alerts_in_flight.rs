@@ -77,6 +77,8 @@ impl Outbox {
                 name: "Kim".into(),
                 email: String::new(),
                 time_zone: "UTC".into(),
+                hired_on: None,
+                competencies: Vec::new(),
             })
             .await
             .unwrap();

@@ -34,6 +34,7 @@ impl From<pb::Holder> for Holder {
             email: optional(h.email),
             time_zone: h.time_zone,
             is_default: h.is_default,
+            hired_on: h.hired_on.parse().ok(),
         }
     }
 }
@@ -44,6 +45,7 @@ impl From<NewHolder> for pb::Holder {
             name: h.name,
             email: h.email.unwrap_or_default(),
             time_zone: h.time_zone.unwrap_or_default(),
+            hired_on: date_or_empty(h.hired_on),
             ..Self::default()
         }
     }
@@ -57,6 +59,38 @@ pub(super) fn update_holder(id: &str, changes: HolderChanges) -> pb::UpdateHolde
         email: changes.email,
         time_zone: changes.time_zone,
         make_default: changes.make_default,
+        hired_on: changes.hired_on.map(|d| d.to_string()),
+    }
+}
+
+impl From<pb::CompetencyStatus> for crate::model::CompetencyRow {
+    fn from(r: pb::CompetencyStatus) -> Self {
+        Self {
+            holder_id: r.holder_id,
+            holder_name: r.holder_name,
+            program: r.program,
+            skill: r.skill,
+            last_assessed_on: r.last_assessed_on.parse().ok(),
+            last_result: optional(r.last_result),
+            next_due: r.next_due.parse().ok(),
+            status: r.status,
+            assessments: r.assessments,
+        }
+    }
+}
+
+impl From<pb::CompetencyProgram> for crate::model::CompetencyProgram {
+    fn from(p: pb::CompetencyProgram) -> Self {
+        Self {
+            slug: p.slug,
+            name: p.name,
+            elements: p.elements,
+            initial_months: p.initial_months,
+            every_months: p.every_months,
+            remediate_days: p.remediate_days,
+            sources: p.sources,
+            notes: p.notes,
+        }
     }
 }
 

@@ -10,13 +10,19 @@ use crate::render::{Table, count, details, or_dash};
 pub async fn run(context: &Context, command: HolderCommand) -> Result<String, Error> {
     let (api, out) = (&context.api, context.out);
     match command {
-        HolderCommand::Add { name, email, tz } => {
+        HolderCommand::Add {
+            name,
+            email,
+            tz,
+            hired,
+        } => {
             let time_zone = tz.or_else(system_time_zone);
             let holder = api
                 .create_holder(NewHolder {
                     name,
                     email,
                     time_zone,
+                    hired_on: hired,
                 })
                 .await?;
             Ok(out.record(&holder, || {
@@ -53,12 +59,14 @@ pub async fn run(context: &Context, command: HolderCommand) -> Result<String, Er
             name,
             email,
             tz,
+            hired,
             default,
         } => {
             let changes = HolderChanges {
                 name,
                 email,
                 time_zone: tz,
+                hired_on: hired,
                 make_default: default,
             };
             let holder = api.update_holder(&id, changes).await?;
@@ -149,6 +157,10 @@ fn show(h: &Holder) -> String {
         ("Name", h.name.clone()),
         ("Email", h.email.clone().unwrap_or_default()),
         ("Time zone", h.time_zone.clone()),
+        (
+            "Hired",
+            h.hired_on.map(|d| d.to_string()).unwrap_or_default(),
+        ),
         (
             "Default",
             if h.is_default { "yes" } else { "no" }.to_owned(),

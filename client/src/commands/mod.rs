@@ -4,6 +4,7 @@ mod access;
 mod alerts;
 mod backup;
 mod cert;
+mod competency;
 mod course;
 mod deadlines;
 mod holder;
@@ -102,6 +103,7 @@ pub async fn run(cli: Cli, out: Output) -> Result<String, Error> {
         Command::Token(command) => access::token(&context, command).await,
         Command::Team(command) => access::team(&context, command).await,
         Command::History(args) => access::history(&context, args).await,
+        Command::Competency(command) => competency::run(&context, command).await,
     };
     result.map_err(|e| {
         if rename {
@@ -150,6 +152,15 @@ fn positional_fields(command: &Command) -> &'static [(&'static str, &'static str
         Command::Course(CourseCommand::Log(_)) => &[("course.title", "the title")],
         Command::Program(ProgramCommand::Add(_)) => &[("program.slug", "the slug")],
         Command::Cert(CertCommand::Add { .. }) => &[("credential.program", "PROGRAM")],
+        Command::Competency(_) => &[
+            ("program", "--program"),
+            ("skill", "--skill"),
+            ("assessor", "--assessor"),
+            ("elements", "--elements"),
+            ("note", "--note"),
+            ("assessed_on", "--date"),
+            ("holder", "HOLDER"),
+        ],
         _ => &[],
     }
 }

@@ -54,7 +54,7 @@ impl<S: Store> HolderService for HolderApi<S> {
         let created = self
             .0
             .service()
-            .create_holder(&caller, holder.into())
+            .create_holder(&caller, holder.try_into()?)
             .await?;
         Ok(Response::new((&created).into()))
     }

@@ -56,6 +56,32 @@ pub(super) struct HolderLine {
     pub(super) time_zone: String,
     #[serde(default)]
     pub(super) is_default: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) hired_on: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) competencies: Vec<CompetencyLine>,
+}
+
+/// A tracked skill of a holder, with its assessments (inside a holder line).
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CompetencyLine {
+    pub(super) program: String,
+    pub(super) skill: String,
+    #[serde(default)]
+    pub(super) assessments: Vec<AssessmentLine>,
+}
+
+/// One assessment of a skill.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AssessmentLine {
+    pub(super) assessed_on: String,
+    pub(super) assessor: String,
+    pub(super) elements: Vec<u32>,
+    pub(super) result: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub(super) note: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -676,6 +702,26 @@ pub fn lines(
                     name: h.name,
                     email: h.email,
                     time_zone: h.time_zone,
+                    hired_on: h.hired_on.map(|d| d.to_string()),
+                    competencies: h
+                        .competencies
+                        .into_iter()
+                        .map(|c| CompetencyLine {
+                            program: c.program,
+                            skill: c.skill,
+                            assessments: c
+                                .assessments
+                                .into_iter()
+                                .map(|a| AssessmentLine {
+                                    assessed_on: a.assessed_on.to_string(),
+                                    assessor: a.assessor,
+                                    elements: a.elements,
+                                    result: a.result.as_str().to_string(),
+                                    note: a.note,
+                                })
+                                .collect(),
+                        })
+                        .collect(),
                 },
             )
         }))

@@ -254,6 +254,8 @@ mod tests {
                 name: "Dana Reyes".into(),
                 email: String::new(),
                 time_zone: "America/Chicago".into(),
+                hired_on: None,
+                competencies: Vec::new(),
             })
             .await
             .unwrap();

@@ -119,11 +119,66 @@ fn no_check<T>(_: &T) -> Result<(), Vec<FieldError>> {
 
 fn holder_from(l: HolderLine) -> Result<(Holder, bool), Vec<FieldError>> {
     let mut f = Fields::default();
+    let hired_on = f.optional_date("holder.hired_on", l.hired_on.as_deref());
+    let mut competencies = Vec::new();
+    for c in l.competencies {
+        let Some(program) = crate::catalog::competency(&c.program) else {
+            f.fail(
+                "holder.competencies.program",
+                format!(
+                    "holder.competencies.program {:?} is not a competency program",
+                    c.program
+                ),
+            );
+            continue;
+        };
+        if let Err(e) = crate::domain::validate_skill(&c.skill) {
+            f.fail("holder.competencies.skill", e.message);
+        }
+        let mut assessments = Vec::new();
+        for a in c.assessments {
+            let assessed_on = f.date("holder.competencies.assessed_on", &a.assessed_on);
+            let result = match crate::domain::AssessmentResult::parse(
+                "holder.competencies.result",
+                &a.result,
+            ) {
+                Ok(r) => r,
+                Err(e) => {
+                    f.fail(&e.field, e.message);
+                    continue;
+                }
+            };
+            let assessment = crate::domain::Assessment {
+                assessed_on,
+                assessor: a.assessor,
+                elements: a.elements,
+                result,
+                note: a.note,
+            };
+            if let Err(errors) = assessment.validate(program) {
+                for e in errors {
+                    f.fail(
+                        &format!("holder.competencies.{}", e.field),
+                        format!("holder.competencies.{}", e.message),
+                    );
+                }
+            }
+            assessments.push(assessment);
+        }
+        assessments.sort_by_key(|a| a.assessed_on);
+        competencies.push(crate::domain::CompetencySkill {
+            program: program.slug.clone(),
+            skill: c.skill.trim().to_string(),
+            assessments,
+        });
+    }
     let holder = Holder {
         id: f.id(IdKind::Holder, "holder.id", &l.id),
         name: l.name,
         email: l.email,
         time_zone: l.time_zone,
+        hired_on,
+        competencies,
     };
     f.done(holder, Holder::validate).map(|h| (h, l.is_default))
 }
@@ -939,6 +994,8 @@ mod tests {
                 name: "Dana".into(),
                 email: String::new(),
                 time_zone: "America/Chicago".into(),
+                hired_on: None,
+                competencies: Vec::new(),
             }],
             courses: vec![Course {
                 id: 2,
@@ -1088,12 +1145,16 @@ mod tests {
                     name: "Ana \"Ruiz\" \u{e9}".into(),
                     email: "ana@example.org".into(),
                     time_zone: "Pacific/Auckland".into(),
+                    hired_on: None,
+                    competencies: Vec::new(),
                 },
                 Holder {
                     id: 2,
                     name: "Dana".into(),
                     email: String::new(),
                     time_zone: "America/Chicago".into(),
+                    hired_on: None,
+                    competencies: Vec::new(),
                 },
             ],
             programs: vec![

@@ -8,6 +8,7 @@ mod access;
 mod alert;
 mod alert_policy;
 pub mod backoff;
+mod competency;
 mod compliance;
 mod credits;
 mod destination;
@@ -24,6 +25,10 @@ pub use alert::{
 };
 pub use alert_policy::{
     AlertText, Mark, alert_text, default_thresholds, due_mark, marks, scan_windows, thresholds_for,
+};
+pub use competency::{
+    Assessment, AssessmentResult, CompetencyProgram, CompetencySkill, CompetencyStatus,
+    DUE_SOON_DAYS, parse_elements, validate_skill,
 };
 pub use compliance::{
     AccreditationProgress, AlternativeProgress, CategoryProgress, Compliance, CountedCourse,

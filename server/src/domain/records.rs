@@ -1,5 +1,6 @@
 //! Holders, credentials and courses: the records a user creates.
 
+use super::competency::CompetencySkill;
 use super::compliance::{CategoryProgress, CountedCourse, Status};
 use super::credits::{Credits, Unit};
 use jiff::civil::Date;
@@ -17,6 +18,11 @@ pub struct Holder {
     pub email: String,
     /// IANA time zone name.
     pub time_zone: String,
+    /// Hire date, from which competency assessments are scheduled; `None` when not known.
+    pub hired_on: Option<Date>,
+    /// The skills the holder is assessed on, with their assessments. Held on the holder:
+    /// a handful per person, always read with them, moved by their change version.
+    pub competencies: Vec<CompetencySkill>,
 }
 
 impl Holder {
@@ -189,6 +195,8 @@ mod tests {
             name: "Ana Ruiz".into(),
             email: String::new(),
             time_zone: time_zone.into(),
+            hired_on: None,
+            competencies: Vec::new(),
         };
         assert_eq!(
             holder("America/Chicago").zone(),

@@ -723,6 +723,8 @@ mod tests {
             name: "Ana Ruiz".into(),
             email: "ana@example.org".into(),
             time_zone: "America/Chicago".into(),
+            hired_on: None,
+            competencies: Vec::new(),
         }
     }
 
@@ -876,6 +878,8 @@ mod tests {
             name: String::new(),
             email: "nope".into(),
             time_zone: "Nowhere".into(),
+            hired_on: None,
+            competencies: Vec::new(),
         };
         assert_eq!(
             fields(h.validate()),

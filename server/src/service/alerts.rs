@@ -475,6 +475,8 @@ mod tests {
                 name: "Aroha".into(),
                 email: String::new(),
                 time_zone: "Pacific/Auckland".into(),
+                hired_on: None,
+                competencies: Vec::new(),
             })
             .await
             .unwrap();

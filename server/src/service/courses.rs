@@ -209,6 +209,7 @@ mod tests {
             name: name.into(),
             email: String::new(),
             time_zone: Some(zone.into()),
+            hired_on: None,
         };
         let entry = service.create_holder(&Caller::LocalOperator, new).await;
         entry.unwrap().holder.id

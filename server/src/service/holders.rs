@@ -4,6 +4,7 @@
 use super::{Caller, Service, ServiceError, ServiceResult};
 use crate::domain::{FieldError, Holder, IdKind, parse_id};
 use crate::store::{Cursor, Page, Store};
+use jiff::civil::Date;
 
 /// The holder a request names: the default holder, or one by id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +43,8 @@ pub struct NewHolder {
     pub email: String,
     /// IANA time zone; `None` is UTC.
     pub time_zone: Option<String>,
+    /// Hire date, for competency schedules.
+    pub hired_on: Option<Date>,
 }
 
 /// Changes to a holder: `None` leaves a field as it is.
@@ -53,6 +56,8 @@ pub struct HolderPatch {
     pub email: Option<String>,
     /// New time zone.
     pub time_zone: Option<String>,
+    /// New hire date.
+    pub hired_on: Option<Date>,
     /// Makes the holder the default one.
     pub make_default: bool,
 }
@@ -96,6 +101,8 @@ impl<S: Store> Service<S> {
             name: new.name,
             email: new.email,
             time_zone: new.time_zone.unwrap_or_else(|| "UTC".into()),
+            hired_on: new.hired_on,
+            competencies: Vec::new(),
         };
         holder.validate()?;
         let created = self.store_as(caller).create_holder(holder).await?;
@@ -171,6 +178,9 @@ impl<S: Store> Service<S> {
         }
         if let Some(time_zone) = patch.time_zone {
             holder.time_zone = time_zone;
+        }
+        if let Some(hired_on) = patch.hired_on {
+            holder.hired_on = Some(hired_on);
         }
         holder.validate()?;
         let updated = self

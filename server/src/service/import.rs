@@ -768,6 +768,8 @@ mod tests {
             name: name.into(),
             email: String::new(),
             time_zone: zone.into(),
+            hired_on: None,
+            competencies: Vec::new(),
         }
     }
 

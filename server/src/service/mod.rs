@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod alerts;
+pub mod competency;
 pub mod compliance;
 mod courses;
 mod credentials;

@@ -142,6 +142,8 @@ mod tests {
                     name: name.into(),
                     email: String::new(),
                     time_zone: "UTC".into(),
+                    hired_on: None,
+                    competencies: Vec::new(),
                 })
                 .await
                 .unwrap();

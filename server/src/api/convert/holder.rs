@@ -15,19 +15,23 @@ impl From<&HolderEntry> for pb::Holder {
             email: h.email.clone(),
             time_zone: h.time_zone.clone(),
             is_default: entry.is_default,
+            hired_on: h.hired_on.map(|d| d.to_string()).unwrap_or_default(),
         }
     }
 }
 
 /// A holder to create, trimmed; an empty time zone is the default one.
-impl From<pb::Holder> for NewHolder {
-    fn from(h: pb::Holder) -> Self {
+impl TryFrom<pb::Holder> for NewHolder {
+    type Error = super::super::ApiError;
+
+    fn try_from(h: pb::Holder) -> ApiResult<Self> {
         let time_zone = h.time_zone.trim();
-        NewHolder {
+        Ok(NewHolder {
             name: h.name.trim().to_string(),
             email: h.email.trim().to_string(),
             time_zone: (!time_zone.is_empty()).then(|| time_zone.to_string()),
-        }
+            hired_on: super::optional_date("holder.hired_on", &h.hired_on)?,
+        })
     }
 }
 
@@ -41,6 +45,11 @@ pub fn holder_update(req: pb::UpdateHolderRequest) -> ApiResult<(HolderRef, Hold
             email: trimmed(req.email),
             time_zone: trimmed(req.time_zone),
             make_default: req.make_default,
+            hired_on: req
+                .hired_on
+                .as_deref()
+                .map(|d| super::date("hired_on", d))
+                .transpose()?,
         },
     ))
 }

@@ -22,11 +22,11 @@
 mod legacy_v1;
 
 use crate::domain::{
-    AccreditationMinimum, ActivityLimit, Alert, AlertSettings, Alternative, Cap, CapLimit,
-    CapScope, CategoryMinimum, CategoryProgress, Channel, ChannelKind, Confidence, CountedCourse,
-    Course, Credential, Credits, CycleAnchor, CycleOutcome, Delivery, DeliveryState, Dues, Format,
-    HistoryEntry, Holder, Mark, MonthDay, PastCycle, Program, Role, RuleField, Status, Team, Token,
-    Unit,
+    AccreditationMinimum, ActivityLimit, Alert, AlertSettings, Alternative, Assessment,
+    AssessmentResult, Cap, CapLimit, CapScope, CategoryMinimum, CategoryProgress, Channel,
+    ChannelKind, CompetencySkill, Confidence, CountedCourse, Course, Credential, Credits,
+    CycleAnchor, CycleOutcome, Delivery, DeliveryState, Dues, Format, HistoryEntry, Holder, Mark,
+    MonthDay, PastCycle, Program, Role, RuleField, Status, Team, Token, Unit,
 };
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
@@ -175,6 +175,37 @@ pub(crate) struct StoredHolder {
     email: String,
     #[prost(string, tag = "4")]
     time_zone: String,
+    #[prost(sint32, optional, tag = "5")]
+    hired_on: Option<i32>,
+    #[prost(message, repeated, tag = "6")]
+    competencies: Vec<StoredCompetencySkill>,
+}
+
+/// Storage message of a [`CompetencySkill`].
+#[derive(Clone, PartialEq, Message)]
+struct StoredCompetencySkill {
+    #[prost(string, tag = "1")]
+    program: String,
+    #[prost(string, tag = "2")]
+    skill: String,
+    #[prost(message, repeated, tag = "3")]
+    assessments: Vec<StoredAssessment>,
+}
+
+/// Storage message of an [`Assessment`].
+#[derive(Clone, PartialEq, Message)]
+struct StoredAssessment {
+    #[prost(sint32, tag = "1")]
+    assessed_on: i32,
+    #[prost(string, tag = "2")]
+    assessor: String,
+    #[prost(uint32, repeated, tag = "3")]
+    elements: Vec<u32>,
+    /// 0 pass, 1 remediate.
+    #[prost(uint32, tag = "4")]
+    result: u32,
+    #[prost(string, tag = "5")]
+    note: String,
 }
 
 impl Stored for Holder {
@@ -187,12 +218,51 @@ impl Stored for Holder {
             name,
             email,
             time_zone,
+            hired_on,
+            competencies,
         } = self;
         StoredHolder {
             id: *id,
             name: name.clone(),
             email: email.clone(),
             time_zone: time_zone.clone(),
+            hired_on: hired_on.map(days),
+            competencies: competencies
+                .iter()
+                .map(|c| {
+                    let CompetencySkill {
+                        program,
+                        skill,
+                        assessments,
+                    } = c;
+                    StoredCompetencySkill {
+                        program: program.clone(),
+                        skill: skill.clone(),
+                        assessments: assessments
+                            .iter()
+                            .map(|a| {
+                                let Assessment {
+                                    assessed_on,
+                                    assessor,
+                                    elements,
+                                    result,
+                                    note,
+                                } = a;
+                                StoredAssessment {
+                                    assessed_on: days(*assessed_on),
+                                    assessor: assessor.clone(),
+                                    elements: elements.clone(),
+                                    result: match result {
+                                        AssessmentResult::Pass => 0,
+                                        AssessmentResult::Remediate => 1,
+                                    },
+                                    note: note.clone(),
+                                }
+                            })
+                            .collect(),
+                    }
+                })
+                .collect(),
         }
     }
 
@@ -202,12 +272,48 @@ impl Stored for Holder {
             name,
             email,
             time_zone,
+            hired_on,
+            competencies,
         } = message;
+        let competencies = competencies
+            .into_iter()
+            .map(|c| {
+                let assessments = c
+                    .assessments
+                    .into_iter()
+                    .map(|a| {
+                        Ok(Assessment {
+                            assessed_on: date("assessment.assessed_on", a.assessed_on)?,
+                            assessor: a.assessor,
+                            elements: a.elements,
+                            result: match a.result {
+                                0 => AssessmentResult::Pass,
+                                1 => AssessmentResult::Remediate,
+                                value => {
+                                    return Err(Invalid::Unknown {
+                                        field: "assessment.result",
+                                        value: value as i32,
+                                    });
+                                }
+                            },
+                            note: a.note,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, Invalid>>()?;
+                Ok(CompetencySkill {
+                    program: c.program,
+                    skill: c.skill,
+                    assessments,
+                })
+            })
+            .collect::<Result<Vec<_>, Invalid>>()?;
         Ok(Holder {
             id,
             name,
             email,
             time_zone,
+            hired_on: optional_date("hired_on", hired_on)?,
+            competencies,
         })
     }
 }
@@ -1766,6 +1872,8 @@ mod tests {
             name: "Dana Ruiz".into(),
             email: "dana@example.org".into(),
             time_zone: "America/Chicago".into(),
+            hired_on: None,
+            competencies: Vec::new(),
         }
     }
 
@@ -2166,6 +2274,8 @@ mod tests {
             name: String::new(),
             email: String::new(),
             time_zone: String::new(),
+            hired_on: None,
+            competencies: Vec::new(),
         });
         round_trip(&credential());
         round_trip(&closed_credential());

@@ -14,6 +14,8 @@ fn holder(name: &str) -> Holder {
         name: name.into(),
         email: String::new(),
         time_zone: "UTC".into(),
+        hired_on: None,
+        competencies: Vec::new(),
     }
 }
 

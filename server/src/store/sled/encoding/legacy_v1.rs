@@ -35,6 +35,8 @@ impl From<Holder> for domain::Holder {
             name,
             email,
             time_zone,
+            hired_on: None,
+            competencies: Vec::new(),
         }
     }
 }
