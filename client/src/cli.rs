@@ -161,6 +161,19 @@ pub enum Command {
     /// Competency assessments (CLIA, CAP): log them, and see what is due.
     #[command(subcommand)]
     Competency(CompetencyCommand),
+    /// A printable report (one self-contained HTML page) of --holder, or of a team.
+    Report(ReportArgs),
+}
+
+/// `recert report --html FILE [--team T]`
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Write the page to this file (replaced if it exists).
+    #[arg(long, value_name = "FILE")]
+    pub html: std::path::PathBuf,
+    /// Every member of this team (id or name) instead of --holder.
+    #[arg(long, value_name = "T")]
+    pub team: Option<String>,
 }
 
 /// A competency assessment's result.

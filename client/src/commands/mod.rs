@@ -10,6 +10,7 @@ mod deadlines;
 mod holder;
 mod notify;
 mod program;
+mod report;
 mod status;
 mod transcript;
 mod watch;
@@ -104,6 +105,7 @@ pub async fn run(cli: Cli, out: Output) -> Result<String, Error> {
         Command::Team(command) => access::team(&context, command).await,
         Command::History(args) => access::history(&context, args).await,
         Command::Competency(command) => competency::run(&context, command).await,
+        Command::Report(args) => report::run(&context, args).await,
     };
     result.map_err(|e| {
         if rename {
