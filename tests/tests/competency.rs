@@ -312,3 +312,48 @@ fn competencies_and_the_hire_date_survive_export_and_import() {
     assert_eq!(status[0]["last_assessed_on"], "2026-07-15");
     assert_eq!(b.json(&["holder", "show", &ana])["hired_on"], "2026-01-15");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_competency_rpc_needs_a_token() {
+    use recert_proto::v1 as pb;
+    use recert_proto::v1::competency_service_client::CompetencyServiceClient;
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(&dir.path().join("data"), Some("2026-07-01T12:00:00Z"));
+    d.json(&["holder", "add", "Ana Ruiz", "--tz", "UTC"]);
+    let mut client = CompetencyServiceClient::new(recert_tests::connect_as(&d.url, None).await);
+    let codes = [
+        client
+            .list_competency_programs(pb::ListCompetencyProgramsRequest {})
+            .await
+            .map(drop),
+        client
+            .list_competency_status(pb::ListCompetencyStatusRequest::default())
+            .await
+            .map(drop),
+        client
+            .assign_competency(pb::AssignCompetencyRequest {
+                holder: "h1".into(),
+                program: "clia-testing".into(),
+                skill: "Glucose".into(),
+            })
+            .await
+            .map(drop),
+        client
+            .log_assessment(pb::LogAssessmentRequest {
+                holder: "h1".into(),
+                program: "clia-testing".into(),
+                skill: "Glucose".into(),
+                assessor: "T".into(),
+                elements: vec![1],
+                result: "pass".into(),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+    ];
+    for code in codes {
+        assert_eq!(code.unwrap_err().code(), tonic::Code::Unauthenticated);
+    }
+    let status = d.json(&["--holder", "h1", "competency", "status"]);
+    assert_eq!(status, serde_json::json!([]));
+}
