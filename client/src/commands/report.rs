@@ -160,10 +160,10 @@ fn render(title: &str, people: &[Person]) -> String {
     for person in people {
         person_section(&mut html, person);
     }
-    let _ = write!(
+    let _ = writeln!(
         html,
         "<div id=\"overflow-findings\" data-count=\"unchecked\"></div>\
-         <script>{OVERFLOW_CHECK}</script></body></html>\n"
+         <script>{OVERFLOW_CHECK}</script></body></html>"
     );
     html
 }
