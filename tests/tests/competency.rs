@@ -357,3 +357,55 @@ async fn every_competency_rpc_needs_a_token() {
     let status = d.json(&["--holder", "h1", "competency", "status"]);
     assert_eq!(status, serde_json::json!([]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_assessments_of_one_holder_are_all_kept() {
+    use recert_proto::v1 as pb;
+    use recert_proto::v1::competency_service_client::CompetencyServiceClient;
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(&dir.path().join("data"), Some("2026-07-01T12:00:00Z"));
+    d.json(&[
+        "holder",
+        "add",
+        "Ana Ruiz",
+        "--tz",
+        "UTC",
+        "--hired",
+        "2026-01-15",
+    ]);
+    let client = CompetencyServiceClient::new(d.channel().await);
+    let mut calls = tokio::task::JoinSet::new();
+    for n in 0..24u32 {
+        let mut client = client.clone();
+        calls.spawn(async move {
+            client
+                .log_assessment(pb::LogAssessmentRequest {
+                    holder: "h1".into(),
+                    program: "clia-testing".into(),
+                    skill: format!("Skill {}", n % 3),
+                    assessed_on: format!("2026-06-{:02}", n + 1),
+                    assessor: "T. C.".into(),
+                    elements: vec![1, 2, 3, 4, 5, 6],
+                    result: "pass".into(),
+                    note: String::new(),
+                })
+                .await
+                .map(drop)
+        });
+    }
+    while let Some(done) = calls.join_next().await {
+        done.unwrap().unwrap();
+    }
+    let status = d.json(&["--holder", "h1", "competency", "status"]);
+    let kept: u64 = status
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["assessments"].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        (status.as_array().unwrap().len(), kept),
+        (3, 24),
+        "{status}"
+    );
+}

@@ -138,6 +138,7 @@ impl<S: Store> Service<S> {
         program: &str,
         skill: &str,
     ) -> ServiceResult<SkillStanding> {
+        let _edit = self.holder_edits.lock().await;
         let mut record = self.holder(caller, holder).await?;
         require_assessor(caller)?;
         let program = competency_program(program)?;
@@ -162,6 +163,8 @@ impl<S: Store> Service<S> {
         holder: u64,
         new: NewAssessment,
     ) -> ServiceResult<SkillStanding> {
+        // Read, append, write back under the lock: two assessments logged at once both stay.
+        let _edit = self.holder_edits.lock().await;
         let mut record = self.holder(caller, holder).await?;
         require_assessor(caller)?;
         let program = competency_program(&new.program)?;

@@ -166,6 +166,9 @@ impl<S: Store> Service<S> {
         holder: HolderRef,
         patch: HolderPatch,
     ) -> ServiceResult<HolderEntry> {
+        // The same lock as competency logging: an edit must not drop an assessment logged
+        // between its read and its write.
+        let _edit = self.holder_edits.lock().await;
         let mut holder = self.find_holder(caller, holder).await?;
         if patch.make_default {
             caller.require_admin("choosing the default holder")?;

@@ -43,6 +43,9 @@ pub struct Service<S> {
     wake: Arc<Notify>,
     /// Where webhooks may be delivered; a new channel naming a refused address is refused.
     destinations: Arc<crate::domain::DestinationPolicy>,
+    /// Serializes this process's read-modify-writes of holder records that append to them
+    /// (competency assessments), so concurrent requests do not lose one another's changes.
+    holder_edits: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl<S: Store> Service<S> {
@@ -54,6 +57,7 @@ impl<S: Store> Service<S> {
             standings: Arc::default(),
             wake,
             destinations: Arc::default(),
+            holder_edits: Arc::default(),
         }
     }
 
