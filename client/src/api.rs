@@ -31,7 +31,8 @@ use crate::model::{
     Alert, AlertChannel, AlertQuery, Compliance, Course, CourseChanges, Credential,
     CredentialChanges, CredentialMute, Deadline, DeadlineQuery, HistoryEntry, Holder,
     HolderChanges, ImportReport, NewChannel, NewCourse, NewCredential, NewHolder, NewTokenSecret,
-    Program, ProgramDraft, ScopeSettings, Team, TestAlertReport, TokenInfo,
+    Program, ProgramDraft, ScopeSettings, Team, TeamStatusQuery, TeamStatusRow, TestAlertReport,
+    TokenInfo,
 };
 
 /// "" as `None`.
@@ -456,6 +457,28 @@ impl Api {
             }
         })
         .await
+    }
+
+    /// A team's board (`TeamStatus`): every member credential, worst first.
+    pub async fn team_status(&self, query: &TeamStatusQuery) -> Result<Vec<TeamStatusRow>, Error> {
+        let request = pb::TeamStatusRequest {
+            team: query.team.clone().unwrap_or_default(),
+            statuses: query
+                .statuses
+                .iter()
+                .map(|&s| convert::status_to_pb(s).into())
+                .collect(),
+            program: query.program.clone().unwrap_or_default(),
+            within_days: query.within_days.unwrap_or(0),
+            as_of: convert::date_or_empty(query.as_of),
+        };
+        let reply = self.compliance.clone().team_status(request).await;
+        Ok(self
+            .check(reply)?
+            .rows
+            .into_iter()
+            .map(Into::into)
+            .collect())
     }
 
     /// Alerts of one holder or of all of them, all pages or the first `limit` alerts.
