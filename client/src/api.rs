@@ -407,6 +407,30 @@ impl Api {
         Ok(self.check(course)?.into())
     }
 
+    /// Logs one course for several holders and a team's members (`CreateCourses`): all or
+    /// nothing.
+    pub async fn create_courses(
+        &self,
+        course: NewCourse,
+        holder_ids: Vec<String>,
+        team: Option<String>,
+        allow_duplicate: bool,
+    ) -> Result<Vec<Course>, Error> {
+        let request = pb::CreateCoursesRequest {
+            course: Some(course.into()),
+            holder_ids,
+            team: team.unwrap_or_default(),
+            allow_duplicate,
+        };
+        let reply = self.courses.clone().create_courses(request).await;
+        Ok(self
+            .check(reply)?
+            .courses
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
     /// Changes a course; list fields are replaced when given.
     pub async fn update_course(&self, id: &str, changes: CourseChanges) -> Result<Course, Error> {
         let request = convert::update_course(id, changes);

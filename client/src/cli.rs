@@ -601,6 +601,17 @@ pub struct CourseLogArgs {
     /// Log it even though a course with the same title, date and amount is logged.
     #[arg(long)]
     pub allow_duplicate: bool,
+    /// Log it for every member of this team (an id or name), in one transaction.
+    #[arg(long, value_name = "TEAM", conflicts_with = "for_credentials")]
+    pub team: Option<String>,
+    /// Log it for these holders (ids or names, comma-separated), in one transaction.
+    #[arg(
+        long,
+        value_name = "H,H,...",
+        value_delimiter = ',',
+        conflicts_with = "for_credentials"
+    )]
+    pub holders: Vec<String>,
 }
 
 /// `recert course edit ...`; at least one change is required.
