@@ -3,9 +3,11 @@
 
 use super::{Caller, Service, ServiceError, ServiceResult};
 use crate::domain::{Compliance, Credential, Holder, Program, Role, Status, Team};
+use super::standing::Standing;
 use crate::store::Store;
 use jiff::civil::Date;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 /// Which rows of a board to keep.
 #[derive(Debug, Clone, Default)]
@@ -21,17 +23,31 @@ pub struct TeamFilter {
     pub as_of: Option<Date>,
 }
 
-/// One member credential on the board.
+/// One member credential on the board: the member, and a view into their standing (shared
+/// with the standing cache, so a board of thousands of rows copies no compliance answers).
 #[derive(Debug, Clone)]
 pub struct TeamRow {
     /// The member.
-    pub holder: Holder,
+    pub holder: Arc<Holder>,
+    standing: Arc<Standing>,
+    index: usize,
+}
+
+impl TeamRow {
     /// The credential.
-    pub credential: Credential,
+    pub fn credential(&self) -> &Credential {
+        &self.standing[self.index].0
+    }
+
     /// Where it stands.
-    pub compliance: Compliance,
+    pub fn compliance(&self) -> &Compliance {
+        &self.standing[self.index].1
+    }
+
     /// The program in force for it.
-    pub program: Program,
+    pub fn program(&self) -> &Program {
+        &self.standing[self.index].2
+    }
 }
 
 /// The board's order: expired first, then in grace, then at risk, then the rest; within
@@ -93,7 +109,8 @@ impl<S: Store> Service<S> {
                 Err(e) => return Err(e.into()),
             };
             let standing = self.standing(&holder, filter.as_of).await?;
-            for (credential, compliance, program) in standing.iter() {
+            let holder = Arc::new(holder);
+            for (index, (credential, compliance, _)) in standing.iter().enumerate() {
                 let keep = (filter.statuses.is_empty()
                     || filter.statuses.contains(&compliance.status))
                     && filter
@@ -104,18 +121,18 @@ impl<S: Store> Service<S> {
                 if keep {
                     rows.push(TeamRow {
                         holder: holder.clone(),
-                        credential: credential.clone(),
-                        compliance: compliance.clone(),
-                        program: program.clone(),
+                        standing: standing.clone(),
+                        index,
                     });
                 }
             }
         }
         rows.sort_by(|a, b| {
-            (urgency(a.compliance.status), a.compliance.days_left)
-                .cmp(&(urgency(b.compliance.status), b.compliance.days_left))
+            let (x, y) = (a.compliance(), b.compliance());
+            (urgency(x.status), x.days_left)
+                .cmp(&(urgency(y.status), y.days_left))
                 .then_with(|| a.holder.name.cmp(&b.holder.name))
-                .then_with(|| a.credential.id.cmp(&b.credential.id))
+                .then_with(|| a.credential().id.cmp(&b.credential().id))
         });
         Ok(rows)
     }

@@ -99,13 +99,13 @@ impl From<&Deadline> for pb::Deadline {
 
 impl From<&TeamRow> for pb::TeamStatusRow {
     fn from(row: &TeamRow) -> Self {
-        let c = &row.compliance;
+        let c = row.compliance();
         pb::TeamStatusRow {
             holder_id: IdKind::Holder.format(row.holder.id),
             holder_name: row.holder.name.clone(),
-            credential_id: IdKind::Credential.format(row.credential.id),
-            program: row.credential.program.clone(),
-            unit: row.program.unit_name.clone(),
+            credential_id: IdKind::Credential.format(row.credential().id),
+            program: row.credential().program.clone(),
+            unit: row.program().unit_name.clone(),
             expires_on: c.expires_on.to_string(),
             days_left: c.days_left,
             required_hundredths: c.required.0,
