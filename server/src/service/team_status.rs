@@ -1,9 +1,9 @@
 //! The supervisor's board: where every credential of a team's members stands, worst first,
 //! in one answer ([`Service::team_status`]), for the API, the digest and the report alike.
 
+use super::standing::Standing;
 use super::{Caller, Service, ServiceError, ServiceResult};
 use crate::domain::{Compliance, Credential, Holder, Program, Role, Status, Team};
-use super::standing::Standing;
 use crate::store::Store;
 use jiff::civil::Date;
 use std::collections::BTreeSet;
