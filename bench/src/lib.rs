@@ -15,6 +15,7 @@ pub mod memory;
 pub mod seed;
 pub mod status_cli;
 pub mod suite;
+pub mod team;
 pub mod tick;
 
 /// What can stop a benchmark.

@@ -185,6 +185,29 @@ enum Command {
         #[command(flatten)]
         output: Output,
     },
+    /// TeamStatus for one large team: the first call and warm calls, timed from a client.
+    TeamStatus {
+        /// Members of the team.
+        #[arg(long, default_value_t = 1000)]
+        members: u64,
+        /// Courses per member.
+        #[arg(long, default_value_t = 5)]
+        courses: u64,
+        /// Warm calls timed.
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+        /// Run recertd on this PostgreSQL database instead of sled (it should be empty).
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Where recertd is [default: next to this executable].
+        #[arg(long)]
+        bin_dir: Option<PathBuf>,
+        /// Where the temporary data dir goes.
+        #[arg(long)]
+        scratch: Option<PathBuf>,
+        #[command(flatten)]
+        output: Output,
+    },
     /// sled alone: transactions over 17 trees vs 3, flush latency, a batched write path.
     Engine {
         /// Courses written one transaction each, per variant.
@@ -431,6 +454,29 @@ async fn run(command: Command) -> anyhow::Result<()> {
             print_and_save(
                 &output,
                 &recert_bench::status_cli::run(&scratch(dir), &options).await?,
+            )
+        }
+        Command::TeamStatus {
+            members,
+            courses,
+            runs,
+            database_url,
+            bin_dir,
+            scratch: dir,
+            output,
+        } => {
+            let options = recert_bench::team::TeamOptions {
+                recertd: recert_bench::daemon::binary(bin_dir.as_deref(), "recertd")?,
+                members,
+                courses,
+                runs,
+                daemon_args: database_url
+                    .map(|url| vec!["--database-url".to_owned(), url])
+                    .unwrap_or_default(),
+            };
+            print_and_save(
+                &output,
+                &recert_bench::team::run(&scratch(dir), &options).await?,
             )
         }
         Command::Engine {

@@ -32,7 +32,8 @@ use crate::model::{
     Alert, AlertChannel, AlertQuery, Compliance, Course, CourseChanges, Credential,
     CredentialChanges, CredentialMute, Deadline, DeadlineQuery, HistoryEntry, Holder,
     HolderChanges, ImportReport, NewChannel, NewCourse, NewCredential, NewHolder, NewTokenSecret,
-    Program, ProgramDraft, ScopeSettings, Team, TestAlertReport, TokenInfo,
+    Program, ProgramDraft, ScopeSettings, Team, TeamStatusQuery, TeamStatusRow, TestAlertReport,
+    TokenInfo,
 };
 
 /// "" as `None`.
@@ -483,6 +484,30 @@ impl Api {
         Ok(self.check(course)?.into())
     }
 
+    /// Logs one course for several holders and a team's members (`CreateCourses`): all or
+    /// nothing.
+    pub async fn create_courses(
+        &self,
+        course: NewCourse,
+        holder_ids: Vec<String>,
+        team: Option<String>,
+        allow_duplicate: bool,
+    ) -> Result<Vec<Course>, Error> {
+        let request = pb::CreateCoursesRequest {
+            course: Some(course.into()),
+            holder_ids,
+            team: team.unwrap_or_default(),
+            allow_duplicate,
+        };
+        let reply = self.courses.clone().create_courses(request).await;
+        Ok(self
+            .check(reply)?
+            .courses
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
     /// Changes a course; list fields are replaced when given.
     pub async fn update_course(&self, id: &str, changes: CourseChanges) -> Result<Course, Error> {
         let request = convert::update_course(id, changes);
@@ -533,6 +558,28 @@ impl Api {
             }
         })
         .await
+    }
+
+    /// A team's board (`TeamStatus`): every member credential, worst first.
+    pub async fn team_status(&self, query: &TeamStatusQuery) -> Result<Vec<TeamStatusRow>, Error> {
+        let request = pb::TeamStatusRequest {
+            team: query.team.clone().unwrap_or_default(),
+            statuses: query
+                .statuses
+                .iter()
+                .map(|&s| convert::status_to_pb(s).into())
+                .collect(),
+            program: query.program.clone().unwrap_or_default(),
+            within_days: query.within_days.unwrap_or(0),
+            as_of: convert::date_or_empty(query.as_of),
+        };
+        let reply = self.compliance.clone().team_status(request).await;
+        Ok(self
+            .check(reply)?
+            .rows
+            .into_iter()
+            .map(Into::into)
+            .collect())
     }
 
     /// Alerts of one holder or of all of them, all pages or the first `limit` alerts.

@@ -331,6 +331,57 @@ pub enum TeamCommand {
         #[arg(value_name = "HOLDER")]
         member: String,
     },
+    /// Every credential of a team's members, worst first: expired, in grace, at risk, the rest.
+    Status(TeamStatusArgs),
+}
+
+/// `recert team status ...`
+#[derive(Debug, Args)]
+pub struct TeamStatusArgs {
+    /// A team id (tm1) or name; without it, every team you lead (an admin: every holder).
+    pub team: Option<String>,
+    /// Only these statuses, comma-separated: expired (or lapsed), in_grace, at_risk,
+    /// on_track, met.
+    #[arg(
+        long,
+        value_name = "STATUS",
+        value_enum,
+        value_delimiter = ',',
+        ignore_case = true
+    )]
+    pub status: Vec<StatusFilter>,
+    /// Only credentials of this program (a slug, e.g. ca-cpt1).
+    #[arg(long, value_name = "SLUG")]
+    pub program: Option<String>,
+    /// Only credentials expiring within this span (90d, 12w, 6m, 1y); expired and in grace
+    /// ones always show.
+    #[arg(long, value_name = "SPAN", value_parser = parse_within)]
+    pub within: Option<i32>,
+    /// Compute for this date instead of each member's today.
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub as_of: Option<Date>,
+    /// Write CSV (a header line, then one line per credential), whatever --output says.
+    #[arg(long)]
+    pub csv: bool,
+}
+
+/// A status `team status --status` keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StatusFilter {
+    /// Past expiry and grace.
+    #[value(alias = "lapsed")]
+    Expired,
+    /// Past expiry, inside the grace period.
+    #[value(name = "in_grace", alias = "in-grace")]
+    InGrace,
+    /// Behind pace, or close to expiry with credits missing.
+    #[value(name = "at_risk", alias = "at-risk")]
+    AtRisk,
+    /// Not met yet, but on pace.
+    #[value(name = "on_track", alias = "on-track")]
+    OnTrack,
+    /// Every requirement met.
+    Met,
 }
 
 /// `recert export ...`
@@ -638,6 +689,17 @@ pub struct CourseLogArgs {
     /// Log it even though a course with the same title, date and amount is logged.
     #[arg(long)]
     pub allow_duplicate: bool,
+    /// Log it for every member of this team (an id or name), in one transaction.
+    #[arg(long, value_name = "TEAM", conflicts_with = "for_credentials")]
+    pub team: Option<String>,
+    /// Log it for these holders (ids or names, comma-separated), in one transaction.
+    #[arg(
+        long,
+        value_name = "H,H,...",
+        value_delimiter = ',',
+        conflicts_with = "for_credentials"
+    )]
+    pub holders: Vec<String>,
 }
 
 /// `recert course edit ...`; at least one change is required.

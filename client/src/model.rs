@@ -568,6 +568,54 @@ pub struct Deadline {
     pub remaining: Credits,
 }
 
+/// One member credential on a team's board (`team status`).
+#[derive(Debug, Clone, Serialize)]
+pub struct TeamStatusRow {
+    /// Member id.
+    pub holder_id: String,
+    /// Member name.
+    pub holder_name: String,
+    /// Credential id.
+    pub credential_id: String,
+    /// Program slug.
+    pub program: String,
+    /// The program's credit unit.
+    pub unit: String,
+    /// End of the cycle.
+    pub expires_on: String,
+    /// Days to expiry (negative once past it).
+    pub days_left: i64,
+    /// Required this cycle.
+    pub required: Credits,
+    /// Earned after caps.
+    pub earned: Credits,
+    /// Still needed.
+    pub remaining: Credits,
+    /// Every category with a minimum.
+    pub categories: Vec<CategoryProgress>,
+    /// Status.
+    pub status: ComplianceStatus,
+    /// Why the status is what it is; `null` for met and on track.
+    pub status_reason: Option<String>,
+    /// The day the row is computed for.
+    pub as_of: String,
+}
+
+/// Which rows of a team's board to ask for.
+#[derive(Debug, Clone, Default)]
+pub struct TeamStatusQuery {
+    /// A team id or name; `None` for every team the caller leads.
+    pub team: Option<String>,
+    /// Only these statuses (empty: all).
+    pub statuses: Vec<ComplianceStatus>,
+    /// Only this program.
+    pub program: Option<String>,
+    /// Only credentials expiring within this many days.
+    pub within_days: Option<i32>,
+    /// Compute for this day instead of today.
+    pub as_of: Option<Date>,
+}
+
 /// Which deadlines to list.
 #[derive(Debug, Clone)]
 pub struct DeadlineQuery {

@@ -335,6 +335,22 @@ async fn a_holder_token_finds_another_holders_records_not_found_by_every_rpc() {
             ),
         ),
         (
+            "CreateCourses",
+            code(
+                courses
+                    .create_courses(pb::CreateCoursesRequest {
+                        course: Some(pb::Course {
+                            title: "Planted".into(),
+                            credits_hundredths: 100,
+                            ..Default::default()
+                        }),
+                        holder_ids: vec![h2.into()],
+                        ..Default::default()
+                    })
+                    .await,
+            ),
+        ),
+        (
             "UpdateCourse",
             code(
                 courses

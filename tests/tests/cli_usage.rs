@@ -289,8 +289,9 @@ fn errors_name_the_flag_the_user_typed() {
             &["expires_on", "issued_on"],
         ),
         (
+            // --holder takes a name too; one nobody has is named as typed.
             &["--holder", "aisha", "status"],
-            "--holder \"aisha\" is not a holder id",
+            "--holder \"aisha\": no holder has that name or id",
             &["holder_id"],
         ),
         (

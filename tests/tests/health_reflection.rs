@@ -144,6 +144,7 @@ async fn reflection_resolves_the_file_of_a_recert_message() {
             "GetCourse",
             "ListCourses",
             "CreateCourse",
+            "CreateCourses",
             "UpdateCourse",
             "DeleteCourse"
         ]

@@ -12,7 +12,7 @@ use crate::model::{
     Alert, AlertChannel, AlertStatus, CapLimit, CapRule, CategoryMinimum, CategoryProgress,
     Compliance, ComplianceStatus, Confidence, Course, CourseChanges, Credential, CredentialChanges,
     CredentialMute, Deadline, Delivery, Holder, HolderChanges, ImportReport, NewChannel, NewCourse,
-    NewCredential, NewHolder, PastCycle, Program, ProgramDraft, TestAlertReport,
+    NewCredential, NewHolder, PastCycle, Program, ProgramDraft, TeamStatusRow, TestAlertReport,
 };
 use crate::model::{ClosedCycle, CountedCourse, NotCounted};
 
@@ -432,6 +432,39 @@ impl From<pb::Deadline> for Deadline {
             unit: d.unit,
             remaining: Credits::from_hundredths(d.remaining_hundredths),
         }
+    }
+}
+
+impl From<pb::TeamStatusRow> for TeamStatusRow {
+    fn from(r: pb::TeamStatusRow) -> Self {
+        Self {
+            holder_id: r.holder_id,
+            holder_name: r.holder_name,
+            credential_id: r.credential_id,
+            program: r.program,
+            unit: r.unit,
+            expires_on: r.expires_on,
+            days_left: r.days_left,
+            required: Credits::from_hundredths(r.required_hundredths),
+            earned: Credits::from_hundredths(r.earned_hundredths),
+            remaining: Credits::from_hundredths(r.remaining_hundredths),
+            categories: r.categories.into_iter().map(Into::into).collect(),
+            status: status(r.status),
+            status_reason: (!r.status_reason.is_empty()).then_some(r.status_reason),
+            as_of: r.as_of,
+        }
+    }
+}
+
+/// The wire value of a status a filter names.
+pub fn status_to_pb(s: ComplianceStatus) -> pb::ComplianceStatus {
+    match s {
+        ComplianceStatus::Met => pb::ComplianceStatus::Met,
+        ComplianceStatus::OnTrack => pb::ComplianceStatus::OnTrack,
+        ComplianceStatus::AtRisk => pb::ComplianceStatus::AtRisk,
+        ComplianceStatus::InGrace => pb::ComplianceStatus::InGrace,
+        ComplianceStatus::Expired => pb::ComplianceStatus::Expired,
+        ComplianceStatus::Unknown => pb::ComplianceStatus::Unspecified,
     }
 }
 

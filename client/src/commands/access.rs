@@ -179,16 +179,20 @@ pub async fn team(context: &Context, command: TeamCommand) -> Result<String, Err
             }))
         }
         TeamCommand::AddMember { team, member } => {
+            let member = super::holder_by_name(api, &member, "HOLDER").await?;
             let team = api.change_team("add-member", &team, &member).await?;
             Ok(changed(team, &format!("Added {member}")))
         }
         TeamCommand::RemoveMember { team, member } => {
+            let member = super::holder_by_name(api, &member, "HOLDER").await?;
             let team = api.change_team("remove-member", &team, &member).await?;
             Ok(changed(team, &format!("Removed {member}")))
         }
         TeamCommand::AddLead { team, member } => {
+            let member = super::holder_by_name(api, &member, "HOLDER").await?;
             let team = api.change_team("add-lead", &team, &member).await?;
             Ok(changed(team, &format!("Made {member} a lead")))
         }
+        TeamCommand::Status(args) => super::team_status::run(context, args).await,
     }
 }

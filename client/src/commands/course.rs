@@ -11,6 +11,17 @@ use crate::render::{Table, amount, details, list_or_dash, or_dash, unit_for};
 pub async fn run(context: &Context, command: CourseCommand) -> Result<String, Error> {
     let (api, out) = (&context.api, context.out);
     match command {
+        CourseCommand::Log(args) if args.team.is_some() || !args.holders.is_empty() => {
+            let courses = log_for_several(context, args).await?;
+            if out.is_json() {
+                return Ok(out.json(&courses));
+            }
+            let mut text = format!("Logged {} courses:\n", courses.len());
+            for c in &courses {
+                text.push_str(&format!("  {} for {}: {}\n", c.id, c.holder_id, summary(c)));
+            }
+            Ok(text)
+        }
         CourseCommand::Log(args) => {
             let course = log(context, args).await?;
             // A course that counts toward nothing is kept (the holder may add the credential
@@ -120,6 +131,46 @@ async fn log(context: &Context, args: CourseLogArgs) -> Result<Course, Error> {
                 violations,
             },
             other => other,
+        })
+}
+
+/// `course log --team T` / `--holders A,B`: one course for each, in one transaction.
+async fn log_for_several(context: &Context, args: CourseLogArgs) -> Result<Vec<Course>, Error> {
+    let mut holder_ids = Vec::with_capacity(args.holders.len());
+    for holder in args.holders.iter().filter(|h| !h.trim().is_empty()) {
+        holder_ids.push(super::holder_by_name(&context.api, holder, "--holders").await?);
+    }
+    let course = NewCourse {
+        holder_id: String::new(),
+        title: args.title,
+        provider: args.provider,
+        accreditation: args.accreditation,
+        completed_on: args.date,
+        credits: args.credits,
+        unit: args.unit,
+        categories: args.category,
+        format: args.format,
+        credential_ids: Vec::new(),
+        evidence: args.evidence,
+    };
+    context
+        .api
+        .create_courses(course, holder_ids, args.team, args.allow_duplicate)
+        .await
+        .map_err(|e| {
+            let e = match e {
+                Error::Server {
+                    code,
+                    message,
+                    violations,
+                } => Error::Server {
+                    code,
+                    message: message.replace("with allow_duplicate", "with --allow-duplicate"),
+                    violations,
+                },
+                other => other,
+            };
+            e.in_terms_of_flags(&[("holder_ids", "--holders"), ("team", "--team")])
         })
 }
 

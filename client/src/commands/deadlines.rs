@@ -1,4 +1,5 @@
-//! `recert deadlines`: upcoming expiries for the whole team (or one holder), soonest first.
+//! `recert deadlines`: upcoming expiries for the whole team (or one holder), soonest first,
+//! with credentials in grace and lapsed ones (which come first, and are listed again below).
 
 use std::collections::HashMap;
 
@@ -7,7 +8,7 @@ use crate::api::Api;
 use crate::calendar::{Expiry, default_thresholds};
 use crate::cli::DeadlinesArgs;
 use crate::error::Error;
-use crate::model::{Deadline, DeadlineQuery, Program};
+use crate::model::{ComplianceStatus, Deadline, DeadlineQuery, Program};
 use crate::render::{Table, unit_for};
 
 /// Runs `recert deadlines`.
@@ -28,7 +29,12 @@ pub async fn run(context: &Context, args: DeadlinesArgs) -> Result<String, Error
     let limit = args.limit.and_then(|n| usize::try_from(n).ok());
     let deadlines = context.api.deadlines(&query, limit).await?;
     if args.ics {
-        return calendar(&context.api, &deadlines).await;
+        // A lapsed credential has no deadline left to remind of.
+        let upcoming: Vec<Deadline> = deadlines
+            .into_iter()
+            .filter(|d| d.status != ComplianceStatus::Expired)
+            .collect();
+        return calendar(&context.api, &upcoming).await;
     }
     let out = context.out;
     if out.is_json() {
@@ -44,7 +50,24 @@ pub async fn run(context: &Context, args: DeadlinesArgs) -> Result<String, Error
             query.within_days
         ));
     }
-    Ok(render(&deadlines, out.color))
+    let mut text = render(&deadlines, out.color);
+    let lapsed: Vec<String> = deadlines
+        .iter()
+        .filter(|d| d.status == ComplianceStatus::Expired)
+        .map(|d| {
+            format!(
+                "  {} {} of {} ({}), {} days ago\n",
+                d.credential_id, d.program, d.holder_name, d.holder_id, -d.days_left
+            )
+        })
+        .collect();
+    if !lapsed.is_empty() {
+        text.push_str(
+            "\nLapsed: past expiry and grace (renew or reinstate before working under them):\n",
+        );
+        text.extend(lapsed);
+    }
+    Ok(text)
 }
 
 /// `--ics`: the deadlines as a calendar, each with the reminders recertd would send.

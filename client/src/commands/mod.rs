@@ -12,6 +12,7 @@ mod notify;
 mod program;
 mod report;
 mod status;
+mod team_status;
 mod transcript;
 mod watch;
 
@@ -81,11 +82,11 @@ pub async fn run(cli: Cli, out: Output) -> Result<String, Error> {
     let ca = cli.ca.as_deref().filter(|p| !p.as_os_str().is_empty());
     let token = token(cli.token.as_deref(), server);
     let api = Api::connect(server, ca, token.as_deref()).await?;
-    let context = Context {
-        api,
-        out,
-        holder: cli.holder.filter(|id| !id.trim().is_empty()),
+    let holder = match cli.holder.filter(|id| !id.trim().is_empty()) {
+        Some(given) => Some(holder_by_name(&api, &given, "--holder").await?),
+        None => None,
     };
+    let context = Context { api, out, holder };
     // An import's violations name fields of the dump, which are what the user should look for.
     let rename = !matches!(cli.command, Command::Import(_));
     let arguments = positional_fields(&cli.command);
@@ -114,6 +115,39 @@ pub async fn run(cli: Cli, out: Output) -> Result<String, Error> {
             e
         }
     })
+}
+
+/// What to send for a holder the user typed: an id (`h3`) or `default` as typed, else the
+/// id of the one holder with that name (case ignored); `what` names the argument in errors.
+pub async fn holder_by_name(api: &Api, given: &str, what: &str) -> Result<String, Error> {
+    let given = given.trim();
+    let looks_like_id = given == DEFAULT_HOLDER
+        || given
+            .strip_prefix('h')
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    if looks_like_id {
+        return Ok(given.to_owned());
+    }
+    let holders = api.holders(None).await?;
+    let matches: Vec<&Holder> = holders
+        .iter()
+        .filter(|h| h.name.trim().eq_ignore_ascii_case(given))
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(one.id.clone()),
+        [] => Err(Error::Lookup(format!(
+            "{what} {given:?}: no holder has that name or id (see: recert holder list)"
+        ))),
+        several => Err(Error::Lookup(format!(
+            "{what} {given:?}: {} holders have that name ({}); give the holder id instead",
+            several.len(),
+            several
+                .iter()
+                .map(|h| h.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
 }
 
 /// The token to send: `--token` / `RECERT_TOKEN` when given (an empty one counts as unset),

@@ -3,6 +3,7 @@
 
 use super::{Api, caller, convert};
 use crate::domain::IdKind;
+use crate::service::TeamFilter;
 use crate::service::compliance::DeadlineQuery;
 use crate::store::Store;
 use recert_proto::v1 as pb;
@@ -72,6 +73,27 @@ impl<S: Store> ComplianceService for ComplianceApi<S> {
         Ok(Response::new(pb::ListDeadlinesResponse {
             deadlines: page.items.iter().map(pb::Deadline::from).collect(),
             next_page_token: convert::encode_token(page.next),
+        }))
+    }
+
+    async fn team_status(
+        &self,
+        request: Request<pb::TeamStatusRequest>,
+    ) -> Result<Response<pb::TeamStatusResponse>, Status> {
+        let caller = caller(&request)?;
+        let req = request.get_ref();
+        let filter = TeamFilter {
+            statuses: convert::statuses("statuses", &req.statuses)?,
+            program: Some(req.program.trim())
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned),
+            within_days: convert::team_within_days(req.within_days)?,
+            as_of: convert::optional_date("as_of", &req.as_of)?,
+        };
+        let team = Some(req.team.trim()).filter(|t| !t.is_empty());
+        let rows = self.0.service.team_status(&caller, team, &filter).await?;
+        Ok(Response::new(pb::TeamStatusResponse {
+            rows: rows.iter().map(pb::TeamStatusRow::from).collect(),
         }))
     }
 }

@@ -60,6 +60,35 @@ impl<S: Store> CourseService for CourseApi<S> {
         Ok(Response::new((&created).into()))
     }
 
+    async fn create_courses(
+        &self,
+        request: Request<pb::CreateCoursesRequest>,
+    ) -> Result<Response<pb::CreateCoursesResponse>, Status> {
+        let caller = caller(&request)?;
+        let request = request.into_inner();
+        let mut course = request
+            .course
+            .ok_or_else(|| ApiError::invalid("course", "course is required"))?;
+        // The holders come from holder_ids and team.
+        course.holder_id = "default".into();
+        let mut new: NewCourse = course.try_into()?;
+        new.allow_duplicate = request.allow_duplicate;
+        let holders = request
+            .holder_ids
+            .iter()
+            .map(|h| convert::holder_ref("holder_ids", h))
+            .collect::<Result<Vec<_>, _>>()?;
+        let team = Some(request.team.trim()).filter(|t| !t.is_empty());
+        let created = self
+            .0
+            .service()
+            .create_courses(&caller, holders, team, new)
+            .await?;
+        Ok(Response::new(pb::CreateCoursesResponse {
+            courses: created.iter().map(Into::into).collect(),
+        }))
+    }
+
     async fn update_course(
         &self,
         request: Request<pb::UpdateCourseRequest>,

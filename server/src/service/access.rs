@@ -8,7 +8,7 @@
 use super::{HolderRef, Service, ServiceError, ServiceResult};
 use crate::domain::{
     Actor, FieldError, HistoryEntry, IdKind, Role, Team, Token, TokenHash, parse_team_id,
-    parse_token_id, token_id,
+    parse_token_id, team_id, token_id,
 };
 use crate::store::{Cursor, Page, Store, StoreError};
 use jiff::Timestamp;
@@ -407,17 +407,39 @@ impl<S: Store> Service<S> {
             .collect())
     }
 
-    /// A team the caller may see, by id (`tm1`) or name.
+    /// A team the caller may see, by id (`tm1`), name, or a name only one team has when case
+    /// is ignored.
     pub async fn team(&self, caller: &Caller, team: &str) -> ServiceResult<Team> {
         let wanted = team.trim();
         let by_id = parse_team_id(wanted);
-        self.list_teams(caller)
-            .await?
-            .into_iter()
+        let teams = self.list_teams(caller).await?;
+        if let Some(team) = teams
+            .iter()
             .find(|t| Some(t.id) == by_id || t.name == wanted)
-            .ok_or_else(|| {
-                ServiceError::NotFound(format!("team {wanted:?} not found (see: recert team list)"))
-            })
+        {
+            return Ok(team.clone());
+        }
+        let mut matches: Vec<Team> = teams
+            .into_iter()
+            .filter(|t| t.name.eq_ignore_ascii_case(wanted))
+            .collect();
+        match matches.len() {
+            0 => Err(ServiceError::NotFound(format!(
+                "team {wanted:?} not found (see: recert team list)"
+            ))),
+            1 => Ok(matches.remove(0)),
+            _ => Err(ServiceError::invalid(
+                "team",
+                format!(
+                    "team {wanted:?} matches {}; give a team id",
+                    matches
+                        .iter()
+                        .map(|t| team_id(t.id))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )),
+        }
     }
 
     /// Adds or removes a member, or adds a lead (admin only).

@@ -11,8 +11,9 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
-/// Longest grace period considered when looking for credentials still in grace.
-const MAX_GRACE_DAYS: i64 = 3650;
+/// How far back deadlines look for credentials in grace or lapsed (ten years): older lapses
+/// are retired credentials, not deadlines.
+const MAX_LAPSED_DAYS: i64 = 3650;
 
 /// One credential's compliance, with the program it was judged by.
 #[derive(Debug, Clone)]
@@ -43,7 +44,7 @@ pub struct Deadline {
 pub struct DeadlineQuery {
     /// Only this holder's; `None` for every holder.
     pub holder: Option<u64>,
-    /// Credentials expiring within this many days (or in grace now).
+    /// Credentials expiring within this many days (or in grace or lapsed now).
     pub within_days: i64,
     /// The date to judge on; `None` for each holder's today.
     pub as_of: Option<Date>,
@@ -102,8 +103,9 @@ impl<S: Store> Service<S> {
         Ok(rows)
     }
 
-    /// Credentials expiring within `query.within_days` of each holder's today, or in grace,
-    /// soonest first; a page of them.
+    /// Credentials expiring within `query.within_days` of each holder's today, in grace or
+    /// lapsed (in the last ten years), soonest expiry first (so the lapsed come first); a
+    /// page of them.
     ///
     /// The expiry index is scanned by UTC date with a day of slack either side; each
     /// holder's own today decides what is in the window.
@@ -125,7 +127,7 @@ impl<S: Store> Service<S> {
         let utc_today =
             as_of.unwrap_or_else(|| self.clock.now().to_zoned(jiff::tz::TimeZone::UTC).date());
         let from = utc_today
-            .checked_sub(MAX_GRACE_DAYS.days())
+            .checked_sub(MAX_LAPSED_DAYS.days())
             .unwrap_or(Date::MIN);
         let to = utc_today
             .checked_add((within + 1).days())
@@ -161,7 +163,7 @@ impl<S: Store> Service<S> {
                 else {
                     continue;
                 };
-                if c.days_left > within || c.days_left < -i64::from(program.grace_days) {
+                if c.days_left > within {
                     continue;
                 }
                 deadlines.push(Deadline {

@@ -115,6 +115,82 @@ impl<S: Store> Service<S> {
         Ok(created)
     }
 
+    /// Logs one course (an in-service) for several holders, `holders` and the members of
+    /// `team`, in one transaction: all or nothing. Each is checked as [`Service::create_course`]
+    /// checks one (a holder the caller may not see is "not found"); `new.holder` is ignored,
+    /// and a course for several people cannot be pinned to credentials.
+    pub async fn create_courses(
+        &self,
+        caller: &Caller,
+        holders: Vec<HolderRef>,
+        team: Option<&str>,
+        new: NewCourse,
+    ) -> ServiceResult<Vec<Course>> {
+        if !new.credential_ids.is_empty() {
+            return Err(ServiceError::invalid(
+                "course.credential_ids",
+                "a course logged for several holders cannot be pinned to credentials",
+            ));
+        }
+        let mut ids: Vec<u64> = Vec::new();
+        for holder in holders {
+            ids.push(self.resolve_holder(caller, holder).await?);
+        }
+        if let Some(team) = team {
+            ids.extend(self.team(caller, team).await?.members);
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        ids.retain(|id| seen.insert(*id));
+        if ids.is_empty() {
+            return Err(ServiceError::invalid(
+                "holder_ids",
+                "name at least one holder, or a team with members",
+            ));
+        }
+        let mut courses = Vec::with_capacity(ids.len());
+        for id in &ids {
+            let holder = self.holder(caller, *id).await?;
+            let today = self.today(&holder);
+            let course = Course {
+                id: 0,
+                holder_id: holder.id,
+                title: new.title.clone(),
+                provider: new.provider.clone(),
+                accreditation: new.accreditation.clone(),
+                completed_on: new.completed_on.unwrap_or(today),
+                amount: new.amount,
+                unit: new.unit,
+                categories: new.categories.clone(),
+                format: new.format,
+                credential_ids: Vec::new(),
+                evidence: new.evidence.clone(),
+            };
+            course.validate(today)?;
+            if !new.allow_duplicate
+                && let Some(twin) = self
+                    .store
+                    .courses_on(holder.id, course.completed_on)
+                    .await?
+                    .into_iter()
+                    .find(|c| same_course(c, &course))
+            {
+                return Err(ServiceError::AlreadyExists(format!(
+                    "{} ({}) has {} (same title, date and amount); log it anyway with allow_duplicate",
+                    holder.name,
+                    IdKind::Holder.format(holder.id),
+                    IdKind::Course.format(twin.id)
+                )));
+            }
+            courses.push(course);
+        }
+        let created = self.store_as(caller).create_courses(courses).await?;
+        tracing::debug!(courses = created.len(), "group course logged");
+        for id in ids {
+            self.after_change(id).await;
+        }
+        Ok(created)
+    }
+
     /// A course by id.
     pub async fn get_course(&self, caller: &Caller, id: u64) -> ServiceResult<Course> {
         let course = self.store.course(id).await?;

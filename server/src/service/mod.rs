@@ -17,6 +17,7 @@ mod holders;
 pub mod import;
 mod programs;
 pub mod standing;
+pub mod team_status;
 
 pub use access::{Caller, HistoryQuery, NewToken, Principal, TeamChange};
 pub use courses::{CoursePatch, NewCourse};
@@ -24,6 +25,7 @@ pub use credentials::{CredentialPatch, NewCredential, Renewal};
 pub use error::{ServiceError, ServiceResult, join};
 pub use holders::{HolderEntry, HolderPatch, HolderRef, NewHolder};
 pub use programs::{Origin, ProgramEntry};
+pub use team_status::{TeamFilter, TeamRow};
 
 use crate::catalog;
 use crate::clock::Clock;

@@ -306,6 +306,13 @@ pub trait Records: Send + Sync {
     /// Creates a course for an existing holder; pinned credentials must be theirs.
     /// Concurrent calls share commits.
     fn create_course(&self, course: Course) -> impl Future<Output = Result<Course>> + Send;
+    /// Creates several courses (one in-service for a team) in one transaction, all or
+    /// nothing, with ids in the order given; each holder must exist and pinned credentials
+    /// must be theirs.
+    fn create_courses(
+        &self,
+        courses: Vec<Course>,
+    ) -> impl Future<Output = Result<Vec<Course>>> + Send;
     /// A course by id.
     fn course(&self, id: u64) -> impl Future<Output = Result<Course>> + Send;
     /// A page of a holder's courses, in id order.

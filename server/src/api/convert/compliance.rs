@@ -3,6 +3,7 @@
 
 use crate::api::{ApiError, ApiResult};
 use crate::domain::{CountedCourse, IdKind, Status};
+use crate::service::TeamRow;
 use crate::service::compliance::{CredentialCompliance, Deadline};
 use recert_proto::v1 as pb;
 
@@ -93,6 +94,66 @@ impl From<&Deadline> for pb::Deadline {
             unit: d.program.unit_name.clone(),
             remaining_hundredths: d.compliance.remaining.0,
         }
+    }
+}
+
+impl From<&TeamRow> for pb::TeamStatusRow {
+    fn from(row: &TeamRow) -> Self {
+        let c = row.compliance();
+        pb::TeamStatusRow {
+            holder_id: IdKind::Holder.format(row.holder.id),
+            holder_name: row.holder.name.clone(),
+            credential_id: IdKind::Credential.format(row.credential().id),
+            program: row.credential().program.clone(),
+            unit: row.program().unit_name.clone(),
+            expires_on: c.expires_on.to_string(),
+            days_left: c.days_left,
+            required_hundredths: c.required.0,
+            earned_hundredths: c.earned.0,
+            remaining_hundredths: c.remaining.0,
+            categories: c
+                .categories
+                .iter()
+                .map(|p| pb::CategoryProgress {
+                    category: p.category.clone(),
+                    required_hundredths: p.required.0,
+                    earned_hundredths: p.earned.0,
+                })
+                .collect(),
+            status: pb::ComplianceStatus::from(c.status).into(),
+            status_reason: c.reason.clone(),
+            as_of: c.as_of.to_string(),
+        }
+    }
+}
+
+/// Parses the statuses a request filters by; an unknown or unspecified one is refused.
+pub fn statuses(field: &str, values: &[i32]) -> ApiResult<Vec<Status>> {
+    values
+        .iter()
+        .map(|&v| match pb::ComplianceStatus::try_from(v) {
+            Ok(pb::ComplianceStatus::Met) => Ok(Status::Met),
+            Ok(pb::ComplianceStatus::OnTrack) => Ok(Status::OnTrack),
+            Ok(pb::ComplianceStatus::AtRisk) => Ok(Status::AtRisk),
+            Ok(pb::ComplianceStatus::InGrace) => Ok(Status::InGrace),
+            Ok(pb::ComplianceStatus::Expired) => Ok(Status::Expired),
+            _ => Err(ApiError::invalid(
+                field,
+                format!("{field} holds {v}, which is not a compliance status"),
+            )),
+        })
+        .collect()
+}
+
+/// Checks a board's window: 0 means no limit.
+pub fn team_within_days(value: i32) -> ApiResult<Option<i64>> {
+    match value {
+        0 => Ok(None),
+        d @ 1..=MAX_WITHIN_DAYS => Ok(Some(i64::from(d))),
+        _ => Err(ApiError::invalid(
+            "within_days",
+            "within_days must be between 0 and 3660",
+        )),
     }
 }
 

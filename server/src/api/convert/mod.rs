@@ -10,7 +10,7 @@ mod holder;
 mod program;
 
 pub use alert::{NamedScope, alert_filter, channel_from_pb, settings_scope};
-pub use compliance::within_days;
+pub use compliance::{statuses, team_within_days, within_days};
 
 use super::error::{ApiError, ApiResult};
 pub use course::course_update;

@@ -675,6 +675,27 @@ impl Records for PgStore {
         Ok(course)
     }
 
+    async fn create_courses(&self, courses: Vec<Course>) -> Result<Vec<Course>> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        let mut created = Vec::with_capacity(courses.len());
+        let mut holders = Vec::with_capacity(courses.len());
+        for mut course in courses {
+            holder_in(&tx, course.holder_id, false).await?;
+            check_pins(&tx, &course).await?;
+            course.id = next_id(&tx, IdKind::Course).await?;
+            write_course(&tx, &course, true).await?;
+            note(&tx, self.actor(), None, Some(&course)).await?;
+            holders.push(course.holder_id);
+            created.push(course);
+        }
+        holders.sort_unstable();
+        holders.dedup();
+        bump_versions(&tx, holders, false).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(created)
+    }
+
     async fn course(&self, id: u64) -> Result<Course> {
         let client = self.client().await?;
         course_in(&client, id, false).await

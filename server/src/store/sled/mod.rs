@@ -845,6 +845,28 @@ impl SledStore {
             .await
     }
 
+    /// Creates several courses in one transaction (all or nothing), ids in the order given.
+    pub async fn create_courses(&self, courses: Vec<Course>) -> Result<Vec<Course>> {
+        if courses.is_empty() {
+            return Ok(courses);
+        }
+        self.write(move |store, tx| {
+            for course in &courses {
+                store.holder(course.holder_id)?;
+                store.check_pins(course)?;
+            }
+            let first = tx.reserve_ids(store, IdKind::Course, courses.len() as u64)?;
+            let mut created = Vec::with_capacity(courses.len());
+            for (mut course, id) in courses.into_iter().zip(first..) {
+                course.id = id;
+                tx.put_record(None, &course);
+                created.push(course);
+            }
+            Ok(created)
+        })
+        .await
+    }
+
     /// This store, its writes by `actor` (see [`crate::store::Store::acting`]).
     pub fn acting(&self, actor: Actor) -> SledStore {
         SledStore {

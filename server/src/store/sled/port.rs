@@ -127,6 +127,12 @@ impl Records for SledStore {
     fn create_course(&self, course: Course) -> impl Future<Output = Result<Course>> + Send {
         SledStore::create_course(self, course)
     }
+    fn create_courses(
+        &self,
+        courses: Vec<Course>,
+    ) -> impl Future<Output = Result<Vec<Course>>> + Send {
+        SledStore::create_courses(self, courses)
+    }
     fn course(&self, id: u64) -> impl Future<Output = Result<Course>> + Send {
         ready(SledStore::course(self, id))
     }
