@@ -527,6 +527,7 @@ async fn serve<S: Store>(
             }
         }
     }
+    use crate::domain::limits::MAX_REQUEST_BYTES;
     let mut builder = tonic::transport::Server::builder();
     if let Some(tls) = tls {
         builder = builder
@@ -538,20 +539,52 @@ async fn serve<S: Store>(
         .add_service(health_service)
         .add_service(reflection)
         .add_service(reflection_alpha)
-        .add_service(HolderServiceServer::new(HolderApi(api.clone())))
-        .add_service(ProgramServiceServer::new(ProgramApi(api.clone())))
-        .add_service(CredentialServiceServer::new(CredentialApi(api.clone())))
-        .add_service(CourseServiceServer::new(CourseApi(api.clone())))
-        .add_service(ComplianceServiceServer::new(ComplianceApi(api.clone())))
-        .add_service(AlertServiceServer::new(AlertApi {
-            api: api.clone(),
-            shutdown: shutdown.clone(),
-        }))
-        .add_service(BackupServiceServer::new(BackupApi(api.clone())))
-        .add_service(TokenServiceServer::new(TokenApi(api.clone())))
-        .add_service(TeamServiceServer::new(TeamApi(api.clone())))
-        .add_service(HistoryServiceServer::new(HistoryApi(api.clone())))
-        .add_service(ChannelServiceServer::new(ChannelApi(api)));
+        .add_service(
+            HolderServiceServer::new(HolderApi(api.clone()))
+                .max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
+        .add_service(
+            ProgramServiceServer::new(ProgramApi(api.clone()))
+                .max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
+        .add_service(
+            CredentialServiceServer::new(CredentialApi(api.clone()))
+                .max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
+        .add_service(
+            CourseServiceServer::new(CourseApi(api.clone()))
+                .max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
+        .add_service(
+            ComplianceServiceServer::new(ComplianceApi(api.clone()))
+                .max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
+        .add_service(
+            AlertServiceServer::new(AlertApi {
+                api: api.clone(),
+                shutdown: shutdown.clone(),
+            })
+            .max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
+        .add_service(
+            BackupServiceServer::new(BackupApi(api.clone()))
+                .max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
+        .add_service(
+            TokenServiceServer::new(TokenApi(api.clone()))
+                .max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
+        .add_service(
+            TeamServiceServer::new(TeamApi(api.clone()))
+                .max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
+        .add_service(
+            HistoryServiceServer::new(HistoryApi(api.clone()))
+                .max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
+        .add_service(
+            ChannelServiceServer::new(ChannelApi(api)).max_decoding_message_size(MAX_REQUEST_BYTES),
+        );
     let stop = shutdown.clone().cancelled_owned();
     type Serving =
         std::pin::Pin<Box<dyn Future<Output = Result<(), tonic::transport::Error>> + Send>>;

@@ -13,6 +13,7 @@ mod credits;
 mod destination;
 mod history;
 mod ids;
+pub mod limits;
 mod program;
 mod records;
 mod validate;
