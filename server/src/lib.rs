@@ -441,20 +441,34 @@ async fn run_on<S: Store>(
 /// `recertd check [--repair]`: checks (or rebuilds) the store in `config.data_dir` while no
 /// daemon runs, or the database at `config.database_url`. Engine-specific maintenance, so it
 /// lives here, beside the one place that picks the engine.
-pub async fn check(config: &Config, repair: bool) -> Result<store::CheckReport, RunError> {
+///
+/// Both engines also check the values that steer the alert engine against `now`
+/// ([`store::steering`]): `--repair` clamps them.
+pub async fn check(
+    config: &Config,
+    repair: bool,
+    now: jiff::Timestamp,
+) -> Result<store::CheckReport, RunError> {
     if let Some(url) = &config.database_url {
         let store = PgStore::open(&pg_options(&url.0)).await?;
-        let report = store::postgres::check(&store, repair).await?;
+        let mut report = store::postgres::check(&store, repair).await?;
+        let steering = store::steering::check_steering(&store, now, repair).await?;
+        report.problems.extend(steering);
         store.close().await?;
         return Ok(report);
     }
     prepare_data_dir(&config.data_dir)?;
     let store = SledStore::open(&config.data_dir, &config.store_options())?;
-    let report = if repair {
+    let mut report = if repair {
         store.repair()?
     } else {
         store.check()?
     };
+    // Only a store whose records decode is read through the port.
+    if report.ok() {
+        let steering = store::steering::check_steering(&store, now, repair).await?;
+        report.problems.extend(steering);
+    }
     store.close().await?;
     Ok(report)
 }
