@@ -92,13 +92,13 @@ const RESET: &str = "\x1b[0m";
 /// ones [`terminal_safe`] lets through, and only when colour is on.
 const OWN_CODES: [&str; 4] = ["\x1b[32m", "\x1b[33m", "\x1b[31m", RESET];
 
-/// `text` made safe for a terminal: every control character but line feed and tab, and the
-/// Unicode controls that reorder or hide text (bidi overrides, zero-width marks), is shown
-/// as `\u{..}` instead of being sent, so text from the server can neither move the cursor,
-/// set the window title nor clear the screen. With `own_colors`, the renderer's own colour
-/// codes pass (table cells are escaped before they are painted, so a server string cannot
-/// bring them). Every line the CLI prints for people goes through here; JSON needs nothing
-/// (serde escapes control characters).
+/// `text` made safe for a terminal: every control character but line feed, tab and the CR of
+/// a CR LF, and the Unicode controls that reorder or hide text (bidi overrides, zero-width
+/// marks), is shown as `\u{..}` instead of being sent, so text from the server can neither
+/// move the cursor, set the window title nor clear the screen. With `own_colors`, the
+/// renderer's own colour codes pass (table cells are escaped before they are painted, so a
+/// server string cannot bring them). Every line the CLI prints for people goes through here;
+/// JSON needs nothing (serde escapes control characters).
 pub fn terminal_safe(text: &str, own_colors: bool) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -108,7 +108,9 @@ pub fn terminal_safe(text: &str, own_colors: bool) -> String {
             rest = &rest[code.len()..];
             continue;
         }
-        if hides_text(c) {
+        // CR LF ends a line of a file format (iCalendar, CSV); only a bare CR moves back
+        // over what a line showed.
+        if hides_text(c) && !(c == '\r' && rest[1..].starts_with('\n')) {
             out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
         } else {
             out.push(c);
@@ -285,7 +287,8 @@ mod tests {
             safe,
             "Renew\\u{1b}]0;OWNED\\u{7}\\u{1b}[2J\\u{d}All good\\u{202e}"
         );
-        assert_eq!(terminal_safe("a\tb\nc", false), "a\tb\nc");
+        assert_eq!(terminal_safe("a\tb\nc\r\nd", false), "a\tb\nc\r\nd");
+        assert_eq!(terminal_safe("a\rb", false), "a\\u{d}b");
         assert_eq!(
             terminal_safe("\x1b[32mmet\x1b[0m", true),
             "\x1b[32mmet\x1b[0m"
