@@ -44,7 +44,7 @@ fn read(data: &[u8], cuts: &[u16]) -> Result<recertd::service::import::ParsedDum
     reader.push(rest);
     reader
         .finish(now(), |_| Some("UTC".to_string()))
-        .map_err(|errors| errors.iter().map(ToString::to_string).collect())
+        .map_err(|errors| errors.iter().map(|e| format!("{e:?}")).collect())
 }
 
 fn in_range(at: Timestamp) -> bool {
@@ -52,7 +52,9 @@ fn in_range(at: Timestamp) -> bool {
 }
 
 fn no_controls(text: &str, lines: bool) -> bool {
-    !text.chars().any(|c| c.is_control() && !(lines && c == '\n'))
+    !text
+        .chars()
+        .any(|c| c.is_control() && !(lines && c == '\n'))
 }
 
 fuzz_target!(|input: Input| {
@@ -60,7 +62,9 @@ fuzz_target!(|input: Input| {
         let mut data = format!("{HEADER}\n").into_bytes();
         data.extend_from_slice(&input.body);
         let records = input.body.iter().filter(|&&b| b == b'\n').count();
-        data.extend_from_slice(format!("\n{{\"kind\":\"end\",\"records\":{records}}}\n").as_bytes());
+        data.extend_from_slice(
+            format!("\n{{\"kind\":\"end\",\"records\":{records}}}\n").as_bytes(),
+        );
         data
     } else {
         input.body
@@ -85,7 +89,10 @@ fuzz_target!(|input: Input| {
         let a = &l.record;
         assert!(a.snoozed_until.is_none_or(|d| d <= latest_snooze), "{a:?}");
         assert!(in_range(a.created_at), "{a:?}");
-        assert!(no_controls(&a.title, false) && no_controls(&a.body, true), "{a:?}");
+        assert!(
+            no_controls(&a.title, false) && no_controls(&a.body, true),
+            "{a:?}"
+        );
         for d in &a.deliveries {
             assert!(no_controls(&d.target, false) && no_controls(&d.last_error, false));
             if let Some(at) = d.next_attempt_at {
