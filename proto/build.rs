@@ -23,9 +23,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         out_dir.join("recert_descriptor.bin"),
         prost::Message::encode_to_vec(&fds),
     )?;
+    // Type names (`prost::Name`) let the daemon find each request's descriptor to measure
+    // its fields against the limits before it does anything else.
+    let mut config = tonic_prost_build::Config::new();
+    config.enable_type_names();
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
-        .compile_fds(fds)?;
+        .compile_fds_with_config(fds, config)?;
     Ok(())
 }

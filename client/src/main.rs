@@ -37,9 +37,10 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(commands::run(cli, out)) {
-        Ok(text) => print(&text),
+        Ok(text) => print(&render::terminal_safe(&text, out.color)),
         Err(err) => {
-            eprintln!("error: {}", one_line(&err.to_string()));
+            let message = render::terminal_safe(&one_line(&err.to_string()), false);
+            eprintln!("error: {message}");
             ExitCode::from(err.exit_code())
         }
     }

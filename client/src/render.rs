@@ -88,6 +88,44 @@ fn status_color(status: ComplianceStatus) -> Option<&'static str> {
 /// Resets colour.
 const RESET: &str = "\x1b[0m";
 
+/// The escape codes this renderer itself writes (status colours and their reset); the only
+/// ones [`terminal_safe`] lets through, and only when colour is on.
+const OWN_CODES: [&str; 4] = ["\x1b[32m", "\x1b[33m", "\x1b[31m", RESET];
+
+/// `text` made safe for a terminal: every control character but line feed, tab and the CR of
+/// a CR LF, and the Unicode controls that reorder or hide text (bidi overrides, zero-width
+/// marks), is shown as `\u{..}` instead of being sent, so text from the server can neither
+/// move the cursor, set the window title nor clear the screen. With `own_colors`, the
+/// renderer's own colour codes pass (table cells are escaped before they are painted, so a
+/// server string cannot bring them). Every line the CLI prints for people goes through here;
+/// JSON needs nothing (serde escapes control characters).
+pub fn terminal_safe(text: &str, own_colors: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if own_colors && let Some(code) = OWN_CODES.iter().find(|code| rest.starts_with(**code)) {
+            out.push_str(code);
+            rest = &rest[code.len()..];
+            continue;
+        }
+        // CR LF ends a line of a file format (iCalendar, CSV); only a bare CR moves back
+        // over what a line showed.
+        if hides_text(c) && !(c == '\r' && rest[1..].starts_with('\n')) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+/// Whether `c` would act on the terminal or hide or reorder text instead of showing itself.
+fn hides_text(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t')
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+}
+
 /// A table with a header row, borderless like `kubectl get`.
 ///
 /// Rows may carry a status; its word is then the last cell, coloured after layout so escape
@@ -139,7 +177,12 @@ impl Table {
             .set_header(self.headers.iter().map(String::as_str));
         for cells in &self.rows {
             // A newline inside a cell would break the one-row-one-line layout.
-            table.add_row(cells.iter().map(|c| c.replace(['\n', '\r'], " ")));
+            // Cells are escaped before colour is added, so only the painter's codes remain.
+            table.add_row(
+                cells
+                    .iter()
+                    .map(|c| terminal_safe(&c.replace(['\n', '\r'], " "), false)),
+            );
         }
         // No left padding, two spaces between columns (the last one's are trimmed).
         for column in table.column_iter_mut() {
@@ -234,6 +277,24 @@ pub fn or_dash(value: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn server_text_cannot_drive_the_terminal() {
+        let hostile = "Renew\x1b]0;OWNED\x07\x1b[2J\rAll good\u{202e}";
+        let safe = terminal_safe(hostile, true);
+        assert!(!safe.chars().any(hides_text), "{safe:?}");
+        assert_eq!(
+            safe,
+            "Renew\\u{1b}]0;OWNED\\u{7}\\u{1b}[2J\\u{d}All good\\u{202e}"
+        );
+        assert_eq!(terminal_safe("a\tb\nc\r\nd", false), "a\tb\nc\r\nd");
+        assert_eq!(terminal_safe("a\rb", false), "a\\u{d}b");
+        assert_eq!(
+            terminal_safe("\x1b[32mmet\x1b[0m", true),
+            "\x1b[32mmet\x1b[0m"
+        );
+        assert!(!terminal_safe("\x1b[32m", false).contains('\x1b'));
+    }
 
     fn sample() -> Table {
         let mut table = Table::new(&["ID", "DAYS", "STATUS"]).right_align(&[1]);

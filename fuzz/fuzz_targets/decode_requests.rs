@@ -194,6 +194,7 @@ fn fixture() -> &'static Fixture {
                         credits_hundredths: 300,
                         ..Default::default()
                     }),
+                    allow_duplicate: false,
                 }),
             ];
             for request in seed {

@@ -442,20 +442,34 @@ async fn run_on<S: Store>(
 /// `recertd check [--repair]`: checks (or rebuilds) the store in `config.data_dir` while no
 /// daemon runs, or the database at `config.database_url`. Engine-specific maintenance, so it
 /// lives here, beside the one place that picks the engine.
-pub async fn check(config: &Config, repair: bool) -> Result<store::CheckReport, RunError> {
+///
+/// Both engines also check the values that steer the alert engine against `now`
+/// ([`store::steering`]): `--repair` clamps them.
+pub async fn check(
+    config: &Config,
+    repair: bool,
+    now: jiff::Timestamp,
+) -> Result<store::CheckReport, RunError> {
     if let Some(url) = &config.database_url {
         let store = PgStore::open(&pg_options(&url.0)).await?;
-        let report = store::postgres::check(&store, repair).await?;
+        let mut report = store::postgres::check(&store, repair).await?;
+        let steering = store::steering::check_steering(&store, now, repair).await?;
+        report.problems.extend(steering);
         store.close().await?;
         return Ok(report);
     }
     prepare_data_dir(&config.data_dir)?;
     let store = SledStore::open(&config.data_dir, &config.store_options())?;
-    let report = if repair {
+    let mut report = if repair {
         store.repair()?
     } else {
         store.check()?
     };
+    // Only a store whose records decode is read through the port.
+    if report.ok() {
+        let steering = store::steering::check_steering(&store, now, repair).await?;
+        report.problems.extend(steering);
+    }
     store.close().await?;
     Ok(report)
 }
@@ -531,6 +545,7 @@ async fn serve<S: Store>(
             }
         }
     }
+    use crate::domain::limits::MAX_REQUEST_BYTES;
     let mut builder = tonic::transport::Server::builder();
     if let Some(tls) = tls {
         builder = builder
@@ -542,21 +557,56 @@ async fn serve<S: Store>(
         .add_service(health_service)
         .add_service(reflection)
         .add_service(reflection_alpha)
-        .add_service(HolderServiceServer::new(HolderApi(api.clone())))
-        .add_service(ProgramServiceServer::new(ProgramApi(api.clone())))
-        .add_service(CredentialServiceServer::new(CredentialApi(api.clone())))
-        .add_service(CourseServiceServer::new(CourseApi(api.clone())))
-        .add_service(ComplianceServiceServer::new(ComplianceApi(api.clone())))
-        .add_service(AlertServiceServer::new(AlertApi {
-            api: api.clone(),
-            shutdown: shutdown.clone(),
-        }))
-        .add_service(BackupServiceServer::new(BackupApi(api.clone())))
-        .add_service(TokenServiceServer::new(TokenApi(api.clone())))
-        .add_service(TeamServiceServer::new(TeamApi(api.clone())))
-        .add_service(HistoryServiceServer::new(HistoryApi(api.clone())))
-        .add_service(CompetencyServiceServer::new(CompetencyApi(api.clone())))
-        .add_service(ChannelServiceServer::new(ChannelApi(api)));
+        .add_service(
+            HolderServiceServer::new(HolderApi(api.clone()))
+                .max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
+        .add_service(
+            ProgramServiceServer::new(ProgramApi(api.clone()))
+                .max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
+        .add_service(
+            CredentialServiceServer::new(CredentialApi(api.clone()))
+                .max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
+        .add_service(
+            CourseServiceServer::new(CourseApi(api.clone()))
+                .max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
+        .add_service(
+            ComplianceServiceServer::new(ComplianceApi(api.clone()))
+                .max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
+        .add_service(
+            AlertServiceServer::new(AlertApi {
+                api: api.clone(),
+                shutdown: shutdown.clone(),
+            })
+            .max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
+        .add_service(
+            BackupServiceServer::new(BackupApi(api.clone()))
+                .max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
+        .add_service(
+            TokenServiceServer::new(TokenApi(api.clone()))
+                .max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
+        .add_service(
+            TeamServiceServer::new(TeamApi(api.clone()))
+                .max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
+        .add_service(
+            HistoryServiceServer::new(HistoryApi(api.clone()))
+                .max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
+        .add_service(
+            CompetencyServiceServer::new(CompetencyApi(api.clone()))
+                .max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
+        .add_service(
+            ChannelServiceServer::new(ChannelApi(api)).max_decoding_message_size(MAX_REQUEST_BYTES),
+        );
     let stop = shutdown.clone().cancelled_owned();
     type Serving =
         std::pin::Pin<Box<dyn Future<Output = Result<(), tonic::transport::Error>> + Send>>;

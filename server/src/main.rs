@@ -277,7 +277,8 @@ fn clock() -> anyhow::Result<Arc<dyn Clock>> {
 
 /// `recertd check [--repair]`: returns whether the store is sound (after repair).
 async fn check(config: Config, repair: bool, json: bool) -> anyhow::Result<bool> {
-    let report = recertd::check(&config, repair).await?;
+    let now = clock()?.now();
+    let report = recertd::check(&config, repair, now).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

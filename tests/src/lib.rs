@@ -162,6 +162,8 @@ pub struct Daemon {
     extra: Vec<String>,
     loopback_webhooks: bool,
     stderr_log: PathBuf,
+    /// The PostgreSQL database this daemon uses, if it runs on PostgreSQL.
+    database_url: Option<String>,
 }
 
 impl Daemon {
@@ -205,12 +207,13 @@ impl Daemon {
             .args(["--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .env_remove("RECERT_DATABASE_URL");
+        let mut database_url = None;
         if let Some(base) = postgres_base().filter(|_| postgres)
             && !extra.contains(&"--database-url")
         {
-            command
-                .arg("--database-url")
-                .arg(database_for(&base, data_dir));
+            let url = database_for(&base, data_dir);
+            command.arg("--database-url").arg(&url);
+            database_url = Some(url);
         }
         command
             .args(extra)
@@ -249,6 +252,7 @@ impl Daemon {
             extra: extra.iter().map(|s| s.to_string()).collect(),
             loopback_webhooks: false,
             stderr_log,
+            database_url,
         }
     }
 
@@ -357,6 +361,40 @@ impl Daemon {
         } else {
             Daemon::start_exactly(&data_dir, now.as_deref(), &extra)
         };
+    }
+
+    /// The daemon's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// The daemon's peak resident memory so far (VmHWM in `/proc/PID/status`), in KiB.
+    pub fn peak_rss_kib(&self) -> u64 {
+        let pid = self.pid().expect("recertd is running");
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM in /proc/PID/status")
+    }
+
+    /// Runs `recertd check` (with `extra` flags, e.g. `--repair`) on this daemon's store,
+    /// which must be stopped first ([`Daemon::stop`]): on the same engine it ran on.
+    pub fn check_store(&self, extra: &[&str]) -> Output {
+        let mut command = Command::new(binary("recertd"));
+        command
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .env_remove("RECERT_DATABASE_URL");
+        if let Some(url) = &self.database_url {
+            command.arg("--database-url").arg(url);
+        }
+        command
+            .arg("check")
+            .args(extra)
+            .output()
+            .expect("run recertd check")
     }
 
     /// What the daemon logged so far.

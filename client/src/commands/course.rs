@@ -41,8 +41,8 @@ pub async fn run(context: &Context, command: CourseCommand) -> Result<String, Er
                             .map(|n| format!("{} {}: {}", c.credential_id, c.program, n.detail))
                     })
                     .collect();
-                eprintln!(
-                    "warning: {} ({}) counts toward none of the holder's credentials{}",
+                let warning = format!(
+                    "{} ({}) counts toward none of the holder's credentials{}",
                     course.id,
                     course.completed_on,
                     if why.is_empty() {
@@ -51,6 +51,7 @@ pub async fn run(context: &Context, command: CourseCommand) -> Result<String, Er
                         format!(" ({})", why.join("; "))
                     }
                 );
+                eprintln!("warning: {}", crate::render::terminal_safe(&warning, false));
             }
             Ok(out.record(&course, || {
                 format!("Logged course {}: {}", course.id, summary(&course))

@@ -12,7 +12,7 @@ use crate::api::Api;
 use crate::cli::AlertsWatchArgs;
 use crate::error::Error;
 use crate::model::{Alert, AlertFilter, AlertQuery};
-use crate::render::Output;
+use crate::render::{self, Output};
 
 /// Runs `recert alerts watch`. Returns only with `--once`, when stdout is closed, or on an
 /// error that waiting will not fix; everything is printed as it happens, so the returned
@@ -95,7 +95,8 @@ async fn follow(
         };
         let delay = backoff.next_delay();
         eprintln!(
-            "notice: {lost}; reconnecting in {}s (after seq {after})",
+            "notice: {}; reconnecting in {}s (after seq {after})",
+            render::terminal_safe(&lost, false),
             delay.as_secs()
         );
         reconnecting = true;
@@ -147,7 +148,7 @@ impl Printer {
         let line = if self.out.is_json() {
             self.out.json_line(alert)
         } else {
-            line(alert)
+            render::terminal_safe(&line(alert), false)
         };
         let mut stdout = io::stdout().lock();
         match writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
@@ -161,7 +162,10 @@ impl Printer {
         if let Some(command) = &self.exec
             && let Err(warning) = run_hook(command, alert).await
         {
-            eprintln!("warning: {warning}");
+            eprintln!(
+                "warning: {}",
+                render::terminal_safe(&warning.to_string(), false)
+            );
         }
         Ok(ControlFlow::Continue(()))
     }

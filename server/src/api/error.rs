@@ -5,6 +5,19 @@ use crate::store::StoreError;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
 
+/// Field violations sent in one answer (the first ones).
+const MAX_VIOLATIONS: usize = 16;
+/// Characters of one violation's field or message sent.
+const MAX_VIOLATION_CHARS: usize = 300;
+
+/// `text` cut to [`MAX_VIOLATION_CHARS`] characters.
+fn cut(text: String) -> String {
+    match text.char_indices().nth(MAX_VIOLATION_CHARS) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text,
+    }
+}
+
 /// Why a request failed: the service layer's error (the API's own parse errors are its
 /// `Invalid` kind).
 pub use crate::service::ServiceError as ApiError;
@@ -13,6 +26,18 @@ impl From<ApiError> for Status {
     fn from(e: ApiError) -> Status {
         match e {
             ApiError::Invalid(errors) => {
+                // Messages quote short prefixes of bad values; this bounds the trailers even
+                // where one quotes more, so the client sees the error rather than a refusal
+                // of oversized metadata.
+                let errors: Vec<_> = errors
+                    .into_iter()
+                    .take(MAX_VIOLATIONS)
+                    .map(|mut e| {
+                        e.message = cut(e.message);
+                        e.field = cut(e.field);
+                        e
+                    })
+                    .collect();
                 let message = join(&errors);
                 let violations: Vec<FieldViolation> = errors
                     .into_iter()

@@ -12,6 +12,7 @@ mod courses;
 mod credentials;
 mod error;
 mod holders;
+mod limits;
 mod programs;
 
 pub use error::{ApiError, ApiResult};
@@ -64,6 +65,15 @@ impl<S: Store> Api<S> {
 /// in its extensions or answers UNAUTHENTICATED itself; a request without one was made in
 /// this process by calling a handler directly (the in-process tests do), so it is the
 /// daemon's own operator.
-fn caller<T>(request: &Request<T>) -> Result<Caller, tonic::Status> {
-    Ok(auth::caller_of(request.extensions()).unwrap_or(Caller::LocalOperator))
+///
+/// Every unary handler starts here, so this is also where a request is measured against the
+/// table of limits, before the handler parses or stores anything.
+fn caller<T: prost::Message + prost::Name>(request: &Request<T>) -> Result<Caller, tonic::Status> {
+    limits::check(request.get_ref())?;
+    Ok(stream_caller(request))
+}
+
+/// The caller of a request whose body is a stream (its messages are measured as they come).
+fn stream_caller<T>(request: &Request<T>) -> Caller {
+    auth::caller_of(request.extensions()).unwrap_or(Caller::LocalOperator)
 }

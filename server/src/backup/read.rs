@@ -11,8 +11,8 @@ use crate::domain::{
     AccreditationMinimum, ActivityLimit, Alert, AlertSettings, Alternative, Cap, CapLimit,
     CapScope, CategoryMinimum, CategoryProgress, Channel, ChannelKind, Confidence, CountedCourse,
     Course, Credential, Credits, CycleAnchor, CycleOutcome, Delivery, DeliveryState, Dues,
-    FieldError, Format, Holder, IdKind, Mark, PastCycle, Program, RuleField, Status, Unit,
-    normalize_category, parse_date, parse_id,
+    FieldError, Format, Holder, IdKind, MAX_NAME_LEN, MAX_TEXT_LEN, Mark, PastCycle, Program,
+    RuleField, Status, Unit, limits, normalize_category, parse_date, parse_id,
 };
 use crate::service::import::{DumpChannel, LineError, Lined, ParsedDump};
 use crate::store::{NextIds, SCHEMA_VERSION, SettingsScope};
@@ -68,13 +68,46 @@ impl Fields {
     }
 
     fn instant(&mut self, field: &str, value: &str) -> Timestamp {
-        value.parse().unwrap_or_else(|_| {
+        match value.parse::<Timestamp>() {
+            Ok(at) if limits::year_in_range(at.to_zoned(TimeZone::UTC).year()) => at,
+            Ok(at) => {
+                self.fail(
+                    field,
+                    format!(
+                        "{field} {at} is out of range: instants are in the years {} to {}",
+                        limits::MIN_YEAR,
+                        limits::MAX_YEAR
+                    ),
+                );
+                Timestamp::UNIX_EPOCH
+            }
+            Err(_) => {
+                self.fail(
+                    field,
+                    format!(
+                        "{field} {} is not an RFC 3339 instant (2026-11-24T15:00:00Z)",
+                        limits::quote(value)
+                    ),
+                );
+                Timestamp::UNIX_EPOCH
+            }
+        }
+    }
+
+    /// Checks text the daemon will print or send: at most `max` characters, no control
+    /// characters (but line feeds where `lines`).
+    fn text(&mut self, field: &str, value: &str, max: usize, lines: bool) {
+        if value.chars().count() > max {
+            self.fail(field, format!("{field} must be at most {max} characters"));
+        } else if value
+            .chars()
+            .any(|c| c.is_control() && !(lines && c == '\n'))
+        {
             self.fail(
                 field,
-                format!("{field} {value:?} is not an RFC 3339 instant (2026-11-24T15:00:00Z)"),
+                format!("{field} must not contain control characters"),
             );
-            Timestamp::UNIX_EPOCH
-        })
+        }
     }
 
     fn channel_kind(&mut self, field: &str, value: &str) -> ChannelKind {
@@ -494,6 +527,15 @@ fn alert_from(l: AlertLine) -> Result<Alert, Vec<FieldError>> {
         );
         Mark::ExpiryDay
     });
+    for d in &l.deliveries {
+        f.text("alert.deliveries.target", &d.target, MAX_TEXT_LEN, false);
+        f.text(
+            "alert.deliveries.last_error",
+            &d.last_error,
+            MAX_TEXT_LEN,
+            false,
+        );
+    }
     let deliveries = l
         .deliveries
         .into_iter()
@@ -529,6 +571,9 @@ fn alert_from(l: AlertLine) -> Result<Alert, Vec<FieldError>> {
     if l.title.trim().is_empty() {
         f.fail("alert.title", "alert.title must not be empty");
     }
+    f.text("alert.title", &l.title, MAX_NAME_LEN, false);
+    f.text("alert.body", &l.body, MAX_TEXT_LEN, true);
+    f.text("alert.program", &l.program, MAX_NAME_LEN, false);
     let alert = Alert {
         id: f.id(IdKind::Alert, "alert.id", &l.id),
         holder_id: f.id(IdKind::Holder, "alert.holder_id", &l.holder_id),
@@ -951,11 +996,71 @@ impl Reader {
                 self.errors.extend(errors);
             }
         }
+        let steering = steering_errors(&self.dump, now);
+        self.errors.extend(steering);
         if self.errors.is_empty() {
             return Ok(self.dump);
         }
         Err(first_bad_lines(self.errors))
     }
+}
+
+/// The values that steer the alert engine, checked against `now`: a last tick in the future
+/// would hold back every alert of its zone, a snooze years ahead or a next attempt far off
+/// would silence an alert for good.
+fn steering_errors(dump: &ParsedDump, now: Timestamp) -> Vec<LineError> {
+    let mut errors = Vec::new();
+    for l in &dump.last_ticks {
+        let (zone, at) = &l.record;
+        if *at > now {
+            errors.push(LineError::new(
+                l.line,
+                "last_tick.at",
+                format!(
+                    "last_tick.at {at} is in the future (it is {now} now): it would hold back every alert in {zone}"
+                ),
+            ));
+        }
+    }
+    let latest_snooze = now
+        .to_zoned(TimeZone::UTC)
+        .date()
+        .checked_add(jiff::Span::new().days(limits::MAX_SNOOZE_DAYS))
+        .unwrap_or(Date::MAX);
+    let latest_attempt = now
+        .checked_add(jiff::SignedDuration::from_hours(
+            24 * limits::MAX_NEXT_ATTEMPT_DAYS,
+        ))
+        .unwrap_or(Timestamp::MAX);
+    for l in &dump.alerts {
+        if let Some(until) = l.record.snoozed_until
+            && until > latest_snooze
+        {
+            errors.push(LineError::new(
+                l.line,
+                "alert.snoozed_until",
+                format!(
+                    "alert.snoozed_until {until} is more than {} days ahead (the latest is {latest_snooze})",
+                    limits::MAX_SNOOZE_DAYS
+                ),
+            ));
+        }
+        for d in &l.record.deliveries {
+            if let Some(at) = d.next_attempt_at
+                && at > latest_attempt
+            {
+                errors.push(LineError::new(
+                    l.line,
+                    "alert.deliveries.next_attempt_at",
+                    format!(
+                        "alert.deliveries.next_attempt_at {at} is more than {} days ahead",
+                        limits::MAX_NEXT_ATTEMPT_DAYS
+                    ),
+                ));
+            }
+        }
+    }
+    errors
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ mod credits;
 mod destination;
 mod history;
 mod ids;
+pub mod limits;
 mod program;
 mod records;
 mod validate;

@@ -3,6 +3,7 @@
 use super::alert::{AlertSettings, Channel, ChannelKind};
 use super::credits::Credits;
 use super::ids::IdKind;
+use super::limits;
 use super::program::{CapLimit, CapScope, CycleAnchor, Program, RuleField};
 use super::records::{Course, Credential, Holder};
 use jiff::civil::Date;
@@ -60,10 +61,21 @@ pub fn parse_date(field: &str, value: &str) -> Result<Date, FieldError> {
     }
     // jiff also reads `+002026-01-01` and the like; only the plain ten characters are a date here.
     match value.parse::<Date>() {
-        Ok(date) if value.len() == 10 => Ok(date),
+        Ok(date) if value.len() == 10 && limits::year_in_range(date.year()) => Ok(date),
+        Ok(date) if value.len() == 10 => Err(FieldError::new(
+            field,
+            format!(
+                "{field} {date} is out of range: dates are {}-01-01 to {}-12-31",
+                limits::MIN_YEAR,
+                limits::MAX_YEAR
+            ),
+        )),
         _ => Err(FieldError::new(
             field,
-            format!("{field} {value:?} is not a valid date (YYYY-MM-DD)"),
+            format!(
+                "{field} {} is not a valid date (YYYY-MM-DD)",
+                limits::quote(value)
+            ),
         )),
     }
 }
@@ -385,8 +397,12 @@ impl Program {
             }
         }
         self.validate_rules(&mut check);
+        self.validate_sizes(&mut check);
         for (i, s) in self.sources.iter().enumerate() {
-            if !(s.starts_with("https://") || s.starts_with("http://")) || s.len() > 500 {
+            if !(s.starts_with("https://") || s.starts_with("http://"))
+                || s.len() > 500
+                || s.chars().any(char::is_control)
+            {
                 check.fail(
                     "program.sources",
                     format!("program.sources[{i}] must be an http(s) URL"),
@@ -394,6 +410,30 @@ impl Program {
             }
         }
         check.done()
+    }
+
+    /// Checks the counts of the program's lists against [`limits`], and that each accepted
+    /// accreditation is a short name without control characters (the same limits hold for a
+    /// program from a request and one from an import line).
+    fn validate_sizes(&self, check: &mut Check) {
+        for (field, len, max) in [
+            ("program.caps", self.caps.len(), limits::MAX_CAPS),
+            (
+                "program.accepted_accreditations",
+                self.accepted_accreditations.len(),
+                limits::MAX_ACCREDITATIONS,
+            ),
+            ("program.sources", self.sources.len(), limits::MAX_SOURCES),
+        ] {
+            if len > max {
+                check.fail(field, format!("{field} may hold at most {max} entries"));
+            }
+        }
+        if self.accepted_accreditations.len() <= limits::MAX_ACCREDITATIONS {
+            for a in &self.accepted_accreditations {
+                check.text("program.accepted_accreditations", a, true, MAX_NAME_LEN);
+            }
+        }
     }
 }
 

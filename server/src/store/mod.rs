@@ -13,6 +13,7 @@
 
 pub mod postgres;
 pub mod sled;
+pub mod steering;
 
 pub use self::postgres::{PgOptions, PgStore};
 /// How the audit trail words a record (one wording, shared by both engines).

@@ -86,14 +86,16 @@ pub fn encode_token(next: Option<Cursor>) -> String {
 }
 
 /// Categories: trimmed, lowercase, deduplicated, order kept.
+///
+/// Linear in the entries (a set, not a scan of what is kept), though the limits bound them
+/// already.
 pub fn categories(values: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for c in values.iter().map(|c| normalize_category(c)) {
-        if !out.contains(&c) {
-            out.push(c);
-        }
-    }
-    out
+    let mut seen = std::collections::HashSet::new();
+    values
+        .iter()
+        .map(|c| normalize_category(c))
+        .filter(|c| seen.insert(c.clone()))
+        .collect()
 }
 
 /// Parses an optional course format.
@@ -122,10 +124,11 @@ pub fn unit(field: &str, value: &str) -> ApiResult<Unit> {
 
 /// Parses a list of credential ids (pins).
 pub fn credential_ids(field: &str, values: &[String]) -> ApiResult<Vec<u64>> {
+    let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
     for v in values {
         let id = id(IdKind::Credential, field, v)?;
-        if !out.contains(&id) {
+        if seen.insert(id) {
             out.push(id);
         }
     }
