@@ -28,6 +28,7 @@ pub const TEXT_BYTES: &[(&str, usize)] = &[
 pub const COUNTS: &[(&str, usize)] = &[
     ("accepted_accreditations", MAX_ACCREDITATIONS),
     ("caps", MAX_CAPS),
+    ("holder_ids", 1000),
     ("lead_ids", 256),
     ("member_ids", 1000),
     ("sources", MAX_SOURCES),
