@@ -265,12 +265,13 @@ async fn write_plan<C: GenericClient + Sync>(
         }
         let ids: Vec<i64> = chunk.iter().map(|c| sql_id(c.id)).collect();
         let holders: Vec<i64> = chunk.iter().map(|c| sql_id(c.holder_id)).collect();
+        let days: Vec<i32> = chunk.iter().map(|c| day(c.completed_on)).collect();
         let bodies: Vec<Vec<u8>> = chunk.iter().map(encode_value).collect();
         execute(
             c,
-            "INSERT INTO courses (id, holder_id, body) \
-             SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BYTEA[])",
-            &[&ids, &holders, &bodies],
+            "INSERT INTO courses (id, holder_id, completed_on, body) \
+             SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::INT[], $4::BYTEA[])",
+            &[&ids, &holders, &days, &bodies],
         )
         .await?;
     }
