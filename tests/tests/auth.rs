@@ -776,6 +776,32 @@ async fn a_revoked_token_fails_on_its_next_call() {
     assert_eq!(out.status.code(), Some(1));
 }
 
+/// An open `WatchAlerts` stream does not outlive its token: revoked, the stream ends with
+/// UNAUTHENTICATED (the stream checks the token periodically, not only when it opens).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_watch_alerts_stream_is_cut_when_its_token_is_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(&dir.path().join("data"), Some("2026-06-15T12:00:00Z"));
+    let holder = id(&d.json(&["holder", "add", "Dana", "--tz", "UTC"]));
+    let (token_id, secret) = token(&d, &["--role", "holder", "--holder", &holder]);
+    let mut alerts = AlertServiceClient::new(d.channel_as(Some(&secret)).await);
+    let mut stream = alerts
+        .watch_alerts(pb::WatchAlertsRequest {
+            holder_id: holder.clone(),
+            after_seq: 0,
+        })
+        .await
+        .expect("the token opens the stream")
+        .into_inner();
+    d.json(&["token", "revoke", &token_id]);
+    let cut = tokio::time::timeout(Duration::from_secs(20), stream.message())
+        .await
+        .expect("the stream ends once its token is revoked");
+    let status = cut.expect_err("the stream ends with an error, not an alert");
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+    assert!(status.message().contains("revoked"), "{status:?}");
+}
+
 #[cfg(unix)]
 #[test]
 fn the_first_start_writes_admin_token_which_a_local_cli_finds_by_itself() {
