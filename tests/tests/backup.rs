@@ -299,8 +299,8 @@ fn a_store_survives_export_and_import_into_an_empty_daemon() {
     assert_eq!(kinds(&restored, "history"), kinds(&dump, "history") + 1);
     let last = restored
         .lines()
-        .filter(|l| l.starts_with("{\"kind\":\"history\""))
-        .last()
+        .rev()
+        .find(|l| l.starts_with("{\"kind\":\"history\""))
         .unwrap();
     let last: Value = serde_json::from_str(last).unwrap();
     assert_eq!(last["action"], "import", "{last}");
