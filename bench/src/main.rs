@@ -114,6 +114,10 @@ enum Command {
         /// and courses) per call.
         #[arg(long)]
         import_holders: Option<u64>,
+        /// Seed a fresh database on this PostgreSQL cluster instead of the data dir
+        /// (postgres://USER[:PASS]@HOST:PORT/DB; the database is made with psql).
+        #[arg(long, env = "RECERT_DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
         #[command(flatten)]
         output: Output,
     },
@@ -151,6 +155,10 @@ enum Command {
         /// Where the temporary stores go.
         #[arg(long)]
         scratch: Option<PathBuf>,
+        /// Tick over a fresh database per size on this PostgreSQL cluster instead of sled
+        /// stores (postgres://USER[:PASS]@HOST:PORT/DB; databases are made with psql).
+        #[arg(long, env = "RECERT_DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
         #[command(flatten)]
         output: Output,
     },
@@ -366,6 +374,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             solo_writes,
             cache_mib,
             import_holders,
+            database_url,
             output,
         } => {
             let options = SeedOptions {
@@ -375,6 +384,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 in_flight,
                 solo_writes,
                 cache_mib,
+                database_url,
             };
             match import_holders {
                 Some(chunk) => print_and_save(
@@ -398,6 +408,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             settle,
             reopen,
             scratch: dir,
+            database_url,
             output,
         } => {
             let options = TickOptions {
@@ -410,6 +421,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 cache_mib,
                 settle,
                 reopen,
+                database_url,
             };
             print_and_save(
                 &output,

@@ -17,7 +17,7 @@ use jiff::civil::Date;
 use recertd::catalog;
 use recertd::domain::{Course, Credential, Credits, Format, Holder, Unit};
 use recertd::service::import::{Lined, ParsedDump, import as import_dump};
-use recertd::store::{SledStore as Store, StoreError, StoreOptions};
+use recertd::store::{SledStore, Store, StoreError, StoreOptions};
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -41,6 +41,8 @@ pub struct SeedOptions {
     pub solo_writes: u64,
     /// sled's page cache, in MiB.
     pub cache_mib: u64,
+    /// A PostgreSQL cluster: seed a fresh database on it instead of the data dir.
+    pub database_url: Option<String>,
 }
 
 /// What seeding took.
@@ -164,7 +166,7 @@ pub(crate) fn course(holder: u64, i: u64, today: Date) -> Course {
 }
 
 /// Creates `count` holders, `in_flight` at a time; returns their ids in id order.
-pub(crate) async fn holders(store: &Store, count: u64, in_flight: usize) -> Result<Vec<u64>> {
+pub(crate) async fn holders<S: Store>(store: &S, count: u64, in_flight: usize) -> Result<Vec<u64>> {
     let mut ids: Vec<u64> = bounded(count, in_flight, |i| {
         let store = store.clone();
         async move { store.create_holder(holder(i)).await.map(|h| h.id) }
@@ -177,12 +179,30 @@ pub(crate) async fn holders(store: &Store, count: u64, in_flight: usize) -> Resu
 /// Fills `dir` (which must not hold a running recertd) with holders, credentials and courses.
 pub async fn seed(dir: &Path, options: &SeedOptions) -> Result<SeedReport> {
     let started = Instant::now();
-    let store = Store::open(
-        dir,
-        &StoreOptions {
-            cache_bytes: options.cache_mib * 1024 * 1024,
-        },
-    )?;
+    match &options.database_url {
+        None => {
+            let store = SledStore::open(
+                dir,
+                &StoreOptions {
+                    cache_bytes: options.cache_mib * 1024 * 1024,
+                },
+            )?;
+            seed_into(store, dir, options, started).await
+        }
+        Some(base) => {
+            let url = crate::tick::fresh_database(base, "seed")?;
+            let store = crate::tick::open_pg(&url).await?;
+            seed_into(store, dir, options, started).await
+        }
+    }
+}
+
+async fn seed_into<S: Store>(
+    store: S,
+    dir: &Path,
+    options: &SeedOptions,
+    started: Instant,
+) -> Result<SeedReport> {
     let today = today();
     let in_flight = options.in_flight.max(1);
 
@@ -293,12 +313,30 @@ pub async fn import(
     options: &SeedOptions,
     holders_per_call: u64,
 ) -> Result<ImportReport> {
-    let store = Store::open(
-        dir,
-        &StoreOptions {
-            cache_bytes: options.cache_mib * 1024 * 1024,
-        },
-    )?;
+    match &options.database_url {
+        None => {
+            let store = SledStore::open(
+                dir,
+                &StoreOptions {
+                    cache_bytes: options.cache_mib * 1024 * 1024,
+                },
+            )?;
+            import_into(store, dir, options, holders_per_call).await
+        }
+        Some(base) => {
+            let url = crate::tick::fresh_database(base, "import")?;
+            let store = crate::tick::open_pg(&url).await?;
+            import_into(store, dir, options, holders_per_call).await
+        }
+    }
+}
+
+async fn import_into<S: Store>(
+    store: S,
+    dir: &Path,
+    options: &SeedOptions,
+    holders_per_call: u64,
+) -> Result<ImportReport> {
     let today = today();
     let builtin: BTreeSet<String> = catalog::builtin().iter().map(|p| p.slug.clone()).collect();
     let per_holder = options.credentials_per_holder.min(catalog::builtin().len()) as u64;

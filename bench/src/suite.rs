@@ -69,6 +69,7 @@ impl SuiteOptions {
                 in_flight: 256,
                 solo_writes: 200,
                 cache_mib: 64,
+                database_url: None,
             },
             import_holders_per_call: 200,
             tick: TickOptions {
@@ -81,6 +82,7 @@ impl SuiteOptions {
                 cache_mib: 64,
                 settle: false,
                 reopen: true,
+                database_url: None,
             },
             load: LoadOptions {
                 url: String::new(),

@@ -24,7 +24,7 @@ use recertd::alerts::{AlertConfig, AlertEngine};
 use recertd::catalog;
 use recertd::clock::ManualClock;
 use recertd::service::standing;
-use recertd::store::{SettingsScope, SledStore as Store, StoreOptions};
+use recertd::store::{PgOptions, PgStore, SettingsScope, SledStore, Store, StoreOptions};
 use serde::Serialize;
 use std::path::Path;
 use std::sync::Arc;
@@ -65,6 +65,9 @@ pub struct TickOptions {
     /// daemon would, before timing the steady and empty ticks: sled's deferred frees of the
     /// bulk load's garbage are then not paid inside the timed ticks.
     pub reopen: bool,
+    /// A PostgreSQL cluster (`postgres://USER@HOST:PORT/DB`): each size gets a fresh database
+    /// on it instead of a sled store in a temporary dir.
+    pub database_url: Option<String>,
 }
 
 /// One store size.
@@ -145,24 +148,28 @@ impl EvaluationReads {
 }
 
 /// Replays the reads of `AlertEngine::evaluate` for each credential in `ids`.
-async fn evaluation_reads(store: &Store, ids: &[u64]) -> Result<EvaluationReads> {
+async fn evaluation_reads<S: Store>(store: &S, ids: &[u64]) -> Result<EvaluationReads> {
     let mut r = EvaluationReads::default();
     let time = |slot: &mut f64, t: Instant| *slot += t.elapsed().as_secs_f64() * 1e6;
     for &id in ids {
         let t = Instant::now();
-        let credential = store.credential(id)?;
-        let holder = store.holder(credential.holder_id)?;
+        let credential = store.credential(id).await?;
+        let holder = store.holder(credential.holder_id).await?;
         time(&mut r.credential_and_holder, t);
         let t = Instant::now();
-        store.alert_settings(&SettingsScope::Credential(id))?;
-        store.alert_settings(&SettingsScope::Holder(holder.id))?;
-        store.alert_settings(&SettingsScope::Program(credential.program.clone()))?;
+        store.alert_settings(&SettingsScope::Credential(id)).await?;
+        store
+            .alert_settings(&SettingsScope::Holder(holder.id))
+            .await?;
+        store
+            .alert_settings(&SettingsScope::Program(credential.program.clone()))
+            .await?;
         time(&mut r.alert_settings, t);
         let t = Instant::now();
         standing::program(store, &credential.program).await?;
         time(&mut r.program, t);
         let t = Instant::now();
-        store.alert_enqueued(id, credential.expires_on, 30)?;
+        store.alert_enqueued(id, credential.expires_on, 30).await?;
         time(&mut r.alert_enqueued, t);
         let t = Instant::now();
         standing::of_holder(store, &holder, TICK_DATE)
@@ -170,7 +177,7 @@ async fn evaluation_reads(store: &Store, ids: &[u64]) -> Result<EvaluationReads>
             .map_err(|e| BenchError::Check(format!("standing of a due holder: {e}")))?;
         time(&mut r.standing, t);
         let t = Instant::now();
-        store.channels_of(holder.id)?;
+        store.channels_of(holder.id).await?;
         time(&mut r.channels, t);
     }
     let n = ids.len().max(1) as f64;
@@ -211,14 +218,68 @@ fn day(offset: i64) -> Date {
     TICK_DATE.checked_add(offset.days()).unwrap_or(TICK_DATE)
 }
 
-/// Seeds one store and times its ticks.
+/// A new database on the cluster at `base` (by `psql`, as the tests make theirs), named
+/// after `what` and this process: its URL.
+pub(crate) fn fresh_database(base: &str, what: &str) -> Result<String> {
+    let name = format!("bench_{what}_{}", std::process::id());
+    let out = std::process::Command::new("psql")
+        .arg(base)
+        .args(["-qAt", "-c", &format!("DROP DATABASE IF EXISTS {name}")])
+        .args(["-c", &format!("CREATE DATABASE {name}")])
+        .output()
+        .map_err(BenchError::io("run psql"))?;
+    if !out.status.success() {
+        return Err(BenchError::Check(format!(
+            "cannot create database {name}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    let (server, _) = base
+        .rsplit_once('/')
+        .ok_or_else(|| BenchError::Usage("a database URL ends in /DB".into()))?;
+    Ok(format!("{server}/{name}"))
+}
+
+/// Opens the PostgreSQL store at `url` with a pool sized for `in_flight` writers.
+pub(crate) async fn open_pg(url: &str) -> Result<PgStore> {
+    Ok(PgStore::open(&PgOptions {
+        url: url.to_string(),
+        pool_size: 16,
+    })
+    .await?)
+}
+
+/// Seeds one store (sled in `dir`, or a fresh PostgreSQL database) and times its ticks.
 async fn one_size(dir: &Path, size: u64, options: &TickOptions) -> Result<TickSize> {
-    let store = Store::open(
-        dir,
-        &StoreOptions {
-            cache_bytes: options.cache_mib * 1024 * 1024,
-        },
-    )?;
+    let sled_options = StoreOptions {
+        cache_bytes: options.cache_mib * 1024 * 1024,
+    };
+    match &options.database_url {
+        None => {
+            let store = SledStore::open(dir, &sled_options)?;
+            let reopen = || SledStore::open(dir, &sled_options).map_err(BenchError::from);
+            measure(store, Some(&reopen), size, options).await
+        }
+        Some(base) => {
+            if options.reopen {
+                return Err(BenchError::Usage(
+                    "--reopen is for sled stores (a database keeps no process state)".into(),
+                ));
+            }
+            let url = fresh_database(base, &format!("tick{size}"))?;
+            let store = open_pg(&url).await?;
+            measure(store, None, size, options).await
+        }
+    }
+}
+
+/// Seeds `store` and times its ticks; `reopen` opens it anew (`--reopen`).
+async fn measure<S: Store>(
+    store: S,
+    reopen: Option<&dyn Fn() -> Result<S>>,
+    size: u64,
+    options: &TickOptions,
+) -> Result<TickSize> {
     let per_holder = options
         .credentials_per_holder
         .clamp(1, catalog::builtin().len()) as u64;
@@ -260,7 +321,9 @@ async fn one_size(dir: &Path, size: u64, options: &TickOptions) -> Result<TickSi
 
     let started = Instant::now();
     let settled = if options.settle {
-        let all = store.expiring(day(-36_500), day(36_500), None, usize::MAX)?;
+        let all = store
+            .expiring(day(-36_500), day(36_500), None, usize::MAX)
+            .await?;
         all.items.len() as u64
     } else {
         0
@@ -289,27 +352,22 @@ async fn one_size(dir: &Path, size: u64, options: &TickOptions) -> Result<TickSi
         Some(ms)
     } else {
         // Settle the dirty set the way the first tick would, without timing it.
-        let dirty = store.dirty_credentials()?;
+        let dirty = store.dirty_credentials().await?;
         for chunk in dirty.chunks(10_000) {
             store.clear_dirty(chunk).await?;
         }
         None
     };
-    if !store.dirty_credentials()?.is_empty() {
+    if !store.dirty_credentials().await?.is_empty() {
         return Err(BenchError::Check(
             "dirty credentials left after the first tick".into(),
         ));
     }
-    let (store, engine) = if options.reopen {
+    let (store, engine) = if let (true, Some(reopen)) = (options.reopen, reopen) {
         drop(engine);
         store.close().await?;
         drop(store);
-        let store = Store::open(
-            dir,
-            &StoreOptions {
-                cache_bytes: options.cache_mib * 1024 * 1024,
-            },
-        )?;
+        let store = reopen()?;
         let clock = Arc::new(ManualClock::new(noon(TICK_DATE)));
         let engine = AlertEngine::new(store.clone(), clock, &AlertConfig::default())?;
         (store, engine)

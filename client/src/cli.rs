@@ -44,8 +44,8 @@ pub struct Cli {
     )]
     pub output: Format,
 
-    /// Bearer token for recertd [default: a local server's admin.token in the default data
-    /// dir].
+    /// Bearer token for recertd [default: `token` in the config file, else a local
+    /// server's admin.token in the default data dir].
     #[arg(
         long,
         global = true,
@@ -80,13 +80,23 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+
+    /// Whether `server` is the built-in default (neither `--server` nor `RECERT_SERVER`
+    /// gave it), so the config file may set it.
+    #[arg(skip)]
+    pub server_is_default: bool,
 }
 
 impl Cli {
     /// Parses the process's arguments with [`command`]'s help pages.
     pub fn parse_args() -> Result<Self, clap::Error> {
         let mut matches = command().try_get_matches()?;
-        Self::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut command()))
+        let default =
+            matches.value_source("server") == Some(clap::parser::ValueSource::DefaultValue);
+        let mut cli =
+            Self::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut command()))?;
+        cli.server_is_default = default;
+        Ok(cli)
     }
 }
 
@@ -282,6 +292,10 @@ pub enum TokenCommand {
         /// A name to recognise it by.
         #[arg(long, value_name = "N")]
         name: Option<String>,
+        /// A supervisor token bound to a lead of this team (id or name): its only lead, or
+        /// the one --holder names.
+        #[arg(long, value_name = "TEAM")]
+        team: Option<String>,
     },
     /// List tokens (never their secrets).
     List,

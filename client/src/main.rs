@@ -7,6 +7,7 @@ mod api;
 mod calendar;
 mod cli;
 mod commands;
+mod config;
 mod credits;
 mod error;
 mod input;

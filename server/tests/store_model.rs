@@ -514,6 +514,22 @@ async fn compare<S: Records>(store: &S, model: &Model) -> Result<(), String> {
             store.courses_of(id).await.map_err(err)?,
             model.courses_of(id),
         )?;
+        let mut days: Vec<Date> = model
+            .courses_of(id)
+            .iter()
+            .map(|c| c.completed_on)
+            .collect();
+        days.push(day(-1));
+        days.dedup();
+        for on in days {
+            let mut want = model.courses_of(id);
+            want.retain(|c| c.completed_on == on);
+            same(
+                &format!("courses_on({id}, {on})"),
+                store.courses_on(id, on).await.map_err(err)?,
+                want,
+            )?;
+        }
     }
     for id in 0..=model.next_credential {
         same(
@@ -724,6 +740,117 @@ async fn after_reopen<S: Store>(store: &S, model: &mut Model) -> Result<(), Test
     compare(store, model).await.map_err(TestCaseError::fail)?;
     store.close().await.unwrap();
     Ok(())
+}
+
+/// Runs `psql` on `url` with `sql`, returning its unaligned output.
+fn psql(url: &str, sql: &str) -> String {
+    let out = std::process::Command::new("psql")
+        .arg(url)
+        .args(["-qAt", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .output()
+        .expect("run psql");
+    assert!(
+        out.status.success(),
+        "{sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Schema 3 on PostgreSQL: a database at schema 2 with courses gains the indexed
+/// `completed_on` column, filled from each course's body, and `courses_on` answers from it.
+#[test]
+fn postgres_schema_3_indexes_courses_by_day_and_fills_the_day_of_existing_courses() {
+    let Some(base) = postgres_base() else { return };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let url = fresh_database(&base).await;
+        let store = open_pg(&url).await;
+        let holder = store
+            .create_holder(Holder {
+                id: 0,
+                name: "Ana".into(),
+                email: String::new(),
+                time_zone: "UTC".into(),
+                hired_on: None,
+                competencies: Vec::new(),
+            })
+            .await
+            .unwrap();
+        let mut made = Vec::new();
+        for (i, on) in [day(3), day(5), day(3), day(9)].into_iter().enumerate() {
+            let course = store
+                .create_course(Course {
+                    id: 0,
+                    holder_id: holder.id,
+                    title: format!("Course {i}"),
+                    provider: String::new(),
+                    accreditation: String::new(),
+                    completed_on: on,
+                    amount: Credits(100),
+                    unit: Unit::ALL[0],
+                    categories: Vec::new(),
+                    format: None,
+                    credential_ids: Vec::new(),
+                    evidence: String::new(),
+                })
+                .await
+                .unwrap();
+            made.push(course);
+        }
+        store.close().await.unwrap();
+        // Back to schema 2, as a database written by the previous release.
+        psql(
+            &url,
+            "BEGIN; DROP INDEX courses_by_day; ALTER TABLE courses DROP COLUMN completed_on; \
+             DELETE FROM recert_schema WHERE version = 3; COMMIT;",
+        );
+        let store = open_pg(&url).await;
+        assert_eq!(store.schema_version().await.unwrap(), 3);
+        assert_eq!(
+            psql(
+                &url,
+                "SELECT indexdef FROM pg_indexes WHERE indexname = 'courses_by_day'"
+            ),
+            "CREATE INDEX courses_by_day ON public.courses USING btree (holder_id, completed_on)"
+        );
+        assert_eq!(
+            psql(
+                &url,
+                "SELECT string_agg(completed_on::TEXT, ',' ORDER BY id) FROM courses"
+            ),
+            "20250104,20250106,20250104,20250110"
+        );
+        let on_3 = store.courses_on(holder.id, day(3)).await.unwrap();
+        assert_eq!(on_3, vec![made[0].clone(), made[2].clone()]);
+        assert!(
+            store
+                .courses_on(holder.id, day(4))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // A course moved to another day is found on its new day only.
+        let moved = store
+            .update_course(Course {
+                completed_on: day(4),
+                ..made[2].clone()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            store.courses_on(holder.id, day(4)).await.unwrap(),
+            vec![moved]
+        );
+        assert_eq!(
+            store.courses_on(holder.id, day(3)).await.unwrap(),
+            vec![made[0].clone()]
+        );
+        store.close().await.unwrap();
+    });
 }
 
 proptest! {

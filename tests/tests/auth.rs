@@ -792,6 +792,32 @@ async fn a_revoked_token_fails_on_its_next_call() {
     assert_eq!(out.status.code(), Some(1));
 }
 
+/// An open `WatchAlerts` stream does not outlive its token: revoked, the stream ends with
+/// UNAUTHENTICATED (the stream checks the token periodically, not only when it opens).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_watch_alerts_stream_is_cut_when_its_token_is_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(&dir.path().join("data"), Some("2026-06-15T12:00:00Z"));
+    let holder = id(&d.json(&["holder", "add", "Dana", "--tz", "UTC"]));
+    let (token_id, secret) = token(&d, &["--role", "holder", "--holder", &holder]);
+    let mut alerts = AlertServiceClient::new(d.channel_as(Some(&secret)).await);
+    let mut stream = alerts
+        .watch_alerts(pb::WatchAlertsRequest {
+            holder_id: holder.clone(),
+            after_seq: 0,
+        })
+        .await
+        .expect("the token opens the stream")
+        .into_inner();
+    d.json(&["token", "revoke", &token_id]);
+    let cut = tokio::time::timeout(Duration::from_secs(20), stream.message())
+        .await
+        .expect("the stream ends once its token is revoked");
+    let status = cut.expect_err("the stream ends with an error, not an alert");
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+    assert!(status.message().contains("revoked"), "{status:?}");
+}
+
 #[cfg(unix)]
 #[test]
 fn the_first_start_writes_admin_token_which_a_local_cli_finds_by_itself() {
@@ -953,4 +979,156 @@ async fn every_change_is_in_the_history_with_who_when_before_and_after() {
     let table = d.cli(&["history", "--credential", &cred]);
     let table = String::from_utf8_lossy(&table.stdout);
     assert!(table.contains("expires_on"), "{table}");
+}
+
+/// `recert` reads its server and token from `config.toml` in the user's config dir when
+/// neither a flag nor the environment gives them; `RECERT_TOKEN` and `--token` win over it.
+#[test]
+fn the_cli_takes_server_and_token_from_its_config_file_below_flags_and_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(&dir.path().join("data"), Some("2026-06-15T12:00:00Z"));
+    let dana = id(&d.json(&["holder", "add", "Dana", "--tz", "UTC"]));
+    let sam = id(&d.json(&["holder", "add", "Sam", "--tz", "UTC"]));
+    let (_, dana_token) = token(&d, &["--role", "holder", "--holder", &dana]);
+    let (_, sam_token) = token(&d, &["--role", "holder", "--holder", &sam]);
+    let home = dir.path().join("home");
+    let config = home.join("config").join("recert");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("config.toml"),
+        format!("server = \"{}\"\ntoken = \"{dana_token}\"\n", d.url),
+    )
+    .unwrap();
+    let recert = |env_token: Option<&str>, args: &[&str]| {
+        let mut command = std::process::Command::new(binary("recert"));
+        command
+            .args(["--output", "json"])
+            .args(args)
+            .env_remove("RECERT_SERVER")
+            .env_remove("RECERT_HOLDER")
+            .env_remove("RECERT_CA")
+            .env_remove("RECERT_CONFIG")
+            .env("HOME", &home)
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .env("XDG_DATA_HOME", home.join("data"));
+        match env_token {
+            Some(t) => command.env("RECERT_TOKEN", t),
+            None => command.env_remove("RECERT_TOKEN"),
+        };
+        let out = command.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let holders: Value = serde_json::from_slice(&out.stdout).unwrap();
+        holders
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["id"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    // No --server, no RECERT_TOKEN: both from the file.
+    assert_eq!(recert(None, &["holder", "list"]), [dana.as_str()]);
+    // The environment beats the file, the flag beats both.
+    assert_eq!(
+        recert(Some(&sam_token), &["holder", "list"]),
+        [sam.as_str()]
+    );
+    assert_eq!(
+        recert(
+            Some(&sam_token),
+            &["--token", &dana_token, "holder", "list"]
+        ),
+        [dana.as_str()]
+    );
+    // A bad file is named, with the key it does not know.
+    std::fs::write(config.join("config.toml"), "tokn = \"x\"\n").unwrap();
+    let out = std::process::Command::new(binary("recert"))
+        .args(["holder", "list"])
+        .env_remove("RECERT_TOKEN")
+        .env_remove("RECERT_CONFIG")
+        .env("HOME", &home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("config.toml") && err.contains("tokn"), "{err}");
+}
+
+/// `recert token create --role supervisor --team T` binds the token to T's lead (its only
+/// one, or the one `--holder` names by id or name); the token then sees T's holders.
+#[test]
+fn a_supervisor_token_made_for_a_team_is_bound_to_its_lead() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(&dir.path().join("data"), Some("2026-06-15T12:00:00Z"));
+    let lead = id(&d.json(&["holder", "add", "Lena Lead", "--tz", "UTC"]));
+    let member = id(&d.json(&["holder", "add", "Max Member", "--tz", "UTC"]));
+    id(&d.json(&["holder", "add", "Olga Outside", "--tz", "UTC"]));
+    d.json(&["team", "add", "Day lab"]);
+    let out = d.cli(&[
+        "token",
+        "create",
+        "--role",
+        "supervisor",
+        "--team",
+        "Day lab",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("has no lead"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    d.json(&["team", "add-member", "Day lab", &member]);
+    d.json(&["team", "add-lead", "Day lab", &lead]);
+    let made = d.json(&[
+        "token",
+        "create",
+        "--role",
+        "supervisor",
+        "--team",
+        "Day lab",
+    ]);
+    assert_eq!(made["holder_id"], lead.as_str(), "{made}");
+    let seen = d.json_as(made["token"].as_str().unwrap(), &["holder", "list"]);
+    let seen: Vec<&str> = seen
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(seen, [lead.as_str(), member.as_str()]);
+    // --holder by name picks the lead; a holder who does not lead the team is refused.
+    let named = d.json(&[
+        "--holder",
+        "Lena Lead",
+        "token",
+        "create",
+        "--role",
+        "supervisor",
+        "--team",
+        "tm1",
+    ]);
+    assert_eq!(named["holder_id"], lead.as_str(), "{named}");
+    let out = d.cli(&[
+        "--holder",
+        "Max Member",
+        "token",
+        "create",
+        "--role",
+        "supervisor",
+        "--team",
+        "Day lab",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("does not lead team Day lab"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = d.cli(&["token", "create", "--role", "holder", "--team", "Day lab"]);
+    assert_eq!(out.status.code(), Some(2));
 }

@@ -1,7 +1,8 @@
 //! Several daemons on one PostgreSQL database: a write through one is read through the other
 //! at once, courses logged through both concurrently all land once, and when the daemon
 //! holding the alert lease is killed another takes over and delivers, repeating nothing. And a
-//! sled store moved to PostgreSQL with export and import answers the same.
+//! sled store moved to PostgreSQL with export and import answers the same, its tokens,
+//! teams and history included.
 //!
 //! Runs when `RECERT_TEST_DATABASE_URL` names a cluster (`.ci/run` starts one); under CI a
 //! missing cluster fails instead of passing quietly.
@@ -212,9 +213,19 @@ async fn when_the_alert_leader_is_killed_the_other_daemon_takes_over_and_repeats
 }
 
 /// The dump's lines with the header's `exported_at` taken out.
+/// Tokens, history entries and the end line that counts them are left out: the database
+/// brings its own admin token and the import adds an entry (compared on their own).
 fn comparable(dump: &[u8]) -> Vec<String> {
     let text = String::from_utf8(dump.to_vec()).unwrap();
-    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let mut lines: Vec<String> = text
+        .lines()
+        .filter(|l| {
+            !l.starts_with("{\"kind\":\"token\"")
+                && !l.starts_with("{\"kind\":\"history\"")
+                && !l.starts_with("{\"kind\":\"end\"")
+        })
+        .map(str::to_string)
+        .collect();
     let mut header: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
     header.as_object_mut().unwrap().remove("exported_at");
     lines[0] = header.to_string();
@@ -322,4 +333,114 @@ fn a_sled_store_moved_to_postgres_answers_the_same_status_for_every_holder() {
     assert_eq!(report["problems"], serde_json::json!([]), "{report:#}");
     assert_eq!(report["records"]["courses"], 9, "{report:#}");
     assert!(out.status.success());
+}
+
+#[test]
+fn tokens_teams_and_history_move_from_sled_to_postgres_and_tokens_still_authenticate() {
+    let Some(base) = cluster() else { return };
+    let root = tempfile::tempdir().unwrap();
+    let sled = Daemon::start_sled(&root.path().join("sled"), None, &[]);
+    let dana = sled.json(&["holder", "add", "Dana Reyes", "--tz", "UTC"]);
+    let dana = dana["id"].as_str().unwrap().to_string();
+    let sam = sled.json(&["holder", "add", "Sam Ortiz", "--tz", "UTC"]);
+    let sam = sam["id"].as_str().unwrap().to_string();
+    sled.json(&["team", "add", "Day lab"]);
+    sled.json(&["team", "add-member", "Day lab", &sam]);
+    sled.json(&["team", "add-lead", "Day lab", &dana]);
+    let token = |args: &[&str]| {
+        let mut all = vec!["token", "create", "--name", "moved"];
+        all.extend_from_slice(args);
+        sled.json(&all)["token"].as_str().unwrap().to_string()
+    };
+    let holder = token(&["--role", "holder", "--holder", &sam]);
+    let supervisor = token(&["--role", "supervisor", "--holder", &dana]);
+    let revoked_json = sled.json(&[
+        "token", "create", "--role", "holder", "--holder", &sam, "--name", "old",
+    ]);
+    let revoked = revoked_json["token"].as_str().unwrap().to_string();
+    sled.json(&["token", "revoke", revoked_json["id"].as_str().unwrap()]);
+    sled.json_as(
+        &holder,
+        &[
+            "course",
+            "log",
+            "Sharps safety",
+            "--credits",
+            "1",
+            "--date",
+            "2026-01-05",
+        ],
+    );
+    let before = sled.json(&["history", "--all-holders"]);
+    let dump = root.path().join("recert.jsonl");
+    sled.json(&["export", "--file", dump.to_str().unwrap()]);
+    let text = std::fs::read_to_string(&dump).unwrap();
+    for secret in [&holder, &supervisor, &revoked, &sled.admin_token()] {
+        assert!(
+            !text.contains(secret.as_str()),
+            "a dump holds no token secret"
+        );
+    }
+
+    let url = recert_tests::database_for(&base, &root.path().join("db"));
+    let pg = daemon(root.path(), "pg", &url, &[]);
+    let report = pg.json(&["import", "--file", dump.to_str().unwrap()]);
+    assert!(report["imported"].as_u64().unwrap() > 0, "{report}");
+
+    // Every token still authenticates as what it was; the revoked one still fails.
+    let courses = pg.json_as(&holder, &["course", "list"]);
+    assert_eq!(courses.as_array().unwrap().len(), 1, "{courses}");
+    let seen = pg.json_as(&supervisor, &["holder", "list"]);
+    let seen: Vec<&str> = seen
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(seen, [dana.as_str(), sam.as_str()]);
+    assert!(
+        pg.cli_as(Some(&sled.admin_token()), &["holder", "list"])
+            .status
+            .success()
+    );
+    let out = pg.cli_as(Some(&revoked), &["course", "list"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("UNAUTHENTICATED")
+            || String::from_utf8_lossy(&out.stderr).contains("token"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The team, and the history with one entry more: the import, by the database's admin.
+    let team = pg.json(&["team", "show", "Day lab"]);
+    assert_eq!(team["member_ids"], serde_json::json!([sam]));
+    assert_eq!(team["lead_ids"], serde_json::json!([dana]));
+    let after = pg.json(&["history", "--all-holders"]);
+    let (before, after) = (before.as_array().unwrap(), after.as_array().unwrap());
+    assert_eq!(after.len(), before.len() + 1, "{after:#?}");
+    for (a, b) in before.iter().zip(after) {
+        for field in ["id", "at", "actor", "action", "kind", "record", "holder_id"] {
+            assert_eq!(a[field], b[field], "{field} of {a} and {b}");
+        }
+    }
+    let import = after.last().unwrap();
+    assert_eq!(import["action"], "import", "{import}");
+    assert_eq!(import["token_id"], "tk1", "{import}");
+    // The course logged through the holder token names that token, as moved.
+    let logged = after
+        .iter()
+        .find(|e| e["kind"] == "course" && e["action"] == "create")
+        .unwrap();
+    let moved = pg.json(&["token", "list"]);
+    let named = moved
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| Some(t["id"].as_str().unwrap()) == logged["token_id"].as_str())
+        .unwrap();
+    assert_eq!(named["holder_id"], sam.as_str(), "{named}");
+
+    // The same dump again changes nothing.
+    let again = pg.json(&["import", "--file", dump.to_str().unwrap()]);
+    assert_eq!(again["imported"], 0, "{again}");
 }

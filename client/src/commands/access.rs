@@ -14,13 +14,23 @@ pub async fn token(context: &Context, command: TokenCommand) -> Result<String, E
             role,
             expires,
             name,
+            team,
         } => {
             let role = match role {
                 Role::Admin => "admin",
                 Role::Supervisor => "supervisor",
                 Role::Holder => "holder",
             };
-            let holder = match (role, context.holder.as_deref()) {
+            let lead = match team {
+                Some(team) => Some(team_lead(context, role, &team).await?),
+                None => None,
+            };
+            let named = match context.holder.as_deref() {
+                Some(h) if lead.is_none() => Some(holder_named(context, h).await?),
+                _ => None,
+            };
+            let holder = match (role, named.as_deref()) {
+                _ if lead.is_some() => lead.as_deref(),
                 ("admin", h) => h,
                 (_, h) => Some(h.unwrap_or(crate::api::DEFAULT_HOLDER)),
             };
@@ -69,6 +79,91 @@ fn token_table(tokens: &[TokenInfo]) -> Table {
         ]);
     }
     table
+}
+
+/// The holder a `token create --team T` token is bound to: the team's only lead, or the
+/// lead `--holder` names (id or name). Only a supervisor token is bound to a team.
+async fn team_lead(context: &Context, role: &str, team: &str) -> Result<String, Error> {
+    if role != "supervisor" {
+        return Err(Error::Usage(format!(
+            "--team makes a supervisor token (it sees the team's holders); give --role supervisor, not --role {role}"
+        )));
+    }
+    let api = &context.api;
+    let found = api
+        .team(team)
+        .await
+        .map_err(|e| e.in_terms_of_flags(&[("name", "--team"), ("id", "--team")]))?;
+    match context.holder.as_deref() {
+        Some(h) => {
+            let holder = holder_named(context, h).await?;
+            if found.lead_ids.contains(&holder) {
+                Ok(holder)
+            } else {
+                Err(Error::Usage(format!(
+                    "--holder {h} ({holder}) does not lead team {} ({}); its leads: {}",
+                    found.name,
+                    found.id,
+                    leads_text(&found.lead_ids)
+                )))
+            }
+        }
+        None => match found.lead_ids.as_slice() {
+            [only] => Ok(only.clone()),
+            [] => Err(Error::Usage(format!(
+                "team {} ({}) has no lead to bind the token to; add one with: recert team add-lead {} HOLDER",
+                found.name, found.id, found.id
+            ))),
+            many => Err(Error::Usage(format!(
+                "team {} ({}) has several leads ({}); say which with --holder",
+                found.name,
+                found.id,
+                leads_text(many)
+            ))),
+        },
+    }
+}
+
+/// The id of the holder `--holder` names: an id (`h2`, `default`) as it is, else the one
+/// holder the caller sees with that name (case-insensitive).
+async fn holder_named(context: &Context, given: &str) -> Result<String, Error> {
+    let text = given.trim();
+    let is_id = text == crate::api::DEFAULT_HOLDER
+        || text
+            .strip_prefix('h')
+            .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()));
+    if is_id {
+        return Ok(text.to_owned());
+    }
+    let matching: Vec<_> = context
+        .api
+        .holders(None)
+        .await?
+        .into_iter()
+        .filter(|h| h.name.trim().eq_ignore_ascii_case(text))
+        .collect();
+    match matching.as_slice() {
+        [one] => Ok(one.id.clone()),
+        [] => Err(Error::Lookup(format!(
+            "--holder {given:?}: no holder has that id or name (see: recert holder list)"
+        ))),
+        several => Err(Error::Lookup(format!(
+            "--holder {given:?}: several holders have that name ({}); give the id",
+            several
+                .iter()
+                .map(|h| h.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+fn leads_text(ids: &[String]) -> String {
+    if ids.is_empty() {
+        "none".into()
+    } else {
+        ids.join(", ")
+    }
 }
 
 /// `recert history`: the audit trail, oldest first.

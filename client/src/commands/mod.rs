@@ -75,12 +75,31 @@ pub fn whose(holder: &Holder, what: &str) -> String {
 /// An empty `RECERT_SERVER` or `RECERT_HOLDER` (clap passes empty environment values
 /// through) counts as unset.
 pub async fn run(cli: Cli, out: Output) -> Result<String, Error> {
-    let server = match cli.server.trim() {
-        "" => DEFAULT_SERVER,
-        server => server,
+    let config = crate::config::load()?;
+    let given = match cli.server.trim() {
+        "" => None,
+        _ if cli.server_is_default => None,
+        server => Some(server),
     };
-    let ca = cli.ca.as_deref().filter(|p| !p.as_os_str().is_empty());
-    let token = token(cli.token.as_deref(), server);
+    let server = given
+        .or(config
+            .server
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty()))
+        .unwrap_or(DEFAULT_SERVER);
+    let ca = cli
+        .ca
+        .as_deref()
+        .filter(|p| !p.as_os_str().is_empty())
+        .or(config.ca.as_deref());
+    let given_token = cli
+        .token
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .or(config.token.as_deref());
+    let token = token(given_token, server);
     let api = Api::connect(server, ca, token.as_deref()).await?;
     let holder = match cli.holder.filter(|id| !id.trim().is_empty()) {
         Some(given) => Some(holder_by_name(&api, &given, "--holder").await?),
@@ -150,8 +169,8 @@ pub async fn holder_by_name(api: &Api, given: &str, what: &str) -> Result<String
     }
 }
 
-/// The token to send: `--token` / `RECERT_TOKEN` when given (an empty one counts as unset),
-/// else, for a server on this machine, the admin token recertd wrote on first start into its
+/// The token to send: `--token` / `RECERT_TOKEN` (an empty one counts as unset), or the
+/// config file's, when given; else, for a server on this machine, the admin token recertd wrote on first start into its
 /// default data dir (`$XDG_DATA_HOME/recert/admin.token`), so one person on one machine never
 /// handles a token. Another local user cannot read that file (0600), so it adds no access.
 fn token(given: Option<&str>, server: &str) -> Option<String> {

@@ -106,6 +106,11 @@ impl<S: Store> AlertApi<S> {
 type AlertStream = Pin<Box<dyn Stream<Item = Result<pb::Alert, Status>> + Send + 'static>>;
 
 /// An alert for the stream.
+/// How often an open `WatchAlerts` stream checks that its token still holds (it also
+/// checks before each alert it sends): a revoked or expired token's stream ends with
+/// UNAUTHENTICATED within this time, whichever daemon revoked it.
+const TOKEN_RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
+
 fn streamed(shown: ApiResult<AlertWithStatus>) -> Result<pb::Alert, Status> {
     shown.map(|a| pb::Alert::from(&a)).map_err(Status::from)
 }
@@ -174,6 +179,9 @@ impl<S: Store> AlertService for AlertApi<S> {
         let shutdown = self.shutdown.clone();
         let (tx, rx) = tokio::sync::mpsc::channel(64);
         tokio::spawn(async move {
+            let mut recheck = tokio::time::interval(TOKEN_RECHECK);
+            recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            recheck.tick().await;
             let mut last = req.after_seq;
             for a in backlog {
                 last = a.alert.id;
@@ -188,8 +196,18 @@ impl<S: Store> AlertService for AlertApi<S> {
                         let _ = tx.send(Err(Status::unavailable("recertd is shutting down"))).await;
                         return;
                     }
+                    _ = recheck.tick() => {
+                        if let Err(e) = service.still_authenticated(&caller).await {
+                            let _ = tx.send(Err(Status::from(e))).await;
+                            return;
+                        }
+                    }
                     received = live.recv() => match received {
                         Ok(a) if a.holder_id == holder && a.id > last => {
+                            if let Err(e) = service.still_authenticated(&caller).await {
+                                let _ = tx.send(Err(Status::from(e))).await;
+                                return;
+                            }
                             last = a.id;
                             let item = streamed(service.alert_status(&caller, a).await);
                             if tx.send(item).await.is_err() {

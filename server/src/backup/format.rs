@@ -5,7 +5,7 @@
 
 use crate::domain::{
     Alert, AlertSettings, CapLimit, CapScope, Channel, Confidence, Course, Credential,
-    DeliveryState, IdKind, Mark, Program, RuleField,
+    DeliveryState, IdKind, Mark, Program, RuleField, team_id, token_id,
 };
 use crate::store::{Dump, SettingsScope};
 use jiff::Timestamp;
@@ -382,6 +382,59 @@ pub(super) struct EndLine {
     pub(super) records: u64,
 }
 
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TokenLine {
+    pub(super) id: String,
+    #[serde(default)]
+    pub(super) name: String,
+    pub(super) role: String,
+    #[serde(default)]
+    pub(super) holder_id: Option<String>,
+    /// SHA-256 of the secret, in lowercase hex (the secret itself is never stored).
+    pub(super) hash: String,
+    pub(super) created_at: String,
+    #[serde(default)]
+    pub(super) expires_at: Option<String>,
+    #[serde(default)]
+    pub(super) revoked_at: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TeamLine {
+    pub(super) id: String,
+    pub(super) name: String,
+    #[serde(default)]
+    pub(super) member_ids: Vec<String>,
+    #[serde(default)]
+    pub(super) lead_ids: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct HistoryLine {
+    pub(super) id: String,
+    pub(super) at: String,
+    #[serde(default)]
+    pub(super) token_id: Option<String>,
+    pub(super) actor: String,
+    pub(super) action: String,
+    pub(super) record_kind: String,
+    pub(super) record: String,
+    #[serde(default)]
+    pub(super) holder_id: Option<String>,
+    #[serde(default)]
+    pub(super) before: Option<String>,
+    #[serde(default)]
+    pub(super) after: Option<String>,
+}
+
+/// A token hash as a dump writes it: 64 lowercase hex digits.
+pub(super) fn hash_text(hash: &[u8]) -> String {
+    hash.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// A record line: its kind first, then its fields.
 #[derive(Serialize)]
 struct Tagged<T> {
@@ -671,7 +724,10 @@ pub fn lines(
         + dump.alert_settings.len()
         + dump.alerts.len()
         + dump.last_ticks.len()
-        + dump.dirty_credentials.len();
+        + dump.dirty_credentials.len()
+        + dump.tokens.len()
+        + dump.teams.len()
+        + dump.history.len();
     let header = to_line(&Header {
         format: FORMAT.to_string(),
         version: VERSION,
@@ -769,6 +825,50 @@ pub fn lines(
                 "dirty_credential",
                 DirtyLine {
                     credential_id: IdKind::Credential.format(id),
+                },
+            )
+        }))
+        .chain(dump.tokens.into_iter().map(|t| {
+            tagged(
+                "token",
+                TokenLine {
+                    id: token_id(t.id),
+                    name: t.name,
+                    role: t.role.as_str().to_string(),
+                    holder_id: t.holder_id.map(|h| IdKind::Holder.format(h)),
+                    hash: hash_text(&t.hash),
+                    created_at: t.created_at.to_string(),
+                    expires_at: t.expires_at.map(|at| at.to_string()),
+                    revoked_at: t.revoked_at.map(|at| at.to_string()),
+                },
+            )
+        }))
+        .chain(dump.teams.into_iter().map(|t| {
+            let ids = |hs: Vec<u64>| hs.into_iter().map(|h| IdKind::Holder.format(h)).collect();
+            tagged(
+                "team",
+                TeamLine {
+                    id: team_id(t.id),
+                    name: t.name,
+                    member_ids: ids(t.members),
+                    lead_ids: ids(t.leads),
+                },
+            )
+        }))
+        .chain(dump.history.into_iter().map(|e| {
+            tagged(
+                "history",
+                HistoryLine {
+                    id: format!("hi{}", e.id),
+                    at: e.at.to_string(),
+                    token_id: e.token_id.map(token_id),
+                    actor: e.actor,
+                    action: e.action,
+                    record_kind: e.kind,
+                    record: e.record,
+                    holder_id: e.holder_id.map(|h| IdKind::Holder.format(h)),
+                    before: e.before,
+                    after: e.after,
                 },
             )
         }))

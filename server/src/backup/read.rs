@@ -5,7 +5,8 @@
 
 use super::format::{
     AlertLine, ChannelLine, CourseLine, CredentialLine, DirtyLine, EndLine, FORMAT, Header,
-    HolderLine, LastTickLine, NextIdsLine, ProgramLine, SettingsLine, VERSION,
+    HistoryLine, HolderLine, LastTickLine, NextIdsLine, ProgramLine, SettingsLine, TeamLine,
+    TokenLine, VERSION,
 };
 use crate::domain::{
     AccreditationMinimum, ActivityLimit, Alert, AlertSettings, Alternative, Cap, CapLimit,
@@ -14,6 +15,7 @@ use crate::domain::{
     FieldError, Format, Holder, IdKind, MAX_NAME_LEN, MAX_TEXT_LEN, Mark, PastCycle, Program,
     RuleField, Status, Unit, limits, normalize_category, parse_date, parse_id,
 };
+use crate::domain::{HistoryEntry, Role, Team, Token, TokenHash, parse_team_id, parse_token_id};
 use crate::service::import::{DumpChannel, LineError, Lined, ParsedDump};
 use crate::store::{NextIds, SCHEMA_VERSION, SettingsScope};
 use jiff::Timestamp;
@@ -618,6 +620,159 @@ fn dirty_from(l: DirtyLine) -> Result<u64, Vec<FieldError>> {
     f.done(id, no_check)
 }
 
+fn token_from(l: TokenLine) -> Result<Token, Vec<FieldError>> {
+    let mut f = Fields::default();
+    let id = parse_token_id(&l.id).unwrap_or_else(|| {
+        f.fail(
+            "token.id",
+            format!("token.id {:?} is not a token id (tk1)", l.id),
+        );
+        0
+    });
+    let role = Role::parse(&l.role).unwrap_or_else(|| {
+        f.fail(
+            "token.role",
+            format!("token.role {:?} is not admin, supervisor or holder", l.role),
+        );
+        Role::Holder
+    });
+    let holder_id = l
+        .holder_id
+        .as_deref()
+        .map(|h| f.id(IdKind::Holder, "token.holder_id", h));
+    if role == Role::Holder && holder_id.is_none() {
+        f.fail(
+            "token.holder_id",
+            "token.holder_id: a holder token names its holder",
+        );
+    }
+    let hash = hash_from(&l.hash).unwrap_or_else(|| {
+        f.fail(
+            "token.hash",
+            "token.hash is not a SHA-256 hash (64 hexadecimal digits)",
+        );
+        [0; 32]
+    });
+    let created_at = f.instant("token.created_at", &l.created_at);
+    let expires_at = l
+        .expires_at
+        .as_deref()
+        .map(|at| f.instant("token.expires_at", at));
+    let revoked_at = l
+        .revoked_at
+        .as_deref()
+        .map(|at| f.instant("token.revoked_at", at));
+    let token = Token {
+        id,
+        name: l.name,
+        role,
+        holder_id,
+        hash,
+        created_at,
+        expires_at,
+        revoked_at,
+    };
+    f.done(token, no_check)
+}
+
+/// 64 hexadecimal digits as the 32 bytes they spell.
+fn hash_from(text: &str) -> Option<TokenHash> {
+    let text = text.trim().as_bytes();
+    if text.len() != 64 {
+        return None;
+    }
+    let mut hash = [0u8; 32];
+    for (i, pair) in text.chunks(2).enumerate() {
+        let pair = std::str::from_utf8(pair).ok()?;
+        hash[i] = u8::from_str_radix(pair, 16).ok()?;
+    }
+    Some(hash)
+}
+
+fn team_from(l: TeamLine) -> Result<Team, Vec<FieldError>> {
+    let mut f = Fields::default();
+    let id = parse_team_id(&l.id).unwrap_or_else(|| {
+        f.fail(
+            "team.id",
+            format!("team.id {:?} is not a team id (tm1)", l.id),
+        );
+        0
+    });
+    if l.name.trim().is_empty() {
+        f.fail("team.name", "team.name is empty");
+    }
+    let members = l
+        .member_ids
+        .iter()
+        .map(|h| f.id(IdKind::Holder, "team.member_ids", h))
+        .collect();
+    let leads = l
+        .lead_ids
+        .iter()
+        .map(|h| f.id(IdKind::Holder, "team.lead_ids", h))
+        .collect();
+    let team = Team {
+        id,
+        name: l.name,
+        members,
+        leads,
+    };
+    f.done(team, no_check)
+}
+
+fn history_from(l: HistoryLine) -> Result<HistoryEntry, Vec<FieldError>> {
+    let mut f = Fields::default();
+    let id =
+        l.id.trim()
+            .strip_prefix("hi")
+            .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|d| d.parse::<u64>().ok())
+            .filter(|&id| id > 0)
+            .unwrap_or_else(|| {
+                f.fail(
+                    "history.id",
+                    format!("history.id {:?} is not a history entry id (hi1)", l.id),
+                );
+                0
+            });
+    let at = f.instant("history.at", &l.at);
+    let token_id = l.token_id.as_deref().map(|t| {
+        parse_token_id(t).unwrap_or_else(|| {
+            f.fail(
+                "history.token_id",
+                format!("history.token_id {t:?} is not a token id (tk1)"),
+            );
+            0
+        })
+    });
+    if !["create", "update", "delete", "import"].contains(&l.action.as_str()) {
+        f.fail(
+            "history.action",
+            format!(
+                "history.action {:?} is not create, update, delete or import",
+                l.action
+            ),
+        );
+    }
+    let holder_id = l
+        .holder_id
+        .as_deref()
+        .map(|h| f.id(IdKind::Holder, "history.holder_id", h));
+    let entry = HistoryEntry {
+        id,
+        at,
+        token_id,
+        actor: l.actor,
+        action: l.action,
+        kind: l.record_kind,
+        record: l.record,
+        holder_id,
+        before: l.before,
+        after: l.after,
+    };
+    f.done(entry, no_check)
+}
+
 /// A JSON error without serde_json's "at line 1 column N" (every line is line 1 to it).
 fn json_error(e: &serde_json::Error) -> String {
     let text = e.to_string();
@@ -836,11 +991,26 @@ impl Reader {
                     self.dump.dirty_credentials.push(r);
                 }
             }
+            "token" => {
+                if let Some(r) = self.record(n, &kind, value, token_from) {
+                    self.dump.tokens.push(r);
+                }
+            }
+            "team" => {
+                if let Some(r) = self.record(n, &kind, value, team_from) {
+                    self.dump.teams.push(r);
+                }
+            }
+            "history" => {
+                if let Some(r) = self.record(n, &kind, value, history_from) {
+                    self.dump.history.push(r);
+                }
+            }
             other => self.error(
                 n,
                 "kind",
                 format!(
-                    "unknown kind {other:?} (expected next_ids, holder, program, credential, course, channel, alert_settings, alert, last_tick, dirty_credential or end)"
+                    "unknown kind {other:?} (expected next_ids, holder, program, credential, course, channel, alert_settings, alert, last_tick, dirty_credential, token, team, history or end)"
                 ),
             ),
         }
@@ -1227,6 +1397,9 @@ mod tests {
             alerts: records(p.alerts),
             last_ticks: records(p.last_ticks),
             dirty_credentials: records(p.dirty_credentials),
+            tokens: records(p.tokens),
+            teams: records(p.teams),
+            history: records(p.history),
         }
     }
 
@@ -1482,6 +1655,60 @@ mod tests {
                 ),
             ],
             dirty_credentials: vec![3],
+            tokens: vec![
+                Token {
+                    id: 1,
+                    name: "admin (admin.token)".into(),
+                    role: Role::Admin,
+                    holder_id: None,
+                    hash: [0xab; 32],
+                    created_at: at,
+                    expires_at: None,
+                    revoked_at: None,
+                },
+                Token {
+                    id: 4,
+                    name: "laptop".into(),
+                    role: Role::Holder,
+                    holder_id: Some(2),
+                    hash: std::array::from_fn(|i| i as u8),
+                    created_at: at,
+                    expires_at: Some("2027-01-01T00:00:00Z".parse().unwrap()),
+                    revoked_at: Some(at),
+                },
+            ],
+            teams: vec![Team {
+                id: 2,
+                name: "Day \"lab\"".into(),
+                members: vec![1, 2],
+                leads: vec![2],
+            }],
+            history: vec![
+                HistoryEntry {
+                    id: 3,
+                    at,
+                    token_id: Some(4),
+                    actor: "tk4 (laptop)".into(),
+                    action: "update".into(),
+                    kind: "course".into(),
+                    record: "co1".into(),
+                    holder_id: Some(2),
+                    before: Some("{\"title\":\"A\"}".into()),
+                    after: Some("{\"title\":\"B\"}".into()),
+                },
+                HistoryEntry {
+                    id: 9,
+                    at,
+                    token_id: None,
+                    actor: "recertd".into(),
+                    action: "import".into(),
+                    kind: "dump".into(),
+                    record: "1 imported, 0 unchanged".into(),
+                    holder_id: None,
+                    before: None,
+                    after: None,
+                },
+            ],
         };
         let text: String = lines(dump.clone(), NOW.parse().unwrap(), true)
             .map(|l| l + "\n")

@@ -210,6 +210,27 @@ impl<S: Store> Service<S> {
         })))
     }
 
+    /// Whether the caller's token still holds: not revoked, not expired (by the service's
+    /// clock), still there. A long-lived stream asks on each item and periodically, so a
+    /// revocation through any daemon on the same store cuts it.
+    pub async fn still_authenticated(&self, caller: &Caller) -> ServiceResult<()> {
+        let Caller::Token(p) = caller else {
+            return Ok(());
+        };
+        let now = self.clock.now();
+        let valid = self
+            .store
+            .tokens()
+            .await?
+            .iter()
+            .any(|t| t.id == p.token_id && t.valid_at(now));
+        if valid {
+            Ok(())
+        } else {
+            Err(unauthenticated("the token was revoked or has expired"))
+        }
+    }
+
     /// The store, its writes recorded in the audit trail as the caller's.
     pub fn store_as(&self, caller: &Caller) -> S {
         let token_id = match caller {

@@ -7,7 +7,8 @@
 
 use super::{Caller, Service};
 use crate::domain::{
-    Alert, AlertSettings, Channel, Course, Credential, FieldError, Holder, IdKind, Program,
+    Actor, Alert, AlertSettings, Channel, Course, Credential, FieldError, HistoryEntry, Holder,
+    IdKind, Program, Team, Token, team_id, token_id,
 };
 use crate::store::{
     COUNTED, NextIds, RestorePlan, SettingsScope, Snapshots, Store, StoreError, StoreView,
@@ -56,6 +57,12 @@ pub struct ParsedDump {
     pub last_ticks: Vec<Lined<(String, Timestamp)>>,
     /// Credentials to re-evaluate at the next tick.
     pub dirty_credentials: Vec<Lined<u64>>,
+    /// Tokens (hashes of their secrets).
+    pub tokens: Vec<Lined<Token>>,
+    /// Teams.
+    pub teams: Vec<Lined<Team>>,
+    /// The audit trail.
+    pub history: Vec<Lined<HistoryEntry>>,
 }
 
 /// One problem on one line of a dump.
@@ -198,12 +205,53 @@ pub async fn import<S: Snapshots>(
     dump: ParsedDump,
     builtin_programs: &BTreeSet<String>,
 ) -> Result<ImportSummary, ImportError> {
+    import_as(store, dump, builtin_programs, None).await
+}
+
+/// [`import`], appending one `import` history entry naming `actor` (with what it imported)
+/// in the same transaction, when an actor is given.
+pub async fn import_as<S: Snapshots>(
+    store: &S,
+    dump: ParsedDump,
+    builtin_programs: &BTreeSet<String>,
+    actor: Option<Actor>,
+) -> Result<ImportSummary, ImportError> {
     store
         .restore(|view| {
             check_dump(view, &dump, builtin_programs)?;
-            plan(view, &dump)
+            let (mut plan, summary) = plan(view, &dump)?;
+            if let Some(actor) = actor {
+                plan.history.push(import_entry(actor, &summary));
+            }
+            Ok((plan, summary))
         })
         .await
+}
+
+/// The history entry of an import: who, when, and how many records it wrote.
+fn import_entry(actor: Actor, summary: &ImportSummary) -> HistoryEntry {
+    HistoryEntry {
+        id: 0,
+        at: actor.at,
+        token_id: actor.token_id,
+        actor: actor.name,
+        action: "import".into(),
+        kind: "dump".into(),
+        record: format!(
+            "{} imported, {} unchanged",
+            summary.imported, summary.unchanged
+        ),
+        holder_id: None,
+        before: None,
+        after: Some(
+            serde_json::json!({
+                "imported": summary.imported,
+                "unchanged": summary.unchanged,
+                "channels_without_secret": summary.channels_without_secret,
+            })
+            .to_string(),
+        ),
+    }
 }
 
 impl<S: Store> Service<S> {
@@ -219,7 +267,16 @@ impl<S: Store> Service<S> {
                 "importing a dump needs an admin token".into(),
             ));
         }
-        let summary = import(self.store(), dump, &self.builtin_slugs()).await?;
+        let actor = match caller {
+            Caller::LocalOperator => None,
+            Caller::Token(p) => Some(p.token_id),
+        };
+        let actor = Actor {
+            token_id: actor,
+            name: caller.who(),
+            at: self.clock.now(),
+        };
+        let summary = import_as(self.store(), dump, &self.builtin_slugs(), Some(actor)).await?;
         self.wake_alerts();
         Ok(summary)
     }
@@ -429,12 +486,173 @@ fn check_dump(
             format!("dirty credential {}", IdKind::Credential.format(l.record))
         });
     }
+    check_access(view, d, &holders, &mut p)?;
     if p.0.is_empty() {
         Ok(())
     } else {
         p.0.sort_by_key(|e| e.line);
         Err(ImportError::Invalid(p.0))
     }
+}
+
+/// Checks the dump's tokens, teams and history: no id (or token hash, or team name) twice,
+/// and every holder they name in the dump or the store.
+fn check_access(
+    view: &dyn StoreView,
+    d: &ParsedDump,
+    holders: &BTreeMap<u64, usize>,
+    p: &mut Problems,
+) -> Result<(), StoreError> {
+    let mut ids = BTreeMap::new();
+    let mut hashes = BTreeMap::new();
+    for l in &d.tokens {
+        let t = &l.record;
+        p.unique(&mut ids, t.id, l.line, || {
+            format!("token {}", token_id(t.id))
+        });
+        p.unique(&mut hashes, t.hash, l.line, || {
+            format!("the secret of token {}", token_id(t.id))
+        });
+        if let Some(h) = t.holder_id {
+            check_holder(view, p, holders, l.line, "token.holder_id", h)?;
+        }
+    }
+    let mut ids = BTreeMap::new();
+    let mut names = BTreeMap::new();
+    for l in &d.teams {
+        let t = &l.record;
+        p.unique(&mut ids, t.id, l.line, || format!("team {}", team_id(t.id)));
+        p.unique(&mut names, t.name.as_str(), l.line, || {
+            format!("team name {:?}", t.name)
+        });
+        for &h in &t.members {
+            check_holder(view, p, holders, l.line, "team.member_ids", h)?;
+        }
+        for &h in &t.leads {
+            check_holder(view, p, holders, l.line, "team.lead_ids", h)?;
+        }
+    }
+    let mut ids = BTreeMap::new();
+    for l in &d.history {
+        p.unique(&mut ids, l.record.id, l.line, || {
+            format!("history entry {}", l.record.id)
+        });
+    }
+    Ok(())
+}
+
+/// Plans the dump's tokens, teams and history. A token is the same token as the store's
+/// when its secret's hash is (the store's record stands; a different role or holder, or a
+/// revocation the store lacks, is a conflict); a new one keeps its id when the store's is free and otherwise
+/// gets the next (the history entries naming it follow). A history entry equal to the
+/// store's entry with its id is unchanged; any other is appended, under its id when that is
+/// free.
+fn plan_access(
+    view: &dyn StoreView,
+    d: &ParsedDump,
+    plan: &mut RestorePlan,
+    t: &mut Tally,
+) -> Result<(), StoreError> {
+    let dump_top = d.tokens.iter().map(|l| l.record.id).max().unwrap_or(0);
+    let mut fresh = view.next_token_id()?.max(dump_top + 1);
+    let mut renamed: HashMap<u64, u64> = HashMap::new();
+    for l in &d.tokens {
+        let token = &l.record;
+        match view.token_by_hash(&token.hash)? {
+            // The same secret: the same token whatever its name or dates (an admin.token
+            // copied beside a new store is made anew there), unless it would grant
+            // something else or undo a revocation.
+            Some(ours)
+                if ours.role == token.role
+                    && ours.holder_id == token.holder_id
+                    && (ours.revoked_at.is_some() || token.revoked_at.is_none()) =>
+            {
+                // Brought in before under another id: the entries naming it follow.
+                if ours.id != token.id {
+                    renamed.insert(token.id, ours.id);
+                }
+                t.count(false);
+            }
+            Some(ours) => t.differs(
+                l.line,
+                format!(
+                    "token {} (the store's token {} by its secret)",
+                    token_id(token.id),
+                    token_id(ours.id)
+                ),
+                differing_fields(&access_json(token), &access_json(&ours)),
+            ),
+            None => {
+                let id = if view.token(token.id)?.is_none() {
+                    token.id
+                } else {
+                    fresh += 1;
+                    renamed.insert(token.id, fresh - 1);
+                    fresh - 1
+                };
+                plan.tokens.push(Token {
+                    id,
+                    ..token.clone()
+                });
+                t.count(true);
+            }
+        }
+    }
+    for l in &d.teams {
+        let team = &l.record;
+        match view.team(team.id)? {
+            Some(ours) if &ours == team => t.count(false),
+            Some(_) => t.differs(l.line, format!("team {}", team_id(team.id)), String::new()),
+            None => match view.team_named(&team.name)? {
+                Some(other) => t.conflict(
+                    l.line,
+                    format!(
+                        "the store already has a team named {:?} as {}",
+                        team.name,
+                        team_id(other.id)
+                    ),
+                ),
+                None => {
+                    plan.teams.push(team.clone());
+                    t.count(true);
+                }
+            },
+        }
+    }
+    for l in &d.history {
+        let entry = HistoryEntry {
+            token_id: l
+                .record
+                .token_id
+                .map(|id| renamed.get(&id).copied().unwrap_or(id)),
+            ..l.record.clone()
+        };
+        match view.history_entry(entry.id)? {
+            Some(ours) if ours == entry => t.count(false),
+            Some(_) => {
+                plan.history.push(HistoryEntry { id: 0, ..entry });
+                t.count(true);
+            }
+            None => {
+                plan.history.push(entry);
+                t.count(true);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A token's fields by name, for conflict messages (the hash is never shown).
+fn access_json(t: &Token) -> serde_json::Value {
+    serde_json::json!({
+        "id": token_id(t.id),
+        "name": t.name,
+        "role": t.role.as_str(),
+        "holder_id": t.holder_id,
+        "created_at": t.created_at.to_string(),
+        "expires_at": t.expires_at.map(|at| at.to_string()),
+        "revoked_at": t.revoked_at.map(|at| at.to_string()),
+    })
 }
 
 /// Notes a problem unless holder `id` is in the dump or the store.
@@ -672,6 +890,8 @@ fn plan(view: &dyn StoreView, d: &ParsedDump) -> Result<(RestorePlan, ImportSumm
         t.count(new);
     }
 
+    plan_access(view, d, &mut plan, &mut t)?;
+
     // Counters: past every imported id, and at least the dump's.
     let stored = view.next_ids()?;
     let mut raised = false;
@@ -803,6 +1023,9 @@ mod tests {
             alerts: dump.alerts.iter().cloned().map(lined).collect(),
             last_ticks: dump.last_ticks.iter().cloned().map(lined).collect(),
             dirty_credentials: dump.dirty_credentials.iter().copied().map(lined).collect(),
+            tokens: dump.tokens.iter().cloned().map(lined).collect(),
+            teams: dump.teams.iter().cloned().map(lined).collect(),
+            history: dump.history.iter().cloned().map(lined).collect(),
         }
     }
 

@@ -564,6 +564,12 @@ pub struct Dump {
     pub last_ticks: Vec<(String, Timestamp)>,
     /// Credentials changed since their zone's last tick, by id.
     pub dirty_credentials: Vec<u64>,
+    /// Tokens (hashes only: the store never has a secret), by id.
+    pub tokens: Vec<Token>,
+    /// Teams, by id.
+    pub teams: Vec<Team>,
+    /// The audit trail, by id.
+    pub history: Vec<HistoryEntry>,
 }
 
 /// What a restore writes, decided by the import rules (`service::import`) against the store
@@ -593,6 +599,13 @@ pub struct RestorePlan {
     pub dirty_credentials: Vec<u64>,
     /// Id counters to set (each higher than the store's).
     pub counters: Vec<(IdKind, u64)>,
+    /// New tokens (ids and hashes free in the store); the token counter moves past them.
+    pub tokens: Vec<Token>,
+    /// New teams (ids and names free); the team counter moves past them.
+    pub teams: Vec<Team>,
+    /// New history entries, appended in order: an entry with id 0 gets the next id, any
+    /// other keeps its (free) id; the history counter moves past them.
+    pub history: Vec<HistoryEntry>,
 }
 
 /// The store as it stands, read synchronously inside [`Snapshots::restore`], while the engine
@@ -635,6 +648,18 @@ pub trait StoreView {
     fn is_dirty(&self, credential: u64) -> Result<bool>;
     /// The id counters.
     fn next_ids(&self) -> Result<NextIds>;
+    /// A token by id.
+    fn token(&self, id: u64) -> Result<Option<Token>>;
+    /// The token whose secret hashes to `hash`.
+    fn token_by_hash(&self, hash: &TokenHash) -> Result<Option<Token>>;
+    /// The id the next token gets.
+    fn next_token_id(&self) -> Result<u64>;
+    /// A team by id.
+    fn team(&self, id: u64) -> Result<Option<Team>>;
+    /// A team by name.
+    fn team_named(&self, name: &str) -> Result<Option<Team>>;
+    /// A history entry by id.
+    fn history_entry(&self, id: u64) -> Result<Option<HistoryEntry>>;
 }
 
 /// Consistent copies of the whole store, and restoring them.

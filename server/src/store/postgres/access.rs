@@ -18,7 +18,7 @@ fn missing(what: &str, id: u64) -> StoreError {
 }
 
 /// The next value of `sequence`.
-async fn next_in<C: GenericClient + Sync>(c: &C, sequence: &str) -> Result<u64> {
+pub(super) async fn next_in<C: GenericClient + Sync>(c: &C, sequence: &str) -> Result<u64> {
     let rows = query(c, &format!("SELECT nextval('{sequence}')"), &[]).await?;
     let id: i64 = rows
         .first()
@@ -108,7 +108,7 @@ pub(super) fn audit_json<T: serde::Serialize>(value: &T) -> String {
     json_without(value, &[])
 }
 
-async fn put_token<C: GenericClient + Sync>(c: &C, token: &Token) -> Result<()> {
+pub(super) async fn put_token<C: GenericClient + Sync>(c: &C, token: &Token) -> Result<()> {
     execute(
         c,
         "INSERT INTO tokens (id, hash, body) VALUES ($1, $2, $3) \

@@ -90,10 +90,12 @@ pub async fn check(store: &PgStore, repair: bool) -> Result<CheckReport> {
     let courses: Vec<Course> = records(
         &tx,
         "courses",
-        "SELECT body, id, holder_id FROM courses ORDER BY id",
+        "SELECT body, id, holder_id, completed_on FROM courses ORDER BY id",
         |c: &Course, r| {
-            (c.id != id_col(r, 1) || c.holder_id != id_col(r, 2))
-                .then(|| format!("row {} disagrees with its record", id_col(r, 1)))
+            (c.id != id_col(r, 1)
+                || c.holder_id != id_col(r, 2)
+                || r.try_get::<_, i32>(3).ok() != Some(day(c.completed_on)))
+            .then(|| format!("row {} disagrees with its record", id_col(r, 1)))
         },
         &mut report,
     )

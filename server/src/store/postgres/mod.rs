@@ -33,9 +33,10 @@ use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 /// The migrations, in order: schema version `i + 1` is `MIGRATIONS[i]`.
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 3] = [
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_access.sql"),
+    include_str!("migrations/0003_courses_by_day.sql"),
 ];
 
 /// The schema version this build writes and reads.
@@ -121,6 +122,36 @@ pub(crate) fn foreign_key(e: &tokio_postgres::Error) -> bool {
 /// A date as a sortable integer, `yyyymmdd`.
 pub(crate) fn day(date: Date) -> i32 {
     i32::from(date.year()) * 10_000 + i32::from(date.month()) * 100 + i32::from(date.day())
+}
+
+/// Schema 3's data step: fills `courses.completed_on` from each row's body (the day lives
+/// inside the storage message, out of SQL's reach), then makes the column NOT NULL.
+async fn fill_completed_on<C: GenericClient + Sync>(c: &C) -> Result<()> {
+    let rows = query(
+        c,
+        "SELECT id, body FROM courses WHERE completed_on IS NULL",
+        &[],
+    )
+    .await?;
+    let mut ids = Vec::with_capacity(rows.len());
+    let mut days = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let course: crate::domain::Course = body(row, 1)?;
+        ids.push(row.try_get::<_, i64>(0).map_err(db_err)?);
+        days.push(day(course.completed_on));
+    }
+    for (ids, days) in ids.chunks(10_000).zip(days.chunks(10_000)) {
+        execute(
+            c,
+            "UPDATE courses SET completed_on = d.day \
+             FROM UNNEST($1::BIGINT[], $2::INT[]) AS d(id, day) WHERE courses.id = d.id",
+            &[&ids, &days],
+        )
+        .await?;
+    }
+    c.batch_execute("ALTER TABLE courses ALTER COLUMN completed_on SET NOT NULL")
+        .await
+        .map_err(db_err)
 }
 
 /// An id as stored (BIGINT).
@@ -400,6 +431,9 @@ impl PgStore {
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
             tx.batch_execute(sql).await.map_err(db_err)?;
+            if i + 1 == 3 {
+                fill_completed_on(&tx).await?;
+            }
             let version = i32::try_from(i + 1).unwrap_or(i32::MAX);
             execute(
                 &tx,

@@ -144,9 +144,9 @@ pub(super) async fn write_course<C: GenericClient + Sync>(
     new: bool,
 ) -> Result<()> {
     let sql = if new {
-        "INSERT INTO courses (id, holder_id, body) VALUES ($1, $2, $3)"
+        "INSERT INTO courses (id, holder_id, completed_on, body) VALUES ($1, $2, $3, $4)"
     } else {
-        "UPDATE courses SET holder_id = $2, body = $3 WHERE id = $1"
+        "UPDATE courses SET holder_id = $2, completed_on = $3, body = $4 WHERE id = $1"
     };
     match c
         .execute(
@@ -154,6 +154,7 @@ pub(super) async fn write_course<C: GenericClient + Sync>(
             &[
                 &sql_id(course.id),
                 &sql_id(course.holder_id),
+                &day(course.completed_on),
                 &encode_value(course),
             ],
         )
@@ -724,6 +725,19 @@ impl Records for PgStore {
     async fn courses_of(&self, holder: u64) -> Result<Vec<Course>> {
         let client = self.client().await?;
         courses_in(&client, holder, false).await
+    }
+
+    async fn courses_on(&self, holder: u64, on: Date) -> Result<Vec<Course>> {
+        let client = self.client().await?;
+        query(
+            &client,
+            "SELECT body FROM courses WHERE holder_id = $1 AND completed_on = $2 ORDER BY id",
+            &[&sql_id(holder), &day(on)],
+        )
+        .await?
+        .iter()
+        .map(|r| body(r, 0))
+        .collect()
     }
 
     async fn update_course(&self, course: Course) -> Result<Course> {

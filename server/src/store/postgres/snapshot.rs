@@ -6,13 +6,16 @@
 //! database's constraints too, so a writer that slips in between the read and the write makes
 //! the restore fail on a constraint with nothing written, never write a broken store.
 
-use super::access::note;
+use super::access::{next_in, note, put_token};
 use super::outbox::{insert_alert, put_settings, read_scope};
 use super::records::{insert_holder, write_course};
 use super::{
     PgStore, body, bump_versions, day, db_err, execute, query, read_sql_id, sequence, sql_id,
 };
-use crate::domain::{Actor, Alert, AlertSettings, Channel, Course, Credential, Holder, Program};
+use crate::domain::{
+    Actor, Alert, AlertSettings, Channel, Course, Credential, HistoryEntry, Holder, Program, Team,
+    Token, TokenHash,
+};
 use crate::store::{
     COUNTED, Dump, NextIds, RestorePlan, Result, SCHEMA_VERSION, SettingsScope, Snapshots,
     StoreError, StoreView, encode_value,
@@ -45,6 +48,9 @@ async fn read_dump<C: GenericClient + Sync>(c: &C) -> Result<Dump> {
         courses: all(c, "SELECT body FROM courses ORDER BY id").await?,
         channels: all(c, "SELECT body FROM channels ORDER BY id").await?,
         alerts: all(c, "SELECT body FROM alerts ORDER BY id").await?,
+        tokens: all(c, "SELECT body FROM tokens ORDER BY id").await?,
+        teams: all(c, "SELECT body FROM teams ORDER BY id").await?,
+        history: all(c, "SELECT body FROM history ORDER BY id").await?,
         ..Dump::default()
     };
     for row in query(c, "SELECT scope, body FROM alert_settings", &[]).await? {
@@ -86,6 +92,29 @@ async fn read_dump<C: GenericClient + Sync>(c: &C) -> Result<Dump> {
     Ok(dump)
 }
 
+/// The id `nextval(sequence)` would give.
+async fn next_of<C: GenericClient + Sync>(c: &C, sequence: &str) -> Result<u64> {
+    let sql = format!("SELECT last_value, is_called FROM {sequence}");
+    let rows = query(c, &sql, &[]).await?;
+    Ok(rows.first().map_or(1, |r| {
+        let last = r.try_get::<_, i64>(0).map_or(0, read_sql_id);
+        if r.try_get::<_, bool>(1).unwrap_or(true) {
+            last + 1
+        } else {
+            last
+        }
+    }))
+}
+
+/// Moves `sequence` so that its next value is past `top`.
+async fn move_past<C: GenericClient + Sync>(c: &C, sequence: &str, top: u64) -> Result<()> {
+    if next_of(c, sequence).await? <= top {
+        let sql = format!("SELECT setval('{sequence}', $1, true)");
+        query(c, &sql, &[&sql_id(top)]).await?;
+    }
+    Ok(())
+}
+
 /// The store as read into memory, for the import rules.
 struct Loaded {
     dump: Dump,
@@ -98,10 +127,15 @@ struct Loaded {
     keys: HashMap<(u64, Date, i64), u64>,
     settings: BTreeMap<SettingsScope, AlertSettings>,
     dirty: BTreeSet<u64>,
+    tokens: HashMap<u64, usize>,
+    hashes: HashMap<TokenHash, usize>,
+    teams: HashMap<u64, usize>,
+    history: HashMap<u64, usize>,
+    next_token: u64,
 }
 
 impl Loaded {
-    fn new(dump: Dump) -> Loaded {
+    fn new(dump: Dump, next_token: u64) -> Loaded {
         fn index<T>(items: &[T], key: impl Fn(&T) -> u64) -> HashMap<u64, usize> {
             items.iter().enumerate().map(|(i, t)| (key(t), i)).collect()
         }
@@ -124,6 +158,16 @@ impl Loaded {
                 .collect(),
             settings: dump.alert_settings.iter().cloned().collect(),
             dirty: dump.dirty_credentials.iter().copied().collect(),
+            tokens: index(&dump.tokens, |t| t.id),
+            hashes: dump
+                .tokens
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (t.hash, i))
+                .collect(),
+            teams: index(&dump.teams, |t| t.id),
+            history: index(&dump.history, |e| e.id),
+            next_token,
             dump,
         }
     }
@@ -212,6 +256,24 @@ impl StoreView for Loaded {
     fn next_ids(&self) -> Result<NextIds> {
         Ok(self.dump.next_ids)
     }
+    fn token(&self, id: u64) -> Result<Option<Token>> {
+        Ok(self.tokens.get(&id).map(|&i| self.dump.tokens[i].clone()))
+    }
+    fn token_by_hash(&self, hash: &TokenHash) -> Result<Option<Token>> {
+        Ok(self.hashes.get(hash).map(|&i| self.dump.tokens[i].clone()))
+    }
+    fn next_token_id(&self) -> Result<u64> {
+        Ok(self.next_token)
+    }
+    fn team(&self, id: u64) -> Result<Option<Team>> {
+        Ok(self.teams.get(&id).map(|&i| self.dump.teams[i].clone()))
+    }
+    fn team_named(&self, name: &str) -> Result<Option<Team>> {
+        Ok(self.dump.teams.iter().find(|t| t.name == name).cloned())
+    }
+    fn history_entry(&self, id: u64) -> Result<Option<HistoryEntry>> {
+        Ok(self.history.get(&id).map(|&i| self.dump.history[i].clone()))
+    }
 }
 
 /// How many rows one multi-row insert carries.
@@ -265,12 +327,13 @@ async fn write_plan<C: GenericClient + Sync>(
         }
         let ids: Vec<i64> = chunk.iter().map(|c| sql_id(c.id)).collect();
         let holders: Vec<i64> = chunk.iter().map(|c| sql_id(c.holder_id)).collect();
+        let days: Vec<i32> = chunk.iter().map(|c| day(c.completed_on)).collect();
         let bodies: Vec<Vec<u8>> = chunk.iter().map(encode_value).collect();
         execute(
             c,
-            "INSERT INTO courses (id, holder_id, body) \
-             SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BYTEA[])",
-            &[&ids, &holders, &bodies],
+            "INSERT INTO courses (id, holder_id, completed_on, body) \
+             SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::INT[], $4::BYTEA[])",
+            &[&ids, &holders, &days, &bodies],
         )
         .await?;
     }
@@ -335,6 +398,7 @@ async fn write_plan<C: GenericClient + Sync>(
         let sql = format!("SELECT setval('{}', $1, false)", sequence(*kind));
         query(c, &sql, &[&sql_id((*next).max(1))]).await?;
     }
+    write_access(c, plan).await?;
     let touched: BTreeSet<u64> = plan
         .holders
         .iter()
@@ -343,6 +407,47 @@ async fn write_plan<C: GenericClient + Sync>(
         .chain(plan.courses.iter().map(|c| c.holder_id))
         .collect();
     bump_versions(c, touched, !plan.programs.is_empty()).await
+}
+
+/// The tokens, teams and history entries of a restore plan, and the sequences past them.
+async fn write_access<C: GenericClient + Sync>(c: &C, plan: &RestorePlan) -> Result<()> {
+    for t in &plan.tokens {
+        put_token(c, t).await?;
+    }
+    if let Some(top) = plan.tokens.iter().map(|t| t.id).max() {
+        move_past(c, "token_ids", top).await?;
+    }
+    for t in &plan.teams {
+        execute(
+            c,
+            "INSERT INTO teams (id, name, body) VALUES ($1, $2, $3)",
+            &[&sql_id(t.id), &t.name, &encode_value(t)],
+        )
+        .await?;
+    }
+    if let Some(top) = plan.teams.iter().map(|t| t.id).max() {
+        move_past(c, "team_ids", top).await?;
+    }
+    if let Some(top) = plan.history.iter().map(|e| e.id).max() {
+        move_past(c, "history_ids", top).await?;
+    }
+    for e in &plan.history {
+        let e = if e.id == 0 {
+            HistoryEntry {
+                id: next_in(c, "history_ids").await?,
+                ..e.clone()
+            }
+        } else {
+            e.clone()
+        };
+        execute(
+            c,
+            "INSERT INTO history (id, holder_id, body) VALUES ($1, $2, $3)",
+            &[&sql_id(e.id), &e.holder_id.map(sql_id), &encode_value(&e)],
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 impl Snapshots for PgStore {
@@ -371,7 +476,8 @@ impl Snapshots for PgStore {
             .start()
             .await
             .map_err(db_err)?;
-        let loaded = Loaded::new(read_dump(&tx).await?);
+        let next_token = next_of(&tx, "token_ids").await?;
+        let loaded = Loaded::new(read_dump(&tx).await?, next_token);
         let (planned, answer) = plan(&loaded)?;
         drop(loaded);
         write_plan(&tx, self.actor(), &planned).await?;

@@ -6,8 +6,8 @@ use crate::domain::{Team, Token, TokenHash};
 use crate::store::Conflict;
 use jiff::Timestamp;
 
-const NEXT_TOKEN: &[u8] = b"next_id/token";
-const NEXT_TEAM: &[u8] = b"next_id/team";
+pub(super) const NEXT_TOKEN: &[u8] = b"next_id/token";
+pub(super) const NEXT_TEAM: &[u8] = b"next_id/team";
 
 /// A token or team id that does not exist (these kinds have no [`crate::domain::IdKind`]).
 fn missing(what: &str, id: u64) -> StoreError {
@@ -28,7 +28,7 @@ impl WriteSet {
 }
 
 impl SledStore {
-    fn all<T: super::keys::Record>(&self, tree: usize) -> Result<Vec<T>> {
+    pub(super) fn all<T: super::keys::Record>(&self, tree: usize) -> Result<Vec<T>> {
         self.tree(tree)
             .iter()
             .values()

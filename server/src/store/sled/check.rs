@@ -5,10 +5,14 @@ use super::indexes::{Entry, Indexed};
 use super::keys::{Record, decode, id_key, read_id};
 use super::{
     ALERT_KEYS, ALERT_RETRY, ALERT_SETTINGS, ALERTS, ALERTS_BY_HOLDER, CHANNELS,
-    CHANNELS_BY_HOLDER, COURSE_BY_HOLDER, COURSES, CRED_BY_EXPIRY, CRED_BY_HOLDER, CREDENTIALS,
-    HOLDERS, HOLDERS_BY_ZONE, META, META_DEFAULT_HOLDER, PROGRAMS, Result, StoreError, TREE_NAMES,
+    CHANNELS_BY_HOLDER, COURSE_BY_DAY, COURSE_BY_HOLDER, COURSES, CRED_BY_EXPIRY, CRED_BY_HOLDER,
+    CREDENTIALS, HISTORY, HISTORY_BY_HOLDER, HOLDERS, HOLDERS_BY_ZONE, META, META_DEFAULT_HOLDER,
+    PROGRAMS, Result, StoreError, TEAMS, TOKENS, TOKENS_BY_HASH, TREE_NAMES,
 };
-use crate::domain::{Alert, AlertSettings, Channel, Course, Credential, Holder, IdKind, Program};
+use crate::domain::{
+    Alert, AlertSettings, Channel, Course, Credential, HistoryEntry, Holder, IdKind, Program, Team,
+    Token,
+};
 use serde::Serialize;
 use sled::Transactional;
 use sled::Tree;
@@ -16,15 +20,18 @@ use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The index trees that are derived from primary records and can be rebuilt.
-pub(super) const INDEXES: [usize; 8] = [
+pub(super) const INDEXES: [usize; 11] = [
     CRED_BY_HOLDER,
     COURSE_BY_HOLDER,
+    COURSE_BY_DAY,
     CRED_BY_EXPIRY,
     HOLDERS_BY_ZONE,
     ALERT_KEYS,
     ALERTS_BY_HOLDER,
     ALERT_RETRY,
     CHANNELS_BY_HOLDER,
+    TOKENS_BY_HASH,
+    HISTORY_BY_HOLDER,
 ];
 
 /// What a check found.
@@ -52,6 +59,8 @@ struct Primaries {
     courses: Vec<Course>,
     alerts: Vec<Alert>,
     channels: Vec<Channel>,
+    tokens: Vec<Token>,
+    history: Vec<HistoryEntry>,
 }
 
 fn read_all<T: Record>(tree: &Tree, name: &str, report: &mut CheckReport) -> Result<Vec<T>> {
@@ -74,7 +83,10 @@ fn primaries(trees: &[Tree], report: &mut CheckReport) -> Result<Primaries> {
         courses: read_all(&trees[COURSES], TREE_NAMES[COURSES], report)?,
         alerts: read_all(&trees[ALERTS], TREE_NAMES[ALERTS], report)?,
         channels: read_all(&trees[CHANNELS], TREE_NAMES[CHANNELS], report)?,
+        tokens: read_all(&trees[TOKENS], TREE_NAMES[TOKENS], report)?,
+        history: read_all(&trees[HISTORY], TREE_NAMES[HISTORY], report)?,
     };
+    read_all::<Team>(&trees[TEAMS], TREE_NAMES[TEAMS], report)?;
     read_all::<Program>(&trees[PROGRAMS], TREE_NAMES[PROGRAMS], report)?;
     read_all::<AlertSettings>(&trees[ALERT_SETTINGS], TREE_NAMES[ALERT_SETTINGS], report)?;
     Ok(p)
@@ -94,6 +106,8 @@ fn expected(p: &Primaries) -> BTreeMap<usize, BTreeMap<Vec<u8>, Vec<u8>>> {
     p.courses.iter().for_each(|r| put(r.entries()));
     p.alerts.iter().for_each(|r| put(r.entries()));
     p.channels.iter().for_each(|r| put(r.entries()));
+    p.tokens.iter().for_each(|r| put(r.entries()));
+    p.history.iter().for_each(|r| put(r.entries()));
     out
 }
 

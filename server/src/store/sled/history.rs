@@ -8,7 +8,7 @@ use crate::domain::{Actor, HistoryEntry};
 use crate::store::Cursor;
 use std::sync::Arc;
 
-const NEXT_HISTORY: &[u8] = b"next_id/history";
+pub(super) const NEXT_HISTORY: &[u8] = b"next_id/history";
 
 /// What a history entry says about one record, as the record kind words it.
 pub(crate) struct Audit {

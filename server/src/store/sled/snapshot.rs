@@ -10,13 +10,18 @@
 //! and rebuilt by a restore. A restore plans under the same write lock, so the import rules
 //! see the store exactly as the writes will find it.
 
+use super::access::{NEXT_TEAM, NEXT_TOKEN};
+use super::history::NEXT_HISTORY;
 use super::keys::{alert_key, decode, id_key, read_id};
 use super::{
-    ALERT_KEYS, ALERT_SETTINGS, ALERTS, CHANNELS, COURSES, CREDENTIALS, DIRTY, HOLDERS, META,
-    META_DEFAULT_HOLDER, META_SCHEMA, PROGRAMS, Result, SettingsScope, SledStore, StoreError,
-    WriteSet,
+    ALERT_KEYS, ALERT_SETTINGS, ALERTS, CHANNELS, COURSES, CREDENTIALS, DIRTY, HISTORY, HOLDERS,
+    META, META_DEFAULT_HOLDER, META_SCHEMA, PROGRAMS, Result, SettingsScope, SledStore, StoreError,
+    TEAMS, TOKENS, WriteSet,
 };
-use crate::domain::{Alert, AlertSettings, Channel, Course, Credential, Holder, Program};
+use crate::domain::{
+    Alert, AlertSettings, Channel, Course, Credential, HistoryEntry, Holder, Program, Team, Token,
+    TokenHash,
+};
 use crate::store::{COUNTED, Dump, NextIds, RestorePlan, StoreView};
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -49,7 +54,7 @@ impl SledStore {
     /// Every record of the store as of one instant; writers wait while the raw records are
     /// copied (see the module docs).
     pub fn dump(&self) -> Result<Dump> {
-        const TREES: [usize; 9] = [
+        const TREES: [usize; 12] = [
             HOLDERS,
             PROGRAMS,
             CREDENTIALS,
@@ -59,6 +64,9 @@ impl SledStore {
             ALERTS,
             DIRTY,
             META,
+            TOKENS,
+            TEAMS,
+            HISTORY,
         ];
         let raw: Vec<Vec<(sled::IVec, sled::IVec)>> = {
             let _guard = self
@@ -115,6 +123,9 @@ impl SledStore {
                     .push((String::from_utf8_lossy(zone).into_owned(), at));
             }
         }
+        dump.tokens = values(next())?;
+        dump.teams = values(next())?;
+        dump.history = values(next())?;
         Ok(dump)
     }
 
@@ -125,11 +136,12 @@ impl SledStore {
         &self,
         plan: impl FnOnce(&dyn StoreView) -> std::result::Result<(RestorePlan, T), E>,
     ) -> std::result::Result<T, E> {
-        self.write(|store, tx| {
-            Ok(plan(store).map(|(planned, answer)| {
-                tx.restore(planned);
-                answer
-            }))
+        self.write(|store, tx| match plan(store) {
+            Ok((planned, answer)) => {
+                tx.restore(store, planned)?;
+                Ok(Ok(answer))
+            }
+            Err(e) => Ok(Err(e)),
         })
         .await?
     }
@@ -138,7 +150,7 @@ impl SledStore {
 impl WriteSet {
     /// The writes of a restore: records with their index entries, the default holder, last
     /// ticks, changed-credential marks and counters.
-    fn restore(&mut self, plan: RestorePlan) {
+    fn restore(&mut self, store: &SledStore, plan: RestorePlan) -> Result<()> {
         for h in &plan.holders {
             self.put_record(None, h);
         }
@@ -173,6 +185,42 @@ impl WriteSet {
         for (kind, next) in &plan.counters {
             self.put_raw(META, &super::keys::next_id_key(*kind), &id_key(*next));
         }
+        let counter = |key: &[u8]| -> Result<u64> {
+            Ok(store
+                .tree(META)
+                .get(key)?
+                .and_then(|v| read_id(&v))
+                .unwrap_or(1))
+        };
+        if let Some(top) = plan.tokens.iter().map(|t| t.id).max() {
+            for t in &plan.tokens {
+                self.put_record(None, t);
+            }
+            let next = counter(NEXT_TOKEN)?.max(top + 1);
+            self.put_raw(META, NEXT_TOKEN, &id_key(next));
+        }
+        if let Some(top) = plan.teams.iter().map(|t| t.id).max() {
+            for t in &plan.teams {
+                self.put_record(None, t);
+            }
+            let next = counter(NEXT_TEAM)?.max(top + 1);
+            self.put_raw(META, NEXT_TEAM, &id_key(next));
+        }
+        if !plan.history.is_empty() {
+            let kept = plan.history.iter().map(|e| e.id).max().unwrap_or(0);
+            let mut next = counter(NEXT_HISTORY)?.max(kept + 1);
+            for e in plan.history {
+                let e = if e.id == 0 {
+                    next += 1;
+                    HistoryEntry { id: next - 1, ..e }
+                } else {
+                    e
+                };
+                self.put_record(None, &e);
+            }
+            self.put_raw(META, NEXT_HISTORY, &id_key(next));
+        }
+        Ok(())
     }
 }
 
@@ -227,6 +275,28 @@ impl StoreView for SledStore {
     }
     fn is_dirty(&self, credential: u64) -> Result<bool> {
         Ok(self.tree(DIRTY).contains_key(id_key(credential))?)
+    }
+    fn token(&self, id: u64) -> Result<Option<Token>> {
+        self.get(TOKENS, &id_key(id))
+    }
+    fn token_by_hash(&self, hash: &TokenHash) -> Result<Option<Token>> {
+        SledStore::token_by_hash(self, *hash)
+    }
+    fn next_token_id(&self) -> Result<u64> {
+        Ok(self
+            .tree(META)
+            .get(NEXT_TOKEN)?
+            .and_then(|v| read_id(&v))
+            .unwrap_or(1))
+    }
+    fn team(&self, id: u64) -> Result<Option<Team>> {
+        self.get(TEAMS, &id_key(id))
+    }
+    fn team_named(&self, name: &str) -> Result<Option<Team>> {
+        Ok(self.teams()?.into_iter().find(|t| t.name == name))
+    }
+    fn history_entry(&self, id: u64) -> Result<Option<HistoryEntry>> {
+        self.get(HISTORY, &id_key(id))
     }
     fn next_ids(&self) -> Result<NextIds> {
         let mut next = NextIds::default();

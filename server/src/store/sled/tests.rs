@@ -447,6 +447,64 @@ async fn check_finds_broken_indexes_and_repair_rebuilds_them() {
     assert_eq!(store.courses_of(h.id).unwrap().len(), 1);
 }
 
+/// The access indexes are checked and rebuilt like the others: a lost token-hash entry
+/// (the token would no longer authenticate) and a stray history entry of a holder.
+#[tokio::test]
+async fn check_and_repair_cover_the_token_and_history_indexes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let actor = crate::domain::Actor {
+        token_id: Some(1),
+        name: "tk1 (test)".into(),
+        at: "2026-06-15T12:00:00Z".parse().unwrap(),
+    };
+    let acting = store.acting(actor);
+    let token = acting
+        .create_token(crate::domain::Token {
+            id: 0,
+            name: "laptop".into(),
+            role: crate::domain::Role::Admin,
+            holder_id: None,
+            hash: [7; 32],
+            created_at: "2026-06-15T12:00:00Z".parse().unwrap(),
+            expires_at: None,
+            revoked_at: None,
+        })
+        .await
+        .unwrap();
+    let h = acting.create_holder(holder("Dana")).await.unwrap();
+    assert!(
+        store.check().unwrap().ok(),
+        "{:?}",
+        store.check().unwrap().problems
+    );
+    assert_eq!(store.history(Some(h.id), None, 10).unwrap().items.len(), 1);
+    store.tree(TOKENS_BY_HASH).clear().unwrap();
+    store
+        .tree(HISTORY_BY_HOLDER)
+        .insert(pair_key(h.id, 999), &[][..])
+        .unwrap();
+    assert_eq!(store.token_by_hash([7; 32]).unwrap(), None);
+    let report = store.check().unwrap();
+    assert_eq!(report.problems.len(), 2, "{:?}", report.problems);
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.contains("idx_token_by_hash") && p.contains("missing"))
+    );
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.contains("idx_history_by_holder") && p.contains("point at nothing"))
+    );
+    let repaired = store.repair().unwrap();
+    assert!(repaired.ok(), "{:?}", repaired.problems);
+    assert_eq!(store.token_by_hash([7; 32]).unwrap(), Some(token));
+    assert_eq!(store.history(Some(h.id), None, 10).unwrap().items.len(), 1);
+}
+
 #[tokio::test]
 async fn a_record_that_does_not_decode_is_reported() {
     let dir = tempfile::tempdir().unwrap();
