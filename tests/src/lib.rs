@@ -359,6 +359,11 @@ impl Daemon {
         };
     }
 
+    /// The daemon's process id while it runs (to read its CPU time and memory in /proc).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// What the daemon logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.stderr_log).unwrap_or_default()
