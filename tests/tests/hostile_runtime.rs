@@ -288,9 +288,7 @@ async fn served(url: &str) -> bool {
 /// connections that never send a byte do not lock new clients out: the daemon caps its
 /// connections below the limit, refuses the rest (logged with the peer, rate-limited),
 /// closes the silent ones at the handshake deadline, and a new client is served within
-/// 15 s. On main every descriptor stayed taken and nothing was logged. (200 more follow
-/// once the daemon is at its cap, since the kernel's accept queue may drop part of the
-/// first wave.)
+/// 15 s. On main every descriptor stayed taken and nothing was logged.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_connections_past_the_file_limit_do_not_lock_new_clients_out() {
     let dir = tempfile::tempdir().unwrap();
@@ -314,10 +312,6 @@ async fn idle_connections_past_the_file_limit_do_not_lock_new_clients_out() {
         std::thread::sleep(Duration::from_millis(10));
     }
     println!("the daemon holds {} descriptors", fds());
-    // What the kernel's accept queue dropped of the first wave, sent again: past the cap.
-    let more: Vec<std::net::TcpStream> = (0..200)
-        .filter_map(|_| std::net::TcpStream::connect(&addr).ok())
-        .collect();
     while !served(&daemon.url).await {
         assert!(
             started.elapsed() < Duration::from_secs(15),
@@ -345,12 +339,150 @@ async fn idle_connections_past_the_file_limit_do_not_lock_new_clients_out() {
                 .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset),
         "a silent connection is closed at the handshake deadline: {read:?}"
     );
+    drop(idle);
+
+    // Past the cap, connections are refused and logged with the peer, rate-limited. With a
+    // limit of 256 the cap is 128: 300 connections at once (the accept queue takes them all,
+    // where it may drop part of 1,100) pass it for certain.
+    let limited = std::process::Command::new("prlimit")
+        .args(["--pid", &pid, "--nofile=256:1024"])
+        .status()
+        .expect("run prlimit (util-linux)");
+    assert!(limited.success());
+    let wave: Vec<std::net::TcpStream> = (0..300)
+        .map(|_| std::net::TcpStream::connect(&addr).expect("connect"))
+        .collect();
+    let started = std::time::Instant::now();
+    while !daemon.log().contains("refused a connection") {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no refusal logged past the cap; log:\n{}",
+            daemon.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let log = daemon.log();
-    assert!(
-        log.contains("refused a connection") && log.contains("127.0.0.1:"),
-        "refusals are logged with the peer:\n{log}"
-    );
+    let line = log
+        .lines()
+        .find(|l| l.contains("refused a connection"))
+        .unwrap();
+    assert!(line.contains("peer=127.0.0.1:"), "{line}");
     let refusals = log.matches("refused a connection").count();
-    assert!(refusals <= 3, "refusals are rate-limited: {refusals} lines");
-    drop((idle, more));
+    assert!(refusals <= 2, "refusals are rate-limited: {refusals} lines");
+    drop(wave);
+}
+
+/// Plants `count` settled alerts (no pending delivery) on `holder`'s `credential`, one per
+/// past cycle, so each has a key of its own.
+async fn settled_alerts(holder: &Holder, credential: &Credential, count: usize) -> Vec<Alert> {
+    (0..count)
+        .map(|i| Alert {
+            id: 0,
+            holder_id: holder.id,
+            credential_id: credential.id,
+            program: "nha-cpt".into(),
+            expires_on: date(1950, 1, 1)
+                .checked_add(i64::try_from(i).unwrap().days())
+                .unwrap(),
+            mark: Mark::Before(30),
+            threshold_days: 30,
+            due_on: date(1950, 1, 1),
+            title: "an old reminder".into(),
+            body: "an old reminder".into(),
+            met: false,
+            compliance_status: "at_risk".into(),
+            created_at: Timestamp::UNIX_EPOCH,
+            snoozed_until: None,
+            acknowledged: true,
+            cancelled: false,
+            deliveries: Vec::new(),
+        })
+        .collect()
+}
+
+/// The median time of `n` course writes for `holder` through `courses`.
+async fn median_course_write(
+    courses: &mut recert_proto::v1::course_service_client::CourseServiceClient<
+        recert_tests::AuthChannel,
+    >,
+    holder: &str,
+    today: Date,
+    n: usize,
+) -> Duration {
+    let mut times = Vec::new();
+    for i in 0..n {
+        let started = std::time::Instant::now();
+        courses
+            .create_course(recert_proto::v1::CreateCourseRequest {
+                course: Some(recert_proto::v1::Course {
+                    holder_id: holder.into(),
+                    title: format!("Course {i}"),
+                    completed_on: today.to_string(),
+                    credits_hundredths: 100,
+                    unit: "hours".into(),
+                    ..Default::default()
+                }),
+                allow_duplicate: true,
+            })
+            .await
+            .unwrap();
+        times.push(started.elapsed());
+    }
+    times.sort();
+    times[n / 2]
+}
+
+/// F20 / point 5: logging a course costs the same whatever the holder's alert count. A
+/// holder with 20,000 alerts (scaled down from the review's 200,000; on main each write loaded
+/// them all, 465 ms at 200,000 in release) logs courses within twice the median time of a
+/// holder with 10, plus 10 ms.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logging_a_course_costs_the_same_with_many_alerts_on_the_holder() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let today = Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
+    let far = today.checked_add(400.days()).unwrap();
+    let (many, few) = {
+        async fn two<S: Records + Outbox>(store: &S, far: Date) -> (u64, u64) {
+            let mut ids = Vec::new();
+            for (name, count) in [("Many Alerts", 20_000), ("Few Alerts", 10)] {
+                let (holder, credential, _) =
+                    holder_with(store, name, "UTC", "http://127.0.0.1:9/unused", far).await;
+                store
+                    .enqueue_alerts(settled_alerts(&holder, &credential, count).await)
+                    .await
+                    .unwrap();
+                ids.push(holder.id);
+            }
+            (ids[0], ids[1])
+        }
+        if let Some(base) = recert_tests::postgres_base() {
+            let url = recert_tests::database_for(&base, &data);
+            let store = PgStore::open(&PgOptions { url, pool_size: 2 })
+                .await
+                .unwrap();
+            let ids = two(&store, far).await;
+            recertd::store::Store::close(&store).await.unwrap();
+            ids
+        } else {
+            let store = SledStore::open(&data, &StoreOptions::default()).unwrap();
+            let ids = two(&store, far).await;
+            recertd::store::Store::close(&store).await.unwrap();
+            ids
+        }
+    };
+    let daemon = Daemon::start(&data, None);
+    let mut courses =
+        recert_proto::v1::course_service_client::CourseServiceClient::new(daemon.channel().await);
+    let (many, few) = (IdKind::Holder.format(many), IdKind::Holder.format(few));
+    // Warm both up (first standing, caches), then measure.
+    median_course_write(&mut courses, &many, today, 3).await;
+    median_course_write(&mut courses, &few, today, 3).await;
+    let with_few = median_course_write(&mut courses, &few, today, 21).await;
+    let with_many = median_course_write(&mut courses, &many, today, 21).await;
+    println!("median course write: {with_few:?} with 10 alerts, {with_many:?} with 20,000");
+    assert!(
+        with_many < with_few * 2 + Duration::from_millis(10),
+        "a course write took {with_many:?} with 20,000 alerts on the holder, {with_few:?} with 10"
+    );
 }
