@@ -555,6 +555,7 @@ async fn serve<S: Store>(
         .add_service(AlertServiceServer::new(AlertApi {
             api: api.clone(),
             shutdown: shutdown.clone(),
+            watchers: api::Watchers::default(),
         }))
         .add_service(BackupServiceServer::new(BackupApi(api.clone())))
         .add_service(TokenServiceServer::new(TokenApi(api.clone())))

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use tonic::Request;
 
 pub use access::{HistoryApi, TeamApi, TokenApi};
-pub use alerts::{AlertApi, ChannelApi};
+pub use alerts::{AlertApi, ChannelApi, Watchers};
 pub use auth::AuthLayer;
 pub use backup::BackupApi;
 pub use compliance::ComplianceApi;
