@@ -436,7 +436,16 @@ async fn run_on<S: Store>(
         engine_stop.clone(),
     ));
     on_ready();
-    let result = serve(store.clone(), listener, tls, clock, engine, shutdown).await;
+    let result = serve(
+        store.clone(),
+        listener,
+        tls,
+        clock,
+        engine,
+        config.export_deadline,
+        shutdown,
+    )
+    .await;
     engine_stop.cancel();
     let _ = jobs.await;
     store.close().await?;
@@ -471,9 +480,10 @@ async fn serve<S: Store>(
     tls: Option<tonic::transport::ServerTlsConfig>,
     clock: Arc<dyn Clock>,
     engine: alerts::AlertEngine<S>,
+    export_deadline: std::time::Duration,
     shutdown: CancellationToken,
 ) -> Result<(), RunError> {
-    let api = Api::new(store, clock, engine);
+    let api = Api::new(store, clock, engine).with_export_deadline(export_deadline);
     let (health, health_service) = tonic_health::server::health_reporter();
     health
         .set_serving::<HolderServiceServer<HolderApi<S>>>()

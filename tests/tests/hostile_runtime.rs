@@ -512,36 +512,7 @@ async fn watch_streams_page_their_backlog_and_are_capped_per_token() {
     const BACKLOG: usize = 20_000;
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let today = Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
-    let far = today.checked_add(400.days()).unwrap();
-    let holder = {
-        async fn backlog<S: Records + Outbox>(store: &S, far: Date) -> u64 {
-            let (holder, credential, _) =
-                holder_with(store, "Watched", "UTC", "http://127.0.0.1:9/unused", far).await;
-            let mut alerts = settled_alerts(&holder, &credential, BACKLOG).await;
-            for a in &mut alerts {
-                a.body = "x".repeat(1400);
-            }
-            for chunk in alerts.chunks(5000) {
-                store.enqueue_alerts(chunk.to_vec()).await.unwrap();
-            }
-            holder.id
-        }
-        if let Some(base) = recert_tests::postgres_base() {
-            let url = recert_tests::database_for(&base, &data);
-            let store = PgStore::open(&PgOptions { url, pool_size: 2 })
-                .await
-                .unwrap();
-            let id = backlog(&store, far).await;
-            recertd::store::Store::close(&store).await.unwrap();
-            id
-        } else {
-            let store = SledStore::open(&data, &StoreOptions::default()).unwrap();
-            let id = backlog(&store, far).await;
-            recertd::store::Store::close(&store).await.unwrap();
-            id
-        }
-    };
+    let holder = plant_backlog(&data, BACKLOG).await;
     let holder = IdKind::Holder.format(holder);
     let daemon = Daemon::start(&data, None);
     let pid = daemon.pid().expect("the daemon runs");
@@ -625,4 +596,88 @@ async fn watch_streams_page_their_backlog_and_are_capped_per_token() {
         last = a.seq;
     }
     drop(stalled);
+}
+
+/// Plants a holder with `count` settled alerts of 1.4 KB each in the store of `data`;
+/// returns the holder's id.
+async fn plant_backlog(data: &Path, count: usize) -> u64 {
+    async fn backlog<S: Records + Outbox>(store: &S, count: usize) -> u64 {
+        let today = Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
+        let far = today.checked_add(400.days()).unwrap();
+        let (holder, credential, _) =
+            holder_with(store, "Watched", "UTC", "http://127.0.0.1:9/unused", far).await;
+        let mut alerts = settled_alerts(&holder, &credential, count).await;
+        for a in &mut alerts {
+            a.body = "x".repeat(1400);
+        }
+        for chunk in alerts.chunks(5000) {
+            store.enqueue_alerts(chunk.to_vec()).await.unwrap();
+        }
+        holder.id
+    }
+    if let Some(base) = recert_tests::postgres_base() {
+        let url = recert_tests::database_for(&base, data);
+        let store = PgStore::open(&PgOptions { url, pool_size: 2 })
+            .await
+            .unwrap();
+        let id = backlog(&store, count).await;
+        recertd::store::Store::close(&store).await.unwrap();
+        id
+    } else {
+        let store = SledStore::open(data, &StoreOptions::default()).unwrap();
+        let id = backlog(&store, count).await;
+        recertd::store::Store::close(&store).await.unwrap();
+        id
+    }
+}
+
+/// F7 (part) / point 3: an export whose reader stalls is cut off at the export deadline
+/// (`--export-deadline-secs`, 2 s here), which frees the copy of the store it pinned; the
+/// reader then gets DEADLINE_EXCEEDED naming the flag. On main the stream stayed open, and
+/// its copy pinned, for as long as the reader kept the connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_export_is_cut_off_at_the_deadline() {
+    use recert_proto::v1 as pb;
+    use recert_proto::v1::backup_service_client::BackupServiceClient;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    plant_backlog(&data, 20_000).await;
+    let daemon = Daemon::start_with(&data, None, &["--export-deadline-secs", "2"]);
+    let mut backup = BackupServiceClient::new(daemon.channel().await);
+    let mut export = backup
+        .export_data(pb::ExportDataRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let first = export.message().await.unwrap().expect("a first chunk");
+    assert!(!first.data.is_empty());
+    // Stall until the daemon says it cut the export off.
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !daemon.log().contains("export cut off") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a stalled export was not cut off: {}",
+            daemon.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // What was already buffered arrives, then the error instead of the rest of the dump.
+    let mut bytes = first.data.len();
+    let error = loop {
+        match export.message().await {
+            Ok(Some(chunk)) => bytes += chunk.data.len(),
+            Ok(None) => panic!("the export ended normally after {bytes} bytes"),
+            Err(status) => break status,
+        }
+    };
+    assert_eq!(error.code(), tonic::Code::DeadlineExceeded, "{error:?}");
+    assert!(
+        error.message().contains("--export-deadline-secs"),
+        "{}",
+        error.message()
+    );
+    assert!(
+        bytes < 20 << 20,
+        "{bytes} bytes arrived of a dump over 28 MB"
+    );
 }

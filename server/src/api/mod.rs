@@ -38,6 +38,8 @@ pub use programs::ProgramApi;
 pub struct Api<S> {
     service: Service<S>,
     alerts: AlertEngine<S>,
+    /// The longest an `ExportData` stream stays open.
+    export_deadline: std::time::Duration,
 }
 
 impl<S: Store> Api<S> {
@@ -47,7 +49,14 @@ impl<S: Store> Api<S> {
             service: Service::new(store, clock, alerts.waker())
                 .with_destinations(alerts.destinations().clone()),
             alerts,
+            export_deadline: crate::config::EXPORT_DEADLINE,
         }
+    }
+
+    /// The same, cutting export streams off after `deadline`.
+    pub fn with_export_deadline(mut self, deadline: std::time::Duration) -> Self {
+        self.export_deadline = deadline;
+        self
     }
 
     /// The service layer.
