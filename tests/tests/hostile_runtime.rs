@@ -528,8 +528,8 @@ async fn watch_streams_page_their_backlog_and_are_capped_per_token() {
     }
     let before = rss(pid);
     let mut stalled = Vec::new();
-    for i in 0..16 {
-        let mut stream = clients[i]
+    for (i, client) in clients.iter_mut().take(16).enumerate() {
+        let mut stream = client
             .watch_alerts(request())
             .await
             .unwrap_or_else(|s| panic!("stream {i} refused: {s:?}"))
