@@ -74,7 +74,13 @@ pub struct Config {
     /// On PostgreSQL, how long the alert lease lasts without renewal: the longest a dead
     /// leader's alerts wait for another daemon.
     pub lease: std::time::Duration,
+    /// The longest one `ExportData` stream may stay open: a reader that stalls past it is
+    /// cut off, and the copy of the store it pinned freed.
+    pub export_deadline: std::time::Duration,
 }
+
+/// [`Config::export_deadline`] by default: 10 minutes.
+pub const EXPORT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// PEM files of the server's TLS identity.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,6 +113,7 @@ impl Config {
             tls: None,
             database_url: None,
             lease: std::time::Duration::from_secs(15),
+            export_deadline: EXPORT_DEADLINE,
         }
     }
 
@@ -158,6 +165,8 @@ pub struct Settings {
     pub database_url: Option<String>,
     /// Seconds the alert lease lasts (PostgreSQL; at least 1).
     pub lease_secs: Option<u64>,
+    /// Seconds one export stream may stay open (at least 1).
+    pub export_deadline_secs: Option<u64>,
 }
 
 impl Settings {
@@ -181,6 +190,7 @@ impl Settings {
             insecure_plaintext: self.insecure_plaintext.or(under.insecure_plaintext),
             database_url: self.database_url.or(under.database_url),
             lease_secs: self.lease_secs.or(under.lease_secs),
+            export_deadline_secs: self.export_deadline_secs.or(under.export_deadline_secs),
         }
     }
 }
@@ -322,6 +332,9 @@ pub fn load(file: Option<&Path>, flags: Settings) -> Result<Config, ConfigError>
         .map(DatabaseUrl);
     if let Some(secs) = settings.lease_secs {
         config.lease = std::time::Duration::from_secs(secs.max(1));
+    }
+    if let Some(secs) = settings.export_deadline_secs {
+        config.export_deadline = std::time::Duration::from_secs(secs.max(1));
     }
     if let Some(from) = settings.smtp_from {
         config.alerts.smtp_from = from;

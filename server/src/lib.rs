@@ -243,6 +243,12 @@ pub async fn run(
 ) -> Result<(), RunError> {
     let tls = config.tls.as_ref().map(tls_config).transpose()?;
     let listener = listener.into();
+    let files = conn::raise_file_limit();
+    tracing::info!(
+        file_limit = files,
+        max_connections = conn::max_connections(files),
+        "connection limits"
+    );
     prepare_data_dir(&config.data_dir)?;
     match &config.database_url {
         Some(url) => {
@@ -431,7 +437,16 @@ async fn run_on<S: Store>(
         engine_stop.clone(),
     ));
     on_ready();
-    let result = serve(store.clone(), listener, tls, clock, engine, shutdown).await;
+    let result = serve(
+        store.clone(),
+        listener,
+        tls,
+        clock,
+        engine,
+        config.export_deadline,
+        shutdown,
+    )
+    .await;
     engine_stop.cancel();
     let _ = jobs.await;
     store.close().await?;
@@ -480,9 +495,10 @@ async fn serve<S: Store>(
     tls: Option<tonic::transport::ServerTlsConfig>,
     clock: Arc<dyn Clock>,
     engine: alerts::AlertEngine<S>,
+    export_deadline: std::time::Duration,
     shutdown: CancellationToken,
 ) -> Result<(), RunError> {
-    let api = Api::new(store, clock, engine);
+    let api = Api::new(store, clock, engine).with_export_deadline(export_deadline);
     let (health, health_service) = tonic_health::server::health_reporter();
     health
         .set_serving::<HolderServiceServer<HolderApi<S>>>()
@@ -546,7 +562,10 @@ async fn serve<S: Store>(
         }
     }
     use crate::domain::limits::MAX_REQUEST_BYTES;
-    let mut builder = tonic::transport::Server::builder();
+    let mut builder = tonic::transport::Server::builder()
+        .http2_keepalive_interval(Some(conn::KEEPALIVE_INTERVAL))
+        .http2_keepalive_timeout(Some(conn::KEEPALIVE_TIMEOUT))
+        .max_concurrent_streams(Some(conn::MAX_STREAMS_PER_CONNECTION));
     if let Some(tls) = tls {
         builder = builder
             .tls_config(tls)
@@ -581,6 +600,7 @@ async fn serve<S: Store>(
             AlertServiceServer::new(AlertApi {
                 api: api.clone(),
                 shutdown: shutdown.clone(),
+                watchers: api::Watchers::default(),
             })
             .max_decoding_message_size(MAX_REQUEST_BYTES),
         )
@@ -611,18 +631,12 @@ async fn serve<S: Store>(
     type Serving =
         std::pin::Pin<Box<dyn Future<Output = Result<(), tonic::transport::Error>> + Send>>;
     let mut server: Serving = match listener {
-        Listener::Tcp(listener) => Box::pin(server.serve_with_incoming_shutdown(
-            // Nagle's algorithm would hold back every response over a few hundred bytes.
-            tokio_stream::StreamExt::map(
-                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
-                |conn| conn.map(conn::Unvectored),
-            ),
-            stop,
-        )),
-        Listener::Unix(listener) => Box::pin(server.serve_with_incoming_shutdown(
-            tokio_stream::wrappers::UnixListenerStream::new(listener),
-            stop,
-        )),
+        Listener::Tcp(listener) => {
+            Box::pin(server.serve_with_incoming_shutdown(conn::Incoming::new(listener), stop))
+        }
+        Listener::Unix(listener) => {
+            Box::pin(server.serve_with_incoming_shutdown(conn::Incoming::new(listener), stop))
+        }
     };
     tokio::select! {
         result = &mut server => result.map_err(|e| RunError::Serve(e.to_string())),

@@ -90,9 +90,13 @@ struct Args {
     /// dies, another takes over within this time [default: 15].
     #[arg(long, env = "RECERT_LEASE_SECS", value_parser = clap::value_parser!(u64).range(1..))]
     lease_secs: Option<u64>,
+    /// Seconds one export stream may stay open; a reader that stalls past it is cut off
+    /// with DEADLINE_EXCEEDED [default: 600].
+    #[arg(long, env = "RECERT_EXPORT_DEADLINE_SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    export_deadline_secs: Option<u64>,
     /// TOML config file (keys: listen, data_dir, cache_mib, alert_schedule, smtp_url,
     /// smtp_from, smtp_password_file, backup_schedule, backup_dir, backup_keep, tls_cert,
-    /// tls_key, insecure_plaintext, webhook_allow_nets, database_url, lease_secs); flags and
+    /// tls_key, insecure_plaintext, webhook_allow_nets, database_url, lease_secs, export_deadline_secs); flags and
     /// environment win.
     #[arg(long, env = "RECERT_CONFIG", global = true)]
     config: Option<PathBuf>,
@@ -150,6 +154,7 @@ impl Args {
             insecure_plaintext: self.insecure_plaintext.then_some(true),
             database_url: self.database_url.clone(),
             lease_secs: self.lease_secs,
+            export_deadline_secs: self.export_deadline_secs,
         }
     }
 

@@ -608,6 +608,7 @@ fn start() -> (Runtime, Services, tempfile::TempDir) {
             alerts: AlertApi {
                 api: api.clone(),
                 shutdown: tokio_util::sync::CancellationToken::new(),
+                watchers: Default::default(),
             },
             channels: ChannelApi(api),
         };

@@ -363,7 +363,7 @@ impl Daemon {
         };
     }
 
-    /// The daemon's process id, while it runs.
+    /// The daemon's process id while it runs (to read its CPU time and memory in /proc).
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
     }

@@ -69,6 +69,7 @@ impl Outbox {
         let api = AlertApi {
             api: Api::new(store.clone(), Arc::new(clock.clone()), engine.clone()),
             shutdown: tokio_util::sync::CancellationToken::new(),
+            watchers: Default::default(),
         };
         let sink = WebhookSink::start_holding(status).await;
         let holder = store

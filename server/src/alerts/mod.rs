@@ -36,6 +36,14 @@ const CLEAR_DIRTY_CHUNK: usize = 10_000;
 const FIRST_TICK_LOOKBACK_DAYS: i64 = 400;
 /// The engine re-checks at least this often (clock jumps, suspend).
 const MAX_IDLE: SignedDuration = SignedDuration::from_secs(3600);
+/// The shortest wait between two passes that did not fill a page of due deliveries: what
+/// is stored (a retry time in the past that an attempt does not move, a clock that stands
+/// still) can never make the loop spin.
+const MIN_WAIT: SignedDuration = SignedDuration::from_millis(250);
+/// The wait after a pass that failed (the store is unreachable, a record unreadable).
+const AFTER_FAILURE: SignedDuration = SignedDuration::from_secs(5);
+/// Due alerts read per dispatch pass; a full page means more may be due at once.
+const DISPATCH_PAGE: usize = 256;
 /// How often one channel may be sent a test alert (`alerts test`): often enough to try a
 /// fix, too seldom to relay mail or scan with it.
 pub const TEST_INTERVAL: SignedDuration = SignedDuration::from_secs(60);
@@ -172,11 +180,12 @@ fn fixed_days_within(day: MonthDay, from: Date, to: Date) -> Vec<Date> {
         .collect()
 }
 
-/// The holder's local midnight starting `date`.
-fn start_of(date: Date, zone: &str) -> Timestamp {
+/// The holder's local midnight starting `date`; `None` when that instant cannot be
+/// represented (a date at the end of time in a zone west of UTC).
+fn start_of(date: Date, zone: &str) -> Option<Timestamp> {
     date.to_zoned(domain::zone(zone))
+        .ok()
         .map(|z| z.timestamp())
-        .unwrap_or(Timestamp::MIN)
 }
 
 impl<S: Store> AlertEngine<S> {
@@ -234,26 +243,57 @@ impl<S: Store> AlertEngine<S> {
     /// Runs the tick of every zone whose schedule fired in `(last tick, now]`: exactly one
     /// tick per zone, at its latest missed fire, so a long outage catches up once. A zone seen
     /// for the first time starts its schedule at `now`. Returns the alerts enqueued.
+    ///
+    /// A stored last tick later than `now` (imported, or written by a clock that ran ahead)
+    /// would silence the zone until then: it is taken back to `now`, with a warning. One
+    /// older than the first tick's look-back is taken as that far back (the marks in between
+    /// coalesce anyway). A zone whose tick fails is logged and retried at its next fire; the
+    /// other zones still tick, and the first error is returned after them.
     pub async fn run_due(&self, now: Timestamp) -> Result<Vec<Alert>, AlertError> {
         let mut enqueued = Vec::new();
+        let mut failed = None;
         for zone in self.store().holder_zones().await? {
-            let tz = domain::zone(&zone);
-            let Some(last) = self.store().last_tick(&zone).await? else {
-                self.store().set_last_tick(&zone, now).await?;
-                continue;
-            };
-            let Some(fire) = self.inner.schedule.latest_in(&tz, last, now) else {
-                continue;
-            };
-            let today = fire.to_zoned(tz.clone()).date();
-            let since = last.to_zoned(tz).date();
-            let missed = since.until(today).map(|s| s.get_days()).unwrap_or(0);
-            if missed > 1 {
-                tracing::info!(%zone, %since, %today, "catching up on missed alert ticks");
+            match self.run_zone(&zone, now).await {
+                Ok(alerts) => enqueued.extend(alerts),
+                Err(e) => {
+                    tracing::error!(%zone, error = %e, "alert tick of a zone failed");
+                    failed.get_or_insert(e);
+                }
             }
-            enqueued.extend(self.tick_zone(&zone, today, Some(since), fire).await?);
-            self.store().set_last_tick(&zone, fire).await?;
         }
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(enqueued),
+        }
+    }
+
+    /// The tick of `zone` if its schedule fired in `(last tick, now]` (see [`Self::run_due`]).
+    async fn run_zone(&self, zone: &str, now: Timestamp) -> Result<Vec<Alert>, AlertError> {
+        let tz = domain::zone(zone);
+        let Some(mut last) = self.store().last_tick(zone).await? else {
+            self.store().set_last_tick(zone, now).await?;
+            return Ok(Vec::new());
+        };
+        if last > now {
+            tracing::warn!(%zone, last_tick = %last, %now, "the zone's last alert tick is in the future; taking it back to now so its alerts are not silenced");
+            self.store().set_last_tick(zone, now).await?;
+            return Ok(Vec::new());
+        }
+        let earliest = now
+            .checked_sub(SignedDuration::from_hours(24 * FIRST_TICK_LOOKBACK_DAYS))
+            .unwrap_or(now);
+        last = last.max(earliest);
+        let Some(fire) = self.inner.schedule.latest_in(&tz, last, now) else {
+            return Ok(Vec::new());
+        };
+        let today = fire.to_zoned(tz.clone()).date();
+        let since = last.to_zoned(tz).date();
+        let missed = since.until(today).map(|s| s.get_days()).unwrap_or(0);
+        if missed > 1 {
+            tracing::info!(%zone, %since, %today, "catching up on missed alert ticks");
+        }
+        let enqueued = self.tick_zone(zone, today, Some(since), fire).await?;
+        self.store().set_last_tick(zone, fire).await?;
         Ok(enqueued)
     }
 
@@ -337,11 +377,17 @@ impl<S: Store> AlertEngine<S> {
                 continue;
             }
             settled_dirty.push(id);
-            if let Some(alert) = self
+            match self
                 .evaluate(&holder, &credential, today, now, &mut standings)
-                .await?
+                .await
             {
-                due.push(alert);
+                Ok(Some(alert)) => due.push(alert),
+                Ok(None) => {}
+                // One holder's unreadable standing must not silence the zone's other holders.
+                Err(AlertError::Standing(e @ StandingError::UnknownProgram(_))) => {
+                    tracing::warn!(credential = %IdKind::Credential.format(id), error = %e, "no alert for this credential: its standing cannot be computed");
+                }
+                Err(e) => return Err(e),
             }
         }
         let evaluated = started.elapsed();
@@ -478,13 +524,29 @@ impl<S: Store> AlertEngine<S> {
     /// Each attempt's result is applied to the alert as stored when the attempt ends, so an
     /// acknowledgement, snooze or cancellation made while it was in flight stands: the attempt
     /// is counted but not retried, and nothing more is sent for that alert.
+    ///
+    /// Every alert it reads leaves the pass no longer due at `now`: attempted (and retried
+    /// later), held until its snooze ends, cancelled, or, when the engine cannot say when to
+    /// try it (a snooze that ends past the representable instants in the holder's zone, a
+    /// holder that is gone, a standing that cannot be computed), given up with the reason
+    /// and logged once. So what is stored cannot make the loop spin.
     pub async fn dispatch_due(&self, now: Timestamp) -> Result<usize, AlertError> {
+        Ok(self.dispatch_page(now).await?.attempts)
+    }
+
+    /// One page of [`Self::dispatch_due`], saying whether the page was full.
+    async fn dispatch_page(&self, now: Timestamp) -> Result<Dispatched, AlertError> {
         let mut attempts = 0;
         let mut standings: Standings = HashMap::new();
-        for due in self.store().alerts_due(now, 256).await? {
+        let page = self.store().alerts_due(now, DISPATCH_PAGE).await?;
+        let full_page = page.len() == DISPATCH_PAGE;
+        for due in page {
             let holder = match self.store().holder(due.holder_id).await {
                 Ok(h) => h,
-                Err(StoreError::NotFound { .. }) => continue,
+                Err(StoreError::NotFound { .. }) => {
+                    self.give_up(due.id, "its holder no longer exists").await?;
+                    continue;
+                }
                 Err(e) => return Err(e.into()),
             };
             // Earlier alerts' deliveries took time: start from the alert as stored now.
@@ -493,19 +555,45 @@ impl<S: Store> AlertEngine<S> {
             };
             let today = standing::today(&holder, now);
             if let Some(until) = alert.snoozed_until.filter(|u| *u > today) {
-                let at = start_of(until, &holder.time_zone);
-                self.modify(alert.id, |a| {
-                    if a.is_open() && a.snoozed_until == Some(until) {
-                        a.hold_until(at);
+                match start_of(until, &holder.time_zone).filter(|at| *at > now) {
+                    Some(at) => {
+                        self.modify(alert.id, |a| {
+                            if a.is_open() && a.snoozed_until == Some(until) {
+                                a.hold_until(at);
+                            }
+                        })
+                        .await?;
                     }
-                })
-                .await?;
+                    None => {
+                        let reason = format!(
+                            "cannot be scheduled: its snooze ends on {until}, a day that cannot be represented in {}",
+                            holder.time_zone
+                        );
+                        self.modify(alert.id, |a| {
+                            if a.is_open() && a.snoozed_until == Some(until) {
+                                a.snoozed_until = None;
+                                a.give_up(&reason);
+                            }
+                        })
+                        .await?;
+                        tracing::warn!(alert = %IdKind::Alert.format(alert.id), %until, zone = %holder.time_zone, "alert given up: its snooze end cannot be represented");
+                    }
+                }
                 continue;
             }
             // A shortfall reminder whose shortfall is gone (CE logged since, a program
             // override, an import) is cancelled instead of sent: checked here, at send time,
             // so it holds however and wherever the change was written.
-            if !alert.met && self.now_met(&alert, &holder, today, &mut standings).await? {
+            let met = match self.now_met(&alert, &holder, today, &mut standings).await {
+                Ok(met) => met,
+                Err(AlertError::Standing(e @ StandingError::UnknownProgram(_))) => {
+                    self.give_up(alert.id, &format!("cannot be sent: {e}"))
+                        .await?;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            if !alert.met && met {
                 self.modify(alert.id, |a| {
                     if a.is_open() && !a.met {
                         a.cancel();
@@ -554,7 +642,26 @@ impl<S: Store> AlertEngine<S> {
                 }
             }
         }
-        Ok(attempts)
+        Ok(Dispatched {
+            attempts,
+            full_page,
+        })
+    }
+
+    /// Gives up the open alert `id` with `reason` (see [`Alert::give_up`]) and logs it; the
+    /// alert is then never due again, so this is logged once.
+    async fn give_up(&self, id: u64, reason: &str) -> Result<(), AlertError> {
+        let changed = self
+            .modify(id, |a| {
+                if a.is_open() {
+                    a.give_up(reason);
+                }
+            })
+            .await?;
+        if changed.is_some() {
+            tracing::warn!(alert = %IdKind::Alert.format(id), reason, "alert given up");
+        }
+        Ok(())
     }
 
     /// Whether the credential `alert` is about, in the same cycle, has nothing left to earn
@@ -717,25 +824,38 @@ impl<S: Store> AlertEngine<S> {
     }
 
     /// The background loop: ticks and deliveries until `shutdown`. Runs a catch-up at once.
+    ///
+    /// The wait between passes is at most [`MAX_IDLE`] and at least [`MIN_WAIT`] (none when
+    /// the last pass filled a page of due deliveries, [`AFTER_FAILURE`] when it failed),
+    /// whatever the store holds; data changes still wake it at once.
     pub async fn run(self, shutdown: CancellationToken) {
         tracing::info!(schedule = %self.inner.schedule.as_str(), "alert engine started");
         loop {
             let now = self.inner.clock.now();
+            let mut failed = false;
             if let Err(e) = self.run_due(now).await {
                 tracing::error!(error = %e, "alert tick failed");
+                failed = true;
             }
-            if let Err(e) = self.dispatch_due(now).await {
-                tracing::error!(error = %e, "alert delivery failed");
-            }
+            let more = match self.dispatch_page(now).await {
+                Ok(d) => d.full_page,
+                Err(e) => {
+                    tracing::error!(error = %e, "alert delivery failed");
+                    failed = true;
+                    false
+                }
+            };
             let now = self.inner.clock.now();
-            let wait = match self.next_wake(now).await {
-                Ok(Some(at)) => at.duration_since(now).clamp(SignedDuration::ZERO, MAX_IDLE),
+            let planned = match self.next_wake(now).await {
+                Ok(Some(at)) => at.duration_since(now).min(MAX_IDLE),
                 Ok(None) => MAX_IDLE,
                 Err(e) => {
                     tracing::error!(error = %e, "cannot plan the next alert tick");
+                    failed = true;
                     MAX_IDLE
                 }
             };
+            let wait = next_wait(planned, failed, more);
             let wait =
                 std::time::Duration::try_from(wait).unwrap_or(std::time::Duration::from_secs(1));
             tokio::select! {
@@ -746,6 +866,29 @@ impl<S: Store> AlertEngine<S> {
         }
         tracing::info!("alert engine stopped");
     }
+}
+
+/// What one dispatch pass did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Dispatched {
+    /// Delivery attempts made.
+    attempts: usize,
+    /// The pass read a full page of due alerts: more may be due now.
+    full_page: bool,
+}
+
+/// How long the loop sleeps given the `planned` wait (the next fire or retry, at most
+/// [`MAX_IDLE`]): at least [`MIN_WAIT`] unless more is due at once (`more`), and at least
+/// [`AFTER_FAILURE`] after a failed pass.
+fn next_wait(planned: SignedDuration, failed: bool, more: bool) -> SignedDuration {
+    let floor = if failed {
+        AFTER_FAILURE
+    } else if more {
+        SignedDuration::ZERO
+    } else {
+        MIN_WAIT
+    };
+    planned.clamp(floor, MAX_IDLE.max(floor))
 }
 
 /// What receivers get for an alert.
@@ -763,5 +906,22 @@ pub fn payload(alert: &Alert, test: bool) -> AlertPayload {
         body: alert.body.clone(),
         status: alert.compliance_status.clone(),
         test,
+    }
+}
+
+#[cfg(test)]
+mod wait_tests {
+    use super::*;
+
+    #[test]
+    fn the_wait_is_bounded_whatever_is_planned() {
+        let past = SignedDuration::from_secs(-1_000_000);
+        assert_eq!(next_wait(past, false, false), MIN_WAIT);
+        assert_eq!(next_wait(past, true, false), AFTER_FAILURE);
+        assert_eq!(next_wait(past, false, true), SignedDuration::ZERO);
+        assert_eq!(next_wait(SignedDuration::MAX, false, false), MAX_IDLE);
+        let soon = SignedDuration::from_secs(2);
+        assert_eq!(next_wait(soon, false, false), soon);
+        assert_eq!(next_wait(soon, true, false), AFTER_FAILURE);
     }
 }

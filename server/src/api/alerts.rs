@@ -23,6 +23,75 @@ pub struct AlertApi<S> {
     pub api: Api<S>,
     /// Ends open streams when the daemon shuts down.
     pub shutdown: tokio_util::sync::CancellationToken,
+    /// Open `WatchAlerts` streams per token.
+    pub watchers: Watchers,
+}
+
+/// How often an open `WatchAlerts` stream checks that its token still holds (it also
+/// checks before each alert it sends): a revoked or expired token's stream ends with
+/// UNAUTHENTICATED within this time, whichever daemon revoked it.
+const TOKEN_RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Most `WatchAlerts` streams one token (or the local operator) may hold open at once.
+pub const WATCH_STREAMS_PER_TOKEN: usize = 16;
+
+/// Alerts a stream reads from the store at a time (its backlog, or what it missed after
+/// falling behind), and the most it buffers for a slow reader: a stream holds at most one
+/// page and [`WATCH_BUFFER`] alerts, whatever the backlog.
+pub const WATCH_PAGE: usize = 64;
+
+/// Alerts buffered per stream between the store and a slow reader.
+pub const WATCH_BUFFER: usize = 16;
+
+/// The open `WatchAlerts` streams of each token.
+#[derive(Debug, Clone, Default)]
+pub struct Watchers(std::sync::Arc<std::sync::Mutex<std::collections::HashMap<u64, usize>>>);
+
+/// One open stream, counted until dropped.
+#[derive(Debug)]
+struct Watching {
+    watchers: Watchers,
+    key: u64,
+}
+
+impl Watchers {
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<u64, usize>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Counts a new stream of `caller`, or refuses it past [`WATCH_STREAMS_PER_TOKEN`].
+    fn open(&self, caller: &Caller) -> Result<Watching, Status> {
+        let (key, who) = match caller {
+            Caller::Token(p) => (p.token_id, format!("token {:?}", p.token_name)),
+            Caller::LocalOperator => (u64::MAX, "the local operator".to_string()),
+        };
+        let mut open = self.lock();
+        let count = open.entry(key).or_default();
+        if *count >= WATCH_STREAMS_PER_TOKEN {
+            tracing::warn!(%who, open = *count, "WatchAlerts refused: too many open streams");
+            return Err(Status::resource_exhausted(format!(
+                "{who} already has {WATCH_STREAMS_PER_TOKEN} WatchAlerts streams open, the most \
+                 one token may hold; close one first"
+            )));
+        }
+        *count += 1;
+        Ok(Watching {
+            watchers: self.clone(),
+            key,
+        })
+    }
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        let mut open = self.watchers.lock();
+        if let Some(count) = open.get_mut(&self.key) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                open.remove(&self.key);
+            }
+        }
+    }
 }
 
 /// Delivery channels of holders.
@@ -106,11 +175,6 @@ impl<S: Store> AlertApi<S> {
 type AlertStream = Pin<Box<dyn Stream<Item = Result<pb::Alert, Status>> + Send + 'static>>;
 
 /// An alert for the stream.
-/// How often an open `WatchAlerts` stream checks that its token still holds (it also
-/// checks before each alert it sends): a revoked or expired token's stream ends with
-/// UNAUTHENTICATED within this time, whichever daemon revoked it.
-const TOKEN_RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
-
 fn streamed(shown: ApiResult<AlertWithStatus>) -> Result<pb::Alert, Status> {
     shown.map(|a| pb::Alert::from(&a)).map_err(Status::from)
 }
@@ -173,60 +237,83 @@ impl<S: Store> AlertService for AlertApi<S> {
             .holder_id(&caller, "holder_id", &req.holder_id)
             .await?;
         service.holder(&caller, holder).await?;
+        let watching = self.watchers.open(&caller)?;
         // Subscribe before reading the backlog so nothing falls between the two.
         let mut live = self.api.alerts.subscribe();
-        let backlog = service.alerts_after(&caller, holder, req.after_seq).await?;
+        // The first page now, so a refusal (a holder out of reach) is the call's answer.
+        let first = service
+            .alerts_after(&caller, holder, req.after_seq, WATCH_PAGE)
+            .await?;
         let shutdown = self.shutdown.clone();
-        let (tx, rx) = tokio::sync::mpsc::channel(64);
+        let (tx, rx) = tokio::sync::mpsc::channel(WATCH_BUFFER);
         tokio::spawn(async move {
+            let _watching = watching;
             let mut recheck = tokio::time::interval(TOKEN_RECHECK);
             recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             recheck.tick().await;
             let mut last = req.after_seq;
-            for a in backlog {
-                last = a.alert.id;
-                if tx.send(streamed(Ok(a))).await.is_err() {
-                    return;
-                }
-            }
+            // The backlog (and later what a lagging stream missed), a page at a time.
+            let mut page = Some(first);
             loop {
-                tokio::select! {
-                    () = tx.closed() => return,
-                    () = shutdown.cancelled() => {
-                        let _ = tx.send(Err(Status::unavailable("recertd is shutting down"))).await;
-                        return;
-                    }
-                    _ = recheck.tick() => {
-                        if let Err(e) = service.still_authenticated(&caller).await {
+                let batch = match page.take() {
+                    Some(batch) => batch,
+                    None => match service
+                        .alerts_after(&caller, holder, last, WATCH_PAGE)
+                        .await
+                    {
+                        Ok(batch) => batch,
+                        Err(e) => {
                             let _ = tx.send(Err(Status::from(e))).await;
                             return;
                         }
+                    },
+                };
+                if let Err(e) = service.still_authenticated(&caller).await {
+                    let _ = tx.send(Err(Status::from(e))).await;
+                    return;
+                }
+                let full = batch.len() >= WATCH_PAGE;
+                for a in batch {
+                    last = a.alert.id;
+                    if tx.send(streamed(Ok(a))).await.is_err() {
+                        return;
                     }
-                    received = live.recv() => match received {
-                        Ok(a) if a.holder_id == holder && a.id > last => {
+                }
+                if full {
+                    continue;
+                }
+                // Caught up: follow new alerts until the stream falls behind.
+                loop {
+                    tokio::select! {
+                        () = tx.closed() => return,
+                        () = shutdown.cancelled() => {
+                            let _ = tx.send(Err(Status::unavailable("recertd is shutting down"))).await;
+                            return;
+                        }
+                        _ = recheck.tick() => {
                             if let Err(e) = service.still_authenticated(&caller).await {
                                 let _ = tx.send(Err(Status::from(e))).await;
                                 return;
                             }
-                            last = a.id;
-                            let item = streamed(service.alert_status(&caller, a).await);
-                            if tx.send(item).await.is_err() {
-                                return;
-                            }
                         }
-                        Ok(_) => {}
-                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                            // Fell behind: re-read from the store after the last sent.
-                            let Ok(missed) = service.alerts_after(&caller, holder, last).await else { return };
-                            for a in missed {
-                                last = a.alert.id;
-                                if tx.send(streamed(Ok(a))).await.is_err() {
+                        received = live.recv() => match received {
+                            Ok(a) if a.holder_id == holder && a.id > last => {
+                                if let Err(e) = service.still_authenticated(&caller).await {
+                                    let _ = tx.send(Err(Status::from(e))).await;
+                                    return;
+                                }
+                                last = a.id;
+                                let item = streamed(service.alert_status(&caller, a).await);
+                                if tx.send(item).await.is_err() {
                                     return;
                                 }
                             }
-                        }
-                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-                    },
+                            Ok(_) => {}
+                            // Fell behind: re-read from the store after the last sent.
+                            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => break,
+                            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                        },
+                    }
                 }
             }
         });

@@ -139,8 +139,42 @@ impl<S: Store> BackupService for BackupApi<S> {
             "export streamed"
         );
         let lines = backup::lines(dump, self.0.service().clock().now(), secrets);
-        let chunks = chunks(lines, CHUNK_BYTES).map(|data| Ok(pb::ExportDataResponse { data }));
-        Ok(Response::new(Box::pin(tokio_stream::iter(chunks))))
+        let mut chunks = chunks(lines, CHUNK_BYTES);
+        // The copy of the store lives in this task, which ends at the deadline however
+        // slowly the reader reads: a stalled reader pins at most two chunks after it.
+        let limit = self.0.export_deadline;
+        let deadline = tokio::time::Instant::now() + limit;
+        let (tx, rx) = tokio::sync::mpsc::channel(2);
+        let who = caller.who();
+        tokio::spawn(async move {
+            loop {
+                let Some(data) = chunks.next() else { return };
+                let sent =
+                    tokio::time::timeout_at(deadline, tx.send(Ok(pb::ExportDataResponse { data })))
+                        .await;
+                match sent {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => return,
+                    Err(_) => break,
+                }
+            }
+            drop(chunks);
+            tracing::warn!(
+                by = %who,
+                secs = limit.as_secs(),
+                "export cut off: the reader did not finish within the export deadline"
+            );
+            let _ = tx
+                .send(Err(Status::deadline_exceeded(format!(
+                    "the export was not read to the end within {} s \
+                     (recertd --export-deadline-secs); run it again",
+                    limit.as_secs()
+                ))))
+                .await;
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
     }
 
     async fn import_data(

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use tonic::Request;
 
 pub use access::{HistoryApi, TeamApi, TokenApi};
-pub use alerts::{AlertApi, ChannelApi};
+pub use alerts::{AlertApi, ChannelApi, Watchers};
 pub use auth::AuthLayer;
 pub use backup::BackupApi;
 pub use competency::CompetencyApi;
@@ -41,6 +41,8 @@ pub use programs::ProgramApi;
 pub struct Api<S> {
     service: Service<S>,
     alerts: AlertEngine<S>,
+    /// The longest an `ExportData` stream stays open.
+    export_deadline: std::time::Duration,
 }
 
 impl<S: Store> Api<S> {
@@ -50,7 +52,14 @@ impl<S: Store> Api<S> {
             service: Service::new(store, clock, alerts.waker())
                 .with_destinations(alerts.destinations().clone()),
             alerts,
+            export_deadline: crate::config::EXPORT_DEADLINE,
         }
+    }
+
+    /// The same, cutting export streams off after `deadline`.
+    pub fn with_export_deadline(mut self, deadline: std::time::Duration) -> Self {
+        self.export_deadline = deadline;
+        self
     }
 
     /// The service layer.

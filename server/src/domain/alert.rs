@@ -361,6 +361,18 @@ impl Alert {
         }
     }
 
+    /// Gives up every pending delivery with `reason` (the engine cannot say when to try it,
+    /// or its holder is gone): the alert shows as failed and is never due again.
+    pub fn give_up(&mut self, reason: &str) {
+        for d in &mut self.deliveries {
+            if d.state == DeliveryState::Pending {
+                d.state = DeliveryState::Failed;
+                d.next_attempt_at = None;
+                d.last_error = reason.to_string();
+            }
+        }
+    }
+
     /// Records an attempt made through `channel_id` at `now` on this alert as it is stored
     /// now, which may have changed while the attempt was in flight:
     ///

@@ -125,17 +125,18 @@ impl<S: Store> Service<S> {
     }
 
     /// A holder's alerts after the one numbered `after_seq`, in stream order (the backlog
-    /// of a watch, or what a watcher that fell behind missed).
+    /// of a watch, or what a watcher that fell behind missed), at most `limit` of them.
     pub async fn alerts_after(
         &self,
         caller: &Caller,
         holder: u64,
         after_seq: u64,
+        limit: usize,
     ) -> ServiceResult<Vec<AlertWithStatus>> {
         self.holder(caller, holder).await?;
         let page = self
             .store
-            .alerts_of(holder, Some(&self.store.id_cursor(after_seq)), usize::MAX)
+            .alerts_of(holder, Some(&self.store.id_cursor(after_seq)), limit)
             .await?;
         let mut holders = HashMap::new();
         let mut out = Vec::with_capacity(page.items.len());

@@ -152,16 +152,6 @@ impl<S: Store> Service<S> {
             Err(crate::store::StoreError::NotFound { .. }) => return Ok(0),
             Err(e) => return Err(e.into()),
         };
-        let pending = self
-            .store
-            .alerts_of(holder_id, None, usize::MAX)
-            .await?
-            .items
-            .into_iter()
-            .any(|a| !a.met && a.next_attempt().is_some());
-        if !pending {
-            return Ok(0);
-        }
         let standing = self.standing(&holder, None).await?;
         let met: Vec<(u64, Date)> = standing
             .iter()
@@ -171,20 +161,22 @@ impl<S: Store> Service<S> {
         if met.is_empty() {
             return Ok(0);
         }
-        Ok(self
-            .store
-            .modify_alerts_of(holder_id, move |alert| {
-                let now_met = met
-                    .iter()
-                    .any(|&(c, e)| c == alert.credential_id && e == alert.expires_on);
-                if now_met && !alert.met && alert.next_attempt().is_some() {
-                    alert.cancel();
-                    true
-                } else {
-                    false
-                }
-            })
-            .await?)
+        // Through the cycle's own alerts, not all of the holder's (issue 12 point 5).
+        let mut cancelled = 0;
+        for (credential, expires_on) in met {
+            cancelled += self
+                .store
+                .modify_cycle_alerts(credential, expires_on, |alert| {
+                    if !alert.met && alert.next_attempt().is_some() {
+                        alert.cancel();
+                        true
+                    } else {
+                        false
+                    }
+                })
+                .await?;
+        }
+        Ok(cancelled)
     }
 }
 

@@ -59,20 +59,81 @@ pub async fn of_holder<S: Records>(
 /// A holder's standing: each credential with its compliance and its program.
 pub type Standing = Vec<(Credential, Compliance, Program)>;
 
-/// Most holders a [`Cache`] keeps; it starts over when full.
-const CACHE_HOLDERS: usize = 8192;
+/// The bytes a [`Cache`] may hold by default (64 MiB): past it, entries are evicted, least
+/// recently used first. A standing bigger than the whole budget is not kept at all.
+pub const CACHE_BUDGET_BYTES: usize = 64 * 1024 * 1024;
 
 /// Standings already computed, per (holder, date), each valid while the store's change
-/// counters for that holder ([`Store::generation`]) have not moved.
-#[derive(Debug, Default)]
+/// counters for that holder ([`Store::generation`]) have not moved. Bounded in bytes: each
+/// entry's size is estimated ([`estimated_bytes`]) when it is stored.
+#[derive(Debug)]
 pub struct Cache {
+    budget: usize,
     entries: Mutex<CacheMap>,
 }
 
-/// (holder, date) -> (the holder's change version when computed, the standing).
-type CacheMap = HashMap<(u64, Date), (crate::store::Version, Arc<Standing>)>;
+impl Default for Cache {
+    fn default() -> Self {
+        Cache::with_budget(CACHE_BUDGET_BYTES)
+    }
+}
+
+/// The entries, their total estimated size and a use counter for eviction.
+#[derive(Debug, Default)]
+struct CacheMap {
+    /// (holder, date) -> the entry.
+    map: HashMap<(u64, Date), Entry>,
+    /// Sum of the entries' `bytes`.
+    bytes: usize,
+    /// Bumped on every use; an entry's `used` is the value at its last use.
+    clock: u64,
+}
+
+#[derive(Debug)]
+struct Entry {
+    /// The holder's change version when computed.
+    version: crate::store::Version,
+    standing: Arc<Standing>,
+    bytes: usize,
+    used: u64,
+}
+
+/// Counts what is written to it.
+struct Counter(usize);
+
+impl std::fmt::Write for Counter {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0 = self.0.saturating_add(s.len());
+        Ok(())
+    }
+}
+
+/// An estimate of the memory a standing holds: the length of its `Debug` rendering (every
+/// string, date and number of its credentials, compliance answers and programs, with field
+/// names, so it over-counts rather than under-counts), and the fixed size of an entry.
+/// Computed without allocating.
+pub fn estimated_bytes(standing: &Standing) -> usize {
+    use std::fmt::Write;
+    let mut counter = Counter(0);
+    let _ = write!(counter, "{standing:?}");
+    counter.0.saturating_add(std::mem::size_of::<Entry>() + 64)
+}
 
 impl Cache {
+    /// A cache that holds at most about `budget` bytes of standings.
+    pub fn with_budget(budget: usize) -> Self {
+        Cache {
+            budget,
+            entries: Mutex::default(),
+        }
+    }
+
+    /// The estimated bytes held now, and the number of entries.
+    pub fn held(&self) -> (usize, usize) {
+        let entries = self.lock();
+        (entries.bytes, entries.map.len())
+    }
+
     /// [`of_holder`], answered from the cache when nothing it depends on was written since.
     pub async fn of_holder<S: Records>(
         &self,
@@ -84,17 +145,54 @@ impl Cache {
         // so an answer computed from older records is never kept under newer counters.
         let generation = store.version(holder.id).await?;
         let key = (holder.id, today);
-        if let Some((seen, standing)) = self.lock().get(&key)
-            && *seen == generation
         {
-            return Ok(standing.clone());
+            let mut entries = self.lock();
+            entries.clock += 1;
+            let now = entries.clock;
+            if let Some(entry) = entries.map.get_mut(&key)
+                && entry.version == generation
+            {
+                entry.used = now;
+                return Ok(entry.standing.clone());
+            }
         }
         let standing = Arc::new(of_holder(store, holder, today).await?);
+        let bytes = estimated_bytes(&standing);
         let mut entries = self.lock();
-        if entries.len() >= CACHE_HOLDERS {
-            entries.clear();
+        if let Some(old) = entries.map.remove(&key) {
+            entries.bytes -= old.bytes;
         }
-        entries.insert(key, (generation, standing.clone()));
+        if bytes > self.budget {
+            return Ok(standing);
+        }
+        if entries.bytes + bytes > self.budget {
+            // Evict the least recently used down to three quarters of the budget, so a
+            // full cache does not sort on every insert.
+            let target = (self.budget / 4 * 3).saturating_sub(bytes);
+            let mut by_use: Vec<((u64, Date), u64)> =
+                entries.map.iter().map(|(k, e)| (*k, e.used)).collect();
+            by_use.sort_unstable_by_key(|(_, used)| *used);
+            for (oldest, _) in by_use {
+                if entries.bytes <= target {
+                    break;
+                }
+                if let Some(old) = entries.map.remove(&oldest) {
+                    entries.bytes -= old.bytes;
+                }
+            }
+        }
+        entries.clock += 1;
+        let used = entries.clock;
+        entries.bytes += bytes;
+        entries.map.insert(
+            key,
+            Entry {
+                version: generation,
+                standing: standing.clone(),
+                bytes,
+                used,
+            },
+        );
         Ok(standing)
     }
 
@@ -212,6 +310,77 @@ mod tests {
             .await
             .unwrap();
         assert!(later[0].1.days_left < 0);
+        store.close().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_cache_stays_within_its_byte_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        let mut holders = Vec::new();
+        for i in 0..20 {
+            let h = store
+                .create_holder(Holder {
+                    id: 0,
+                    name: format!("Holder {i}"),
+                    email: String::new(),
+                    time_zone: "UTC".into(),
+                    hired_on: None,
+                    competencies: Vec::new(),
+                })
+                .await
+                .unwrap();
+            store
+                .create_credential(Credential {
+                    id: 0,
+                    holder_id: h.id,
+                    program: "nha-cpt".into(),
+                    number: String::new(),
+                    issued_on: None,
+                    expires_on: "2027-04-24".parse().unwrap(),
+                    history: Vec::new(),
+                })
+                .await
+                .unwrap();
+            holders.push(h);
+        }
+        let today: Date = "2026-11-24".parse().unwrap();
+        let one = estimated_bytes(&of_holder(&store, &holders[0], today).await.unwrap());
+        assert!(one > 500, "an nha-cpt standing is estimated at {one} bytes");
+        let budget = one * 5;
+        let cache = Cache::with_budget(budget);
+        for h in &holders {
+            cache.of_holder(&store, h, today).await.unwrap();
+            let (bytes, _) = cache.held();
+            assert!(
+                bytes <= budget,
+                "{bytes} bytes held over a budget of {budget}"
+            );
+        }
+        let (_, count) = cache.held();
+        assert!((1..=5).contains(&count), "{count} entries kept");
+        // The most recent is kept, the first was evicted.
+        let last = cache.of_holder(&store, &holders[19], today).await.unwrap();
+        assert!(Arc::ptr_eq(
+            &last,
+            &cache.of_holder(&store, &holders[19], today).await.unwrap()
+        ));
+        let first = cache.of_holder(&store, &holders[0], today).await.unwrap();
+        let (_, after) = cache.held();
+        assert!(after <= 5);
+        drop(first);
+
+        // Distinct dates of one holder count the same way.
+        for day in 1..=28 {
+            let date = jiff::civil::date(2026, 2, day);
+            cache.of_holder(&store, &holders[1], date).await.unwrap();
+            assert!(cache.held().0 <= budget);
+        }
+
+        // A standing bigger than the whole budget is answered but not kept.
+        let tiny = Cache::with_budget(one / 2);
+        tiny.of_holder(&store, &holders[0], today).await.unwrap();
+        assert_eq!(tiny.held(), (0, 0));
         store.close().await.unwrap();
     }
 }

@@ -395,6 +395,16 @@ pub trait Outbox: Send + Sync {
         holder: u64,
         change: impl FnMut(&mut Alert) -> bool + Send,
     ) -> impl Future<Output = Result<usize>> + Send;
+    /// Changes the alerts of one cycle of a credential (the cycle ending `expires_on`) in one
+    /// transaction, found through the dedupe key's index, so the cost is that cycle's alerts
+    /// and not the holder's; nothing is written when `change` changes none of them.
+    /// `change` says whether it changed one; returns how many changed.
+    fn modify_cycle_alerts(
+        &self,
+        credential: u64,
+        expires_on: Date,
+        change: impl FnMut(&mut Alert) -> bool + Send,
+    ) -> impl Future<Output = Result<usize>> + Send;
     /// Changes a credential's alert settings and its alerts in one write (mute, unmute).
     fn modify_credential_alerts(
         &self,

@@ -311,6 +311,44 @@ impl Outbox for PgStore {
         Ok(changed)
     }
 
+    async fn modify_cycle_alerts(
+        &self,
+        credential: u64,
+        expires_on: Date,
+        mut change: impl FnMut(&mut Alert) -> bool + Send,
+    ) -> Result<usize> {
+        const CYCLE: &str =
+            "SELECT body FROM alerts WHERE credential_id = $1 AND expires_on = $2 ORDER BY id";
+        let mut client = self.client().await?;
+        // Most writes change nothing here: find out without a transaction or a lock.
+        let rows = query(&client, CYCLE, &[&sql_id(credential), &day(expires_on)]).await?;
+        let mut any = false;
+        for row in &rows {
+            let mut alert: Alert = body(row, 0)?;
+            any |= change(&mut alert);
+        }
+        if !any {
+            return Ok(0);
+        }
+        let tx = client.transaction().await.map_err(db_err)?;
+        let rows = query(
+            &tx,
+            &format!("{CYCLE} FOR UPDATE"),
+            &[&sql_id(credential), &day(expires_on)],
+        )
+        .await?;
+        let mut changed = 0;
+        for row in &rows {
+            let old: Alert = body(row, 0)?;
+            let mut new = old.clone();
+            if change(&mut new) && change_alert(&tx, self.actor(), &old, &new).await? {
+                changed += 1;
+            }
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(changed)
+    }
+
     async fn modify_credential_alerts(
         &self,
         credential: u64,

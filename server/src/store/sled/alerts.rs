@@ -144,6 +144,41 @@ impl SledStore {
         .await
     }
 
+    /// Changes the alerts of one cycle of `credential` (see the port's
+    /// `modify_cycle_alerts`): the cycle's entries of the dedupe index, a prefix of its key.
+    pub async fn modify_cycle_alerts(
+        &self,
+        credential: u64,
+        expires_on: jiff::civil::Date,
+        mut change: impl FnMut(&mut Alert) -> bool,
+    ) -> Result<usize> {
+        let prefix = alert_key(credential, expires_on, 0)[..12].to_vec();
+        let cycle = |store: &SledStore| -> Result<Vec<Alert>> {
+            let mut alerts = Vec::new();
+            for entry in store.tree(ALERT_KEYS).scan_prefix(&prefix) {
+                let (_, id) = entry?;
+                let id = read_id(&id).ok_or_else(|| StoreError::Corrupt("bad alert key".into()))?;
+                alerts.push(store.alert(id)?);
+            }
+            Ok(alerts)
+        };
+        // Most writes change nothing here: find out without the write lock or a flush.
+        if !cycle(self)?.into_iter().any(|mut a| change(&mut a)) {
+            return Ok(0);
+        }
+        self.write(|store, tx| {
+            let mut changed = 0;
+            for old in cycle(store)? {
+                let mut new = old.clone();
+                if change(&mut new) && plan_change(tx, &old, &new)? {
+                    changed += 1;
+                }
+            }
+            Ok(changed)
+        })
+        .await
+    }
+
     /// Plans `change` on each of a holder's alerts that `select` picks; returns how many
     /// changed. Call under the write lock.
     fn plan_modify_alerts_of(

@@ -217,6 +217,14 @@ impl Outbox for SledStore {
     ) -> impl Future<Output = Result<std::result::Result<Alert, E>>> + Send {
         SledStore::modify_alert(self, id, change)
     }
+    fn modify_cycle_alerts(
+        &self,
+        credential: u64,
+        expires_on: jiff::civil::Date,
+        change: impl FnMut(&mut Alert) -> bool + Send,
+    ) -> impl Future<Output = Result<usize>> + Send {
+        SledStore::modify_cycle_alerts(self, credential, expires_on, change)
+    }
     fn modify_alerts_of(
         &self,
         holder: u64,
