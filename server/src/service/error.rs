@@ -134,6 +134,10 @@ impl From<Conflict> for ServiceError {
                 "credential {} belongs to another holder",
                 IdKind::Credential.format(credential)
             )),
+            Conflict::DuplicateCourse { twin } => ServiceError::AlreadyExists(format!(
+                "looks like {} (same title, date and amount); log it anyway with allow_duplicate",
+                IdKind::Course.format(twin)
+            )),
             Conflict::TeamExists(name) => {
                 ServiceError::AlreadyExists(format!("a team named {name:?} exists already"))
             }

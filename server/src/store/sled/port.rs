@@ -127,6 +127,12 @@ impl Records for SledStore {
     fn create_course(&self, course: Course) -> impl Future<Output = Result<Course>> + Send {
         SledStore::create_course(self, course)
     }
+    fn create_distinct_course(
+        &self,
+        course: Course,
+    ) -> impl Future<Output = Result<Course>> + Send {
+        SledStore::create_distinct_course(self, course)
+    }
     fn course(&self, id: u64) -> impl Future<Output = Result<Course>> + Send {
         ready(SledStore::course(self, id))
     }
