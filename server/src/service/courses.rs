@@ -177,7 +177,7 @@ impl<S: Store> Service<S> {
 mod tests {
     use super::*;
     use crate::clock::ManualClock;
-    use crate::service::{NewCredential, NewHolder};
+    use crate::service::{NewCredential, NewHolder, ServiceError};
     use crate::store::{SledStore, StoreOptions};
     use jiff::civil::date;
     use std::sync::Arc;
