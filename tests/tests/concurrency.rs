@@ -328,10 +328,33 @@ async fn identical_courses_logged_at_the_same_instant_are_logged_once() {
             "{refused:?}"
         );
     }
+    // Another holder's identical course, logged at once, is no twin (the bench caught the
+    // batch check comparing across holders).
+    let ben = create_holder(&channel, "Ben").await.id;
+    let barrier = Arc::new(Barrier::new(2));
+    let both: Vec<_> = [holder.clone(), ben.clone()]
+        .into_iter()
+        .map(|h| {
+            let (channel, barrier) = (channel.clone(), barrier.clone());
+            let mut request = new(false);
+            request.course.as_mut().unwrap().holder_id = h;
+            request.course.as_mut().unwrap().title = "Sharps safety".into();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                CourseServiceClient::new(channel)
+                    .create_course(request)
+                    .await
+            })
+        })
+        .collect();
+    for task in both {
+        task.await.unwrap().expect("one each, no twin");
+    }
     let again = CourseServiceClient::new(channel.clone())
         .create_course(new(true))
         .await
         .expect("allow_duplicate logs it again");
     assert_ne!(again.get_ref().id, "");
-    assert_eq!(list_courses(&channel, &holder, 100).await.len(), 2);
+    assert_eq!(list_courses(&channel, &holder, 100).await.len(), 3);
+    assert_eq!(list_courses(&channel, &ben, 100).await.len(), 1);
 }
