@@ -345,6 +345,9 @@ struct Fixture {
 #[derive(Debug)]
 struct Rng(u64);
 
+/// Courses the mix phases of this process logged, to keep their titles apart.
+static LOGGED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 impl Rng {
     fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -562,7 +565,12 @@ async fn call(
             let holder = &fixture.write[rng.below(fixture.write.len())];
             // A random title: a real technician does not log the same course twice (the
             // daemon refuses a twin), and the check for one is part of what is measured.
-            let i = rng.next();
+            // Plus a count of this process's logs: phases that reuse a task's seed against
+            // the same store would otherwise log the same courses again, which the daemon
+            // refuses now that its twin check is atomic.
+            let i = rng
+                .next()
+                .wrapping_add(LOGGED.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
             clients
                 .courses
                 .create_course(new_course(holder, i, fixture.today))

@@ -633,8 +633,13 @@ pub struct DeadlineQuery {
 pub enum AlertStatus {
     /// Enqueued; at least one channel has not delivered it yet.
     Pending,
-    /// Every channel delivered it, or it was acknowledged.
+    /// Every channel delivered it.
     Delivered,
+    /// Acknowledged by the holder: nothing more is sent.
+    Acknowledged,
+    /// Open, but nothing can reach anyone (no channel, no e-mail address) until a channel
+    /// is added.
+    Undeliverable,
     /// A channel gave up on it.
     Failed,
     /// Put off until `snoozed_until`.
@@ -651,6 +656,8 @@ impl AlertStatus {
         match self {
             Self::Pending => "pending",
             Self::Delivered => "delivered",
+            Self::Acknowledged => "acknowledged",
+            Self::Undeliverable => "undeliverable",
             Self::Failed => "failed",
             Self::Snoozed => "snoozed",
             Self::Cancelled => "cancelled",
@@ -662,8 +669,8 @@ impl AlertStatus {
 /// One channel's attempts at delivering one alert.
 #[derive(Debug, Clone, Serialize)]
 pub struct Delivery {
-    /// The channel, e.g. "ch1".
-    pub channel_id: String,
+    /// The channel, e.g. "ch1"; `None` for the holder's own e-mail address.
+    pub channel_id: Option<String>,
     /// "webhook" or "email" (a newer server may add kinds).
     pub kind: String,
     /// Webhook URL or e-mail address.
@@ -815,6 +822,10 @@ pub struct AlertChannel {
     pub target: String,
     /// Whether deliveries are signed with a secret.
     pub has_secret: bool,
+    /// Why deliveries cannot happen yet (set on creation only; printed as a `warning:` on
+    /// stderr, not part of the JSON).
+    #[serde(skip)]
+    pub warning: Option<String>,
 }
 
 /// The kinds of channel `notify add` creates.
@@ -1070,7 +1081,7 @@ mod tests {
             body: "Renew before the grace period ends.".into(),
             status: AlertStatus::Failed,
             deliveries: vec![Delivery {
-                channel_id: "ch2".into(),
+                channel_id: Some("ch2".into()),
                 kind: "email".into(),
                 target: "alice@example.org".into(),
                 attempts: 5,
@@ -1143,6 +1154,7 @@ mod tests {
             kind: "webhook".into(),
             target: "https://example.org/hook".into(),
             has_secret: true,
+            warning: None,
         };
         assert_eq!(
             serde_json::to_value(&channel).unwrap(),

@@ -62,8 +62,8 @@ async fn a_webhook_and_an_email_channel_set_up_with_the_cli_receive_the_thirty_d
         .expect("the webhook arrives at the next tick")
         .unwrap();
     let payload: AlertPayload = serde_json::from_slice(&request.body).unwrap();
-    assert_eq!(payload.threshold_days, 30);
-    assert_eq!(payload.credential_id, cred["id"].as_str().unwrap());
+    assert_eq!(payload.threshold_days, Some(30));
+    assert_eq!(payload.credential_id.as_deref(), cred["id"].as_str());
     assert_eq!(
         payload.idempotency_key,
         format!("{}/{expires}/30", cred["id"].as_str().unwrap())

@@ -296,7 +296,7 @@ async fn an_alert_enqueued_before_a_crash_is_delivered_after_restart_with_a_vali
         .expect("the webhook arrives")
         .unwrap();
     let payload: AlertPayload = serde_json::from_slice(&request.body).unwrap();
-    assert_eq!(payload.threshold_days, 30);
+    assert_eq!(payload.threshold_days, Some(30));
     assert_eq!(
         request.header("Idempotency-Key"),
         Some(payload.idempotency_key.as_str())

@@ -255,7 +255,7 @@ async fn acknowledged_in_flight(status: u16, left: DeliveryState) {
     assert_eq!(delivery.next_attempt_at, None, "and not retried");
     let shown = outbox.listed().await;
     assert!(shown.acknowledged);
-    assert_eq!(shown.status(), pb::AlertStatus::Delivered);
+    assert_eq!(shown.status(), pb::AlertStatus::Acknowledged);
     assert_eq!(shown.deliveries[0].next_attempt_at, "");
     outbox.nothing_more_at(LATER).await;
 }

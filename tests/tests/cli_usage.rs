@@ -540,3 +540,44 @@ fn the_daemon_log_has_no_colour_codes_when_stderr_is_a_file() {
     assert!(log.contains("INFO"), "{log}");
     assert!(!log.contains('\u{1b}'), "{log:?}");
 }
+
+/// Trial 2.10: `course list`'s FOR column said "any" or the pin, never what the course
+/// counts toward; the 45-hour A&P course became 4.5 ASCP points with nothing saying so.
+#[test]
+fn course_list_says_what_each_course_counts_toward_after_caps() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(&dir.path().join("data"), Some(NOW));
+    dana(&d);
+    d.json(&["cert", "add", "ascp-pbt", "--expires", "2028-06-30"]);
+    let log = |args: &[&str]| {
+        let mut all = vec!["course", "log"];
+        all.extend_from_slice(args);
+        d.json(&all)["id"].as_str().unwrap().to_string()
+    };
+    let anatomy = log(&[
+        "A and P",
+        "--credits",
+        "3",
+        "--unit",
+        "semester-hour",
+        "--format",
+        "academic",
+        "--date",
+        "2026-01-10",
+    ]);
+    let old = log(&["Old", "--credits", "1", "--date", "2016-11-20"]);
+    let table = ok(&d, &["course", "list"]);
+    assert!(
+        table.lines().nth(1).unwrap().contains("COUNTS TOWARD"),
+        "{table}"
+    );
+    let row = |id: &str| {
+        table
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(id))
+            .unwrap_or_else(|| panic!("no {id} in {table}"))
+            .to_string()
+    };
+    assert!(row(&anatomy).contains("(capped)"), "{table}");
+    assert!(row(&old).trim_end().ends_with("nothing"), "{table}");
+}

@@ -272,3 +272,89 @@ async fn racing_first_holders_leave_exactly_one_default() {
     let ids: HashSet<&str> = created.iter().map(|h| h.id.as_str()).collect();
     assert_eq!(ids.len(), RACERS, "ids handed out twice: {created:?}");
 }
+
+/// Issue 13: the twin check ran before the write, outside the lock, so identical courses
+/// logged at the same instant could all pass it. Now exactly one is logged, every other is
+/// ALREADY_EXISTS naming it, and `allow_duplicate` still logs the same course again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn identical_courses_logged_at_the_same_instant_are_logged_once() {
+    const RACERS: usize = 16;
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(&dir.path().join("data"), Some(NOW));
+    let channel = connect(&daemon).await;
+    let holder = create_holder(&channel, "Dana").await.id;
+    let new = |allow_duplicate| pb::CreateCourseRequest {
+        course: Some(pb::Course {
+            holder_id: holder.clone(),
+            title: "Order of Draw".into(),
+            completed_on: "2026-05-01".into(),
+            credits_hundredths: 150,
+            ..Default::default()
+        }),
+        allow_duplicate,
+    };
+    for round in 0..3 {
+        let barrier = Arc::new(Barrier::new(RACERS));
+        let tasks: Vec<_> = (0..RACERS)
+            .map(|_| {
+                let (channel, barrier, request) = (channel.clone(), barrier.clone(), new(false));
+                tokio::spawn(async move {
+                    let mut client = CourseServiceClient::new(channel);
+                    barrier.wait().await;
+                    client.create_course(request).await
+                })
+            })
+            .collect();
+        let mut logged = Vec::new();
+        let mut refused = Vec::new();
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(course) => logged.push(course.into_inner().id),
+                Err(status) => {
+                    assert_eq!(status.code(), Code::AlreadyExists, "{status:?}");
+                    refused.push(status.message().to_string());
+                }
+            }
+        }
+        let expected = usize::from(round == 0);
+        assert_eq!(logged.len(), expected, "round {round}: {logged:?}");
+        let first = list_courses(&channel, &holder, 100).await;
+        assert_eq!(first.len(), 1, "one course stored: {first:?}");
+        let id = first.keys().next().unwrap();
+        assert!(
+            refused
+                .iter()
+                .all(|m| m.contains(&format!("looks like {id} "))),
+            "{refused:?}"
+        );
+    }
+    // Another holder's identical course, logged at once, is no twin (the bench caught the
+    // batch check comparing across holders).
+    let ben = create_holder(&channel, "Ben").await.id;
+    let barrier = Arc::new(Barrier::new(2));
+    let both: Vec<_> = [holder.clone(), ben.clone()]
+        .into_iter()
+        .map(|h| {
+            let (channel, barrier) = (channel.clone(), barrier.clone());
+            let mut request = new(false);
+            request.course.as_mut().unwrap().holder_id = h;
+            request.course.as_mut().unwrap().title = "Sharps safety".into();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                CourseServiceClient::new(channel)
+                    .create_course(request)
+                    .await
+            })
+        })
+        .collect();
+    for task in both {
+        task.await.unwrap().expect("one each, no twin");
+    }
+    let again = CourseServiceClient::new(channel.clone())
+        .create_course(new(true))
+        .await
+        .expect("allow_duplicate logs it again");
+    assert_ne!(again.get_ref().id, "");
+    assert_eq!(list_courses(&channel, &holder, 100).await.len(), 3);
+    assert_eq!(list_courses(&channel, &ben, 100).await.len(), 1);
+}

@@ -325,3 +325,51 @@ fn every_course_says_why_it_counts_or_not() {
     let removed = ok(&d, &["cert", "remove", "cr2", "--force"]);
     assert!(removed.contains("co2"), "{removed}");
 }
+
+/// Trial 2.5: `cert edit --expires` back onto the closed cycle left a past cycle identical
+/// to the current one. It is refused, naming the flag and the closed cycle, and nothing
+/// changes; `renew --undo` is the way back.
+#[test]
+fn editing_the_expiry_back_onto_a_closed_cycle_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(&dir.path().join("data"), Some("2026-12-01T15:00:00Z"));
+    ok(&d, &["holder", "add", "Dana Reyes", "--tz", "UTC"]);
+    ok(
+        &d,
+        &[
+            "cert",
+            "add",
+            "ca-cpt1",
+            "--issued",
+            "2024-11-21",
+            "--expires",
+            "2026-11-21",
+        ],
+    );
+    ok(&d, &["cert", "renew", "cr1", "--force"]);
+    let before = d.json(&["cert", "show", "cr1"]);
+    // The trial's workaround: both dates back to the closed cycle's.
+    let err = refused(
+        &d,
+        &[
+            "cert",
+            "edit",
+            "cr1",
+            "--issued",
+            "2024-11-21",
+            "--expires",
+            "2026-11-21",
+        ],
+    );
+    assert!(
+        err.starts_with("error: --expires (2026-11-21) must be after 2026-11-21, the end of the cycle closed on 2026-12-01"),
+        "{err}"
+    );
+    assert!(!err.contains("credential.expires_on"), "{err}");
+    assert_eq!(d.json(&["cert", "show", "cr1"]), before, "nothing changed");
+    // A later expiry is still an edit.
+    ok(&d, &["cert", "edit", "cr1", "--expires", "2028-12-01"]);
+    let after = d.json(&["cert", "show", "cr1"]);
+    assert_eq!(after["expires_on"], "2028-12-01");
+    assert_eq!(after["past_cycles"], before["past_cycles"]);
+}

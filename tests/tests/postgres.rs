@@ -171,7 +171,7 @@ async fn when_the_alert_leader_is_killed_the_other_daemon_takes_over_and_repeats
         .expect("the leader delivers")
         .unwrap();
     let payload: AlertPayload = serde_json::from_slice(&request.body).unwrap();
-    assert_eq!(payload.credential_id, first["id"].as_str().unwrap());
+    assert_eq!(payload.credential_id.as_deref(), first["id"].as_str());
     assert!(
         eventually(Duration::from_secs(10), || {
             let list = b.json(&["alerts", "list"]);
@@ -192,7 +192,7 @@ async fn when_the_alert_leader_is_killed_the_other_daemon_takes_over_and_repeats
         .expect("B takes over and delivers")
         .unwrap();
     let payload: AlertPayload = serde_json::from_slice(&request.body).unwrap();
-    assert_eq!(payload.credential_id, second["id"].as_str().unwrap());
+    assert_eq!(payload.credential_id.as_deref(), second["id"].as_str());
     assert!(b.log().contains("took the alert lease"), "{}", b.log());
     assert!(
         eventually(Duration::from_secs(10), || {

@@ -473,6 +473,8 @@ impl From<pb::AlertStatus> for AlertStatus {
         match s {
             pb::AlertStatus::Pending => Self::Pending,
             pb::AlertStatus::Delivered => Self::Delivered,
+            pb::AlertStatus::Acknowledged => Self::Acknowledged,
+            pb::AlertStatus::Undeliverable => Self::Undeliverable,
             pb::AlertStatus::Failed => Self::Failed,
             pb::AlertStatus::Snoozed => Self::Snoozed,
             pb::AlertStatus::Cancelled => Self::Cancelled,
@@ -489,7 +491,7 @@ fn alert_status(value: i32) -> AlertStatus {
 impl From<pb::Delivery> for Delivery {
     fn from(d: pb::Delivery) -> Self {
         Self {
-            channel_id: d.channel_id,
+            channel_id: optional(d.channel_id),
             kind: d.kind,
             target: d.target,
             attempts: d.attempts,
@@ -560,6 +562,7 @@ impl From<pb::Channel> for AlertChannel {
             kind: c.kind,
             target: c.target,
             has_secret: c.has_secret,
+            warning: optional(c.warning),
         }
     }
 }

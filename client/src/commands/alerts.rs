@@ -240,11 +240,12 @@ fn table(alerts: &[Alert], with_holder: bool) -> Table {
     table
 }
 
-/// "snoozed until 2026-01-05", "delivered, acknowledged", "failed".
+/// "snoozed until 2026-01-05", "acknowledged", "undeliverable: no channel", "failed": the
+/// status as stored, nothing added to it.
 fn status_cell(alert: &Alert) -> String {
     match (alert.status, &alert.snoozed_until) {
         (AlertStatus::Snoozed, Some(until)) => format!("snoozed until {until}"),
-        (status, _) if alert.acknowledged => format!("{}, acknowledged", status.label()),
+        (AlertStatus::Undeliverable, _) => "undeliverable: no channel".to_owned(),
         (status, _) => status.label().to_owned(),
     }
 }
@@ -276,6 +277,7 @@ fn delivery_summary(d: &Delivery) -> String {
         .unwrap_or_default();
     match d.status.as_str() {
         "delivered" => format!("{} ok", d.kind),
+        "stopped" => format!("{} not sent", d.kind),
         "failed" => format!("{} failed after {tries}{error}", d.kind),
         "pending" if d.attempts == 0 => format!("{} pending", d.kind),
         "pending" => format!("{} {tries}{error}", d.kind),
@@ -303,7 +305,9 @@ fn test_table(deliveries: &[Delivery]) -> Table {
     let mut table = Table::new(&["CHANNEL", "KIND", "TARGET", "STATUS", "ERROR"]);
     for d in deliveries {
         table.row(vec![
-            d.channel_id.clone(),
+            d.channel_id
+                .clone()
+                .unwrap_or_else(|| "holder e-mail".to_owned()),
             d.kind.clone(),
             d.target.clone(),
             d.status.clone(),
@@ -319,7 +323,7 @@ mod tests {
 
     fn delivery(kind: &str, status: &str, attempts: i32, error: Option<&str>) -> Delivery {
         Delivery {
-            channel_id: "ch1".into(),
+            channel_id: Some("ch1".into()),
             kind: kind.into(),
             target: "https://example.org/hook".into(),
             attempts,
@@ -391,9 +395,9 @@ mod tests {
         let mut snoozed = alert(AlertStatus::Snoozed);
         snoozed.snoozed_until = Some("2026-04-10".into());
         assert_eq!(status_cell(&snoozed), "snoozed until 2026-04-10");
-        let mut acked = alert(AlertStatus::Delivered);
+        let mut acked = alert(AlertStatus::Acknowledged);
         acked.acknowledged = true;
-        assert_eq!(status_cell(&acked), "delivered, acknowledged");
+        assert_eq!(status_cell(&acked), "acknowledged");
         assert_eq!(status_cell(&alert(AlertStatus::Failed)), "failed");
     }
 

@@ -62,14 +62,16 @@ pub async fn run(context: &Context, command: CourseCommand) -> Result<String, Er
             if out.is_json() {
                 return Ok(out.json(&courses.await?));
             }
-            let (holder, courses) = tokio::try_join!(context.holder(), courses)?;
+            let standing = api.compliance(context.holder_id(), None);
+            let (holder, courses, standing) =
+                tokio::try_join!(context.holder(), courses, standing)?;
             if courses.is_empty() {
                 return Ok(
                     "No courses yet. Log one with: recert course log TITLE --credits N\n"
                         .to_owned(),
                 );
             }
-            Ok(whose(&holder, "Courses") + &table(&courses).render(out.color))
+            Ok(whose(&holder, "Courses") + &table(&courses, &standing).render(out.color))
         }
         CourseCommand::Show { id } => {
             let course = api.course(&id).await?;
@@ -245,8 +247,10 @@ fn summary(course: &Course) -> String {
     )
 }
 
-/// The `course list` table, oldest course first (the server lists them by id).
-fn table(courses: &[Course]) -> Table {
+/// The `course list` table, oldest course first (the server lists them by id). COUNTS
+/// TOWARD is what each course counts toward today, with the amount after caps (trial 2.10:
+/// a FOR column said only "any" or the pin); a pin is marked `(pinned)`.
+fn table(courses: &[Course], standing: &[Compliance]) -> Table {
     let mut table = Table::new(&[
         "ID",
         "DATE",
@@ -257,7 +261,7 @@ fn table(courses: &[Course]) -> Table {
         "UNIT",
         "HOURS",
         "CATEGORIES",
-        "FOR",
+        "COUNTS TOWARD",
     ])
     .right_align(&[5, 7]);
     let mut by_date: Vec<&Course> = courses.iter().collect();
@@ -281,14 +285,42 @@ fn table(courses: &[Course]) -> Table {
             unit_for(c.credits, &c.unit),
             c.hours.to_string(),
             list_or_dash(&c.categories),
-            if c.credential_ids.is_empty() {
-                "any".to_owned()
-            } else {
-                c.credential_ids.join(", ")
-            },
+            counted_cell(c, standing),
         ]);
     }
     table
+}
+
+/// One cell of what the course counts toward now: "cr2 4.5 points (capped), cr3 1 hour",
+/// "nothing", with "(pinned)" after a pinned course's list.
+fn counted_cell(c: &Course, standing: &[Compliance]) -> String {
+    let toward: Vec<String> = standing
+        .iter()
+        .filter_map(|row| {
+            if let Some(counted) = row.counted.iter().find(|k| k.course_id == c.id) {
+                Some(format!(
+                    "{} {}{}",
+                    row.credential_id,
+                    amount(counted.amount, &row.unit),
+                    if counted.capped { " (capped)" } else { "" }
+                ))
+            } else if row.counted_course_ids.contains(&c.id) {
+                Some(format!("{} work hours", row.credential_id))
+            } else {
+                None
+            }
+        })
+        .collect();
+    let cell = if toward.is_empty() {
+        "nothing".to_owned()
+    } else {
+        toward.join(", ")
+    };
+    if c.credential_ids.is_empty() {
+        cell
+    } else {
+        format!("{cell} (pinned)")
+    }
 }
 
 /// What the course counts toward now ("cr2 ascp-pbt: 4.5 points (capped)"), one per line,

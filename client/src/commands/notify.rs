@@ -14,6 +14,9 @@ pub async fn run(context: &Context, command: NotifyCommand) -> Result<String, Er
         NotifyCommand::Add(add) => {
             let holder_id = context.holder_id().to_owned();
             let channel = api.create_channel(new_channel(holder_id, add)).await?;
+            if let Some(warning) = &channel.warning {
+                eprintln!("warning: {warning}");
+            }
             Ok(out.record(&channel, || {
                 format!(
                     "Added {} channel {}: {}{}",
@@ -112,6 +115,7 @@ mod tests {
                 kind: "webhook".into(),
                 target: "https://example.org/hook".into(),
                 has_secret: true,
+                warning: None,
             },
             AlertChannel {
                 id: "ch2".into(),
@@ -119,6 +123,7 @@ mod tests {
                 kind: "email".into(),
                 target: "alice@example.org".into(),
                 has_secret: false,
+                warning: None,
             },
         ])
         .render(false);

@@ -13,8 +13,8 @@ use crate::catalog;
 use crate::clock::Clock;
 use crate::domain::{
     self, Alert, AttemptOutcome, Channel, ChannelKind, Compliance, Credential, CycleAnchor,
-    Delivery, DeliveryState, Holder, IdKind, MonthDay, Program, alert_text, due_mark, scan_windows,
-    thresholds_for,
+    Delivery, DeliveryState, HOLDER_EMAIL, Holder, IdKind, MonthDay, Program, WAITING_FOR_RELAY,
+    alert_text, due_mark, scan_windows, thresholds_for,
 };
 use crate::service::standing::{self, StandingError};
 use crate::store::{SettingsScope, Store, StoreError};
@@ -224,6 +224,11 @@ impl<S: Store> AlertEngine<S> {
     /// Asks the background loop to look again now (data changed).
     pub fn wake(&self) {
         self.inner.wake.notify_one();
+    }
+
+    /// Whether e-mail can be sent: recertd has an SMTP relay (`--smtp-url`).
+    pub fn can_email(&self) -> bool {
+        self.inner.mailer.is_some()
     }
 
     /// Where webhooks may be delivered, for the service to check new channels against.
@@ -484,20 +489,7 @@ impl<S: Store> AlertEngine<S> {
             compliance,
             caution.as_deref(),
         );
-        let deliveries = store
-            .channels_of(holder.id)
-            .await?
-            .into_iter()
-            .map(|c| Delivery {
-                channel_id: c.id,
-                kind: c.kind,
-                target: c.target,
-                attempts: 0,
-                last_error: String::new(),
-                state: DeliveryState::Pending,
-                next_attempt_at: Some(now),
-            })
-            .collect();
+        let deliveries = deliveries_for(&store.channels_of(holder.id).await?, holder, now);
         Ok(Some(Alert {
             id: 0,
             holder_id: holder.id,
@@ -609,7 +601,45 @@ impl<S: Store> AlertEngine<S> {
                 if !alert.due_channels(now).contains(&channel_id) {
                     continue;
                 }
-                let result = match self.store().channel(channel_id).await {
+                let channel = if channel_id == HOLDER_EMAIL {
+                    let target = alert
+                        .deliveries
+                        .iter()
+                        .find(|d| d.channel_id == HOLDER_EMAIL)
+                        .map(|d| d.target.clone())
+                        .unwrap_or_default();
+                    let address = holder.email.trim();
+                    Ok(Channel {
+                        id: HOLDER_EMAIL,
+                        holder_id: holder.id,
+                        kind: ChannelKind::Email,
+                        target: if address.is_empty() {
+                            target
+                        } else {
+                            address.to_string()
+                        },
+                        secret: String::new(),
+                    })
+                } else {
+                    self.store().channel(channel_id).await
+                };
+                // No relay: the e-mail waits (no attempt counted) and is looked at again
+                // within the hour, so a relay configured later delivers it.
+                if self.inner.mailer.is_none()
+                    && matches!(&channel, Ok(c) if c.kind == ChannelKind::Email)
+                {
+                    let until = now.saturating_add(MAX_IDLE).unwrap_or(Timestamp::MAX);
+                    if let Some(current) = self
+                        .modify(alert.id, |a| {
+                            a.wait(channel_id, now, until, WAITING_FOR_RELAY);
+                        })
+                        .await?
+                    {
+                        alert = current;
+                    }
+                    continue;
+                }
+                let result = match channel {
                     Ok(channel) => self.send(&channel, &payload, now).await,
                     Err(StoreError::NotFound { .. }) => {
                         Err(DeliveryError::permanent("the channel was removed"))
@@ -750,13 +780,13 @@ impl<S: Store> AlertEngine<S> {
                 IdKind::Holder.format(holder_id),
                 now.as_millisecond()
             ),
-            alert_id: String::new(),
+            alert_id: None,
             holder_id: IdKind::Holder.format(holder_id),
-            credential_id: String::new(),
-            program: String::new(),
-            threshold_days: 0,
+            credential_id: None,
+            program: None,
+            threshold_days: None,
             due_on: today,
-            expires_on: today,
+            expires_on: None,
             title: "recert test alert".into(),
             body: format!(
                 "This is a test alert for {}. If you can read it, this channel works.",
@@ -891,17 +921,36 @@ fn next_wait(planned: SignedDuration, failed: bool, more: bool) -> SignedDuratio
     planned.clamp(floor, MAX_IDLE.max(floor))
 }
 
+/// The deliveries of a new alert of `holder`: one per channel, and one to the holder's own
+/// e-mail address ([`HOLDER_EMAIL`]) when they have one and no e-mail channel. Empty when
+/// nothing can reach anyone: the alert is then undeliverable until a channel is added.
+pub fn deliveries_for(channels: &[Channel], holder: &Holder, now: Timestamp) -> Vec<Delivery> {
+    let mut deliveries: Vec<Delivery> = channels
+        .iter()
+        .map(|c| Delivery::new(c.id, c.kind, c.target.clone(), now))
+        .collect();
+    if let Some(address) = domain::holder_address(channels, holder) {
+        deliveries.push(Delivery::new(
+            HOLDER_EMAIL,
+            ChannelKind::Email,
+            address.to_string(),
+            now,
+        ));
+    }
+    deliveries
+}
+
 /// What receivers get for an alert.
 pub fn payload(alert: &Alert, test: bool) -> AlertPayload {
     AlertPayload {
         idempotency_key: alert.key(),
-        alert_id: IdKind::Alert.format(alert.id),
+        alert_id: Some(IdKind::Alert.format(alert.id)),
         holder_id: IdKind::Holder.format(alert.holder_id),
-        credential_id: IdKind::Credential.format(alert.credential_id),
-        program: alert.program.clone(),
-        threshold_days: alert.threshold_days,
+        credential_id: Some(IdKind::Credential.format(alert.credential_id)),
+        program: Some(alert.program.clone()),
+        threshold_days: Some(alert.threshold_days),
         due_on: alert.due_on,
-        expires_on: alert.expires_on,
+        expires_on: Some(alert.expires_on),
         title: alert.title.clone(),
         body: alert.body.clone(),
         status: alert.compliance_status.clone(),

@@ -390,7 +390,13 @@ impl<S: Store> ChannelService for ChannelApi<S> {
             .await?;
         let channel = convert::channel_from_pb(c, holder_id)?;
         let channel = self.0.service.create_channel(&caller, channel).await?;
-        Ok(Response::new(pb::Channel::from(&channel)))
+        let mut created = pb::Channel::from(&channel);
+        if channel.kind == crate::domain::ChannelKind::Email && !self.0.alerts.can_email() {
+            created.warning = "recertd has no SMTP relay (recertd --smtp-url): e-mail alerts \
+                               wait until one is configured"
+                .to_string();
+        }
+        Ok(Response::new(created))
     }
 
     async fn list_channels(

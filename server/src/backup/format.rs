@@ -317,7 +317,9 @@ pub(super) struct SettingsLine {
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct DeliveryLine {
-    pub(super) channel_id: String,
+    /// `null` for the holder's own e-mail address (`domain::HOLDER_EMAIL`).
+    #[serde(default)]
+    pub(super) channel_id: Option<String>,
     #[serde(rename = "type")]
     pub(super) kind: String,
     pub(super) target: String,
@@ -694,7 +696,8 @@ fn alert_line(a: Alert, today: Date) -> AlertLine {
             .deliveries
             .into_iter()
             .map(|d| DeliveryLine {
-                channel_id: IdKind::Channel.format(d.channel_id),
+                channel_id: (d.channel_id != crate::domain::HOLDER_EMAIL)
+                    .then(|| IdKind::Channel.format(d.channel_id)),
                 kind: d.kind.name().to_string(),
                 target: d.target,
                 attempts: d.attempts,

@@ -542,11 +542,12 @@ fn alert_from(l: AlertLine) -> Result<Alert, Vec<FieldError>> {
         .deliveries
         .into_iter()
         .map(|d| Delivery {
-            channel_id: f.id(
-                IdKind::Channel,
-                "alert.deliveries.channel_id",
-                &d.channel_id,
-            ),
+            channel_id: d
+                .channel_id
+                .as_deref()
+                .map_or(crate::domain::HOLDER_EMAIL, |id| {
+                    f.id(IdKind::Channel, "alert.deliveries.channel_id", id)
+                }),
             kind: f.channel_kind("alert.deliveries.type", &d.kind),
             target: d.target,
             attempts: d.attempts,

@@ -84,6 +84,13 @@ pub enum DeliveryState {
     Failed,
 }
 
+/// The `channel_id` of a delivery to the holder's own e-mail address (`holder add --email`),
+/// made when the holder has no e-mail channel of their own. No stored channel has id 0.
+pub const HOLDER_EMAIL: u64 = 0;
+
+/// Why a due e-mail delivery waits instead of being tried: recertd has no SMTP relay.
+pub const WAITING_FOR_RELAY: &str = "waiting: no SMTP relay is configured (recertd --smtp-url)";
+
 /// One channel's delivery of one alert.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Delivery {
@@ -118,6 +125,19 @@ pub enum AttemptOutcome {
 }
 
 impl Delivery {
+    /// A delivery through `channel_id` (`kind`, `target`) not tried yet, due at `at`.
+    pub fn new(channel_id: u64, kind: ChannelKind, target: String, at: Timestamp) -> Delivery {
+        Delivery {
+            channel_id,
+            kind,
+            target,
+            attempts: 0,
+            last_error: String::new(),
+            state: DeliveryState::Pending,
+            next_attempt_at: Some(at),
+        }
+    }
+
     /// Whether an attempt through this channel is due at `now`: it is pending and its next
     /// attempt is not later than `now`.
     pub fn is_due(&self, now: Timestamp) -> bool {
@@ -190,8 +210,13 @@ impl std::error::Error for Refused {}
 pub enum AlertStatus {
     /// Some channel has not delivered yet.
     Pending,
-    /// Every channel delivered it, or the holder acknowledged it.
+    /// Every channel delivered it.
     Delivered,
+    /// The holder acknowledged it: nothing more is sent, whatever was delivered.
+    Acknowledged,
+    /// Open, but there is no way to reach anyone: the holder has neither a channel nor an
+    /// e-mail address. Delivered once a channel is added.
+    Undeliverable,
     /// Some channel gave up.
     Failed,
     /// Held back until a date.
@@ -201,11 +226,14 @@ pub enum AlertStatus {
 }
 
 impl AlertStatus {
-    /// `pending`, `delivered`, `failed`, `snoozed`, `cancelled`.
+    /// `pending`, `delivered`, `acknowledged`, `undeliverable`, `failed`, `snoozed`,
+    /// `cancelled`.
     pub const fn name(self) -> &'static str {
         match self {
             AlertStatus::Pending => "pending",
             AlertStatus::Delivered => "delivered",
+            AlertStatus::Acknowledged => "acknowledged",
+            AlertStatus::Undeliverable => "undeliverable",
             AlertStatus::Failed => "failed",
             AlertStatus::Snoozed => "snoozed",
             AlertStatus::Cancelled => "cancelled",
@@ -268,9 +296,11 @@ impl Alert {
         if self.cancelled {
             AlertStatus::Cancelled
         } else if self.acknowledged {
-            AlertStatus::Delivered
+            AlertStatus::Acknowledged
         } else if self.snoozed_until.is_some_and(|u| u > today) {
             AlertStatus::Snoozed
+        } else if self.deliveries.is_empty() {
+            AlertStatus::Undeliverable
         } else if self
             .deliveries
             .iter()
@@ -405,6 +435,45 @@ impl Alert {
         }
     }
 
+    /// Gives an open alert that reaches no one (no deliveries) a delivery through
+    /// `channel_id`, due at `now`. Returns whether it did; an alert that already reaches
+    /// someone is left alone, so adding a channel never repeats a delivered alert.
+    pub fn reach(
+        &mut self,
+        channel_id: u64,
+        kind: ChannelKind,
+        target: &str,
+        now: Timestamp,
+    ) -> bool {
+        if !self.is_open() || !self.deliveries.is_empty() {
+            return false;
+        }
+        self.deliveries
+            .push(Delivery::new(channel_id, kind, target.to_string(), now));
+        true
+    }
+
+    /// Puts off the due delivery through `channel_id` until `until` without counting an
+    /// attempt, saying why in its last error (an e-mail while recertd has no SMTP relay).
+    /// Returns whether it did.
+    pub fn wait(&mut self, channel_id: u64, now: Timestamp, until: Timestamp, why: &str) -> bool {
+        if !self.is_open() {
+            return false;
+        }
+        match self
+            .deliveries
+            .iter_mut()
+            .find(|d| d.channel_id == channel_id)
+        {
+            Some(d) if d.is_due(now) => {
+                d.next_attempt_at = Some(until);
+                why.clone_into(&mut d.last_error);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Forgets when pending deliveries were to be tried: the alert is closed.
     fn clear_schedule(&mut self) {
         for d in &mut self.deliveries {
@@ -413,6 +482,14 @@ impl Alert {
             }
         }
     }
+}
+
+/// The holder's own e-mail address, when alerts should go there: they have one and no
+/// e-mail channel of their own.
+pub fn holder_address<'a>(channels: &[Channel], holder: &'a super::Holder) -> Option<&'a str> {
+    let address = holder.email.trim();
+    (!address.is_empty() && !channels.iter().any(|c| c.kind == ChannelKind::Email))
+        .then_some(address)
 }
 
 /// Alert settings of one scope (a program, a holder or a credential).
@@ -581,7 +658,7 @@ mod tests {
         assert_eq!(a.snoozed_until, None, "acknowledging drops the snooze");
         assert_eq!(
             a.status("2027-04-01".parse().unwrap()),
-            AlertStatus::Delivered
+            AlertStatus::Acknowledged
         );
 
         let mut c = alert();

@@ -173,6 +173,16 @@ pub struct Course {
 }
 
 impl Course {
+    /// Whether `other` looks like the same course logged twice: same holder, title (ignoring
+    /// case and surrounding blanks), date and amount in the same unit.
+    pub fn same_as(&self, other: &Course) -> bool {
+        self.holder_id == other.holder_id
+            && self.title.trim().to_lowercase() == other.title.trim().to_lowercase()
+            && self.completed_on == other.completed_on
+            && self.amount == other.amount
+            && self.unit == other.unit
+    }
+
     /// The amount in contact hours.
     pub fn hours(&self) -> Credits {
         self.unit.to_hours(self.amount)

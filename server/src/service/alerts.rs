@@ -378,8 +378,38 @@ impl<S: Store> Service<S> {
             }
         }
         let channel = self.store_as(caller).create_channel(channel).await?;
+        let now = self.clock.now();
+        let reached = self
+            .store
+            .modify_alerts_of(channel.holder_id, |a| {
+                a.reach(channel.id, channel.kind, &channel.target, now)
+            })
+            .await?;
+        if reached > 0 {
+            tracing::info!(channel = %IdKind::Channel.format(channel.id), alerts = reached, "undeliverable alerts now go to the new channel");
+        }
         self.wake_alerts();
         Ok(channel)
+    }
+
+    /// Gives the holder's undeliverable alerts a delivery to their own e-mail address, once
+    /// they have one and no e-mail channel (after `holder edit --email`).
+    pub(super) async fn reach_holder_address(&self, holder: &Holder) -> ServiceResult<()> {
+        let channels = self.store.channels_of(holder.id).await?;
+        if let Some(address) = crate::domain::holder_address(&channels, holder) {
+            let now = self.clock.now();
+            self.store
+                .modify_alerts_of(holder.id, |a| {
+                    a.reach(
+                        crate::domain::HOLDER_EMAIL,
+                        ChannelKind::Email,
+                        address,
+                        now,
+                    )
+                })
+                .await?;
+        }
+        Ok(())
     }
 
     /// A holder's delivery channels.
@@ -611,7 +641,7 @@ mod tests {
             .list_alerts(&caller, None, AlertFilter::All, None, 10)
             .await
             .unwrap();
-        assert_eq!(status(&all, seen), Some(AlertStatus::Delivered));
+        assert_eq!(status(&all, seen), Some(AlertStatus::Acknowledged));
         assert_eq!(status(&all, waiting), Some(AlertStatus::Cancelled));
         assert_eq!(status(&all, other), Some(AlertStatus::Pending));
         let settings = service

@@ -66,15 +66,6 @@ pub struct CoursePatch {
     pub evidence: Option<String>,
 }
 
-/// Whether two courses look like the same one logged twice: same title (ignoring case and
-/// surrounding blanks), date and amount.
-fn same_course(a: &Course, b: &Course) -> bool {
-    a.title.trim().to_lowercase() == b.title.trim().to_lowercase()
-        && a.completed_on == b.completed_on
-        && a.amount == b.amount
-        && a.unit == b.unit
-}
-
 impl<S: Store> Service<S> {
     /// Logs a course for an existing holder; the same course twice only with
     /// `allow_duplicate`.
@@ -96,20 +87,14 @@ impl<S: Store> Service<S> {
             evidence: new.evidence,
         };
         course.validate(today)?;
-        if !new.allow_duplicate
-            && let Some(twin) = self
-                .store
-                .courses_on(holder.id, course.completed_on)
-                .await?
-                .into_iter()
-                .find(|c| same_course(c, &course))
-        {
-            return Err(ServiceError::AlreadyExists(format!(
-                "looks like {} (same title, date and amount); log it anyway with allow_duplicate",
-                IdKind::Course.format(twin.id)
-            )));
-        }
-        let created = self.store_as(caller).create_course(course).await?;
+        // The twin check runs in the store's write, so two identical logs at the same
+        // instant cannot both pass it.
+        let store = self.store_as(caller);
+        let created = if new.allow_duplicate {
+            store.create_course(course).await?
+        } else {
+            store.create_distinct_course(course).await?
+        };
         tracing::debug!(course = %IdKind::Course.format(created.id), holder = %IdKind::Holder.format(holder.id), "course logged");
         self.after_change(holder.id).await;
         Ok(created)
@@ -172,7 +157,7 @@ impl<S: Store> Service<S> {
                     .courses_on(holder.id, course.completed_on)
                     .await?
                     .into_iter()
-                    .find(|c| same_course(c, &course))
+                    .find(|c| c.same_as(&course))
             {
                 return Err(ServiceError::AlreadyExists(format!(
                     "{} ({}) has {} (same title, date and amount); log it anyway with allow_duplicate",
@@ -268,7 +253,7 @@ impl<S: Store> Service<S> {
 mod tests {
     use super::*;
     use crate::clock::ManualClock;
-    use crate::service::{NewCredential, NewHolder};
+    use crate::service::{NewCredential, NewHolder, ServiceError};
     use crate::store::{SledStore, StoreOptions};
     use jiff::civil::date;
     use std::sync::Arc;

@@ -125,6 +125,19 @@ impl<S: Store> Service<S> {
             credential.expires_on = expires_on;
         }
         credential.validate()?;
+        // Trial 2.5: moving the expiry back onto a closed cycle left a "past" cycle that
+        // overlaps the current one. Taking back a renewal is `renew --undo`.
+        if let Some(last) = credential.history.last()
+            && credential.expires_on <= last.expires_on
+        {
+            return Err(ServiceError::invalid(
+                "credential.expires_on",
+                format!(
+                    "credential.expires_on ({}) must be after {}, the end of the cycle closed on {}; to take back that renewal, undo it",
+                    credential.expires_on, last.expires_on, last.renewed_on
+                ),
+            ));
+        }
         let updated = self.store_as(caller).update_credential(credential).await?;
         self.after_change(updated.holder_id).await;
         Ok(updated)

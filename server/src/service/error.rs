@@ -94,6 +94,15 @@ impl From<StoreError> for ServiceError {
     }
 }
 
+/// "1 credential", "3 courses".
+fn counted(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// A broken cross-record rule, in words.
 impl From<Conflict> for ServiceError {
     fn from(conflict: Conflict) -> Self {
@@ -120,19 +129,27 @@ impl From<Conflict> for ServiceError {
                 "program {slug} already exists locally; use update"
             )),
             Conflict::ProgramInUse { slug, users } => ServiceError::FailedPrecondition(format!(
-                "program {slug} is used by {users} credential(s); remove them first"
+                "program {slug} is used by {}; remove {} first",
+                counted(users, "credential"),
+                if users == 1 { "it" } else { "them" }
             )),
             Conflict::HolderHasRecords {
                 holder: h,
                 credentials,
                 courses,
             } => ServiceError::FailedPrecondition(format!(
-                "holder {} has {credentials} credential(s) and {courses} course(s); delete them first or use force",
-                holder(h)
+                "holder {} has {} and {}; delete them first, or delete with force",
+                holder(h),
+                counted(credentials, "credential"),
+                counted(courses, "course")
             )),
             Conflict::PinnedToOther { credential } => ServiceError::FailedPrecondition(format!(
                 "credential {} belongs to another holder",
                 IdKind::Credential.format(credential)
+            )),
+            Conflict::DuplicateCourse { twin } => ServiceError::AlreadyExists(format!(
+                "looks like {} (same title, date and amount); log it anyway with allow_duplicate",
+                IdKind::Course.format(twin)
             )),
             Conflict::TeamExists(name) => {
                 ServiceError::AlreadyExists(format!("a team named {name:?} exists already"))
@@ -141,5 +158,40 @@ impl From<Conflict> for ServiceError {
                 ServiceError::FailedPrecondition(format!("{what} cannot change"))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(conflict: Conflict) -> String {
+        match ServiceError::from(conflict) {
+            ServiceError::FailedPrecondition(m) | ServiceError::AlreadyExists(m) => m,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn refusals_count_with_the_right_plurals() {
+        assert_eq!(
+            message(Conflict::ProgramInUse {
+                slug: "lab-x".into(),
+                users: 1
+            }),
+            "program lab-x is used by 1 credential; remove it first"
+        );
+        assert_eq!(
+            message(Conflict::HolderHasRecords {
+                holder: 6,
+                credentials: 1,
+                courses: 3
+            }),
+            "holder h6 has 1 credential and 3 courses; delete them first, or delete with force"
+        );
+        assert_eq!(
+            message(Conflict::DuplicateCourse { twin: 4 }),
+            "looks like co4 (same title, date and amount); log it anyway with allow_duplicate"
+        );
     }
 }

@@ -190,6 +190,7 @@ impl<S: Store> Service<S> {
             .store_as(caller)
             .update_holder(holder, patch.make_default)
             .await?;
+        self.reach_holder_address(&updated).await?;
         self.wake_alerts();
         self.entry(updated).await
     }

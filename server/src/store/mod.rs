@@ -153,6 +153,11 @@ pub enum Conflict {
     },
     /// A team of this name exists already.
     TeamExists(String),
+    /// The holder has a course that looks the same (same title, date and amount).
+    DuplicateCourse {
+        /// The course already there.
+        twin: u64,
+    },
     /// An update tried to change a field that cannot change (a credential's holder or
     /// program, a course's holder).
     Immutable(&'static str),
@@ -314,6 +319,12 @@ pub trait Records: Send + Sync {
         &self,
         courses: Vec<Course>,
     ) -> impl Future<Output = Result<Vec<Course>>> + Send;
+
+    /// Like [`Records::create_course`], but refuses ([`Conflict::DuplicateCourse`]) a course
+    /// that looks like one the holder has ([`Course::same_as`]), checked in the write itself,
+    /// so of two identical courses logged at the same instant one is refused.
+    fn create_distinct_course(&self, course: Course)
+    -> impl Future<Output = Result<Course>> + Send;
     /// A course by id.
     fn course(&self, id: u64) -> impl Future<Output = Result<Course>> + Send;
     /// A page of a holder's courses, in id order.

@@ -281,7 +281,12 @@ fn text(payload: &AlertPayload) -> String {
          You get this because recert tracks this credential.\n\
          To snooze this alert:          recert alerts snooze {} --until DATE\n\
          To stop alerts for it:         recert alerts mute {}\n",
-        payload.due_on, payload.expires_on, payload.alert_id, payload.credential_id
+        payload.due_on,
+        payload
+            .expires_on
+            .map_or_else(|| "-".to_string(), |d| d.to_string()),
+        payload.alert_id.as_deref().unwrap_or("ID"),
+        payload.credential_id.as_deref().unwrap_or("CREDENTIAL")
     ));
     text
 }
@@ -603,13 +608,13 @@ mod tests {
     fn a_test_alert_has_no_snooze_or_mute_footer() {
         let payload = |test: bool| AlertPayload {
             idempotency_key: "k".into(),
-            alert_id: if test { String::new() } else { "al4".into() },
+            alert_id: (!test).then(|| "al4".into()),
             holder_id: "h1".into(),
-            credential_id: if test { String::new() } else { "cr2".into() },
-            program: String::new(),
-            threshold_days: 30,
+            credential_id: (!test).then(|| "cr2".into()),
+            program: None,
+            threshold_days: (!test).then_some(30),
             due_on: "2026-12-01".parse().unwrap(),
-            expires_on: "2026-12-31".parse().unwrap(),
+            expires_on: (!test).then(|| "2026-12-31".parse().unwrap()),
             title: "t".into(),
             body: "b".into(),
             status: "at_risk".into(),

@@ -24,20 +24,21 @@ use serde::{Deserialize, Serialize};
 pub struct AlertPayload {
     /// Stable for one alert across retries and restarts, so receivers can drop repeats.
     pub idempotency_key: String,
-    /// The alert's id, as `recert alerts` shows it.
-    pub alert_id: String,
+    /// The alert's id, as `recert alerts` shows it; `null` for a test alert.
+    pub alert_id: Option<String>,
     /// The holder the credential belongs to.
     pub holder_id: String,
-    /// The credential the alert is about.
-    pub credential_id: String,
-    /// The program's slug, e.g. `nha-cpt`.
-    pub program: String,
-    /// Days before expiry of the threshold that fired: negative inside the grace period.
-    pub threshold_days: i64,
+    /// The credential the alert is about; `null` for a test alert.
+    pub credential_id: Option<String>,
+    /// The program's slug, e.g. `nha-cpt`; `null` for a test alert.
+    pub program: Option<String>,
+    /// Days before expiry of the threshold that fired: negative inside the grace period;
+    /// `null` for a test alert.
+    pub threshold_days: Option<i64>,
     /// The local date the alert became due.
     pub due_on: Date,
-    /// The last day of the credential's current cycle.
-    pub expires_on: Date,
+    /// The last day of the credential's current cycle; `null` for a test alert.
+    pub expires_on: Option<Date>,
     /// One line, used as the email subject.
     pub title: String,
     /// Several lines of plain text.
@@ -101,13 +102,13 @@ pub(crate) mod fixtures {
     pub(crate) fn payload() -> AlertPayload {
         AlertPayload {
             idempotency_key: "cred_7-cycle_2025-07-31-t30".into(),
-            alert_id: "alert_42".into(),
+            alert_id: Some("alert_42".into()),
             holder_id: "holder_1".into(),
-            credential_id: "cred_7".into(),
-            program: "nha-cpt".into(),
-            threshold_days: 30,
+            credential_id: Some("cred_7".into()),
+            program: Some("nha-cpt".into()),
+            threshold_days: Some(30),
             due_on: date(2025, 7, 1),
-            expires_on: date(2025, 7, 31),
+            expires_on: Some(date(2025, 7, 31)),
             title: "NHA CPT expires in 30 days: 2.50 CE hours still needed".into(),
             body: "NHA CPT expires in 30 days: 2.50 CE hours still needed\n\
                    Credits: 7.50 of 10.00 CE hours earned; 2.50 still needed."

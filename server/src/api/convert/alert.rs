@@ -4,7 +4,7 @@
 use super::id;
 use crate::api::{ApiError, ApiResult};
 use crate::domain::{
-    AlertStatus, Channel, ChannelKind, Delivery, DeliveryState, IdKind, listed_target,
+    AlertStatus, Channel, ChannelKind, Delivery, DeliveryState, HOLDER_EMAIL, IdKind, listed_target,
 };
 use crate::service::alerts::{AlertFilter, AlertWithStatus, Muted, ScopedSettings};
 use crate::store::SettingsScope;
@@ -15,6 +15,8 @@ impl From<AlertStatus> for pb::AlertStatus {
         match s {
             AlertStatus::Pending => pb::AlertStatus::Pending,
             AlertStatus::Delivered => pb::AlertStatus::Delivered,
+            AlertStatus::Acknowledged => pb::AlertStatus::Acknowledged,
+            AlertStatus::Undeliverable => pb::AlertStatus::Undeliverable,
             AlertStatus::Failed => pb::AlertStatus::Failed,
             AlertStatus::Snoozed => pb::AlertStatus::Snoozed,
             AlertStatus::Cancelled => pb::AlertStatus::Cancelled,
@@ -26,7 +28,11 @@ impl From<AlertStatus> for pb::AlertStatus {
 impl From<&Delivery> for pb::Delivery {
     fn from(d: &Delivery) -> Self {
         pb::Delivery {
-            channel_id: IdKind::Channel.format(d.channel_id),
+            channel_id: if d.channel_id == HOLDER_EMAIL {
+                String::new()
+            } else {
+                IdKind::Channel.format(d.channel_id)
+            },
             kind: d.kind.name().to_string(),
             target: listed_target(d.kind, &d.target),
             attempts: i32::try_from(d.attempts).unwrap_or(i32::MAX),
@@ -58,7 +64,17 @@ impl From<&AlertWithStatus> for pb::Alert {
             title: a.title.clone(),
             body: a.body.clone(),
             status: pb::AlertStatus::from(shown.status).into(),
-            deliveries: a.deliveries.iter().map(pb::Delivery::from).collect(),
+            deliveries: a
+                .deliveries
+                .iter()
+                .map(|d| {
+                    let mut shown = pb::Delivery::from(d);
+                    if !a.is_open() && d.state == DeliveryState::Pending {
+                        "stopped".clone_into(&mut shown.status);
+                    }
+                    shown
+                })
+                .collect(),
             idempotency_key: a.key(),
             snoozed_until: a.snoozed_until.map(|d| d.to_string()).unwrap_or_default(),
             acknowledged: a.acknowledged,
@@ -75,13 +91,15 @@ pub fn alert_filter(value: &str) -> ApiResult<AlertFilter> {
         "pending" => AlertStatus::Pending,
         "failed" => AlertStatus::Failed,
         "delivered" => AlertStatus::Delivered,
+        "acknowledged" => AlertStatus::Acknowledged,
+        "undeliverable" => AlertStatus::Undeliverable,
         "snoozed" => AlertStatus::Snoozed,
         "cancelled" => AlertStatus::Cancelled,
         other => {
             return Err(ApiError::invalid(
                 "filter",
                 format!(
-                    "filter {other:?} is not one of pending, failed, delivered, snoozed, cancelled, all"
+                    "filter {other:?} is not one of pending, failed, delivered, acknowledged, undeliverable, snoozed, cancelled, all"
                 ),
             ));
         }
@@ -203,6 +221,7 @@ impl From<&Channel> for pb::Channel {
             target: listed_target(c.kind, &c.target),
             secret: String::new(),
             has_secret: !c.secret.is_empty(),
+            warning: String::new(),
         }
     }
 }

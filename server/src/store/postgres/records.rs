@@ -663,17 +663,11 @@ impl Records for PgStore {
     }
 
     async fn create_course(&self, course: Course) -> Result<Course> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db_err)?;
-        holder_in(&tx, course.holder_id, false).await?;
-        check_pins(&tx, &course).await?;
-        let mut course = course;
-        course.id = next_id(&tx, IdKind::Course).await?;
-        write_course(&tx, &course, true).await?;
-        note(&tx, self.actor(), None, Some(&course)).await?;
-        bump_versions(&tx, [course.holder_id], false).await?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(course)
+        self.insert_course(course, false).await
+    }
+
+    async fn create_distinct_course(&self, course: Course) -> Result<Course> {
+        self.insert_course(course, true).await
     }
 
     async fn create_courses(&self, courses: Vec<Course>) -> Result<Vec<Course>> {
@@ -765,5 +759,35 @@ impl Records for PgStore {
         note(&tx, self.actor(), Some(&old), None).await?;
         bump_versions(&tx, [old.holder_id], false).await?;
         tx.commit().await.map_err(db_err)
+    }
+}
+
+impl PgStore {
+    /// Creates a course; when `distinct`, refuses it if the holder has its twin. The twin
+    /// check locks the holder's row first (`FOR UPDATE`), so two distinct courses of one
+    /// holder are checked one after the other and identical ones logged at once cannot
+    /// both pass.
+    async fn insert_course(&self, course: Course, distinct: bool) -> Result<Course> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        holder_in(&tx, course.holder_id, distinct).await?;
+        check_pins(&tx, &course).await?;
+        if distinct
+            && let Some(twin) = courses_in(&tx, course.holder_id, false)
+                .await?
+                .iter()
+                .find(|c| c.same_as(&course))
+        {
+            return Err(StoreError::Conflict(Conflict::DuplicateCourse {
+                twin: twin.id,
+            }));
+        }
+        let mut course = course;
+        course.id = next_id(&tx, IdKind::Course).await?;
+        write_course(&tx, &course, true).await?;
+        note(&tx, self.actor(), None, Some(&course)).await?;
+        bump_versions(&tx, [course.holder_id], false).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(course)
     }
 }

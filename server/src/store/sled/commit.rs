@@ -36,6 +36,8 @@ pub(super) enum Job {
         course: Course,
         /// Who logs it, for its history entry.
         actor: Option<Arc<Actor>>,
+        /// Refused when the holder has a course that looks the same.
+        distinct: bool,
         reply: oneshot::Sender<Result<Course>>,
     },
     /// A write already applied that must be made durable.
@@ -103,6 +105,7 @@ impl CommitQueue {
         &self,
         course: Course,
         actor: Option<Arc<Actor>>,
+        distinct: bool,
     ) -> Result<Course> {
         if self.failed() {
             return Err(StoreError::WriteFailed);
@@ -111,6 +114,7 @@ impl CommitQueue {
         if !self.push(Job::Course {
             course,
             actor,
+            distinct,
             reply,
         }) {
             return Err(shutting_down());
@@ -174,6 +178,9 @@ fn shutting_down() -> StoreError {
 /// A course of a batch and its answer so far.
 pub(super) type CourseAnswer = (oneshot::Sender<Result<Course>>, Result<Course>);
 
+/// A queued course: where to answer, the course, and whether a twin refuses it.
+pub(super) type CourseJob = (oneshot::Sender<Result<Course>>, Result<Course>, bool);
+
 /// The committer thread: runs batches until the store stops and the queue is empty. Holds a
 /// weak reference so that dropping every store handle still closes sled.
 pub(super) fn committer(inner: &Weak<Inner>, queue: &CommitQueue) {
@@ -195,9 +202,10 @@ pub(super) fn committer(inner: &Weak<Inner>, queue: &CommitQueue) {
                 Job::Course {
                     course,
                     actor,
+                    distinct,
                     reply,
                 } => {
-                    courses.push((reply, Ok(course)));
+                    courses.push((reply, Ok(course), distinct));
                     actors.push(actor);
                 }
                 Job::Durable { reply } => durable.push(reply),

@@ -24,7 +24,7 @@ pub(crate) use keys::{Record as StoredRecord, decode as decode_value, encode as 
 
 use crate::domain::{Actor, Course, Credential, Holder, IdKind, Program};
 use crate::store::{Conflict, Cursor, Page, Result, StoreError, Version};
-use commit::{CommitQueue, CourseAnswer};
+use commit::{CommitQueue, CourseAnswer, CourseJob};
 use jiff::civil::Date;
 use keys::{Record, decode, encode, expiry_key, id_key, pair_key, read_date, read_id};
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
@@ -841,7 +841,17 @@ impl SledStore {
     pub async fn create_course(&self, course: Course) -> Result<Course> {
         self.inner
             .commit
-            .write_course(course, self.actor.clone())
+            .write_course(course, self.actor.clone(), false)
+            .await
+    }
+
+    /// Like [`SledStore::create_course`], refusing a course that looks like one the holder
+    /// has ([`Conflict::DuplicateCourse`]): checked in the batch under the write lock,
+    /// against the store and the courses before it in the batch.
+    pub async fn create_distinct_course(&self, course: Course) -> Result<Course> {
+        self.inner
+            .commit
+            .write_course(course, self.actor.clone(), true)
             .await
     }
 
@@ -879,7 +889,7 @@ impl SledStore {
     /// lock; returns each job's answer. Blocking.
     fn write_course_batch(
         &self,
-        courses: Vec<CourseAnswer>,
+        courses: Vec<CourseJob>,
         actors: Vec<Option<Arc<Actor>>>,
     ) -> Vec<CourseAnswer> {
         let _guard = self
@@ -887,17 +897,39 @@ impl SledStore {
             .write_lock
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        let mut answers: Vec<CourseAnswer> = courses
-            .into_iter()
-            .map(|(reply, course)| {
-                let checked = course.and_then(|course| {
-                    self.holder(course.holder_id)?;
-                    self.check_pins(&course)?;
-                    Ok(course)
-                });
-                (reply, checked)
-            })
-            .collect();
+        // A distinct course is refused when the store or an earlier course of this batch
+        // has its twin; `twins` pairs such a course with the earlier one, whose id is known
+        // only once ids are reserved.
+        let mut twins: Vec<(usize, usize)> = Vec::new();
+        let mut answers: Vec<CourseAnswer> = Vec::with_capacity(courses.len());
+        for (i, (reply, course, distinct)) in courses.into_iter().enumerate() {
+            let mut checked = course.and_then(|course| {
+                self.holder(course.holder_id)?;
+                self.check_pins(&course)?;
+                if distinct
+                    && let Some(twin) = self
+                        .courses_on(course.holder_id, course.completed_on)?
+                        .iter()
+                        .find(|c| c.same_as(&course))
+                {
+                    return Err(StoreError::Conflict(Conflict::DuplicateCourse {
+                        twin: twin.id,
+                    }));
+                }
+                Ok(course)
+            });
+            if distinct
+                && let Ok(course) = &checked
+                && let Some(j) = answers
+                    .iter()
+                    .position(|(_, a)| a.as_ref().is_ok_and(|c| c.same_as(course)))
+            {
+                twins.push((i, j));
+                // The twin's id is filled in once it has one.
+                checked = Err(StoreError::Conflict(Conflict::DuplicateCourse { twin: 0 }));
+            }
+            answers.push((reply, checked));
+        }
         let accepted = answers.iter().filter(|(_, a)| a.is_ok()).count() as u64;
         if accepted == 0 {
             return answers;
@@ -928,6 +960,14 @@ impl SledStore {
                     *answer = Err(StoreError::Storage(e.clone()));
                 }
             }
+        }
+        for (i, j) in twins {
+            answers[i].1 = match &answers[j].1 {
+                Ok(twin) => Err(StoreError::Conflict(Conflict::DuplicateCourse {
+                    twin: twin.id,
+                })),
+                Err(e) => Err(StoreError::Storage(e.to_string())),
+            };
         }
         answers
     }

@@ -133,6 +133,13 @@ impl Records for SledStore {
     ) -> impl Future<Output = Result<Vec<Course>>> + Send {
         SledStore::create_courses(self, courses)
     }
+
+    fn create_distinct_course(
+        &self,
+        course: Course,
+    ) -> impl Future<Output = Result<Course>> + Send {
+        SledStore::create_distinct_course(self, course)
+    }
     fn course(&self, id: u64) -> impl Future<Output = Result<Course>> + Send {
         ready(SledStore::course(self, id))
     }
