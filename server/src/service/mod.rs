@@ -152,6 +152,28 @@ impl<S: Store> Service<S> {
             Err(crate::store::StoreError::NotFound { .. }) => return Ok(0),
             Err(e) => return Err(e.into()),
         };
+        // Most writes find no open shortfall alert: then the holder's standing (every
+        // course) is not computed. The probe reads each credential's current cycle's alerts
+        // through the dedupe key's index, a handful each, whatever the holder's history.
+        let mut open = false;
+        for credential in self.store.credentials_of(holder_id).await? {
+            let Some(program) = standing::program(&self.store, &credential.program).await? else {
+                continue;
+            };
+            let ends_on = program.cycle_end(credential.expires_on, None);
+            self.store
+                .modify_cycle_alerts(credential.id, ends_on, |alert| {
+                    open |= !alert.met && alert.next_attempt().is_some();
+                    false
+                })
+                .await?;
+            if open {
+                break;
+            }
+        }
+        if !open {
+            return Ok(0);
+        }
         let standing = self.standing(&holder, None).await?;
         let met: Vec<(u64, Date)> = standing
             .iter()
