@@ -123,18 +123,23 @@ async fn log(context: &Context, args: CourseLogArgs) -> Result<Course, Error> {
         .api
         .create_course(course, args.allow_duplicate)
         .await
-        .map_err(|e| match e {
-            Error::Server {
-                code,
-                message,
-                violations,
-            } => Error::Server {
-                code,
-                message: message.replace("with allow_duplicate", "with --allow-duplicate"),
-                violations,
-            },
-            other => other,
-        })
+        .map_err(allow_duplicate_flag)
+}
+
+/// The server's refusal of a twin course names its request field; the user typed a flag.
+fn allow_duplicate_flag(e: Error) -> Error {
+    match e {
+        Error::Server {
+            code,
+            message,
+            violations,
+        } => Error::Server {
+            code,
+            message: message.replace("with allow_duplicate", "with --allow-duplicate"),
+            violations,
+        },
+        other => other,
+    }
 }
 
 /// `course log --team T` / `--holders A,B`: one course for each, in one transaction.
@@ -161,19 +166,8 @@ async fn log_for_several(context: &Context, args: CourseLogArgs) -> Result<Vec<C
         .create_courses(course, holder_ids, args.team, args.allow_duplicate)
         .await
         .map_err(|e| {
-            let e = match e {
-                Error::Server {
-                    code,
-                    message,
-                    violations,
-                } => Error::Server {
-                    code,
-                    message: message.replace("with allow_duplicate", "with --allow-duplicate"),
-                    violations,
-                },
-                other => other,
-            };
-            e.in_terms_of_flags(&[("holder_ids", "--holders"), ("team", "--team")])
+            allow_duplicate_flag(e)
+                .in_terms_of_flags(&[("holder_ids", "--holders"), ("team", "--team")])
         })
 }
 
