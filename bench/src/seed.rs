@@ -133,6 +133,7 @@ pub(crate) fn credential(holder: u64, k: usize, expires_on: Date) -> Credential 
         issued_on: None,
         expires_on,
         history: Vec::new(),
+        verifications: Vec::new(),
     }
 }
 

@@ -423,6 +423,26 @@ impl Api {
         Ok(self.check(credential)?.into())
     }
 
+    /// Records a check of a credential against its issuing body's registry.
+    pub async fn verify_credential(
+        &self,
+        id: &str,
+        result: &str,
+        source: Option<String>,
+        by: Option<String>,
+        on: Option<Date>,
+    ) -> Result<Credential, Error> {
+        let request = pb::VerifyCredentialRequest {
+            id: id.to_owned(),
+            result: result.to_owned(),
+            source: source.unwrap_or_default(),
+            checked_by: by.unwrap_or_default(),
+            checked_on: convert::date_or_empty(on),
+        };
+        let credential = self.credentials.clone().verify_credential(request).await;
+        Ok(self.check(credential)?.into())
+    }
+
     /// Reverts a credential's last renewal exactly.
     pub async fn undo_renewal(&self, id: &str) -> Result<Credential, Error> {
         let request = pb::UndoRenewalRequest { id: id.to_owned() };

@@ -618,6 +618,25 @@ pub enum CertCommand {
         #[arg(long, conflicts_with_all = ["expires", "on", "force"])]
         undo: bool,
     },
+    /// Record a check of a credential against its issuing body's registry: what you saw, where
+    /// and when (recert does not look itself). Needs a supervisor or admin token; a
+    /// credential renewed since its last check shows as unverified.
+    Verify {
+        /// Credential id.
+        id: String,
+        /// What the registry showed.
+        #[arg(long, value_name = "RESULT", value_parser = ["active", "not-found", "expired", "mismatch"])]
+        result: String,
+        /// Where you checked (the registry's URL or name).
+        #[arg(long, value_name = "URL")]
+        source: Option<String>,
+        /// Who checked (default: your token's name, else its holder's name).
+        #[arg(long, value_name = "NAME")]
+        by: Option<String>,
+        /// The day of the check (default: today).
+        #[arg(long, value_name = "DATE", value_parser = parse_date)]
+        on: Option<Date>,
+    },
     /// Correct a credential's number or dates: give at least one change.
     #[command(
         override_usage = "recert cert edit <ID> [--number N] [--issued DATE] [--expires DATE]",

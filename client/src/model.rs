@@ -262,6 +262,28 @@ pub struct Credential {
     pub history: Vec<PastCycle>,
     /// The same cycles with what each required and counted.
     pub past_cycles: Vec<ClosedCycle>,
+    /// The latest check against the issuing body's registry; `null` when never checked.
+    pub last_verification: Option<Verification>,
+    /// Whether the latest check saw `active` for the current cycle.
+    pub verified: bool,
+    /// The opposite of `verified`: renewed since the latest check, never checked, or last
+    /// seen not-found, expired or mismatched.
+    pub unverified: bool,
+}
+
+/// A check of a credential against its issuing body's registry (`cert verify`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Verification {
+    /// `active`, `not-found`, `expired` or `mismatch`.
+    pub result: String,
+    /// Where it was checked; `null` if not recorded.
+    pub source: Option<String>,
+    /// Who checked.
+    pub by: String,
+    /// The day of the check.
+    pub on: String,
+    /// The credential's expiry when the check was recorded: the cycle it vouches for.
+    pub cycle_expires_on: String,
 }
 
 /// A new credential (`cert add`).
@@ -599,6 +621,11 @@ pub struct TeamStatusRow {
     pub status_reason: Option<String>,
     /// The day the row is computed for.
     pub as_of: String,
+    /// The day of the latest check against the issuing body's registry; `null` when never.
+    pub last_verified_on: Option<String>,
+    /// Whether the credential is unverified: renewed since the latest check, never checked,
+    /// or last seen not-found, expired or mismatched.
+    pub unverified: bool,
 }
 
 /// Which rows of a team's board to ask for.

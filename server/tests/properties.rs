@@ -184,6 +184,7 @@ fn case() -> impl Strategy<Value = Case> {
                     issued_on: None,
                     expires_on: day(expiry),
                     history: vec![],
+                    verifications: Vec::new(),
                 };
                 (credential, program)
             })
@@ -648,6 +649,7 @@ fn a_requirement_that_is_not_whole_hundredths_of_hours_is_not_rounded_down() {
         issued_on: None,
         expires_on: date(2027, 1, 1),
         history: vec![],
+        verifications: Vec::new(),
     };
     let course = |hundredths: i64| Course {
         id: 1,

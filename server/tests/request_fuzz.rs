@@ -1009,6 +1009,7 @@ proptest! {
             issued_on: issued,
             expires_on: expires,
             history: vec![],
+            verifications: Vec::new(),
         };
         if credential.validate().is_ok() {
             prop_assert!(credential.issued_on.is_none_or(|i| i < credential.expires_on));

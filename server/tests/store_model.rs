@@ -278,6 +278,7 @@ fn resolve(op: &Op, model: &Model) -> Step {
             issued_on: issued.map(|i| day(expires + i)),
             expires_on: day(expires),
             history: vec![],
+            verifications: Vec::new(),
         }),
         Op::UpdateCredential {
             credential,
@@ -296,6 +297,7 @@ fn resolve(op: &Op, model: &Model) -> Step {
                 issued_on: None,
                 expires_on: day(0),
                 history: vec![],
+                verifications: Vec::new(),
             });
             if renewed {
                 c.history.push(PastCycle {

@@ -336,6 +336,7 @@ async fn compliance_matches(channel: Channel, holder: &str, m: &Model) -> u64 {
                 issued_on: None,
                 expires_on: exp[0].parse().unwrap(),
                 history: Vec::new(),
+                verifications: Vec::new(),
             };
             (c, recertd::catalog::find(program).unwrap().clone())
         })

@@ -63,6 +63,7 @@ async fn credential(store: &Store, holder: u64, program: &str, expires: &str) ->
             issued_on: None,
             expires_on: d(expires),
             history: Vec::new(),
+            verifications: Vec::new(),
         })
         .await
         .unwrap()

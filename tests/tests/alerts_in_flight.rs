@@ -102,6 +102,7 @@ impl Outbox {
                 issued_on: None,
                 expires_on: d("2027-04-30"),
                 history: Vec::new(),
+                verifications: Vec::new(),
             })
             .await
             .unwrap();

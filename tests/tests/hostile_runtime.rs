@@ -90,6 +90,7 @@ async fn holder_with<S: Records + Outbox>(
             issued_on: None,
             expires_on,
             history: Vec::new(),
+            verifications: Vec::new(),
         })
         .await
         .unwrap();

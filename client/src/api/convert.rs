@@ -14,7 +14,7 @@ use crate::model::{
     CredentialMute, Deadline, Delivery, Holder, HolderChanges, ImportReport, NewChannel, NewCourse,
     NewCredential, NewHolder, PastCycle, Program, ProgramDraft, TeamStatusRow, TestAlertReport,
 };
-use crate::model::{ClosedCycle, CountedCourse, NotCounted};
+use crate::model::{ClosedCycle, CountedCourse, NotCounted, Verification};
 
 /// `None` for the empty string proto3 uses for "not set".
 fn optional(text: String) -> Option<String> {
@@ -269,6 +269,21 @@ impl From<pb::Credential> for Credential {
             expires_on: c.expires_on,
             past_cycles: c.history.iter().cloned().map(Into::into).collect(),
             history: c.history.into_iter().map(Into::into).collect(),
+            last_verification: c.last_verification.map(Into::into),
+            verified: c.verified,
+            unverified: !c.verified,
+        }
+    }
+}
+
+impl From<pb::Verification> for Verification {
+    fn from(v: pb::Verification) -> Self {
+        Self {
+            result: v.result,
+            source: optional(v.source),
+            by: v.checked_by,
+            on: v.checked_on,
+            cycle_expires_on: v.cycle_expires_on,
         }
     }
 }
@@ -452,6 +467,8 @@ impl From<pb::TeamStatusRow> for TeamStatusRow {
             status: status(r.status),
             status_reason: (!r.status_reason.is_empty()).then_some(r.status_reason),
             as_of: r.as_of,
+            last_verified_on: optional(r.last_verified_on),
+            unverified: r.unverified,
         }
     }
 }

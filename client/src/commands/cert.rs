@@ -1,4 +1,4 @@
-//! `recert cert add|list|show|renew|edit|remove`: the holder's credentials.
+//! `recert cert add|list|show|renew|verify|edit|remove`: the holder's credentials.
 
 use super::program::explain_unknown_program;
 use super::{Context, whose};
@@ -80,6 +80,41 @@ pub async fn run(context: &Context, command: CertCommand) -> Result<String, Erro
                 format!(
                     "Renewed credential {} ({}): now expires {}",
                     credential.id, credential.program, credential.expires_on
+                )
+            }))
+        }
+        CertCommand::Verify {
+            id,
+            result,
+            source,
+            by,
+            on,
+        } => {
+            let credential = api
+                .verify_credential(&id, &result, source, by, on)
+                .await
+                .map_err(|e| {
+                    e.in_terms_of_flags(&[
+                        ("checked_on", "--on"),
+                        ("checked_by", "--by"),
+                        ("source", "--source"),
+                        ("result", "--result"),
+                    ])
+                })?;
+            Ok(out.record(&credential, || {
+                let seen = credential.last_verification.as_ref().map_or_else(
+                    || result.clone(),
+                    |v| format!("{} on {} by {}", v.result, v.on, v.by),
+                );
+                format!(
+                    "Recorded verification of {} ({}): {seen}; {}",
+                    credential.id,
+                    credential.program,
+                    if credential.verified {
+                        "verified"
+                    } else {
+                        "unverified"
+                    }
                 )
             }))
         }
@@ -187,6 +222,7 @@ fn show(c: &Credential, color: bool) -> String {
         ("Number", c.number.clone().unwrap_or_default()),
         ("Issued", c.issued_on.clone().unwrap_or_default()),
         ("Expires", c.expires_on.clone()),
+        ("Verified", verification_line(c)),
     ]);
     if !c.past_cycles.is_empty() {
         text.push_str("\nPast cycles:\n");
@@ -220,6 +256,29 @@ fn show(c: &Credential, color: bool) -> String {
         text.push_str(&history.render(color));
     }
     text
+}
+
+/// "yes: active on 2026-11-02 by Dana Lee (https://...)", or why not.
+fn verification_line(c: &Credential) -> String {
+    let Some(v) = &c.last_verification else {
+        return "no (never checked with the issuing body)".to_owned();
+    };
+    let source = v
+        .source
+        .as_deref()
+        .map(|s| format!(" ({s})"))
+        .unwrap_or_default();
+    let seen = format!("{} on {} by {}{source}", v.result, v.on, v.by);
+    if c.verified {
+        format!("yes: {seen}")
+    } else if v.cycle_expires_on != c.expires_on {
+        format!(
+            "no: renewed since the last check ({seen}, for the cycle ending {})",
+            v.cycle_expires_on
+        )
+    } else {
+        format!("no: last check saw {seen}")
+    }
 }
 
 /// Finds one of the holder's credentials by id (cr3), or by the slug of the one credential of
@@ -282,6 +341,9 @@ mod tests {
             expires_on: "2026-01-01".into(),
             history: Vec::new(),
             past_cycles: Vec::new(),
+            last_verification: None,
+            verified: false,
+            unverified: true,
         }
     }
 

@@ -10,7 +10,7 @@
 use super::Context;
 use crate::cli::ReportArgs;
 use crate::error::Error;
-use crate::model::{Alert, AlertFilter, AlertQuery, CompetencyRow, Compliance, Holder};
+use crate::model::{Alert, AlertFilter, AlertQuery, CompetencyRow, Compliance, Credential, Holder};
 use jiff::civil::Date;
 use std::fmt::Write as _;
 
@@ -20,6 +20,7 @@ struct Person {
     compliance: Vec<Compliance>,
     alerts: Vec<Alert>,
     competencies: Vec<CompetencyRow>,
+    credentials: Vec<Credential>,
 }
 
 /// Runs `report`.
@@ -45,11 +46,13 @@ pub async fn run(context: &Context, args: ReportArgs) -> Result<String, Error> {
         };
         let alerts = api.alerts(&query, None).await?;
         let competencies = api.competency_status(id, None).await?;
+        let credentials = api.credentials(id, None).await?;
         people.push(Person {
             holder,
             compliance,
             alerts,
             competencies,
+            credentials,
         });
     }
     let page = render(&title, &people);
@@ -191,7 +194,8 @@ fn person_section(html: &mut String, p: &Person) {
         html.push_str("<p>No credentials recorded.</p>");
     }
     for c in &p.compliance {
-        credential(html, c, &p.alerts);
+        let record = p.credentials.iter().find(|r| r.id == c.credential_id);
+        credential(html, c, &p.alerts, record);
     }
     html.push_str("<h3>Competency assessments</h3>");
     if p.competencies.is_empty() {
@@ -222,7 +226,7 @@ fn person_section(html: &mut String, p: &Person) {
     html.push_str("</section>");
 }
 
-fn credential(html: &mut String, c: &Compliance, alerts: &[Alert]) {
+fn credential(html: &mut String, c: &Compliance, alerts: &[Alert], record: Option<&Credential>) {
     let status = serde_json::to_value(c.status)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
@@ -275,11 +279,44 @@ fn credential(html: &mut String, c: &Compliance, alerts: &[Alert]) {
             &format!("{} / {}", cat.earned, cat.required),
         );
     }
-    // Reserved for the verification log (issue 14, point 5): the last check of this
-    // credential against the issuing body, once the server records it.
-    html.push_str(
-        "<div class=\"verification\" data-verification=\"none\">Last verification with the \
-         issuing body: not recorded in recert.</div></div>",
+    verification(html, record);
+    html.push_str("</div>");
+}
+
+/// The last check of the credential against the issuing body (`cert verify`), and whether
+/// it vouches for the current cycle.
+fn verification(html: &mut String, record: Option<&Credential>) {
+    let Some(v) = record.and_then(|r| r.last_verification.as_ref()) else {
+        html.push_str(
+            "<div class=\"verification\" data-verification=\"none\" data-verified=\"false\">\
+             Last verification with the issuing body: none recorded (unverified).</div>",
+        );
+        return;
+    };
+    let verified = record.is_some_and(|r| r.verified);
+    let source = v
+        .source
+        .as_deref()
+        .map(|s| format!(" at {}", esc(s)))
+        .unwrap_or_default();
+    let _ = write!(
+        html,
+        "<div class=\"verification\" data-verification=\"{}\" data-verified=\"{verified}\">\
+         Last verification with the issuing body: {} on {} by {}{source}{}</div>",
+        esc(&v.result),
+        esc(&v.result),
+        esc(&v.on),
+        esc(&v.by),
+        if verified {
+            ".".to_owned()
+        } else if record.is_some_and(|r| r.expires_on == v.cycle_expires_on) {
+            "; <strong>unverified</strong>.".to_owned()
+        } else {
+            format!(
+                "; <strong>unverified</strong>: renewed since (the check was for the cycle ending {})",
+                esc(&v.cycle_expires_on)
+            )
+        },
     );
 }
 

@@ -82,6 +82,16 @@ pub fn short_categories(row: &TeamStatusRow) -> String {
         .join(", ")
 }
 
+/// "2026-11-02" when the current cycle was checked and found active; "no" when never
+/// checked; "no (2025-01-10)" when the latest check is stale or saw something else.
+pub fn verified_cell(row: &TeamStatusRow) -> String {
+    match (&row.last_verified_on, row.unverified) {
+        (Some(on), false) => on.clone(),
+        (Some(on), true) => format!("no ({on})"),
+        (None, _) => "no".into(),
+    }
+}
+
 /// The board as a table; the status word is last so it can be coloured.
 fn render(rows: &[TeamStatusRow], color: bool) -> String {
     let mut table = Table::new(&[
@@ -93,6 +103,7 @@ fn render(rows: &[TeamStatusRow], color: bool) -> String {
         "DAYS LEFT",
         "NEEDED",
         "SHORT",
+        "VERIFIED",
         "STATUS",
     ])
     .right_align(&[5]);
@@ -108,6 +119,7 @@ fn render(rows: &[TeamStatusRow], color: bool) -> String {
                 r.days_left.to_string(),
                 amount(r.remaining, &r.unit),
                 if short.is_empty() { "-".into() } else { short },
+                verified_cell(r),
             ],
             r.status,
         );
@@ -134,6 +146,8 @@ fn csv(rows: &[TeamStatusRow]) -> Result<String, Error> {
             "categories_short",
             "status",
             "status_reason",
+            "last_verified_on",
+            "unverified",
         ])
         .map_err(failed)?;
     for r in rows {
@@ -156,6 +170,8 @@ fn csv(rows: &[TeamStatusRow]) -> Result<String, Error> {
                 short_categories(r),
                 status,
                 r.status_reason.clone().unwrap_or_default(),
+                r.last_verified_on.clone().unwrap_or_default(),
+                r.unverified.to_string(),
             ])
             .map_err(failed)?;
     }

@@ -111,4 +111,19 @@ impl<S: Store> CredentialService for CredentialApi<S> {
         let reverted = self.0.service().undo_renewal(&caller, id).await?;
         Ok(Response::new((&reverted).into()))
     }
+
+    async fn verify_credential(
+        &self,
+        request: Request<pb::VerifyCredentialRequest>,
+    ) -> Result<Response<pb::Credential>, Status> {
+        let caller = caller(&request)?;
+        let (id, new) = convert::verification(request.get_ref())?;
+        let verified = self
+            .0
+            .service()
+            .verify_credential(&caller, id, new)
+            .await
+            .map_err(|e| at_top_level(e, "verification"))?;
+        Ok(Response::new((&verified).into()))
+    }
 }

@@ -259,6 +259,20 @@ pub(super) struct CredentialLine {
     pub(super) expires_on: String,
     #[serde(default)]
     pub(super) history: Vec<PastCycleLine>,
+    /// Absent in dumps made before verifications were kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) verifications: Vec<VerificationLine>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct VerificationLine {
+    pub(super) on: String,
+    pub(super) result: String,
+    #[serde(default)]
+    pub(super) source: String,
+    pub(super) by: String,
+    pub(super) cycle_expires_on: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -619,6 +633,17 @@ fn credential_line(c: Credential) -> CredentialLine {
                         })
                         .collect(),
                 }),
+            })
+            .collect(),
+        verifications: c
+            .verifications
+            .into_iter()
+            .map(|v| VerificationLine {
+                on: v.checked_on.to_string(),
+                result: v.result.name().into(),
+                source: v.source,
+                by: v.checked_by,
+                cycle_expires_on: v.cycle_expires_on.to_string(),
             })
             .collect(),
     }

@@ -12,8 +12,9 @@ use crate::domain::{
     AccreditationMinimum, ActivityLimit, Alert, AlertSettings, Alternative, Cap, CapLimit,
     CapScope, CategoryMinimum, CategoryProgress, Channel, ChannelKind, Confidence, CountedCourse,
     Course, Credential, Credits, CycleAnchor, CycleOutcome, Delivery, DeliveryState, Dues,
-    FieldError, Format, Holder, IdKind, MAX_NAME_LEN, MAX_TEXT_LEN, Mark, PastCycle, Program,
-    RuleField, Status, Unit, limits, normalize_category, parse_date, parse_id,
+    FieldError, Format, Holder, IdKind, MAX_NAME_LEN, MAX_TEXT_LEN, MAX_VERIFICATIONS, Mark,
+    PastCycle, Program, RuleField, Status, Unit, Verification, VerificationResult, limits,
+    normalize_category, parse_date, parse_id,
 };
 use crate::domain::{HistoryEntry, Role, Team, Token, TokenHash, parse_team_id, parse_token_id};
 use crate::service::import::{DumpChannel, LineError, Lined, ParsedDump};
@@ -418,6 +419,53 @@ fn credential_from(l: CredentialLine) -> Result<Credential, Vec<FieldError>> {
             }),
         })
         .collect();
+    if l.verifications.len() > MAX_VERIFICATIONS {
+        f.fail(
+            "credential.verifications",
+            format!("credential.verifications may hold at most {MAX_VERIFICATIONS} entries"),
+        );
+    }
+    let mut verifications: Vec<Verification> = Vec::new();
+    for v in &l.verifications {
+        let result = VerificationResult::parse(&v.result).unwrap_or_else(|| {
+            f.fail(
+                "credential.verifications.result",
+                format!(
+                    "credential.verifications.result {:?} is not one of active, not-found, expired, mismatch",
+                    v.result
+                ),
+            );
+            VerificationResult::Active
+        });
+        let verification = Verification {
+            checked_on: f.date("credential.verifications.on", &v.on),
+            result,
+            source: v.source.clone(),
+            checked_by: v.by.clone(),
+            cycle_expires_on: f.date(
+                "credential.verifications.cycle_expires_on",
+                &v.cycle_expires_on,
+            ),
+        };
+        if let Err(errors) = verification.validate(Date::MAX) {
+            for e in errors {
+                f.fail(
+                    &format!("credential.{}", e.field),
+                    format!("credential.{}", e.message),
+                );
+            }
+        }
+        if verifications
+            .last()
+            .is_some_and(|last| last.checked_on > verification.checked_on)
+        {
+            f.fail(
+                "credential.verifications.on",
+                "credential.verifications must be in date order, oldest first",
+            );
+        }
+        verifications.push(verification);
+    }
     let credential = Credential {
         id: f.id(IdKind::Credential, "credential.id", &l.id),
         holder_id: f.id(IdKind::Holder, "credential.holder_id", &l.holder_id),
@@ -426,6 +474,7 @@ fn credential_from(l: CredentialLine) -> Result<Credential, Vec<FieldError>> {
         issued_on: f.optional_date("credential.issued_on", l.issued_on.as_deref()),
         expires_on: f.date("credential.expires_on", &l.expires_on),
         history,
+        verifications,
     };
     f.done(credential, Credential::validate)
 }
@@ -1544,6 +1593,7 @@ mod tests {
                     renewed_on: date("2024-11-20"),
                     outcome: None,
                 }],
+                verifications: Vec::new(),
             }],
             courses: vec![Course {
                 id: 4,

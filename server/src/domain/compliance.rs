@@ -914,6 +914,7 @@ pub(super) mod tests {
             issued_on: None,
             expires_on,
             history: vec![],
+            verifications: Vec::new(),
         }
     }
 

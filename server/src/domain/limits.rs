@@ -20,6 +20,7 @@ pub const TEXT_BYTES: &[(&str, usize)] = &[
     ("evidence", 8192),
     ("last_error", 8192),
     ("notes", 8192),
+    ("source", 2048),
     ("sources", 2048),
     ("target", 2048),
 ];

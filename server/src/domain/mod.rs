@@ -44,7 +44,10 @@ pub use program::{
     AccreditationMinimum, ActivityLimit, Alternative, Cap, CapLimit, CapScope, CategoryMinimum,
     Confidence, CycleAnchor, Dues, MonthDay, Program, RuleField,
 };
-pub use records::{Course, Credential, CycleOutcome, Format, Holder, PastCycle, zone};
+pub use records::{
+    Course, Credential, CycleOutcome, Format, Holder, MAX_VERIFICATIONS, PastCycle, Verification,
+    VerificationResult, zone,
+};
 pub use validate::{
     FieldError, MAX_COURSE_HOURS, MAX_NAME_LEN, MAX_SECRET_BYTES, MAX_TEXT_LEN, MAX_THRESHOLD_DAYS,
     MAX_THRESHOLDS, is_email_address, normalize_category, parse_date, parse_id,

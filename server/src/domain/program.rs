@@ -522,6 +522,7 @@ mod tests {
             issued_on,
             expires_on,
             history: vec![],
+            verifications: Vec::new(),
         }
     }
 

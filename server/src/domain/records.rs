@@ -104,6 +104,97 @@ pub struct Credential {
     pub expires_on: Date,
     /// Completed cycles, oldest first.
     pub history: Vec<PastCycle>,
+    /// Checks against the issuing body's registry, oldest first (at most
+    /// [`MAX_VERIFICATIONS`]; the oldest leave first, the audit trail keeps them all).
+    pub verifications: Vec<Verification>,
+}
+
+/// How many verifications a credential keeps.
+pub const MAX_VERIFICATIONS: usize = 100;
+
+impl Credential {
+    /// The latest verification, if any (by date, then the order recorded).
+    pub fn last_verification(&self) -> Option<&Verification> {
+        self.verifications.last()
+    }
+
+    /// Whether the current cycle has been checked and found active: the latest verification
+    /// saw `active` for the cycle ending on the current expiry. A credential renewed (or its
+    /// expiry edited) since, never checked, or last seen not-found, expired or mismatched is
+    /// unverified.
+    pub fn verified(&self) -> bool {
+        self.last_verification().is_some_and(|v| {
+            v.result == VerificationResult::Active && v.cycle_expires_on == self.expires_on
+        })
+    }
+
+    /// Adds a verification in date order, dropping the oldest past [`MAX_VERIFICATIONS`].
+    pub fn record_verification(&mut self, verification: Verification) {
+        let at = self
+            .verifications
+            .partition_point(|v| v.checked_on <= verification.checked_on);
+        self.verifications.insert(at, verification);
+        if self.verifications.len() > MAX_VERIFICATIONS {
+            let extra = self.verifications.len() - MAX_VERIFICATIONS;
+            self.verifications.drain(..extra);
+        }
+    }
+}
+
+/// What a person saw when they checked a credential with its issuing body's registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VerificationResult {
+    /// Listed and in good standing.
+    Active,
+    /// Not listed.
+    NotFound,
+    /// Listed as expired or lapsed.
+    Expired,
+    /// Listed, but with a different name, number or dates.
+    Mismatch,
+}
+
+impl VerificationResult {
+    /// Every result, in wire order.
+    pub const ALL: [VerificationResult; 4] = [
+        VerificationResult::Active,
+        VerificationResult::NotFound,
+        VerificationResult::Expired,
+        VerificationResult::Mismatch,
+    ];
+
+    /// The name used on the command line, in JSON and in dumps.
+    pub const fn name(self) -> &'static str {
+        match self {
+            VerificationResult::Active => "active",
+            VerificationResult::NotFound => "not-found",
+            VerificationResult::Expired => "expired",
+            VerificationResult::Mismatch => "mismatch",
+        }
+    }
+
+    /// Parses a result name (`not_found` is accepted for `not-found`).
+    pub fn parse(s: &str) -> Option<VerificationResult> {
+        let s = s.trim().to_ascii_lowercase().replace('_', "-");
+        Self::ALL.into_iter().find(|r| r.name() == s)
+    }
+}
+
+/// One check of a credential against its issuing body's registry: who looked, when, where,
+/// and what they saw. recert does not look itself; it records what a person checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verification {
+    /// The day of the check.
+    pub checked_on: Date,
+    /// What the registry showed.
+    pub result: VerificationResult,
+    /// Where it was checked (a URL or a registry's name); empty if not given.
+    pub source: String,
+    /// Who checked.
+    pub checked_by: String,
+    /// The credential's expiry when the check was recorded: the cycle it vouches for.
+    pub cycle_expires_on: Date,
 }
 
 /// How a course was delivered; caps can apply per format.

@@ -5,7 +5,7 @@ use super::credits::Credits;
 use super::ids::IdKind;
 use super::limits;
 use super::program::{CapLimit, CapScope, CycleAnchor, Program, RuleField};
-use super::records::{Course, Credential, Holder};
+use super::records::{Course, Credential, Holder, Verification};
 use jiff::civil::Date;
 
 /// Longest name or title, in characters.
@@ -601,6 +601,36 @@ impl Credential {
             check.fail(
                 "credential.expires_on",
                 "credential.expires_on must be between 1950 and 2200",
+            );
+        }
+        check.done()
+    }
+}
+
+impl Verification {
+    /// Checks who checked, where, and the day (not after `today`, not before 1950).
+    pub fn validate(&self, today: Date) -> Result<(), Vec<FieldError>> {
+        let mut check = Check::default();
+        check.text(
+            "verification.checked_by",
+            &self.checked_by,
+            true,
+            MAX_NAME_LEN,
+        );
+        check.text("verification.source", &self.source, false, MAX_URL_LEN);
+        if self.checked_on > today {
+            check.fail(
+                "verification.checked_on",
+                format!(
+                    "verification.checked_on ({}) is in the future (today is {today})",
+                    self.checked_on
+                ),
+            );
+        }
+        if self.checked_on.year() < 1950 {
+            check.fail(
+                "verification.checked_on",
+                "verification.checked_on must be after 1950",
             );
         }
         check.done()
@@ -1398,6 +1428,7 @@ mod tests {
             issued_on: Some(date(2025, 1, 1)),
             expires_on: date(2027, 1, 1),
             history: vec![],
+            verifications: Vec::new(),
         }
     }
 

@@ -523,6 +523,7 @@ mod tests {
                         issued_on: None,
                         expires_on: "2027-04-30".parse().unwrap(),
                         history: Vec::new(),
+                        verifications: Vec::new(),
                     })
                     .await
                     .unwrap(),

@@ -11,7 +11,10 @@
 use super::holders::HolderRef;
 use super::{Caller, Service, ServiceError, ServiceResult};
 use crate::catalog;
-use crate::domain::{Credential, Credits, CycleOutcome, IdKind, PastCycle, Status};
+use crate::domain::{
+    Credential, Credits, CycleOutcome, IdKind, PastCycle, Role, Status, Verification,
+    VerificationResult,
+};
 use crate::store::{Cursor, Page, Store};
 use jiff::ToSpan;
 use jiff::civil::Date;
@@ -53,6 +56,19 @@ pub struct Renewal {
     pub force: bool,
 }
 
+/// A check against the issuing body's registry, as a request gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewVerification {
+    /// What the registry showed.
+    pub result: VerificationResult,
+    /// Where it was checked; empty if not given.
+    pub source: String,
+    /// Who checked; `None` for the caller (the token's name, else its holder's name).
+    pub by: Option<String>,
+    /// The day of the check; `None` for the holder's today.
+    pub on: Option<Date>,
+}
+
 /// "1 contact hour", "8 NHA CE credits".
 fn amount(amount: Credits, unit: &str) -> String {
     if amount == Credits::whole(1) || unit.ends_with('s') {
@@ -78,6 +94,7 @@ impl<S: Store> Service<S> {
             issued_on: new.issued_on,
             expires_on: new.expires_on,
             history: Vec::new(),
+            verifications: Vec::new(),
         };
         credential.validate()?;
         self.holder(caller, holder_id).await?;
@@ -268,6 +285,67 @@ impl<S: Store> Service<S> {
             )));
         }
         Ok(())
+    }
+
+    /// Records a check of a credential against its issuing body's registry (admin, or a
+    /// supervisor of the holder's team; not the holder, and not a supervisor for their own
+    /// credential: a check one makes of oneself vouches for nothing). The check vouches for
+    /// the cycle current when it is recorded; a renewal leaves the credential unverified.
+    pub async fn verify_credential(
+        &self,
+        caller: &Caller,
+        id: u64,
+        new: NewVerification,
+    ) -> ServiceResult<Credential> {
+        let mut credential = self.get_credential(caller, id).await?;
+        if let Caller::Token(p) = caller {
+            if p.role == Role::Holder {
+                return Err(ServiceError::PermissionDenied(
+                    "recording a verification needs a supervisor or admin token".into(),
+                ));
+            }
+            if p.role != Role::Admin && p.holder_id == Some(credential.holder_id) {
+                return Err(ServiceError::PermissionDenied(format!(
+                    "{} is your own credential: its verification is recorded by another supervisor or an admin",
+                    IdKind::Credential.format(id)
+                )));
+            }
+        }
+        let holder = self.holder(caller, credential.holder_id).await?;
+        let today = self.today(&holder);
+        let checked_by = match new.by {
+            Some(by) => by.trim().to_string(),
+            None => self.caller_name(caller).await,
+        };
+        let verification = Verification {
+            checked_on: new.on.unwrap_or(today),
+            result: new.result,
+            source: new.source.trim().to_string(),
+            checked_by,
+            cycle_expires_on: credential.expires_on,
+        };
+        verification.validate(today)?;
+        credential.record_verification(verification);
+        let verified = self.store_as(caller).update_credential(credential).await?;
+        self.after_change(verified.holder_id).await;
+        tracing::info!(credential = %IdKind::Credential.format(id), result = new.result.name(), "verification recorded");
+        Ok(verified)
+    }
+
+    /// Who the caller is, for a record that names them: the token's name, else the name of
+    /// the holder it acts for, else the token's id.
+    async fn caller_name(&self, caller: &Caller) -> String {
+        match caller {
+            Caller::Token(p) if !p.token_name.trim().is_empty() => p.token_name.trim().to_string(),
+            Caller::Token(p) => match p.holder_id {
+                Some(h) => match self.store.holder(h).await {
+                    Ok(holder) => holder.name,
+                    Err(_) => caller.who(),
+                },
+                None => caller.who(),
+            },
+            Caller::LocalOperator => caller.who(),
+        }
     }
 
     /// Reverts the last renewal exactly: the closed cycle's dates come back and its entry,

@@ -1054,6 +1054,7 @@ mod tests {
                 issued_on: None,
                 expires_on: date(2026, 12, 24),
                 history: vec![],
+                verifications: Vec::new(),
             })
             .await
             .unwrap();
@@ -1225,6 +1226,7 @@ mod tests {
                     issued_on: None,
                     expires_on: date(2027, 1, 1),
                     history: vec![],
+                    verifications: Vec::new(),
                 },
             }],
             ..ParsedDump::default()

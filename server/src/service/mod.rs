@@ -21,7 +21,7 @@ pub mod team_status;
 
 pub use access::{Caller, HistoryQuery, NewToken, Principal, TeamChange};
 pub use courses::{CoursePatch, NewCourse};
-pub use credentials::{CredentialPatch, NewCredential, Renewal};
+pub use credentials::{CredentialPatch, NewCredential, NewVerification, Renewal};
 pub use error::{ServiceError, ServiceResult, join};
 pub use holders::{HolderEntry, HolderPatch, HolderRef, NewHolder};
 pub use programs::{Origin, ProgramEntry};

@@ -254,6 +254,7 @@ mod tests {
                     issued_on: None,
                     expires_on: "2027-04-24".parse().unwrap(),
                     history: Vec::new(),
+                    verifications: Vec::new(),
                 })
                 .await
                 .unwrap();
@@ -339,6 +340,7 @@ mod tests {
                     issued_on: None,
                     expires_on: "2027-04-24".parse().unwrap(),
                     history: Vec::new(),
+                    verifications: Vec::new(),
                 })
                 .await
                 .unwrap();

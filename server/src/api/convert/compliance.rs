@@ -123,6 +123,12 @@ impl From<&TeamRow> for pb::TeamStatusRow {
             status: pb::ComplianceStatus::from(c.status).into(),
             status_reason: c.reason.clone(),
             as_of: c.as_of.to_string(),
+            last_verified_on: row
+                .credential()
+                .last_verification()
+                .map(|v| v.checked_on.to_string())
+                .unwrap_or_default(),
+            unverified: !row.credential().verified(),
         }
     }
 }

@@ -2,8 +2,8 @@
 
 use super::super::{ApiError, ApiResult};
 use super::{date, holder_ref, id, optional_date};
-use crate::domain::{Credential, IdKind, PastCycle};
-use crate::service::{CredentialPatch, NewCredential, Renewal};
+use crate::domain::{Credential, IdKind, PastCycle, Verification, VerificationResult};
+use crate::service::{CredentialPatch, NewCredential, NewVerification, Renewal};
 use jiff::civil::Date;
 use recert_proto::v1 as pb;
 
@@ -47,8 +47,46 @@ impl From<&Credential> for pb::Credential {
                     }),
                 })
                 .collect(),
+            last_verification: c.last_verification().map(pb::Verification::from),
+            verified: c.verified(),
         }
     }
+}
+
+impl From<&Verification> for pb::Verification {
+    fn from(v: &Verification) -> Self {
+        pb::Verification {
+            result: v.result.name().into(),
+            source: v.source.clone(),
+            checked_by: v.checked_by.clone(),
+            checked_on: v.checked_on.to_string(),
+            cycle_expires_on: v.cycle_expires_on.to_string(),
+        }
+    }
+}
+
+/// The credential a verification names, and what was seen.
+pub fn verification(req: &pb::VerifyCredentialRequest) -> ApiResult<(u64, NewVerification)> {
+    let id = id(IdKind::Credential, "id", &req.id)?;
+    let result = VerificationResult::parse(&req.result).ok_or_else(|| {
+        ApiError::invalid(
+            "result",
+            format!(
+                "result {:?} is not one of active, not-found, expired, mismatch",
+                req.result.trim()
+            ),
+        )
+    })?;
+    let by = req.checked_by.trim();
+    Ok((
+        id,
+        NewVerification {
+            result,
+            source: req.source.trim().to_string(),
+            by: (!by.is_empty()).then(|| by.to_string()),
+            on: optional_date("checked_on", &req.checked_on)?,
+        },
+    ))
 }
 
 /// A credential to create, parsed and trimmed; the program is required.

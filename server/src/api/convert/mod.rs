@@ -14,7 +14,7 @@ pub use compliance::{statuses, team_within_days, within_days};
 
 use super::error::{ApiError, ApiResult};
 pub use course::course_update;
-pub use credential::{credential_update, renewal};
+pub use credential::{credential_update, renewal, verification};
 pub use holder::holder_update;
 pub use program::slug;
 

@@ -26,7 +26,8 @@ use crate::domain::{
     AssessmentResult, Cap, CapLimit, CapScope, CategoryMinimum, CategoryProgress, Channel,
     ChannelKind, CompetencySkill, Confidence, CountedCourse, Course, Credential, Credits,
     CycleAnchor, CycleOutcome, Delivery, DeliveryState, Dues, Format, HistoryEntry, Holder, Mark,
-    MonthDay, PastCycle, Program, Role, RuleField, Status, Team, Token, Unit,
+    MonthDay, PastCycle, Program, Role, RuleField, Status, Team, Token, Unit, Verification,
+    VerificationResult,
 };
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
@@ -337,6 +338,81 @@ pub(crate) struct StoredCredential {
     expires_on: i32,
     #[prost(message, repeated, tag = "7")]
     history: Vec<StoredPastCycle>,
+    /// Absent in credentials stored before verifications were kept (they decode to none).
+    #[prost(message, repeated, tag = "8")]
+    verifications: Vec<StoredVerification>,
+}
+
+/// Storage message of a [`Verification`].
+#[derive(Clone, PartialEq, Message)]
+struct StoredVerification {
+    #[prost(sint32, tag = "1")]
+    checked_on: i32,
+    /// 0 active, 1 not found, 2 expired, 3 mismatch.
+    #[prost(uint32, tag = "2")]
+    result: u32,
+    #[prost(string, tag = "3")]
+    source: String,
+    #[prost(string, tag = "4")]
+    checked_by: String,
+    #[prost(sint32, tag = "5")]
+    cycle_expires_on: i32,
+}
+
+impl From<&Verification> for StoredVerification {
+    fn from(v: &Verification) -> Self {
+        let Verification {
+            checked_on,
+            result,
+            source,
+            checked_by,
+            cycle_expires_on,
+        } = v;
+        StoredVerification {
+            checked_on: days(*checked_on),
+            result: match result {
+                VerificationResult::Active => 0,
+                VerificationResult::NotFound => 1,
+                VerificationResult::Expired => 2,
+                VerificationResult::Mismatch => 3,
+            },
+            source: source.clone(),
+            checked_by: checked_by.clone(),
+            cycle_expires_on: days(*cycle_expires_on),
+        }
+    }
+}
+
+impl TryFrom<StoredVerification> for Verification {
+    type Error = Invalid;
+
+    fn try_from(stored: StoredVerification) -> Result<Self, Invalid> {
+        let StoredVerification {
+            checked_on,
+            result,
+            source,
+            checked_by,
+            cycle_expires_on,
+        } = stored;
+        Ok(Verification {
+            checked_on: date("verification.checked_on", checked_on)?,
+            result: match result {
+                0 => VerificationResult::Active,
+                1 => VerificationResult::NotFound,
+                2 => VerificationResult::Expired,
+                3 => VerificationResult::Mismatch,
+                value => {
+                    return Err(Invalid::Unknown {
+                        field: "verification.result",
+                        value: value as i32,
+                    });
+                }
+            },
+            source,
+            checked_by,
+            cycle_expires_on: date("verification.cycle_expires_on", cycle_expires_on)?,
+        })
+    }
 }
 
 /// Storage message of a [`PastCycle`].
@@ -589,6 +665,7 @@ impl Stored for Credential {
             issued_on,
             expires_on,
             history,
+            verifications,
         } = self;
         StoredCredential {
             id: *id,
@@ -598,6 +675,7 @@ impl Stored for Credential {
             issued_on: issued_on.map(days),
             expires_on: days(*expires_on),
             history: history.iter().map(StoredPastCycle::from).collect(),
+            verifications: verifications.iter().map(StoredVerification::from).collect(),
         }
     }
 
@@ -610,6 +688,7 @@ impl Stored for Credential {
             issued_on,
             expires_on,
             history,
+            verifications,
         } = message;
         Ok(Credential {
             id,
@@ -621,6 +700,10 @@ impl Stored for Credential {
             history: history
                 .into_iter()
                 .map(PastCycle::try_from)
+                .collect::<Result<_, _>>()?,
+            verifications: verifications
+                .into_iter()
+                .map(Verification::try_from)
                 .collect::<Result<_, _>>()?,
         })
     }
@@ -1900,7 +1983,28 @@ mod tests {
                     outcome: None,
                 },
             ],
+            verifications: Vec::new(),
         }
+    }
+
+    /// [`credential`] with a verification of every result (field 8; [`credential`]'s bytes,
+    /// written before it, decode with none).
+    fn verified_credential() -> Credential {
+        let mut c = credential();
+        for (n, result) in VerificationResult::ALL.into_iter().enumerate() {
+            c.verifications.push(Verification {
+                checked_on: date(2026, 1, 1 + n as i8),
+                result,
+                source: if n == 0 {
+                    String::new()
+                } else {
+                    "https://registry.example/x".into()
+                },
+                checked_by: "Sam Lead".into(),
+                cycle_expires_on: date(2027, 3, 1),
+            });
+        }
+        c
     }
 
     /// [`credential`] whose last closed cycle kept its outcome (field 4 of the past cycle;
@@ -1945,6 +2049,7 @@ mod tests {
             issued_on: None,
             expires_on: date(1969, 12, 31),
             history: Vec::new(),
+            verifications: Vec::new(),
         }
     }
 
@@ -2279,6 +2384,7 @@ mod tests {
         });
         round_trip(&credential());
         round_trip(&closed_credential());
+        round_trip(&verified_credential());
         round_trip(&bare_credential());
         round_trip(&course());
         round_trip(&bare_course());

@@ -28,6 +28,7 @@ fn credential(holder_id: u64, program: &str, expires: &str) -> Credential {
         issued_on: None,
         expires_on: date(expires),
         history: Vec::new(),
+        verifications: Vec::new(),
     }
 }
 

@@ -95,6 +95,7 @@ impl From<Credential> for domain::Credential {
             number,
             issued_on,
             expires_on,
+            verifications: Vec::new(),
             history: history.into_iter().map(Into::into).collect(),
         }
     }
