@@ -13,6 +13,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "recert/v1/backup.proto",
         "recert/v1/access.proto",
         "recert/v1/competency.proto",
+        "recert/v1/roster.proto",
     ];
     for file in files {
         println!("cargo:rerun-if-changed={file}");

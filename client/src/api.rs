@@ -19,6 +19,7 @@ use recert_proto::v1::credential_service_client::CredentialServiceClient;
 use recert_proto::v1::history_service_client::HistoryServiceClient;
 use recert_proto::v1::holder_service_client::HolderServiceClient;
 use recert_proto::v1::program_service_client::ProgramServiceClient;
+use recert_proto::v1::roster_service_client::RosterServiceClient;
 use recert_proto::v1::team_service_client::TeamServiceClient;
 use recert_proto::v1::token_service_client::TokenServiceClient;
 use tonic::metadata::{Ascii, MetadataValue};
@@ -102,6 +103,7 @@ pub struct Api {
     teams: TeamServiceClient<Conn>,
     history: HistoryServiceClient<Conn>,
     competency: CompetencyServiceClient<Conn>,
+    roster: RosterServiceClient<Conn>,
 }
 
 /// The channel every client shares, each call carrying the bearer token.
@@ -175,6 +177,7 @@ impl Api {
             history: HistoryServiceClient::with_interceptor(channel.clone(), bearer.clone()),
             teams: TeamServiceClient::with_interceptor(channel.clone(), bearer.clone()),
             competency: CompetencyServiceClient::with_interceptor(channel.clone(), bearer.clone()),
+            roster: RosterServiceClient::with_interceptor(channel.clone(), bearer.clone()),
             channels: ChannelServiceClient::with_interceptor(channel, bearer),
         })
     }
@@ -227,6 +230,45 @@ impl Api {
         let request = convert::update_holder(id, changes);
         let holder = self.holders.clone().update_holder(request).await;
         Ok(self.check(holder)?.into())
+    }
+
+    /// Imports a roster in one request (or checks it, with `dry_run`).
+    pub async fn import_roster(
+        &self,
+        rows: Vec<crate::model::RosterRow>,
+        dry_run: bool,
+    ) -> Result<crate::model::RosterReport, Error> {
+        let rows = rows
+            .into_iter()
+            .map(|r| pb::RosterRow {
+                line: r.line,
+                name: r.name,
+                email: r.email,
+                time_zone: r.time_zone,
+                hired_on: r.hired_on,
+                team: r.team,
+                program: r.program,
+                number: r.number,
+                issued_on: r.issued_on,
+                expires_on: r.expires_on,
+            })
+            .collect();
+        let request = pb::ImportRosterRequest { rows, dry_run };
+        let reply = self.check(self.roster.clone().import_roster(request).await)?;
+        Ok(crate::model::RosterReport {
+            dry_run: reply.dry_run,
+            actions: reply
+                .actions
+                .into_iter()
+                .map(|a| crate::model::RosterAction {
+                    kind: a.kind,
+                    outcome: a.outcome,
+                    id: (a.id != "-" && !a.id.is_empty()).then_some(a.id),
+                    description: a.description,
+                    line: a.line,
+                })
+                .collect(),
+        })
     }
 
     /// Records one competency assessment; answers where the skill stands now.

@@ -171,6 +171,9 @@ pub enum Command {
     /// Competency assessments (CLIA, CAP): log them, and see what is due.
     #[command(subcommand)]
     Competency(CompetencyCommand),
+    /// Import holders, their teams and credentials from a CSV file (or print its template).
+    #[command(subcommand)]
+    Roster(RosterCommand),
     /// A printable report (one self-contained HTML page) of --holder, or of a team.
     Report(ReportArgs),
 }
@@ -193,6 +196,23 @@ pub enum AssessmentResult {
     Pass,
     /// Retrain and assess again (due again in the program's remediation time).
     Remediate,
+}
+
+/// `recert roster ...`
+#[derive(Debug, Subcommand)]
+pub enum RosterCommand {
+    /// Print the CSV header and an example row: `recert roster template > roster.csv`.
+    Template,
+    /// Import a roster: one row per credential (a holder with several repeats name and
+    /// e-mail), holders matched by e-mail. Every cell is checked first and every bad one
+    /// named by line and column; then all is written in one transaction, or nothing.
+    Import {
+        /// The CSV file, with a header row (see `recert roster template`).
+        file: std::path::PathBuf,
+        /// Check everything and print what would be done; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 /// `recert competency ...`

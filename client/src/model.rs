@@ -1325,3 +1325,52 @@ pub struct NewAssessment {
     /// Note.
     pub note: Option<String>,
 }
+
+/// One thing a roster import did or would do (`roster import`).
+#[derive(Debug, Clone, Serialize)]
+pub struct RosterAction {
+    /// `holder`, `credential`, `team` or `membership`.
+    pub kind: String,
+    /// `created`, `existing` (matched and left as it is) or `added` (to a team).
+    pub outcome: String,
+    /// The record's id; `null` for a record a dry run would create.
+    pub id: Option<String>,
+    /// What it is.
+    pub description: String,
+    /// The first line of the file it comes from.
+    pub line: u32,
+}
+
+/// A roster import's answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct RosterReport {
+    /// Whether nothing was written (`--dry-run`).
+    pub dry_run: bool,
+    /// Every holder, team, membership and credential of the file, with what was done.
+    pub actions: Vec<RosterAction>,
+}
+
+/// One data row of a roster file, every cell as written (`roster import`).
+#[derive(Debug, Clone, Default)]
+pub struct RosterRow {
+    /// The row's line in the file.
+    pub line: u32,
+    /// `name` column.
+    pub name: String,
+    /// `email` column.
+    pub email: String,
+    /// `time_zone` column.
+    pub time_zone: String,
+    /// `hired_on` column.
+    pub hired_on: String,
+    /// `team` column.
+    pub team: String,
+    /// `program` column.
+    pub program: String,
+    /// `number` column.
+    pub number: String,
+    /// `issued_on` column.
+    pub issued_on: String,
+    /// `expires_on` column.
+    pub expires_on: String,
+}

@@ -17,7 +17,7 @@ pub mod store;
 
 use api::{
     AlertApi, Api, AuthLayer, BackupApi, ChannelApi, CompetencyApi, ComplianceApi, CourseApi,
-    CredentialApi, HistoryApi, HolderApi, ProgramApi, TeamApi, TokenApi,
+    CredentialApi, HistoryApi, HolderApi, ProgramApi, RosterApi, TeamApi, TokenApi,
 };
 use clock::Clock;
 use config::Config;
@@ -31,6 +31,7 @@ use recert_proto::v1::credential_service_server::CredentialServiceServer;
 use recert_proto::v1::history_service_server::HistoryServiceServer;
 use recert_proto::v1::holder_service_server::HolderServiceServer;
 use recert_proto::v1::program_service_server::ProgramServiceServer;
+use recert_proto::v1::roster_service_server::RosterServiceServer;
 use recert_proto::v1::team_service_server::TeamServiceServer;
 use recert_proto::v1::token_service_server::TokenServiceServer;
 use std::sync::Arc;
@@ -534,6 +535,9 @@ async fn serve<S: Store>(
     health
         .set_serving::<CompetencyServiceServer<CompetencyApi<S>>>()
         .await;
+    health
+        .set_serving::<RosterServiceServer<RosterApi<S>>>()
+        .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(recert_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -622,6 +626,10 @@ async fn serve<S: Store>(
         )
         .add_service(
             CompetencyServiceServer::new(CompetencyApi(api.clone()))
+                .max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
+        .add_service(
+            RosterServiceServer::new(RosterApi(api.clone()))
                 .max_decoding_message_size(MAX_REQUEST_BYTES),
         )
         .add_service(

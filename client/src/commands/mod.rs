@@ -11,6 +11,7 @@ mod holder;
 mod notify;
 mod program;
 mod report;
+mod roster;
 mod status;
 mod team_status;
 mod transcript;
@@ -107,7 +108,7 @@ pub async fn run(cli: Cli, out: Output) -> Result<String, Error> {
     };
     let context = Context { api, out, holder };
     // An import's violations name fields of the dump, which are what the user should look for.
-    let rename = !matches!(cli.command, Command::Import(_));
+    let rename = !matches!(cli.command, Command::Import(_) | Command::Roster(_));
     let arguments = positional_fields(&cli.command);
     let result = match cli.command {
         Command::Holder(command) => holder::run(&context, command).await,
@@ -126,6 +127,7 @@ pub async fn run(cli: Cli, out: Output) -> Result<String, Error> {
         Command::History(args) => access::history(&context, args).await,
         Command::Competency(command) => competency::run(&context, command).await,
         Command::Report(args) => report::run(&context, args).await,
+        Command::Roster(command) => roster::run(&context, command).await,
     };
     result.map_err(|e| {
         if rename {

@@ -14,6 +14,7 @@ mod error;
 mod holders;
 mod limits;
 mod programs;
+mod roster;
 
 pub use error::{ApiError, ApiResult};
 
@@ -34,6 +35,7 @@ pub use courses::CourseApi;
 pub use credentials::CredentialApi;
 pub use holders::HolderApi;
 pub use programs::ProgramApi;
+pub use roster::RosterApi;
 
 /// What every gRPC service shares: the service layer, and the alert engine for the stream
 /// of new alerts and test sends.

@@ -32,8 +32,12 @@ pub const COUNTS: &[(&str, usize)] = &[
     ("holder_ids", 1000),
     ("lead_ids", 256),
     ("member_ids", 1000),
+    ("rows", MAX_ROSTER_ROWS),
     ("sources", MAX_SOURCES),
 ];
+
+/// Rows one roster import may hold.
+pub const MAX_ROSTER_ROWS: usize = 5000;
 
 /// Caps a program may have.
 pub const MAX_CAPS: usize = 64;

@@ -16,6 +16,7 @@ mod error;
 mod holders;
 pub mod import;
 mod programs;
+pub mod roster;
 pub mod standing;
 pub mod team_status;
 

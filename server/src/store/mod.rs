@@ -624,6 +624,9 @@ pub struct RestorePlan {
     pub tokens: Vec<Token>,
     /// New teams (ids and names free); the team counter moves past them.
     pub teams: Vec<Team>,
+    /// Existing teams to replace: (the record as read in the view, the new one; same id and
+    /// name). Written by a roster import, which adds members; a dump import leaves it empty.
+    pub changed_teams: Vec<(Team, Team)>,
     /// New history entries, appended in order: an entry with id 0 gets the next id, any
     /// other keeps its (free) id; the history counter moves past them.
     pub history: Vec<HistoryEntry>,

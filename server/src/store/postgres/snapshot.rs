@@ -398,7 +398,7 @@ async fn write_plan<C: GenericClient + Sync>(
         let sql = format!("SELECT setval('{}', $1, false)", sequence(*kind));
         query(c, &sql, &[&sql_id((*next).max(1))]).await?;
     }
-    write_access(c, plan).await?;
+    write_access(c, actor, plan).await?;
     let touched: BTreeSet<u64> = plan
         .holders
         .iter()
@@ -410,7 +410,11 @@ async fn write_plan<C: GenericClient + Sync>(
 }
 
 /// The tokens, teams and history entries of a restore plan, and the sequences past them.
-async fn write_access<C: GenericClient + Sync>(c: &C, plan: &RestorePlan) -> Result<()> {
+async fn write_access<C: GenericClient + Sync>(
+    c: &C,
+    actor: Option<&Actor>,
+    plan: &RestorePlan,
+) -> Result<()> {
     for t in &plan.tokens {
         put_token(c, t).await?;
     }
@@ -427,6 +431,22 @@ async fn write_access<C: GenericClient + Sync>(c: &C, plan: &RestorePlan) -> Res
     }
     if let Some(top) = plan.teams.iter().map(|t| t.id).max() {
         move_past(c, "team_ids", top).await?;
+    }
+    for (before, after) in &plan.changed_teams {
+        execute(
+            c,
+            "UPDATE teams SET name = $2, body = $3 WHERE id = $1",
+            &[&sql_id(after.id), &after.name, &encode_value(after)],
+        )
+        .await?;
+        if actor.is_some() {
+            note(c, actor, Some(before), Some(after)).await?;
+        }
+    }
+    if actor.is_some() {
+        for t in &plan.teams {
+            note(c, actor, None, Some(t)).await?;
+        }
     }
     if let Some(top) = plan.history.iter().map(|e| e.id).max() {
         move_past(c, "history_ids", top).await?;

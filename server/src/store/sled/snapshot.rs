@@ -206,6 +206,9 @@ impl WriteSet {
             let next = counter(NEXT_TEAM)?.max(top + 1);
             self.put_raw(META, NEXT_TEAM, &id_key(next));
         }
+        for (before, after) in &plan.changed_teams {
+            self.put_record(Some(before), after);
+        }
         if !plan.history.is_empty() {
             let kept = plan.history.iter().map(|e| e.id).max().unwrap_or(0);
             let mut next = counter(NEXT_HISTORY)?.max(kept + 1);
