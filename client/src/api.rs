@@ -623,7 +623,10 @@ impl Api {
     }
 
     /// A team's board (`TeamStatus`): every member credential, worst first.
-    pub async fn team_status(&self, query: &TeamStatusQuery) -> Result<Vec<TeamStatusRow>, Error> {
+    pub async fn team_status(
+        &self,
+        query: &TeamStatusQuery,
+    ) -> Result<(Vec<TeamStatusRow>, Vec<crate::model::CompetencyRow>), Error> {
         let request = pb::TeamStatusRequest {
             team: query.team.clone().unwrap_or_default(),
             statuses: query
@@ -635,13 +638,11 @@ impl Api {
             within_days: query.within_days.unwrap_or(0),
             as_of: convert::date_or_empty(query.as_of),
         };
-        let reply = self.compliance.clone().team_status(request).await;
-        Ok(self
-            .check(reply)?
-            .rows
-            .into_iter()
-            .map(Into::into)
-            .collect())
+        let reply = self.check(self.compliance.clone().team_status(request).await)?;
+        Ok((
+            reply.rows.into_iter().map(Into::into).collect(),
+            reply.competencies.into_iter().map(Into::into).collect(),
+        ))
     }
 
     /// Alerts of one holder or of all of them, all pages or the first `limit` alerts.

@@ -4,7 +4,7 @@
 use super::Context;
 use crate::cli::{StatusFilter, TeamStatusArgs};
 use crate::error::Error;
-use crate::model::{ComplianceStatus, TeamStatusQuery, TeamStatusRow};
+use crate::model::{CompetencyRow, ComplianceStatus, TeamStatusQuery, TeamStatusRow};
 use crate::render::{Table, amount};
 use crate::spelling::normalize_slug;
 
@@ -27,7 +27,7 @@ pub async fn run(context: &Context, args: TeamStatusArgs) -> Result<String, Erro
         within_days: args.within,
         as_of: args.as_of,
     };
-    let rows = context.api.team_status(&query).await.map_err(|e| {
+    let (rows, competencies) = context.api.team_status(&query).await.map_err(|e| {
         e.in_terms_of_flags(&[
             ("team", "TEAM"),
             ("program", "--program"),
@@ -46,11 +46,15 @@ pub async fn run(context: &Context, args: TeamStatusArgs) -> Result<String, Erro
         .team
         .as_deref()
         .map_or_else(|| "your teams".to_owned(), |t| format!("team {t}"));
-    if rows.is_empty() {
+    if rows.is_empty() && competencies.is_empty() {
         return Ok(format!("No credentials to show for {whose}.\n"));
     }
     let mut text = format!("Team status of {whose}\n");
-    text.push_str(&render(&rows, out.color));
+    if rows.is_empty() {
+        text.push_str("No credentials to show.\n");
+    } else {
+        text.push_str(&render(&rows, out.color));
+    }
     let reasons: Vec<String> = rows
         .iter()
         .filter_map(|r| {
@@ -68,6 +72,10 @@ pub async fn run(context: &Context, args: TeamStatusArgs) -> Result<String, Erro
     if !reasons.is_empty() {
         text.push('\n');
         text.extend(reasons);
+    }
+    if !competencies.is_empty() {
+        text.push_str("\nCompetencies due (overdue first):\n");
+        text.push_str(&render_competencies(&competencies, out.color));
     }
     Ok(text)
 }
@@ -90,6 +98,26 @@ pub fn verified_cell(row: &TeamStatusRow) -> String {
         (Some(on), true) => format!("no ({on})"),
         (None, _) => "no".into(),
     }
+}
+
+/// The members' due and overdue competencies as a table.
+fn render_competencies(rows: &[CompetencyRow], color: bool) -> String {
+    let mut table = Table::new(&[
+        "NAME", "HOLDER", "PROGRAM", "SKILL", "LAST", "NEXT DUE", "STATUS",
+    ]);
+    let date = |d: Option<jiff::civil::Date>| d.map_or_else(|| "-".to_owned(), |d| d.to_string());
+    for r in rows {
+        table.row(vec![
+            r.holder_name.clone(),
+            r.holder_id.clone(),
+            r.program.clone(),
+            r.skill.clone(),
+            date(r.last_assessed_on),
+            date(r.next_due),
+            r.status.replace('_', " "),
+        ]);
+    }
+    table.render(color)
 }
 
 /// The board as a table; the status word is last so it can be coloured.

@@ -92,8 +92,20 @@ impl<S: Store> ComplianceService for ComplianceApi<S> {
         };
         let team = Some(req.team.trim()).filter(|t| !t.is_empty());
         let rows = self.0.service.team_status(&caller, team, &filter).await?;
+        let competencies = if filter.program.is_some() {
+            Vec::new()
+        } else {
+            self.0
+                .service
+                .team_competencies(&caller, team, filter.as_of)
+                .await?
+        };
         Ok(Response::new(pb::TeamStatusResponse {
             rows: rows.iter().map(pb::TeamStatusRow::from).collect(),
+            competencies: competencies
+                .iter()
+                .map(pb::CompetencyStatus::from)
+                .collect(),
         }))
     }
 }

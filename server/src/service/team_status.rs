@@ -1,9 +1,12 @@
 //! The supervisor's board: where every credential of a team's members stands, worst first,
 //! in one answer ([`Service::team_status`]), for the API, the digest and the report alike.
 
+use super::competency::{SkillStanding, standings_of};
 use super::standing::Standing;
 use super::{Caller, Service, ServiceError, ServiceResult};
-use crate::domain::{Compliance, Credential, Holder, Program, Role, Status, Team};
+use crate::domain::{
+    CompetencyStatus, Compliance, Credential, Holder, Program, Role, Status, Team,
+};
 use crate::store::Store;
 use jiff::civil::Date;
 use std::collections::BTreeSet;
@@ -79,24 +82,7 @@ impl<S: Store> Service<S> {
         if let Some(slug) = &filter.program {
             self.program(slug).await?;
         }
-        let members: BTreeSet<u64> = match team {
-            Some(team) => {
-                let team = self.team(caller, team).await?;
-                self.require_lead(caller, &team)?;
-                team.members.iter().copied().collect()
-            }
-            None if caller.is_admin() => self.all_holder_ids().await?,
-            None => {
-                let own = self.require_supervisor(caller)?;
-                self.store
-                    .teams()
-                    .await?
-                    .into_iter()
-                    .filter(|t| t.leads.contains(&own))
-                    .flat_map(|t| t.members)
-                    .collect()
-            }
-        };
+        let members = self.team_members(caller, team).await?;
         let mut rows = Vec::new();
         for id in members {
             if !caller.sees(id) {
@@ -135,6 +121,77 @@ impl<S: Store> Service<S> {
                 .then_with(|| a.credential().id.cmp(&b.credential().id))
         });
         Ok(rows)
+    }
+
+    /// The members a board covers: of `team` (admin, or a supervisor who leads it), or,
+    /// without one, of every team the caller leads (an admin: every holder).
+    async fn team_members(
+        &self,
+        caller: &Caller,
+        team: Option<&str>,
+    ) -> ServiceResult<BTreeSet<u64>> {
+        Ok(match team {
+            Some(team) => {
+                let team = self.team(caller, team).await?;
+                self.require_lead(caller, &team)?;
+                team.members.iter().copied().collect()
+            }
+            None if caller.is_admin() => self.all_holder_ids().await?,
+            None => {
+                let own = self.require_supervisor(caller)?;
+                self.store
+                    .teams()
+                    .await?
+                    .into_iter()
+                    .filter(|t| t.leads.contains(&own))
+                    .flat_map(|t| t.members)
+                    .collect()
+            }
+        })
+    }
+
+    /// The competencies of the board's members that are overdue or due within 30 days (on
+    /// `as_of`, or each member's today): overdue first, then by due date and name.
+    pub async fn team_competencies(
+        &self,
+        caller: &Caller,
+        team: Option<&str>,
+        as_of: Option<Date>,
+    ) -> ServiceResult<Vec<SkillStanding>> {
+        let members = self.team_members(caller, team).await?;
+        let mut due = Vec::new();
+        for id in members {
+            if !caller.sees(id) {
+                continue;
+            }
+            let holder = match self.store.holder(id).await {
+                Ok(h) => h,
+                Err(crate::store::StoreError::NotFound { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            let today = as_of.unwrap_or_else(|| self.today(&holder));
+            due.extend(standings_of(&holder, today).into_iter().filter(|s| {
+                matches!(
+                    s.status,
+                    CompetencyStatus::Overdue | CompetencyStatus::DueSoon
+                )
+            }));
+        }
+        due.sort_by(|a, b| {
+            (
+                a.status != CompetencyStatus::Overdue,
+                a.next_due,
+                &a.holder_name,
+                &a.skill,
+            )
+                .cmp(&(
+                    b.status != CompetencyStatus::Overdue,
+                    b.next_due,
+                    &b.holder_name,
+                    &b.skill,
+                ))
+        });
+        Ok(due)
     }
 
     /// Refuses unless the caller is an admin or a supervisor whose holder leads `team`.
