@@ -348,3 +348,61 @@ fn a_supervisor_imports_only_into_a_team_they_lead() {
     );
     assert_eq!(d.json(&["holder", "show", &oscar])["name"], "Oscar Outside");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_new_rpcs_need_a_token() {
+    use recert_proto::v1 as pb;
+    use recert_proto::v1::credential_service_client::CredentialServiceClient;
+    use recert_proto::v1::roster_service_client::RosterServiceClient;
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(&dir.path().join("data"), Some("2026-07-01T12:00:00Z"));
+    d.json(&["holder", "add", "Ana Ruiz", "--tz", "UTC"]);
+    d.json(&["cert", "add", "nha-cpt", "--expires", "2026-12-31"]);
+    let channel = recert_tests::connect_as(&d.url, None).await;
+    let verify = CredentialServiceClient::new(channel.clone())
+        .verify_credential(pb::VerifyCredentialRequest {
+            id: "cr1".into(),
+            result: "active".into(),
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(verify.unwrap_err().code(), tonic::Code::Unauthenticated);
+    let roster = RosterServiceClient::new(channel)
+        .import_roster(pb::ImportRosterRequest {
+            rows: vec![pb::RosterRow {
+                line: 2,
+                name: "Ben".into(),
+                email: "ben@example.org".into(),
+                ..Default::default()
+            }],
+            dry_run: false,
+        })
+        .await;
+    assert_eq!(roster.unwrap_err().code(), tonic::Code::Unauthenticated);
+    assert_eq!(d.json(&["holder", "list"]).as_array().unwrap().len(), 1);
+    assert_eq!(
+        d.json(&["cert", "show", "cr1"])["last_verification"],
+        Value::Null
+    );
+
+    // With a token, more rows than the limit are refused before anything is read.
+    let mut client = RosterServiceClient::new(d.channel().await);
+    let rows = (0..5001)
+        .map(|n| pb::RosterRow {
+            line: n + 2,
+            name: format!("P{n}"),
+            email: format!("p{n}@example.org"),
+            ..Default::default()
+        })
+        .collect();
+    let err = client
+        .import_roster(pb::ImportRosterRequest {
+            rows,
+            dry_run: false,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument, "{err:?}");
+    assert!(err.message().contains("rows"), "{}", err.message());
+    assert_eq!(d.json(&["holder", "list"]).as_array().unwrap().len(), 1);
+}

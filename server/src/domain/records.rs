@@ -310,4 +310,65 @@ mod tests {
             Some("Pacific/Auckland")
         );
     }
+
+    #[test]
+    fn a_credential_is_verified_only_by_an_active_check_of_its_current_cycle() {
+        let day = |s: &str| s.parse::<Date>().unwrap();
+        let mut c = Credential {
+            id: 1,
+            holder_id: 1,
+            program: "nha-cpt".into(),
+            number: String::new(),
+            issued_on: None,
+            expires_on: day("2026-12-31"),
+            history: Vec::new(),
+            verifications: Vec::new(),
+        };
+        assert!(!c.verified(), "never checked");
+        let check = |on: &str, result, cycle: &str| Verification {
+            checked_on: day(on),
+            result,
+            source: String::new(),
+            checked_by: "Sam".into(),
+            cycle_expires_on: day(cycle),
+        };
+        c.record_verification(check(
+            "2026-06-01",
+            VerificationResult::Active,
+            "2026-12-31",
+        ));
+        assert!(c.verified());
+        // Recorded later but dated earlier: not the latest.
+        c.record_verification(check(
+            "2026-05-01",
+            VerificationResult::Mismatch,
+            "2026-12-31",
+        ));
+        assert_eq!(c.last_verification().unwrap().checked_on, day("2026-06-01"));
+        assert!(c.verified());
+        c.expires_on = day("2028-12-31");
+        assert!(!c.verified(), "renewed since");
+        c.record_verification(check(
+            "2026-07-01",
+            VerificationResult::Expired,
+            "2028-12-31",
+        ));
+        assert!(!c.verified(), "last seen expired");
+        for n in 0..MAX_VERIFICATIONS {
+            c.record_verification(check(
+                "2026-07-02",
+                VerificationResult::Active,
+                "2028-12-31",
+            ));
+            assert!(c.verifications.len() <= MAX_VERIFICATIONS, "{n}");
+        }
+        assert_eq!(c.verifications.len(), MAX_VERIFICATIONS);
+        assert!(
+            c.verifications
+                .iter()
+                .all(|v| v.checked_on == day("2026-07-02")),
+            "the three oldest left first"
+        );
+        assert!(c.verified());
+    }
 }
