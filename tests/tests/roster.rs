@@ -406,3 +406,30 @@ async fn the_new_rpcs_need_a_token() {
     assert!(err.message().contains("rows"), "{}", err.message());
     assert_eq!(d.json(&["holder", "list"]).as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn a_roster_into_an_empty_store_leaves_it_sound_with_a_default_holder() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = Daemon::start(&dir.path().join("data"), Some("2026-07-01T12:00:00Z"));
+    let file = write(
+        &dir,
+        "roster.csv",
+        &[
+            "Ana Ruiz,ana@example.org,UTC,,Day lab,nha-cpt,,,2026-12-31",
+            "Ben Okafor,ben@example.org,UTC,,Day lab,nha-cpt,,,2026-12-31",
+        ],
+    );
+    let out = d.cli(&["roster", "import", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // As with `holder add`, the first holder made is the default one.
+    let status = d.json(&["cert", "list"]);
+    assert_eq!(status[0]["holder_id"], "h1", "{status}");
+    assert_eq!(d.stop(), Some(0));
+    let check = d.check_store(&[]);
+    assert!(
+        check.status.success(),
+        "{}{}",
+        stdout(&check),
+        stderr(&check)
+    );
+}

@@ -578,6 +578,10 @@ fn place(view: &dyn StoreView, intent: &Intent) -> Result<(RestorePlan, Given), 
         given.credentials.push(credential_id);
         credential_id += 1;
     }
+    // As `holder add` does: the first holder of a store becomes its default one.
+    if view.default_holder()?.is_none() {
+        plan.default_holder = plan.holders.first().map(|h| h.id);
+    }
     if holder_id > next.holder {
         plan.counters.push((IdKind::Holder, holder_id));
     }
