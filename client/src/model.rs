@@ -722,6 +722,14 @@ pub struct Alert {
     pub acknowledged: bool,
     /// RFC 3339 instant it was enqueued.
     pub created_at: String,
+    /// What it is about: `credential`, `competency`, `dues` or `digest`.
+    pub subject: String,
+    /// The skill of a competency alert.
+    pub skill: Option<String>,
+    /// The amount of a dues alert, in cents.
+    pub amount_cents: Option<u32>,
+    /// The team of a digest.
+    pub team_id: Option<String>,
 }
 
 /// Which alerts `alerts list` asks for.
@@ -1093,6 +1101,10 @@ mod tests {
             snoozed_until: None,
             acknowledged: false,
             created_at: "2026-05-08T13:00:00Z".into(),
+            subject: "credential".into(),
+            skill: None,
+            amount_cents: None,
+            team_id: None,
         };
         assert_eq!(
             serde_json::to_value(&alert).unwrap(),
@@ -1122,6 +1134,10 @@ mod tests {
                 "snoozed_until": null,
                 "acknowledged": false,
                 "created_at": "2026-05-08T13:00:00Z",
+                "subject": "credential",
+                "skill": null,
+                "amount_cents": null,
+                "team_id": null,
             })
         );
         let statuses: Vec<_> = [

@@ -522,6 +522,14 @@ impl From<pb::Alert> for Alert {
             snoozed_until: optional(a.snoozed_until),
             acknowledged: a.acknowledged,
             created_at: a.created_at,
+            subject: if a.subject.is_empty() {
+                "credential".into()
+            } else {
+                a.subject
+            },
+            skill: optional(a.skill),
+            amount_cents: (a.amount_cents != 0).then_some(a.amount_cents),
+            team_id: optional(a.team_id),
         }
     }
 }

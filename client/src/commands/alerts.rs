@@ -352,6 +352,10 @@ mod tests {
             snoozed_until: None,
             acknowledged: false,
             created_at: "2026-04-01T08:00:00Z".into(),
+            subject: "credential".into(),
+            skill: None,
+            amount_cents: None,
+            team_id: None,
         }
     }
 

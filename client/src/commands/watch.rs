@@ -241,6 +241,10 @@ mod tests {
             snoozed_until: None,
             acknowledged: false,
             created_at: "2026-05-01T08:00:00Z".into(),
+            subject: "credential".into(),
+            skill: None,
+            amount_cents: None,
+            team_id: None,
         }
     }
 

@@ -12,9 +12,9 @@ pub mod schedule;
 use crate::catalog;
 use crate::clock::Clock;
 use crate::domain::{
-    self, Alert, AttemptOutcome, Channel, ChannelKind, Compliance, Credential, CycleAnchor,
-    Delivery, DeliveryState, HOLDER_EMAIL, Holder, IdKind, MonthDay, Program, WAITING_FOR_RELAY,
-    alert_text, due_mark, scan_windows, thresholds_for,
+    self, Alert, AlertSubject, AttemptOutcome, Channel, ChannelKind, Compliance, Credential,
+    CycleAnchor, Delivery, DeliveryState, HOLDER_EMAIL, Holder, IdKind, MonthDay, Program,
+    WAITING_FOR_RELAY, alert_text, due_mark, scan_windows, thresholds_for,
 };
 use crate::service::standing::{self, StandingError};
 use crate::store::{SettingsScope, Store, StoreError};
@@ -467,7 +467,11 @@ impl<S: Store> AlertEngine<S> {
         };
         let threshold_days = mark.threshold_days(program.grace_days);
         if store
-            .alert_enqueued(credential.id, ends_on, threshold_days)
+            .alert_enqueued(&domain::DedupeKey::Credential {
+                credential_id: credential.id,
+                expires_on: ends_on,
+                threshold_days,
+            })
             .await?
         {
             return Ok(None);
@@ -493,6 +497,7 @@ impl<S: Store> AlertEngine<S> {
         Ok(Some(Alert {
             id: 0,
             holder_id: holder.id,
+            subject: crate::domain::AlertSubject::Credential,
             credential_id: credential.id,
             program: program.slug.clone(),
             expires_on: ends_on,
@@ -794,6 +799,10 @@ impl<S: Store> AlertEngine<S> {
             ),
             status: "test".into(),
             test: true,
+            subject: "test".into(),
+            skill: None,
+            amount_cents: None,
+            team_id: None,
         };
         let mut out = Vec::new();
         for channel in self.store().channels_of(holder_id).await? {
@@ -942,12 +951,19 @@ pub fn deliveries_for(channels: &[Channel], holder: &Holder, now: Timestamp) -> 
 
 /// What receivers get for an alert.
 pub fn payload(alert: &Alert, test: bool) -> AlertPayload {
+    let (skill, amount_cents, team_id) = match &alert.subject {
+        AlertSubject::Credential => (None, None, None),
+        AlertSubject::Competency { skill } => (Some(skill.clone()), None, None),
+        AlertSubject::Dues { amount_cents } => (None, Some(*amount_cents), None),
+        AlertSubject::Digest { team_id } => (None, None, Some(domain::team_id(*team_id))),
+    };
     AlertPayload {
         idempotency_key: alert.key(),
         alert_id: Some(IdKind::Alert.format(alert.id)),
         holder_id: IdKind::Holder.format(alert.holder_id),
-        credential_id: Some(IdKind::Credential.format(alert.credential_id)),
-        program: Some(alert.program.clone()),
+        credential_id: (alert.credential_id != 0)
+            .then(|| IdKind::Credential.format(alert.credential_id)),
+        program: (!alert.program.is_empty()).then(|| alert.program.clone()),
         threshold_days: Some(alert.threshold_days),
         due_on: alert.due_on,
         expires_on: Some(alert.expires_on),
@@ -955,6 +971,10 @@ pub fn payload(alert: &Alert, test: bool) -> AlertPayload {
         body: alert.body.clone(),
         status: alert.compliance_status.clone(),
         test,
+        subject: alert.subject.kind().to_string(),
+        skill,
+        amount_cents,
+        team_id,
     }
 }
 

@@ -580,6 +580,7 @@ fn alert_from(l: AlertLine) -> Result<Alert, Vec<FieldError>> {
     let alert = Alert {
         id: f.id(IdKind::Alert, "alert.id", &l.id),
         holder_id: f.id(IdKind::Holder, "alert.holder_id", &l.holder_id),
+        subject: crate::domain::AlertSubject::Credential,
         credential_id: f.id(IdKind::Credential, "alert.credential_id", &l.credential_id),
         program: l.program,
         expires_on: f.date("alert.expires_on", &l.expires_on),
@@ -1609,6 +1610,7 @@ mod tests {
             .map(|(i, (mark, threshold_days))| Alert {
                 id: i as u64 + 1,
                 holder_id: 2,
+                subject: crate::domain::AlertSubject::Credential,
                 credential_id: 3,
                 program: "state-cpt".into(),
                 expires_on: date("2026-12-01"),

@@ -574,6 +574,7 @@ fn alert(
     Alert {
         id: 0,
         holder_id,
+        subject: crate::domain::AlertSubject::Credential,
         credential_id,
         program: "nha-cpt".into(),
         expires_on: date("2027-04-30"),
