@@ -694,8 +694,8 @@ pub struct Alert {
     pub seq: u64,
     /// Owner.
     pub holder_id: String,
-    /// The credential the alert is about.
-    pub credential_id: String,
+    /// The credential the alert is about; `None` for a competency or a digest.
+    pub credential_id: Option<String>,
     /// Program slug.
     pub program: String,
     /// Days before expiry the alert is for (negative after it).
@@ -1079,7 +1079,7 @@ mod tests {
             id: "al3".into(),
             seq: 14,
             holder_id: "h1".into(),
-            credential_id: "cr1".into(),
+            credential_id: Some("cr1".into()),
             program: "nha-cpt".into(),
             threshold_days: -7,
             mark: "grace period, week 1".into(),

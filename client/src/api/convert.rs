@@ -508,7 +508,7 @@ impl From<pb::Alert> for Alert {
             id: a.id,
             seq: a.seq,
             holder_id: a.holder_id,
-            credential_id: a.credential_id,
+            credential_id: optional(a.credential_id),
             program: a.program,
             threshold_days: a.threshold_days,
             mark: a.mark,

@@ -395,6 +395,17 @@ impl<S: Store> AlertEngine<S> {
                 Err(e) => return Err(e),
             }
         }
+        // Competencies and dues: no expiry index finds them, so the zone's holders are read
+        // (each holder record carries its competencies).
+        for holder_id in store.holders_in_zone(zone).await? {
+            let holder = match store.holder(holder_id).await {
+                Ok(h) => h,
+                Err(StoreError::NotFound { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            due.extend(self.competency_alerts(&holder, today, now).await?);
+            due.extend(self.dues_alerts(&holder, since, today, now).await?);
+        }
         let evaluated = started.elapsed();
         // One transaction and one flush for the whole tick.
         for stored in store.enqueue_alerts(due).await? {
@@ -516,6 +527,180 @@ impl<S: Store> AlertEngine<S> {
         }))
     }
 
+    /// The competency reminders due for `holder` on `today` and never enqueued: one per
+    /// (skill, due date, mark), at the same thresholds as a credential (the holder's, else the
+    /// defaults for the program's interval), crossed marks coalescing; a day after the due
+    /// date the skill is overdue (the "lapsed" mark).
+    async fn competency_alerts(
+        &self,
+        holder: &Holder,
+        today: Date,
+        now: Timestamp,
+    ) -> Result<Vec<Alert>, AlertError> {
+        if holder.competencies.is_empty() {
+            return Ok(Vec::new());
+        }
+        let store = self.store();
+        let settings = store
+            .alert_settings(&SettingsScope::Holder(holder.id))
+            .await?;
+        let mut out = Vec::new();
+        let mut channels = None;
+        for skill in &holder.competencies {
+            let Some(program) = catalog::competency(&skill.program) else {
+                continue;
+            };
+            let Some(due_on) = program.next_due(holder.hired_on, skill) else {
+                continue;
+            };
+            let thresholds = settings
+                .thresholds
+                .clone()
+                .unwrap_or_else(|| domain::default_thresholds(program.every_months));
+            let Some(mark) = due_mark(due_on, &thresholds, 0, today) else {
+                continue;
+            };
+            let text = domain::competency_alert_text(
+                &holder.name,
+                &program.slug,
+                &program.name,
+                &skill.skill,
+                due_on,
+                today,
+            );
+            let mut alert = Alert {
+                id: 0,
+                holder_id: holder.id,
+                subject: AlertSubject::Competency {
+                    skill: skill.skill.clone(),
+                },
+                credential_id: 0,
+                program: program.slug.clone(),
+                expires_on: due_on,
+                mark,
+                threshold_days: mark.threshold_days(0),
+                due_on: today,
+                title: text.title,
+                body: text.body,
+                met: false,
+                compliance_status: domain::CompetencyProgram::status(Some(due_on), today)
+                    .as_str()
+                    .to_string(),
+                created_at: now,
+                snoozed_until: None,
+                acknowledged: false,
+                cancelled: false,
+                deliveries: Vec::new(),
+            };
+            if store.alert_enqueued(&alert.dedupe_key()).await? {
+                continue;
+            }
+            if channels.is_none() {
+                channels = Some(store.channels_of(holder.id).await?);
+            }
+            alert.deliveries = deliveries_for(channels.as_deref().unwrap_or(&[]), holder, now);
+            out.push(alert);
+        }
+        Ok(out)
+    }
+
+    /// The dues reminders due for `holder`'s credentials on `today` and never enqueued: for
+    /// each credential whose program has dues (AMT: $50 a year, by the end of the anniversary
+    /// month), one per (credential, due date, mark) at the credential's, holder's or
+    /// program's thresholds, else the defaults for the dues' interval. The first due date
+    /// after the last tick counts (a tick missed across a due date still reminds once),
+    /// though not one more than 30 days past, since recert cannot know whether it was paid.
+    async fn dues_alerts(
+        &self,
+        holder: &Holder,
+        since: Date,
+        today: Date,
+        now: Timestamp,
+    ) -> Result<Vec<Alert>, AlertError> {
+        let store = self.store();
+        let mut out = Vec::new();
+        let mut channels = None;
+        let mut holder_settings = None;
+        let from = since
+            .tomorrow()
+            .unwrap_or(today)
+            .max(today.checked_sub(30.days()).unwrap_or(today))
+            .min(today);
+        for credential in store.credentials_of(holder.id).await? {
+            let Some(program) = standing::program(store, &credential.program).await? else {
+                continue;
+            };
+            let Some(dues) = program.dues else {
+                continue;
+            };
+            let Some(due_on) = program.next_dues_on(&credential, from) else {
+                continue;
+            };
+            let own = store
+                .alert_settings(&SettingsScope::Credential(credential.id))
+                .await?;
+            if own.muted {
+                continue;
+            }
+            if holder_settings.is_none() {
+                holder_settings = Some(
+                    store
+                        .alert_settings(&SettingsScope::Holder(holder.id))
+                        .await?,
+                );
+            }
+            let of_program = store
+                .alert_settings(&SettingsScope::Program(program.slug.clone()))
+                .await?;
+            let thresholds = [&own, holder_settings.as_ref().unwrap_or(&own), &of_program]
+                .into_iter()
+                .find_map(|s| s.thresholds.clone())
+                .unwrap_or_else(|| domain::default_thresholds(dues.every_months));
+            let Some(mark) = due_mark(due_on, &thresholds, 0, today) else {
+                continue;
+            };
+            let text = domain::dues_alert_text(
+                &holder.name,
+                &program.name,
+                dues.amount_cents,
+                dues.every_months,
+                due_on,
+                today,
+            );
+            let mut alert = Alert {
+                id: 0,
+                holder_id: holder.id,
+                subject: AlertSubject::Dues {
+                    amount_cents: dues.amount_cents,
+                },
+                credential_id: credential.id,
+                program: program.slug.clone(),
+                expires_on: due_on,
+                mark,
+                threshold_days: mark.threshold_days(0),
+                due_on: today,
+                title: text.title,
+                body: text.body,
+                met: false,
+                compliance_status: if due_on < today { "overdue" } else { "due" }.to_string(),
+                created_at: now,
+                snoozed_until: None,
+                acknowledged: false,
+                cancelled: false,
+                deliveries: Vec::new(),
+            };
+            if store.alert_enqueued(&alert.dedupe_key()).await? {
+                continue;
+            }
+            if channels.is_none() {
+                channels = Some(store.channels_of(holder.id).await?);
+            }
+            alert.deliveries = deliveries_for(channels.as_deref().unwrap_or(&[]), holder, now);
+            out.push(alert);
+        }
+        Ok(out)
+    }
+
     /// Attempts every delivery due at `now`; returns how many attempts were made.
     ///
     /// Each attempt's result is applied to the alert as stored when the attempt ends, so an
@@ -581,7 +766,7 @@ impl<S: Store> AlertEngine<S> {
             // A shortfall reminder whose shortfall is gone (CE logged since, a program
             // override, an import) is cancelled instead of sent: checked here, at send time,
             // so it holds however and wherever the change was written.
-            let met = match self.now_met(&alert, &holder, today, &mut standings).await {
+            let met = match self.settled(&alert, &holder, today, &mut standings).await {
                 Ok(met) => met,
                 Err(AlertError::Standing(e @ StandingError::UnknownProgram(_))) => {
                     self.give_up(alert.id, &format!("cannot be sent: {e}"))
@@ -597,7 +782,7 @@ impl<S: Store> AlertEngine<S> {
                     }
                 })
                 .await?;
-                tracing::info!(alert = %IdKind::Alert.format(alert.id), "alert cancelled at send time: the credential is met");
+                tracing::info!(alert = %IdKind::Alert.format(alert.id), "alert cancelled at send time: what it reminds of is done (CE met, competency assessed)");
                 continue;
             }
             let payload = payload(&alert, false);
@@ -697,6 +882,31 @@ impl<S: Store> AlertEngine<S> {
             tracing::warn!(alert = %IdKind::Alert.format(id), reason, "alert given up");
         }
         Ok(())
+    }
+
+    /// Whether what `alert` reminds of is done by now, so it is cancelled instead of sent: a
+    /// credential's cycle with nothing left to earn ([`Self::now_met`]), a competency assessed
+    /// since (its skill is no longer due on the alert's date, or is gone). Dues and digests
+    /// are never settled: recert does not know of payments, and a digest is a report.
+    async fn settled(
+        &self,
+        alert: &Alert,
+        holder: &Holder,
+        today: Date,
+        standings: &mut Standings,
+    ) -> Result<bool, AlertError> {
+        match &alert.subject {
+            AlertSubject::Credential => self.now_met(alert, holder, today, standings).await,
+            AlertSubject::Competency { skill } => Ok(holder
+                .competencies
+                .iter()
+                .find(|s| s.program == alert.program && &s.skill == skill)
+                .and_then(|s| {
+                    catalog::competency(&s.program).and_then(|p| p.next_due(holder.hired_on, s))
+                })
+                != Some(alert.expires_on)),
+            AlertSubject::Dues { .. } | AlertSubject::Digest { .. } => Ok(false),
+        }
     }
 
     /// Whether the credential `alert` is about, in the same cycle, has nothing left to earn

@@ -25,7 +25,8 @@ pub use alert::{
     DedupeKey, Delivery, DeliveryState, HOLDER_EMAIL, Refused, WAITING_FOR_RELAY, holder_address,
 };
 pub use alert_policy::{
-    AlertText, Mark, alert_text, default_thresholds, due_mark, marks, scan_windows, thresholds_for,
+    AlertText, Mark, alert_text, competency_alert_text, default_thresholds, dollars, due_mark,
+    dues_alert_text, marks, scan_windows, thresholds_for,
 };
 pub use competency::{
     Assessment, AssessmentResult, CompetencyProgram, CompetencySkill, CompetencyStatus,

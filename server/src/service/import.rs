@@ -458,12 +458,9 @@ fn check_dump(
         p.unique(&mut alerts, a.id, l.line, || {
             format!("alert {}", IdKind::Alert.format(a.id))
         });
-        p.unique(
-            &mut keys,
-            (a.credential_id, a.expires_on, a.threshold_days),
-            l.line,
-            || format!("alert key {}", a.key()),
-        );
+        p.unique(&mut keys, a.key(), l.line, || {
+            format!("alert key {}", a.key())
+        });
         // An alert outlives its credential, so only the holder must exist.
         check_holder(
             view,
