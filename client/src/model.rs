@@ -566,6 +566,20 @@ pub struct Deadline {
     pub unit: String,
     /// Credits still needed.
     pub remaining: Credits,
+    /// `expiry`, or `dues` for a row about the credential's dues (due by `expires_on`).
+    pub kind: String,
+    /// The amount of a dues row, in cents.
+    pub dues_amount_cents: Option<u32>,
+    /// Months between two dues payments (a dues row's default reminders scale with it).
+    #[serde(skip)]
+    pub dues_every_months: u32,
+}
+
+impl Deadline {
+    /// Whether the row is about dues, not an expiry.
+    pub fn is_dues(&self) -> bool {
+        self.kind == "dues"
+    }
 }
 
 /// One member credential on a team's board (`team status`).

@@ -421,6 +421,7 @@ impl From<pb::Compliance> for Compliance {
 
 impl From<pb::Deadline> for Deadline {
     fn from(d: pb::Deadline) -> Self {
+        let dues = d.kind == "dues";
         Self {
             credential_id: d.credential_id,
             holder_id: d.holder_id,
@@ -431,6 +432,13 @@ impl From<pb::Deadline> for Deadline {
             status: status(d.status),
             unit: d.unit,
             remaining: Credits::from_hundredths(d.remaining_hundredths),
+            kind: if d.kind.is_empty() {
+                "expiry".into()
+            } else {
+                d.kind
+            },
+            dues_amount_cents: dues.then_some(d.dues_amount_cents),
+            dues_every_months: d.dues_every_months,
         }
     }
 }
