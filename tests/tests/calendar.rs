@@ -274,6 +274,28 @@ fn every_expiry_is_an_all_day_event_with_the_reminders_in_effect() {
         line.contains("2027-03-31") && line.contains("$50.00"),
         "{table}"
     );
+    // Another holder's dues are not theirs to see: Dana's own token lists none of Ben's,
+    // and naming Ben is "not found".
+    let made = d.json(&["token", "create", "--role", "holder", "--holder", "h1"]);
+    let dana = made["token"].as_str().unwrap().to_string();
+    let hers = d.json_as(&dana, &["deadlines", "--within", "5y"]);
+    assert!(
+        hers.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["holder_id"] == "h1" && r["kind"] == "expiry"),
+        "{hers:#}"
+    );
+    let out = d.cli_as(
+        Some(&dana),
+        &["--holder", "h2", "deadlines", "--within", "5y"],
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not found"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Dues further off than the window are not listed.
     let soon = d.json(&["--holder", "h2", "deadlines", "--within", "30d"]);
     assert!(

@@ -397,6 +397,8 @@ impl<S: Store> AlertEngine<S> {
         }
         // Competencies and dues: no expiry index finds them, so the zone's holders are read
         // (each holder record carries its competencies).
+        // Programs with dues by slug (`None`: none, or no dues), read once per tick.
+        let mut programs: HashMap<String, Option<Program>> = HashMap::new();
         for holder_id in store.holders_in_zone(zone).await? {
             let holder = match store.holder(holder_id).await {
                 Ok(h) => h,
@@ -404,7 +406,10 @@ impl<S: Store> AlertEngine<S> {
                 Err(e) => return Err(e.into()),
             };
             due.extend(self.competency_alerts(&holder, today, now).await?);
-            due.extend(self.dues_alerts(&holder, since, today, now).await?);
+            due.extend(
+                self.dues_alerts(&holder, since, today, now, &mut programs)
+                    .await?,
+            );
         }
         let evaluated = started.elapsed();
         // One transaction and one flush for the whole tick.
@@ -616,6 +621,7 @@ impl<S: Store> AlertEngine<S> {
         since: Date,
         today: Date,
         now: Timestamp,
+        programs: &mut HashMap<String, Option<Program>>,
     ) -> Result<Vec<Alert>, AlertError> {
         let store = self.store();
         let mut out = Vec::new();
@@ -627,7 +633,18 @@ impl<S: Store> AlertEngine<S> {
             .max(today.checked_sub(30.days()).unwrap_or(today))
             .min(today);
         for credential in store.credentials_of(holder.id).await? {
-            let Some(program) = standing::program(store, &credential.program).await? else {
+            let program = match programs.get(&credential.program) {
+                Some(p) => p.clone(),
+                None => {
+                    // Only programs with dues are kept: the others are skipped at no cost.
+                    let p = standing::program(store, &credential.program)
+                        .await?
+                        .filter(|p| p.dues.is_some());
+                    programs.insert(credential.program.clone(), p.clone());
+                    p
+                }
+            };
+            let Some(program) = program else {
                 continue;
             };
             let Some(dues) = program.dues else {
