@@ -169,7 +169,13 @@ async fn evaluation_reads<S: Store>(store: &S, ids: &[u64]) -> Result<Evaluation
         standing::program(store, &credential.program).await?;
         time(&mut r.program, t);
         let t = Instant::now();
-        store.alert_enqueued(id, credential.expires_on, 30).await?;
+        store
+            .alert_enqueued(&recertd::domain::DedupeKey::Credential {
+                credential_id: id,
+                expires_on: credential.expires_on,
+                threshold_days: 30,
+            })
+            .await?;
         time(&mut r.alert_enqueued, t);
         let t = Instant::now();
         standing::of_holder(store, &holder, TICK_DATE)

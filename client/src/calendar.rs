@@ -56,10 +56,21 @@ fn event(expiry: &Expiry<'_>) -> Result<Event, String> {
     let date = NaiveDate::parse_from_str(&d.expires_on, "%Y-%m-%d")
         .map_err(|_| format!("recertd sent {:?} as an expiry date", d.expires_on))?;
     let name = expiry.program_name;
+    // A dues row is its own event: its own UID, and its summary names the amount.
+    let (uid, what) = match d.dues_amount_cents.filter(|_| d.is_dues()) {
+        Some(cents) => (
+            format!("{}-dues-{}@recert", d.credential_id, d.expires_on),
+            format!("dues of {} due", crate::render::dollars(cents)),
+        ),
+        None => (
+            format!("{}-{}@recert", d.credential_id, d.expires_on),
+            "expires".to_string(),
+        ),
+    };
     let mut event = Event::new();
     event
-        .uid(&format!("{}-{}@recert", d.credential_id, d.expires_on))
-        .summary(&format!("{}: {name} expires", d.holder_name))
+        .uid(&uid)
+        .summary(&format!("{}: {name} {what}", d.holder_name))
         .description(&description(expiry))
         .starts(date)
         .ends(date + Duration::days(1));
@@ -72,7 +83,7 @@ fn event(expiry: &Expiry<'_>) -> Result<Event, String> {
             n => format!("in {n} days"),
         };
         let mut alarm = Alarm::display(
-            &format!("{}: {name} expires {when}", d.holder_name),
+            &format!("{}: {name} {what} {when}", d.holder_name),
             Trigger::before_start(Duration::days(i64::from(days))),
         );
         // The crate writes the duration in seconds (-PT2592000S); calendars show days best.
@@ -89,6 +100,17 @@ fn event(expiry: &Expiry<'_>) -> Result<Event, String> {
 /// What the event says: whose credential, what is still needed, where it stood.
 fn description(expiry: &Expiry<'_>) -> String {
     let d = expiry.deadline;
+    if let Some(cents) = d.dues_amount_cents.filter(|_| d.is_dues()) {
+        return format!(
+            "{} ({}) of {} ({}): dues of {} due by {}.\nPay them to the certifying body.",
+            expiry.program_name,
+            d.credential_id,
+            d.holder_name,
+            d.holder_id,
+            crate::render::dollars(cents),
+            d.expires_on,
+        );
+    }
     let needed = if d.remaining.hundredths() == 0 {
         "Nothing is missing: apply for renewal.".to_owned()
     } else {
@@ -124,6 +146,9 @@ mod tests {
             status: ComplianceStatus::AtRisk,
             unit: "NHA CE credit".into(),
             remaining: Credits::from_hundredths(500),
+            kind: "expiry".into(),
+            dues_amount_cents: None,
+            dues_every_months: 0,
         }
     }
 

@@ -588,6 +588,20 @@ pub struct Deadline {
     pub unit: String,
     /// Credits still needed.
     pub remaining: Credits,
+    /// `expiry`, or `dues` for a row about the credential's dues (due by `expires_on`).
+    pub kind: String,
+    /// The amount of a dues row, in cents.
+    pub dues_amount_cents: Option<u32>,
+    /// Months between two dues payments (a dues row's default reminders scale with it).
+    #[serde(skip)]
+    pub dues_every_months: u32,
+}
+
+impl Deadline {
+    /// Whether the row is about dues, not an expiry.
+    pub fn is_dues(&self) -> bool {
+        self.kind == "dues"
+    }
 }
 
 /// One member credential on a team's board (`team status`).
@@ -721,8 +735,8 @@ pub struct Alert {
     pub seq: u64,
     /// Owner.
     pub holder_id: String,
-    /// The credential the alert is about.
-    pub credential_id: String,
+    /// The credential the alert is about; `None` for a competency or a digest.
+    pub credential_id: Option<String>,
     /// Program slug.
     pub program: String,
     /// Days before expiry the alert is for (negative after it).
@@ -749,6 +763,14 @@ pub struct Alert {
     pub acknowledged: bool,
     /// RFC 3339 instant it was enqueued.
     pub created_at: String,
+    /// What it is about: `credential`, `competency`, `dues` or `digest`.
+    pub subject: String,
+    /// The skill of a competency alert.
+    pub skill: Option<String>,
+    /// The amount of a dues alert, in cents.
+    pub amount_cents: Option<u32>,
+    /// The team of a digest.
+    pub team_id: Option<String>,
 }
 
 /// Which alerts `alerts list` asks for.
@@ -1098,7 +1120,7 @@ mod tests {
             id: "al3".into(),
             seq: 14,
             holder_id: "h1".into(),
-            credential_id: "cr1".into(),
+            credential_id: Some("cr1".into()),
             program: "nha-cpt".into(),
             threshold_days: -7,
             mark: "grace period, week 1".into(),
@@ -1120,6 +1142,10 @@ mod tests {
             snoozed_until: None,
             acknowledged: false,
             created_at: "2026-05-08T13:00:00Z".into(),
+            subject: "credential".into(),
+            skill: None,
+            amount_cents: None,
+            team_id: None,
         };
         assert_eq!(
             serde_json::to_value(&alert).unwrap(),
@@ -1149,6 +1175,10 @@ mod tests {
                 "snoozed_until": null,
                 "acknowledged": false,
                 "created_at": "2026-05-08T13:00:00Z",
+                "subject": "credential",
+                "skill": null,
+                "amount_cents": null,
+                "team_id": null,
             })
         );
         let statuses: Vec<_> = [

@@ -6,9 +6,11 @@ use jiff::ToSpan;
 use jiff::civil::{Date, date};
 use proptest::prelude::*;
 use proptest::sample::select;
-use recertd::domain::{Course, Credential, Credits, Holder, PastCycle, Unit};
+use recertd::domain::{
+    Alert, AlertSubject, Course, Credential, Credits, DedupeKey, Holder, Mark, PastCycle, Unit,
+};
 use recertd::store::{
-    Conflict, PgOptions, PgStore, Records, SledStore, Store, StoreError, StoreOptions,
+    Conflict, Outbox, PgOptions, PgStore, Records, SledStore, Store, StoreError, StoreOptions,
 };
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -759,6 +761,13 @@ fn psql(url: &str, sql: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// What takes a database at schema 4 back to schema 3, as the previous release wrote it.
+const UNDO_SCHEMA_4: &str = "DROP INDEX alerts_by_dedupe_key; DROP INDEX alerts_by_cycle; \
+     ALTER TABLE alerts DROP COLUMN dedupe_key; ALTER TABLE alerts DROP COLUMN subject; \
+     ALTER TABLE alerts ADD CONSTRAINT alerts_credential_id_expires_on_threshold_days_key \
+     UNIQUE (credential_id, expires_on, threshold_days); \
+     DELETE FROM recert_schema WHERE version = 4;";
+
 /// Schema 3 on PostgreSQL: a database at schema 2 with courses gains the indexed
 /// `completed_on` column, filled from each course's body, and `courses_on` answers from it.
 #[test]
@@ -807,11 +816,14 @@ fn postgres_schema_3_indexes_courses_by_day_and_fills_the_day_of_existing_course
         // Back to schema 2, as a database written by the previous release.
         psql(
             &url,
-            "BEGIN; DROP INDEX courses_by_day; ALTER TABLE courses DROP COLUMN completed_on; \
-             DELETE FROM recert_schema WHERE version = 3; COMMIT;",
+            &format!(
+                "BEGIN; {UNDO_SCHEMA_4} DROP INDEX courses_by_day; \
+                 ALTER TABLE courses DROP COLUMN completed_on; \
+                 DELETE FROM recert_schema WHERE version = 3; COMMIT;"
+            ),
         );
         let store = open_pg(&url).await;
-        assert_eq!(store.schema_version().await.unwrap(), 3);
+        assert_eq!(store.schema_version().await.unwrap(), 4);
         assert_eq!(
             psql(
                 &url,
@@ -851,6 +863,107 @@ fn postgres_schema_3_indexes_courses_by_day_and_fills_the_day_of_existing_course
             store.courses_on(holder.id, day(3)).await.unwrap(),
             vec![made[0].clone()]
         );
+        store.close().await.unwrap();
+    });
+}
+
+/// An alert of `holder` about `subject`, for the outbox tests.
+fn outbox_alert(holder: u64, credential: u64, subject: AlertSubject) -> Alert {
+    Alert {
+        id: 0,
+        holder_id: holder,
+        subject,
+        credential_id: credential,
+        program: "amt-rpt".into(),
+        expires_on: day(30),
+        mark: Mark::Before(30),
+        threshold_days: 30,
+        due_on: day(0),
+        title: "t".into(),
+        body: "b".into(),
+        met: false,
+        compliance_status: "on_track".into(),
+        created_at: "2025-01-01T08:00:00Z".parse().unwrap(),
+        snoozed_until: None,
+        acknowledged: false,
+        cancelled: false,
+        deliveries: Vec::new(),
+    }
+}
+
+/// Schema 4 on PostgreSQL: a database at schema 3 with a credential's alert migrates; the
+/// alert reads as a credential's, keeps deduping under its old key, and an alert of another
+/// subject with the same credential, date and threshold (its dues) is enqueued beside it.
+#[test]
+fn postgres_schema_4_keys_alerts_by_subject_and_old_alerts_read_as_credential_alerts() {
+    let Some(base) = postgres_base() else { return };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let url = fresh_database(&base).await;
+        let store = open_pg(&url).await;
+        let holder = store
+            .create_holder(Holder {
+                id: 0,
+                name: "Ana".into(),
+                email: String::new(),
+                time_zone: "UTC".into(),
+                hired_on: None,
+                competencies: Vec::new(),
+            })
+            .await
+            .unwrap();
+        let old = store
+            .enqueue_alerts(vec![outbox_alert(holder.id, 7, AlertSubject::Credential)])
+            .await
+            .unwrap();
+        assert_eq!(old.len(), 1);
+        store.close().await.unwrap();
+        // Back to schema 3, as a database written by the previous release.
+        psql(&url, &format!("BEGIN; {UNDO_SCHEMA_4} COMMIT;"));
+        let store = open_pg(&url).await;
+        assert_eq!(store.schema_version().await.unwrap(), 4);
+        assert_eq!(
+            psql(&url, "SELECT subject || ' ' || dedupe_key FROM alerts"),
+            format!("credential cr7/{}/30", day(30))
+        );
+        let read = store.alert(old[0].id).await.unwrap();
+        assert_eq!(read.subject, AlertSubject::Credential);
+        assert_eq!(read, old[0]);
+        assert!(
+            store
+                .alert_enqueued(&DedupeKey::Credential {
+                    credential_id: 7,
+                    expires_on: day(30),
+                    threshold_days: 30
+                })
+                .await
+                .unwrap()
+        );
+        let again = store
+            .enqueue_alerts(vec![
+                outbox_alert(holder.id, 7, AlertSubject::Credential),
+                outbox_alert(holder.id, 7, AlertSubject::Dues { amount_cents: 5000 }),
+                outbox_alert(holder.id, 7, AlertSubject::Dues { amount_cents: 5000 }),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(again.len(), 1, "only the dues alert is new: {again:?}");
+        assert_eq!(again[0].subject, AlertSubject::Dues { amount_cents: 5000 });
+        assert_eq!(again[0].key(), format!("cr7/dues/{}/30", day(30)));
+        assert!(store.alert_enqueued(&again[0].dedupe_key()).await.unwrap());
+        // A credential's cycle does not include its dues.
+        let mut seen = Vec::new();
+        store
+            .modify_cycle_alerts(7, day(30), |a| {
+                seen.push(a.id);
+                false
+            })
+            .await
+            .unwrap();
+        assert_eq!(seen, vec![old[0].id]);
         store.close().await.unwrap();
     });
 }

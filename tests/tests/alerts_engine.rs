@@ -90,12 +90,15 @@ async fn course(store: &Store, holder: u64, hours: i64, on: &str) {
 }
 
 /// (credential, mark, local due date) of every alert in the store.
+/// The credential-cycle alerts enqueued: (credential, mark, local date due). Dues alerts
+/// (AMT's) are left out; [`fired_dues`] has them.
 fn fired(store: &Store) -> Vec<(u64, Mark, Date)> {
     let mut all: Vec<(u64, Mark, Date)> = store
         .all_alerts(None, usize::MAX)
         .unwrap()
         .items
         .iter()
+        .filter(|a| a.is_credential_cycle())
         .map(|a| (a.credential_id, a.mark, a.due_on))
         .collect();
     all.sort();
@@ -654,6 +657,20 @@ async fn thresholds_of_a_credential_beat_its_holders_which_beat_its_programs() {
     ];
     expected.sort();
     assert_eq!(fired(&store), expected);
+    // AMT's dues (by the end of June, the anniversary month) follow the holder's thresholds
+    // too, as their own alert.
+    let dues: Vec<(u64, Mark, Date, Date)> = store
+        .all_alerts(None, usize::MAX)
+        .unwrap()
+        .items
+        .iter()
+        .filter(|a| !a.is_credential_cycle())
+        .map(|a| (a.credential_id, a.mark, a.due_on, a.expires_on))
+        .collect();
+    assert_eq!(
+        dues,
+        [(amt.id, Mark::Before(45), d("2027-05-16"), d("2027-06-30"))]
+    );
 }
 
 #[tokio::test]

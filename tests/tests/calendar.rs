@@ -164,9 +164,32 @@ fn every_expiry_is_an_all_day_event_with_the_reminders_in_effect() {
     assert_eq!(value(&calendar.properties, "VERSION"), "2.0");
     assert!(!value(&calendar.properties, "PRODID").is_empty());
 
-    let events: BTreeMap<String, &IcalEvent> = calendar
+    // Ben's AMT dues (issue 13.6): no issue date, so the anniversary is the expiry's month;
+    // the next dues are due by 2027-03-31, an event of their own at his thresholds.
+    let (dues, expiries): (Vec<&IcalEvent>, Vec<&IcalEvent>) = calendar
         .events
         .iter()
+        .partition(|e| value(&e.properties, "UID").contains("-dues-"));
+    assert_eq!(dues.len(), 1, "one dues event:\n{text}");
+    let event = dues[0];
+    assert_eq!(
+        value(&event.properties, "UID"),
+        format!("{rpt}-dues-2027-03-31@recert")
+    );
+    assert_eq!(value(&event.properties, "DTSTART"), "20270331");
+    let rpt_name = program(&d, "amt-rpt")["name"].as_str().unwrap().to_owned();
+    assert_eq!(
+        unescaped(&event.properties, "SUMMARY"),
+        format!("Ben Okafor: {rpt_name} dues of $50.00 due")
+    );
+    assert_eq!(
+        event.alarms.iter().map(days_before).collect::<Vec<_>>(),
+        [20],
+        "Ben's own thresholds:\n{text}"
+    );
+    let events: BTreeMap<String, &IcalEvent> = expiries
+        .iter()
+        .copied()
         .map(|e| {
             let uid = value(&e.properties, "UID");
             let id = uid.split('-').next().unwrap().to_owned();
@@ -174,7 +197,7 @@ fn every_expiry_is_an_all_day_event_with_the_reminders_in_effect() {
         })
         .collect();
     assert_eq!(
-        calendar.events.len(),
+        expiries.len(),
         expected.len(),
         "one event per expiry:\n{text}"
     );
@@ -218,5 +241,65 @@ fn every_expiry_is_an_all_day_event_with_the_reminders_in_effect() {
         .next()
         .unwrap()
         .unwrap();
-    assert_eq!(calendar.events.len(), 1, "{text}");
+    assert_eq!(calendar.events.len(), 2, "his expiry and his dues:\n{text}");
+
+    // The table and JSON list the dues too, marked as dues, after the expiries.
+    let rows = d.json(&["--holder", "h2", "deadlines", "--within", "5y"]);
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{rows:#?}");
+    assert_eq!(rows[0]["kind"], "expiry");
+    assert_eq!(rows[0]["dues_amount_cents"], Value::Null);
+    assert_eq!(
+        (
+            &rows[1]["kind"],
+            &rows[1]["credential_id"],
+            &rows[1]["expires_on"],
+            &rows[1]["dues_amount_cents"]
+        ),
+        (
+            &Value::from("dues"),
+            &Value::from(rpt.as_str()),
+            &Value::from("2027-03-31"),
+            &Value::from(5000)
+        ),
+        "{rows:#?}"
+    );
+    let table = d.cli(&["--holder", "h2", "deadlines", "--within", "5y"]);
+    let table = String::from_utf8_lossy(&table.stdout);
+    let line = table
+        .lines()
+        .find(|l| l.contains("amt-rpt dues"))
+        .unwrap_or_else(|| panic!("no dues row:\n{table}"));
+    assert!(
+        line.contains("2027-03-31") && line.contains("$50.00"),
+        "{table}"
+    );
+    // Another holder's dues are not theirs to see: Dana's own token lists none of Ben's,
+    // and naming Ben is "not found".
+    let made = d.json(&["token", "create", "--role", "holder", "--holder", "h1"]);
+    let dana = made["token"].as_str().unwrap().to_string();
+    let hers = d.json_as(&dana, &["deadlines", "--within", "5y"]);
+    assert!(
+        hers.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["holder_id"] == "h1" && r["kind"] == "expiry"),
+        "{hers:#}"
+    );
+    let out = d.cli_as(
+        Some(&dana),
+        &["--holder", "h2", "deadlines", "--within", "5y"],
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not found"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Dues further off than the window are not listed.
+    let soon = d.json(&["--holder", "h2", "deadlines", "--within", "30d"]);
+    assert!(
+        soon.as_array().unwrap().iter().all(|r| r["kind"] != "dues"),
+        "{soon:#}"
+    );
 }

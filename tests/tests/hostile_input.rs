@@ -483,7 +483,7 @@ async fn imports_refuse_values_that_would_steer_the_engine() {
 /// the watch line and JSON.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_never_prints_control_characters_from_the_server() {
-    use recertd::domain::{Alert, Mark};
+    use recertd::domain::{Alert, AlertSubject, Mark};
     use recertd::store::{SledStore, StoreOptions};
     let dir = TempDir::new().unwrap();
     let data = dir.path().join("data");
@@ -506,6 +506,7 @@ async fn the_cli_never_prints_control_characters_from_the_server() {
             .enqueue_alerts(vec![Alert {
                 id: 0,
                 holder_id: id(&holder),
+                subject: AlertSubject::Credential,
                 credential_id: id(&cert),
                 program: "nha-cpt".into(),
                 expires_on: "2027-06-15".parse().unwrap(),
@@ -562,7 +563,7 @@ async fn the_cli_never_prints_control_characters_from_the_server() {
 /// on the port, the same code on PostgreSQL.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_reports_and_repair_clamps_values_that_steer_the_engine() {
-    use recertd::domain::{Alert, ChannelKind, Delivery, DeliveryState, Mark};
+    use recertd::domain::{Alert, AlertSubject, ChannelKind, Delivery, DeliveryState, Mark};
     use recertd::store::{SledStore, StoreOptions};
     let dir = TempDir::new().unwrap();
     let data = dir.path().join("data");
@@ -588,6 +589,7 @@ async fn check_reports_and_repair_clamps_values_that_steer_the_engine() {
             .enqueue_alerts(vec![Alert {
                 id: 0,
                 holder_id: id(&holder),
+                subject: AlertSubject::Credential,
                 credential_id: id(&cert),
                 program: "nha-cpt".into(),
                 expires_on: "2027-06-15".parse().unwrap(),

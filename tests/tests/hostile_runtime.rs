@@ -10,7 +10,8 @@ use jiff::{Timestamp, ToSpan};
 use recert_tests::Daemon;
 use recert_tests::sinks::WebhookSink;
 use recertd::domain::{
-    Alert, Channel, ChannelKind, Credential, Delivery, DeliveryState, Holder, IdKind, Mark,
+    Alert, AlertSubject, Channel, ChannelKind, Credential, Delivery, DeliveryState, Holder, IdKind,
+    Mark,
 };
 use recertd::store::{Outbox, PgOptions, PgStore, Records, Scheduler, SledStore, StoreOptions};
 use std::collections::BTreeSet;
@@ -119,6 +120,7 @@ async fn plant<S: Records + Outbox + Scheduler>(store: &S, sink: &str, today: Da
     let alert = |threshold_days: i64, snoozed_until, next_attempt_at| Alert {
         id: 0,
         holder_id: la.id,
+        subject: AlertSubject::Credential,
         credential_id: credential.id,
         program: "nha-cpt".into(),
         expires_on: far,
@@ -382,6 +384,7 @@ async fn settled_alerts(holder: &Holder, credential: &Credential, count: usize) 
         .map(|i| Alert {
             id: 0,
             holder_id: holder.id,
+            subject: AlertSubject::Credential,
             credential_id: credential.id,
             program: "nha-cpt".into(),
             expires_on: date(1950, 1, 1)

@@ -436,6 +436,7 @@ impl From<pb::Compliance> for Compliance {
 
 impl From<pb::Deadline> for Deadline {
     fn from(d: pb::Deadline) -> Self {
+        let dues = d.kind == "dues";
         Self {
             credential_id: d.credential_id,
             holder_id: d.holder_id,
@@ -446,6 +447,13 @@ impl From<pb::Deadline> for Deadline {
             status: status(d.status),
             unit: d.unit,
             remaining: Credits::from_hundredths(d.remaining_hundredths),
+            kind: if d.kind.is_empty() {
+                "expiry".into()
+            } else {
+                d.kind
+            },
+            dues_amount_cents: dues.then_some(d.dues_amount_cents),
+            dues_every_months: d.dues_every_months,
         }
     }
 }
@@ -525,7 +533,7 @@ impl From<pb::Alert> for Alert {
             id: a.id,
             seq: a.seq,
             holder_id: a.holder_id,
-            credential_id: a.credential_id,
+            credential_id: optional(a.credential_id),
             program: a.program,
             threshold_days: a.threshold_days,
             mark: a.mark,
@@ -539,6 +547,14 @@ impl From<pb::Alert> for Alert {
             snoozed_until: optional(a.snoozed_until),
             acknowledged: a.acknowledged,
             created_at: a.created_at,
+            subject: if a.subject.is_empty() {
+                "credential".into()
+            } else {
+                a.subject
+            },
+            skill: optional(a.skill),
+            amount_cents: (a.amount_cents != 0).then_some(a.amount_cents),
+            team_id: optional(a.team_id),
         }
     }
 }

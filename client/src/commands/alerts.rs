@@ -227,7 +227,7 @@ fn table(alerts: &[Alert], with_holder: bool) -> Table {
             cells.push(alert.holder_id.clone());
         }
         cells.extend([
-            alert.credential_id.clone(),
+            alert.credential_id.clone().unwrap_or_else(|| "-".into()),
             alert.program.clone(),
             alert.mark.clone(),
             alert.due_on.clone(),
@@ -338,7 +338,7 @@ mod tests {
             id: "al3".into(),
             seq: 3,
             holder_id: "h1".into(),
-            credential_id: "cr1".into(),
+            credential_id: Some("cr1".into()),
             program: "nha-cpt".into(),
             threshold_days: 30,
             mark: "30 days before expiry".into(),
@@ -352,6 +352,10 @@ mod tests {
             snoozed_until: None,
             acknowledged: false,
             created_at: "2026-04-01T08:00:00Z".into(),
+            subject: "credential".into(),
+            skill: None,
+            amount_cents: None,
+            team_id: None,
         }
     }
 

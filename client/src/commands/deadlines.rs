@@ -32,7 +32,7 @@ pub async fn run(context: &Context, args: DeadlinesArgs) -> Result<String, Error
         // A lapsed credential has no deadline left to remind of.
         let upcoming: Vec<Deadline> = deadlines
             .into_iter()
-            .filter(|d| d.status != ComplianceStatus::Expired)
+            .filter(|d| d.is_dues() || d.status != ComplianceStatus::Expired)
             .collect();
         return calendar(&context.api, &upcoming).await;
     }
@@ -53,7 +53,7 @@ pub async fn run(context: &Context, args: DeadlinesArgs) -> Result<String, Error
     let mut text = render(&deadlines, out.color);
     let lapsed: Vec<String> = deadlines
         .iter()
-        .filter(|d| d.status == ComplianceStatus::Expired)
+        .filter(|d| !d.is_dues() && d.status == ComplianceStatus::Expired)
         .map(|d| {
             format!(
                 "  {} {} of {} ({}), {} days ago\n",
@@ -146,7 +146,13 @@ async fn thresholds(
     if let Some(t) = inherited.programs.get(&d.program).filter(|t| !t.is_empty()) {
         return Ok(t.clone());
     }
-    // A program the list did not return (removed meanwhile) gets the shortest cycle's.
+    // Dues scale with their interval (as recertd's dues reminders do); a program the list
+    // did not return (removed meanwhile) gets the shortest cycle's.
+    if d.is_dues() {
+        return Ok(default_thresholds(
+            i32::try_from(d.dues_every_months).unwrap_or(12),
+        ));
+    }
     Ok(default_thresholds(program.map_or(0, |p| p.cycle_months)))
 }
 
@@ -165,16 +171,29 @@ fn render(deadlines: &[Deadline], color: bool) -> String {
     ])
     .right_align(&[5, 6]);
     for d in deadlines {
+        // A dues row: the program marked `dues`, the amount where the credits would be.
+        let (program, needed, unit) = match d.dues_amount_cents.filter(|_| d.is_dues()) {
+            Some(cents) => (
+                format!("{} dues", d.program),
+                crate::render::dollars(cents),
+                "dues".to_string(),
+            ),
+            None => (
+                d.program.clone(),
+                d.remaining.to_string(),
+                unit_for(d.remaining, &d.unit),
+            ),
+        };
         table.status_row(
             vec![
                 d.holder_id.clone(),
                 d.holder_name.clone(),
                 d.credential_id.clone(),
-                d.program.clone(),
+                program,
                 d.expires_on.clone(),
                 d.days_left.to_string(),
-                d.remaining.to_string(),
-                unit_for(d.remaining, &d.unit),
+                needed,
+                unit,
             ],
             d.status,
         );

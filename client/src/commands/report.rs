@@ -260,7 +260,10 @@ fn credential(html: &mut String, c: &Compliance, alerts: &[Alert], record: Optio
     );
     let marks: Vec<&Alert> = alerts
         .iter()
-        .filter(|a| a.credential_id == c.credential_id)
+        .filter(|a| {
+            a.credential_id.as_deref() == Some(c.credential_id.as_str())
+                && a.subject == "credential"
+        })
         .collect();
     timeline(html, c, &marks);
     bar(

@@ -205,7 +205,10 @@ fn hook_env(alert: &Alert) -> [(&'static str, String); 12] {
         ("RECERT_ALERT_ID", alert.id.clone()),
         ("RECERT_ALERT_SEQ", alert.seq.to_string()),
         ("RECERT_ALERT_HOLDER", alert.holder_id.clone()),
-        ("RECERT_ALERT_CREDENTIAL", alert.credential_id.clone()),
+        (
+            "RECERT_ALERT_CREDENTIAL",
+            alert.credential_id.clone().unwrap_or_default(),
+        ),
         ("RECERT_ALERT_PROGRAM", alert.program.clone()),
         ("RECERT_ALERT_MARK", alert.mark.clone()),
         ("RECERT_ALERT_DUE_ON", alert.due_on.clone()),
@@ -227,7 +230,7 @@ mod tests {
             id: "al3".into(),
             seq: 3,
             holder_id: "h1".into(),
-            credential_id: "cr1".into(),
+            credential_id: Some("cr1".into()),
             program: "nha-cpt".into(),
             threshold_days: 0,
             mark: "expiry day".into(),
@@ -241,6 +244,10 @@ mod tests {
             snoozed_until: None,
             acknowledged: false,
             created_at: "2026-05-01T08:00:00Z".into(),
+            subject: "credential".into(),
+            skill: None,
+            amount_cents: None,
+            team_id: None,
         }
     }
 

@@ -12,9 +12,9 @@ pub mod schedule;
 use crate::catalog;
 use crate::clock::Clock;
 use crate::domain::{
-    self, Alert, AttemptOutcome, Channel, ChannelKind, Compliance, Credential, CycleAnchor,
-    Delivery, DeliveryState, HOLDER_EMAIL, Holder, IdKind, MonthDay, Program, WAITING_FOR_RELAY,
-    alert_text, due_mark, scan_windows, thresholds_for,
+    self, Alert, AlertSubject, AttemptOutcome, Channel, ChannelKind, Compliance, Credential,
+    CycleAnchor, Delivery, DeliveryState, HOLDER_EMAIL, Holder, IdKind, MonthDay, Program,
+    WAITING_FOR_RELAY, alert_text, due_mark, scan_windows, thresholds_for,
 };
 use crate::service::standing::{self, StandingError};
 use crate::store::{SettingsScope, Store, StoreError};
@@ -395,6 +395,22 @@ impl<S: Store> AlertEngine<S> {
                 Err(e) => return Err(e),
             }
         }
+        // Competencies and dues: no expiry index finds them, so the zone's holders are read
+        // (each holder record carries its competencies).
+        // Programs with dues by slug (`None`: none, or no dues), read once per tick.
+        let mut programs: HashMap<String, Option<Program>> = HashMap::new();
+        for holder_id in store.holders_in_zone(zone).await? {
+            let holder = match store.holder(holder_id).await {
+                Ok(h) => h,
+                Err(StoreError::NotFound { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            due.extend(self.competency_alerts(&holder, today, now).await?);
+            due.extend(
+                self.dues_alerts(&holder, since, today, now, &mut programs)
+                    .await?,
+            );
+        }
         let evaluated = started.elapsed();
         // One transaction and one flush for the whole tick.
         for stored in store.enqueue_alerts(due).await? {
@@ -467,7 +483,11 @@ impl<S: Store> AlertEngine<S> {
         };
         let threshold_days = mark.threshold_days(program.grace_days);
         if store
-            .alert_enqueued(credential.id, ends_on, threshold_days)
+            .alert_enqueued(&domain::DedupeKey::Credential {
+                credential_id: credential.id,
+                expires_on: ends_on,
+                threshold_days,
+            })
             .await?
         {
             return Ok(None);
@@ -493,6 +513,7 @@ impl<S: Store> AlertEngine<S> {
         Ok(Some(Alert {
             id: 0,
             holder_id: holder.id,
+            subject: crate::domain::AlertSubject::Credential,
             credential_id: credential.id,
             program: program.slug.clone(),
             expires_on: ends_on,
@@ -509,6 +530,192 @@ impl<S: Store> AlertEngine<S> {
             cancelled: false,
             deliveries,
         }))
+    }
+
+    /// The competency reminders due for `holder` on `today` and never enqueued: one per
+    /// (skill, due date, mark), at the same thresholds as a credential (the holder's, else the
+    /// defaults for the program's interval), crossed marks coalescing; a day after the due
+    /// date the skill is overdue (the "lapsed" mark).
+    async fn competency_alerts(
+        &self,
+        holder: &Holder,
+        today: Date,
+        now: Timestamp,
+    ) -> Result<Vec<Alert>, AlertError> {
+        if holder.competencies.is_empty() {
+            return Ok(Vec::new());
+        }
+        let store = self.store();
+        let settings = store
+            .alert_settings(&SettingsScope::Holder(holder.id))
+            .await?;
+        let mut out = Vec::new();
+        let mut channels = None;
+        for skill in &holder.competencies {
+            let Some(program) = catalog::competency(&skill.program) else {
+                continue;
+            };
+            let Some(due_on) = program.next_due(holder.hired_on, skill) else {
+                continue;
+            };
+            let thresholds = settings
+                .thresholds
+                .clone()
+                .unwrap_or_else(|| domain::default_thresholds(program.every_months));
+            let Some(mark) = due_mark(due_on, &thresholds, 0, today) else {
+                continue;
+            };
+            let text = domain::competency_alert_text(
+                &holder.name,
+                &program.slug,
+                &program.name,
+                &skill.skill,
+                due_on,
+                today,
+            );
+            let mut alert = Alert {
+                id: 0,
+                holder_id: holder.id,
+                subject: AlertSubject::Competency {
+                    skill: skill.skill.clone(),
+                },
+                credential_id: 0,
+                program: program.slug.clone(),
+                expires_on: due_on,
+                mark,
+                threshold_days: mark.threshold_days(0),
+                due_on: today,
+                title: text.title,
+                body: text.body,
+                met: false,
+                compliance_status: domain::CompetencyProgram::status(Some(due_on), today)
+                    .as_str()
+                    .to_string(),
+                created_at: now,
+                snoozed_until: None,
+                acknowledged: false,
+                cancelled: false,
+                deliveries: Vec::new(),
+            };
+            if store.alert_enqueued(&alert.dedupe_key()).await? {
+                continue;
+            }
+            if channels.is_none() {
+                channels = Some(store.channels_of(holder.id).await?);
+            }
+            alert.deliveries = deliveries_for(channels.as_deref().unwrap_or(&[]), holder, now);
+            out.push(alert);
+        }
+        Ok(out)
+    }
+
+    /// The dues reminders due for `holder`'s credentials on `today` and never enqueued: for
+    /// each credential whose program has dues (AMT: $50 a year, by the end of the anniversary
+    /// month), one per (credential, due date, mark) at the credential's, holder's or
+    /// program's thresholds, else the defaults for the dues' interval. The first due date
+    /// after the last tick counts (a tick missed across a due date still reminds once),
+    /// though not one more than 30 days past, since recert cannot know whether it was paid.
+    async fn dues_alerts(
+        &self,
+        holder: &Holder,
+        since: Date,
+        today: Date,
+        now: Timestamp,
+        programs: &mut HashMap<String, Option<Program>>,
+    ) -> Result<Vec<Alert>, AlertError> {
+        let store = self.store();
+        let mut out = Vec::new();
+        let mut channels = None;
+        let mut holder_settings = None;
+        let from = since
+            .tomorrow()
+            .unwrap_or(today)
+            .max(today.checked_sub(30.days()).unwrap_or(today))
+            .min(today);
+        for credential in store.credentials_of(holder.id).await? {
+            let program = match programs.get(&credential.program) {
+                Some(p) => p.clone(),
+                None => {
+                    // Only programs with dues are kept: the others are skipped at no cost.
+                    let p = standing::program(store, &credential.program)
+                        .await?
+                        .filter(|p| p.dues.is_some());
+                    programs.insert(credential.program.clone(), p.clone());
+                    p
+                }
+            };
+            let Some(program) = program else {
+                continue;
+            };
+            let Some(dues) = program.dues else {
+                continue;
+            };
+            let Some(due_on) = program.next_dues_on(&credential, from) else {
+                continue;
+            };
+            let own = store
+                .alert_settings(&SettingsScope::Credential(credential.id))
+                .await?;
+            if own.muted {
+                continue;
+            }
+            if holder_settings.is_none() {
+                holder_settings = Some(
+                    store
+                        .alert_settings(&SettingsScope::Holder(holder.id))
+                        .await?,
+                );
+            }
+            let of_program = store
+                .alert_settings(&SettingsScope::Program(program.slug.clone()))
+                .await?;
+            let thresholds = [&own, holder_settings.as_ref().unwrap_or(&own), &of_program]
+                .into_iter()
+                .find_map(|s| s.thresholds.clone())
+                .unwrap_or_else(|| domain::default_thresholds(dues.every_months));
+            let Some(mark) = due_mark(due_on, &thresholds, 0, today) else {
+                continue;
+            };
+            let text = domain::dues_alert_text(
+                &holder.name,
+                &program.name,
+                dues.amount_cents,
+                dues.every_months,
+                due_on,
+                today,
+            );
+            let mut alert = Alert {
+                id: 0,
+                holder_id: holder.id,
+                subject: AlertSubject::Dues {
+                    amount_cents: dues.amount_cents,
+                },
+                credential_id: credential.id,
+                program: program.slug.clone(),
+                expires_on: due_on,
+                mark,
+                threshold_days: mark.threshold_days(0),
+                due_on: today,
+                title: text.title,
+                body: text.body,
+                met: false,
+                compliance_status: if due_on < today { "overdue" } else { "due" }.to_string(),
+                created_at: now,
+                snoozed_until: None,
+                acknowledged: false,
+                cancelled: false,
+                deliveries: Vec::new(),
+            };
+            if store.alert_enqueued(&alert.dedupe_key()).await? {
+                continue;
+            }
+            if channels.is_none() {
+                channels = Some(store.channels_of(holder.id).await?);
+            }
+            alert.deliveries = deliveries_for(channels.as_deref().unwrap_or(&[]), holder, now);
+            out.push(alert);
+        }
+        Ok(out)
     }
 
     /// Attempts every delivery due at `now`; returns how many attempts were made.
@@ -576,7 +783,7 @@ impl<S: Store> AlertEngine<S> {
             // A shortfall reminder whose shortfall is gone (CE logged since, a program
             // override, an import) is cancelled instead of sent: checked here, at send time,
             // so it holds however and wherever the change was written.
-            let met = match self.now_met(&alert, &holder, today, &mut standings).await {
+            let met = match self.settled(&alert, &holder, today, &mut standings).await {
                 Ok(met) => met,
                 Err(AlertError::Standing(e @ StandingError::UnknownProgram(_))) => {
                     self.give_up(alert.id, &format!("cannot be sent: {e}"))
@@ -592,7 +799,7 @@ impl<S: Store> AlertEngine<S> {
                     }
                 })
                 .await?;
-                tracing::info!(alert = %IdKind::Alert.format(alert.id), "alert cancelled at send time: the credential is met");
+                tracing::info!(alert = %IdKind::Alert.format(alert.id), "alert cancelled at send time: what it reminds of is done (CE met, competency assessed)");
                 continue;
             }
             let payload = payload(&alert, false);
@@ -692,6 +899,31 @@ impl<S: Store> AlertEngine<S> {
             tracing::warn!(alert = %IdKind::Alert.format(id), reason, "alert given up");
         }
         Ok(())
+    }
+
+    /// Whether what `alert` reminds of is done by now, so it is cancelled instead of sent: a
+    /// credential's cycle with nothing left to earn ([`Self::now_met`]), a competency assessed
+    /// since (its skill is no longer due on the alert's date, or is gone). Dues and digests
+    /// are never settled: recert does not know of payments, and a digest is a report.
+    async fn settled(
+        &self,
+        alert: &Alert,
+        holder: &Holder,
+        today: Date,
+        standings: &mut Standings,
+    ) -> Result<bool, AlertError> {
+        match &alert.subject {
+            AlertSubject::Credential => self.now_met(alert, holder, today, standings).await,
+            AlertSubject::Competency { skill } => Ok(holder
+                .competencies
+                .iter()
+                .find(|s| s.program == alert.program && &s.skill == skill)
+                .and_then(|s| {
+                    catalog::competency(&s.program).and_then(|p| p.next_due(holder.hired_on, s))
+                })
+                != Some(alert.expires_on)),
+            AlertSubject::Dues { .. } | AlertSubject::Digest { .. } => Ok(false),
+        }
     }
 
     /// Whether the credential `alert` is about, in the same cycle, has nothing left to earn
@@ -794,6 +1026,10 @@ impl<S: Store> AlertEngine<S> {
             ),
             status: "test".into(),
             test: true,
+            subject: "test".into(),
+            skill: None,
+            amount_cents: None,
+            team_id: None,
         };
         let mut out = Vec::new();
         for channel in self.store().channels_of(holder_id).await? {
@@ -942,12 +1178,19 @@ pub fn deliveries_for(channels: &[Channel], holder: &Holder, now: Timestamp) -> 
 
 /// What receivers get for an alert.
 pub fn payload(alert: &Alert, test: bool) -> AlertPayload {
+    let (skill, amount_cents, team_id) = match &alert.subject {
+        AlertSubject::Credential => (None, None, None),
+        AlertSubject::Competency { skill } => (Some(skill.clone()), None, None),
+        AlertSubject::Dues { amount_cents } => (None, Some(*amount_cents), None),
+        AlertSubject::Digest { team_id } => (None, None, Some(domain::team_id(*team_id))),
+    };
     AlertPayload {
         idempotency_key: alert.key(),
         alert_id: Some(IdKind::Alert.format(alert.id)),
         holder_id: IdKind::Holder.format(alert.holder_id),
-        credential_id: Some(IdKind::Credential.format(alert.credential_id)),
-        program: Some(alert.program.clone()),
+        credential_id: (alert.credential_id != 0)
+            .then(|| IdKind::Credential.format(alert.credential_id)),
+        program: (!alert.program.is_empty()).then(|| alert.program.clone()),
         threshold_days: Some(alert.threshold_days),
         due_on: alert.due_on,
         expires_on: Some(alert.expires_on),
@@ -955,6 +1198,10 @@ pub fn payload(alert: &Alert, test: bool) -> AlertPayload {
         body: alert.body.clone(),
         status: alert.compliance_status.clone(),
         test,
+        subject: alert.subject.kind().to_string(),
+        skill,
+        amount_cents,
+        team_id,
     }
 }
 

@@ -4,8 +4,8 @@
 //! complete one. Reading them back is [`super::read`]'s part.
 
 use crate::domain::{
-    Alert, AlertSettings, CapLimit, CapScope, Channel, Confidence, Course, Credential,
-    DeliveryState, IdKind, Mark, Program, RuleField, team_id, token_id,
+    Alert, AlertSettings, AlertSubject, CapLimit, CapScope, Channel, Confidence, Course,
+    Credential, DeliveryState, IdKind, Mark, Program, RuleField, team_id, token_id,
 };
 use crate::store::{Dump, SettingsScope};
 use jiff::Timestamp;
@@ -371,7 +371,21 @@ pub(super) struct AlertLine {
     pub(super) cancelled: bool,
     #[serde(default)]
     pub(super) deliveries: Vec<DeliveryLine>,
-    /// Derived from credential_id, expires_on and threshold_days; ignored on import.
+    /// `credential`, `competency`, `dues` or `digest`; absent (dumps made before subjects)
+    /// means `credential`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) subject: Option<String>,
+    /// A competency alert's skill.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) skill: Option<String>,
+    /// A dues alert's amount in cents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) amount_cents: Option<u32>,
+    /// A digest's team (`tm2`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) team_id: Option<String>,
+    /// Derived from the subject, credential_id, expires_on and threshold_days; ignored on
+    /// import.
     #[serde(default)]
     pub(super) key: String,
     /// Derived from the rest and the export's date; ignored on import.
@@ -698,12 +712,26 @@ fn settings_line(scope: SettingsScope, s: AlertSettings) -> SettingsLine {
 }
 
 fn alert_line(a: Alert, today: Date) -> AlertLine {
+    let (skill, amount_cents, team_id) = match &a.subject {
+        AlertSubject::Credential => (None, None, None),
+        AlertSubject::Competency { skill } => (Some(skill.clone()), None, None),
+        AlertSubject::Dues { amount_cents } => (None, Some(*amount_cents), None),
+        AlertSubject::Digest { team_id } => (None, None, Some(crate::domain::team_id(*team_id))),
+    };
     AlertLine {
         key: a.key(),
         status: a.status(today).name().to_string(),
+        subject: Some(a.subject.kind().to_string()),
+        skill,
+        amount_cents,
+        team_id,
         id: IdKind::Alert.format(a.id),
         holder_id: IdKind::Holder.format(a.holder_id),
-        credential_id: IdKind::Credential.format(a.credential_id),
+        credential_id: if a.credential_id == 0 {
+            String::new()
+        } else {
+            IdKind::Credential.format(a.credential_id)
+        },
         program: a.program,
         expires_on: a.expires_on.to_string(),
         mark: mark_name(a.mark).to_string(),

@@ -9,12 +9,7 @@ use super::format::{
     TokenLine, VERSION,
 };
 use crate::domain::{
-    AccreditationMinimum, ActivityLimit, Alert, AlertSettings, Alternative, Cap, CapLimit,
-    CapScope, CategoryMinimum, CategoryProgress, Channel, ChannelKind, Confidence, CountedCourse,
-    Course, Credential, Credits, CycleAnchor, CycleOutcome, Delivery, DeliveryState, Dues,
-    FieldError, Format, Holder, IdKind, MAX_NAME_LEN, MAX_TEXT_LEN, MAX_VERIFICATIONS, Mark,
-    PastCycle, Program, RuleField, Status, Unit, Verification, VerificationResult, limits,
-    normalize_category, parse_date, parse_id,
+    AccreditationMinimum, ActivityLimit, Alert, AlertSettings, AlertSubject, Alternative, Cap, CapLimit, CapScope, CategoryMinimum, CategoryProgress, Channel, ChannelKind, Confidence, CountedCourse, Course, Credential, Credits, CycleAnchor, CycleOutcome, Delivery, DeliveryState, Dues, FieldError, Format, Holder, IdKind, MAX_NAME_LEN, MAX_TEXT_LEN, MAX_VERIFICATIONS, Mark, PastCycle, Program, RuleField, Status, Unit, Verification, VerificationResult, limits, normalize_category, parse_date, parse_id,
 };
 use crate::domain::{HistoryEntry, Role, Team, Token, TokenHash, parse_team_id, parse_token_id};
 use crate::service::import::{DumpChannel, LineError, Lined, ParsedDump};
@@ -626,10 +621,60 @@ fn alert_from(l: AlertLine) -> Result<Alert, Vec<FieldError>> {
     f.text("alert.title", &l.title, MAX_NAME_LEN, false);
     f.text("alert.body", &l.body, MAX_TEXT_LEN, true);
     f.text("alert.program", &l.program, MAX_NAME_LEN, false);
+    let subject = match l.subject.as_deref().unwrap_or("credential") {
+        "credential" => AlertSubject::Credential,
+        "competency" => {
+            let skill = l.skill.clone().unwrap_or_default();
+            if let Err(e) = crate::domain::validate_skill(&skill) {
+                f.fail("alert.skill", format!("alert.skill: {}", e.message));
+            }
+            AlertSubject::Competency { skill }
+        }
+        "dues" => AlertSubject::Dues {
+            amount_cents: l.amount_cents.unwrap_or_else(|| {
+                f.fail(
+                    "alert.amount_cents",
+                    "alert.amount_cents is missing for dues",
+                );
+                0
+            }),
+        },
+        "digest" => AlertSubject::Digest {
+            team_id: l
+                .team_id
+                .as_deref()
+                .and_then(crate::domain::parse_team_id)
+                .unwrap_or_else(|| {
+                    f.fail(
+                        "alert.team_id",
+                        format!("alert.team_id {:?} is not a team id (tm1)", l.team_id),
+                    );
+                    0
+                }),
+        },
+        other => {
+            f.fail(
+                "alert.subject",
+                format!("alert.subject {other:?} is not credential, competency, dues or digest"),
+            );
+            AlertSubject::Credential
+        }
+    };
+    // A competency or a digest is about no credential.
+    let credential_id = if l.credential_id.is_empty()
+        && matches!(
+            subject,
+            AlertSubject::Competency { .. } | AlertSubject::Digest { .. }
+        ) {
+        0
+    } else {
+        f.id(IdKind::Credential, "alert.credential_id", &l.credential_id)
+    };
     let alert = Alert {
         id: f.id(IdKind::Alert, "alert.id", &l.id),
         holder_id: f.id(IdKind::Holder, "alert.holder_id", &l.holder_id),
-        credential_id: f.id(IdKind::Credential, "alert.credential_id", &l.credential_id),
+        subject,
+        credential_id,
         program: l.program,
         expires_on: f.date("alert.expires_on", &l.expires_on),
         mark,
@@ -1659,6 +1704,7 @@ mod tests {
             .map(|(i, (mark, threshold_days))| Alert {
                 id: i as u64 + 1,
                 holder_id: 2,
+                subject: crate::domain::AlertSubject::Credential,
                 credential_id: 3,
                 program: "state-cpt".into(),
                 expires_on: date("2026-12-01"),

@@ -241,18 +241,96 @@ impl AlertStatus {
     }
 }
 
-/// A reminder about one cycle of one credential, enqueued once per (credential, cycle, mark).
+/// What an alert is about. Its kind is part of the dedupe key, so reminders of different
+/// subjects never stand in for one another; an alert stored before subjects existed is about a
+/// credential.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum AlertSubject {
+    /// One cycle of a credential (`credential_id`), ending `expires_on`.
+    #[default]
+    Credential,
+    /// A competency skill of the holder under the competency program `program`, due
+    /// `expires_on`; `credential_id` is 0.
+    Competency {
+        /// The skill assessed.
+        skill: String,
+    },
+    /// The dues of the credential `credential_id`, due by `expires_on`.
+    Dues {
+        /// The amount, in cents (US dollars).
+        amount_cents: u32,
+    },
+    /// A digest of a team's standing to one of its leads (`holder_id`), for the period
+    /// starting `expires_on`; `credential_id` is 0.
+    Digest {
+        /// The team.
+        team_id: u64,
+    },
+}
+
+impl AlertSubject {
+    /// `credential`, `competency`, `dues` or `digest`: the webhook's `subject` field and the
+    /// JSON `subject`.
+    pub const fn kind(&self) -> &'static str {
+        match self {
+            AlertSubject::Credential => "credential",
+            AlertSubject::Competency { .. } => "competency",
+            AlertSubject::Dues { .. } => "dues",
+            AlertSubject::Digest { .. } => "digest",
+        }
+    }
+}
+
+/// What the outbox dedupes on: no two alerts share one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum DedupeKey {
+    /// A credential cycle's mark: (credential, cycle end, threshold), as it always was.
+    Credential {
+        /// The credential.
+        credential_id: u64,
+        /// The cycle's last day.
+        expires_on: Date,
+        /// The mark as signed days before it.
+        threshold_days: i64,
+    },
+    /// Any other subject: its key text ([`Alert::key`]), which names its kind.
+    Subject(String),
+}
+
+impl DedupeKey {
+    /// The key as text, the same as [`Alert::key`] of the alerts it dedupes.
+    pub fn text(&self) -> String {
+        match self {
+            DedupeKey::Credential {
+                credential_id,
+                expires_on,
+                threshold_days,
+            } => format!(
+                "{}/{expires_on}/{threshold_days}",
+                super::IdKind::Credential.format(*credential_id)
+            ),
+            DedupeKey::Subject(text) => text.clone(),
+        }
+    }
+}
+
+/// A reminder about one subject (a credential's cycle, a competency, dues, a team digest),
+/// enqueued once per dedupe key ([`Alert::dedupe_key`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Alert {
     /// Store-assigned id; also its position in the holder's stream.
     pub id: u64,
-    /// The holder.
+    /// The holder (for a digest: the lead it goes to).
     pub holder_id: u64,
-    /// The credential.
+    /// What it is about.
+    #[serde(default)]
+    pub subject: AlertSubject,
+    /// The credential (a credential's cycle or its dues); 0 for the other subjects.
     pub credential_id: u64,
-    /// The program's slug.
+    /// The program's slug (a competency program's for a competency; empty for a digest).
     pub program: String,
-    /// Expiry of the cycle the alert is about.
+    /// Expiry of the cycle the alert is about; the due date of a competency or dues; the first
+    /// day of a digest's period.
     pub expires_on: Date,
     /// Which point of the schedule.
     pub mark: Mark,
@@ -281,14 +359,51 @@ pub struct Alert {
 }
 
 impl Alert {
-    /// The dedupe and idempotency key: `cr3/2027-03-01/30`.
+    /// The dedupe and idempotency key as text: `cr3/2027-03-01/30` for a credential's cycle,
+    /// `h1/competency/clia-testing/Glucose/2027-03-01/30`, `cr3/dues/2027-03-31/30`,
+    /// `tm2/h5/digest/2027-03-01`.
     pub fn key(&self) -> String {
-        format!(
-            "{}/{}/{}",
-            super::IdKind::Credential.format(self.credential_id),
-            self.expires_on,
-            self.threshold_days
-        )
+        use super::IdKind;
+        match &self.subject {
+            AlertSubject::Credential => self.dedupe_key().text(),
+            AlertSubject::Competency { skill } => format!(
+                "{}/competency/{}/{skill}/{}/{}",
+                IdKind::Holder.format(self.holder_id),
+                self.program,
+                self.expires_on,
+                self.threshold_days
+            ),
+            AlertSubject::Dues { .. } => format!(
+                "{}/dues/{}/{}",
+                IdKind::Credential.format(self.credential_id),
+                self.expires_on,
+                self.threshold_days
+            ),
+            AlertSubject::Digest { team_id } => format!(
+                "{}/{}/digest/{}",
+                super::team_id(*team_id),
+                IdKind::Holder.format(self.holder_id),
+                self.expires_on
+            ),
+        }
+    }
+
+    /// What the outbox dedupes this alert on.
+    pub fn dedupe_key(&self) -> DedupeKey {
+        match self.subject {
+            AlertSubject::Credential => DedupeKey::Credential {
+                credential_id: self.credential_id,
+                expires_on: self.expires_on,
+                threshold_days: self.threshold_days,
+            },
+            _ => DedupeKey::Subject(self.key()),
+        }
+    }
+
+    /// Whether it is about a cycle of a credential (and not its dues, a competency or a
+    /// digest).
+    pub fn is_credential_cycle(&self) -> bool {
+        self.subject == AlertSubject::Credential
     }
 
     /// The status as of the holder's local `today`.
@@ -524,6 +639,7 @@ mod tests {
         Alert {
             id: 7,
             holder_id: 1,
+            subject: AlertSubject::Credential,
             credential_id: 3,
             program: "nha-cpt".into(),
             expires_on: "2027-04-30".parse().unwrap(),

@@ -250,6 +250,100 @@ pub fn alert_text(
     }
 }
 
+/// `in 12 days, on D`, `tomorrow, D`, `today, D`, `3 days ago, on D`: when `due` falls as seen
+/// on `today`.
+fn when_due(due: Date, today: Date) -> String {
+    match (due - today).get_days() {
+        d if d > 1 => format!("in {d} days, on {due}"),
+        1 => format!("tomorrow, {due}"),
+        0 => format!("today, {due}"),
+        -1 => format!("since yesterday, {due}"),
+        d => format!("since {} days ago, {due}", -d),
+    }
+}
+
+/// The words of a competency reminder: the skill `skill` of the competency program
+/// `program_name` is due on `due` (CLIA: an assessment by then), as seen on `today`. The title
+/// starts with the holder's name, like every alert's.
+pub fn competency_alert_text(
+    holder_name: &str,
+    program: &str,
+    program_name: &str,
+    skill: &str,
+    due: Date,
+    today: Date,
+) -> AlertText {
+    let title = if due < today {
+        format!(
+            "{holder_name}: competency assessment of {skill} ({program_name}) overdue {}",
+            when_due(due, today)
+        )
+    } else {
+        format!(
+            "{holder_name}: competency assessment of {skill} ({program_name}) due {}",
+            when_due(due, today)
+        )
+    };
+    let body = [
+        title.clone(),
+        format!("Skill: {skill}, under {program_name} ({program}); next assessment due {due}."),
+        format!(
+            "Log it when done: recert competency log HOLDER --program {program} --skill {skill:?} --date DATE --assessor NAME --elements 1,2,3,4,5,6 --result pass"
+        ),
+    ]
+    .join("\n");
+    AlertText {
+        title,
+        body,
+        met: false,
+    }
+}
+
+/// `$50.00` for 5000 cents.
+pub fn dollars(cents: u32) -> String {
+    format!("${}.{:02}", cents / 100, cents % 100)
+}
+
+/// The words of a dues reminder: `amount_cents` of the credential's dues are due by `due`
+/// (AMT: annual dues in the anniversary month), as seen on `today`.
+pub fn dues_alert_text(
+    holder_name: &str,
+    program_name: &str,
+    amount_cents: u32,
+    every_months: u32,
+    due: Date,
+    today: Date,
+) -> AlertText {
+    let amount = dollars(amount_cents);
+    let title = if due < today {
+        format!(
+            "{holder_name}: {program_name} dues of {amount} overdue {}",
+            when_due(due, today)
+        )
+    } else {
+        format!(
+            "{holder_name}: {program_name} dues of {amount} due {}",
+            when_due(due, today)
+        )
+    };
+    let period = if every_months == 12 {
+        "a year".to_string()
+    } else {
+        format!("every {every_months} months")
+    };
+    let body = [
+        title.clone(),
+        format!("Dues: {amount} {period}, due by {due}; they keep the credential active between renewals."),
+        "Pay them to the certifying body; recert does not take payments.".to_string(),
+    ]
+    .join("\n");
+    AlertText {
+        title,
+        body,
+        met: false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

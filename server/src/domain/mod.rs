@@ -21,11 +21,12 @@ mod validate;
 
 pub use access::{Role, Team, Token, TokenHash, parse_team_id, parse_token_id, team_id, token_id};
 pub use alert::{
-    Alert, AlertSettings, AlertStatus, AttemptOutcome, Channel, ChannelKind, Delivery,
-    DeliveryState, HOLDER_EMAIL, Refused, WAITING_FOR_RELAY, holder_address,
+    Alert, AlertSettings, AlertStatus, AlertSubject, AttemptOutcome, Channel, ChannelKind,
+    DedupeKey, Delivery, DeliveryState, HOLDER_EMAIL, Refused, WAITING_FOR_RELAY, holder_address,
 };
 pub use alert_policy::{
-    AlertText, Mark, alert_text, default_thresholds, due_mark, marks, scan_windows, thresholds_for,
+    AlertText, Mark, alert_text, competency_alert_text, default_thresholds, dollars, due_mark,
+    dues_alert_text, marks, scan_windows, thresholds_for,
 };
 pub use competency::{
     Assessment, AssessmentResult, CompetencyProgram, CompetencySkill, CompetencyStatus,

@@ -539,6 +539,7 @@ mod tests {
         Alert {
             id: 0,
             holder_id: credential.holder_id,
+            subject: crate::domain::AlertSubject::Credential,
             credential_id: credential.id,
             program: credential.program.clone(),
             expires_on: credential.expires_on,

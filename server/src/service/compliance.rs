@@ -37,6 +37,19 @@ pub struct Deadline {
     pub compliance: Compliance,
     /// The program in force for it.
     pub program: Program,
+    /// Set on a dues row: the credential's next dues instead of its expiry.
+    pub dues: Option<DuesDue>,
+}
+
+/// A credential's next dues (AMT: $50 a year, by the end of the anniversary month).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DuesDue {
+    /// The last day to pay.
+    pub due_on: Date,
+    /// Days from the holder's today to it.
+    pub days_left: i64,
+    /// The amount in cents.
+    pub amount_cents: u32,
 }
 
 /// Which deadlines to list.
@@ -171,6 +184,7 @@ impl<S: Store> Service<S> {
                     holder_name: holder.name.clone(),
                     compliance: c.clone(),
                     program: program.clone(),
+                    dues: None,
                 });
                 if deadlines.len() == size {
                     consumed_all = false;
@@ -184,9 +198,86 @@ impl<S: Store> Service<S> {
                 break None;
             }
         };
+        // The last page ends with the dues falling due within the window, soonest first.
+        if next.is_none() {
+            let mut dues = self
+                .dues_deadlines(caller, only_holder, within, as_of)
+                .await?;
+            dues.sort_by_key(|d| d.dues.map(|x| (x.due_on, d.credential.id)));
+            deadlines.extend(dues);
+        }
         Ok(Page {
             items: deadlines,
             next,
         })
+    }
+
+    /// The dues rows of [`Self::deadlines`]: each credential whose program has dues and
+    /// whose next dues fall within `within` days of its holder's today (or `as_of`).
+    /// No index finds them: the holders the caller sees are read (only `only_holder` when
+    /// given).
+    async fn dues_deadlines(
+        &self,
+        caller: &Caller,
+        only_holder: Option<u64>,
+        within: i64,
+        as_of: Option<Date>,
+    ) -> ServiceResult<Vec<Deadline>> {
+        let mut holders = Vec::new();
+        match only_holder {
+            Some(id) => holders.push(self.holder(caller, id).await?),
+            None => {
+                let mut after = None;
+                loop {
+                    let page = self.store.list_holders(after.as_ref(), 512).await?;
+                    holders.extend(page.items.into_iter().filter(|h| caller.sees(h.id)));
+                    match page.next {
+                        Some(n) => after = Some(n),
+                        None => break,
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for holder in &holders {
+            let today = as_of.unwrap_or_else(|| super::standing::today(holder, self.clock.now()));
+            let mut standing = None;
+            for credential in self.store.credentials_of(holder.id).await? {
+                let Some(program) =
+                    super::standing::program(&self.store, &credential.program).await?
+                else {
+                    continue;
+                };
+                let Some(dues) = program.dues else { continue };
+                let Some(due_on) = program.next_dues_on(&credential, today) else {
+                    continue;
+                };
+                let days_left = i64::from((due_on - today).get_days());
+                if days_left > within {
+                    continue;
+                }
+                if standing.is_none() {
+                    standing = Some(self.standing(holder, as_of).await?);
+                }
+                let Some((_, compliance, _)) = standing
+                    .as_ref()
+                    .and_then(|s| s.iter().find(|(_, c, _)| c.credential_id == credential.id))
+                else {
+                    continue;
+                };
+                out.push(Deadline {
+                    compliance: compliance.clone(),
+                    credential,
+                    holder_name: holder.name.clone(),
+                    program,
+                    dues: Some(DuesDue {
+                        due_on,
+                        days_left,
+                        amount_cents: dues.amount_cents,
+                    }),
+                });
+            }
+        }
+        Ok(out)
     }
 }

@@ -458,12 +458,9 @@ fn check_dump(
         p.unique(&mut alerts, a.id, l.line, || {
             format!("alert {}", IdKind::Alert.format(a.id))
         });
-        p.unique(
-            &mut keys,
-            (a.credential_id, a.expires_on, a.threshold_days),
-            l.line,
-            || format!("alert key {}", a.key()),
-        );
+        p.unique(&mut keys, a.key(), l.line, || {
+            format!("alert key {}", a.key())
+        });
         // An alert outlives its credential, so only the holder must exist.
         check_holder(
             view,
@@ -851,8 +848,7 @@ fn plan(view: &dyn StoreView, d: &ParsedDump) -> Result<(RestorePlan, ImportSumm
         max_ids.raise(IdKind::Alert, a.id);
         match compare(a, view.alert(a.id)?) {
             Compare::New => {
-                if let Some(other) =
-                    view.alert_with_key(a.credential_id, a.expires_on, a.threshold_days)?
+                if let Some(other) = view.alert_with_key(&a.dedupe_key())?
                     && other != a.id
                 {
                     t.conflict(
@@ -1100,6 +1096,7 @@ mod tests {
             .enqueue_alerts(vec![Alert {
                 id: 0,
                 holder_id: h1.id,
+                subject: crate::domain::AlertSubject::Credential,
                 credential_id: cred.id,
                 program: "nha-cpt".into(),
                 expires_on: cred.expires_on,
@@ -1166,7 +1163,15 @@ mod tests {
             .expiring(date(2026, 12, 1), date(2026, 12, 31), None, 10)
             .unwrap();
         assert_eq!(expiring.items.len(), 1);
-        assert!(target.alert_enqueued(1, date(2026, 12, 24), 30).unwrap());
+        assert!(
+            target
+                .alert_enqueued(&crate::domain::DedupeKey::Credential {
+                    credential_id: 1,
+                    expires_on: date(2026, 12, 24),
+                    threshold_days: 30
+                })
+                .unwrap()
+        );
         let due = target
             .alerts_due("2026-11-25T00:00:00Z".parse().unwrap(), 10)
             .unwrap();

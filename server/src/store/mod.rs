@@ -23,8 +23,8 @@ pub use self::sled::{CheckReport, SCHEMA_VERSION, SledStore, StoreOptions, TREE_
 pub(crate) use self::sled::{StoredRecord, decode_value, encode_value};
 
 use crate::domain::{
-    Actor, Alert, AlertSettings, Channel, Course, Credential, HistoryEntry, Holder, IdKind,
-    Program, Team, Token, TokenHash,
+    Actor, Alert, AlertSettings, Channel, Course, Credential, DedupeKey, HistoryEntry, Holder,
+    IdKind, Program, Team, Token, TokenHash,
 };
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -361,13 +361,8 @@ pub trait Outbox: Send + Sync {
     /// Returns the stored alerts.
     fn enqueue_alerts(&self, alerts: Vec<Alert>)
     -> impl Future<Output = Result<Vec<Alert>>> + Send;
-    /// Whether an alert with this key was ever enqueued.
-    fn alert_enqueued(
-        &self,
-        credential: u64,
-        expires_on: Date,
-        threshold_days: i64,
-    ) -> impl Future<Output = Result<bool>> + Send;
+    /// Whether an alert with this dedupe key was ever enqueued.
+    fn alert_enqueued(&self, key: &DedupeKey) -> impl Future<Output = Result<bool>> + Send;
     /// An alert by id.
     fn alert(&self, id: u64) -> impl Future<Output = Result<Alert>> + Send;
     /// A page of one holder's alerts in stream order, after `after`.
@@ -456,6 +451,9 @@ pub trait Scheduler: Send + Sync {
     fn clear_dirty(&self, ids: &[u64]) -> impl Future<Output = Result<()>> + Send;
     /// The distinct time zones of holders.
     fn holder_zones(&self) -> impl Future<Output = Result<Vec<String>>> + Send;
+    /// The ids of the holders whose time zone is `zone`, ascending (for the tick's
+    /// competency, dues and digest reminders, which no expiry index finds).
+    fn holders_in_zone(&self, zone: &str) -> impl Future<Output = Result<Vec<u64>>> + Send;
     /// The instant of the last completed tick in `zone`.
     fn last_tick(&self, zone: &str) -> impl Future<Output = Result<Option<Timestamp>>> + Send;
     /// Records a completed tick in `zone`.
@@ -659,13 +657,8 @@ pub trait StoreView {
     fn alert_settings(&self, scope: &SettingsScope) -> Result<Option<AlertSettings>>;
     /// An alert by id.
     fn alert(&self, id: u64) -> Result<Option<Alert>>;
-    /// The alert enqueued with this key, if any.
-    fn alert_with_key(
-        &self,
-        credential: u64,
-        expires_on: Date,
-        threshold_days: i64,
-    ) -> Result<Option<u64>>;
+    /// The alert enqueued with this dedupe key, if any.
+    fn alert_with_key(&self, key: &DedupeKey) -> Result<Option<u64>>;
     /// The last completed tick of `zone`.
     fn last_tick(&self, zone: &str) -> Result<Option<Timestamp>>;
     /// Whether the credential is marked changed since its zone's last tick.

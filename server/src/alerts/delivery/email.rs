@@ -276,18 +276,28 @@ fn text(payload: &AlertPayload) -> String {
         );
         return text;
     }
+    let (date_label, what) = match payload.subject.as_str() {
+        "competency" => ("assessment due", "this competency"),
+        "dues" => ("dues due", "this credential's dues"),
+        "digest" => ("period from", "this team"),
+        _ => ("expires on", "this credential"),
+    };
     text.push_str(&format!(
-        "\n\nDue on: {}, expires on: {}.\n\n-- \n\
-         You get this because recert tracks this credential.\n\
-         To snooze this alert:          recert alerts snooze {} --until DATE\n\
-         To stop alerts for it:         recert alerts mute {}\n",
+        "\n\nDue on: {}, {date_label}: {}.\n\n-- \n\
+         You get this because recert tracks {what}.\n\
+         To snooze this alert:          recert alerts snooze {} --until DATE\n",
         payload.due_on,
         payload
             .expires_on
             .map_or_else(|| "-".to_string(), |d| d.to_string()),
         payload.alert_id.as_deref().unwrap_or("ID"),
-        payload.credential_id.as_deref().unwrap_or("CREDENTIAL")
     ));
+    // Only a credential can be muted; a competency or a digest has none.
+    if let Some(credential) = &payload.credential_id {
+        text.push_str(&format!(
+            "To stop alerts for it:         recert alerts mute {credential}\n"
+        ));
+    }
     text
 }
 
@@ -619,6 +629,10 @@ mod tests {
             body: "b".into(),
             status: "at_risk".into(),
             test,
+            subject: "credential".into(),
+            skill: None,
+            amount_cents: None,
+            team_id: None,
         };
         let test = text(&payload(true));
         assert!(

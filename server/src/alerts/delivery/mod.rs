@@ -48,6 +48,22 @@ pub struct AlertPayload {
     pub status: String,
     /// Set on alerts sent by hand to check a channel; receivers should not act on them.
     pub test: bool,
+    /// What the alert is about: `credential` (a cycle's expiry), `competency` (a skill's
+    /// assessment due), `dues` (annual dues due) or `digest` (a team's standing, to a lead);
+    /// `test` for a test alert. Receivers written before it can take its absence as
+    /// `credential`.
+    #[serde(default)]
+    pub subject: String,
+    /// The competency skill of a `competency` alert; `null` otherwise.
+    #[serde(default)]
+    pub skill: Option<String>,
+    /// The amount of a `dues` alert, in cents (US dollars); `null` otherwise.
+    #[serde(default)]
+    pub amount_cents: Option<u32>,
+    /// The team of a `digest` alert (`tm2`), or of the team channel a member's alert reached;
+    /// `null` otherwise.
+    #[serde(default)]
+    pub team_id: Option<String>,
 }
 
 /// Why one delivery attempt failed.
@@ -115,6 +131,10 @@ pub(crate) mod fixtures {
                 .into(),
             status: "at_risk".into(),
             test: false,
+            subject: "credential".into(),
+            skill: None,
+            amount_cents: None,
+            team_id: None,
         }
     }
 }

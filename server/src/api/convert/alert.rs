@@ -4,7 +4,8 @@
 use super::id;
 use crate::api::{ApiError, ApiResult};
 use crate::domain::{
-    AlertStatus, Channel, ChannelKind, Delivery, DeliveryState, HOLDER_EMAIL, IdKind, listed_target,
+    AlertStatus, AlertSubject, Channel, ChannelKind, Delivery, DeliveryState, HOLDER_EMAIL, IdKind,
+    listed_target,
 };
 use crate::service::alerts::{AlertFilter, AlertWithStatus, Muted, ScopedSettings};
 use crate::store::SettingsScope;
@@ -55,10 +56,20 @@ impl From<&AlertWithStatus> for pb::Alert {
             id: IdKind::Alert.format(a.id),
             seq: a.id,
             holder_id: IdKind::Holder.format(a.holder_id),
-            credential_id: IdKind::Credential.format(a.credential_id),
+            credential_id: if a.credential_id == 0 {
+                String::new()
+            } else {
+                IdKind::Credential.format(a.credential_id)
+            },
             program: a.program.clone(),
             threshold_days: a.threshold_days,
-            mark: a.mark.label(),
+            mark: match (&a.subject, a.mark) {
+                (AlertSubject::Credential, mark) => mark.label(),
+                (_, crate::domain::Mark::Before(1)) => "1 day before due".into(),
+                (_, crate::domain::Mark::Before(d)) => format!("{d} days before due"),
+                (_, crate::domain::Mark::ExpiryDay) => "due day".into(),
+                (_, _) => "overdue".into(),
+            },
             due_on: a.due_on.to_string(),
             expires_on: a.expires_on.to_string(),
             title: a.title.clone(),
@@ -79,6 +90,19 @@ impl From<&AlertWithStatus> for pb::Alert {
             snoozed_until: a.snoozed_until.map(|d| d.to_string()).unwrap_or_default(),
             acknowledged: a.acknowledged,
             created_at: a.created_at.to_string(),
+            subject: a.subject.kind().to_string(),
+            skill: match &a.subject {
+                AlertSubject::Competency { skill } => skill.clone(),
+                _ => String::new(),
+            },
+            amount_cents: match a.subject {
+                AlertSubject::Dues { amount_cents } => amount_cents,
+                _ => 0,
+            },
+            team_id: match a.subject {
+                AlertSubject::Digest { team_id } => crate::domain::team_id(team_id),
+                _ => String::new(),
+            },
         }
     }
 }

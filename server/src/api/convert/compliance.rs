@@ -88,11 +88,24 @@ impl From<&Deadline> for pb::Deadline {
             holder_id: IdKind::Holder.format(d.credential.holder_id),
             holder_name: d.holder_name.clone(),
             program: d.credential.program.clone(),
-            expires_on: d.credential.expires_on.to_string(),
-            days_left: d.compliance.days_left,
+            expires_on: d
+                .dues
+                .map_or(d.credential.expires_on, |x| x.due_on)
+                .to_string(),
+            days_left: d.dues.map_or(d.compliance.days_left, |x| x.days_left),
             status: pb::ComplianceStatus::from(d.compliance.status).into(),
             unit: d.program.unit_name.clone(),
-            remaining_hundredths: d.compliance.remaining.0,
+            remaining_hundredths: if d.dues.is_some() {
+                0
+            } else {
+                d.compliance.remaining.0
+            },
+            kind: if d.dues.is_some() { "dues" } else { "expiry" }.to_string(),
+            dues_amount_cents: d.dues.map_or(0, |x| x.amount_cents),
+            dues_every_months: d
+                .dues
+                .and_then(|_| d.program.dues.map(|x| x.every_months))
+                .unwrap_or(0),
         }
     }
 }

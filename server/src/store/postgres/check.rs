@@ -117,14 +117,16 @@ pub async fn check(store: &PgStore, repair: bool) -> Result<CheckReport> {
     let alerts: Vec<Alert> = records(
         &tx,
         "alerts",
-        "SELECT body, id, holder_id, credential_id, expires_on, threshold_days, next_attempt FROM alerts ORDER BY id",
+        "SELECT body, id, holder_id, credential_id, expires_on, threshold_days, next_attempt, subject, dedupe_key FROM alerts ORDER BY id",
         |a: &Alert, r| {
             (a.id != id_col(r, 1)
                 || a.holder_id != id_col(r, 2)
                 || a.credential_id != id_col(r, 3)
                 || r.try_get::<_, i32>(4).ok() != Some(day(a.expires_on))
                 || r.try_get::<_, i64>(5).ok() != Some(a.threshold_days)
-                || r.try_get::<_, Option<i64>>(6).ok() != Some(a.next_attempt().map(|t| t.as_second())))
+                || r.try_get::<_, Option<i64>>(6).ok() != Some(a.next_attempt().map(|t| t.as_second()))
+                || r.try_get::<_, String>(7).ok().as_deref() != Some(a.subject.kind())
+                || r.try_get::<_, String>(8).ok() != Some(a.key()))
             .then(|| format!("row {} disagrees with its record", id_col(r, 1)))
         },
         &mut report,

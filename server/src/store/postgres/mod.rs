@@ -33,10 +33,11 @@ use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 /// The migrations, in order: schema version `i + 1` is `MIGRATIONS[i]`.
-const MIGRATIONS: [&str; 3] = [
+const MIGRATIONS: [&str; 4] = [
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_access.sql"),
     include_str!("migrations/0003_courses_by_day.sql"),
+    include_str!("migrations/0004_alert_subjects.sql"),
 ];
 
 /// The schema version this build writes and reads.
@@ -152,6 +153,42 @@ async fn fill_completed_on<C: GenericClient + Sync>(c: &C) -> Result<()> {
     c.batch_execute("ALTER TABLE courses ALTER COLUMN completed_on SET NOT NULL")
         .await
         .map_err(db_err)
+}
+
+/// Schema 4's data step: fills `alerts.dedupe_key` from each row's body (every alert before
+/// schema 4 is about a credential's cycle, so its key is `cr3/2027-03-01/30`), then makes it
+/// the outbox's one unique key in place of (credential, expiry, threshold).
+async fn fill_dedupe_key<C: GenericClient + Sync>(c: &C) -> Result<()> {
+    let rows = query(
+        c,
+        "SELECT id, body FROM alerts WHERE dedupe_key IS NULL",
+        &[],
+    )
+    .await?;
+    let mut ids = Vec::with_capacity(rows.len());
+    let mut keys = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let alert: crate::domain::Alert = body(row, 1)?;
+        ids.push(row.try_get::<_, i64>(0).map_err(db_err)?);
+        keys.push(alert.key());
+    }
+    for (ids, keys) in ids.chunks(10_000).zip(keys.chunks(10_000)) {
+        execute(
+            c,
+            "UPDATE alerts SET dedupe_key = d.key \
+             FROM UNNEST($1::BIGINT[], $2::TEXT[]) AS d(id, key) WHERE alerts.id = d.id",
+            &[&ids, &keys],
+        )
+        .await?;
+    }
+    c.batch_execute(
+        "ALTER TABLE alerts ALTER COLUMN dedupe_key SET NOT NULL; \
+         CREATE UNIQUE INDEX alerts_by_dedupe_key ON alerts (dedupe_key); \
+         ALTER TABLE alerts DROP CONSTRAINT alerts_credential_id_expires_on_threshold_days_key; \
+         CREATE INDEX alerts_by_cycle ON alerts (credential_id, expires_on)",
+    )
+    .await
+    .map_err(db_err)
 }
 
 /// An id as stored (BIGINT).
@@ -433,6 +470,9 @@ impl PgStore {
             tx.batch_execute(sql).await.map_err(db_err)?;
             if i + 1 == 3 {
                 fill_completed_on(&tx).await?;
+            }
+            if i + 1 == 4 {
+                fill_dedupe_key(&tx).await?;
             }
             let version = i32::try_from(i + 1).unwrap_or(i32::MAX);
             execute(

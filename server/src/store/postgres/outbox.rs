@@ -8,7 +8,7 @@ use super::{
     PgStore, body, day, db_err, execute, foreign_key, id_after, id_cursor, next_id, query,
     read_sql_id, sql_id, violates,
 };
-use crate::domain::{Actor, Alert, AlertSettings, Channel, IdKind};
+use crate::domain::{Actor, Alert, AlertSettings, Channel, DedupeKey, IdKind};
 use crate::store::{
     Conflict, Cursor, Outbox, Page, Result, Scheduler, SettingsScope, StoreError, encode_value,
 };
@@ -49,9 +49,9 @@ fn next_attempt(alert: &Alert) -> Option<i64> {
 pub(super) async fn insert_alert<C: GenericClient + Sync>(c: &C, a: &Alert) -> Result<bool> {
     let n = execute(
         c,
-        "INSERT INTO alerts (id, holder_id, credential_id, expires_on, threshold_days, next_attempt, body) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) \
-         ON CONFLICT (credential_id, expires_on, threshold_days) DO NOTHING",
+        "INSERT INTO alerts (id, holder_id, credential_id, expires_on, threshold_days, next_attempt, body, subject, dedupe_key) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (dedupe_key) DO NOTHING",
         &[
             &sql_id(a.id),
             &sql_id(a.holder_id),
@@ -60,6 +60,8 @@ pub(super) async fn insert_alert<C: GenericClient + Sync>(c: &C, a: &Alert) -> R
             &a.threshold_days,
             &next_attempt(a),
             &encode_value(a),
+            &a.subject.kind(),
+            &a.key(),
         ],
     )
     .await?;
@@ -77,15 +79,7 @@ async fn change_alert<C: GenericClient + Sync>(
     if new == old {
         return Ok(false);
     }
-    let identity = |a: &Alert| {
-        (
-            a.id,
-            a.holder_id,
-            a.credential_id,
-            a.expires_on,
-            a.threshold_days,
-        )
-    };
+    let identity = |a: &Alert| (a.id, a.holder_id, a.dedupe_key());
     if identity(new) != identity(old) {
         return Err(StoreError::Conflict(Conflict::Immutable(
             "an alert's id, holder and key",
@@ -168,7 +162,7 @@ impl Outbox for PgStore {
         let mut seen = std::collections::HashSet::new();
         let mut stored = Vec::new();
         for alert in alerts {
-            if !seen.insert((alert.credential_id, alert.expires_on, alert.threshold_days)) {
+            if !seen.insert(alert.dedupe_key()) {
                 continue;
             }
             let alert = Alert {
@@ -184,17 +178,12 @@ impl Outbox for PgStore {
         Ok(stored)
     }
 
-    async fn alert_enqueued(
-        &self,
-        credential: u64,
-        expires_on: Date,
-        threshold_days: i64,
-    ) -> Result<bool> {
+    async fn alert_enqueued(&self, key: &DedupeKey) -> Result<bool> {
         let client = self.client().await?;
         let rows = query(
             &client,
-            "SELECT 1 FROM alerts WHERE credential_id = $1 AND expires_on = $2 AND threshold_days = $3",
-            &[&sql_id(credential), &day(expires_on), &threshold_days],
+            "SELECT 1 FROM alerts WHERE dedupe_key = $1",
+            &[&key.text()],
         )
         .await?;
         Ok(!rows.is_empty())
@@ -317,8 +306,7 @@ impl Outbox for PgStore {
         expires_on: Date,
         mut change: impl FnMut(&mut Alert) -> bool + Send,
     ) -> Result<usize> {
-        const CYCLE: &str =
-            "SELECT body FROM alerts WHERE credential_id = $1 AND expires_on = $2 ORDER BY id";
+        const CYCLE: &str = "SELECT body FROM alerts WHERE credential_id = $1 AND expires_on = $2 AND subject = 'credential' ORDER BY id";
         let mut client = self.client().await?;
         // Most writes change nothing here: find out without a transaction or a lock.
         let rows = query(&client, CYCLE, &[&sql_id(credential), &day(expires_on)]).await?;
@@ -589,6 +577,19 @@ impl Scheduler for PgStore {
         .await?
         .iter()
         .map(|r| r.try_get(0).map_err(db_err))
+        .collect()
+    }
+
+    async fn holders_in_zone(&self, zone: &str) -> Result<Vec<u64>> {
+        let client = self.client().await?;
+        query(
+            &client,
+            "SELECT id FROM holders WHERE time_zone = $1 ORDER BY id",
+            &[&zone],
+        )
+        .await?
+        .iter()
+        .map(|r| r.try_get::<_, i64>(0).map(read_sql_id).map_err(db_err))
         .collect()
     }
 

@@ -13,8 +13,8 @@ use super::{
     PgStore, body, bump_versions, day, db_err, execute, query, read_sql_id, sequence, sql_id,
 };
 use crate::domain::{
-    Actor, Alert, AlertSettings, Channel, Course, Credential, HistoryEntry, Holder, Program, Team,
-    Token, TokenHash,
+    Actor, Alert, AlertSettings, Channel, Course, Credential, DedupeKey, HistoryEntry, Holder,
+    Program, Team, Token, TokenHash,
 };
 use crate::store::{
     COUNTED, Dump, NextIds, RestorePlan, Result, SCHEMA_VERSION, SettingsScope, Snapshots,
@@ -22,7 +22,6 @@ use crate::store::{
 };
 use deadpool_postgres::GenericClient;
 use jiff::Timestamp;
-use jiff::civil::Date;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 async fn all<T: crate::store::StoredRecord, C: GenericClient + Sync>(
@@ -124,7 +123,7 @@ struct Loaded {
     courses: HashMap<u64, usize>,
     channels: HashMap<u64, usize>,
     alerts: HashMap<u64, usize>,
-    keys: HashMap<(u64, Date, i64), u64>,
+    keys: HashMap<DedupeKey, u64>,
     settings: BTreeMap<SettingsScope, AlertSettings>,
     dirty: BTreeSet<u64>,
     tokens: HashMap<u64, usize>,
@@ -151,11 +150,7 @@ impl Loaded {
             courses: index(&dump.courses, |c| c.id),
             channels: index(&dump.channels, |c| c.id),
             alerts: index(&dump.alerts, |a| a.id),
-            keys: dump
-                .alerts
-                .iter()
-                .map(|a| ((a.credential_id, a.expires_on, a.threshold_days), a.id))
-                .collect(),
+            keys: dump.alerts.iter().map(|a| (a.dedupe_key(), a.id)).collect(),
             settings: dump.alert_settings.iter().cloned().collect(),
             dirty: dump.dirty_credentials.iter().copied().collect(),
             tokens: index(&dump.tokens, |t| t.id),
@@ -231,16 +226,8 @@ impl StoreView for Loaded {
     fn alert(&self, id: u64) -> Result<Option<Alert>> {
         Ok(self.alerts.get(&id).map(|&i| self.dump.alerts[i].clone()))
     }
-    fn alert_with_key(
-        &self,
-        credential: u64,
-        expires_on: Date,
-        threshold_days: i64,
-    ) -> Result<Option<u64>> {
-        Ok(self
-            .keys
-            .get(&(credential, expires_on, threshold_days))
-            .copied())
+    fn alert_with_key(&self, key: &DedupeKey) -> Result<Option<u64>> {
+        Ok(self.keys.get(key).copied())
     }
     fn last_tick(&self, zone: &str) -> Result<Option<Timestamp>> {
         Ok(self

@@ -1,12 +1,14 @@
 //! The alert outbox, delivery channels, alert settings and scheduler bookkeeping.
 
-use super::keys::{alert_key, decode, id_key, read_id, read_retry_at, retry_key, settings_key};
+use super::keys::{
+    alert_key, decode, dedupe_index_key, id_key, read_id, read_retry_at, retry_key, settings_key,
+};
 use super::{
     ALERT_KEYS, ALERT_RETRY, ALERT_SETTINGS, ALERTS, ALERTS_BY_HOLDER, CHANNELS,
     CHANNELS_BY_HOLDER, DIRTY, HOLDERS_BY_ZONE, META, Page, Result, SledStore, StoreError,
     WriteSet, not_found,
 };
-use crate::domain::{Alert, AlertSettings, Channel, Credential, IdKind};
+use crate::domain::{Alert, AlertSettings, Channel, Credential, DedupeKey, IdKind};
 use crate::store::{Conflict, Cursor, SettingsScope};
 use jiff::Timestamp;
 
@@ -17,15 +19,7 @@ fn plan_change(tx: &mut WriteSet, old: &Alert, new: &Alert) -> Result<bool> {
     if new == old {
         return Ok(false);
     }
-    let identity = |a: &Alert| {
-        (
-            a.id,
-            a.holder_id,
-            a.credential_id,
-            a.expires_on,
-            a.threshold_days,
-        )
-    };
+    let identity = |a: &Alert| (a.id, a.holder_id, a.dedupe_key());
     if identity(new) != identity(old) {
         return Err(StoreError::Conflict(Conflict::Immutable(
             "an alert's id, holder and key",
@@ -46,9 +40,9 @@ impl SledStore {
             let mut keys = std::collections::HashSet::new();
             let mut fresh: Vec<Alert> = Vec::with_capacity(alerts.len());
             for a in alerts {
-                let key = alert_key(a.credential_id, a.expires_on, a.threshold_days);
+                let key = dedupe_index_key(&a.dedupe_key());
                 // A read error fails the tick (it is retried); it never passes for a repeat.
-                if keys.insert(key) && !store.tree(ALERT_KEYS).contains_key(key)? {
+                if keys.insert(key.clone()) && !store.tree(ALERT_KEYS).contains_key(key)? {
                     fresh.push(a);
                 }
             }
@@ -64,16 +58,9 @@ impl SledStore {
         .await
     }
 
-    /// Whether an alert with this key was ever enqueued.
-    pub fn alert_enqueued(
-        &self,
-        credential: u64,
-        expires_on: jiff::civil::Date,
-        threshold_days: i64,
-    ) -> Result<bool> {
-        Ok(self
-            .tree(ALERT_KEYS)
-            .contains_key(alert_key(credential, expires_on, threshold_days))?)
+    /// Whether an alert with this dedupe key was ever enqueued.
+    pub fn alert_enqueued(&self, key: &DedupeKey) -> Result<bool> {
+        Ok(self.tree(ALERT_KEYS).contains_key(dedupe_index_key(key))?)
     }
 
     /// An alert by id.
@@ -374,6 +361,21 @@ impl SledStore {
             zones.push(zone);
         }
         Ok(zones)
+    }
+
+    /// The ids of the holders in `zone`, ascending: the zone index's entries under the zone.
+    pub fn holders_in_zone(&self, zone: &str) -> Result<Vec<u64>> {
+        let mut prefix = zone.as_bytes().to_vec();
+        prefix.push(0);
+        self.tree(HOLDERS_BY_ZONE)
+            .scan_prefix(&prefix)
+            .keys()
+            .map(|k| {
+                let k = k?;
+                read_id(&k[prefix.len()..])
+                    .ok_or_else(|| StoreError::Corrupt("bad zone index key".into()))
+            })
+            .collect()
     }
 
     /// The instant of the last completed tick in `zone`.

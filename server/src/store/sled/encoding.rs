@@ -22,9 +22,9 @@
 mod legacy_v1;
 
 use crate::domain::{
-    AccreditationMinimum, ActivityLimit, Alert, AlertSettings, Alternative, Assessment,
-    AssessmentResult, Cap, CapLimit, CapScope, CategoryMinimum, CategoryProgress, Channel,
-    ChannelKind, CompetencySkill, Confidence, CountedCourse, Course, Credential, Credits,
+    AccreditationMinimum, ActivityLimit, Alert, AlertSettings, AlertSubject, Alternative,
+    Assessment, AssessmentResult, Cap, CapLimit, CapScope, CategoryMinimum, CategoryProgress,
+    Channel, ChannelKind, CompetencySkill, Confidence, CountedCourse, Course, Credential, Credits,
     CycleAnchor, CycleOutcome, Delivery, DeliveryState, Dues, Format, HistoryEntry, Holder, Mark,
     MonthDay, PastCycle, Program, Role, RuleField, Status, Team, Token, Unit, Verification,
     VerificationResult,
@@ -1782,6 +1782,29 @@ pub(crate) struct StoredAlert {
     cancelled: bool,
     #[prost(message, repeated, tag = "18")]
     deliveries: Vec<StoredDelivery>,
+    /// The subject's kind; absent (0) in records written before subjects: a credential.
+    #[prost(enumeration = "StoredSubject", tag = "19")]
+    subject: i32,
+    /// A competency's skill.
+    #[prost(string, tag = "20")]
+    skill: String,
+    /// Dues' amount in cents.
+    #[prost(uint32, tag = "21")]
+    amount_cents: u32,
+    /// A digest's team.
+    #[prost(uint64, tag = "22")]
+    team_id: u64,
+}
+
+/// Stored numbers of an [`AlertSubject`]'s kind; its fields are fields of the alert's message.
+/// 0 is what every alert written before subjects existed holds: a credential's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, prost::Enumeration)]
+#[repr(i32)]
+enum StoredSubject {
+    Credential = 0,
+    Competency = 1,
+    Dues = 2,
+    Digest = 3,
 }
 
 impl Stored for Alert {
@@ -1792,6 +1815,7 @@ impl Stored for Alert {
         let Alert {
             id,
             holder_id,
+            subject,
             credential_id,
             program,
             expires_on,
@@ -1814,6 +1838,14 @@ impl Stored for Alert {
             Mark::GraceWeek(weeks) => (StoredMark::GraceWeek, weeks),
             Mark::Lapsed => (StoredMark::Lapsed, 0),
         };
+        let (stored_subject, skill, amount_cents, team_id) = match subject {
+            AlertSubject::Credential => (StoredSubject::Credential, String::new(), 0, 0),
+            AlertSubject::Competency { skill } => (StoredSubject::Competency, skill.clone(), 0, 0),
+            AlertSubject::Dues { amount_cents } => {
+                (StoredSubject::Dues, String::new(), *amount_cents, 0)
+            }
+            AlertSubject::Digest { team_id } => (StoredSubject::Digest, String::new(), 0, *team_id),
+        };
         StoredAlert {
             id: *id,
             holder_id: *holder_id,
@@ -1833,6 +1865,10 @@ impl Stored for Alert {
             acknowledged: *acknowledged,
             cancelled: *cancelled,
             deliveries: deliveries.iter().map(StoredDelivery::from).collect(),
+            subject: stored_subject.into(),
+            skill,
+            amount_cents,
+            team_id,
         }
     }
 
@@ -1856,7 +1892,17 @@ impl Stored for Alert {
             acknowledged,
             cancelled,
             deliveries,
+            subject,
+            skill,
+            amount_cents,
+            team_id,
         } = message;
+        let subject = match known("subject", subject)? {
+            StoredSubject::Credential => AlertSubject::Credential,
+            StoredSubject::Competency => AlertSubject::Competency { skill },
+            StoredSubject::Dues => AlertSubject::Dues { amount_cents },
+            StoredSubject::Digest => AlertSubject::Digest { team_id },
+        };
         let mark = match known("mark", mark)? {
             StoredMark::Unset => return Err(Invalid::Missing("mark")),
             StoredMark::Before => Mark::Before(mark_count),
@@ -1867,6 +1913,7 @@ impl Stored for Alert {
         Ok(Alert {
             id,
             holder_id,
+            subject,
             credential_id,
             program,
             expires_on: date("expires_on", expires_on)?,
@@ -2175,6 +2222,7 @@ mod tests {
         Alert {
             id: 3,
             holder_id: 7,
+            subject: crate::domain::AlertSubject::Credential,
             credential_id: 12,
             program: "nha-cpt".into(),
             expires_on: date(2027, 3, 1),
@@ -2217,6 +2265,7 @@ mod tests {
         Alert {
             id: 4,
             holder_id: 7,
+            subject: crate::domain::AlertSubject::Credential,
             credential_id: 12,
             program: "nha-cpt".into(),
             expires_on: date(2027, 3, 1),
@@ -2828,7 +2877,45 @@ mod tests {
         for d in &mut want.deliveries {
             d.next_attempt_at = None;
         }
-        assert_eq!(decode::<Alert>(&format_2(&old)).unwrap(), want);
+        let decoded = decode::<Alert>(&format_2(&old)).unwrap();
+        assert_eq!(decoded, want);
+        // Written before subjects existed: about a credential's cycle, keyed as it was.
+        assert_eq!(decoded.subject, AlertSubject::Credential);
+        assert_eq!(decoded.key(), "cr12/2027-03-01/-14");
+        // The current message without its subject tags (19-22) reads the same way.
+        let mut current = alert().to_message();
+        current.subject = 0;
+        assert_eq!(
+            decode::<Alert>(&format_2(&current)).unwrap().subject,
+            AlertSubject::Credential
+        );
+    }
+
+    #[test]
+    fn every_alert_subject_round_trips_and_keys_apart() {
+        let subjects = [
+            AlertSubject::Credential,
+            AlertSubject::Competency {
+                skill: "Glucose / POC".into(),
+            },
+            AlertSubject::Dues { amount_cents: 5000 },
+            AlertSubject::Digest { team_id: 3 },
+        ];
+        let mut keys = std::collections::HashSet::new();
+        for subject in subjects {
+            let a = Alert {
+                subject: subject.clone(),
+                ..alert()
+            };
+            round_trip(&a);
+            assert!(keys.insert(super::super::keys::dedupe_index_key(&a.dedupe_key())));
+        }
+        let unknown = StoredAlert {
+            subject: 9,
+            ..alert().to_message()
+        };
+        let err = decode::<Alert>(&format_2(&unknown)).unwrap_err();
+        assert!(err.contains("subject 9"), "{err}");
     }
 
     /// Per-field flags are stored next to the overall confidence (tag 15) builds before them

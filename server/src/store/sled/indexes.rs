@@ -5,7 +5,7 @@
 
 use super::history::{Audit, json_without};
 use super::keys::{
-    Record, alert_key, course_day_key, expiry_key, id_key, pair_key, retry_key, zone_key,
+    Record, course_day_key, dedupe_index_key, expiry_key, id_key, pair_key, retry_key, zone_key,
 };
 use super::{
     ALERT_KEYS, ALERT_RETRY, ALERTS, ALERTS_BY_HOLDER, CHANNELS, CHANNELS_BY_HOLDER, COURSE_BY_DAY,
@@ -124,7 +124,7 @@ impl Indexed for Alert {
             mark(ALERTS_BY_HOLDER, &pair_key(self.holder_id, self.id)),
             (
                 ALERT_KEYS,
-                alert_key(self.credential_id, self.expires_on, self.threshold_days).to_vec(),
+                dedupe_index_key(&self.dedupe_key()),
                 id_key(self.id).to_vec(),
             ),
         ];

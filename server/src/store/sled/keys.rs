@@ -66,6 +66,28 @@ pub(crate) fn alert_key(credential: u64, expires_on: Date, threshold_days: i64) 
     k
 }
 
+/// The first 8 bytes of every `idx_alert_by_key` entry of a subject other than a credential's
+/// cycle, where a credential id stands in the key of a credential's: no credential has id
+/// `u64::MAX`, so the two never meet and a credential's prefix scan never sees the others.
+const SUBJECT_KEY_PREFIX: [u8; 8] = [0xFF; 8];
+
+/// The `idx_alert_by_key` key of a dedupe key: a credential cycle's as it always was
+/// ([`alert_key`]), any other subject's as [`SUBJECT_KEY_PREFIX`] and its key text.
+pub(crate) fn dedupe_index_key(key: &crate::domain::DedupeKey) -> Vec<u8> {
+    match key {
+        crate::domain::DedupeKey::Credential {
+            credential_id,
+            expires_on,
+            threshold_days,
+        } => alert_key(*credential_id, *expires_on, *threshold_days).to_vec(),
+        crate::domain::DedupeKey::Subject(text) => {
+            let mut k = SUBJECT_KEY_PREFIX.to_vec();
+            k.extend_from_slice(text.as_bytes());
+            k
+        }
+    }
+}
+
 /// A retry index key: the instant (seconds, sign bit flipped), then the alert id.
 pub(crate) fn retry_key(at: jiff::Timestamp, alert: u64) -> [u8; 16] {
     let mut k = [0u8; 16];

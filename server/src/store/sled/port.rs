@@ -5,8 +5,8 @@
 use super::keys::{id_key, read_id};
 use super::{SledStore, expiry_cursor};
 use crate::domain::{
-    Actor, Alert, AlertSettings, Channel, Course, Credential, HistoryEntry, Holder, Program, Team,
-    Token, TokenHash,
+    Actor, Alert, AlertSettings, Channel, Course, Credential, DedupeKey, HistoryEntry, Holder,
+    Program, Team, Token, TokenHash,
 };
 use crate::store::{
     Access, Cursor, Dump, Outbox, Page, Records, RestorePlan, Result, Scheduler, SettingsScope,
@@ -176,18 +176,8 @@ impl Outbox for SledStore {
     ) -> impl Future<Output = Result<Vec<Alert>>> + Send {
         SledStore::enqueue_alerts(self, alerts)
     }
-    fn alert_enqueued(
-        &self,
-        credential: u64,
-        expires_on: Date,
-        threshold_days: i64,
-    ) -> impl Future<Output = Result<bool>> + Send {
-        ready(SledStore::alert_enqueued(
-            self,
-            credential,
-            expires_on,
-            threshold_days,
-        ))
+    fn alert_enqueued(&self, key: &DedupeKey) -> impl Future<Output = Result<bool>> + Send {
+        ready(SledStore::alert_enqueued(self, key))
     }
     fn alert(&self, id: u64) -> impl Future<Output = Result<Alert>> + Send {
         ready(SledStore::alert(self, id))
@@ -286,6 +276,9 @@ impl Scheduler for SledStore {
     }
     fn holder_zones(&self) -> impl Future<Output = Result<Vec<String>>> + Send {
         ready(SledStore::holder_zones(self))
+    }
+    fn holders_in_zone(&self, zone: &str) -> impl Future<Output = Result<Vec<u64>>> + Send {
+        ready(SledStore::holders_in_zone(self, zone))
     }
     fn last_tick(&self, zone: &str) -> impl Future<Output = Result<Option<Timestamp>>> + Send {
         ready(SledStore::last_tick(self, zone))

@@ -12,19 +12,18 @@
 
 use super::access::{NEXT_TEAM, NEXT_TOKEN};
 use super::history::NEXT_HISTORY;
-use super::keys::{alert_key, decode, id_key, read_id};
+use super::keys::{decode, id_key, read_id};
 use super::{
     ALERT_KEYS, ALERT_SETTINGS, ALERTS, CHANNELS, COURSES, CREDENTIALS, DIRTY, HISTORY, HOLDERS,
     META, META_DEFAULT_HOLDER, META_SCHEMA, PROGRAMS, Result, SettingsScope, SledStore, StoreError,
     TEAMS, TOKENS, WriteSet,
 };
 use crate::domain::{
-    Alert, AlertSettings, Channel, Course, Credential, HistoryEntry, Holder, Program, Team, Token,
-    TokenHash,
+    Alert, AlertSettings, Channel, Course, Credential, DedupeKey, HistoryEntry, Holder, Program,
+    Team, Token, TokenHash,
 };
 use crate::store::{COUNTED, Dump, NextIds, RestorePlan, StoreView};
 use jiff::Timestamp;
-use jiff::civil::Date;
 
 /// Decodes the values of raw pairs.
 fn values<T: super::keys::Record>(pairs: Vec<(sled::IVec, sled::IVec)>) -> Result<Vec<T>> {
@@ -264,14 +263,11 @@ impl StoreView for SledStore {
     fn alert(&self, id: u64) -> Result<Option<Alert>> {
         self.get(ALERTS, &id_key(id))
     }
-    fn alert_with_key(
-        &self,
-        credential: u64,
-        expires_on: Date,
-        threshold_days: i64,
-    ) -> Result<Option<u64>> {
-        let key = alert_key(credential, expires_on, threshold_days);
-        Ok(self.tree(ALERT_KEYS).get(key)?.and_then(|v| read_id(&v)))
+    fn alert_with_key(&self, key: &DedupeKey) -> Result<Option<u64>> {
+        Ok(self
+            .tree(ALERT_KEYS)
+            .get(super::keys::dedupe_index_key(key))?
+            .and_then(|v| read_id(&v)))
     }
     fn last_tick(&self, zone: &str) -> Result<Option<Timestamp>> {
         SledStore::last_tick(self, zone)

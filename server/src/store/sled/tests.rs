@@ -575,6 +575,7 @@ fn alert(
     Alert {
         id: 0,
         holder_id,
+        subject: crate::domain::AlertSubject::Credential,
         credential_id,
         program: "nha-cpt".into(),
         expires_on: date("2027-04-30"),
@@ -599,6 +600,88 @@ fn alert(
             next_attempt_at: Some(at),
         }],
     }
+}
+
+/// Subjects key apart: a credential's cycle alert and its dues alert with the same credential,
+/// date and threshold are both enqueued (each once, also after a reopen), the dues one is
+/// not part of the cycle's alerts, and a competency alert dedupes by its own key.
+#[tokio::test]
+async fn alerts_of_different_subjects_are_keyed_apart_and_each_deduped() {
+    use crate::domain::{AlertSubject, DedupeKey};
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let h = store.create_holder(holder("Dana")).await.unwrap();
+    let c = store
+        .create_credential(credential(h.id, "amt-rpt", "2027-04-30"))
+        .await
+        .unwrap();
+    let due = "2027-03-31T08:00:00Z";
+    let with = |subject: AlertSubject| crate::domain::Alert {
+        subject,
+        ..alert(h.id, c.id, 30, due)
+    };
+    let competency = AlertSubject::Competency {
+        skill: "Glucose meter".into(),
+    };
+    let dues = AlertSubject::Dues { amount_cents: 5000 };
+    let stored = store
+        .enqueue_alerts(vec![
+            with(AlertSubject::Credential),
+            with(dues.clone()),
+            with(dues.clone()),
+            crate::domain::Alert {
+                credential_id: 0,
+                program: "clia-testing".into(),
+                ..with(competency.clone())
+            },
+        ])
+        .await
+        .unwrap();
+    let subjects: Vec<&AlertSubject> = stored.iter().map(|a| &a.subject).collect();
+    assert_eq!(subjects, [&AlertSubject::Credential, &dues, &competency]);
+    assert_eq!(
+        stored[2].key(),
+        format!(
+            "h{}/competency/clia-testing/Glucose meter/2027-04-30/30",
+            h.id
+        )
+    );
+    let mut cycle = Vec::new();
+    store
+        .modify_cycle_alerts(c.id, date("2027-04-30"), |a| {
+            cycle.push(a.id);
+            false
+        })
+        .await
+        .unwrap();
+    assert_eq!(cycle, [stored[0].id], "the dues are not the cycle's");
+    drop(store);
+    let store = open(dir.path());
+    for a in &stored {
+        assert!(
+            store.alert_enqueued(&a.dedupe_key()).unwrap(),
+            "{}",
+            a.key()
+        );
+    }
+    assert!(
+        !store
+            .alert_enqueued(&DedupeKey::Subject(format!(
+                "cr{}/dues/2027-04-30/14",
+                c.id
+            )))
+            .unwrap()
+    );
+    let again = store
+        .enqueue_alerts(
+            stored
+                .iter()
+                .map(|a| crate::domain::Alert { id: 0, ..a.clone() })
+                .collect(),
+        )
+        .await
+        .unwrap();
+    assert!(again.is_empty(), "{again:?}");
 }
 
 #[tokio::test]

@@ -530,6 +530,7 @@ impl From<Alert> for domain::Alert {
         domain::Alert {
             id,
             holder_id,
+            subject: domain::AlertSubject::Credential,
             credential_id,
             program,
             expires_on,
