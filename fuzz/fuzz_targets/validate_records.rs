@@ -115,6 +115,7 @@ fn program(p: ProgramInput) -> Program {
         sources: vec![],
         uncertain: vec![],
         notes,
+        local_fields: Vec::new(),
     }
 }
 

@@ -81,6 +81,16 @@ pub fn reinstatement(slug: &str) -> Option<&'static Reinstatement> {
         .find(|r| r.slugs.iter().any(|s| s == slug))
 }
 
+/// The program in force for a stored local program: a partial override (one naming its
+/// local fields) over the built-in program of its slug as shipped, so only its local fields
+/// survive a catalog update; any other local program as stored.
+pub fn in_force(local: Program) -> Program {
+    match find(&local.slug) {
+        Some(builtin) if !local.local_fields.is_empty() => local.over(builtin),
+        _ => local,
+    }
+}
+
 /// The built-in program with this slug, if any.
 pub fn find(slug: &str) -> Option<&'static Program> {
     builtin().iter().find(|p| p.slug == slug)

@@ -909,6 +909,7 @@ fn program() -> impl Strategy<Value = Program> {
                 grace_days,
                 sources,
             )| Program {
+                local_fields: Vec::new(),
                 slug,
                 body,
                 name,
@@ -1050,6 +1051,7 @@ proptest! {
             prop_assert_eq!(hours, Credits(exact / 100));
         }
         let mut program = Program {
+            local_fields: Vec::new(),
             slug: "p".into(),
             body: "B".into(),
             name: "P".into(),

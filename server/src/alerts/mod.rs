@@ -319,7 +319,12 @@ impl<S: Store> AlertEngine<S> {
                 .checked_sub(FIRST_TICK_LOOKBACK_DAYS.days())
                 .unwrap_or(today)
         });
-        let local = store.local_programs().await?;
+        let local: Vec<Program> = store
+            .local_programs()
+            .await?
+            .into_iter()
+            .map(catalog::in_force)
+            .collect();
         let mut graces: Vec<u32> = catalog::builtin().iter().map(|p| p.grace_days).collect();
         graces.extend(local.iter().map(|p| p.grace_days));
         // Programs whose cycle ends on a fixed calendar day, by slug (a local one overrides).

@@ -200,6 +200,8 @@ pub(super) struct ProgramLine {
     pub(super) accreditation_required: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) dues: Option<DuesLine>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) local_fields: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -575,6 +577,11 @@ fn program_line(p: Program) -> ProgramLine {
             every_months: d.every_months,
             month_offset: d.month_offset,
         }),
+        local_fields: p
+            .local_fields
+            .iter()
+            .map(|f| f.name().to_string())
+            .collect(),
     }
 }
 

@@ -292,6 +292,16 @@ fn program_from(l: ProgramLine) -> Result<Program, Vec<FieldError>> {
         ),
         _ => {}
     }
+    let mut local_fields = Vec::new();
+    for name in &l.local_fields {
+        match RuleField::parse(name) {
+            Some(field) => local_fields.push(field),
+            None => f.fail(
+                "program.local_fields",
+                format!("program.local_fields: {name:?} is not a rule field"),
+            ),
+        }
+    }
     let cycle_anchor = cycle_anchor_from(&mut f, l.cycle_anchor.as_deref());
     let activity_limits = l
         .activity_limits
@@ -368,6 +378,7 @@ fn program_from(l: ProgramLine) -> Result<Program, Vec<FieldError>> {
             every_months: d.every_months,
             month_offset: d.month_offset,
         }),
+        local_fields,
     };
     f.done(program, Program::validate)
 }
@@ -1439,6 +1450,7 @@ mod tests {
             programs: vec![
                 // Only a per-program flag, as before flags per field, and no newer rule.
                 Program {
+                    local_fields: Vec::new(),
                     slug: "old-cpt".into(),
                     body: "Old".into(),
                     name: "Old CPT".into(),
@@ -1466,6 +1478,7 @@ mod tests {
                     notes: String::new(),
                 },
                 Program {
+                    local_fields: Vec::new(),
                     slug: "state-cpt".into(),
                     body: "State".into(),
                     name: "State CPT".into(),

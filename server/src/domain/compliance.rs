@@ -862,6 +862,7 @@ pub(super) mod tests {
         window_months: u32,
     ) -> Program {
         Program {
+            local_fields: Vec::new(),
             slug: slug.into(),
             body: "Body".into(),
             name: format!("Program {slug}"),

@@ -324,6 +324,23 @@ impl Program {
         check.text("program.name", &self.name, true, MAX_NAME_LEN);
         check.text("program.unit", &self.unit_name, true, 64);
         check.text("program.notes", &self.notes, false, MAX_TEXT_LEN);
+        for (i, field) in self.local_fields.iter().enumerate() {
+            if !Program::OVERRIDABLE.contains(field) {
+                check.fail(
+                    "program.local_fields",
+                    format!(
+                        "program.local_fields: {} cannot be overridden on its own (one of: {})",
+                        field.name(),
+                        Program::OVERRIDABLE.map(|f| f.name()).join(", ")
+                    ),
+                );
+            } else if self.local_fields[..i].contains(field) {
+                check.fail(
+                    "program.local_fields",
+                    format!("program.local_fields: {} is named twice", field.name()),
+                );
+            }
+        }
         if !(1..=120).contains(&self.cycle_months) {
             check.fail(
                 "program.cycle_months",
@@ -929,6 +946,7 @@ mod tests {
 
     fn program() -> Program {
         Program {
+            local_fields: Vec::new(),
             slug: "ascp-pbt".into(),
             body: "ASCP BOC".into(),
             name: "Phlebotomy Technician".into(),

@@ -75,6 +75,11 @@ impl From<&ProgramEntry> for pb::Program {
             builtin: entry.origin == Origin::BuiltIn,
             overrides_builtin: entry.origin == Origin::Override,
             uncertain: p.uncertain.iter().map(|f| f.name().to_string()).collect(),
+            local_fields: p
+                .local_fields
+                .iter()
+                .map(|f| f.name().to_string())
+                .collect(),
             cycle_anchor: p.cycle_anchor.text(),
             ce_window_years_before: i32::try_from(p.ce_window_years_before).unwrap_or(i32::MAX),
             first_cycle_per_month_hundredths: p.first_cycle_per_month.0,
@@ -345,6 +350,18 @@ impl TryFrom<pb::Program> for Program {
             accreditation_minimums,
             accreditation_required: p.accreditation_required,
             dues,
+            local_fields: p
+                .local_fields
+                .iter()
+                .map(|name| {
+                    RuleField::parse(name).ok_or_else(|| {
+                        ApiError::invalid(
+                            "program.local_fields",
+                            format!("program.local_fields: {name:?} is not a rule field"),
+                        )
+                    })
+                })
+                .collect::<ApiResult<_>>()?,
         })
     }
 }

@@ -1324,6 +1324,10 @@ pub(crate) struct StoredProgram {
     accreditation_required: bool,
     #[prost(message, optional, tag = "26")]
     dues: Option<StoredDues>,
+    /// The rules a partial override of a built-in program overrides (absent before
+    /// `program edit`: a full override, or a custom program).
+    #[prost(enumeration = "StoredRuleField", repeated, tag = "27")]
+    local_fields: Vec<i32>,
 }
 
 impl Stored for Program {
@@ -1357,6 +1361,7 @@ impl Stored for Program {
             sources,
             uncertain,
             notes,
+            local_fields,
         } = self;
         StoredProgram {
             slug: slug.clone(),
@@ -1394,6 +1399,10 @@ impl Stored for Program {
                 .collect(),
             accreditation_required: *accreditation_required,
             dues: dues.as_ref().map(StoredDues::from),
+            local_fields: local_fields
+                .iter()
+                .map(|&f| StoredRuleField::from(f).into())
+                .collect(),
         }
     }
 
@@ -1425,6 +1434,7 @@ impl Stored for Program {
             accreditation_minimums,
             accreditation_required,
             dues,
+            local_fields,
         } = message;
         let overall = confidence("confidence", confidence_number)?;
         Ok(Program {
@@ -1459,6 +1469,13 @@ impl Stored for Program {
             sources,
             uncertain: uncertain_fields(overall, uncertain),
             notes,
+            // A field a later build overrides and this one does not know is read from the
+            // built-in program instead.
+            local_fields: local_fields
+                .into_iter()
+                .map(rule_field)
+                .filter(|&f| f != RuleField::Unspecified)
+                .collect(),
         })
     }
 }
@@ -1988,6 +2005,7 @@ mod tests {
     /// default, and "uncertain" without saying which rule.
     fn program() -> Program {
         Program {
+            local_fields: Vec::new(),
             slug: "local-cpt".into(),
             body: "NHA".into(),
             name: "Certified Phlebotomy Technician (local)".into(),
@@ -2342,6 +2360,10 @@ mod tests {
                 ..alert()
             });
         }
+        round_trip(&Program {
+            local_fields: vec![RuleField::UnitHours, RuleField::GraceDays],
+            ..program()
+        });
         round_trip(&Program {
             cycle_months: u32::MAX,
             unit_hours: Credits(i64::MIN),

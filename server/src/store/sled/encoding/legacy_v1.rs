@@ -361,6 +361,7 @@ impl From<Program> for domain::Program {
             sources,
             uncertain,
             notes,
+            local_fields: Vec::new(),
         }
     }
 }
