@@ -168,6 +168,21 @@ pub struct Program {
     pub accreditation_required: bool,
     /// Recurring dues, if any.
     pub dues: Option<DuesRule>,
+    /// How a lapsed credential is reinstated, where the body states it.
+    pub reinstatement: Option<ReinstatementRule>,
+}
+
+/// How a lapsed credential is reinstated, as the body states it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReinstatementRule {
+    /// CE must be completed within this many months (0: not stated).
+    pub within_months: i32,
+    /// Contact hours of CE; 0: the program's requirement per cycle.
+    pub ce_hours: Credits,
+    /// What else the body asks, or `null`.
+    pub note: Option<String>,
+    /// Where the rule is published.
+    pub sources: Vec<String>,
 }
 
 /// "A course of this kind counts at most once every N years".

@@ -116,6 +116,7 @@ fn program(p: ProgramInput) -> Program {
         uncertain: vec![],
         notes,
         local_fields: Vec::new(),
+        reinstatement: None,
     }
 }
 

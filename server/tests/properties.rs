@@ -95,6 +95,7 @@ fn program() -> impl Strategy<Value = Program> {
                     .collect();
                 Program {
                     local_fields: Vec::new(),
+                    reinstatement: None,
                     slug: "p".into(),
                     body: "Body".into(),
                     name: "Program".into(),
@@ -613,6 +614,7 @@ proptest! {
 fn a_requirement_that_is_not_whole_hundredths_of_hours_is_not_rounded_down() {
     let program = Program {
         local_fields: Vec::new(),
+        reinstatement: None,
         slug: "p".into(),
         body: "Body".into(),
         name: "Program".into(),

@@ -910,6 +910,7 @@ fn program() -> impl Strategy<Value = Program> {
                 sources,
             )| Program {
                 local_fields: Vec::new(),
+                reinstatement: None,
                 slug,
                 body,
                 name,
@@ -1052,6 +1053,7 @@ proptest! {
         }
         let mut program = Program {
             local_fields: Vec::new(),
+            reinstatement: None,
             slug: "p".into(),
             body: "B".into(),
             name: "P".into(),

@@ -10,7 +10,7 @@ use recert_proto::v1 as pb;
 use crate::credits::Credits;
 use crate::model::{
     AccreditationMinimumRule, ActivityLimitRule, AlternativeRule, ClosedCycle, CountedCourse,
-    DuesRule, NotCounted,
+    DuesRule, NotCounted, ReinstatementRule,
 };
 use crate::model::{
     Alert, AlertChannel, AlertStatus, CapLimit, CapRule, CategoryMinimum, CategoryProgress,
@@ -215,6 +215,12 @@ impl From<pb::Program> for Program {
                 amount_cents: d.amount_cents,
                 every_months: d.every_months,
                 month_offset: d.month_offset,
+            }),
+            reinstatement: p.reinstatement.map(|r| ReinstatementRule {
+                within_months: r.within_months,
+                ce_hours: Credits::from_hundredths(r.ce_hours_hundredths),
+                note: optional(r.note),
+                sources: r.sources,
             }),
         }
     }

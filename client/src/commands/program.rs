@@ -266,6 +266,35 @@ fn anchor(p: &Program) -> String {
     }
 }
 
+/// "6 contact hours completed within the last 12 months; renewing an expired California
+/// certificate (source: URL)": how a lapsed credential is reinstated, or "" when not known.
+fn reinstatement(p: &Program) -> String {
+    let Some(r) = &p.reinstatement else {
+        return String::new();
+    };
+    let hours = if r.ce_hours.hundredths() > 0 {
+        let unit = if r.ce_hours.hundredths() == 100 {
+            "contact hour"
+        } else {
+            "contact hours"
+        };
+        format!("{} {unit}", r.ce_hours)
+    } else {
+        format!("the cycle's requirement ({})", amount(p.required, &p.unit))
+    };
+    let mut text = match r.within_months {
+        0 => format!("{hours} of CE"),
+        n => format!("{hours} completed within the last {n} months"),
+    };
+    if let Some(note) = &r.note {
+        text.push_str(&format!("; {note}"));
+    }
+    if !r.sources.is_empty() {
+        text.push_str(&format!(" (source: {})", r.sources.join(", ")));
+    }
+    text
+}
+
 /// The `program show` listing, sources last, one per line. A rule set locally by `program
 /// edit` is marked `(local)`; one the catalog is unsure of `(uncertain)`.
 fn show(p: &Program) -> String {
@@ -451,6 +480,7 @@ fn show(p: &Program) -> String {
             mark("accepted_accreditations", accreditations),
         ),
         ("Dues", mark("dues", dues)),
+        ("Reinstatement", reinstatement(p)),
         ("Confidence", confidence),
         ("Notes", p.notes.clone().unwrap_or_default()),
     ]);

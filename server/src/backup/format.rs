@@ -202,6 +202,22 @@ pub(super) struct ProgramLine {
     pub(super) dues: Option<DuesLine>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(super) local_fields: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) reinstatement: Option<ReinstatementLine>,
+}
+
+/// A program's reinstatement rule.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ReinstatementLine {
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub(super) within_months: u32,
+    #[serde(default, skip_serializing_if = "is_zero_i64")]
+    pub(super) ce_hours_hundredths: i64,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub(super) note: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) sources: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -582,6 +598,12 @@ fn program_line(p: Program) -> ProgramLine {
             .iter()
             .map(|f| f.name().to_string())
             .collect(),
+        reinstatement: p.reinstatement.map(|r| ReinstatementLine {
+            within_months: r.within_months,
+            ce_hours_hundredths: r.ce_hours.hundredths(),
+            note: r.note,
+            sources: r.sources,
+        }),
     }
 }
 

@@ -13,7 +13,7 @@ use crate::domain::{
     CapScope, CategoryMinimum, CategoryProgress, Channel, ChannelKind, Confidence, CountedCourse,
     Course, Credential, Credits, CycleAnchor, CycleOutcome, Delivery, DeliveryState, Dues,
     FieldError, Format, Holder, IdKind, MAX_NAME_LEN, MAX_TEXT_LEN, Mark, PastCycle, Program,
-    RuleField, Status, Unit, limits, normalize_category, parse_date, parse_id,
+    Reinstatement, RuleField, Status, Unit, limits, normalize_category, parse_date, parse_id,
 };
 use crate::domain::{HistoryEntry, Role, Team, Token, TokenHash, parse_team_id, parse_token_id};
 use crate::service::import::{DumpChannel, LineError, Lined, ParsedDump};
@@ -379,6 +379,12 @@ fn program_from(l: ProgramLine) -> Result<Program, Vec<FieldError>> {
             month_offset: d.month_offset,
         }),
         local_fields,
+        reinstatement: l.reinstatement.map(|r| Reinstatement {
+            within_months: r.within_months,
+            ce_hours: Credits(r.ce_hours_hundredths),
+            note: r.note,
+            sources: r.sources,
+        }),
     };
     f.done(program, Program::validate)
 }
@@ -1451,6 +1457,7 @@ mod tests {
                 // Only a per-program flag, as before flags per field, and no newer rule.
                 Program {
                     local_fields: Vec::new(),
+                    reinstatement: None,
                     slug: "old-cpt".into(),
                     body: "Old".into(),
                     name: "Old CPT".into(),
@@ -1479,6 +1486,7 @@ mod tests {
                 },
                 Program {
                     local_fields: Vec::new(),
+                    reinstatement: None,
                     slug: "state-cpt".into(),
                     body: "State".into(),
                     name: "State CPT".into(),

@@ -863,6 +863,7 @@ pub(super) mod tests {
     ) -> Program {
         Program {
             local_fields: Vec::new(),
+            reinstatement: None,
             slug: slug.into(),
             body: "Body".into(),
             name: format!("Program {slug}"),

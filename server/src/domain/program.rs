@@ -289,6 +289,59 @@ pub struct Dues {
     pub month_offset: i32,
 }
 
+/// How a lapsed credential is reinstated, as the body states it (California: 6 contact
+/// hours within the last 12 months; ASCP: the CE from the last 3 years plus a fee). Words
+/// for a person with the numbers in them: recert shows it when a lapsed credential is
+/// renewed and in `program show`, and does not compute it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reinstatement {
+    /// CE must be completed within this many months before reinstatement (0: not stated).
+    #[serde(default)]
+    pub within_months: u32,
+    /// Contact hours of CE needed, in hundredths; 0: the program's requirement per cycle.
+    #[serde(default)]
+    pub ce_hours: Credits,
+    /// What else the body asks (a fee, a form), or what the rule is called.
+    #[serde(default)]
+    pub note: String,
+    /// Where the rule is published.
+    #[serde(default)]
+    pub sources: Vec<String>,
+}
+
+impl Reinstatement {
+    /// The rule in words for `program`, e.g. "6 contact hours completed within the last 12
+    /// months; renewing an expired California certificate".
+    pub fn describe(&self, program: &Program) -> String {
+        let hours = if self.ce_hours > Credits::ZERO {
+            let unit = if self.ce_hours == Credits(100) {
+                "contact hour"
+            } else {
+                "contact hours"
+            };
+            format!("{} {unit}", self.ce_hours)
+        } else {
+            let unit = &program.unit_name;
+            let s = if program.required == Credits(100) || unit.ends_with('s') {
+                ""
+            } else {
+                "s"
+            };
+            format!("the cycle's requirement ({} {unit}{s})", program.required)
+        };
+        let mut text = match self.within_months {
+            0 => format!("{hours} of CE"),
+            n => format!("{hours} completed within the last {n} months"),
+        };
+        if !self.note.is_empty() {
+            text.push_str("; ");
+            text.push_str(&self.note);
+        }
+        text
+    }
+}
+
 /// A credential type and its renewal rules.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Program {
@@ -357,6 +410,9 @@ pub struct Program {
     /// Recurring dues, if any.
     #[serde(default)]
     pub dues: Option<Dues>,
+    /// How a lapsed credential is reinstated, where the body states it.
+    #[serde(default)]
+    pub reinstatement: Option<Reinstatement>,
     /// Where the numbers come from.
     #[serde(default)]
     pub sources: Vec<String>,

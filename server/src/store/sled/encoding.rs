@@ -26,7 +26,7 @@ use crate::domain::{
     AssessmentResult, Cap, CapLimit, CapScope, CategoryMinimum, CategoryProgress, Channel,
     ChannelKind, CompetencySkill, Confidence, CountedCourse, Course, Credential, Credits,
     CycleAnchor, CycleOutcome, Delivery, DeliveryState, Dues, Format, HistoryEntry, Holder, Mark,
-    MonthDay, PastCycle, Program, Role, RuleField, Status, Team, Token, Unit,
+    MonthDay, PastCycle, Program, Reinstatement, Role, RuleField, Status, Team, Token, Unit,
 };
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
@@ -1328,6 +1328,57 @@ pub(crate) struct StoredProgram {
     /// `program edit`: a full override, or a custom program).
     #[prost(enumeration = "StoredRuleField", repeated, tag = "27")]
     local_fields: Vec<i32>,
+    /// Absent before reinstatement rules were program fields: no rule.
+    #[prost(message, optional, tag = "28")]
+    reinstatement: Option<StoredReinstatement>,
+}
+
+/// Storage message of a [`Reinstatement`].
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct StoredReinstatement {
+    #[prost(uint32, tag = "1")]
+    within_months: u32,
+    /// Hundredths of a contact hour.
+    #[prost(int64, tag = "2")]
+    ce_hours: i64,
+    #[prost(string, tag = "3")]
+    note: String,
+    #[prost(string, repeated, tag = "4")]
+    sources: Vec<String>,
+}
+
+impl From<&Reinstatement> for StoredReinstatement {
+    fn from(r: &Reinstatement) -> Self {
+        let Reinstatement {
+            within_months,
+            ce_hours: Credits(ce_hours),
+            note,
+            sources,
+        } = r;
+        StoredReinstatement {
+            within_months: *within_months,
+            ce_hours: *ce_hours,
+            note: note.clone(),
+            sources: sources.clone(),
+        }
+    }
+}
+
+impl From<StoredReinstatement> for Reinstatement {
+    fn from(r: StoredReinstatement) -> Self {
+        let StoredReinstatement {
+            within_months,
+            ce_hours,
+            note,
+            sources,
+        } = r;
+        Reinstatement {
+            within_months,
+            ce_hours: Credits(ce_hours),
+            note,
+            sources,
+        }
+    }
 }
 
 impl Stored for Program {
@@ -1362,6 +1413,7 @@ impl Stored for Program {
             uncertain,
             notes,
             local_fields,
+            reinstatement,
         } = self;
         StoredProgram {
             slug: slug.clone(),
@@ -1403,6 +1455,7 @@ impl Stored for Program {
                 .iter()
                 .map(|&f| StoredRuleField::from(f).into())
                 .collect(),
+            reinstatement: reinstatement.as_ref().map(StoredReinstatement::from),
         }
     }
 
@@ -1435,6 +1488,7 @@ impl Stored for Program {
             accreditation_required,
             dues,
             local_fields,
+            reinstatement,
         } = message;
         let overall = confidence("confidence", confidence_number)?;
         Ok(Program {
@@ -1476,6 +1530,7 @@ impl Stored for Program {
                 .map(rule_field)
                 .filter(|&f| f != RuleField::Unspecified)
                 .collect(),
+            reinstatement: reinstatement.map(Into::into),
         })
     }
 }
@@ -2006,6 +2061,7 @@ mod tests {
     fn program() -> Program {
         Program {
             local_fields: Vec::new(),
+            reinstatement: None,
             slug: "local-cpt".into(),
             body: "NHA".into(),
             name: "Certified Phlebotomy Technician (local)".into(),

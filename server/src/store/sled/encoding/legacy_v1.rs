@@ -362,6 +362,7 @@ impl From<Program> for domain::Program {
             uncertain,
             notes,
             local_fields: Vec::new(),
+            reinstatement: None,
         }
     }
 }
