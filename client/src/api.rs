@@ -981,8 +981,16 @@ impl Api {
     }
 
     /// Opens the store's dump: whole lines of recert-export JSON, chunk by chunk.
-    pub async fn export(&self, omit_secrets: bool) -> Result<ExportStream, Error> {
-        let request = pb::ExportDataRequest { omit_secrets };
+    /// With `holder`, only that holder's records.
+    pub async fn export(
+        &self,
+        omit_secrets: bool,
+        holder: Option<&str>,
+    ) -> Result<ExportStream, Error> {
+        let request = pb::ExportDataRequest {
+            omit_secrets,
+            holder_id: holder.unwrap_or_default().to_owned(),
+        };
         let reply = self.backups.clone().export_data(request).await;
         Ok(ExportStream {
             server: self.server.clone(),

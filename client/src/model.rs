@@ -1020,6 +1020,8 @@ pub struct ImportReport {
 /// What `recert export --file PATH` prints (JSON.md, "Export").
 #[derive(Debug, Clone, Serialize)]
 pub struct ExportReport {
+    /// The holder whose records alone were exported (`--holder`), or `null`: the whole store.
+    pub holder: Option<String>,
     /// The file written.
     pub file: String,
     /// Record lines in it (besides the header and the end line).
