@@ -33,8 +33,8 @@ use crate::model::{
     Alert, AlertChannel, AlertQuery, Compliance, Course, CourseChanges, Credential,
     CredentialChanges, CredentialMute, Deadline, DeadlineQuery, HistoryEntry, Holder,
     HolderChanges, ImportReport, NewChannel, NewCourse, NewCredential, NewHolder, NewTokenSecret,
-    Program, ProgramDraft, ScopeSettings, Team, TeamStatusQuery, TeamStatusRow, TestAlertReport,
-    TokenInfo,
+    Program, ProgramDraft, ProgramEdit, ProgramReset, ScopeSettings, Team, TeamStatusQuery,
+    TeamStatusRow, TestAlertReport, TokenInfo,
 };
 
 /// "" as `None`.
@@ -387,6 +387,122 @@ impl Api {
         };
         let program = self.programs.clone().create_program(request).await;
         Ok(self.check(program)?.into())
+    }
+
+    /// Changes the rules `edit` sets. For a built-in program (or a partial override of one)
+    /// the stored override names them as its local fields, so the rest keeps following the
+    /// catalog; a custom program or a full override is changed as it is. Returns the program
+    /// in force.
+    pub async fn edit_program(&self, slug: &str, edit: ProgramEdit) -> Result<Program, Error> {
+        let request = pb::GetProgramRequest {
+            slug: slug.to_owned(),
+        };
+        let mut p = self.check(self.programs.clone().get_program(request).await)?;
+        let mut fields: Vec<&str> = Vec::new();
+        if let Some(v) = edit.cycle_months {
+            p.cycle_months = v;
+            fields.push("cycle_months");
+        }
+        if let Some(v) = edit.ce_window_months {
+            p.ce_window_months = v;
+            fields.push("ce_window_months");
+        }
+        if let Some(v) = edit.unit_hours {
+            p.unit_hours_hundredths = v.hundredths();
+            fields.push("unit_hours");
+        }
+        if let Some(v) = edit.required {
+            p.required_hundredths = v.hundredths();
+            fields.push("required");
+        }
+        if let Some(v) = edit.category_minimums {
+            p.category_minimums = v.into_iter().map(Into::into).collect();
+            fields.push("category_minimums");
+        }
+        if let Some(v) = edit.caps {
+            p.caps = v.into_iter().map(Into::into).collect();
+            fields.push("caps");
+        }
+        if let Some(v) = edit.grace_days {
+            p.grace_days = v;
+            fields.push("grace_days");
+        }
+        if let Some(v) = edit.shares_courses {
+            p.shares_courses = v;
+            fields.push("shares_courses");
+        }
+        if let Some(v) = edit.accepted_accreditations {
+            p.accepted_accreditations = v;
+            fields.push("accepted_accreditations");
+        }
+        let partial = p.builtin || !p.local_fields.is_empty();
+        if partial {
+            for field in fields {
+                if !p.local_fields.iter().any(|f| f == field) {
+                    p.local_fields.push(field.to_owned());
+                }
+            }
+        }
+        let reply = if p.builtin {
+            let request = pb::CreateProgramRequest { program: Some(p) };
+            self.programs.clone().create_program(request).await
+        } else {
+            let request = pb::UpdateProgramRequest { program: Some(p) };
+            self.programs.clone().update_program(request).await
+        };
+        Ok(self.check(reply)?.into())
+    }
+
+    /// Drops the local fields `fields` (all of them when empty) of a partial override of a
+    /// built-in program; with none left, the override goes and the built-in program applies.
+    pub async fn reset_program(
+        &self,
+        slug: &str,
+        fields: &[String],
+    ) -> Result<ProgramReset, Error> {
+        let request = pb::GetProgramRequest {
+            slug: slug.to_owned(),
+        };
+        let mut p = self.check(self.programs.clone().get_program(request).await)?;
+        if !p.overrides_builtin {
+            let why = if p.builtin {
+                "has no local rules"
+            } else {
+                "is not a built-in program (see: recert program remove)"
+            };
+            return Err(Error::Lookup(format!("program {slug} {why}")));
+        }
+        if p.local_fields.is_empty() && !fields.is_empty() {
+            return Err(Error::Lookup(format!(
+                "program {slug} is a full local override (program add): reset it whole with \
+                 recert program reset {slug}"
+            )));
+        }
+        if let Some(f) = fields.iter().find(|f| !p.local_fields.contains(f)) {
+            return Err(Error::Lookup(format!(
+                "--field {f}: not a local field of {slug} (local: {})",
+                p.local_fields.join(", ")
+            )));
+        }
+        let reset: Vec<String> = if fields.is_empty() {
+            p.local_fields.clone()
+        } else {
+            fields.to_vec()
+        };
+        p.local_fields.retain(|f| !reset.contains(f));
+        if p.local_fields.is_empty() {
+            self.delete_program(slug).await?;
+        } else {
+            let request = pb::UpdateProgramRequest {
+                program: Some(p.clone()),
+            };
+            self.check(self.programs.clone().update_program(request).await)?;
+        }
+        Ok(ProgramReset {
+            slug: slug.to_owned(),
+            reset,
+            local_fields: p.local_fields,
+        })
     }
 
     /// Deletes a local program; deleting an override restores the built-in one.
@@ -928,8 +1044,16 @@ impl Api {
     }
 
     /// Opens the store's dump: whole lines of recert-export JSON, chunk by chunk.
-    pub async fn export(&self, omit_secrets: bool) -> Result<ExportStream, Error> {
-        let request = pb::ExportDataRequest { omit_secrets };
+    /// With `holder`, only that holder's records.
+    pub async fn export(
+        &self,
+        omit_secrets: bool,
+        holder: Option<&str>,
+    ) -> Result<ExportStream, Error> {
+        let request = pb::ExportDataRequest {
+            omit_secrets,
+            holder_id: holder.unwrap_or_default().to_owned(),
+        };
         let reply = self.backups.clone().export_data(request).await;
         Ok(ExportStream {
             server: self.server.clone(),

@@ -542,6 +542,86 @@ pub enum ProgramCommand {
         /// Program slug.
         slug: String,
     },
+    /// Change some rules of a program; for a built-in one, override only those rules and keep
+    /// the rest (body, name, sources, notes and the other rules follow the catalog).
+    Edit(Box<ProgramEditArgs>),
+    /// Drop local rules of a built-in program (all of them, or the fields given).
+    Reset {
+        /// Program slug.
+        slug: String,
+        /// A local field to drop, e.g. unit_hours (repeatable; none: every local field).
+        #[arg(long, value_name = "FIELD", value_parser = parse_program_field)]
+        field: Vec<String>,
+    },
+}
+
+/// The rules `program edit` and `program reset --field` name, as `program show -o json`'s
+/// `local_fields` spells them.
+pub const PROGRAM_FIELDS: [&str; 9] = [
+    "cycle_months",
+    "ce_window_months",
+    "unit_hours",
+    "required",
+    "category_minimums",
+    "caps",
+    "grace_days",
+    "shares_courses",
+    "accepted_accreditations",
+];
+
+/// A rule field of `program reset --field` (case-insensitive, `-` for `_` accepted).
+fn parse_program_field(input: &str) -> Result<String, String> {
+    let name = input.trim().to_ascii_lowercase().replace('-', "_");
+    if PROGRAM_FIELDS.contains(&name.as_str()) {
+        Ok(name)
+    } else {
+        Err(format!(
+            "{input:?} is not a rule field [possible values: {}]",
+            PROGRAM_FIELDS.join(", ")
+        ))
+    }
+}
+
+/// `recert program edit SLUG ...`: only the flags given change.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("rules").multiple(true).required(true)))]
+#[command(group(ArgGroup::new("sharing").args(["share", "no_share"])))]
+pub struct ProgramEditArgs {
+    /// Program slug, e.g. nha-cpt.
+    pub slug: String,
+    /// Length of a certification cycle in months.
+    #[arg(long, value_name = "M", group = "rules", value_parser = clap::value_parser!(i32).range(1..=600))]
+    pub cycle_months: Option<i32>,
+    /// Length of the CE window ending on the expiry date.
+    #[arg(long, value_name = "W", group = "rules", value_parser = clap::value_parser!(i32).range(1..=600))]
+    pub window_months: Option<i32>,
+    /// Credits required per cycle.
+    #[arg(long, value_name = "X", group = "rules", value_parser = parse_credits)]
+    pub required: Option<Credits>,
+    /// Contact hours per unit.
+    #[arg(long, value_name = "H", group = "rules", value_parser = parse_credits)]
+    pub unit_hours: Option<Credits>,
+    /// Days after expiry during which renewal is still possible.
+    #[arg(long, value_name = "D", group = "rules", value_parser = clap::value_parser!(i32).range(0..=3650))]
+    pub grace_days: Option<i32>,
+    /// Minimum credits in a category, e.g. safety=1 (repeatable; replaces all minimums).
+    #[arg(long, value_name = "CAT=X", group = "rules", value_parser = parse_category_minimum)]
+    pub category_min: Vec<CategoryMinimum>,
+    /// Cap on a category: CAT=PCT% or CAT=X (repeatable; with --cap-format, replaces all caps).
+    #[arg(long, value_name = "CAT=LIMIT", group = "rules", value_parser = parse_category_cap)]
+    pub cap_category: Vec<CapRule>,
+    /// Cap on a course format: FORMAT=PCT% or FORMAT=X (repeatable; replaces all caps).
+    #[arg(long, value_name = "FORMAT=LIMIT", group = "rules", value_parser = parse_format_cap)]
+    pub cap_format: Vec<CapRule>,
+    /// Accepted accreditation (repeatable; replaces the list).
+    #[arg(long, value_name = "A", group = "rules")]
+    pub accreditation: Vec<String>,
+    /// Let a course count toward this and another credential at the same time.
+    #[arg(long, group = "rules")]
+    pub share: bool,
+    /// Do not let a course count toward this and another credential at the same time.
+    #[arg(long, group = "rules")]
+    pub no_share: bool,
 }
 
 /// `recert program add ...`

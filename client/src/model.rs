@@ -143,6 +143,122 @@ pub struct Program {
     pub builtin: bool,
     /// A local program replacing a built-in one of the same slug.
     pub overrides_builtin: bool,
+    /// The rules whose values are uncertain, by field name.
+    pub uncertain: Vec<String>,
+    /// The rules a partial override (`program edit`) sets locally, by field name; the rest
+    /// come from the built-in program. Empty otherwise.
+    pub local_fields: Vec<String>,
+    /// Where a cycle ends: `null` on the expiry date, `"MM-DD"` on that day each year, or
+    /// `"birthday"`.
+    pub cycle_anchor: Option<String>,
+    /// The CE window also reaches back to January 1 of this many years before the cycle's
+    /// last year (0: no).
+    pub ce_window_years_before: i32,
+    /// A pro-rata first cycle: this much per month certified (0: none).
+    pub first_cycle_per_month: Credits,
+    /// A credit counts toward one category minimum only.
+    pub exclusive_categories: bool,
+    /// Kinds of activity that count at most once every so many years.
+    pub activity_limits: Vec<ActivityLimitRule>,
+    /// Other ways to meet the requirement: fewer CE credits plus hours of another activity.
+    pub alternatives: Vec<AlternativeRule>,
+    /// Minimums from providers of one accreditation.
+    pub accreditation_minimums: Vec<AccreditationMinimumRule>,
+    /// A course counts only if it names its accreditation.
+    pub accreditation_required: bool,
+    /// Recurring dues, if any.
+    pub dues: Option<DuesRule>,
+    /// How a lapsed credential is reinstated, where the body states it.
+    pub reinstatement: Option<ReinstatementRule>,
+}
+
+/// How a lapsed credential is reinstated, as the body states it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReinstatementRule {
+    /// CE must be completed within this many months (0: not stated).
+    pub within_months: i32,
+    /// Contact hours of CE; 0: the program's requirement per cycle.
+    pub ce_hours: Credits,
+    /// What else the body asks, or `null`.
+    pub note: Option<String>,
+    /// Where the rule is published.
+    pub sources: Vec<String>,
+}
+
+/// "A course of this kind counts at most once every N years".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ActivityLimitRule {
+    /// The category it applies to; exactly one of `category` and `format` is set.
+    pub category: Option<String>,
+    /// The course format it applies to.
+    pub format: Option<String>,
+    /// Years between two such courses that count.
+    pub once_every_years: i32,
+}
+
+/// "Instead of `required`, this much CE plus this many hours of another activity".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AlternativeRule {
+    /// CE required instead, in the program's unit.
+    pub required: Credits,
+    /// Category of the other activity, e.g. `work-hours`.
+    pub work_category: String,
+    /// Hours of that activity.
+    pub work_hours: Credits,
+}
+
+/// A minimum from providers of one accreditation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccreditationMinimumRule {
+    /// The accreditation.
+    pub accreditation: String,
+    /// Minimum, in the program's unit.
+    pub minimum: Credits,
+}
+
+/// Recurring dues between renewals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DuesRule {
+    /// Amount in US cents.
+    pub amount_cents: i32,
+    /// Months between two payments.
+    pub every_months: i32,
+    /// The month they fall due, relative to the anniversary month (0: that month).
+    pub month_offset: i32,
+}
+
+/// Some rules of a program to change (`program edit`); `None` (or empty) leaves one as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ProgramEdit {
+    /// Cycle length.
+    pub cycle_months: Option<i32>,
+    /// CE window length.
+    pub ce_window_months: Option<i32>,
+    /// Contact hours per unit.
+    pub unit_hours: Option<Credits>,
+    /// Credits required per cycle.
+    pub required: Option<Credits>,
+    /// Per-category minimums (replacing them all).
+    pub category_minimums: Option<Vec<CategoryMinimum>>,
+    /// Caps (replacing them all).
+    pub caps: Option<Vec<CapRule>>,
+    /// Grace period in days.
+    pub grace_days: Option<i32>,
+    /// Whether courses may count toward other credentials too.
+    pub shares_courses: Option<bool>,
+    /// Accepted accreditations (replacing the list).
+    pub accepted_accreditations: Option<Vec<String>>,
+}
+
+/// What `program reset` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProgramReset {
+    /// Program slug.
+    pub slug: String,
+    /// The local fields dropped.
+    pub reset: Vec<String>,
+    /// The local fields that remain (empty: the built-in program applies as shipped).
+    pub local_fields: Vec<String>,
 }
 
 /// The rules of a program the user defines (`program add`).
@@ -953,6 +1069,8 @@ pub struct ImportReport {
 /// What `recert export --file PATH` prints (JSON.md, "Export").
 #[derive(Debug, Clone, Serialize)]
 pub struct ExportReport {
+    /// The holder whose records alone were exported (`--holder`), or `null`: the whole store.
+    pub holder: Option<String>,
     /// The file written.
     pub file: String,
     /// Record lines in it (besides the header and the end line).

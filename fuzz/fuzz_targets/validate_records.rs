@@ -115,6 +115,8 @@ fn program(p: ProgramInput) -> Program {
         sources: vec![],
         uncertain: vec![],
         notes,
+        local_fields: Vec::new(),
+        reinstatement: None,
     }
 }
 

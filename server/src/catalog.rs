@@ -41,23 +41,6 @@ pub fn competency(slug: &str) -> Option<&'static CompetencyProgram> {
 #[serde(deny_unknown_fields)]
 struct CatalogFile {
     program: Vec<Program>,
-    #[serde(default)]
-    reinstatement: Vec<Reinstatement>,
-}
-
-/// How a lapsed credential of some built-in programs is reinstated, as the body states it.
-///
-/// Kept beside the programs, not in them: it is words for a person, not a rule recert
-/// computes, and a local override of a program keeps its built-in reinstatement rule.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Reinstatement {
-    /// The programs it applies to.
-    pub slugs: Vec<String>,
-    /// The rule, e.g. "6 contact hours completed within the last 12 months".
-    pub rule: String,
-    /// Where it comes from.
-    pub sources: Vec<String>,
 }
 
 /// Parsed once, on first use. The unit tests below parse and validate the same text, so a
@@ -72,13 +55,14 @@ pub fn builtin() -> &'static [Program] {
     &CATALOG.program
 }
 
-/// The reinstatement rule of a lapsed credential of program `slug`, where the catalog knows
-/// one.
-pub fn reinstatement(slug: &str) -> Option<&'static Reinstatement> {
-    CATALOG
-        .reinstatement
-        .iter()
-        .find(|r| r.slugs.iter().any(|s| s == slug))
+/// The program in force for a stored local program: a partial override (one naming its
+/// local fields) over the built-in program of its slug as shipped, so only its local fields
+/// survive a catalog update; any other local program as stored.
+pub fn in_force(local: Program) -> Program {
+    match find(&local.slug) {
+        Some(builtin) if !local.local_fields.is_empty() => local.over(builtin),
+        _ => local,
+    }
 }
 
 /// The built-in program with this slug, if any.
@@ -113,23 +97,26 @@ mod tests {
     }
 
     #[test]
-    fn reinstatement_rules_name_built_in_programs_and_cite_sources() {
-        let ca = reinstatement("ca-cpt1").expect("California's rule");
-        assert!(
-            ca.rule
-                .contains("6 contact hours completed within the last 12 months")
-        );
-        assert!(
-            reinstatement("ascp-pbt")
-                .unwrap()
-                .rule
-                .contains("last 3 years")
-        );
-        assert!(reinstatement("nha-cpt").is_none());
-        for r in &CATALOG.reinstatement {
-            assert!(!r.sources.is_empty() && !r.rule.is_empty(), "{r:?}");
-            for slug in &r.slugs {
-                assert!(find(slug).is_some(), "{slug} is not a built-in program");
+    fn reinstatement_rules_are_program_fields_with_sources() {
+        for slug in ["ca-cpt1", "ca-cpt2", "ca-lpt"] {
+            let p = program(slug);
+            let r = p.reinstatement.as_ref().expect("California's rule");
+            assert_eq!((r.within_months, r.ce_hours), (12, Credits::whole(6)));
+            assert!(
+                r.describe(p)
+                    .starts_with("6 contact hours completed within the last 12 months")
+            );
+        }
+        for slug in ["ascp-pbt", "ascp-dpt", "ascp-mla"] {
+            let p = program(slug);
+            let r = p.reinstatement.as_ref().expect("ASCP's rule");
+            assert_eq!((r.within_months, r.ce_hours), (36, Credits::ZERO));
+            assert!(r.describe(p).contains("reinstatement fee"), "{r:?}");
+        }
+        assert!(program("nha-cpt").reinstatement.is_none());
+        for p in builtin() {
+            if let Some(r) = &p.reinstatement {
+                assert!(!r.sources.is_empty(), "{}: {r:?}", p.slug);
             }
         }
     }
@@ -185,7 +172,7 @@ mod tests {
             "notes",
         ];
         // Rules only some programs have.
-        const OPTIONAL_KEYS: [&str; 11] = [
+        const OPTIONAL_KEYS: [&str; 12] = [
             "category_minimums",
             "caps",
             "cycle_anchor",
@@ -197,6 +184,7 @@ mod tests {
             "accreditation_minimums",
             "accreditation_required",
             "dues",
+            "reinstatement",
         ];
         let keys_of = |v: &toml::Value| -> Vec<String> {
             let mut keys: Vec<String> = v.as_table().unwrap().keys().cloned().collect();
@@ -204,10 +192,7 @@ mod tests {
             keys
         };
         let file: toml::Table = toml::from_str(PROGRAMS_TOML).expect("catalog parses");
-        assert_eq!(
-            file.keys().collect::<Vec<_>>(),
-            ["program", "reinstatement"]
-        );
+        assert_eq!(file.keys().collect::<Vec<_>>(), ["program"]);
         let programs = file["program"].as_array().expect("program is an array");
         for p in programs {
             let table = p.as_table().expect("each program is a table");

@@ -94,6 +94,8 @@ fn program() -> impl Strategy<Value = Program> {
                     })
                     .collect();
                 Program {
+                    local_fields: Vec::new(),
+                    reinstatement: None,
                     slug: "p".into(),
                     body: "Body".into(),
                     name: "Program".into(),
@@ -612,6 +614,8 @@ proptest! {
 #[test]
 fn a_requirement_that_is_not_whole_hundredths_of_hours_is_not_rounded_down() {
     let program = Program {
+        local_fields: Vec::new(),
+        reinstatement: None,
         slug: "p".into(),
         body: "Body".into(),
         name: "Program".into(),

@@ -909,6 +909,8 @@ fn program() -> impl Strategy<Value = Program> {
                 grace_days,
                 sources,
             )| Program {
+                local_fields: Vec::new(),
+                reinstatement: None,
                 slug,
                 body,
                 name,
@@ -1051,6 +1053,8 @@ proptest! {
             prop_assert_eq!(hours, Credits(exact / 100));
         }
         let mut program = Program {
+            local_fields: Vec::new(),
+            reinstatement: None,
             slug: "p".into(),
             body: "B".into(),
             name: "P".into(),

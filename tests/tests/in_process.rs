@@ -70,7 +70,10 @@ impl Client {
     async fn has_last_tick(&mut self, zone: &str) -> bool {
         let mut stream = self
             .backup
-            .export_data(pb::ExportDataRequest { omit_secrets: true })
+            .export_data(pb::ExportDataRequest {
+                omit_secrets: true,
+                ..Default::default()
+            })
             .await
             .unwrap()
             .into_inner();

@@ -9,12 +9,16 @@ use recert_proto::v1 as pb;
 
 use crate::credits::Credits;
 use crate::model::{
+    AccreditationMinimumRule, ActivityLimitRule, AlternativeRule, ClosedCycle, CountedCourse,
+    DuesRule, NotCounted, ReinstatementRule,
+};
+use crate::model::{
     Alert, AlertChannel, AlertStatus, CapLimit, CapRule, CategoryMinimum, CategoryProgress,
     Compliance, ComplianceStatus, Confidence, Course, CourseChanges, Credential, CredentialChanges,
     CredentialMute, Deadline, Delivery, Holder, HolderChanges, ImportReport, NewChannel, NewCourse,
     NewCredential, NewHolder, PastCycle, Program, ProgramDraft, TeamStatusRow, TestAlertReport,
 };
-use crate::model::{ClosedCycle, CountedCourse, NotCounted, Verification};
+use crate::model::Verification;
 
 /// `None` for the empty string proto3 uses for "not set".
 fn optional(text: String) -> Option<String> {
@@ -175,6 +179,50 @@ impl From<pb::Program> for Program {
             notes: optional(p.notes),
             builtin: p.builtin,
             overrides_builtin: p.overrides_builtin,
+            uncertain: p.uncertain,
+            local_fields: p.local_fields,
+            cycle_anchor: optional(p.cycle_anchor),
+            ce_window_years_before: p.ce_window_years_before,
+            first_cycle_per_month: Credits::from_hundredths(p.first_cycle_per_month_hundredths),
+            exclusive_categories: p.exclusive_categories,
+            activity_limits: p
+                .activity_limits
+                .into_iter()
+                .map(|l| ActivityLimitRule {
+                    category: optional(l.category),
+                    format: optional(l.format),
+                    once_every_years: l.once_every_years,
+                })
+                .collect(),
+            alternatives: p
+                .alternatives
+                .into_iter()
+                .map(|a| AlternativeRule {
+                    required: Credits::from_hundredths(a.required_hundredths),
+                    work_category: a.work_category,
+                    work_hours: Credits::from_hundredths(a.work_hours_hundredths),
+                })
+                .collect(),
+            accreditation_minimums: p
+                .accreditation_minimums
+                .into_iter()
+                .map(|m| AccreditationMinimumRule {
+                    accreditation: m.accreditation,
+                    minimum: Credits::from_hundredths(m.minimum_hundredths),
+                })
+                .collect(),
+            accreditation_required: p.accreditation_required,
+            dues: p.dues.map(|d| DuesRule {
+                amount_cents: d.amount_cents,
+                every_months: d.every_months,
+                month_offset: d.month_offset,
+            }),
+            reinstatement: p.reinstatement.map(|r| ReinstatementRule {
+                within_months: r.within_months,
+                ce_hours: Credits::from_hundredths(r.ce_hours_hundredths),
+                note: optional(r.note),
+                sources: r.sources,
+            }),
         }
     }
 }

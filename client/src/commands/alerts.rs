@@ -149,9 +149,11 @@ pub async fn run(context: &Context, command: AlertsCommand) -> Result<String, Er
             }
             if report.deliveries.is_empty() {
                 return Ok(format!(
-                    "{} has no alert channels. Add one with: \
-                     recert notify add webhook URL (or: recert notify add email ADDRESS)\n",
-                    capitalized(&context.holder_label())
+                    "{} has no alert channels and no e-mail address. Add a channel with: \
+                     recert notify add webhook URL (or: recert notify add email ADDRESS), \
+                     or an address with: recert holder edit {} --email ADDRESS\n",
+                    capitalized(&context.holder_label()),
+                    context.holder_id()
                 ));
             }
             Ok(test_table(&report.deliveries).render(out.color))

@@ -34,7 +34,13 @@ pub async fn export(context: &Context, args: ExportArgs) -> Result<String, Error
     {
         return Err(exists(path));
     }
-    let mut stream = context.api.export(args.no_secrets).await?;
+    // With --holder (or RECERT_HOLDER), only that holder's records.
+    let holder = context.holder.as_deref();
+    let mut stream = context
+        .api
+        .export(args.no_secrets, holder)
+        .await
+        .map_err(|e| e.in_terms_of_flags(&[("holder_id", "--holder")]))?;
     let Some(path) = args.file else {
         let mut stdout = io::stdout().lock();
         while let Some(chunk) = stream.next().await? {
@@ -69,13 +75,18 @@ pub async fn export(context: &Context, args: ExportArgs) -> Result<String, Error
         }
     };
     let report = ExportReport {
+        holder: holder.map(str::to_owned),
         file: path.display().to_string(),
         // Besides the header and the end line.
         records: lines.saturating_sub(2),
     };
     Ok(context.out.record(&report, || {
+        let whose = match &report.holder {
+            Some(h) => format!(" of holder {h}"),
+            None => String::new(),
+        };
         format!(
-            "Exported {} to {}",
+            "Exported {}{whose} to {}",
             count(report.records as usize, "record"),
             report.file
         )

@@ -147,8 +147,8 @@ struct Inner<S> {
     events: broadcast::Sender<Alert>,
     wake: Arc<Notify>,
     last_tick: std::sync::Mutex<TickTimings>,
-    /// When each channel was last sent a test alert.
-    last_test: std::sync::Mutex<HashMap<u64, Timestamp>>,
+    /// When each channel of each holder (the holder's own address too) was last sent a test alert.
+    last_test: std::sync::Mutex<HashMap<(u64, u64), Timestamp>>,
 }
 
 /// Where the time of the last [`AlertEngine::tick_zone`] went.
@@ -319,7 +319,12 @@ impl<S: Store> AlertEngine<S> {
                 .checked_sub(FIRST_TICK_LOOKBACK_DAYS.days())
                 .unwrap_or(today)
         });
-        let local = store.local_programs().await?;
+        let local: Vec<Program> = store
+            .local_programs()
+            .await?
+            .into_iter()
+            .map(catalog::in_force)
+            .collect();
         let mut graces: Vec<u32> = catalog::builtin().iter().map(|p| p.grace_days).collect();
         graces.extend(local.iter().map(|p| p.grace_days));
         // Programs whose cycle ends on a fixed calendar day, by slug (a local one overrides).
@@ -501,6 +506,7 @@ impl<S: Store> AlertEngine<S> {
             return Ok(None);
         };
         let caution = program.caution();
+        let reinstatement = program.reinstatement.as_ref().map(|r| r.describe(&program));
         let text = alert_text(
             &holder.name,
             &program.name,
@@ -508,6 +514,8 @@ impl<S: Store> AlertEngine<S> {
             mark,
             compliance,
             caution.as_deref(),
+            program.grace_days,
+            reinstatement.as_deref(),
         );
         let deliveries = deliveries_for(&store.channels_of(holder.id).await?, holder, now);
         Ok(Some(Alert {
@@ -1032,8 +1040,19 @@ impl<S: Store> AlertEngine<S> {
             team_id: None,
         };
         let mut out = Vec::new();
-        for channel in self.store().channels_of(holder_id).await? {
-            let result = match self.test_allowed(channel.id, now) {
+        let mut channels = self.store().channels_of(holder_id).await?;
+        // As real alerts do: the holder's own address when they have no e-mail channel.
+        if let Some(address) = domain::holder_address(&channels, &holder) {
+            channels.push(Channel {
+                id: HOLDER_EMAIL,
+                holder_id,
+                kind: ChannelKind::Email,
+                target: address.to_string(),
+                secret: String::new(),
+            });
+        }
+        for channel in channels {
+            let result = match self.test_allowed(holder_id, channel.id, now) {
                 Ok(()) => self.send(&channel, &payload, now).await,
                 Err(next) => Err(DeliveryError::transient(format!(
                     "not sent: this channel was tested less than {} s ago; try again at {next}",
@@ -1060,7 +1079,8 @@ impl<S: Store> AlertEngine<S> {
 
     /// Whether `channel` may be sent a test alert at `now` (and if so, notes it); else when
     /// it may next.
-    fn test_allowed(&self, channel: u64, now: Timestamp) -> Result<(), Timestamp> {
+    fn test_allowed(&self, holder: u64, channel: u64, now: Timestamp) -> Result<(), Timestamp> {
+        let channel = (holder, channel);
         let mut last = self
             .inner
             .last_test

@@ -131,7 +131,14 @@ impl<S: Store> BackupService for BackupApi<S> {
     ) -> Result<Response<ExportStream>, Status> {
         let secrets = !request.get_ref().omit_secrets;
         let caller = caller(&request)?;
-        let dump = self.0.service().export(&caller).await?;
+        let service = self.0.service();
+        let dump = match request.get_ref().holder_id.trim() {
+            "" => service.export(&caller).await?,
+            id => {
+                let holder = service.holder_id(&caller, "holder_id", id).await?;
+                service.export_holder(&caller, holder).await?
+            }
+        };
         tracing::info!(
             secrets,
             by = %caller.who(),

@@ -200,6 +200,24 @@ pub(super) struct ProgramLine {
     pub(super) accreditation_required: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) dues: Option<DuesLine>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) local_fields: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) reinstatement: Option<ReinstatementLine>,
+}
+
+/// A program's reinstatement rule.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ReinstatementLine {
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub(super) within_months: u32,
+    #[serde(default, skip_serializing_if = "is_zero_i64")]
+    pub(super) ce_hours_hundredths: i64,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub(super) note: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) sources: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -602,6 +620,17 @@ fn program_line(p: Program) -> ProgramLine {
             amount_cents: d.amount_cents,
             every_months: d.every_months,
             month_offset: d.month_offset,
+        }),
+        local_fields: p
+            .local_fields
+            .iter()
+            .map(|f| f.name().to_string())
+            .collect(),
+        reinstatement: p.reinstatement.map(|r| ReinstatementLine {
+            within_months: r.within_months,
+            ce_hours_hundredths: r.ce_hours.hundredths(),
+            note: r.note,
+            sources: r.sources,
         }),
     }
 }

@@ -9,7 +9,7 @@ use super::format::{
     TokenLine, VERSION,
 };
 use crate::domain::{
-    AccreditationMinimum, ActivityLimit, Alert, AlertSettings, AlertSubject, Alternative, Cap, CapLimit, CapScope, CategoryMinimum, CategoryProgress, Channel, ChannelKind, Confidence, CountedCourse, Course, Credential, Credits, CycleAnchor, CycleOutcome, Delivery, DeliveryState, Dues, FieldError, Format, Holder, IdKind, MAX_NAME_LEN, MAX_TEXT_LEN, MAX_VERIFICATIONS, Mark, PastCycle, Program, RuleField, Status, Unit, Verification, VerificationResult, limits, normalize_category, parse_date, parse_id,
+    AccreditationMinimum, ActivityLimit, Alert, AlertSettings, AlertSubject, Alternative, Cap, CapLimit, CapScope, CategoryMinimum, CategoryProgress, Channel, ChannelKind, Confidence, CountedCourse, Course, Credential, Credits, CycleAnchor, CycleOutcome, Delivery, DeliveryState, Dues, FieldError, Format, Holder, IdKind, MAX_NAME_LEN, MAX_TEXT_LEN, MAX_VERIFICATIONS, Mark, PastCycle, Program, Reinstatement, RuleField, Status, Unit, Verification, VerificationResult, limits, normalize_category, parse_date, parse_id,
 };
 use crate::domain::{HistoryEntry, Role, Team, Token, TokenHash, parse_team_id, parse_token_id};
 use crate::service::import::{DumpChannel, LineError, Lined, ParsedDump};
@@ -288,6 +288,16 @@ fn program_from(l: ProgramLine) -> Result<Program, Vec<FieldError>> {
         ),
         _ => {}
     }
+    let mut local_fields = Vec::new();
+    for name in &l.local_fields {
+        match RuleField::parse(name) {
+            Some(field) => local_fields.push(field),
+            None => f.fail(
+                "program.local_fields",
+                format!("program.local_fields: {name:?} is not a rule field"),
+            ),
+        }
+    }
     let cycle_anchor = cycle_anchor_from(&mut f, l.cycle_anchor.as_deref());
     let activity_limits = l
         .activity_limits
@@ -363,6 +373,13 @@ fn program_from(l: ProgramLine) -> Result<Program, Vec<FieldError>> {
             amount_cents: d.amount_cents,
             every_months: d.every_months,
             month_offset: d.month_offset,
+        }),
+        local_fields,
+        reinstatement: l.reinstatement.map(|r| Reinstatement {
+            within_months: r.within_months,
+            ce_hours: Credits(r.ce_hours_hundredths),
+            note: r.note,
+            sources: r.sources,
         }),
     };
     f.done(program, Program::validate)
@@ -1533,6 +1550,8 @@ mod tests {
             programs: vec![
                 // Only a per-program flag, as before flags per field, and no newer rule.
                 Program {
+                    local_fields: Vec::new(),
+                    reinstatement: None,
                     slug: "old-cpt".into(),
                     body: "Old".into(),
                     name: "Old CPT".into(),
@@ -1560,6 +1579,8 @@ mod tests {
                     notes: String::new(),
                 },
                 Program {
+                    local_fields: Vec::new(),
+                    reinstatement: None,
                     slug: "state-cpt".into(),
                     body: "State".into(),
                     name: "State CPT".into(),

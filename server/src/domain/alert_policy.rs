@@ -182,7 +182,10 @@ fn amount_of(amount: Credits, unit: &str) -> String {
 
 /// The words of an alert for `mark`, from the credential's compliance on the day it is due.
 /// The title starts with the holder's name, so a channel several holders share (a
-/// supervisor's) says whose credential it is.
+/// supervisor's) says whose credential it is. A lapsed credential's alert says when it
+/// expired (with `grace_days`, when its grace period ended) and the program's reinstatement
+/// rule where it has one.
+#[allow(clippy::too_many_arguments)]
 pub fn alert_text(
     holder_name: &str,
     program_name: &str,
@@ -190,6 +193,8 @@ pub fn alert_text(
     mark: Mark,
     compliance: &Compliance,
     caution: Option<&str>,
+    grace_days: u32,
+    reinstatement: Option<&str>,
 ) -> AlertText {
     let met = compliance.remaining == Credits::ZERO;
     let when = match compliance.days_left {
@@ -236,7 +241,23 @@ pub fn alert_text(
     match compliance.status {
         Status::InGrace => body.push("The credential is in its grace period.".into()),
         Status::Expired => {
-            body.push("The grace period has ended; see the body's reinstatement rules.".into())
+            let ended = if grace_days == 0 {
+                format!(
+                    "The credential expired on {} (the program has no grace period).",
+                    compliance.expires_on
+                )
+            } else {
+                let end = compliance
+                    .expires_on
+                    .checked_add(i64::from(grace_days).days())
+                    .unwrap_or(compliance.expires_on);
+                format!("The grace period of {grace_days} days ended on {end}.")
+            };
+            body.push(ended);
+            body.push(match reinstatement {
+                Some(rule) => format!("Reinstatement: {rule}."),
+                None => "See the body's reinstatement rules.".into(),
+            });
         }
         _ => {}
     }

@@ -862,6 +862,8 @@ pub(super) mod tests {
         window_months: u32,
     ) -> Program {
         Program {
+            local_fields: Vec::new(),
+            reinstatement: None,
             slug: slug.into(),
             body: "Body".into(),
             name: format!("Program {slug}"),

@@ -226,6 +226,8 @@ mod tests {
 
     fn per_unit(unit_hours: i64) -> Program {
         Program {
+            local_fields: Vec::new(),
+            reinstatement: None,
             slug: "p".into(),
             body: "Body".into(),
             name: "Program".into(),

@@ -289,6 +289,59 @@ pub struct Dues {
     pub month_offset: i32,
 }
 
+/// How a lapsed credential is reinstated, as the body states it (California: 6 contact
+/// hours within the last 12 months; ASCP: the CE from the last 3 years plus a fee). Words
+/// for a person with the numbers in them: recert shows it when a lapsed credential is
+/// renewed and in `program show`, and does not compute it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reinstatement {
+    /// CE must be completed within this many months before reinstatement (0: not stated).
+    #[serde(default)]
+    pub within_months: u32,
+    /// Contact hours of CE needed, in hundredths; 0: the program's requirement per cycle.
+    #[serde(default)]
+    pub ce_hours: Credits,
+    /// What else the body asks (a fee, a form), or what the rule is called.
+    #[serde(default)]
+    pub note: String,
+    /// Where the rule is published.
+    #[serde(default)]
+    pub sources: Vec<String>,
+}
+
+impl Reinstatement {
+    /// The rule in words for `program`, e.g. "6 contact hours completed within the last 12
+    /// months; renewing an expired California certificate".
+    pub fn describe(&self, program: &Program) -> String {
+        let hours = if self.ce_hours > Credits::ZERO {
+            let unit = if self.ce_hours == Credits(100) {
+                "contact hour"
+            } else {
+                "contact hours"
+            };
+            format!("{} {unit}", self.ce_hours)
+        } else {
+            let unit = &program.unit_name;
+            let s = if program.required == Credits(100) || unit.ends_with('s') {
+                ""
+            } else {
+                "s"
+            };
+            format!("the cycle's requirement ({} {unit}{s})", program.required)
+        };
+        let mut text = match self.within_months {
+            0 => format!("{hours} of CE"),
+            n => format!("{hours} completed within the last {n} months"),
+        };
+        if !self.note.is_empty() {
+            text.push_str("; ");
+            text.push_str(&self.note);
+        }
+        text
+    }
+}
+
 /// A credential type and its renewal rules.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Program {
@@ -357,6 +410,9 @@ pub struct Program {
     /// Recurring dues, if any.
     #[serde(default)]
     pub dues: Option<Dues>,
+    /// How a lapsed credential is reinstated, where the body states it.
+    #[serde(default)]
+    pub reinstatement: Option<Reinstatement>,
     /// Where the numbers come from.
     #[serde(default)]
     pub sources: Vec<String>,
@@ -366,6 +422,13 @@ pub struct Program {
     /// Free-form notes shown with the program.
     #[serde(default)]
     pub notes: String,
+    /// For a local override of a built-in program: the rules it overrides. Every other rule
+    /// (and the body, name, sources, notes and uncertain flags) is read from the built-in
+    /// program in force, so a catalog update reaches them ([`Program::over`]). Empty for a
+    /// built-in or custom program, and for an override that replaces every field (`program
+    /// add` on a built-in slug).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub local_fields: Vec<RuleField>,
 }
 
 fn yes() -> bool {
@@ -373,6 +436,52 @@ fn yes() -> bool {
 }
 
 impl Program {
+    /// The rules `program edit` can override one by one, in `Program`'s order.
+    pub const OVERRIDABLE: [RuleField; 9] = [
+        RuleField::CycleMonths,
+        RuleField::CeWindowMonths,
+        RuleField::UnitHours,
+        RuleField::Required,
+        RuleField::CategoryMinimums,
+        RuleField::Caps,
+        RuleField::GraceDays,
+        RuleField::SharesCourses,
+        RuleField::AcceptedAccreditations,
+    ];
+
+    /// The program in force for this stored local program, given the built-in one of its
+    /// slug: itself when it names no local fields (a custom program or a full override),
+    /// else `builtin` with only the local fields taken from it. The built-in's uncertain flags
+    /// stay, except on the local fields (those are the user's numbers, shown as local).
+    pub fn over(&self, builtin: &Program) -> Program {
+        if self.local_fields.is_empty() {
+            return self.clone();
+        }
+        let mut p = builtin.clone();
+        for &field in &self.local_fields {
+            match field {
+                RuleField::CycleMonths => p.cycle_months = self.cycle_months,
+                RuleField::CeWindowMonths => p.ce_window_months = self.ce_window_months,
+                RuleField::UnitHours => p.unit_hours = self.unit_hours,
+                RuleField::Required => p.required = self.required,
+                RuleField::CategoryMinimums => {
+                    p.category_minimums = self.category_minimums.clone();
+                }
+                RuleField::Caps => p.caps = self.caps.clone(),
+                RuleField::GraceDays => p.grace_days = self.grace_days,
+                RuleField::SharesCourses => p.shares_courses = self.shares_courses,
+                RuleField::AcceptedAccreditations => {
+                    p.accepted_accreditations = self.accepted_accreditations.clone();
+                }
+                // Refused by `validate`; a stored one (from a later build) keeps the built-in.
+                _ => {}
+            }
+        }
+        p.uncertain.retain(|f| !self.local_fields.contains(f));
+        p.local_fields = self.local_fields.clone();
+        p
+    }
+
     /// Converts an amount in this program's unit to contact hours (saturating, as
     /// [`Unit::to_hours`](super::Unit::to_hours)).
     pub fn to_hours(&self, amount: Credits) -> Credits {

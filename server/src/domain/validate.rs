@@ -324,6 +324,23 @@ impl Program {
         check.text("program.name", &self.name, true, MAX_NAME_LEN);
         check.text("program.unit", &self.unit_name, true, 64);
         check.text("program.notes", &self.notes, false, MAX_TEXT_LEN);
+        for (i, field) in self.local_fields.iter().enumerate() {
+            if !Program::OVERRIDABLE.contains(field) {
+                check.fail(
+                    "program.local_fields",
+                    format!(
+                        "program.local_fields: {} cannot be overridden on its own (one of: {})",
+                        field.name(),
+                        Program::OVERRIDABLE.map(|f| f.name()).join(", ")
+                    ),
+                );
+            } else if self.local_fields[..i].contains(field) {
+                check.fail(
+                    "program.local_fields",
+                    format!("program.local_fields: {} is named twice", field.name()),
+                );
+            }
+        }
         if !(1..=120).contains(&self.cycle_months) {
             check.fail(
                 "program.cycle_months",
@@ -398,6 +415,41 @@ impl Program {
         }
         self.validate_rules(&mut check);
         self.validate_sizes(&mut check);
+        if let Some(r) = &self.reinstatement {
+            check.text("program.reinstatement.note", &r.note, false, MAX_TEXT_LEN);
+            if r.within_months > 1200 {
+                check.fail(
+                    "program.reinstatement.within_months",
+                    "program.reinstatement.within_months must be at most 1200",
+                );
+            }
+            if r.ce_hours < Credits::ZERO || r.ce_hours > Credits::whole(1000) {
+                check.fail(
+                    "program.reinstatement.ce_hours",
+                    "program.reinstatement.ce_hours must be between 0 and 1000",
+                );
+            }
+            if r.sources.len() > limits::MAX_SOURCES {
+                check.fail(
+                    "program.reinstatement.sources",
+                    format!(
+                        "program.reinstatement.sources may hold at most {} entries",
+                        limits::MAX_SOURCES
+                    ),
+                );
+            }
+            for (i, s) in r.sources.iter().enumerate() {
+                if !(s.starts_with("https://") || s.starts_with("http://"))
+                    || s.len() > 500
+                    || s.chars().any(char::is_control)
+                {
+                    check.fail(
+                        "program.reinstatement.sources",
+                        format!("program.reinstatement.sources[{i}] must be an http(s) URL"),
+                    );
+                }
+            }
+        }
         for (i, s) in self.sources.iter().enumerate() {
             if !(s.starts_with("https://") || s.starts_with("http://"))
                 || s.len() > 500
@@ -959,6 +1011,8 @@ mod tests {
 
     fn program() -> Program {
         Program {
+            local_fields: Vec::new(),
+            reinstatement: None,
             slug: "ascp-pbt".into(),
             body: "ASCP BOC".into(),
             name: "Phlebotomy Technician".into(),

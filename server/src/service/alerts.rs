@@ -378,6 +378,14 @@ impl<S: Store> Service<S> {
             }
         }
         let channel = self.store_as(caller).create_channel(channel).await?;
+        self.reach_through(&channel).await?;
+        self.wake_alerts();
+        Ok(channel)
+    }
+
+    /// Gives the holder's undeliverable alerts a delivery through `channel`, new in the
+    /// store (by `notify add` or by an import); alerts that reach someone are left alone.
+    pub(super) async fn reach_through(&self, channel: &Channel) -> ServiceResult<()> {
         let now = self.clock.now();
         let reached = self
             .store
@@ -388,8 +396,7 @@ impl<S: Store> Service<S> {
         if reached > 0 {
             tracing::info!(channel = %IdKind::Channel.format(channel.id), alerts = reached, "undeliverable alerts now go to the new channel");
         }
-        self.wake_alerts();
-        Ok(channel)
+        Ok(())
     }
 
     /// Gives the holder's undeliverable alerts a delivery to their own e-mail address, once

@@ -9,7 +9,7 @@
 use super::holders::HolderRef;
 use super::{Caller, Service, ServiceError, ServiceResult};
 use crate::domain::{Course, Credits, Format, IdKind, Unit};
-use crate::store::{Cursor, Page, Store};
+use crate::store::{Conflict, Cursor, Page, Store, StoreError};
 use jiff::civil::Date;
 
 /// A course to log.
@@ -151,29 +151,44 @@ impl<S: Store> Service<S> {
                 evidence: new.evidence.clone(),
             };
             course.validate(today)?;
-            if !new.allow_duplicate
-                && let Some(twin) = self
-                    .store
-                    .courses_on(holder.id, course.completed_on)
-                    .await?
-                    .into_iter()
-                    .find(|c| c.same_as(&course))
-            {
-                return Err(ServiceError::AlreadyExists(format!(
-                    "{} ({}) has {} (same title, date and amount); log it anyway with allow_duplicate",
-                    holder.name,
-                    IdKind::Holder.format(holder.id),
-                    IdKind::Course.format(twin.id)
-                )));
-            }
             courses.push(course);
         }
-        let created = self.store_as(caller).create_courses(courses).await?;
+        // The twin check runs in the store's write (as for one course), so two identical
+        // group logs at the same instant cannot both pass it.
+        let created = match self
+            .store_as(caller)
+            .create_courses(courses, !new.allow_duplicate)
+            .await
+        {
+            Ok(created) => created,
+            Err(StoreError::Conflict(Conflict::DuplicateCourse { twin })) => {
+                return Err(self.twin_refusal(twin).await);
+            }
+            Err(e) => return Err(e.into()),
+        };
         tracing::debug!(courses = created.len(), "group course logged");
         for id in ids {
             self.after_change(id).await;
         }
         Ok(created)
+    }
+
+    /// The refusal of a group log because a holder has course `twin` (same title, date and
+    /// amount), naming the holder; 0: the group named one holder twice with the same course.
+    async fn twin_refusal(&self, twin: u64) -> ServiceError {
+        let holder = match self.store.course(twin).await {
+            Ok(c) => self.store.holder(c.holder_id).await.ok(),
+            Err(_) => None,
+        };
+        match holder {
+            Some(h) => ServiceError::AlreadyExists(format!(
+                "{} ({}) has {} (same title, date and amount); log it anyway with allow_duplicate",
+                h.name,
+                IdKind::Holder.format(h.id),
+                IdKind::Course.format(twin)
+            )),
+            None => StoreError::Conflict(Conflict::DuplicateCourse { twin }).into(),
+        }
     }
 
     /// A course by id.

@@ -256,8 +256,15 @@ impl<S: Store> Service<S> {
                 .expires_on
                 .checked_add(i64::from(program.grace_days + 1).days())
                 .unwrap_or(closing.expires_on);
-            let rule = match catalog::reinstatement(&program.slug) {
-                Some(r) => format!("; {} ({})", r.rule, r.sources.join(", ")),
+            let rule = match &program.reinstatement {
+                Some(r) if r.sources.is_empty() => {
+                    format!("; reinstatement: {}", r.describe(program))
+                }
+                Some(r) => format!(
+                    "; reinstatement: {} ({})",
+                    r.describe(program),
+                    r.sources.join(", ")
+                ),
                 None => String::new(),
             };
             return Err(ServiceError::FailedPrecondition(format!(

@@ -276,7 +276,20 @@ impl<S: Store> Service<S> {
             name: caller.who(),
             at: self.clock.now(),
         };
+        let channels: Vec<Channel> = dump
+            .channels
+            .iter()
+            .map(|l| l.record.channel.clone())
+            .collect();
         let summary = import_as(self.store(), dump, &self.builtin_slugs(), Some(actor)).await?;
+        // A channel the dump brings reaches the holder's undeliverable alerts, as one added
+        // by `notify add` does (a channel the store already had reaches none: its alerts
+        // have a delivery through it).
+        for channel in &channels {
+            if let Err(e) = self.reach_through(channel).await {
+                tracing::warn!(channel = %IdKind::Channel.format(channel.id), error = %e, "imported channel: undeliverable alerts not given a delivery");
+            }
+        }
         self.wake_alerts();
         Ok(summary)
     }

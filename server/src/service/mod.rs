@@ -142,6 +142,47 @@ impl<S: Store> Service<S> {
         Ok(self.store.dump().await?)
     }
 
+    /// The records of one holder as a dump (trial 2.18): the holder, their credentials,
+    /// courses, channels, alerts, alert settings and history, and the local programs their
+    /// credentials use; nothing of any other holder (no tokens, no teams, no other holder's
+    /// zone). Anyone who may see the holder may export them: an admin, a supervisor of one of
+    /// their teams, the holder's own token (another holder is "not found").
+    pub async fn export_holder(
+        &self,
+        caller: &Caller,
+        holder_id: u64,
+    ) -> ServiceResult<crate::store::Dump> {
+        let holder = self.holder(caller, holder_id).await?;
+        tracing::info!(by = %caller.who(), holder = %IdKind::Holder.format(holder_id), "exporting one holder");
+        let mut dump = self.store.dump().await?;
+        dump.holders.retain(|h| h.id == holder_id);
+        dump.default_holder = dump.default_holder.filter(|&h| h == holder_id);
+        dump.credentials.retain(|c| c.holder_id == holder_id);
+        let credentials: std::collections::BTreeSet<u64> =
+            dump.credentials.iter().map(|c| c.id).collect();
+        let programs: std::collections::BTreeSet<&str> = dump
+            .credentials
+            .iter()
+            .map(|c| c.program.as_str())
+            .collect();
+        dump.programs.retain(|p| programs.contains(p.slug.as_str()));
+        dump.courses.retain(|c| c.holder_id == holder_id);
+        dump.channels.retain(|c| c.holder_id == holder_id);
+        dump.alert_settings.retain(|(scope, _)| match scope {
+            crate::store::SettingsScope::Holder(h) => *h == holder_id,
+            crate::store::SettingsScope::Credential(c) => credentials.contains(c),
+            crate::store::SettingsScope::Program(_) => false,
+        });
+        dump.alerts.retain(|a| a.holder_id == holder_id);
+        dump.last_ticks
+            .retain(|(zone, _)| *zone == holder.time_zone);
+        dump.dirty_credentials.retain(|c| credentials.contains(c));
+        dump.tokens.clear();
+        dump.teams.clear();
+        dump.history.retain(|h| h.holder_id == Some(holder_id));
+        Ok(dump)
+    }
+
     /// Wakes the alert engine.
     pub fn wake_alerts(&self) {
         self.wake.notify_one();

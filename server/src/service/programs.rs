@@ -1,9 +1,9 @@
 //! Programs: the built-in catalog, custom programs and local overrides of built-in ones, and
 //! which of them is in force for a slug.
 
-use super::{Caller, Service, ServiceResult};
+use super::{Caller, Service, ServiceError, ServiceResult};
 use crate::catalog;
-use crate::domain::Program;
+use crate::domain::{FieldError, Program};
 use crate::store::{Cursor, Page, Store, StoreError};
 
 /// Where the program in force for a slug comes from.
@@ -38,6 +38,22 @@ impl ProgramEntry {
     }
 }
 
+/// Validates `program`, and that only an override of a built-in program names local fields.
+fn check_local_fields(program: &Program) -> ServiceResult<()> {
+    program.validate()?;
+    if !program.local_fields.is_empty() && catalog::find(&program.slug).is_none() {
+        return Err(ServiceError::Invalid(vec![FieldError::new(
+            "program.local_fields",
+            format!(
+                "program.local_fields: {} is not a built-in program; only an override of one \
+                 names local fields",
+                program.slug
+            ),
+        )]));
+    }
+    Ok(())
+}
+
 impl<S: Store> Service<S> {
     /// The program in force for `slug`, with where it comes from.
     pub async fn get_program(&self, _caller: &Caller, slug: &str) -> ServiceResult<ProgramEntry> {
@@ -67,7 +83,11 @@ impl<S: Store> Service<S> {
             .collect();
         let mut all: Vec<ProgramEntry> = builtin
             .into_iter()
-            .chain(local.into_iter().map(|l| ProgramEntry::new(l, true)))
+            .chain(
+                local
+                    .into_iter()
+                    .map(|l| ProgramEntry::new(catalog::in_force(l), true)),
+            )
             .filter(|p| after.as_deref().is_none_or(|a| p.program.slug.as_str() > a))
             .collect();
         all.sort_by(|a, b| a.program.slug.cmp(&b.program.slug));
@@ -89,10 +109,10 @@ impl<S: Store> Service<S> {
         program: Program,
     ) -> ServiceResult<ProgramEntry> {
         caller.require_admin("adding a program")?;
-        program.validate()?;
+        check_local_fields(&program)?;
         let stored = self.store_as(caller).put_program(program, true).await?;
         tracing::info!(program = %stored.slug, by = %caller.who(), "local program created");
-        Ok(ProgramEntry::new(stored, true))
+        Ok(ProgramEntry::new(catalog::in_force(stored), true))
     }
 
     /// Replaces a local program.
@@ -102,10 +122,10 @@ impl<S: Store> Service<S> {
         program: Program,
     ) -> ServiceResult<ProgramEntry> {
         caller.require_admin("changing a program")?;
-        program.validate()?;
+        check_local_fields(&program)?;
         let stored = self.store_as(caller).put_program(program, false).await?;
         tracing::info!(program = %stored.slug, by = %caller.who(), "local program changed");
-        Ok(ProgramEntry::new(stored, true))
+        Ok(ProgramEntry::new(catalog::in_force(stored), true))
     }
 
     /// Deletes a local program. A custom one is refused while credentials use it; deleting an

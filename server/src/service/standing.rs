@@ -23,7 +23,7 @@ pub enum StandingError {
 /// The program in force for `slug`: a local one, else the built-in one.
 pub async fn program<S: Records>(store: &S, slug: &str) -> Result<Option<Program>, StoreError> {
     if let Some(p) = store.local_program(slug).await? {
-        return Ok(Some(p));
+        return Ok(Some(catalog::in_force(p)));
     }
     Ok(catalog::find(slug).cloned())
 }

@@ -314,10 +314,13 @@ pub trait Records: Send + Sync {
     fn create_course(&self, course: Course) -> impl Future<Output = Result<Course>> + Send;
     /// Creates several courses (one in-service for a team) in one transaction, all or
     /// nothing, with ids in the order given; each holder must exist and pinned credentials
-    /// must be theirs.
+    /// must be theirs. When `distinct`, refuses them all ([`Conflict::DuplicateCourse`]) if a
+    /// holder has a twin of theirs ([`Course::same_as`]), checked in the write itself, as
+    /// [`Records::create_distinct_course`] does.
     fn create_courses(
         &self,
         courses: Vec<Course>,
+        distinct: bool,
     ) -> impl Future<Output = Result<Vec<Course>>> + Send;
 
     /// Like [`Records::create_course`], but refuses ([`Conflict::DuplicateCourse`]) a course

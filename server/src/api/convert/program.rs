@@ -4,7 +4,7 @@ use super::super::{ApiError, ApiResult};
 use super::format;
 use crate::domain::{
     AccreditationMinimum, ActivityLimit, Alternative, Cap, CapLimit, CapScope, CategoryMinimum,
-    Confidence, Credits, CycleAnchor, Dues, Program, RuleField, normalize_category,
+    Confidence, Credits, CycleAnchor, Dues, Program, Reinstatement, RuleField, normalize_category,
 };
 use crate::service::{Origin, ProgramEntry};
 use recert_proto::v1 as pb;
@@ -75,6 +75,17 @@ impl From<&ProgramEntry> for pb::Program {
             builtin: entry.origin == Origin::BuiltIn,
             overrides_builtin: entry.origin == Origin::Override,
             uncertain: p.uncertain.iter().map(|f| f.name().to_string()).collect(),
+            local_fields: p
+                .local_fields
+                .iter()
+                .map(|f| f.name().to_string())
+                .collect(),
+            reinstatement: p.reinstatement.as_ref().map(|r| pb::Reinstatement {
+                within_months: i32::try_from(r.within_months).unwrap_or(i32::MAX),
+                ce_hours_hundredths: r.ce_hours.0,
+                note: r.note.clone(),
+                sources: r.sources.clone(),
+            }),
             cycle_anchor: p.cycle_anchor.text(),
             ce_window_years_before: i32::try_from(p.ce_window_years_before).unwrap_or(i32::MAX),
             first_cycle_per_month_hundredths: p.first_cycle_per_month.0,
@@ -345,6 +356,36 @@ impl TryFrom<pb::Program> for Program {
             accreditation_minimums,
             accreditation_required: p.accreditation_required,
             dues,
+            local_fields: p
+                .local_fields
+                .iter()
+                .map(|name| {
+                    RuleField::parse(name).ok_or_else(|| {
+                        ApiError::invalid(
+                            "program.local_fields",
+                            format!("program.local_fields: {name:?} is not a rule field"),
+                        )
+                    })
+                })
+                .collect::<ApiResult<_>>()?,
+            reinstatement: p
+                .reinstatement
+                .as_ref()
+                .map(|r| {
+                    Ok::<_, ApiError>(Reinstatement {
+                        within_months: non_negative(
+                            "program.reinstatement.within_months",
+                            r.within_months,
+                        )?,
+                        ce_hours: credits(
+                            "program.reinstatement.ce_hours_hundredths",
+                            r.ce_hours_hundredths,
+                        )?,
+                        note: r.note.trim().to_string(),
+                        sources: r.sources.iter().map(|s| s.trim().to_string()).collect(),
+                    })
+                })
+                .transpose()?,
         })
     }
 }

@@ -670,9 +670,42 @@ impl Records for PgStore {
         self.insert_course(course, true).await
     }
 
-    async fn create_courses(&self, courses: Vec<Course>) -> Result<Vec<Course>> {
+    async fn create_courses(&self, courses: Vec<Course>, distinct: bool) -> Result<Vec<Course>> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
+        if distinct {
+            // Lock the holders' rows first, in id order (so two group logs never wait on
+            // each other in a cycle), as a single distinct course locks its holder's: the
+            // twin checks of one holder then run one after the other.
+            let mut ids: Vec<u64> = courses.iter().map(|c| c.holder_id).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            for id in ids {
+                holder_in(&tx, id, true).await?;
+            }
+            for (i, course) in courses.iter().enumerate() {
+                let same_day = query(
+                    &tx,
+                    "SELECT body FROM courses WHERE holder_id = $1 AND completed_on = $2 ORDER BY id",
+                    &[&sql_id(course.holder_id), &day(course.completed_on)],
+                )
+                .await?
+                .iter()
+                .map(|r| body(r, 0))
+                .collect::<Result<Vec<Course>>>()?;
+                if let Some(twin) = same_day.iter().find(|c| c.same_as(course)) {
+                    return Err(StoreError::Conflict(Conflict::DuplicateCourse {
+                        twin: twin.id,
+                    }));
+                }
+                if courses[..i]
+                    .iter()
+                    .any(|c| c.holder_id == course.holder_id && c.same_as(course))
+                {
+                    return Err(StoreError::Conflict(Conflict::DuplicateCourse { twin: 0 }));
+                }
+            }
+        }
         let mut created = Vec::with_capacity(courses.len());
         let mut holders = Vec::with_capacity(courses.len());
         for mut course in courses {

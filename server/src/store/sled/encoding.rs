@@ -26,8 +26,7 @@ use crate::domain::{
     Assessment, AssessmentResult, Cap, CapLimit, CapScope, CategoryMinimum, CategoryProgress,
     Channel, ChannelKind, CompetencySkill, Confidence, CountedCourse, Course, Credential, Credits,
     CycleAnchor, CycleOutcome, Delivery, DeliveryState, Dues, Format, HistoryEntry, Holder, Mark,
-    MonthDay, PastCycle, Program, Role, RuleField, Status, Team, Token, Unit, Verification,
-    VerificationResult,
+    MonthDay, PastCycle, Program, Reinstatement, Role, RuleField, Status, Team, Token, Unit, Verification, VerificationResult,
 };
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
@@ -1407,6 +1406,61 @@ pub(crate) struct StoredProgram {
     accreditation_required: bool,
     #[prost(message, optional, tag = "26")]
     dues: Option<StoredDues>,
+    /// The rules a partial override of a built-in program overrides (absent before
+    /// `program edit`: a full override, or a custom program).
+    #[prost(enumeration = "StoredRuleField", repeated, tag = "27")]
+    local_fields: Vec<i32>,
+    /// Absent before reinstatement rules were program fields: no rule.
+    #[prost(message, optional, tag = "28")]
+    reinstatement: Option<StoredReinstatement>,
+}
+
+/// Storage message of a [`Reinstatement`].
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct StoredReinstatement {
+    #[prost(uint32, tag = "1")]
+    within_months: u32,
+    /// Hundredths of a contact hour.
+    #[prost(int64, tag = "2")]
+    ce_hours: i64,
+    #[prost(string, tag = "3")]
+    note: String,
+    #[prost(string, repeated, tag = "4")]
+    sources: Vec<String>,
+}
+
+impl From<&Reinstatement> for StoredReinstatement {
+    fn from(r: &Reinstatement) -> Self {
+        let Reinstatement {
+            within_months,
+            ce_hours: Credits(ce_hours),
+            note,
+            sources,
+        } = r;
+        StoredReinstatement {
+            within_months: *within_months,
+            ce_hours: *ce_hours,
+            note: note.clone(),
+            sources: sources.clone(),
+        }
+    }
+}
+
+impl From<StoredReinstatement> for Reinstatement {
+    fn from(r: StoredReinstatement) -> Self {
+        let StoredReinstatement {
+            within_months,
+            ce_hours,
+            note,
+            sources,
+        } = r;
+        Reinstatement {
+            within_months,
+            ce_hours: Credits(ce_hours),
+            note,
+            sources,
+        }
+    }
 }
 
 impl Stored for Program {
@@ -1440,6 +1494,8 @@ impl Stored for Program {
             sources,
             uncertain,
             notes,
+            local_fields,
+            reinstatement,
         } = self;
         StoredProgram {
             slug: slug.clone(),
@@ -1477,6 +1533,11 @@ impl Stored for Program {
                 .collect(),
             accreditation_required: *accreditation_required,
             dues: dues.as_ref().map(StoredDues::from),
+            local_fields: local_fields
+                .iter()
+                .map(|&f| StoredRuleField::from(f).into())
+                .collect(),
+            reinstatement: reinstatement.as_ref().map(StoredReinstatement::from),
         }
     }
 
@@ -1508,6 +1569,8 @@ impl Stored for Program {
             accreditation_minimums,
             accreditation_required,
             dues,
+            local_fields,
+            reinstatement,
         } = message;
         let overall = confidence("confidence", confidence_number)?;
         Ok(Program {
@@ -1542,6 +1605,14 @@ impl Stored for Program {
             sources,
             uncertain: uncertain_fields(overall, uncertain),
             notes,
+            // A field a later build overrides and this one does not know is read from the
+            // built-in program instead.
+            local_fields: local_fields
+                .into_iter()
+                .map(rule_field)
+                .filter(|&f| f != RuleField::Unspecified)
+                .collect(),
+            reinstatement: reinstatement.map(Into::into),
         })
     }
 }
@@ -2140,6 +2211,8 @@ mod tests {
     /// default, and "uncertain" without saying which rule.
     fn program() -> Program {
         Program {
+            local_fields: Vec::new(),
+            reinstatement: None,
             slug: "local-cpt".into(),
             body: "NHA".into(),
             name: "Certified Phlebotomy Technician (local)".into(),
@@ -2497,6 +2570,10 @@ mod tests {
                 ..alert()
             });
         }
+        round_trip(&Program {
+            local_fields: vec![RuleField::UnitHours, RuleField::GraceDays],
+            ..program()
+        });
         round_trip(&Program {
             cycle_months: u32::MAX,
             unit_hours: Credits(i64::MIN),

@@ -855,15 +855,38 @@ impl SledStore {
             .await
     }
 
-    /// Creates several courses in one transaction (all or nothing), ids in the order given.
-    pub async fn create_courses(&self, courses: Vec<Course>) -> Result<Vec<Course>> {
+    /// Creates several courses in one transaction (all or nothing), ids in the order given;
+    /// when `distinct`, none if a holder has a twin of theirs (in the store or earlier in
+    /// `courses`), checked under the write lock, which the course batches take too.
+    pub async fn create_courses(
+        &self,
+        courses: Vec<Course>,
+        distinct: bool,
+    ) -> Result<Vec<Course>> {
         if courses.is_empty() {
             return Ok(courses);
         }
         self.write(move |store, tx| {
-            for course in &courses {
+            for (i, course) in courses.iter().enumerate() {
                 store.holder(course.holder_id)?;
                 store.check_pins(course)?;
+                if distinct {
+                    if let Some(twin) = store
+                        .courses_on(course.holder_id, course.completed_on)?
+                        .iter()
+                        .find(|c| c.same_as(course))
+                    {
+                        return Err(StoreError::Conflict(Conflict::DuplicateCourse {
+                            twin: twin.id,
+                        }));
+                    }
+                    if courses[..i]
+                        .iter()
+                        .any(|c| c.holder_id == course.holder_id && c.same_as(course))
+                    {
+                        return Err(StoreError::Conflict(Conflict::DuplicateCourse { twin: 0 }));
+                    }
+                }
             }
             let first = tx.reserve_ids(store, IdKind::Course, courses.len() as u64)?;
             let mut created = Vec::with_capacity(courses.len());

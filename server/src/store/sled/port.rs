@@ -130,8 +130,9 @@ impl Records for SledStore {
     fn create_courses(
         &self,
         courses: Vec<Course>,
+        distinct: bool,
     ) -> impl Future<Output = Result<Vec<Course>>> + Send {
-        SledStore::create_courses(self, courses)
+        SledStore::create_courses(self, courses, distinct)
     }
 
     fn create_distinct_course(

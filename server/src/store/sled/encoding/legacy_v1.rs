@@ -362,6 +362,8 @@ impl From<Program> for domain::Program {
             sources,
             uncertain,
             notes,
+            local_fields: Vec::new(),
+            reinstatement: None,
         }
     }
 }
