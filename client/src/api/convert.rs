@@ -8,6 +8,7 @@ use jiff::civil::Date;
 use recert_proto::v1 as pb;
 
 use crate::credits::Credits;
+use crate::model::Verification;
 use crate::model::{
     AccreditationMinimumRule, ActivityLimitRule, AlternativeRule, ClosedCycle, CountedCourse,
     DuesRule, NotCounted, ReinstatementRule,
@@ -18,7 +19,6 @@ use crate::model::{
     CredentialMute, Deadline, Delivery, Holder, HolderChanges, ImportReport, NewChannel, NewCourse,
     NewCredential, NewHolder, PastCycle, Program, ProgramDraft, TeamStatusRow, TestAlertReport,
 };
-use crate::model::Verification;
 
 /// `None` for the empty string proto3 uses for "not set".
 fn optional(text: String) -> Option<String> {

@@ -9,7 +9,12 @@ use super::format::{
     TokenLine, VERSION,
 };
 use crate::domain::{
-    AccreditationMinimum, ActivityLimit, Alert, AlertSettings, AlertSubject, Alternative, Cap, CapLimit, CapScope, CategoryMinimum, CategoryProgress, Channel, ChannelKind, Confidence, CountedCourse, Course, Credential, Credits, CycleAnchor, CycleOutcome, Delivery, DeliveryState, Dues, FieldError, Format, Holder, IdKind, MAX_NAME_LEN, MAX_TEXT_LEN, MAX_VERIFICATIONS, Mark, PastCycle, Program, Reinstatement, RuleField, Status, Unit, Verification, VerificationResult, limits, normalize_category, parse_date, parse_id,
+    AccreditationMinimum, ActivityLimit, Alert, AlertSettings, AlertSubject, Alternative, Cap,
+    CapLimit, CapScope, CategoryMinimum, CategoryProgress, Channel, ChannelKind, Confidence,
+    CountedCourse, Course, Credential, Credits, CycleAnchor, CycleOutcome, Delivery, DeliveryState,
+    Dues, FieldError, Format, Holder, IdKind, MAX_NAME_LEN, MAX_TEXT_LEN, MAX_VERIFICATIONS, Mark,
+    PastCycle, Program, Reinstatement, RuleField, Status, Unit, Verification, VerificationResult,
+    limits, normalize_category, parse_date, parse_id,
 };
 use crate::domain::{HistoryEntry, Role, Team, Token, TokenHash, parse_team_id, parse_token_id};
 use crate::service::import::{DumpChannel, LineError, Lined, ParsedDump};

@@ -10,7 +10,6 @@
 
 use super::holders::HolderRef;
 use super::{Caller, Service, ServiceError, ServiceResult};
-use crate::catalog;
 use crate::domain::{
     Credential, Credits, CycleOutcome, IdKind, PastCycle, Role, Status, Verification,
     VerificationResult,

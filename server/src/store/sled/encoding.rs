@@ -26,7 +26,8 @@ use crate::domain::{
     Assessment, AssessmentResult, Cap, CapLimit, CapScope, CategoryMinimum, CategoryProgress,
     Channel, ChannelKind, CompetencySkill, Confidence, CountedCourse, Course, Credential, Credits,
     CycleAnchor, CycleOutcome, Delivery, DeliveryState, Dues, Format, HistoryEntry, Holder, Mark,
-    MonthDay, PastCycle, Program, Reinstatement, Role, RuleField, Status, Team, Token, Unit, Verification, VerificationResult,
+    MonthDay, PastCycle, Program, Reinstatement, Role, RuleField, Status, Team, Token, Unit,
+    Verification, VerificationResult,
 };
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
