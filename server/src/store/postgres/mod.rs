@@ -14,6 +14,7 @@
 //! CockroachDB has all of these.
 
 mod access;
+mod batch;
 mod check;
 mod lease;
 mod outbox;
@@ -288,6 +289,29 @@ pub(crate) async fn next_id<C: GenericClient + Sync>(client: &C, kind: IdKind) -
         .try_get(0)
         .map_err(db_err)?;
     Ok(read_sql_id(id))
+}
+
+/// `n` next ids of `kind` in one query, ascending.
+pub(crate) async fn next_ids<C: GenericClient + Sync>(
+    client: &C,
+    kind: IdKind,
+    n: usize,
+) -> Result<Vec<u64>> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT nextval('{}') FROM generate_series(1, $1::INT)",
+        sequence(kind)
+    );
+    let count = i32::try_from(n).unwrap_or(i32::MAX);
+    let mut ids = query(client, &sql, &[&count])
+        .await?
+        .iter()
+        .map(|r| r.try_get::<_, i64>(0).map(read_sql_id).map_err(db_err))
+        .collect::<Result<Vec<u64>>>()?;
+    ids.sort_unstable();
+    Ok(ids)
 }
 
 /// Builds the TLS connector: roots from `sslrootcert` (a PEM file) when given, else the
