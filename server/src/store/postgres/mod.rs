@@ -103,9 +103,25 @@ pub(crate) fn db_err(e: tokio_postgres::Error) -> StoreError {
                 StoreError::Storage(format!("{code}: {}", db.message()))
             }
         }
-        None if e.code().is_none() => StoreError::Unavailable(e.to_string()),
-        None => StoreError::Storage(e.to_string()),
+        None if e.code().is_none() => StoreError::Unavailable(with_causes(&e)),
+        None => StoreError::Storage(with_causes(&e)),
     }
+}
+
+/// An error with its causes, `outer: inner: ...` (the driver's own message leaves out why a
+/// TLS handshake failed, e.g. that the server's certificate is not signed by the CA given).
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.ends_with(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 /// Whether `e` is a violation of the constraint `name`.
