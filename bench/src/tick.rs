@@ -103,8 +103,12 @@ pub struct TickSize {
     /// One small durable store write (`Store::set_last_tick`), one at a time, after the
     /// ticks.
     pub durable_write: Latency,
-    /// The reads a tick makes per due credential, replayed after the ticks, mean µs each.
+    /// The reads a tick made per due credential before they were batched, replayed one by
+    /// one after the ticks, mean µs each.
     pub reads_us: EvaluationReads,
+    /// The batched reads the tick makes now (`BatchReads`, one call per kind of record for
+    /// all the due credentials of a tick), replayed after the ticks: µs per due credential.
+    pub batched_reads_us: f64,
 }
 
 /// Median milliseconds of each phase of the steady ticks.
@@ -198,6 +202,34 @@ async fn evaluation_reads<S: Store>(store: &S, ids: &[u64]) -> Result<Evaluation
         *slot /= n;
     }
     Ok(r)
+}
+
+/// Replays the batched reads of `AlertEngine::evaluate_page` for the credentials in `ids`
+/// (one page), µs per credential.
+async fn batched_reads<S: Store>(store: &S, ids: &[u64]) -> Result<f64> {
+    let t = Instant::now();
+    let credentials = store.credentials_by_id(ids).await?;
+    let mut holders: Vec<u64> = credentials.iter().map(|c| c.holder_id).collect();
+    holders.sort_unstable();
+    holders.dedup();
+    store.holders_by_id(&holders).await?;
+    let mut scopes = Vec::with_capacity(ids.len() * 3);
+    let mut keys = Vec::with_capacity(ids.len());
+    for c in &credentials {
+        scopes.push(SettingsScope::Credential(c.id));
+        scopes.push(SettingsScope::Holder(c.holder_id));
+        scopes.push(SettingsScope::Program(c.program.clone()));
+        keys.push(recertd::domain::DedupeKey::Credential {
+            credential_id: c.id,
+            expires_on: c.expires_on,
+            threshold_days: 30,
+        });
+    }
+    store.alert_settings_many(&scopes).await?;
+    store.alerts_enqueued(&keys).await?;
+    store.records_of(&holders).await?;
+    store.channels_of_many(&holders).await?;
+    Ok(t.elapsed().as_secs_f64() * 1e6 / ids.len().max(1) as f64)
 }
 
 /// Ticks over every size, and the ratio of the largest to the smallest.
@@ -439,6 +471,8 @@ async fn measure<S: Store>(
     }
 
     let reads_us = evaluation_reads(&store, &due_ids).await?;
+    let batched_reads_us =
+        batched_reads(&store, &due_ids[..due_ids.len().min(options.due as usize)]).await?;
 
     store.close().await?;
     Ok(TickSize {
@@ -459,6 +493,7 @@ async fn measure<S: Store>(
         },
         durable_write: Latency::of(&writes),
         reads_us,
+        batched_reads_us,
     })
 }
 
@@ -582,6 +617,15 @@ impl std::fmt::Display for TickReport {
                 r.total()
             )?;
         }
+        write!(f, "batched reads per due credential, replayed (mean µs):")?;
+        for s in &self.sizes {
+            write!(
+                f,
+                " {:.1} at {} credentials;",
+                s.batched_reads_us, s.credentials
+            )?;
+        }
+        writeln!(f)?;
         write!(
             f,
             "tick(largest)/tick(smallest), medians = {:.2} (CPU of the ticks: {:.2}; empty ticks: {:.2})",

@@ -10,7 +10,8 @@ use recertd::domain::{
     Alert, AlertSubject, Course, Credential, Credits, DedupeKey, Holder, Mark, PastCycle, Unit,
 };
 use recertd::store::{
-    Conflict, Outbox, PgOptions, PgStore, Records, SledStore, Store, StoreError, StoreOptions,
+    BatchReads, Conflict, Outbox, PgOptions, PgStore, Records, SledStore, Store, StoreError,
+    StoreOptions,
 };
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -493,7 +494,7 @@ async fn apply_store<S: Records>(
 
 /// Everything the store answers, compared with the model. Returns a description of the
 /// first difference.
-async fn compare<S: Records>(store: &S, model: &Model) -> Result<(), String> {
+async fn compare<S: BatchReads>(store: &S, model: &Model) -> Result<(), String> {
     fn same<T: PartialEq + std::fmt::Debug>(what: &str, got: T, want: T) -> Result<(), String> {
         if got == want {
             Ok(())
@@ -575,6 +576,66 @@ async fn compare<S: Records>(store: &S, model: &Model) -> Result<(), String> {
             model.expiring(from, to),
         )?;
     }
+    // The batch reads answer what the one-by-one reads answer (PostgreSQL has its own).
+    let holder_ids: Vec<u64> = (0..=model.next_holder).collect();
+    let mut got = store.holders_by_id(&holder_ids).await.map_err(err)?;
+    got.sort_by_key(|h| h.id);
+    same(
+        "holders_by_id",
+        got,
+        model.holders.values().cloned().collect(),
+    )?;
+    let credential_ids: Vec<u64> = (0..=model.next_credential).collect();
+    let mut got = store
+        .credentials_by_id(&credential_ids)
+        .await
+        .map_err(err)?;
+    got.sort_by_key(|c| c.id);
+    same(
+        "credentials_by_id",
+        got,
+        model.credentials.values().cloned().collect(),
+    )?;
+    // Each holder asked for twice, and ids that were never handed out.
+    let asked: Vec<u64> = holder_ids.iter().chain(&holder_ids).copied().collect();
+    let records = store.records_of(&asked).await.map_err(err)?;
+    same("records_of: answers", records.len(), asked.len())?;
+    for (&id, records) in asked.iter().zip(&records) {
+        same(
+            &format!("records_of({id}).credentials"),
+            records.credentials.clone(),
+            model.credentials_of(id),
+        )?;
+        same(
+            &format!("records_of({id}).courses"),
+            records.courses.clone(),
+            model.courses_of(id),
+        )?;
+    }
+    let versions = store.versions(&asked).await.map_err(err)?;
+    for (&id, version) in asked.iter().zip(versions) {
+        let one = store.version(id).await.map_err(err)?;
+        same(&format!("versions({id})"), version, one)?;
+        same(
+            &format!("holder_with_version({id})"),
+            store.holder_with_version(id).await.ok(),
+            model.holders.get(&id).cloned().map(|h| (h, one)),
+        )?;
+    }
+    let windows = [(0, 0), (100, 400), (300, 700), (1400, 1499), (400, 100)];
+    let windows: Vec<(Date, Date)> = windows.iter().map(|&(f, t)| (day(f), day(t))).collect();
+    let mut want: Vec<u64> = windows
+        .iter()
+        .flat_map(|&(f, t)| model.expiring(f, t))
+        .map(|c| c.id)
+        .collect();
+    want.sort_unstable();
+    want.dedup();
+    same(
+        "expiring_ids",
+        store.expiring_ids(&windows).await.map_err(err)?,
+        want,
+    )?;
     // Pages of three, following the cursor, list the same credentials.
     let mut paged = Vec::new();
     let mut after: Option<recertd::store::Cursor> = None;
@@ -708,7 +769,11 @@ fn run(ops: &[Op], postgres: bool) -> Result<(), TestCaseError> {
     })
 }
 
-async fn steps<S: Records>(store: &S, model: &mut Model, ops: &[Op]) -> Result<(), TestCaseError> {
+async fn steps<S: BatchReads>(
+    store: &S,
+    model: &mut Model,
+    ops: &[Op],
+) -> Result<(), TestCaseError> {
     for (i, op) in ops.iter().enumerate() {
         let step = resolve(op, model);
         let want = apply_model(model, &step);

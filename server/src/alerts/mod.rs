@@ -12,18 +12,18 @@ pub mod schedule;
 use crate::catalog;
 use crate::clock::Clock;
 use crate::domain::{
-    self, Alert, AlertSubject, AttemptOutcome, Channel, ChannelKind, Compliance, Credential,
-    CycleAnchor, Delivery, DeliveryState, HOLDER_EMAIL, Holder, IdKind, MonthDay, Program,
-    WAITING_FOR_RELAY, alert_text, due_mark, scan_windows, thresholds_for,
+    self, Alert, AlertSettings, AlertSubject, AttemptOutcome, Channel, ChannelKind, Compliance,
+    Credential, CycleAnchor, Delivery, DeliveryState, HOLDER_EMAIL, Holder, IdKind, MonthDay,
+    Program, WAITING_FOR_RELAY, alert_text, due_mark, scan_windows, thresholds_for,
 };
-use crate::service::standing::{self, StandingError};
+use crate::service::standing::{self, Standing, StandingError};
 use crate::store::{SettingsScope, Store, StoreError};
 use delivery::{AlertPayload, DeliveryError, Mailer, WebhookClient, WebhookTarget};
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp, ToSpan};
 use schedule::TickSchedule;
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::convert::Infallible;
 use std::sync::Arc;
 use tokio::sync::{Notify, broadcast};
@@ -127,6 +127,18 @@ impl Default for AlertConfig {
             webhook_allow_nets: Vec::new(),
         }
     }
+}
+
+/// Candidate credentials a tick evaluates per batch of reads.
+const TICK_PAGE: usize = 512;
+
+/// What [`AlertEngine::evaluate_page`] found.
+#[derive(Default)]
+struct EvaluatedPage {
+    /// The alerts due, in credential order.
+    due: Vec<Alert>,
+    /// The candidates gone or evaluated in the tick's zone.
+    settled: Vec<u64>,
 }
 
 /// Each holder's standing on the tick's day, computed once per tick.
@@ -336,16 +348,11 @@ impl<S: Store> AlertEngine<S> {
             };
         }
         let days: BTreeSet<MonthDay> = anchored.values().copied().collect();
-        let mut candidates: BTreeSet<u64> = BTreeSet::new();
-        for (from, to) in scan_windows(since, today, &store.thresholds_in_use().await?, &graces) {
-            candidates.extend(
-                store
-                    .expiring(from, to, None, usize::MAX)
-                    .await?
-                    .items
-                    .iter()
-                    .map(|c| c.id),
-            );
+        let windows = scan_windows(since, today, &store.thresholds_in_use().await?, &graces);
+        // Every window in one read of the expiry index.
+        let mut candidates: BTreeSet<u64> =
+            store.expiring_ids(&windows).await?.into_iter().collect();
+        for &(from, to) in &windows {
             // A fixed-day cycle ends up to a year before its expiry: on the rare ticks where
             // such a day D falls in the window, read the credentials expiring within a year
             // of D and keep those of a program that ends on D.
@@ -369,36 +376,14 @@ impl<S: Store> AlertEngine<S> {
         candidates.extend(&dirty);
         let scanned = started.elapsed();
 
-        let mut standings: Standings = HashMap::new();
         let mut enqueued = Vec::new();
         let mut due = Vec::new();
         let mut settled_dirty = Vec::new();
-        for id in candidates {
-            let credential = match store.credential(id).await {
-                Ok(c) => c,
-                Err(StoreError::NotFound { .. }) => {
-                    settled_dirty.push(id);
-                    continue;
-                }
-                Err(e) => return Err(e.into()),
-            };
-            let holder = store.holder(credential.holder_id).await?;
-            if holder.time_zone != zone {
-                continue;
-            }
-            settled_dirty.push(id);
-            match self
-                .evaluate(&holder, &credential, today, now, &mut standings)
-                .await
-            {
-                Ok(Some(alert)) => due.push(alert),
-                Ok(None) => {}
-                // One holder's unreadable standing must not silence the zone's other holders.
-                Err(AlertError::Standing(e @ StandingError::UnknownProgram(_))) => {
-                    tracing::warn!(credential = %IdKind::Credential.format(id), error = %e, "no alert for this credential: its standing cannot be computed");
-                }
-                Err(e) => return Err(e),
-            }
+        let candidates: Vec<u64> = candidates.into_iter().collect();
+        for page in candidates.chunks(TICK_PAGE) {
+            let evaluated = self.evaluate_page(page, zone, today, now, &local).await?;
+            settled_dirty.extend(evaluated.settled);
+            due.extend(evaluated.due);
         }
         // Competencies and dues: no expiry index finds them, so the zone's holders are read
         // (each holder record carries its competencies).
@@ -452,92 +437,164 @@ impl<S: Store> AlertEngine<S> {
         self.inner.last_tick.lock().map(|t| *t).unwrap_or_default()
     }
 
-    /// The alert due for `credential` on `today`, if one is due and was never enqueued.
-    async fn evaluate(
+    /// The alerts due on `today` for a page of candidate credentials (ascending ids) of
+    /// `zone` that were never enqueued, in id order, and the candidates settled (gone, or
+    /// evaluated in this zone). Reads in batches, one call per kind of record for the whole
+    /// page (credentials, holders, alert settings, dedupe keys, the due holders' records and
+    /// channels), so an engine with a round trip per query pays a few per page instead of
+    /// several per candidate. `local` holds the local programs, read once per tick.
+    async fn evaluate_page(
         &self,
-        holder: &Holder,
-        credential: &Credential,
+        ids: &[u64],
+        zone: &str,
         today: Date,
         now: Timestamp,
-        standings: &mut Standings,
-    ) -> Result<Option<Alert>, AlertError> {
+        local: &[Program],
+    ) -> Result<EvaluatedPage, AlertError> {
         let store = self.store();
-        let settings = store
-            .alert_settings(&SettingsScope::Credential(credential.id))
-            .await?;
-        if settings.muted {
-            return Ok(None);
-        }
-        let Some(program) = standing::program(store, &credential.program).await? else {
-            return Ok(None);
-        };
-        let thresholds = thresholds_for(
-            &settings,
-            &store
-                .alert_settings(&SettingsScope::Holder(holder.id))
-                .await?,
-            &store
-                .alert_settings(&SettingsScope::Program(program.slug.clone()))
-                .await?,
-            &program,
-        );
-        // The cycle's last day: the expiry, or the program's fixed calendar day before it.
-        let ends_on = program.cycle_end(credential.expires_on, None);
-        let Some(mark) = due_mark(ends_on, &thresholds, program.grace_days, today) else {
-            return Ok(None);
-        };
-        let threshold_days = mark.threshold_days(program.grace_days);
-        if store
-            .alert_enqueued(&domain::DedupeKey::Credential {
-                credential_id: credential.id,
-                expires_on: ends_on,
-                threshold_days,
-            })
+        let mut page = EvaluatedPage::default();
+        let mut credentials = store.credentials_by_id(ids).await?;
+        credentials.sort_unstable_by_key(|c| c.id);
+        let found: std::collections::HashSet<u64> = credentials.iter().map(|c| c.id).collect();
+        page.settled
+            .extend(ids.iter().copied().filter(|id| !found.contains(id)));
+        let mut holder_ids: Vec<u64> = credentials.iter().map(|c| c.holder_id).collect();
+        holder_ids.sort_unstable();
+        holder_ids.dedup();
+        let holders: HashMap<u64, Holder> = store
+            .holders_by_id(&holder_ids)
             .await?
-        {
-            return Ok(None);
+            .into_iter()
+            .map(|h| (h.id, h))
+            .collect();
+        // (credential, holder, program in force) of the zone's candidates.
+        let mut in_zone: Vec<(Credential, &Holder, Program)> = Vec::new();
+        for credential in credentials {
+            let holder = holders
+                .get(&credential.holder_id)
+                .ok_or_else(|| StoreError::not_found(IdKind::Holder, credential.holder_id))?;
+            if holder.time_zone != zone {
+                continue;
+            }
+            page.settled.push(credential.id);
+            if let Some(program) = standing::program_among(local, &credential.program) {
+                in_zone.push((credential, holder, program));
+            }
         }
-        let standing = match standings.entry(holder.id) {
-            Entry::Occupied(e) => e.into_mut(),
-            Entry::Vacant(e) => e.insert(standing::of_holder(store, holder, today).await?),
-        };
-        let Some((_, compliance, _)) = standing.iter().find(|(c, _, _)| c.id == credential.id)
-        else {
-            return Ok(None);
-        };
-        let caution = program.caution();
-        let reinstatement = program.reinstatement.as_ref().map(|r| r.describe(&program));
-        let text = alert_text(
-            &holder.name,
-            &program.name,
-            &program.unit_name,
-            mark,
-            compliance,
-            caution.as_deref(),
-            program.grace_days,
-            reinstatement.as_deref(),
-        );
-        let deliveries = deliveries_for(&store.channels_of(holder.id).await?, holder, now);
-        Ok(Some(Alert {
-            id: 0,
-            holder_id: holder.id,
-            subject: crate::domain::AlertSubject::Credential,
-            credential_id: credential.id,
-            program: program.slug.clone(),
-            expires_on: ends_on,
-            mark,
-            threshold_days,
-            due_on: today,
-            title: text.title,
-            body: text.body,
-            met: text.met,
-            compliance_status: compliance.status.name().to_string(),
-            created_at: now,
-            snoozed_until: None,
-            acknowledged: false,
-            cancelled: false,
-            deliveries,
-        }))
+        let mut scopes: Vec<SettingsScope> = Vec::with_capacity(in_zone.len() * 3);
+        for (credential, holder, program) in &in_zone {
+            scopes.push(SettingsScope::Credential(credential.id));
+            scopes.push(SettingsScope::Holder(holder.id));
+            scopes.push(SettingsScope::Program(program.slug.clone()));
+        }
+        scopes.sort();
+        scopes.dedup();
+        let settings: BTreeMap<SettingsScope, AlertSettings> = scopes
+            .iter()
+            .cloned()
+            .zip(store.alert_settings_many(&scopes).await?)
+            .collect();
+        // The candidates with a mark due: (credential, holder, program, mark, cycle end).
+        let mut marked = Vec::new();
+        for (credential, holder, program) in in_zone {
+            let setting = |scope: SettingsScope| settings.get(&scope).cloned().unwrap_or_default();
+            let own = setting(SettingsScope::Credential(credential.id));
+            if own.muted {
+                continue;
+            }
+            let thresholds = thresholds_for(
+                &own,
+                &setting(SettingsScope::Holder(holder.id)),
+                &setting(SettingsScope::Program(program.slug.clone())),
+                &program,
+            );
+            // The cycle's last day: the expiry, or the program's fixed calendar day before it.
+            let ends_on = program.cycle_end(credential.expires_on, None);
+            if let Some(mark) = due_mark(ends_on, &thresholds, program.grace_days, today) {
+                marked.push((credential, holder, program, mark, ends_on));
+            }
+        }
+        let keys: Vec<domain::DedupeKey> = marked
+            .iter()
+            .map(|(c, _, p, mark, ends_on)| domain::DedupeKey::Credential {
+                credential_id: c.id,
+                expires_on: *ends_on,
+                threshold_days: mark.threshold_days(p.grace_days),
+            })
+            .collect();
+        let enqueued = store.alerts_enqueued(&keys).await?;
+        let mut fresh = Vec::with_capacity(marked.len());
+        for (m, enqueued) in marked.into_iter().zip(enqueued) {
+            if !enqueued {
+                fresh.push(m);
+            }
+        }
+        let marked = fresh;
+        if marked.is_empty() {
+            return Ok(page);
+        }
+        let mut due_holders: Vec<u64> = marked.iter().map(|m| m.1.id).collect();
+        due_holders.sort_unstable();
+        due_holders.dedup();
+        let records = store.records_of(&due_holders).await?;
+        let channels = store.channels_of_many(&due_holders).await?;
+        let mut standings: HashMap<u64, (Result<Standing, StandingError>, Vec<Channel>)> =
+            HashMap::with_capacity(due_holders.len());
+        for (&h, (records, channels)) in due_holders.iter().zip(records.into_iter().zip(channels)) {
+            standings.insert(h, (standing::from_records(records, local, today), channels));
+        }
+        for (credential, holder, program, mark, ends_on) in marked {
+            let Some((standing, channels)) = standings.get_mut(&holder.id) else {
+                continue;
+            };
+            let standing = match standing {
+                Ok(standing) => standing,
+                // One holder's unreadable standing must not silence the zone's other holders.
+                Err(e) => {
+                    tracing::warn!(credential = %IdKind::Credential.format(credential.id), error = %e, "no alert for this credential: its standing cannot be computed");
+                    continue;
+                }
+            };
+            let Some((_, compliance, _)) = standing.iter().find(|(c, _, _)| c.id == credential.id)
+            else {
+                continue;
+            };
+            let caution = program.caution();
+            let reinstatement = program.reinstatement.as_ref().map(|r| r.describe(&program));
+            let text = alert_text(
+                &holder.name,
+                &program.name,
+                &program.unit_name,
+                mark,
+                compliance,
+                caution.as_deref(),
+                program.grace_days,
+                reinstatement.as_deref(),
+            );
+            let deliveries = deliveries_for(channels, holder, now);
+            page.due.push(Alert {
+                id: 0,
+                holder_id: holder.id,
+                subject: AlertSubject::Credential,
+                credential_id: credential.id,
+                program: program.slug.clone(),
+                expires_on: ends_on,
+                mark,
+                threshold_days: mark.threshold_days(program.grace_days),
+                due_on: today,
+                title: text.title,
+                body: text.body,
+                met: text.met,
+                compliance_status: compliance.status.name().to_string(),
+                created_at: now,
+                snoozed_until: None,
+                acknowledged: false,
+                cancelled: false,
+                deliveries,
+            });
+        }
+        page.due.sort_by_key(|a| a.credential_id);
+        Ok(page)
     }
 
     /// The competency reminders due for `holder` on `today` and never enqueued: one per

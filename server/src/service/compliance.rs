@@ -8,7 +8,6 @@ use crate::store::{Cursor, Page, Store};
 use jiff::ToSpan;
 use jiff::civil::Date;
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 /// How far back deadlines look for credentials in grace or lapsed (ten years): older lapses
@@ -102,8 +101,15 @@ impl<S: Store> Service<S> {
         holder_id: u64,
         as_of: Option<Date>,
     ) -> ServiceResult<Vec<CredentialCompliance>> {
-        let holder = self.holder(caller, holder_id).await?;
-        let standing = self.standing(&holder, as_of).await?;
+        // The holder and its change version in one read; the standing is then usually the
+        // cached one.
+        self.visible(caller, IdKind::Holder, holder_id, holder_id)?;
+        let (holder, version) = self.store.holder_with_version(holder_id).await?;
+        let today = as_of.unwrap_or_else(|| self.today(&holder));
+        let standing = self
+            .standings
+            .of_holder_at(&self.store, &holder, today, version)
+            .await?;
         let mut rows: Vec<CredentialCompliance> = standing
             .iter()
             .map(|(_, c, p)| CredentialCompliance {
@@ -155,20 +161,29 @@ impl<S: Store> Service<S> {
                 .expiring(from, to, cursor.as_ref(), size.max(64))
                 .await?;
             let mut consumed_all = true;
+            let shown = |c: &&Credential| {
+                only_holder.is_none_or(|h| h == c.holder_id) && caller.sees(c.holder_id)
+            };
+            self.read_page_standings(
+                page.items.iter().filter(shown).map(|c| c.holder_id),
+                as_of,
+                &mut holders,
+                &mut standings,
+            )
+            .await?;
             for credential in &page.items {
                 cursor = Some(self.store.expiry_cursor(credential));
-                if only_holder.is_some_and(|h| h != credential.holder_id)
-                    || !caller.sees(credential.holder_id)
-                {
+                if !shown(&credential) {
                     continue;
                 }
-                let holder = match holders.entry(credential.holder_id) {
-                    Entry::Occupied(e) => e.into_mut(),
-                    Entry::Vacant(e) => e.insert(self.holder(caller, credential.holder_id).await?),
-                };
-                let answers = match standings.entry(holder.id) {
-                    Entry::Occupied(e) => e.into_mut(),
-                    Entry::Vacant(e) => e.insert(self.standing(holder, as_of).await?),
+                let (Some(holder), Some(answers)) = (
+                    holders.get(&credential.holder_id),
+                    standings.get(&credential.holder_id),
+                ) else {
+                    return Err(ServiceError::NotFound(format!(
+                        "holder {} not found",
+                        IdKind::Holder.format(credential.holder_id)
+                    )));
                 };
                 let Some((_, c, program)) = answers
                     .iter()
@@ -279,5 +294,41 @@ impl<S: Store> Service<S> {
             }
         }
         Ok(out)
+    }
+
+    /// Reads the holders in `ids` not yet in `holders`, and their standings (on `as_of` or
+    /// each one's today), in two batch reads and one of the stale standings' records, instead
+    /// of reads per credential.
+    async fn read_page_standings(
+        &self,
+        ids: impl Iterator<Item = u64>,
+        as_of: Option<Date>,
+        holders: &mut HashMap<u64, Holder>,
+        standings: &mut HashMap<u64, Arc<Standing>>,
+    ) -> ServiceResult<()> {
+        let mut missing: Vec<u64> = ids.filter(|h| !standings.contains_key(h)).collect();
+        missing.sort_unstable();
+        missing.dedup();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let unread: Vec<u64> = missing
+            .iter()
+            .copied()
+            .filter(|h| !holders.contains_key(h))
+            .collect();
+        for holder in self.store.holders_by_id(&unread).await? {
+            holders.insert(holder.id, holder);
+        }
+        let asked: Vec<(&Holder, Date)> = missing
+            .iter()
+            .filter_map(|h| holders.get(h))
+            .map(|h| (h, as_of.unwrap_or_else(|| self.today(h))))
+            .collect();
+        let answers = self.standings.of_holders(&self.store, &asked).await?;
+        for ((holder, _), answer) in asked.iter().zip(answers) {
+            standings.insert(holder.id, answer);
+        }
+        Ok(())
     }
 }

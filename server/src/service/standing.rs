@@ -4,7 +4,7 @@
 
 use crate::catalog;
 use crate::domain::{Compliance, Credential, Holder, Program, compliance_all};
-use crate::store::{Records, StoreError};
+use crate::store::{BatchReads, HolderRecords, Records, StoreError};
 use jiff::civil::Date;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -49,6 +49,37 @@ pub async fn of_holder<S: Records>(
     }
     let courses = store.courses_of(holder.id).await?;
     let answers = compliance_all(&credentials, &courses, today);
+    Ok(answers
+        .into_iter()
+        .zip(credentials)
+        .map(|(answer, (credential, program))| (credential, answer, program))
+        .collect())
+}
+
+/// The program in force for `slug` among `local` (the local programs, read once): a local
+/// one, else the built-in one. The same answer as [`program`] without a read per slug.
+pub fn program_among(local: &[Program], slug: &str) -> Option<Program> {
+    local
+        .iter()
+        .find(|p| p.slug == slug)
+        .or_else(|| catalog::find(slug))
+        .cloned()
+}
+
+/// [`of_holder`] from records already read (`local`: every local program), for answers
+/// that read many holders' records at once.
+pub fn from_records(
+    records: HolderRecords,
+    local: &[Program],
+    today: Date,
+) -> Result<Standing, StandingError> {
+    let mut credentials: Vec<(Credential, Program)> = Vec::with_capacity(records.credentials.len());
+    for c in records.credentials {
+        let p = program_among(local, &c.program)
+            .ok_or_else(|| StandingError::UnknownProgram(c.program.clone()))?;
+        credentials.push((c, p));
+    }
+    let answers = compliance_all(&credentials, &records.courses, today);
     Ok(answers
         .into_iter()
         .zip(credentials)
@@ -144,6 +175,18 @@ impl Cache {
         // Read the counters before the records: a write that lands in between moves them,
         // so an answer computed from older records is never kept under newer counters.
         let generation = store.version(holder.id).await?;
+        self.of_holder_at(store, holder, today, generation).await
+    }
+
+    /// [`Cache::of_holder`] with the holder's change version already read (before any of
+    /// the records the standing is computed from).
+    pub async fn of_holder_at<S: Records>(
+        &self,
+        store: &S,
+        holder: &Holder,
+        today: Date,
+        generation: crate::store::Version,
+    ) -> Result<Arc<Standing>, StandingError> {
         let key = (holder.id, today);
         {
             let mut entries = self.lock();
@@ -157,13 +200,60 @@ impl Cache {
             }
         }
         let standing = Arc::new(of_holder(store, holder, today).await?);
+        self.keep(key, generation, standing.clone());
+        Ok(standing)
+    }
+
+    /// [`Cache::of_holder`] for many holders at once, each on its own date, aligned with
+    /// `holders`: one batch read of their versions, then one of the records of those whose
+    /// cached standing is stale (and of the local programs, when any is).
+    pub async fn of_holders<S: BatchReads>(
+        &self,
+        store: &S,
+        holders: &[(&Holder, Date)],
+    ) -> Result<Vec<Arc<Standing>>, StandingError> {
+        let ids: Vec<u64> = holders.iter().map(|(h, _)| h.id).collect();
+        let generations = store.versions(&ids).await?;
+        let mut found: Vec<Option<Arc<Standing>>> = Vec::with_capacity(holders.len());
+        {
+            let mut entries = self.lock();
+            for ((holder, today), generation) in holders.iter().zip(&generations) {
+                entries.clock += 1;
+                let now = entries.clock;
+                found.push(match entries.map.get_mut(&(holder.id, *today)) {
+                    Some(entry) if entry.version == *generation => {
+                        entry.used = now;
+                        Some(entry.standing.clone())
+                    }
+                    _ => None,
+                });
+            }
+        }
+        let stale: Vec<usize> = (0..holders.len()).filter(|&i| found[i].is_none()).collect();
+        if !stale.is_empty() {
+            let local = store.local_programs().await?;
+            let stale_ids: Vec<u64> = stale.iter().map(|&i| ids[i]).collect();
+            let records = store.records_of(&stale_ids).await?;
+            for (i, records) in stale.into_iter().zip(records) {
+                let (holder, today) = holders[i];
+                let standing = Arc::new(from_records(records, &local, today)?);
+                self.keep((holder.id, today), generations[i], standing.clone());
+                found[i] = Some(standing);
+            }
+        }
+        Ok(found.into_iter().flatten().collect())
+    }
+
+    /// Keeps `standing`, computed at `generation`, evicting the least recently used entries
+    /// past the budget.
+    fn keep(&self, key: (u64, Date), generation: crate::store::Version, standing: Arc<Standing>) {
         let bytes = estimated_bytes(&standing);
         let mut entries = self.lock();
         if let Some(old) = entries.map.remove(&key) {
             entries.bytes -= old.bytes;
         }
         if bytes > self.budget {
-            return Ok(standing);
+            return;
         }
         if entries.bytes + bytes > self.budget {
             // Evict the least recently used down to three quarters of the budget, so a
@@ -188,12 +278,11 @@ impl Cache {
             key,
             Entry {
                 version: generation,
-                standing: standing.clone(),
+                standing,
                 bytes,
                 used,
             },
         );
-        Ok(standing)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, CacheMap> {

@@ -489,6 +489,144 @@ pub trait Access: Send + Sync {
     ) -> impl Future<Output = Result<Page<HistoryEntry>>> + Send;
 }
 
+/// A holder's credentials and courses, read together (what a standing is computed from).
+#[derive(Debug, Clone, Default)]
+pub struct HolderRecords {
+    /// The holder's credentials, in id order.
+    pub credentials: Vec<Credential>,
+    /// The holder's courses, in id order.
+    pub courses: Vec<Course>,
+}
+
+/// Reads of many records at once, for the answers that span many holders (the alert tick,
+/// deadlines). Each answer is aligned with its input (or, for records by id, holds those that
+/// exist). The defaults read one record at a time, which costs the embedded engine nothing;
+/// an engine with a network round trip per query answers each call in one or two queries.
+pub trait BatchReads: Records + Outbox {
+    /// The holders with these ids that exist (in no particular order).
+    fn holders_by_id(&self, ids: &[u64]) -> impl Future<Output = Result<Vec<Holder>>> + Send {
+        async move {
+            let mut found = Vec::with_capacity(ids.len());
+            for &id in ids {
+                match self.holder(id).await {
+                    Ok(h) => found.push(h),
+                    Err(StoreError::NotFound { .. }) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(found)
+        }
+    }
+    /// A holder with its change version, read together (what an answer from the standing
+    /// cache needs before anything else).
+    fn holder_with_version(
+        &self,
+        id: u64,
+    ) -> impl Future<Output = Result<(Holder, Version)>> + Send {
+        async move {
+            let version = self.version(id).await?;
+            Ok((self.holder(id).await?, version))
+        }
+    }
+    /// The ids of the credentials expiring within any of `windows` (each `from..=to`),
+    /// ascending, each once.
+    fn expiring_ids(
+        &self,
+        windows: &[(Date, Date)],
+    ) -> impl Future<Output = Result<Vec<u64>>> + Send {
+        async move {
+            let mut ids = std::collections::BTreeSet::new();
+            for &(from, to) in windows {
+                let page = self.expiring(from, to, None, usize::MAX).await?;
+                ids.extend(page.items.iter().map(|c| c.id));
+            }
+            Ok(ids.into_iter().collect())
+        }
+    }
+    /// The credentials with these ids that exist (in no particular order).
+    fn credentials_by_id(
+        &self,
+        ids: &[u64],
+    ) -> impl Future<Output = Result<Vec<Credential>>> + Send {
+        async move {
+            let mut found = Vec::with_capacity(ids.len());
+            for &id in ids {
+                match self.credential(id).await {
+                    Ok(c) => found.push(c),
+                    Err(StoreError::NotFound { .. }) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(found)
+        }
+    }
+    /// The change version of each holder.
+    fn versions(&self, holders: &[u64]) -> impl Future<Output = Result<Vec<Version>>> + Send {
+        async move {
+            let mut found = Vec::with_capacity(holders.len());
+            for &h in holders {
+                found.push(self.version(h).await?);
+            }
+            Ok(found)
+        }
+    }
+    /// The credentials and courses of each holder.
+    fn records_of(
+        &self,
+        holders: &[u64],
+    ) -> impl Future<Output = Result<Vec<HolderRecords>>> + Send {
+        async move {
+            let mut found = Vec::with_capacity(holders.len());
+            for &h in holders {
+                found.push(HolderRecords {
+                    credentials: self.credentials_of(h).await?,
+                    courses: self.courses_of(h).await?,
+                });
+            }
+            Ok(found)
+        }
+    }
+    /// The channels of each holder.
+    fn channels_of_many(
+        &self,
+        holders: &[u64],
+    ) -> impl Future<Output = Result<Vec<Vec<Channel>>>> + Send {
+        async move {
+            let mut found = Vec::with_capacity(holders.len());
+            for &h in holders {
+                found.push(self.channels_of(h).await?);
+            }
+            Ok(found)
+        }
+    }
+    /// The alert settings of each scope (defaults where none were set).
+    fn alert_settings_many(
+        &self,
+        scopes: &[SettingsScope],
+    ) -> impl Future<Output = Result<Vec<AlertSettings>>> + Send {
+        async move {
+            let mut found = Vec::with_capacity(scopes.len());
+            for scope in scopes {
+                found.push(self.alert_settings(scope).await?);
+            }
+            Ok(found)
+        }
+    }
+    /// Whether an alert was ever enqueued under each dedupe key.
+    fn alerts_enqueued(
+        &self,
+        keys: &[DedupeKey],
+    ) -> impl Future<Output = Result<Vec<bool>>> + Send {
+        async move {
+            let mut found = Vec::with_capacity(keys.len());
+            for key in keys {
+                found.push(self.alert_enqueued(key).await?);
+            }
+            Ok(found)
+        }
+    }
+}
+
 /// The kinds whose ids come from a counter.
 pub const COUNTED: [IdKind; 5] = [
     IdKind::Holder,
@@ -704,7 +842,9 @@ pub trait Snapshots: Send + Sync {
 }
 
 /// A whole store: every part of the port, cheap to clone and shared across tasks.
-pub trait Store: Records + Outbox + Scheduler + Snapshots + Access + Clone + 'static {
+pub trait Store:
+    Records + Outbox + Scheduler + Snapshots + Access + BatchReads + Clone + 'static
+{
     /// A handle on the same store whose writes each append, in their own transaction, one
     /// [`HistoryEntry`] per record they create, change or delete, naming `actor`. Writes
     /// through a handle without an actor (the alert engine's) leave no history.

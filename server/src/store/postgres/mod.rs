@@ -14,6 +14,7 @@
 //! CockroachDB has all of these.
 
 mod access;
+mod batch;
 mod check;
 mod lease;
 mod outbox;
@@ -103,9 +104,25 @@ pub(crate) fn db_err(e: tokio_postgres::Error) -> StoreError {
                 StoreError::Storage(format!("{code}: {}", db.message()))
             }
         }
-        None if e.code().is_none() => StoreError::Unavailable(e.to_string()),
-        None => StoreError::Storage(e.to_string()),
+        None if e.code().is_none() => StoreError::Unavailable(with_causes(&e)),
+        None => StoreError::Storage(with_causes(&e)),
     }
+}
+
+/// An error with its causes, `outer: inner: ...` (the driver's own message leaves out why a
+/// TLS handshake failed, e.g. that the server's certificate is not signed by the CA given).
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.ends_with(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 /// Whether `e` is a violation of the constraint `name`.
@@ -325,6 +342,29 @@ pub(crate) async fn next_id<C: GenericClient + Sync>(client: &C, kind: IdKind) -
         .try_get(0)
         .map_err(db_err)?;
     Ok(read_sql_id(id))
+}
+
+/// `n` next ids of `kind` in one query, ascending.
+pub(crate) async fn next_ids<C: GenericClient + Sync>(
+    client: &C,
+    kind: IdKind,
+    n: usize,
+) -> Result<Vec<u64>> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT nextval('{}') FROM generate_series(1, $1::INT)",
+        sequence(kind)
+    );
+    let count = i32::try_from(n).unwrap_or(i32::MAX);
+    let mut ids = query(client, &sql, &[&count])
+        .await?
+        .iter()
+        .map(|r| r.try_get::<_, i64>(0).map(read_sql_id).map_err(db_err))
+        .collect::<Result<Vec<u64>>>()?;
+    ids.sort_unstable();
+    Ok(ids)
 }
 
 /// Builds the TLS connector: roots from `sslrootcert` (a PEM file) when given, else the

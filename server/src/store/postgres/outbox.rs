@@ -5,8 +5,8 @@
 use super::access::{audit_json, note, note_raw};
 use super::records::{page, sql_limit};
 use super::{
-    PgStore, body, day, db_err, execute, foreign_key, id_after, id_cursor, next_id, query,
-    read_sql_id, sql_id, violates,
+    PgStore, body, day, db_err, execute, foreign_key, id_after, id_cursor, next_id, next_ids,
+    query, read_sql_id, sql_id, violates,
 };
 use crate::domain::{Actor, Alert, AlertSettings, Channel, DedupeKey, IdKind};
 use crate::store::{
@@ -160,16 +160,26 @@ impl Outbox for PgStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
         let mut seen = std::collections::HashSet::new();
-        let mut stored = Vec::new();
+        let mut fresh = Vec::with_capacity(alerts.len());
         for alert in alerts {
-            if !seen.insert(alert.dedupe_key()) {
-                continue;
+            if seen.insert(alert.dedupe_key()) {
+                fresh.push(alert);
             }
-            let alert = Alert {
-                id: next_id(&tx, IdKind::Alert).await?,
-                ..alert
-            };
-            if insert_alert(&tx, &alert).await? {
+        }
+        // The ids in one query; then every insert goes out on the connection before the
+        // first answer is read (pipelined), so a tick's alerts cost one round trip, not two
+        // each.
+        let ids = next_ids(&tx, IdKind::Alert, fresh.len()).await?;
+        let fresh: Vec<Alert> = fresh
+            .into_iter()
+            .zip(ids)
+            .map(|(alert, id)| Alert { id, ..alert })
+            .collect();
+        let inserted =
+            futures_util::future::try_join_all(fresh.iter().map(|a| insert_alert(&tx, a))).await?;
+        let mut stored = Vec::new();
+        for (alert, inserted) in fresh.into_iter().zip(inserted) {
+            if inserted {
                 note(&tx, self.actor(), None, Some(&alert)).await?;
                 stored.push(alert);
             }

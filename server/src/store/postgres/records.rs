@@ -73,6 +73,22 @@ async fn courses_in<C: GenericClient + Sync>(
         .collect()
 }
 
+async fn courses_on_day<C: GenericClient + Sync>(
+    c: &C,
+    holder: u64,
+    on: Date,
+) -> Result<Vec<Course>> {
+    query(
+        c,
+        "SELECT body FROM courses WHERE holder_id = $1 AND completed_on = $2 ORDER BY id",
+        &[&sql_id(holder), &day(on)],
+    )
+    .await?
+    .iter()
+    .map(|r| body(r, 0))
+    .collect()
+}
+
 async fn credential_in<C: GenericClient + Sync>(c: &C, id: u64, lock: bool) -> Result<Credential> {
     let sql = if lock {
         "SELECT body FROM credentials WHERE id = $1 FOR UPDATE"
@@ -756,15 +772,7 @@ impl Records for PgStore {
 
     async fn courses_on(&self, holder: u64, on: Date) -> Result<Vec<Course>> {
         let client = self.client().await?;
-        query(
-            &client,
-            "SELECT body FROM courses WHERE holder_id = $1 AND completed_on = $2 ORDER BY id",
-            &[&sql_id(holder), &day(on)],
-        )
-        .await?
-        .iter()
-        .map(|r| body(r, 0))
-        .collect()
+        courses_on_day(&client, holder, on).await
     }
 
     async fn update_course(&self, course: Course) -> Result<Course> {
@@ -805,8 +813,9 @@ impl PgStore {
         let tx = client.transaction().await.map_err(db_err)?;
         holder_in(&tx, course.holder_id, distinct).await?;
         check_pins(&tx, &course).await?;
+        // A twin has the same day: read that day's courses (the day index), not every one.
         if distinct
-            && let Some(twin) = courses_in(&tx, course.holder_id, false)
+            && let Some(twin) = courses_on_day(&tx, course.holder_id, course.completed_on)
                 .await?
                 .iter()
                 .find(|c| c.same_as(&course))

@@ -334,6 +334,9 @@ impl Access for SledStore {
     }
 }
 
+/// Sled reads are in-process: the one-by-one defaults are already cheap.
+impl crate::store::BatchReads for SledStore {}
+
 impl Store for SledStore {
     fn acting(&self, actor: Actor) -> Self {
         SledStore::acting(self, actor)
