@@ -31,6 +31,9 @@ const LINGER_FROM: usize = 4;
 const LINGER: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// Work for the committer thread.
+// Jobs only pass through the queue's vector; boxing the course would cost an allocation per
+// course written.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Job {
     /// A course to check and write; the answer is the stored course.
     Course {
