@@ -120,7 +120,7 @@ pub async fn run(dir: &Path, options: &AuthOptions) -> Result<AuthReport> {
                 .await
                 .map_err(failed)?;
         }
-        holders.push(holder.id.to_string());
+        holders.push(recertd::domain::IdKind::Holder.format(holder.id));
     }
     let header = format!("Bearer {secret}");
     let caller = service.authenticate(Some(&header)).await.map_err(failed)?;
