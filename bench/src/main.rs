@@ -216,6 +216,27 @@ enum Command {
         #[command(flatten)]
         output: Output,
     },
+    /// The bearer-token check against the compliance use case it guards, in-process on a
+    /// real sled store (no daemon).
+    Auth {
+        /// Holders read (two credentials each).
+        #[arg(long, default_value_t = 200)]
+        holders: u64,
+        /// Courses per holder.
+        #[arg(long, default_value_t = 20)]
+        courses_per_holder: u64,
+        /// Timed calls per measurement and round.
+        #[arg(long, default_value_t = 20_000)]
+        calls: u64,
+        /// Rounds (the three measurements alternate; medians are reported).
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        /// Where the temporary data dir goes.
+        #[arg(long)]
+        scratch: Option<PathBuf>,
+        #[command(flatten)]
+        output: Output,
+    },
     /// sled alone: transactions over 17 trees vs 3, flush latency, a batched write path.
     Engine {
         /// Courses written one transaction each, per variant.
@@ -489,6 +510,26 @@ async fn run(command: Command) -> anyhow::Result<()> {
             print_and_save(
                 &output,
                 &recert_bench::team::run(&scratch(dir), &options).await?,
+            )
+        }
+        Command::Auth {
+            holders,
+            courses_per_holder,
+            calls,
+            rounds,
+            scratch: dir,
+            output,
+        } => {
+            let options = recert_bench::auth::AuthOptions {
+                holders,
+                courses_per_holder,
+                calls,
+                rounds,
+            };
+            let dir = tempfile::tempdir_in(scratch(dir))?;
+            print_and_save(
+                &output,
+                &recert_bench::auth::run(dir.path(), &options).await?,
             )
         }
         Command::Engine {

@@ -354,18 +354,7 @@ impl<S: Store> AlertService for AlertApi<S> {
             .service
             .holder_id(&caller, "holder_id", &request.get_ref().holder_id)
             .await?;
-        let deliveries = self
-            .api
-            .alerts
-            .send_test(holder)
-            .await
-            .map_err(|e| match e {
-                crate::alerts::AlertError::Store(e) => Status::from(ApiError::from(e)),
-                other => {
-                    tracing::error!(error = %other, "test alert failed");
-                    Status::internal("the test alert could not be sent; see the recertd log")
-                }
-            })?;
+        let deliveries = self.api.alerts.send_test(holder).await?;
         Ok(Response::new(pb::SendTestAlertResponse {
             deliveries: deliveries.iter().map(pb::Delivery::from).collect(),
         }))

@@ -6,6 +6,7 @@
 
 use crate::service::{Caller, Service};
 use crate::store::Store;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use tonic::body::Body;
 use tonic::codegen::http::{Request, Response};
@@ -17,15 +18,20 @@ use tonic::transport::server::TcpConnectInfo;
 const HEALTH: &str = "/grpc.health.v1.Health/";
 
 /// The layer: wraps every service in [`Authenticated`].
+///
+/// The service layer is shared by reference count: a call clones one `Arc`, not the
+/// `Service` (its store handle and half a dozen `Arc`s, each cloned and dropped per call).
 #[derive(Debug, Clone)]
 pub struct AuthLayer<S> {
-    service: Service<S>,
+    service: Arc<Service<S>>,
 }
 
 impl<S> AuthLayer<S> {
     /// Authenticates through `service`.
     pub fn new(service: Service<S>) -> Self {
-        AuthLayer { service }
+        AuthLayer {
+            service: Arc::new(service),
+        }
     }
 }
 
@@ -43,7 +49,7 @@ impl<S: Clone, I> tower_layer::Layer<I> for AuthLayer<S> {
 /// A service that runs `inner` only for an authenticated caller.
 #[derive(Debug, Clone)]
 pub struct Authenticated<S, I> {
-    service: Service<S>,
+    service: Arc<Service<S>>,
     inner: I,
 }
 

@@ -5,9 +5,8 @@
 use super::{Api, ApiError};
 use super::{caller, stream_caller};
 use crate::backup::{self, Reader};
-use crate::domain::FieldError;
 use crate::service::Caller;
-use crate::service::import::{ImportError, LineError};
+use crate::service::import::ImportError;
 use crate::store::Store;
 use recert_proto::v1 as pb;
 use recert_proto::v1::backup_service_server::BackupService;
@@ -42,34 +41,6 @@ fn chunks(lines: impl Iterator<Item = String>, size: usize) -> impl Iterator<Ite
         }
         Some(chunk)
     })
-}
-
-/// A line's problem as a field violation: the field is `line N` or `line N: course.title`.
-fn violation(e: LineError) -> FieldError {
-    let field = if e.field.is_empty() {
-        format!("line {}", e.line)
-    } else {
-        format!("line {}: {}", e.line, e.field)
-    };
-    FieldError::new(field, e.message)
-}
-
-impl From<ImportError> for ApiError {
-    fn from(e: ImportError) -> Self {
-        match e {
-            ImportError::Invalid(errors) => ApiError::Invalid(
-                backup::first_bad_lines(errors)
-                    .into_iter()
-                    .map(violation)
-                    .collect(),
-            ),
-            conflict @ ImportError::Conflict { .. } => {
-                ApiError::FailedPrecondition(conflict.to_string())
-            }
-            ImportError::Store(e) => ApiError::from(e),
-            ImportError::Denied(message) => ApiError::PermissionDenied(message),
-        }
-    }
 }
 
 impl<S: Store> BackupApi<S> {

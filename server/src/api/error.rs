@@ -1,5 +1,9 @@
 //! The one mapping of errors to `tonic::Status`.
 
+use crate::alerts::AlertError;
+use crate::backup;
+use crate::domain::FieldError;
+use crate::service::import::{ImportError, LineError};
 use crate::service::join;
 use crate::store::StoreError;
 use tonic::{Code, Status};
@@ -68,6 +72,48 @@ impl From<ApiError> for Status {
                     Status::internal("recertd could not complete the request; see its log")
                 }
             },
+        }
+    }
+}
+
+/// A failed test send: the store's failure as any other; the rest is the daemon's own
+/// (delivery setup, a standing it could not compute), logged and answered INTERNAL.
+impl From<AlertError> for Status {
+    fn from(e: AlertError) -> Status {
+        match e {
+            AlertError::Store(e) => Status::from(ApiError::from(e)),
+            other => {
+                tracing::error!(error = %other, "test alert failed");
+                Status::internal("the test alert could not be sent; see the recertd log")
+            }
+        }
+    }
+}
+
+/// A line's problem as a field violation: the field is `line N` or `line N: course.title`.
+fn violation(e: LineError) -> FieldError {
+    let field = if e.field.is_empty() {
+        format!("line {}", e.line)
+    } else {
+        format!("line {}: {}", e.line, e.field)
+    };
+    FieldError::new(field, e.message)
+}
+
+impl From<ImportError> for ApiError {
+    fn from(e: ImportError) -> Self {
+        match e {
+            ImportError::Invalid(errors) => ApiError::Invalid(
+                backup::first_bad_lines(errors)
+                    .into_iter()
+                    .map(violation)
+                    .collect(),
+            ),
+            conflict @ ImportError::Conflict { .. } => {
+                ApiError::FailedPrecondition(conflict.to_string())
+            }
+            ImportError::Store(e) => ApiError::from(e),
+            ImportError::Denied(message) => ApiError::PermissionDenied(message),
         }
     }
 }

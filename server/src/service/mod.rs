@@ -15,6 +15,7 @@ mod credentials;
 mod error;
 mod holders;
 pub mod import;
+mod moot;
 mod programs;
 pub mod roster;
 pub mod standing;
@@ -54,8 +55,11 @@ pub struct Service<S> {
 impl<S: Store> Service<S> {
     /// Use cases over `store`, telling time by `clock`; `wake` is the alert engine's.
     pub fn new(store: S, clock: Arc<dyn Clock>, wake: Arc<Notify>) -> Self {
+        let rule = Arc::new(moot::MootAlerts {
+            clock: clock.clone(),
+        });
         Service {
-            store,
+            store: store.with_alerts_after(rule),
             clock,
             standings: Arc::default(),
             wake,
@@ -125,10 +129,12 @@ impl<S: Store> Service<S> {
         Ok(self.standings.of_holder(&self.store, holder, today).await?)
     }
 
-    /// After a change to a holder's records: pending shortfall alerts whose credential is now
-    /// met are cancelled (in one transaction, on the alerts as stored: one acknowledged or
-    /// delivered meanwhile is left alone), and the alert engine re-plans. Returns how many
-    /// were cancelled.
+    /// After a change to a holder's records written behind the service's back (straight to
+    /// the store, as an import or another tool would): pending shortfall alerts whose
+    /// credential is now met are cancelled (in one transaction, on the alerts as stored: one
+    /// acknowledged or delivered meanwhile is left alone), and the alert engine re-plans.
+    /// Returns how many were cancelled. The service's own writes need none of this: the
+    /// store cancels those alerts inside the change's write ([`moot::MootAlerts`]).
     pub async fn holder_changed(&self, holder_id: u64) -> ServiceResult<usize> {
         let cancelled = self.cancel_met_alerts(holder_id).await;
         self.wake.notify_one();
@@ -245,11 +251,9 @@ impl<S: Store> Service<S> {
 }
 
 impl<S: Store> Service<S> {
-    /// Tells the alerts a holder's records changed (see [`Service::holder_changed`]). The
-    /// write it follows has succeeded, so a failure here is logged, not answered.
-    async fn after_change(&self, holder_id: u64) {
-        if let Err(e) = self.holder_changed(holder_id).await {
-            tracing::error!(error = %e, "re-evaluating alerts failed");
-        }
+    /// Tells the alert engine a holder's records changed, so its next deadline may have
+    /// moved. The alerts the change made moot were cancelled in the change's own write.
+    async fn after_change(&self, _holder_id: u64) {
+        self.wake.notify_one();
     }
 }

@@ -12,6 +12,9 @@ use jiff::civil::Date;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+/// Below this many members per task, a board is computed on the calling task alone.
+const MEMBERS_PER_TASK: usize = 64;
+
 /// Which rows of a board to keep.
 #[derive(Debug, Clone, Default)]
 pub struct TeamFilter {
@@ -83,19 +86,9 @@ impl<S: Store> Service<S> {
             self.program(slug).await?;
         }
         let members = self.team_members(caller, team).await?;
+        let members: Vec<u64> = members.into_iter().filter(|id| caller.sees(*id)).collect();
         let mut rows = Vec::new();
-        for id in members {
-            if !caller.sees(id) {
-                continue;
-            }
-            let holder = match self.store.holder(id).await {
-                Ok(h) => h,
-                // Removed since the team was read.
-                Err(crate::store::StoreError::NotFound { .. }) => continue,
-                Err(e) => return Err(e.into()),
-            };
-            let standing = self.standing(&holder, filter.as_of).await?;
-            let holder = Arc::new(holder);
+        for (holder, standing) in self.standings_of(members, filter.as_of).await? {
             for (index, (credential, compliance, _)) in standing.iter().enumerate() {
                 let keep = (filter.statuses.is_empty()
                     || filter.statuses.contains(&compliance.status))
@@ -192,6 +185,62 @@ impl<S: Store> Service<S> {
                 ))
         });
         Ok(due)
+    }
+
+    /// The standing of each of `members` (a member removed meanwhile is left out), from the
+    /// cache where it holds. Those not cached are computed in parallel, one task per core
+    /// over a share of the members: a cold board of a thousand members is a thousand
+    /// standings, and one task would use one core of the runtime.
+    async fn standings_of(
+        &self,
+        members: Vec<u64>,
+        as_of: Option<Date>,
+    ) -> ServiceResult<Vec<(Arc<Holder>, Arc<Standing>)>> {
+        let tasks = std::thread::available_parallelism()
+            .map_or(1, std::num::NonZeroUsize::get)
+            .min(members.len().div_ceil(MEMBERS_PER_TASK))
+            .max(1);
+        if tasks == 1 {
+            return self.standings_in_turn(members, as_of).await;
+        }
+        let share = members.len().div_ceil(tasks);
+        let mut set = tokio::task::JoinSet::new();
+        for (i, part) in members.chunks(share).enumerate() {
+            let service = self.clone();
+            let part = part.to_vec();
+            set.spawn(async move { (i, service.standings_in_turn(part, as_of).await) });
+        }
+        let mut parts = Vec::with_capacity(tasks);
+        while let Some(done) = set.join_next().await {
+            let (i, part) = done.map_err(|e| {
+                ServiceError::Store(crate::store::StoreError::Storage(format!(
+                    "a team status task failed: {e}"
+                )))
+            })?;
+            parts.push((i, part?));
+        }
+        parts.sort_by_key(|(i, _)| *i);
+        Ok(parts.into_iter().flat_map(|(_, part)| part).collect())
+    }
+
+    /// [`Service::standings_of`] on this task, one member after another.
+    async fn standings_in_turn(
+        &self,
+        members: Vec<u64>,
+        as_of: Option<Date>,
+    ) -> ServiceResult<Vec<(Arc<Holder>, Arc<Standing>)>> {
+        let mut out = Vec::with_capacity(members.len());
+        for id in members {
+            let holder = match self.store.holder(id).await {
+                Ok(h) => h,
+                // Removed since the team was read.
+                Err(crate::store::StoreError::NotFound { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            let standing = self.standing(&holder, as_of).await?;
+            out.push((Arc::new(holder), standing));
+        }
+        Ok(out)
     }
 
     /// Refuses unless the caller is an admin or a supervisor whose holder leads `team`.

@@ -229,6 +229,35 @@ pub enum SettingsScope {
     Credential(u64),
 }
 
+/// The future of a [`TxView`] read or of an [`AlertsAfter`] run.
+pub type TxFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
+
+/// One holder's records as a write transaction sees them: its own planned changes included,
+/// and no other writer's change in between (sled: under the write lock, over the planned
+/// writes; PostgreSQL: inside the transaction, after the holder's row is locked).
+pub trait TxView: Send + Sync {
+    /// A holder.
+    fn holder(&self, id: u64) -> TxFuture<'_, Holder>;
+    /// Every credential of a holder, in id order.
+    fn credentials_of(&self, holder: u64) -> TxFuture<'_, Vec<Credential>>;
+    /// Every course of a holder, in id order.
+    fn courses_of(&self, holder: u64) -> TxFuture<'_, Vec<Course>>;
+    /// A local program.
+    fn local_program<'a>(&'a self, slug: &'a str) -> TxFuture<'a, Option<Program>>;
+    /// The alerts of one cycle of a credential (the cycle ending `expires_on`), through the
+    /// dedupe key's index; on PostgreSQL locked until the transaction ends.
+    fn cycle_alerts(&self, credential: u64, expires_on: Date) -> TxFuture<'_, Vec<Alert>>;
+}
+
+/// What a write runs inside its transaction after planning a change to a holder's records
+/// (see [`Store::with_alerts_after`]); the service layer's rule of which alerts a change
+/// makes moot.
+pub trait AlertsAfter: Send + Sync + std::fmt::Debug {
+    /// The holder's alerts the change makes moot, as they are to be written (changed from
+    /// the ones `view` read). A holder that no longer exists has none.
+    fn moot<'a>(&'a self, view: &'a dyn TxView, holder: u64) -> TxFuture<'a, Vec<Alert>>;
+}
+
 /// Holders, local programs, credentials and courses.
 pub trait Records: Send + Sync {
     /// Creates a holder with a new id; the first holder becomes the default.
@@ -849,6 +878,12 @@ pub trait Store:
     /// [`HistoryEntry`] per record they create, change or delete, naming `actor`. Writes
     /// through a handle without an actor (the alert engine's) leave no history.
     fn acting(&self, actor: Actor) -> Self;
+
+    /// A handle on the same store whose writes that change a holder's standing (their
+    /// record, credentials, courses) run `after` inside the write's transaction, for each
+    /// holder they touch, and write the alerts it answers in that same transaction: the
+    /// change and the cancelling of the alerts it makes moot commit together or not at all.
+    fn with_alerts_after(&self, after: std::sync::Arc<dyn AlertsAfter>) -> Self;
 
     /// Writes what is queued and flushes. Call once, after the last write.
     fn close(&self) -> impl Future<Output = Result<()>> + Send;

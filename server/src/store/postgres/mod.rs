@@ -14,6 +14,7 @@
 //! CockroachDB has all of these.
 
 mod access;
+mod after;
 mod batch;
 mod check;
 mod lease;
@@ -82,6 +83,9 @@ pub struct PgStore {
     shown: Arc<str>,
     /// Who this handle's writes are by: each of them appends history rows naming it.
     actor: Option<Arc<Actor>>,
+    /// Run inside each write that changes a holder's records (see
+    /// [`crate::store::Store::with_alerts_after`]).
+    after: Option<Arc<dyn crate::store::AlertsAfter>>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -461,6 +465,7 @@ impl PgStore {
             pool,
             shown: Arc::from(shown.as_str()),
             actor: None,
+            after: None,
         };
         // Two daemons starting at once may race to create the schema; the loser retries
         // and finds it made.
@@ -588,6 +593,13 @@ impl crate::store::Store for PgStore {
     fn acting(&self, actor: Actor) -> Self {
         PgStore {
             actor: Some(Arc::new(actor)),
+            ..self.clone()
+        }
+    }
+
+    fn with_alerts_after(&self, after: Arc<dyn crate::store::AlertsAfter>) -> Self {
+        PgStore {
+            after: Some(after),
             ..self.clone()
         }
     }

@@ -70,7 +70,7 @@ pub(super) async fn insert_alert<C: GenericClient + Sync>(c: &C, a: &Alert) -> R
 
 /// Writes `new` over `old` (the same alert, locked); whether anything changed. Refuses to
 /// change what identifies it.
-async fn change_alert<C: GenericClient + Sync>(
+pub(super) async fn change_alert<C: GenericClient + Sync>(
     c: &C,
     actor: Option<&Actor>,
     old: &Alert,

@@ -28,7 +28,11 @@ pub(super) fn sql_limit(limit: usize) -> i64 {
         .saturating_add(1)
 }
 
-async fn holder_in<C: GenericClient + Sync>(c: &C, id: u64, lock: bool) -> Result<Holder> {
+pub(super) async fn holder_in<C: GenericClient + Sync>(
+    c: &C,
+    id: u64,
+    lock: bool,
+) -> Result<Holder> {
     let sql = if lock {
         "SELECT body FROM holders WHERE id = $1 FOR UPDATE"
     } else {
@@ -56,7 +60,7 @@ pub(super) async fn credentials_in<C: GenericClient + Sync>(
     .collect()
 }
 
-async fn courses_in<C: GenericClient + Sync>(
+pub(super) async fn courses_in<C: GenericClient + Sync>(
     c: &C,
     holder: u64,
     lock: bool,
@@ -315,7 +319,7 @@ impl Records for PgStore {
             )
             .await?;
         }
-        bump_versions(&tx, [holder.id], false).await?;
+        self.changed(&tx, [holder.id]).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(holder)
     }
@@ -561,7 +565,7 @@ impl Records for PgStore {
         write_credential(&tx, &credential, true).await?;
         note(&tx, self.actor(), None, Some(&credential)).await?;
         mark_dirty(&tx, credential.id).await?;
-        bump_versions(&tx, [credential.holder_id], false).await?;
+        self.changed(&tx, [credential.holder_id]).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(credential)
     }
@@ -608,7 +612,7 @@ impl Records for PgStore {
         write_credential(&tx, &credential, false).await?;
         note(&tx, self.actor(), Some(&old), Some(&credential)).await?;
         mark_dirty(&tx, credential.id).await?;
-        bump_versions(&tx, [credential.holder_id], false).await?;
+        self.changed(&tx, [credential.holder_id]).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(credential)
     }
@@ -635,7 +639,7 @@ impl Records for PgStore {
             &[&format!("c/{id}")],
         )
         .await?;
-        bump_versions(&tx, [old.holder_id], false).await?;
+        self.changed(&tx, [old.holder_id]).await?;
         tx.commit().await.map_err(db_err)
     }
 
@@ -735,7 +739,7 @@ impl Records for PgStore {
         }
         holders.sort_unstable();
         holders.dedup();
-        bump_versions(&tx, holders, false).await?;
+        self.changed(&tx, holders).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(created)
     }
@@ -787,7 +791,7 @@ impl Records for PgStore {
         check_pins(&tx, &course).await?;
         write_course(&tx, &course, false).await?;
         note(&tx, self.actor(), Some(&old), Some(&course)).await?;
-        bump_versions(&tx, [course.holder_id], false).await?;
+        self.changed(&tx, [course.holder_id]).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(course)
     }
@@ -798,7 +802,7 @@ impl Records for PgStore {
         let old = course_in(&tx, id, true).await?;
         execute(&tx, "DELETE FROM courses WHERE id = $1", &[&sql_id(id)]).await?;
         note(&tx, self.actor(), Some(&old), None).await?;
-        bump_versions(&tx, [old.holder_id], false).await?;
+        self.changed(&tx, [old.holder_id]).await?;
         tx.commit().await.map_err(db_err)
     }
 }
@@ -828,7 +832,7 @@ impl PgStore {
         course.id = next_id(&tx, IdKind::Course).await?;
         write_course(&tx, &course, true).await?;
         note(&tx, self.actor(), None, Some(&course)).await?;
-        bump_versions(&tx, [course.holder_id], false).await?;
+        self.changed(&tx, [course.holder_id]).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(course)
     }

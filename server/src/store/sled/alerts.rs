@@ -15,7 +15,7 @@ use jiff::Timestamp;
 /// Plans writing `new` over `old`, the same alert after a change, keeping its index
 /// entries in step; returns whether anything changed. Refuses to change what the indexes are
 /// keyed by.
-fn plan_change(tx: &mut WriteSet, old: &Alert, new: &Alert) -> Result<bool> {
+pub(super) fn plan_change(tx: &mut WriteSet, old: &Alert, new: &Alert) -> Result<bool> {
     if new == old {
         return Ok(false);
     }

@@ -16,6 +16,7 @@
 
 use super::{Inner, Result, SledStore, StoreError};
 use crate::domain::{Actor, Course};
+use crate::store::AlertsAfter;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use tokio::sync::oneshot;
@@ -30,12 +31,17 @@ const LINGER_FROM: usize = 4;
 const LINGER: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// Work for the committer thread.
+// Jobs only pass through the queue's vector; boxing the course would cost an allocation per
+// course written.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Job {
     /// A course to check and write; the answer is the stored course.
     Course {
         course: Course,
         /// Who logs it, for its history entry.
         actor: Option<Arc<Actor>>,
+        /// Run inside the batch's write for the course's holder.
+        after: Option<Arc<dyn AlertsAfter>>,
         /// Refused when the holder has a course that looks the same.
         distinct: bool,
         reply: oneshot::Sender<Result<Course>>,
@@ -105,6 +111,7 @@ impl CommitQueue {
         &self,
         course: Course,
         actor: Option<Arc<Actor>>,
+        after: Option<Arc<dyn AlertsAfter>>,
         distinct: bool,
     ) -> Result<Course> {
         if self.failed() {
@@ -114,6 +121,7 @@ impl CommitQueue {
         if !self.push(Job::Course {
             course,
             actor,
+            after,
             distinct,
             reply,
         }) {
@@ -193,20 +201,25 @@ pub(super) fn committer(inner: &Weak<Inner>, queue: &CommitQueue) {
         let store = SledStore {
             inner: strong,
             actor: None,
+            after: None,
         };
         let mut courses = Vec::new();
         let mut actors = Vec::new();
+        // Every handle of one daemon carries the same rule; a batch runs it once.
+        let mut rule: Option<Arc<dyn AlertsAfter>> = None;
         let mut durable = Vec::new();
         for job in jobs {
             match job {
                 Job::Course {
                     course,
                     actor,
+                    after,
                     distinct,
                     reply,
                 } => {
                     courses.push((reply, Ok(course), distinct));
                     actors.push(actor);
+                    rule = rule.or(after);
                 }
                 Job::Durable { reply } => durable.push(reply),
             }
@@ -214,7 +227,7 @@ pub(super) fn committer(inner: &Weak<Inner>, queue: &CommitQueue) {
         let mut answers: Vec<CourseAnswer> = if courses.is_empty() {
             Vec::new()
         } else {
-            store.write_course_batch(courses, actors)
+            store.write_course_batch(courses, actors, rule)
         };
         let wrote = !durable.is_empty() || answers.iter().any(|(_, a)| a.is_ok());
         let flushed = if wrote && !queue.failed() {

@@ -5,6 +5,7 @@
 //! methods, so the engine can change.
 
 mod access;
+mod after;
 mod alerts;
 mod check;
 mod migrate;
@@ -23,7 +24,7 @@ pub(crate) use indexes::Indexed;
 pub(crate) use keys::{Record as StoredRecord, decode as decode_value, encode as encode_value};
 
 use crate::domain::{Actor, Course, Credential, Holder, IdKind, Program};
-use crate::store::{Conflict, Cursor, Page, Result, StoreError, Version};
+use crate::store::{AlertsAfter, Conflict, Cursor, Page, Result, StoreError, Version};
 use commit::{CommitQueue, CourseAnswer, CourseJob};
 use jiff::civil::Date;
 use keys::{Record, decode, encode, expiry_key, id_key, pair_key, read_date, read_id};
@@ -153,6 +154,9 @@ pub struct SledStore {
     inner: Arc<Inner>,
     /// Who this handle's writes are by: each of them appends history entries naming it.
     actor: Option<Arc<Actor>>,
+    /// Run inside each write that touches a holder's standing (see
+    /// [`crate::store::Store::with_alerts_after`]).
+    after: Option<Arc<dyn AlertsAfter>>,
 }
 
 struct Inner {
@@ -298,6 +302,7 @@ impl SledStore {
         migrate::prepare(dir, &db, &trees, existed)?;
         let store = SledStore {
             actor: None,
+            after: None,
             inner: Arc::new(Inner {
                 db,
                 trees,
@@ -414,6 +419,9 @@ impl SledStore {
                 ..WriteSet::default()
             };
             let result = f(self, &mut set)?;
+            if let Some(after) = &self.after {
+                self.plan_alerts_after(after.as_ref(), &mut set)?;
+            }
             set.append_history(self)?;
             set.stamp_versions(self)?;
             self.apply(&set.ops)?;
@@ -841,7 +849,7 @@ impl SledStore {
     pub async fn create_course(&self, course: Course) -> Result<Course> {
         self.inner
             .commit
-            .write_course(course, self.actor.clone(), false)
+            .write_course(course, self.actor.clone(), self.after.clone(), false)
             .await
     }
 
@@ -851,7 +859,7 @@ impl SledStore {
     pub async fn create_distinct_course(&self, course: Course) -> Result<Course> {
         self.inner
             .commit
-            .write_course(course, self.actor.clone(), true)
+            .write_course(course, self.actor.clone(), self.after.clone(), true)
             .await
     }
 
@@ -905,6 +913,16 @@ impl SledStore {
         SledStore {
             inner: self.inner.clone(),
             actor: Some(Arc::new(actor)),
+            after: self.after.clone(),
+        }
+    }
+
+    /// This store, running `after` inside its writes (see
+    /// [`crate::store::Store::with_alerts_after`]).
+    pub fn with_alerts_after(&self, after: Arc<dyn AlertsAfter>) -> SledStore {
+        SledStore {
+            after: Some(after),
+            ..self.clone()
         }
     }
 
@@ -914,6 +932,7 @@ impl SledStore {
         &self,
         courses: Vec<CourseJob>,
         actors: Vec<Option<Arc<Actor>>>,
+        after: Option<Arc<dyn AlertsAfter>>,
     ) -> Vec<CourseAnswer> {
         let _guard = self
             .inner
@@ -971,6 +990,10 @@ impl SledStore {
                         set.actor = actor;
                         set.put_record(None, &*course);
                     }
+                }
+                // Once per holder of the batch, after all of its courses.
+                if let Some(after) = &after {
+                    self.plan_alerts_after(after.as_ref(), &mut set)?;
                 }
                 set.append_history(self)?;
                 set.stamp_versions(self)?;

@@ -341,6 +341,9 @@ impl Store for SledStore {
     fn acting(&self, actor: Actor) -> Self {
         SledStore::acting(self, actor)
     }
+    fn with_alerts_after(&self, after: std::sync::Arc<dyn crate::store::AlertsAfter>) -> Self {
+        SledStore::with_alerts_after(self, after)
+    }
     fn close(&self) -> impl Future<Output = Result<()>> + Send {
         SledStore::close(self)
     }
