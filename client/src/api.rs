@@ -153,15 +153,20 @@ impl Api {
         token: Option<&str>,
     ) -> Result<Self, Error> {
         let bearer = Bearer::new(token)?;
-        let endpoint = transport::endpoint(server, ca)?
+        let base = transport::endpoint(server, ca)?
             .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
             .http2_keep_alive_interval(KEEP_ALIVE_INTERVAL)
             .keep_alive_timeout(KEEP_ALIVE_TIMEOUT);
-        let channel = endpoint
+        let channel = base
+            .clone()
+            .timeout(REQUEST_TIMEOUT)
             .connect()
             .await
             .map_err(|e| transport::connect_error(server, &e))?;
+        // Exports and imports of a large store outlast REQUEST_TIMEOUT: their own
+        // connection, opened when first used, bounded by the keep-alives instead (a dead
+        // daemon is still noticed).
+        let bulk = base.connect_lazy();
         Ok(Self {
             server: server.to_owned(),
             holders: HolderServiceClient::with_interceptor(channel.clone(), bearer.clone()),
@@ -170,7 +175,7 @@ impl Api {
             courses: CourseServiceClient::with_interceptor(channel.clone(), bearer.clone()),
             compliance: ComplianceServiceClient::with_interceptor(channel.clone(), bearer.clone()),
             alerts: AlertServiceClient::with_interceptor(channel.clone(), bearer.clone()),
-            backups: BackupServiceClient::with_interceptor(channel.clone(), bearer.clone()),
+            backups: BackupServiceClient::with_interceptor(bulk, bearer.clone()),
             tokens: TokenServiceClient::with_interceptor(channel.clone(), bearer.clone()),
             history: HistoryServiceClient::with_interceptor(channel.clone(), bearer.clone()),
             teams: TeamServiceClient::with_interceptor(channel.clone(), bearer.clone()),

@@ -4,7 +4,7 @@
 
 use super::{Api, ApiError};
 use super::{caller, stream_caller};
-use crate::backup::{self, Reader};
+use crate::backup;
 use crate::domain::FieldError;
 use crate::service::Caller;
 use crate::service::import::{ImportError, LineError};
@@ -73,15 +73,26 @@ impl From<ImportError> for ApiError {
 }
 
 impl<S: Store> BackupApi<S> {
+    /// Spools the request into an unnamed temporary file (so memory holds one piece at a
+    /// time), then imports it in bounded batches (`service::import::import_file`).
     async fn import(
         &self,
         caller: Caller,
         mut stream: Streaming<pb::ImportDataRequest>,
     ) -> Result<pb::ImportDataResponse, Status> {
-        let mut reader = Reader::new();
+        use std::io::Write;
+        let spool = |e: std::io::Error| {
+            Status::internal(format!("cannot spool the dump to a temporary file: {e}"))
+        };
+        let file = tokio::task::spawn_blocking(tempfile::tempfile)
+            .await
+            .map_err(|e| Status::internal(e.to_string()))?
+            .map_err(spool)?;
+        let mut out = std::io::BufWriter::with_capacity(256 * 1024, file);
+        let mut bytes = 0u64;
         while let Some(piece) = stream.message().await? {
-            reader.push(&piece.data);
-            if reader.bytes() > MAX_IMPORT_BYTES {
+            bytes += piece.data.len() as u64;
+            if bytes > MAX_IMPORT_BYTES {
                 return Err(ApiError::invalid(
                     "data",
                     format!(
@@ -91,24 +102,18 @@ impl<S: Store> BackupApi<S> {
                 )
                 .into());
             }
+            // A piece is at most the gRPC message limit: writing it blocks only briefly.
+            out.write_all(&piece.data).map_err(spool)?;
         }
+        let file = out.into_inner().map_err(|e| spool(e.into_error()))?;
         let service = &self.0.service;
-        reader.end_input();
-        let mut zones = std::collections::HashMap::new();
-        for id in reader.holders_outside() {
-            if let Ok(h) = service.holder(&caller, id).await {
-                zones.insert(id, h.time_zone);
-            }
-        }
-        let dump = reader
-            .finish(service.clock().now(), |id| zones.get(&id).cloned())
-            .map_err(|errors| ApiError::from(ImportError::Invalid(errors)))?;
         let summary = service
-            .import(&caller, dump)
+            .import_file(&caller, file)
             .await
             .map_err(ApiError::from)?;
         tracing::info!(
             by = %caller.who(),
+            bytes,
             imported = summary.imported,
             unchanged = summary.unchanged,
             "dump imported"
