@@ -8,6 +8,7 @@
 pub mod daemon;
 pub mod disk;
 pub mod engine;
+pub mod import_load;
 pub mod latency;
 pub mod load;
 pub mod machine;

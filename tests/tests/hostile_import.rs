@@ -91,6 +91,7 @@ impl Probe {
         let health = tokio::spawn(async move {
             let mut times = Vec::new();
             let mut tick = tokio::time::interval(Duration::from_millis(20));
+            let begun = Instant::now();
             while !flag.load(Ordering::Relaxed) {
                 tick.tick().await;
                 let started = Instant::now();
@@ -98,7 +99,14 @@ impl Probe {
                     .check(HealthCheckRequest::default())
                     .await
                     .expect("health check");
-                times.push(started.elapsed());
+                let took = started.elapsed();
+                if took > Duration::from_millis(500) {
+                    eprintln!(
+                        "import load: a health check {:?} into the probe took {took:?}",
+                        started - begun
+                    );
+                }
+                times.push(took);
             }
             times
         });
