@@ -113,7 +113,7 @@ fn write_dumps(base: &Path, big: &Path, holders: u64, mib: u64) -> Result<(u64, 
             "evidence": format!("certificates/{id}.pdf"),
             "completed_on": format!("2025-{:02}-{:02}", id % 12 + 1, id % 28 + 1),
             "credits_hundredths": 25 + (id % 4) * 25, "unit": "nha-credit",
-            "categories": if id % 5 == 0 { vec!["safety"] } else { vec![] },
+            "categories": if id.is_multiple_of(5) { vec!["safety"] } else { vec![] },
             "format": "online", "credential_ids": [format!("cr{h}")],
         })
     };
@@ -159,7 +159,10 @@ async fn import(channel: &Channel, path: &Path) -> Result<pb::ImportDataResponse
     let data = std::fs::read(path).map_err(BenchError::io(format!("read {}", path.display())))?;
     let pieces: Vec<pb::ImportDataRequest> = data
         .chunks(1024 * 1024)
-        .map(|c| pb::ImportDataRequest { data: c.to_vec() })
+        .map(|c| pb::ImportDataRequest {
+            data: c.to_vec(),
+            ..Default::default()
+        })
         .collect();
     drop(data);
     let reply = BackupServiceClient::new(channel.clone())

@@ -881,10 +881,17 @@ impl Api {
 
     /// Sends a dump in pieces; the server restores all of it or, naming the bad line,
     /// nothing.
-    pub async fn import(&self, pieces: Vec<Vec<u8>>) -> Result<ImportReport, Error> {
-        let requests = pieces
-            .into_iter()
-            .map(|data| pb::ImportDataRequest { data });
+    /// With `only`, just the records with those ids are restored.
+    pub async fn import(
+        &self,
+        pieces: Vec<Vec<u8>>,
+        only: Vec<String>,
+    ) -> Result<ImportReport, Error> {
+        let mut only = Some(only);
+        let requests = pieces.into_iter().map(move |data| pb::ImportDataRequest {
+            data,
+            only: only.take().unwrap_or_default(),
+        });
         let reply = self
             .backups
             .clone()

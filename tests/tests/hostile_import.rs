@@ -60,7 +60,7 @@ fn dump(mib: usize) -> String {
             "evidence": format!("certificates/{id}.pdf"),
             "completed_on": format!("2025-{:02}-{:02}", id % 12 + 1, id % 28 + 1),
             "credits_hundredths": 25 + (id % 4) * 25, "unit": "nha-credit",
-            "categories": if id % 5 == 0 { vec!["safety"] } else { vec![] },
+            "categories": if id.is_multiple_of(5) { vec!["safety"] } else { vec![] },
             "format": "online", "credential_ids": [format!("cr{h}")],
         });
         writeln!(out, "{line}").unwrap();

@@ -6,8 +6,9 @@ use super::{Api, ApiError};
 use super::{caller, stream_caller};
 use crate::backup;
 use crate::domain::FieldError;
+use crate::domain::limits;
 use crate::service::Caller;
-use crate::service::import::{ImportError, LineError};
+use crate::service::import::{ImportError, LineError, Only};
 use crate::store::Store;
 use recert_proto::v1 as pb;
 use recert_proto::v1::backup_service_server::BackupService;
@@ -44,6 +45,27 @@ fn chunks(lines: impl Iterator<Item = String>, size: usize) -> impl Iterator<Ite
     })
 }
 
+/// The records `only` names, checked against its limits first.
+fn only_of(ids: &[String]) -> Result<Only, ApiError> {
+    if ids.len() > limits::MAX_IMPORT_ONLY {
+        return Err(ApiError::invalid(
+            "only",
+            format!(
+                "only names {} records; at most {} may be chosen",
+                ids.len(),
+                limits::MAX_IMPORT_ONLY
+            ),
+        ));
+    }
+    if let Some(long) = ids.iter().find(|id| id.len() > 32) {
+        return Err(ApiError::invalid(
+            "only",
+            format!("only {} is longer than 32 bytes", limits::quote(long)),
+        ));
+    }
+    Only::parse(ids, "only").map_err(|e| ApiError::Invalid(vec![e]))
+}
+
 /// A line's problem as a field violation: the field is `line N` or `line N: course.title`.
 fn violation(e: LineError) -> FieldError {
     let field = if e.field.is_empty() {
@@ -68,6 +90,7 @@ impl From<ImportError> for ApiError {
             }
             ImportError::Store(e) => ApiError::from(e),
             ImportError::Denied(message) => ApiError::PermissionDenied(message),
+            ImportError::NotInDump(message) => ApiError::invalid("only", message),
         }
     }
 }
@@ -90,7 +113,18 @@ impl<S: Store> BackupApi<S> {
             .map_err(spool)?;
         let mut out = std::io::BufWriter::with_capacity(256 * 1024, file);
         let mut bytes = 0u64;
+        let mut only = None;
         while let Some(piece) = stream.message().await? {
+            if !piece.only.is_empty() {
+                if bytes > 0 || only.is_some() {
+                    return Err(ApiError::invalid(
+                        "only",
+                        "only goes with the first piece of the dump",
+                    )
+                    .into());
+                }
+                only = Some(only_of(&piece.only)?);
+            }
             bytes += piece.data.len() as u64;
             if bytes > MAX_IMPORT_BYTES {
                 return Err(ApiError::invalid(
@@ -108,7 +142,7 @@ impl<S: Store> BackupApi<S> {
         let file = out.into_inner().map_err(|e| spool(e.into_error()))?;
         let service = &self.0.service;
         let summary = service
-            .import_file(&caller, file)
+            .import_file(&caller, file, only)
             .await
             .map_err(ApiError::from)?;
         tracing::info!(

@@ -123,6 +123,94 @@ pub enum ImportError {
     /// The caller may not import.
     #[error("{0}")]
     Denied(String),
+    /// Records chosen with `only` that the dump does not hold.
+    #[error("{0}")]
+    NotInDump(String),
+}
+
+/// The records an import restores when it restores only some (`recert import --only`), by
+/// id; whether each was seen in the dump.
+#[derive(Debug, Clone, Default)]
+pub struct Only(BTreeMap<(usize, u64), bool>);
+
+/// The kinds `--only` names, in the order their ids are tried.
+const ONLY_KINDS: [IdKind; 5] = COUNTED;
+
+impl Only {
+    /// Reads ids such as `h1`, `cr2`, `co3`, `ch1`, `al1`; names `field` in the error.
+    pub fn parse(ids: &[String], field: &str) -> Result<Only, FieldError> {
+        let mut only = BTreeMap::new();
+        for text in ids {
+            let found = ONLY_KINDS
+                .iter()
+                .enumerate()
+                .find_map(|(i, kind)| kind.parse(text.trim()).map(|id| (i, id)));
+            match found {
+                Some(key) => {
+                    only.insert(key, false);
+                }
+                None => {
+                    return Err(FieldError::new(
+                        field,
+                        format!(
+                            "{field} {} is not the id of a holder, credential, course, channel or alert (h1, cr2, co3, ch1, al1)",
+                            crate::domain::limits::quote(text)
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(Only(only))
+    }
+
+    fn keep(&mut self, kind: usize, id: u64) -> bool {
+        match self.0.get_mut(&(kind, id)) {
+            Some(seen) => {
+                *seen = true;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The chosen records of `d`, nothing else (no counters, settings, ticks, access).
+    fn select(&mut self, d: ParsedDump) -> ParsedDump {
+        let index = |k: IdKind| ONLY_KINDS.iter().position(|&o| o == k).unwrap_or(0);
+        let (h, cr, co, ch, al) = (
+            index(IdKind::Holder),
+            index(IdKind::Credential),
+            index(IdKind::Course),
+            index(IdKind::Channel),
+            index(IdKind::Alert),
+        );
+        let mut holders = d.holders;
+        holders.retain(|l| self.keep(h, l.record.0.id));
+        let mut credentials = d.credentials;
+        credentials.retain(|l| self.keep(cr, l.record.id));
+        let mut courses = d.courses;
+        courses.retain(|l| self.keep(co, l.record.id));
+        let mut channels = d.channels;
+        channels.retain(|l| self.keep(ch, l.record.channel.id));
+        let mut alerts = d.alerts;
+        alerts.retain(|l| self.keep(al, l.record.id));
+        ParsedDump {
+            holders,
+            credentials,
+            courses,
+            channels,
+            alerts,
+            ..ParsedDump::default()
+        }
+    }
+
+    /// The chosen ids the dump did not hold, as the user wrote them.
+    fn missing(&self) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(_, seen)| !**seen)
+            .map(|((kind, id), _)| ONLY_KINDS[*kind].format(*id))
+            .collect()
+    }
 }
 
 /// The names of the fields in which two records differ, for conflict messages (never the
@@ -246,15 +334,19 @@ pub async fn import_as<S: Snapshots>(
 /// ([`Snapshots::restore_batches`]: all or nothing). Problems of lines on their own come
 /// first (as [`crate::backup::Reader::finish`] gives them), then those across lines, then
 /// conflicts with the store; any of them writes nothing.
+///
+/// With `only`, just the chosen records are restored (each must be in the dump, and what
+/// they reference in the store or among the chosen); every line is still checked on its own.
 pub async fn import_file<S: Snapshots>(
     store: &S,
     file: std::fs::File,
     now: Timestamp,
     builtin_programs: BTreeSet<String>,
     actor: Option<Actor>,
+    only: Option<Only>,
 ) -> Result<ImportSummary, ImportError> {
     store
-        .restore_batches(move |r| import_batches(r, file, now, builtin_programs, actor))
+        .restore_batches(move |r| import_batches(r, file, now, builtin_programs, actor, only))
         .await
 }
 
@@ -295,10 +387,12 @@ fn import_batches(
     now: Timestamp,
     builtin: BTreeSet<String>,
     actor: Option<Actor>,
+    only: Option<Only>,
 ) -> Result<ImportSummary, ImportError> {
     let mut i = Importer::new(builtin, r.view())?;
+    i.only = only;
     let mut errors = read_batches(&mut file, |batch, broken| {
-        i.first_window(r.view(), &batch, now, broken)
+        i.first_window(r.view(), batch, now, broken)
     })?;
     errors.extend(i.late_line_checks(now));
     if !errors.is_empty() {
@@ -306,8 +400,18 @@ fn import_batches(
         errors.dedup();
         return Err(ImportError::Invalid(errors));
     }
+    if let Some(only) = &i.only {
+        let missing = only.missing();
+        if !missing.is_empty() {
+            return Err(ImportError::NotInDump(format!(
+                "only: the dump has no {}",
+                missing.join(", ")
+            )));
+        }
+    }
     i.end_first_pass(r.view())?;
     read_batches(&mut file, |batch, _| {
+        let batch = i.select(batch);
         let mut plan = RestorePlan::default();
         i.plan(r.view(), &batch, &mut plan)?;
         drop(batch);
@@ -386,11 +490,19 @@ impl<S: Store> Service<S> {
         &self,
         caller: &Caller,
         file: std::fs::File,
+        only: Option<Only>,
     ) -> Result<ImportSummary, ImportError> {
         let actor = self.import_actor(caller)?;
         let now = self.clock.now();
-        let summary =
-            import_file(self.store(), file, now, self.builtin_slugs(), Some(actor)).await?;
+        let summary = import_file(
+            self.store(),
+            file,
+            now,
+            self.builtin_slugs(),
+            Some(actor),
+            only,
+        )
+        .await?;
         self.wake_alerts();
         Ok(summary)
     }
@@ -412,6 +524,8 @@ enum Ref {
 /// with the store), [`Importer::plan`] again in the second (giving the batch's writes).
 struct Importer {
     builtin: BTreeSet<String>,
+    /// Restore only these records.
+    only: Option<Only>,
     /// In the second pass: plans are written, history is compared.
     second: bool,
     p: Problems,
@@ -464,6 +578,7 @@ impl Importer {
     fn new(builtin: BTreeSet<String>, view: &dyn StoreView) -> Result<Importer, StoreError> {
         Ok(Importer {
             builtin,
+            only: None,
             second: false,
             p: Problems::default(),
             line_errors: Vec::new(),
@@ -533,7 +648,7 @@ impl Importer {
     fn first_window(
         &mut self,
         view: &dyn StoreView,
-        d: &ParsedDump,
+        d: ParsedDump,
         now: Timestamp,
         broken: bool,
     ) -> Result<(), ImportError> {
@@ -556,12 +671,21 @@ impl Importer {
             }
         }
         let errors =
-            crate::backup::read::line_checks(d, now, |id| zones.get(&id).cloned().flatten());
+            crate::backup::read::line_checks(&d, now, |id| zones.get(&id).cloned().flatten());
         self.line_errors.extend(errors);
         if broken || !self.line_errors.is_empty() {
             return Ok(());
         }
-        self.check_window(view, d)
+        let d = self.select(d);
+        self.check_window(view, &d)
+    }
+
+    /// The records of `d` this import restores: all, or those chosen with `only`.
+    fn select(&mut self, d: ParsedDump) -> ParsedDump {
+        match &mut self.only {
+            Some(only) => only.select(d),
+            None => d,
+        }
     }
 
     /// The date checks of courses read before their holder, now that every holder is read.
