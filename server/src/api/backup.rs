@@ -170,6 +170,13 @@ impl<S: Store> BackupService for BackupApi<S> {
     ) -> Result<Response<ExportStream>, Status> {
         let secrets = !request.get_ref().omit_secrets;
         let caller = caller(&request)?;
+        let Ok(permit) = self.0.exports.clone().try_acquire_owned() else {
+            tracing::warn!(by = %caller.who(), peer = ?request.remote_addr(), "export refused: too many at once");
+            return Err(Status::resource_exhausted(format!(
+                "{} exports are streaming already, the most at once; try again when one ends",
+                super::MAX_EXPORTS
+            )));
+        };
         let dump = self.0.service().export(&caller).await?;
         tracing::info!(
             secrets,
@@ -186,6 +193,8 @@ impl<S: Store> BackupService for BackupApi<S> {
         let (tx, rx) = tokio::sync::mpsc::channel(2);
         let who = caller.who();
         tokio::spawn(async move {
+            // Held until this export ends, however it ends.
+            let _permit = permit;
             loop {
                 let Some(data) = chunks.next() else { return };
                 let sent =
