@@ -179,6 +179,30 @@ enum Command {
         #[command(flatten)]
         output: Output,
     },
+    /// A large import into recertd while a second client asks for health and compliance:
+    /// the daemon's peak RSS and the second client's latencies, against no import.
+    ImportLoad {
+        /// Size of the dump, in MiB.
+        #[arg(long, default_value_t = 200)]
+        mib: u64,
+        /// Holders in the dump.
+        #[arg(long, default_value_t = 1000)]
+        holders: u64,
+        /// Seconds the second client is timed with no import.
+        #[arg(long, default_value_t = 10)]
+        baseline_secs: u64,
+        /// Run recertd on this PostgreSQL database instead of a sled data dir.
+        #[arg(long, env = "RECERT_DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
+        /// Where recertd is [default: next to this executable].
+        #[arg(long)]
+        bin_dir: Option<PathBuf>,
+        /// Where the temporary data dir goes.
+        #[arg(long)]
+        scratch: Option<PathBuf>,
+        #[command(flatten)]
+        output: Output,
+    },
     /// `recert status` as a process against a warm recertd.
     Status {
         /// Timed runs.
@@ -468,6 +492,29 @@ async fn run(command: Command) -> anyhow::Result<()> {
             print_and_save(
                 &output,
                 &recert_bench::memory::run(&scratch(dir), &options).await?,
+            )
+        }
+        Command::ImportLoad {
+            mib,
+            holders,
+            baseline_secs,
+            database_url,
+            bin_dir,
+            scratch: dir,
+            output,
+        } => {
+            let options = recert_bench::import_load::ImportLoadOptions {
+                recertd: recert_bench::daemon::binary(bin_dir.as_deref(), "recertd")?,
+                mib,
+                holders,
+                baseline: Duration::from_secs(baseline_secs),
+                extra: database_url
+                    .map(|url| vec!["--database-url".to_string(), url])
+                    .unwrap_or_default(),
+            };
+            print_and_save(
+                &output,
+                &recert_bench::import_load::run(&scratch(dir), &options).await?,
             )
         }
         Command::Status {

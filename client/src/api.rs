@@ -155,15 +155,20 @@ impl Api {
         token: Option<&str>,
     ) -> Result<Self, Error> {
         let bearer = Bearer::new(token)?;
-        let endpoint = transport::endpoint(server, ca)?
+        let base = transport::endpoint(server, ca)?
             .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
             .http2_keep_alive_interval(KEEP_ALIVE_INTERVAL)
             .keep_alive_timeout(KEEP_ALIVE_TIMEOUT);
-        let channel = endpoint
+        let channel = base
+            .clone()
+            .timeout(REQUEST_TIMEOUT)
             .connect()
             .await
             .map_err(|e| transport::connect_error(server, &e))?;
+        // Exports and imports of a large store outlast REQUEST_TIMEOUT: their own
+        // connection, opened when first used, bounded by the keep-alives instead (a dead
+        // daemon is still noticed).
+        let bulk = base.connect_lazy();
         Ok(Self {
             server: server.to_owned(),
             holders: HolderServiceClient::with_interceptor(channel.clone(), bearer.clone()),
@@ -172,7 +177,7 @@ impl Api {
             courses: CourseServiceClient::with_interceptor(channel.clone(), bearer.clone()),
             compliance: ComplianceServiceClient::with_interceptor(channel.clone(), bearer.clone()),
             alerts: AlertServiceClient::with_interceptor(channel.clone(), bearer.clone()),
-            backups: BackupServiceClient::with_interceptor(channel.clone(), bearer.clone()),
+            backups: BackupServiceClient::with_interceptor(bulk, bearer.clone()),
             tokens: TokenServiceClient::with_interceptor(channel.clone(), bearer.clone()),
             history: HistoryServiceClient::with_interceptor(channel.clone(), bearer.clone()),
             teams: TeamServiceClient::with_interceptor(channel.clone(), bearer.clone()),
@@ -1063,10 +1068,17 @@ impl Api {
 
     /// Sends a dump in pieces; the server restores all of it or, naming the bad line,
     /// nothing.
-    pub async fn import(&self, pieces: Vec<Vec<u8>>) -> Result<ImportReport, Error> {
-        let requests = pieces
-            .into_iter()
-            .map(|data| pb::ImportDataRequest { data });
+    /// With `only`, just the records with those ids are restored.
+    pub async fn import(
+        &self,
+        pieces: Vec<Vec<u8>>,
+        only: Vec<String>,
+    ) -> Result<ImportReport, Error> {
+        let mut only = Some(only);
+        let requests = pieces.into_iter().map(move |data| pb::ImportDataRequest {
+            data,
+            only: only.take().unwrap_or_default(),
+        });
         let reply = self
             .backups
             .clone()

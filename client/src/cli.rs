@@ -441,6 +441,10 @@ pub struct ImportArgs {
     /// The same as FILE.
     #[arg(long, value_name = "FILE")]
     pub file: Option<std::path::PathBuf>,
+    /// Restore only these records of the dump (ids such as h1, cr2, co3, ch1, al1; what
+    /// they reference must be in the store or chosen too). Default: the whole dump.
+    #[arg(long, value_name = "ID", num_args = 1.., value_delimiter = ',')]
+    pub only: Vec<String>,
 }
 
 impl ImportArgs {

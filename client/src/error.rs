@@ -110,6 +110,7 @@ const FLAGS: &[(&str, &str)] = &[
     ("channel.target", "the address"),
     ("channel.secret", "--secret"),
     ("until", "--until"),
+    ("only", "--only"),
     ("slug", "SLUG"),
     ("id", "ID"),
 ];

@@ -632,6 +632,7 @@ async fn a_holder_token_finds_another_holders_records_not_found_by_every_rpc() {
                 backup
                     .import_data(tokio_stream::iter(vec![pb::ImportDataRequest {
                         data: b"{}\n".to_vec(),
+                        ..Default::default()
                     }]))
                     .await,
             ),

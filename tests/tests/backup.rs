@@ -475,7 +475,10 @@ async fn import_rpc(
     let pieces: Vec<ImportDataRequest> = dump
         .as_bytes()
         .chunks(5)
-        .map(|c| ImportDataRequest { data: c.to_vec() })
+        .map(|c| ImportDataRequest {
+            data: c.to_vec(),
+            ..Default::default()
+        })
         .collect();
     client
         .import_data(tokio_stream::iter(pieces))
@@ -549,4 +552,84 @@ async fn the_rpc_answers_invalid_argument_with_bad_request_and_failed_preconditi
         "{}",
         status.message()
     );
+}
+
+/// A dump of two holders, each with a credential and a course pinned to it.
+fn two_holders() -> String {
+    let lines = [
+        serde_json::json!({"format": "recert-export", "version": 1,
+            "schema": recertd::store::SCHEMA_VERSION,
+            "exported_at": "2026-11-24T14:00:00Z", "secrets": true}),
+        serde_json::json!({"kind": "holder", "id": "h1", "name": "Dana Reyes", "email": "",
+            "time_zone": "America/Chicago", "is_default": true}),
+        serde_json::json!({"kind": "holder", "id": "h2", "name": "Sam Lee", "email": "",
+            "time_zone": "America/Chicago", "is_default": false}),
+        serde_json::json!({"kind": "credential", "id": "cr1", "holder_id": "h1",
+            "program": "nha-cpt", "number": "", "issued_on": null,
+            "expires_on": "2027-03-01", "history": []}),
+        serde_json::json!({"kind": "credential", "id": "cr2", "holder_id": "h2",
+            "program": "nha-cpt", "number": "", "issued_on": null,
+            "expires_on": "2027-04-01", "history": []}),
+        serde_json::json!({"kind": "course", "id": "co1", "holder_id": "h1",
+            "title": "Safety", "provider": "", "accreditation": "", "evidence": "",
+            "completed_on": "2026-10-01", "credits_hundredths": 100, "unit": "nha-credit",
+            "categories": [], "format": null, "credential_ids": ["cr1"]}),
+        serde_json::json!({"kind": "course", "id": "co2", "holder_id": "h2",
+            "title": "Ethics", "provider": "", "accreditation": "", "evidence": "",
+            "completed_on": "2026-10-02", "credits_hundredths": 200, "unit": "nha-credit",
+            "categories": [], "format": null, "credential_ids": ["cr2"]}),
+        serde_json::json!({"kind": "end", "records": 6}),
+    ];
+    lines.iter().map(|l| format!("{l}\n")).collect()
+}
+
+/// `recert import FILE --only ID...` restores just those records: what they reference must
+/// be in the store or chosen too; an id the dump lacks, or that is no id, is refused naming
+/// --only, and nothing is written. Without --only the rest of the dump follows.
+#[test]
+fn import_only_restores_the_chosen_records() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let d = Daemon::start(&dir.path().join("data"), Some(DAY1));
+    let path = dir.path().join("two.jsonl");
+    std::fs::write(&path, two_holders()).unwrap();
+    let file = path.to_str().unwrap();
+    let holders = |d: &Daemon| -> Vec<String> {
+        let list = d.json(&["holder", "list"]);
+        list.as_array().unwrap().iter().map(id).collect()
+    };
+
+    let out = d.cli(&["import", file, "--only", "h1", "cr1", "co1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Imported 3 records"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(holders(&d), ["h1"]);
+    let courses = d.json(&["course", "list", "--holder", "h1"]);
+    assert_eq!(courses.as_array().unwrap().len(), 1, "{courses}");
+
+    // co2's holder and credential are in the dump but not chosen, and not in the store.
+    let out = d.cli(&["import", file, "--only", "co2"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("h2"), "{}", stderr(&out));
+    let out = d.cli(&["import", file, "--only", "co9"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("--only") && err.contains("co9"), "{err}");
+    let out = d.cli(&["import", file, "--only", "x1"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("--only") && err.contains("x1"), "{err}");
+    assert_eq!(holders(&d), ["h1"], "the refused imports wrote nothing");
+
+    // The default restores the whole dump: the chosen records are unchanged now.
+    let out = d.cli(&["import", file]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Imported 3 records (3 already present"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(holders(&d), ["h1", "h2"]);
 }

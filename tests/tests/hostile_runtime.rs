@@ -687,3 +687,55 @@ async fn a_stalled_export_is_cut_off_at_the_deadline() {
         "{bytes} bytes arrived of a dump over 28 MB"
     );
 }
+
+/// F7 (exports): each stalled export held its copy of the store; now at most 4 stream at
+/// once (daemon-wide) and a fifth is refused with RESOURCE_EXHAUSTED until one ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_exports_are_capped() {
+    use recert_proto::v1 as pb;
+    use recert_proto::v1::backup_service_client::BackupServiceClient;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    plant_backlog(&data, 20_000).await;
+    let daemon = Daemon::start_with(&data, None, &["--export-deadline-secs", "60"]);
+    let mut open = Vec::new();
+    for _ in 0..recertd::api::MAX_EXPORTS {
+        let mut backup = BackupServiceClient::new(daemon.channel().await);
+        let mut export = backup
+            .export_data(pb::ExportDataRequest::default())
+            .await
+            .unwrap()
+            .into_inner();
+        // Read one chunk, then stall: the rest of a dump over 28 MB waits in the daemon.
+        assert!(export.message().await.unwrap().is_some());
+        open.push(export);
+    }
+    let mut backup = BackupServiceClient::new(daemon.channel().await);
+    let refused = backup
+        .export_data(pb::ExportDataRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.code(),
+        tonic::Code::ResourceExhausted,
+        "{refused:?}"
+    );
+    assert!(
+        refused.message().contains("exports"),
+        "{}",
+        refused.message()
+    );
+    // One reader goes away: its export ends and another may start.
+    drop(open.pop());
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        match backup.export_data(pb::ExportDataRequest::default()).await {
+            Ok(_) => break,
+            Err(e) if e.code() == tonic::Code::ResourceExhausted => {
+                assert!(std::time::Instant::now() < deadline, "still refused");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+}

@@ -97,7 +97,19 @@ pub async fn export(context: &Context, args: ExportArgs) -> Result<String, Error
 pub async fn import(context: &Context, args: ImportArgs) -> Result<String, Error> {
     let dump = read_dump(args.source())?;
     let pieces = dump.chunks(PIECE_BYTES).map(<[u8]>::to_vec).collect();
-    let report = context.api.import(pieces).await?;
+    let report = context
+        .api
+        .import(pieces, args.only)
+        .await
+        .map_err(|e| match &e {
+            // The dump's own fields keep their names; only --only is the user's flag.
+            Error::Server { violations, .. }
+                if !violations.is_empty() && violations.iter().all(|v| v.field == "only") =>
+            {
+                e.in_terms_of_flags(&[("only", "--only")])
+            }
+            _ => e,
+        })?;
     Ok(context.out.record(&report, || summary(&report)))
 }
 

@@ -4,9 +4,10 @@
 
 use super::{Api, ApiError};
 use super::{caller, stream_caller};
-use crate::backup::{self, Reader};
+use crate::backup;
+use crate::domain::limits;
 use crate::service::Caller;
-use crate::service::import::ImportError;
+use crate::service::import::Only;
 use crate::store::Store;
 use recert_proto::v1 as pb;
 use recert_proto::v1::backup_service_server::BackupService;
@@ -43,16 +44,59 @@ fn chunks(lines: impl Iterator<Item = String>, size: usize) -> impl Iterator<Ite
     })
 }
 
+/// The records `only` names, checked against its limits first.
+fn only_of(ids: &[String]) -> Result<Only, ApiError> {
+    if ids.len() > limits::MAX_IMPORT_ONLY {
+        return Err(ApiError::invalid(
+            "only",
+            format!(
+                "only names {} records; at most {} may be chosen",
+                ids.len(),
+                limits::MAX_IMPORT_ONLY
+            ),
+        ));
+    }
+    if let Some(long) = ids.iter().find(|id| id.len() > 32) {
+        return Err(ApiError::invalid(
+            "only",
+            format!("only {} is longer than 32 bytes", limits::quote(long)),
+        ));
+    }
+    Only::parse(ids, "only").map_err(|e| ApiError::Invalid(vec![e]))
+}
+
 impl<S: Store> BackupApi<S> {
+    /// Spools the request into an unnamed temporary file (so memory holds one piece at a
+    /// time), then imports it in bounded batches (`service::import::import_file`).
     async fn import(
         &self,
         caller: Caller,
         mut stream: Streaming<pb::ImportDataRequest>,
     ) -> Result<pb::ImportDataResponse, Status> {
-        let mut reader = Reader::new();
+        use std::io::Write;
+        let spool = |e: std::io::Error| {
+            Status::internal(format!("cannot spool the dump to a temporary file: {e}"))
+        };
+        let file = tokio::task::spawn_blocking(tempfile::tempfile)
+            .await
+            .map_err(|e| Status::internal(e.to_string()))?
+            .map_err(spool)?;
+        let mut out = std::io::BufWriter::with_capacity(256 * 1024, file);
+        let mut bytes = 0u64;
+        let mut only = None;
         while let Some(piece) = stream.message().await? {
-            reader.push(&piece.data);
-            if reader.bytes() > MAX_IMPORT_BYTES {
+            if !piece.only.is_empty() {
+                if bytes > 0 || only.is_some() {
+                    return Err(ApiError::invalid(
+                        "only",
+                        "only goes with the first piece of the dump",
+                    )
+                    .into());
+                }
+                only = Some(only_of(&piece.only)?);
+            }
+            bytes += piece.data.len() as u64;
+            if bytes > MAX_IMPORT_BYTES {
                 return Err(ApiError::invalid(
                     "data",
                     format!(
@@ -62,24 +106,18 @@ impl<S: Store> BackupApi<S> {
                 )
                 .into());
             }
+            // A piece is at most the gRPC message limit: writing it blocks only briefly.
+            out.write_all(&piece.data).map_err(spool)?;
         }
+        let file = out.into_inner().map_err(|e| spool(e.into_error()))?;
         let service = &self.0.service;
-        reader.end_input();
-        let mut zones = std::collections::HashMap::new();
-        for id in reader.holders_outside() {
-            if let Ok(h) = service.holder(&caller, id).await {
-                zones.insert(id, h.time_zone);
-            }
-        }
-        let dump = reader
-            .finish(service.clock().now(), |id| zones.get(&id).cloned())
-            .map_err(|errors| ApiError::from(ImportError::Invalid(errors)))?;
         let summary = service
-            .import(&caller, dump)
+            .import_file(&caller, file, only)
             .await
             .map_err(ApiError::from)?;
         tracing::info!(
             by = %caller.who(),
+            bytes,
             imported = summary.imported,
             unchanged = summary.unchanged,
             "dump imported"
@@ -102,6 +140,13 @@ impl<S: Store> BackupService for BackupApi<S> {
     ) -> Result<Response<ExportStream>, Status> {
         let secrets = !request.get_ref().omit_secrets;
         let caller = caller(&request)?;
+        let Ok(permit) = self.0.exports.clone().try_acquire_owned() else {
+            tracing::warn!(by = %caller.who(), peer = ?request.remote_addr(), "export refused: too many at once");
+            return Err(Status::resource_exhausted(format!(
+                "{} exports are streaming already, the most at once; try again when one ends",
+                super::MAX_EXPORTS
+            )));
+        };
         let service = self.0.service();
         let dump = match request.get_ref().holder_id.trim() {
             "" => service.export(&caller).await?,
@@ -125,6 +170,8 @@ impl<S: Store> BackupService for BackupApi<S> {
         let (tx, rx) = tokio::sync::mpsc::channel(2);
         let who = caller.who();
         tokio::spawn(async move {
+            // Held until this export ends, however it ends.
+            let _permit = permit;
             loop {
                 let Some(data) = chunks.next() else { return };
                 let sent =

@@ -114,6 +114,7 @@ impl From<ImportError> for ApiError {
             }
             ImportError::Store(e) => ApiError::from(e),
             ImportError::Denied(message) => ApiError::PermissionDenied(message),
+            ImportError::NotInDump(message) => ApiError::invalid("only", message),
         }
     }
 }

@@ -45,7 +45,14 @@ pub struct Api<S> {
     alerts: AlertEngine<S>,
     /// The longest an `ExportData` stream stays open.
     export_deadline: std::time::Duration,
+    /// Exports streaming at once, daemon-wide ([`MAX_EXPORTS`]).
+    exports: Arc<tokio::sync::Semaphore>,
 }
+
+/// `ExportData` streams the daemon serves at once; another is refused with
+/// RESOURCE_EXHAUSTED (each holds a batch of the store until its reader reads it or the
+/// export deadline passes).
+pub const MAX_EXPORTS: usize = 4;
 
 impl<S: Store> Api<S> {
     /// Services over `store`, telling time by `clock`, waking `alerts` on changes.
@@ -55,6 +62,7 @@ impl<S: Store> Api<S> {
                 .with_destinations(alerts.destinations().clone()),
             alerts,
             export_deadline: crate::config::EXPORT_DEADLINE,
+            exports: Arc::new(tokio::sync::Semaphore::new(MAX_EXPORTS)),
         }
     }
 

@@ -931,6 +931,10 @@ pub struct Reader {
     fatal: bool,
     end: Option<(usize, u64)>,
     records: u64,
+    /// The line of the next_ids line, once read (the records may have been taken).
+    next_ids_line: Option<usize>,
+    /// Bytes read when the records were last taken.
+    taken_at: u64,
     dump: ParsedDump,
     errors: Vec<LineError>,
 }
@@ -944,6 +948,23 @@ impl Reader {
     /// Bytes read so far.
     pub fn bytes(&self) -> u64 {
         self.bytes
+    }
+
+    /// Bytes read since the records were last taken ([`Reader::take`]).
+    pub fn bytes_held(&self) -> u64 {
+        self.bytes - self.taken_at
+    }
+
+    /// Whether a line had a problem so far.
+    pub fn has_errors(&self) -> bool {
+        !self.errors.is_empty()
+    }
+
+    /// Takes the records read so far (each checked on its own), so that a dump is read in
+    /// bounded batches; the problems stay for [`Reader::finish_lines`].
+    pub fn take(&mut self) -> ParsedDump {
+        self.taken_at = self.bytes;
+        std::mem::take(&mut self.dump)
     }
 
     /// Reads the next piece of the dump.
@@ -1050,9 +1071,10 @@ impl Reader {
         match kind.as_str() {
             "next_ids" => {
                 if let Some(l) = self.parse::<NextIdsLine>(n, &kind, value) {
-                    if self.dump.next_ids.is_some() {
+                    if self.next_ids_line.is_some() {
                         return self.error(n, "", "a second next_ids line");
                     }
+                    self.next_ids_line = Some(n);
                     let record = NextIds {
                         holder: l.holder,
                         credential: l.credential,
@@ -1234,10 +1256,28 @@ impl Reader {
     /// Ends the dump: checks it is complete, and checks each course against its holder's
     /// date at `now` (the holder from the dump, else `zone_of` it from the store).
     pub fn finish(
-        mut self,
+        self,
         now: Timestamp,
         zone_of: impl Fn(u64) -> Option<String>,
     ) -> Result<ParsedDump, Vec<LineError>> {
+        let (dump, mut errors) = self.finish_lines();
+        let zones: HashMap<u64, String> = dump
+            .holders
+            .iter()
+            .map(|l| (l.record.0.id, l.record.0.time_zone.clone()))
+            .collect();
+        errors.extend(line_checks(&dump, now, |id| {
+            zones.get(&id).cloned().or_else(|| zone_of(id))
+        }));
+        if errors.is_empty() {
+            return Ok(dump);
+        }
+        Err(first_bad_lines(errors))
+    }
+
+    /// Ends the dump: the records not taken yet, and every problem of its lines on their own
+    /// (checks it is complete), without [`line_checks`].
+    pub fn finish_lines(mut self) -> (ParsedDump, Vec<LineError>) {
         self.end_input();
         if self.header.is_none() && self.errors.is_empty() {
             self.error(1, "", "the dump is empty");
@@ -1263,33 +1303,29 @@ impl Reader {
                 Some(_) => {}
             }
         }
-        let zones: HashMap<u64, String> = self
-            .dump
-            .holders
-            .iter()
-            .map(|l| (l.record.0.id, l.record.0.time_zone.clone()))
-            .collect();
-        for l in &self.dump.courses {
-            let zone = zones
-                .get(&l.record.holder_id)
-                .cloned()
-                .or_else(|| zone_of(l.record.holder_id));
-            // An unknown holder is reported by the import; only the date check needs one.
-            let today = zone
-                .and_then(|z| TimeZone::get(&z).ok())
-                .map_or(Date::MAX, |tz| now.to_zoned(tz).date());
-            if let Err(errors) = l.record.validate(today) {
-                let errors = errors.into_iter().map(|e| LineError::field(l.line, e));
-                self.errors.extend(errors);
-            }
-        }
-        let steering = steering_errors(&self.dump, now);
-        self.errors.extend(steering);
-        if self.errors.is_empty() {
-            return Ok(self.dump);
-        }
-        Err(first_bad_lines(self.errors))
+        (self.dump, self.errors)
     }
+}
+
+/// The checks of records that need the time: each course against its holder's date at `now`
+/// (its zone from `zone_of`), and the values that steer the alert engine.
+pub fn line_checks(
+    dump: &ParsedDump,
+    now: Timestamp,
+    zone_of: impl Fn(u64) -> Option<String>,
+) -> Vec<LineError> {
+    let mut out = Vec::new();
+    for l in &dump.courses {
+        // An unknown holder is reported by the import; only the date check needs one.
+        let today = zone_of(l.record.holder_id)
+            .and_then(|z| TimeZone::get(&z).ok())
+            .map_or(Date::MAX, |tz| now.to_zoned(tz).date());
+        if let Err(errors) = l.record.validate(today) {
+            out.extend(errors.into_iter().map(|e| LineError::field(l.line, e)));
+        }
+    }
+    out.extend(steering_errors(dump, now));
+    out
 }
 
 /// The values that steer the alert engine, checked against `now`: a last tick in the future

@@ -32,12 +32,16 @@ pub const COUNTS: &[(&str, usize)] = &[
     ("holder_ids", 1000),
     ("lead_ids", 256),
     ("member_ids", 1000),
+    ("only", MAX_IMPORT_ONLY),
     ("rows", MAX_ROSTER_ROWS),
     ("sources", MAX_SOURCES),
 ];
 
 /// Rows one roster import may hold.
 pub const MAX_ROSTER_ROWS: usize = 5000;
+
+/// Records an import may be told to restore alone (`recert import --only`).
+pub const MAX_IMPORT_ONLY: usize = 1000;
 
 /// Caps a program may have.
 pub const MAX_CAPS: usize = 64;

@@ -8,10 +8,10 @@
 use super::{Caller, Service};
 use crate::domain::{
     Actor, Alert, AlertSettings, Channel, Course, Credential, FieldError, HistoryEntry, Holder,
-    IdKind, Program, Team, Token, team_id, token_id,
+    IdKind, Program, Team, Token, TokenHash, team_id, token_id,
 };
 use crate::store::{
-    COUNTED, NextIds, RestorePlan, SettingsScope, Snapshots, Store, StoreError, StoreView,
+    COUNTED, NextIds, RestorePlan, Restorer, SettingsScope, Snapshots, Store, StoreError, StoreView,
 };
 use jiff::Timestamp;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -93,7 +93,7 @@ impl LineError {
 }
 
 /// What an import did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImportSummary {
     /// Record lines that changed the store.
     pub imported: u64,
@@ -101,6 +101,9 @@ pub struct ImportSummary {
     pub unchanged: u64,
     /// Webhook channels written without the secret the dump left out.
     pub channels_without_secret: u64,
+    /// The channels the import wrote (new to the store), which then reach the holders'
+    /// undeliverable alerts.
+    pub new_channels: Vec<u64>,
 }
 
 /// Why an import wrote nothing.
@@ -123,6 +126,94 @@ pub enum ImportError {
     /// The caller may not import.
     #[error("{0}")]
     Denied(String),
+    /// Records chosen with `only` that the dump does not hold.
+    #[error("{0}")]
+    NotInDump(String),
+}
+
+/// The records an import restores when it restores only some (`recert import --only`), by
+/// id; whether each was seen in the dump.
+#[derive(Debug, Clone, Default)]
+pub struct Only(BTreeMap<(usize, u64), bool>);
+
+/// The kinds `--only` names, in the order their ids are tried.
+const ONLY_KINDS: [IdKind; 5] = COUNTED;
+
+impl Only {
+    /// Reads ids such as `h1`, `cr2`, `co3`, `ch1`, `al1`; names `field` in the error.
+    pub fn parse(ids: &[String], field: &str) -> Result<Only, FieldError> {
+        let mut only = BTreeMap::new();
+        for text in ids {
+            let found = ONLY_KINDS
+                .iter()
+                .enumerate()
+                .find_map(|(i, kind)| kind.parse(text.trim()).map(|id| (i, id)));
+            match found {
+                Some(key) => {
+                    only.insert(key, false);
+                }
+                None => {
+                    return Err(FieldError::new(
+                        field,
+                        format!(
+                            "{field} {} is not the id of a holder, credential, course, channel or alert (h1, cr2, co3, ch1, al1)",
+                            crate::domain::limits::quote(text)
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(Only(only))
+    }
+
+    fn keep(&mut self, kind: usize, id: u64) -> bool {
+        match self.0.get_mut(&(kind, id)) {
+            Some(seen) => {
+                *seen = true;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The chosen records of `d`, nothing else (no counters, settings, ticks, access).
+    fn select(&mut self, d: ParsedDump) -> ParsedDump {
+        let index = |k: IdKind| ONLY_KINDS.iter().position(|&o| o == k).unwrap_or(0);
+        let (h, cr, co, ch, al) = (
+            index(IdKind::Holder),
+            index(IdKind::Credential),
+            index(IdKind::Course),
+            index(IdKind::Channel),
+            index(IdKind::Alert),
+        );
+        let mut holders = d.holders;
+        holders.retain(|l| self.keep(h, l.record.0.id));
+        let mut credentials = d.credentials;
+        credentials.retain(|l| self.keep(cr, l.record.id));
+        let mut courses = d.courses;
+        courses.retain(|l| self.keep(co, l.record.id));
+        let mut channels = d.channels;
+        channels.retain(|l| self.keep(ch, l.record.channel.id));
+        let mut alerts = d.alerts;
+        alerts.retain(|l| self.keep(al, l.record.id));
+        ParsedDump {
+            holders,
+            credentials,
+            courses,
+            channels,
+            alerts,
+            ..ParsedDump::default()
+        }
+    }
+
+    /// The chosen ids the dump did not hold, as the user wrote them.
+    fn missing(&self) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(_, seen)| !**seen)
+            .map(|((kind, id), _)| ONLY_KINDS[*kind].format(*id))
+            .collect()
+    }
 }
 
 /// The names of the fields in which two records differ, for conflict messages (never the
@@ -188,6 +279,11 @@ impl Problems {
     }
 }
 
+/// Bytes of dump text read into one batch: an import holds the records of one batch (and
+/// the small cross-line state of [`Importer`]), whatever the size of the dump. Small, as
+/// each batch is one sled transaction, during which sled holds its readers back.
+pub const BATCH_BYTES: u64 = 256 * 1024;
+
 /// Imports `dump` into `store`, all or nothing, keeping ids and rebuilding every index;
 /// answers once the writes are durable.
 ///
@@ -218,14 +314,120 @@ pub async fn import_as<S: Snapshots>(
 ) -> Result<ImportSummary, ImportError> {
     store
         .restore(|view| {
-            check_dump(view, &dump, builtin_programs)?;
-            let (mut plan, summary) = plan(view, &dump)?;
+            let mut i = Importer::new(builtin_programs.clone(), view)?;
+            i.check_window(view, &dump)?;
+            i.end_first_pass(view)?;
+            let mut plan = RestorePlan::default();
+            i.plan(view, &dump, &mut plan)?;
+            let last = i.last_batch();
+            let summary = i.summary();
+            plan.append(last);
             if let Some(actor) = actor {
                 plan.history.push(import_entry(actor, &summary));
             }
             Ok((plan, summary))
         })
         .await
+}
+
+/// Imports the dump in `file` (a recert-export dump, read from its start) as [`import_as`]
+/// does, in bounded memory: a first pass reads it batch by batch, checking each line and
+/// keeping only what checks across lines need (ids, keys), then compares it with the store;
+/// a second pass reads it again and writes the new records one batch at a time
+/// ([`Snapshots::restore_batches`]: all or nothing). Problems of lines on their own come
+/// first (as [`crate::backup::Reader::finish`] gives them), then those across lines, then
+/// conflicts with the store; any of them writes nothing.
+///
+/// With `only`, just the chosen records are restored (each must be in the dump, and what
+/// they reference in the store or among the chosen); every line is still checked on its own.
+pub async fn import_file<S: Snapshots>(
+    store: &S,
+    file: std::fs::File,
+    now: Timestamp,
+    builtin_programs: BTreeSet<String>,
+    actor: Option<Actor>,
+    only: Option<Only>,
+) -> Result<ImportSummary, ImportError> {
+    store
+        .restore_batches(move |r| import_batches(r, file, now, builtin_programs, actor, only))
+        .await
+}
+
+fn read_error(e: std::io::Error) -> ImportError {
+    ImportError::Store(StoreError::Storage(format!("reading the dump: {e}")))
+}
+
+/// Reads `file` from its start in batches of [`BATCH_BYTES`], calling `each` with the
+/// records of each batch; returns the problems of the lines on their own.
+fn read_batches(
+    file: &mut std::fs::File,
+    mut each: impl FnMut(ParsedDump, bool) -> Result<(), ImportError>,
+) -> Result<Vec<LineError>, ImportError> {
+    use std::io::{Read, Seek};
+    file.seek(std::io::SeekFrom::Start(0)).map_err(read_error)?;
+    let mut reader = crate::backup::Reader::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = file.read(&mut buf).map_err(read_error)?;
+        if n == 0 {
+            break;
+        }
+        reader.push(&buf[..n]);
+        if reader.bytes_held() >= BATCH_BYTES {
+            let batch = reader.take();
+            let broken = reader.has_errors();
+            each(batch, broken)?;
+        }
+    }
+    let (rest, errors) = reader.finish_lines();
+    each(rest, !errors.is_empty())?;
+    Ok(errors)
+}
+
+fn import_batches(
+    r: &mut dyn Restorer,
+    mut file: std::fs::File,
+    now: Timestamp,
+    builtin: BTreeSet<String>,
+    actor: Option<Actor>,
+    only: Option<Only>,
+) -> Result<ImportSummary, ImportError> {
+    let mut i = Importer::new(builtin, r.view())?;
+    i.only = only;
+    let mut errors = read_batches(&mut file, |batch, broken| {
+        i.first_window(r.view(), batch, now, broken)
+    })?;
+    errors.extend(i.late_line_checks(now));
+    if !errors.is_empty() {
+        errors.sort_by(|a, b| (a.line, &a.message).cmp(&(b.line, &b.message)));
+        errors.dedup();
+        return Err(ImportError::Invalid(errors));
+    }
+    if let Some(only) = &i.only {
+        let missing = only.missing();
+        if !missing.is_empty() {
+            return Err(ImportError::NotInDump(format!(
+                "only: the dump has no {}",
+                missing.join(", ")
+            )));
+        }
+    }
+    i.end_first_pass(r.view())?;
+    read_batches(&mut file, |batch, _| {
+        let batch = i.select(batch);
+        let mut plan = RestorePlan::default();
+        i.plan(r.view(), &batch, &mut plan)?;
+        drop(batch);
+        r.write(plan)?;
+        Ok(())
+    })?;
+    let mut last = i.last_batch();
+    let summary = i.summary();
+    if let Some(actor) = actor {
+        last.history.push(import_entry(actor, &summary));
+    }
+    r.write(last)?;
+    Ok(summary)
 }
 
 /// The history entry of an import: who, when, and how many records it wrote.
@@ -255,6 +457,23 @@ fn import_entry(actor: Actor, summary: &ImportSummary) -> HistoryEntry {
 }
 
 impl<S: Store> Service<S> {
+    fn import_actor(&self, caller: &Caller) -> Result<Actor, ImportError> {
+        if !caller.is_admin() {
+            return Err(ImportError::Denied(
+                "importing a dump needs an admin token".into(),
+            ));
+        }
+        let token_id = match caller {
+            Caller::LocalOperator => None,
+            Caller::Token(p) => Some(p.token_id),
+        };
+        Ok(Actor {
+            token_id,
+            name: caller.who(),
+            at: self.clock.now(),
+        })
+    }
+
     /// Imports a dump read from a file (see [`import`]), then wakes the alert engine: the
     /// outbox and the schedule may have changed.
     pub async fn import(
@@ -262,20 +481,7 @@ impl<S: Store> Service<S> {
         caller: &Caller,
         dump: ParsedDump,
     ) -> Result<ImportSummary, ImportError> {
-        if !caller.is_admin() {
-            return Err(ImportError::Denied(
-                "importing a dump needs an admin token".into(),
-            ));
-        }
-        let actor = match caller {
-            Caller::LocalOperator => None,
-            Caller::Token(p) => Some(p.token_id),
-        };
-        let actor = Actor {
-            token_id: actor,
-            name: caller.who(),
-            at: self.clock.now(),
-        };
+        let actor = self.import_actor(caller)?;
         let channels: Vec<Channel> = dump
             .channels
             .iter()
@@ -293,363 +499,886 @@ impl<S: Store> Service<S> {
         self.wake_alerts();
         Ok(summary)
     }
-}
 
-/// Checks a dump against itself and the store: duplicates, references, unique keys.
-fn check_dump(
-    view: &dyn StoreView,
-    d: &ParsedDump,
-    builtin: &BTreeSet<String>,
-) -> Result<(), ImportError> {
-    let mut p = Problems::default();
-    let mut holders = BTreeMap::new();
-    let mut default_line: Option<usize> = None;
-    for l in &d.holders {
-        let (h, is_default) = &l.record;
-        p.unique(&mut holders, h.id, l.line, || {
-            format!("holder {}", IdKind::Holder.format(h.id))
-        });
-        if *is_default {
-            match default_line {
-                Some(first) => p.add(
-                    l.line,
-                    "holder.is_default",
-                    format!("a second default holder (the first is on line {first})"),
-                ),
-                None => default_line = Some(l.line),
+    /// Imports the dump in `file` in bounded memory (see [`import_file`]), then wakes the
+    /// alert engine.
+    pub async fn import_file(
+        &self,
+        caller: &Caller,
+        file: std::fs::File,
+        only: Option<Only>,
+    ) -> Result<ImportSummary, ImportError> {
+        let actor = self.import_actor(caller)?;
+        let now = self.clock.now();
+        let summary = import_file(
+            self.store(),
+            file,
+            now,
+            self.builtin_slugs(),
+            Some(actor),
+            only,
+        )
+        .await?;
+        // A channel the dump brings reaches the holder's undeliverable alerts, as one added
+        // by `notify add` does.
+        for &id in &summary.new_channels {
+            let reached = match self.store().channel(id).await {
+                Ok(channel) => self.reach_through(&channel).await,
+                Err(e) => Err(e.into()),
+            };
+            if let Err(e) = reached {
+                tracing::warn!(channel = %IdKind::Channel.format(id), error = %e, "imported channel: undeliverable alerts not given a delivery");
             }
         }
+        self.wake_alerts();
+        Ok(summary)
     }
-    let mut programs = BTreeMap::new();
-    for l in &d.programs {
-        p.unique(&mut programs, l.record.slug.as_str(), l.line, || {
-            format!("program {}", l.record.slug)
-        });
+}
+
+/// A reference that neither the lines read so far nor the store resolve: it is looked up
+/// in the whole dump once every line is read.
+enum Ref {
+    Holder(u64),
+    Program(String),
+    Credential(u64),
+    Pin { pin: u64, holder: u64 },
+}
+
+/// The state of an import across the batches of a dump: what the checks across lines need
+/// (ids and keys seen, references still open) and what the plan needs at its end (counters,
+/// the default holder, last ticks, tokens). Each batch is checked and planned on its own
+/// with it: [`Importer::check_window`] and [`Importer::plan`] in the first pass (comparing
+/// with the store), [`Importer::plan`] again in the second (giving the batch's writes).
+struct Importer {
+    builtin: BTreeSet<String>,
+    /// Restore only these records.
+    only: Option<Only>,
+    /// In the second pass: plans are written, history is compared.
+    second: bool,
+    p: Problems,
+    line_errors: Vec<LineError>,
+    holders: BTreeMap<u64, usize>,
+    default_line: Option<usize>,
+    programs: BTreeMap<String, usize>,
+    credentials: BTreeMap<u64, usize>,
+    /// Holder of each credential of the dump.
+    owners: HashMap<u64, u64>,
+    held: BTreeMap<(u64, String), usize>,
+    courses: BTreeMap<u64, usize>,
+    channels: BTreeMap<u64, usize>,
+    targets: BTreeMap<(u64, &'static str, String), usize>,
+    scopes: BTreeMap<SettingsScope, usize>,
+    alerts: BTreeMap<u64, usize>,
+    keys: BTreeMap<String, usize>,
+    zones: BTreeMap<String, usize>,
+    dirty: BTreeMap<u64, usize>,
+    token_ids: BTreeMap<u64, usize>,
+    hashes: BTreeMap<TokenHash, usize>,
+    team_ids: BTreeMap<u64, usize>,
+    team_names: BTreeMap<String, usize>,
+    history_ids: BTreeMap<u64, usize>,
+    deferred: Vec<(usize, &'static str, Ref)>,
+    /// Courses read before their holder: their dates are checked at the end.
+    late_courses: Vec<Lined<Course>>,
+    /// Time zones of the dump's holders, and of the store's as looked up.
+    holder_zones: HashMap<u64, String>,
+    store_zones: HashMap<u64, Option<String>>,
+    t: Tally,
+    /// The first pass's tally, once it ended.
+    first: Option<ImportSummary>,
+    history_tally: Tally,
+    max_ids: NextIds,
+    next_ids: Option<NextIds>,
+    store_had_default: bool,
+    first_new_holder: Option<u64>,
+    default_new_holder: Option<u64>,
+    dump_ticks: HashMap<String, Timestamp>,
+    last_ticks: Vec<(String, Timestamp)>,
+    tokens: Vec<Lined<Token>>,
+    planned_tokens: Vec<Token>,
+    renamed: HashMap<u64, u64>,
+    counters: Vec<(IdKind, u64)>,
+    moved_history: Vec<HistoryEntry>,
+}
+
+impl Importer {
+    fn new(builtin: BTreeSet<String>, view: &dyn StoreView) -> Result<Importer, StoreError> {
+        Ok(Importer {
+            builtin,
+            only: None,
+            second: false,
+            p: Problems::default(),
+            line_errors: Vec::new(),
+            holders: BTreeMap::new(),
+            default_line: None,
+            programs: BTreeMap::new(),
+            credentials: BTreeMap::new(),
+            owners: HashMap::new(),
+            held: BTreeMap::new(),
+            courses: BTreeMap::new(),
+            channels: BTreeMap::new(),
+            targets: BTreeMap::new(),
+            scopes: BTreeMap::new(),
+            alerts: BTreeMap::new(),
+            keys: BTreeMap::new(),
+            zones: BTreeMap::new(),
+            dirty: BTreeMap::new(),
+            token_ids: BTreeMap::new(),
+            hashes: BTreeMap::new(),
+            team_ids: BTreeMap::new(),
+            team_names: BTreeMap::new(),
+            history_ids: BTreeMap::new(),
+            deferred: Vec::new(),
+            late_courses: Vec::new(),
+            holder_zones: HashMap::new(),
+            store_zones: HashMap::new(),
+            t: Tally::default(),
+            first: None,
+            history_tally: Tally::default(),
+            max_ids: NextIds {
+                holder: 0,
+                credential: 0,
+                course: 0,
+                alert: 0,
+                channel: 0,
+            },
+            next_ids: None,
+            store_had_default: view.default_holder()?.is_some(),
+            first_new_holder: None,
+            default_new_holder: None,
+            dump_ticks: HashMap::new(),
+            last_ticks: Vec::new(),
+            tokens: Vec::new(),
+            planned_tokens: Vec::new(),
+            renamed: HashMap::new(),
+            counters: Vec::new(),
+            moved_history: Vec::new(),
+        })
     }
-    let mut credentials: BTreeMap<u64, usize> = BTreeMap::new();
-    let by_id: HashMap<u64, &Credential> = d
-        .credentials
-        .iter()
-        .map(|l| (l.record.id, &l.record))
-        .collect();
-    let mut held = BTreeMap::new();
-    for l in &d.credentials {
-        let c = &l.record;
-        p.unique(&mut credentials, c.id, l.line, || {
-            format!("credential {}", IdKind::Credential.format(c.id))
-        });
-        p.unique(&mut held, (c.holder_id, c.program.as_str()), l.line, || {
-            format!(
-                "a second {} credential of holder {}",
-                c.program,
-                IdKind::Holder.format(c.holder_id)
-            )
-        });
-        check_holder(
-            view,
-            &mut p,
-            &holders,
-            l.line,
-            "credential.holder_id",
-            c.holder_id,
-        )?;
-        let known = programs.contains_key(c.program.as_str())
-            || builtin.contains(&c.program)
-            || view.local_program(&c.program)?.is_some();
-        if !known {
-            p.add(
+
+    /// The time zone of holder `id`: the dump's, else the store's.
+    fn zone(&mut self, view: &dyn StoreView, id: u64) -> Result<Option<String>, StoreError> {
+        if let Some(z) = self.holder_zones.get(&id) {
+            return Ok(Some(z.clone()));
+        }
+        if let Some(z) = self.store_zones.get(&id) {
+            return Ok(z.clone());
+        }
+        let z = view.holder(id)?.map(|h| h.time_zone);
+        self.store_zones.insert(id, z.clone());
+        Ok(z)
+    }
+
+    /// One batch of the first pass: the checks of lines that need the time (each course
+    /// against its holder's date), then, while no line has a problem, the checks across
+    /// lines and the comparison with the store.
+    fn first_window(
+        &mut self,
+        view: &dyn StoreView,
+        d: ParsedDump,
+        now: Timestamp,
+        broken: bool,
+    ) -> Result<(), ImportError> {
+        for l in &d.holders {
+            let h = &l.record.0;
+            self.holder_zones.insert(h.id, h.time_zone.clone());
+        }
+        let mut zones = HashMap::new();
+        for l in &d.courses {
+            let id = l.record.holder_id;
+            if zones.contains_key(&id) {
+                continue;
+            }
+            let zone = self.zone(view, id)?;
+            zones.insert(id, zone);
+        }
+        for l in &d.courses {
+            if zones.get(&l.record.holder_id).is_none_or(Option::is_none) {
+                self.late_courses.push(l.clone());
+            }
+        }
+        let errors =
+            crate::backup::read::line_checks(&d, now, |id| zones.get(&id).cloned().flatten());
+        self.line_errors.extend(errors);
+        if broken || !self.line_errors.is_empty() {
+            return Ok(());
+        }
+        let d = self.select(d);
+        self.check_window(view, &d)
+    }
+
+    /// The records of `d` this import restores: all, or those chosen with `only`.
+    fn select(&mut self, d: ParsedDump) -> ParsedDump {
+        match &mut self.only {
+            Some(only) => only.select(d),
+            None => d,
+        }
+    }
+
+    /// The date checks of courses read before their holder, now that every holder is read.
+    fn late_line_checks(&mut self, now: Timestamp) -> Vec<LineError> {
+        let mut errors = std::mem::take(&mut self.line_errors);
+        let late = ParsedDump {
+            courses: std::mem::take(&mut self.late_courses),
+            ..ParsedDump::default()
+        };
+        if !late.courses.is_empty() {
+            let zones = &self.holder_zones;
+            errors.extend(crate::backup::read::line_checks(&late, now, |id| {
+                zones.get(&id).cloned()
+            }));
+        }
+        errors
+    }
+
+    /// Checks across lines and the comparison with the store, for one batch of the first
+    /// pass (skipped once a check failed: the import will write nothing).
+    fn check_window(&mut self, view: &dyn StoreView, d: &ParsedDump) -> Result<(), ImportError> {
+        self.check(view, d)?;
+        if self.p.0.is_empty() {
+            let mut sink = RestorePlan::default();
+            self.plan(view, d, &mut sink)?;
+        }
+        Ok(())
+    }
+
+    /// Notes holder `id` needed on `line`: in the dump so far or the store, else looked up
+    /// in the whole dump at the end.
+    fn need_holder(
+        &mut self,
+        view: &dyn StoreView,
+        line: usize,
+        field: &'static str,
+        id: u64,
+    ) -> Result<(), StoreError> {
+        if !self.holders.contains_key(&id) && !view.has_holder(id)? {
+            self.deferred.push((line, field, Ref::Holder(id)));
+        }
+        Ok(())
+    }
+
+    /// Checks a batch against the lines before it and the store: duplicates, references,
+    /// unique keys.
+    fn check(&mut self, view: &dyn StoreView, d: &ParsedDump) -> Result<(), StoreError> {
+        for l in &d.holders {
+            let (h, is_default) = &l.record;
+            self.p.unique(&mut self.holders, h.id, l.line, || {
+                format!("holder {}", IdKind::Holder.format(h.id))
+            });
+            if *is_default {
+                match self.default_line {
+                    Some(first) => self.p.add(
+                        l.line,
+                        "holder.is_default",
+                        format!("a second default holder (the first is on line {first})"),
+                    ),
+                    None => self.default_line = Some(l.line),
+                }
+            }
+        }
+        for l in &d.programs {
+            self.p
+                .unique(&mut self.programs, l.record.slug.clone(), l.line, || {
+                    format!("program {}", l.record.slug)
+                });
+        }
+        for l in &d.credentials {
+            let c = &l.record;
+            self.p.unique(&mut self.credentials, c.id, l.line, || {
+                format!("credential {}", IdKind::Credential.format(c.id))
+            });
+            self.owners.entry(c.id).or_insert(c.holder_id);
+            self.p.unique(
+                &mut self.held,
+                (c.holder_id, c.program.clone()),
                 l.line,
-                "credential.program",
+                || {
+                    format!(
+                        "a second {} credential of holder {}",
+                        c.program,
+                        IdKind::Holder.format(c.holder_id)
+                    )
+                },
+            );
+            self.need_holder(view, l.line, "credential.holder_id", c.holder_id)?;
+            let known = self.programs.contains_key(c.program.as_str())
+                || self.builtin.contains(&c.program)
+                || view.local_program(&c.program)?.is_some();
+            if !known {
+                self.deferred.push((
+                    l.line,
+                    "credential.program",
+                    Ref::Program(c.program.clone()),
+                ));
+            }
+        }
+        for l in &d.courses {
+            let c = &l.record;
+            self.p.unique(&mut self.courses, c.id, l.line, || {
+                format!("course {}", IdKind::Course.format(c.id))
+            });
+            self.need_holder(view, l.line, "course.holder_id", c.holder_id)?;
+            for &pin in &c.credential_ids {
+                let owner = match self.owners.get(&pin) {
+                    Some(&owner) => Some(owner),
+                    None => view.credential(pin)?.map(|c| c.holder_id),
+                };
+                let r = Ref::Pin {
+                    pin,
+                    holder: c.holder_id,
+                };
+                match owner {
+                    None => self.deferred.push((l.line, "course.credential_ids", r)),
+                    Some(owner) => self.pin_problem(l.line, pin, owner, c.holder_id),
+                }
+            }
+        }
+        for l in &d.channels {
+            let c = &l.record.channel;
+            self.p.unique(&mut self.channels, c.id, l.line, || {
+                format!("channel {}", IdKind::Channel.format(c.id))
+            });
+            self.p.unique(
+                &mut self.targets,
+                (c.holder_id, c.kind.name(), c.target.clone()),
+                l.line,
+                || format!("the {} channel {}", c.kind.name(), c.target),
+            );
+            self.need_holder(view, l.line, "channel.holder_id", c.holder_id)?;
+        }
+        for l in &d.alert_settings {
+            let (scope, _) = &l.record;
+            self.p.unique(&mut self.scopes, scope.clone(), l.line, || {
+                "alert settings of this scope".to_string()
+            });
+            match scope {
+                SettingsScope::Holder(h) => {
+                    self.need_holder(view, l.line, "alert_settings.holder_id", *h)?;
+                }
+                SettingsScope::Credential(c) => {
+                    let exists = self.credentials.contains_key(c) || view.has_credential(*c)?;
+                    if !exists {
+                        self.deferred.push((
+                            l.line,
+                            "alert_settings.credential_id",
+                            Ref::Credential(*c),
+                        ));
+                    }
+                }
+                // Settings of a program outlive the program (they are not removed with it).
+                SettingsScope::Program(_) => {}
+            }
+        }
+        for l in &d.alerts {
+            let a = &l.record;
+            self.p.unique(&mut self.alerts, a.id, l.line, || {
+                format!("alert {}", IdKind::Alert.format(a.id))
+            });
+            self.p.unique(&mut self.keys, a.key(), l.line, || {
+                format!("alert key {}", a.key())
+            });
+            // An alert outlives its credential, so only the holder must exist.
+            self.need_holder(view, l.line, "alert.holder_id", a.holder_id)?;
+        }
+        for l in &d.last_ticks {
+            self.p
+                .unique(&mut self.zones, l.record.0.clone(), l.line, || {
+                    format!("the last tick of {}", l.record.0)
+                });
+        }
+        for l in &d.dirty_credentials {
+            self.p.unique(&mut self.dirty, l.record, l.line, || {
+                format!("dirty credential {}", IdKind::Credential.format(l.record))
+            });
+        }
+        self.check_access(view, d)
+    }
+
+    fn pin_problem(&mut self, line: usize, pin: u64, owner: u64, holder: u64) {
+        if owner != holder {
+            self.p.add(
+                line,
+                "course.credential_ids",
                 format!(
-                    "credential.program {:?} is neither built in nor a local program in the dump or the store",
-                    c.program
+                    "course.credential_ids: credential {} belongs to holder {}, not {}",
+                    IdKind::Credential.format(pin),
+                    IdKind::Holder.format(owner),
+                    IdKind::Holder.format(holder)
                 ),
             );
         }
     }
-    let mut courses = BTreeMap::new();
-    for l in &d.courses {
-        let c = &l.record;
-        p.unique(&mut courses, c.id, l.line, || {
-            format!("course {}", IdKind::Course.format(c.id))
-        });
-        check_holder(
-            view,
-            &mut p,
-            &holders,
-            l.line,
-            "course.holder_id",
-            c.holder_id,
-        )?;
-        for &pin in &c.credential_ids {
-            let owner = match by_id.get(&pin) {
-                Some(cred) => Some(cred.holder_id),
-                None => view.credential(pin)?.map(|c| c.holder_id),
-            };
-            let pin_name = IdKind::Credential.format(pin);
-            match owner {
-                None => p.add(
-                    l.line,
-                    "course.credential_ids",
-                    format!(
-                        "course.credential_ids: credential {pin_name} is neither in the dump nor in the store"
-                    ),
-                ),
-                Some(owner) if owner != c.holder_id => p.add(
-                    l.line,
-                    "course.credential_ids",
-                    format!(
-                        "course.credential_ids: credential {pin_name} belongs to holder {}, not {}",
-                        IdKind::Holder.format(owner),
-                        IdKind::Holder.format(c.holder_id)
-                    ),
-                ),
-                Some(_) => {}
-            }
-        }
-    }
-    let mut channels = BTreeMap::new();
-    let mut targets = BTreeMap::new();
-    for l in &d.channels {
-        let c = &l.record.channel;
-        p.unique(&mut channels, c.id, l.line, || {
-            format!("channel {}", IdKind::Channel.format(c.id))
-        });
-        p.unique(
-            &mut targets,
-            (c.holder_id, c.kind.name(), c.target.as_str()),
-            l.line,
-            || format!("the {} channel {}", c.kind.name(), c.target),
-        );
-        check_holder(
-            view,
-            &mut p,
-            &holders,
-            l.line,
-            "channel.holder_id",
-            c.holder_id,
-        )?;
-    }
-    let mut scopes = BTreeMap::new();
-    for l in &d.alert_settings {
-        let (scope, _) = &l.record;
-        p.unique(&mut scopes, scope, l.line, || {
-            "alert settings of this scope".to_string()
-        });
-        match scope {
-            SettingsScope::Holder(h) => {
-                check_holder(
-                    view,
-                    &mut p,
-                    &holders,
-                    l.line,
-                    "alert_settings.holder_id",
-                    *h,
-                )?;
-            }
-            SettingsScope::Credential(c) => {
-                let exists = credentials.contains_key(c) || view.has_credential(*c)?;
-                if !exists {
-                    p.add(
-                        l.line,
-                        "alert_settings.credential_id",
-                        format!(
-                            "alert_settings.credential_id {} is neither in the dump nor in the store",
-                            IdKind::Credential.format(*c)
-                        ),
-                    );
-                }
-            }
-            // Settings of a program outlive the program (they are not removed with it).
-            SettingsScope::Program(_) => {}
-        }
-    }
-    let mut alerts = BTreeMap::new();
-    let mut keys = BTreeMap::new();
-    for l in &d.alerts {
-        let a = &l.record;
-        p.unique(&mut alerts, a.id, l.line, || {
-            format!("alert {}", IdKind::Alert.format(a.id))
-        });
-        p.unique(&mut keys, a.key(), l.line, || {
-            format!("alert key {}", a.key())
-        });
-        // An alert outlives its credential, so only the holder must exist.
-        check_holder(
-            view,
-            &mut p,
-            &holders,
-            l.line,
-            "alert.holder_id",
-            a.holder_id,
-        )?;
-    }
-    let mut zones = BTreeMap::new();
-    for l in &d.last_ticks {
-        p.unique(&mut zones, l.record.0.as_str(), l.line, || {
-            format!("the last tick of {}", l.record.0)
-        });
-    }
-    let mut dirty = BTreeMap::new();
-    for l in &d.dirty_credentials {
-        p.unique(&mut dirty, l.record, l.line, || {
-            format!("dirty credential {}", IdKind::Credential.format(l.record))
-        });
-    }
-    check_access(view, d, &holders, &mut p)?;
-    if p.0.is_empty() {
-        Ok(())
-    } else {
-        p.0.sort_by_key(|e| e.line);
-        Err(ImportError::Invalid(p.0))
-    }
-}
 
-/// Checks the dump's tokens, teams and history: no id (or token hash, or team name) twice,
-/// and every holder they name in the dump or the store.
-fn check_access(
-    view: &dyn StoreView,
-    d: &ParsedDump,
-    holders: &BTreeMap<u64, usize>,
-    p: &mut Problems,
-) -> Result<(), StoreError> {
-    let mut ids = BTreeMap::new();
-    let mut hashes = BTreeMap::new();
-    for l in &d.tokens {
-        let t = &l.record;
-        p.unique(&mut ids, t.id, l.line, || {
-            format!("token {}", token_id(t.id))
-        });
-        p.unique(&mut hashes, t.hash, l.line, || {
-            format!("the secret of token {}", token_id(t.id))
-        });
-        if let Some(h) = t.holder_id {
-            check_holder(view, p, holders, l.line, "token.holder_id", h)?;
-        }
-    }
-    let mut ids = BTreeMap::new();
-    let mut names = BTreeMap::new();
-    for l in &d.teams {
-        let t = &l.record;
-        p.unique(&mut ids, t.id, l.line, || format!("team {}", team_id(t.id)));
-        p.unique(&mut names, t.name.as_str(), l.line, || {
-            format!("team name {:?}", t.name)
-        });
-        for &h in &t.members {
-            check_holder(view, p, holders, l.line, "team.member_ids", h)?;
-        }
-        for &h in &t.leads {
-            check_holder(view, p, holders, l.line, "team.lead_ids", h)?;
-        }
-    }
-    let mut ids = BTreeMap::new();
-    for l in &d.history {
-        p.unique(&mut ids, l.record.id, l.line, || {
-            format!("history entry {}", l.record.id)
-        });
-    }
-    Ok(())
-}
-
-/// Plans the dump's tokens, teams and history. A token is the same token as the store's
-/// when its secret's hash is (the store's record stands; a different role or holder, or a
-/// revocation the store lacks, is a conflict); a new one keeps its id when the store's is free and otherwise
-/// gets the next (the history entries naming it follow). A history entry equal to the
-/// store's entry with its id is unchanged; any other is appended, under its id when that is
-/// free.
-fn plan_access(
-    view: &dyn StoreView,
-    d: &ParsedDump,
-    plan: &mut RestorePlan,
-    t: &mut Tally,
-) -> Result<(), StoreError> {
-    let dump_top = d.tokens.iter().map(|l| l.record.id).max().unwrap_or(0);
-    let mut fresh = view.next_token_id()?.max(dump_top + 1);
-    let mut renamed: HashMap<u64, u64> = HashMap::new();
-    for l in &d.tokens {
-        let token = &l.record;
-        match view.token_by_hash(&token.hash)? {
-            // The same secret: the same token whatever its name or dates (an admin.token
-            // copied beside a new store is made anew there), unless it would grant
-            // something else or undo a revocation.
-            Some(ours)
-                if ours.role == token.role
-                    && ours.holder_id == token.holder_id
-                    && (ours.revoked_at.is_some() || token.revoked_at.is_none()) =>
-            {
-                // Brought in before under another id: the entries naming it follow.
-                if ours.id != token.id {
-                    renamed.insert(token.id, ours.id);
-                }
-                t.count(false);
+    /// Checks the batch's tokens, teams and history: no id (or token hash, or team name)
+    /// twice, and every holder they name in the dump or the store.
+    fn check_access(&mut self, view: &dyn StoreView, d: &ParsedDump) -> Result<(), StoreError> {
+        for l in &d.tokens {
+            let t = &l.record;
+            self.p.unique(&mut self.token_ids, t.id, l.line, || {
+                format!("token {}", token_id(t.id))
+            });
+            self.p.unique(&mut self.hashes, t.hash, l.line, || {
+                format!("the secret of token {}", token_id(t.id))
+            });
+            if let Some(h) = t.holder_id {
+                self.need_holder(view, l.line, "token.holder_id", h)?;
             }
-            Some(ours) => t.differs(
-                l.line,
-                format!(
-                    "token {} (the store's token {} by its secret)",
-                    token_id(token.id),
-                    token_id(ours.id)
-                ),
-                differing_fields(&access_json(token), &access_json(&ours)),
-            ),
-            None => {
-                let id = if view.token(token.id)?.is_none() {
-                    token.id
-                } else {
-                    fresh += 1;
-                    renamed.insert(token.id, fresh - 1);
-                    fresh - 1
-                };
-                plan.tokens.push(Token {
-                    id,
-                    ..token.clone()
+        }
+        for l in &d.teams {
+            let t = &l.record;
+            self.p.unique(&mut self.team_ids, t.id, l.line, || {
+                format!("team {}", team_id(t.id))
+            });
+            self.p
+                .unique(&mut self.team_names, t.name.clone(), l.line, || {
+                    format!("team name {:?}", t.name)
                 });
-                t.count(true);
+            for &h in &t.members {
+                self.need_holder(view, l.line, "team.member_ids", h)?;
+            }
+            for &h in &t.leads {
+                self.need_holder(view, l.line, "team.lead_ids", h)?;
             }
         }
+        for l in &d.history {
+            self.p
+                .unique(&mut self.history_ids, l.record.id, l.line, || {
+                    format!("history entry {}", l.record.id)
+                });
+        }
+        Ok(())
     }
-    for l in &d.teams {
-        let team = &l.record;
-        match view.team(team.id)? {
-            Some(ours) if &ours == team => t.count(false),
-            Some(_) => t.differs(l.line, format!("team {}", team_id(team.id)), String::new()),
-            None => match view.team_named(&team.name)? {
-                Some(other) => t.conflict(
+
+    /// Ends the first pass: the references left open resolve in the whole dump or are
+    /// problems; then the tokens, counters and conflicts with the store.
+    fn end_first_pass(&mut self, view: &dyn StoreView) -> Result<(), ImportError> {
+        for (line, field, r) in std::mem::take(&mut self.deferred) {
+            match r {
+                Ref::Holder(id) => {
+                    if !self.holders.contains_key(&id) {
+                        self.p.add(
+                            line,
+                            field,
+                            format!(
+                                "{field} {} is neither in the dump nor in the store",
+                                IdKind::Holder.format(id)
+                            ),
+                        );
+                    }
+                }
+                Ref::Program(slug) => {
+                    if !self.programs.contains_key(&slug) {
+                        self.p.add(
+                            line,
+                            field,
+                            format!(
+                                "credential.program {slug:?} is neither built in nor a local program in the dump or the store"
+                            ),
+                        );
+                    }
+                }
+                Ref::Credential(id) => {
+                    if !self.credentials.contains_key(&id) {
+                        self.p.add(
+                            line,
+                            field,
+                            format!(
+                                "alert_settings.credential_id {} is neither in the dump nor in the store",
+                                IdKind::Credential.format(id)
+                            ),
+                        );
+                    }
+                }
+                Ref::Pin { pin, holder } => match self.owners.get(&pin) {
+                    Some(&owner) => self.pin_problem(line, pin, owner, holder),
+                    None => self.p.add(
+                        line,
+                        field,
+                        format!(
+                            "course.credential_ids: credential {} is neither in the dump nor in the store",
+                            IdKind::Credential.format(pin)
+                        ),
+                    ),
+                },
+            }
+        }
+        if !self.p.0.is_empty() {
+            let mut problems = std::mem::take(&mut self.p.0);
+            problems.sort_by_key(|e| e.line);
+            return Err(ImportError::Invalid(problems));
+        }
+        self.plan_tokens(view)?;
+        // Counters: past every imported id, and at least the dump's.
+        let stored = view.next_ids()?;
+        let mut raised = false;
+        for kind in COUNTED {
+            let ours = stored.get(kind);
+            let theirs = self.next_ids.map_or(1, |n| n.get(kind));
+            let next = ours
+                .max(theirs)
+                .max(self.max_ids.get(kind).saturating_add(1));
+            if next > ours {
+                self.counters.push((kind, next));
+                raised = true;
+            }
+        }
+        if self.next_ids.is_some() {
+            self.t.count(raised);
+        }
+        let tally = std::mem::take(&mut self.t);
+        self.first = Some(tally.finish()?);
+        self.second = true;
+        Ok(())
+    }
+
+    /// What the import did: the first pass's tally, with the history compared in the second.
+    fn summary(&self) -> ImportSummary {
+        let mut s = self.first.clone().unwrap_or_default();
+        s.imported += self.history_tally.summary.imported;
+        s.unchanged += self.history_tally.summary.unchanged;
+        s
+    }
+
+    /// The writes that come last, after every batch: the default holder, tokens, last ticks,
+    /// counters, and history entries moved to new ids.
+    fn last_batch(&mut self) -> RestorePlan {
+        let default_holder = if self.store_had_default {
+            None
+        } else {
+            self.default_new_holder.or(self.first_new_holder)
+        };
+        RestorePlan {
+            default_holder,
+            tokens: std::mem::take(&mut self.planned_tokens),
+            last_ticks: std::mem::take(&mut self.last_ticks),
+            counters: std::mem::take(&mut self.counters),
+            history: std::mem::take(&mut self.moved_history),
+            ..RestorePlan::default()
+        }
+    }
+
+    /// Plans the dump's tokens, once every line is read. A token is the same token as the
+    /// store's when its secret's hash is (the store's record stands; a different role or
+    /// holder, or a revocation the store lacks, is a conflict); a new one keeps its id when
+    /// the store's is free and otherwise gets the next (the history entries naming it
+    /// follow).
+    fn plan_tokens(&mut self, view: &dyn StoreView) -> Result<(), StoreError> {
+        let dump_top = self.tokens.iter().map(|l| l.record.id).max().unwrap_or(0);
+        let mut fresh = view.next_token_id()?.max(dump_top + 1);
+        for l in std::mem::take(&mut self.tokens) {
+            let token = &l.record;
+            match view.token_by_hash(&token.hash)? {
+                // The same secret: the same token whatever its name or dates (an
+                // admin.token copied beside a new store is made anew there), unless it
+                // would grant something else or undo a revocation.
+                Some(ours)
+                    if ours.role == token.role
+                        && ours.holder_id == token.holder_id
+                        && (ours.revoked_at.is_some() || token.revoked_at.is_none()) =>
+                {
+                    // Brought in before under another id: the entries naming it follow.
+                    if ours.id != token.id {
+                        self.renamed.insert(token.id, ours.id);
+                    }
+                    self.t.count(false);
+                }
+                Some(ours) => self.t.differs(
                     l.line,
                     format!(
-                        "the store already has a team named {:?} as {}",
-                        team.name,
-                        team_id(other.id)
+                        "token {} (the store's token {} by its secret)",
+                        token_id(token.id),
+                        token_id(ours.id)
                     ),
+                    differing_fields(&access_json(token), &access_json(&ours)),
                 ),
                 None => {
-                    plan.teams.push(team.clone());
-                    t.count(true);
+                    let id = if view.token(token.id)?.is_none() {
+                        token.id
+                    } else {
+                        fresh += 1;
+                        self.renamed.insert(token.id, fresh - 1);
+                        fresh - 1
+                    };
+                    self.planned_tokens.push(Token {
+                        id,
+                        ..token.clone()
+                    });
+                    self.t.count(true);
                 }
-            },
-        }
-    }
-    for l in &d.history {
-        let entry = HistoryEntry {
-            token_id: l
-                .record
-                .token_id
-                .map(|id| renamed.get(&id).copied().unwrap_or(id)),
-            ..l.record.clone()
-        };
-        match view.history_entry(entry.id)? {
-            Some(ours) if ours == entry => t.count(false),
-            Some(_) => {
-                plan.history.push(HistoryEntry { id: 0, ..entry });
-                t.count(true);
-            }
-            None => {
-                plan.history.push(entry);
-                t.count(true);
             }
         }
+        Ok(())
     }
-    Ok(())
+
+    /// Compares a batch's records with the store. In the first pass it counts what is new
+    /// and notes conflicts (and what the end needs); in the second it plans the writes of
+    /// the new records into `plan` (and compares the history, which needs every token).
+    fn plan(
+        &mut self,
+        view: &dyn StoreView,
+        d: &ParsedDump,
+        plan: &mut RestorePlan,
+    ) -> Result<(), StoreError> {
+        let first = !self.second;
+        if first && let Some(l) = &d.next_ids {
+            self.next_ids = Some(l.record);
+        }
+        for l in &d.holders {
+            let (h, is_default) = &l.record;
+            self.max_ids.raise(IdKind::Holder, h.id);
+            match compare(h, view.holder(h.id)?) {
+                Compare::New => {
+                    plan.holders.push(h.clone());
+                    if first {
+                        self.first_new_holder.get_or_insert(h.id);
+                        if *is_default {
+                            self.default_new_holder.get_or_insert(h.id);
+                        }
+                    }
+                    self.t.count(true);
+                }
+                Compare::Same => self.t.count(false),
+                Compare::Differs(f) => self.t.record_differs(l.line, IdKind::Holder, h.id, f),
+            }
+        }
+
+        for l in &d.programs {
+            let program = &l.record;
+            match compare(program, view.local_program(&program.slug)?) {
+                Compare::New => {
+                    plan.programs.push(program.clone());
+                    self.t.count(true);
+                }
+                Compare::Same => self.t.count(false),
+                Compare::Differs(f) => {
+                    self.t
+                        .differs(l.line, format!("program {}", program.slug), f);
+                }
+            }
+        }
+
+        if first {
+            for l in &d.last_ticks {
+                self.dump_ticks.insert(l.record.0.clone(), l.record.1);
+            }
+        }
+        for l in &d.credentials {
+            let c = &l.record;
+            self.max_ids.raise(IdKind::Credential, c.id);
+            match compare(c, view.credential(c.id)?) {
+                Compare::New => {
+                    if let Some(other) = view
+                        .credentials_of(c.holder_id)?
+                        .into_iter()
+                        .find(|o| o.program == c.program && o.id != c.id)
+                    {
+                        self.t.conflict(
+                            l.line,
+                            format!(
+                                "holder {} already holds {} in the store as credential {}",
+                                IdKind::Holder.format(c.holder_id),
+                                c.program,
+                                IdKind::Credential.format(other.id)
+                            ),
+                        );
+                        continue;
+                    }
+                    plan.credentials.push(c.clone());
+                    // Where the store's scheduler is ahead of the dump's, the marks it
+                    // passed were never looked at for this credential: the next tick
+                    // should. (Only the second pass knows every tick of the dump.)
+                    if !first
+                        && let Some(zone) = self.zone(view, c.holder_id)?
+                        && let Some(ours) = view.last_tick(&zone)?
+                        && self
+                            .dump_ticks
+                            .get(zone.as_str())
+                            .is_none_or(|&at| ours > at)
+                    {
+                        plan.dirty_credentials.push(c.id);
+                    }
+                    self.t.count(true);
+                }
+                Compare::Same => self.t.count(false),
+                Compare::Differs(f) => {
+                    self.t.record_differs(l.line, IdKind::Credential, c.id, f);
+                }
+            }
+        }
+
+        for l in &d.courses {
+            let c = &l.record;
+            self.max_ids.raise(IdKind::Course, c.id);
+            match compare(c, view.course(c.id)?) {
+                Compare::New => {
+                    plan.courses.push(c.clone());
+                    self.t.count(true);
+                }
+                Compare::Same => self.t.count(false),
+                Compare::Differs(f) => self.t.record_differs(l.line, IdKind::Course, c.id, f),
+            }
+        }
+
+        for l in &d.channels {
+            let DumpChannel {
+                channel,
+                secret_omitted,
+            } = &l.record;
+            self.max_ids.raise(IdKind::Channel, channel.id);
+            let stored = view.channel(channel.id)?;
+            // Without its secret, a channel matches the store's whatever the secret is.
+            let ours = match (&stored, secret_omitted) {
+                (Some(s), true) => Channel {
+                    secret: s.secret.clone(),
+                    ..channel.clone()
+                },
+                _ => channel.clone(),
+            };
+            match compare(&ours, stored) {
+                Compare::New => {
+                    let same_target = view.channels_of(channel.holder_id)?.into_iter().find(|o| {
+                        o.kind == channel.kind && o.target == channel.target && o.id != channel.id
+                    });
+                    if let Some(other) = same_target {
+                        self.t.conflict(
+                            l.line,
+                            format!(
+                                "holder {} already has the {} channel {} in the store as {}",
+                                IdKind::Holder.format(channel.holder_id),
+                                channel.kind.name(),
+                                channel.target,
+                                IdKind::Channel.format(other.id)
+                            ),
+                        );
+                        continue;
+                    }
+                    plan.channels.push(channel.clone());
+                    if !self.second {
+                        self.t.summary.new_channels.push(channel.id);
+                    }
+                    if *secret_omitted {
+                        self.t.summary.channels_without_secret += 1;
+                    }
+                    self.t.count(true);
+                }
+                Compare::Same => self.t.count(false),
+                Compare::Differs(f) => {
+                    self.t
+                        .record_differs(l.line, IdKind::Channel, channel.id, f);
+                }
+            }
+        }
+
+        for l in &d.alert_settings {
+            let (scope, settings) = &l.record;
+            match compare(settings, view.alert_settings(scope)?) {
+                Compare::New => {
+                    plan.alert_settings.push((scope.clone(), settings.clone()));
+                    self.t.count(true);
+                }
+                Compare::Same => self.t.count(false),
+                Compare::Differs(f) => self.t.differs(l.line, scope_name(scope), f),
+            }
+        }
+
+        for l in &d.alerts {
+            let a = &l.record;
+            self.max_ids.raise(IdKind::Alert, a.id);
+            match compare(a, view.alert(a.id)?) {
+                Compare::New => {
+                    if let Some(other) = view.alert_with_key(&a.dedupe_key())?
+                        && other != a.id
+                    {
+                        self.t.conflict(
+                            l.line,
+                            format!(
+                                "the store already has alert {} with key {}",
+                                IdKind::Alert.format(other),
+                                a.key()
+                            ),
+                        );
+                        continue;
+                    }
+                    plan.alerts.push(a.clone());
+                    self.t.count(true);
+                }
+                Compare::Same => self.t.count(false),
+                Compare::Differs(f) => self.t.record_differs(l.line, IdKind::Alert, a.id, f),
+            }
+        }
+
+        if first {
+            for l in &d.last_ticks {
+                let (zone, at) = &l.record;
+                let later = view.last_tick(zone)?.is_none_or(|ours| *at > ours);
+                if later {
+                    self.last_ticks.push((zone.clone(), *at));
+                }
+                self.t.count(later);
+            }
+        }
+
+        for l in &d.dirty_credentials {
+            let new = !view.is_dirty(l.record)?;
+            if new {
+                plan.dirty_credentials.push(l.record);
+            }
+            self.t.count(new);
+        }
+
+        if first {
+            self.tokens.extend(d.tokens.iter().cloned());
+        }
+        for l in &d.teams {
+            let team = &l.record;
+            match view.team(team.id)? {
+                Some(ours) if &ours == team => self.t.count(false),
+                Some(_) => {
+                    self.t
+                        .differs(l.line, format!("team {}", team_id(team.id)), String::new());
+                }
+                None => match view.team_named(&team.name)? {
+                    Some(other) => self.t.conflict(
+                        l.line,
+                        format!(
+                            "the store already has a team named {:?} as {}",
+                            team.name,
+                            team_id(other.id)
+                        ),
+                    ),
+                    None => {
+                        plan.teams.push(team.clone());
+                        self.t.count(true);
+                    }
+                },
+            }
+        }
+        // A history entry equal to the store's entry with its id is unchanged; any other is
+        // appended, under its id when that is free (else at the end, under a new one).
+        if !first {
+            for l in &d.history {
+                let entry = HistoryEntry {
+                    token_id: l
+                        .record
+                        .token_id
+                        .map(|id| self.renamed.get(&id).copied().unwrap_or(id)),
+                    ..l.record.clone()
+                };
+                match view.history_entry(entry.id)? {
+                    Some(ours) if ours == entry => self.history_tally.count(false),
+                    Some(_) => {
+                        self.moved_history.push(HistoryEntry { id: 0, ..entry });
+                        self.history_tally.count(true);
+                    }
+                    None => {
+                        plan.history.push(entry);
+                        self.history_tally.count(true);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A token's fields by name, for conflict messages (the hash is never shown).
@@ -663,260 +1392,6 @@ fn access_json(t: &Token) -> serde_json::Value {
         "expires_at": t.expires_at.map(|at| at.to_string()),
         "revoked_at": t.revoked_at.map(|at| at.to_string()),
     })
-}
-
-/// Notes a problem unless holder `id` is in the dump or the store.
-fn check_holder(
-    view: &dyn StoreView,
-    p: &mut Problems,
-    dump_holders: &BTreeMap<u64, usize>,
-    line: usize,
-    field: &str,
-    id: u64,
-) -> Result<(), StoreError> {
-    if !dump_holders.contains_key(&id) && !view.has_holder(id)? {
-        p.add(
-            line,
-            field,
-            format!(
-                "{field} {} is neither in the dump nor in the store",
-                IdKind::Holder.format(id)
-            ),
-        );
-    }
-    Ok(())
-}
-
-/// Compares every record with the store and plans the writes of the new ones. Fails with the
-/// first conflicting line.
-fn plan(view: &dyn StoreView, d: &ParsedDump) -> Result<(RestorePlan, ImportSummary), ImportError> {
-    let mut t = Tally::default();
-    let mut plan = RestorePlan::default();
-    let mut max_ids = NextIds {
-        holder: 0,
-        credential: 0,
-        course: 0,
-        alert: 0,
-        channel: 0,
-    };
-
-    let mut new_holders = Vec::new();
-    for l in &d.holders {
-        let (h, is_default) = &l.record;
-        max_ids.raise(IdKind::Holder, h.id);
-        match compare(h, view.holder(h.id)?) {
-            Compare::New => {
-                plan.holders.push(h.clone());
-                new_holders.push((h.id, *is_default));
-                t.count(true);
-            }
-            Compare::Same => t.count(false),
-            Compare::Differs(f) => t.record_differs(l.line, IdKind::Holder, h.id, f),
-        }
-    }
-    if view.default_holder()?.is_none()
-        && let Some(&(first, _)) = new_holders.first()
-    {
-        let default = new_holders
-            .iter()
-            .find(|(_, is_default)| *is_default)
-            .map_or(first, |(id, _)| *id);
-        plan.default_holder = Some(default);
-    }
-
-    for l in &d.programs {
-        let program = &l.record;
-        match compare(program, view.local_program(&program.slug)?) {
-            Compare::New => {
-                plan.programs.push(program.clone());
-                t.count(true);
-            }
-            Compare::Same => t.count(false),
-            Compare::Differs(f) => t.differs(l.line, format!("program {}", program.slug), f),
-        }
-    }
-
-    let zone_of: HashMap<u64, &str> = d
-        .holders
-        .iter()
-        .map(|l| (l.record.0.id, l.record.0.time_zone.as_str()))
-        .collect();
-    let dump_ticks: HashMap<&str, Timestamp> = d
-        .last_ticks
-        .iter()
-        .map(|l| (l.record.0.as_str(), l.record.1))
-        .collect();
-    for l in &d.credentials {
-        let c = &l.record;
-        max_ids.raise(IdKind::Credential, c.id);
-        match compare(c, view.credential(c.id)?) {
-            Compare::New => {
-                if let Some(other) = view
-                    .credentials_of(c.holder_id)?
-                    .into_iter()
-                    .find(|o| o.program == c.program && o.id != c.id)
-                {
-                    t.conflict(
-                        l.line,
-                        format!(
-                            "holder {} already holds {} in the store as credential {}",
-                            IdKind::Holder.format(c.holder_id),
-                            c.program,
-                            IdKind::Credential.format(other.id)
-                        ),
-                    );
-                    continue;
-                }
-                plan.credentials.push(c.clone());
-                // Where the store's scheduler is ahead of the dump's, the marks it passed
-                // were never looked at for this credential: the next tick should.
-                let zone = match zone_of.get(&c.holder_id) {
-                    Some(z) => Some((*z).to_string()),
-                    None => view.holder(c.holder_id)?.map(|h| h.time_zone),
-                };
-                if let Some(zone) = zone
-                    && let Some(ours) = view.last_tick(&zone)?
-                    && dump_ticks.get(zone.as_str()).is_none_or(|&at| ours > at)
-                {
-                    plan.dirty_credentials.push(c.id);
-                }
-                t.count(true);
-            }
-            Compare::Same => t.count(false),
-            Compare::Differs(f) => t.record_differs(l.line, IdKind::Credential, c.id, f),
-        }
-    }
-
-    for l in &d.courses {
-        let c = &l.record;
-        max_ids.raise(IdKind::Course, c.id);
-        match compare(c, view.course(c.id)?) {
-            Compare::New => {
-                plan.courses.push(c.clone());
-                t.count(true);
-            }
-            Compare::Same => t.count(false),
-            Compare::Differs(f) => t.record_differs(l.line, IdKind::Course, c.id, f),
-        }
-    }
-
-    for l in &d.channels {
-        let DumpChannel {
-            channel,
-            secret_omitted,
-        } = &l.record;
-        max_ids.raise(IdKind::Channel, channel.id);
-        let stored = view.channel(channel.id)?;
-        // Without its secret, a channel matches the store's whatever the secret is.
-        let ours = match (&stored, secret_omitted) {
-            (Some(s), true) => Channel {
-                secret: s.secret.clone(),
-                ..channel.clone()
-            },
-            _ => channel.clone(),
-        };
-        match compare(&ours, stored) {
-            Compare::New => {
-                let same_target = view.channels_of(channel.holder_id)?.into_iter().find(|o| {
-                    o.kind == channel.kind && o.target == channel.target && o.id != channel.id
-                });
-                if let Some(other) = same_target {
-                    t.conflict(
-                        l.line,
-                        format!(
-                            "holder {} already has the {} channel {} in the store as {}",
-                            IdKind::Holder.format(channel.holder_id),
-                            channel.kind.name(),
-                            channel.target,
-                            IdKind::Channel.format(other.id)
-                        ),
-                    );
-                    continue;
-                }
-                plan.channels.push(channel.clone());
-                if *secret_omitted {
-                    t.summary.channels_without_secret += 1;
-                }
-                t.count(true);
-            }
-            Compare::Same => t.count(false),
-            Compare::Differs(f) => t.record_differs(l.line, IdKind::Channel, channel.id, f),
-        }
-    }
-
-    for l in &d.alert_settings {
-        let (scope, settings) = &l.record;
-        match compare(settings, view.alert_settings(scope)?) {
-            Compare::New => {
-                plan.alert_settings.push((scope.clone(), settings.clone()));
-                t.count(true);
-            }
-            Compare::Same => t.count(false),
-            Compare::Differs(f) => t.differs(l.line, scope_name(scope), f),
-        }
-    }
-
-    for l in &d.alerts {
-        let a = &l.record;
-        max_ids.raise(IdKind::Alert, a.id);
-        match compare(a, view.alert(a.id)?) {
-            Compare::New => {
-                if let Some(other) = view.alert_with_key(&a.dedupe_key())?
-                    && other != a.id
-                {
-                    t.conflict(
-                        l.line,
-                        format!(
-                            "the store already has alert {} with key {}",
-                            IdKind::Alert.format(other),
-                            a.key()
-                        ),
-                    );
-                    continue;
-                }
-                plan.alerts.push(a.clone());
-                t.count(true);
-            }
-            Compare::Same => t.count(false),
-            Compare::Differs(f) => t.record_differs(l.line, IdKind::Alert, a.id, f),
-        }
-    }
-
-    for l in &d.last_ticks {
-        let (zone, at) = &l.record;
-        let later = view.last_tick(zone)?.is_none_or(|ours| *at > ours);
-        if later {
-            plan.last_ticks.push((zone.clone(), *at));
-        }
-        t.count(later);
-    }
-
-    for l in &d.dirty_credentials {
-        let new = !view.is_dirty(l.record)?;
-        if new {
-            plan.dirty_credentials.push(l.record);
-        }
-        t.count(new);
-    }
-
-    plan_access(view, d, &mut plan, &mut t)?;
-
-    // Counters: past every imported id, and at least the dump's.
-    let stored = view.next_ids()?;
-    let mut raised = false;
-    for kind in COUNTED {
-        let ours = stored.get(kind);
-        let theirs = d.next_ids.as_ref().map_or(1, |l| l.record.get(kind));
-        let next = ours.max(theirs).max(max_ids.get(kind).saturating_add(1));
-        if next > ours {
-            plan.counters.push((kind, next));
-            raised = true;
-        }
-    }
-    if d.next_ids.is_some() {
-        t.count(raised);
-    }
-    t.finish().map(|summary| (plan, summary))
 }
 
 /// A scope as a conflict message names it.

@@ -800,6 +800,26 @@ pub struct RestorePlan {
     pub history: Vec<HistoryEntry>,
 }
 
+impl RestorePlan {
+    /// Adds `other`'s writes after these (its default holder, if it names one).
+    pub fn append(&mut self, mut other: RestorePlan) {
+        self.holders.append(&mut other.holders);
+        self.default_holder = other.default_holder.or(self.default_holder);
+        self.programs.append(&mut other.programs);
+        self.credentials.append(&mut other.credentials);
+        self.courses.append(&mut other.courses);
+        self.channels.append(&mut other.channels);
+        self.alert_settings.append(&mut other.alert_settings);
+        self.alerts.append(&mut other.alerts);
+        self.last_ticks.append(&mut other.last_ticks);
+        self.dirty_credentials.append(&mut other.dirty_credentials);
+        self.counters.append(&mut other.counters);
+        self.tokens.append(&mut other.tokens);
+        self.teams.append(&mut other.teams);
+        self.history.append(&mut other.history);
+    }
+}
+
 /// The store as it stands, read synchronously inside [`Snapshots::restore`], while the engine
 /// keeps every other writer out: what the import rules need to compare a dump with.
 pub trait StoreView {
@@ -849,6 +869,15 @@ pub trait StoreView {
     fn history_entry(&self, id: u64) -> Result<Option<HistoryEntry>>;
 }
 
+/// A restore in bounded batches ([`Snapshots::restore_batches`]): the store as it stands,
+/// and the writes of one batch at a time. Nothing written stays unless the job succeeds.
+pub trait Restorer {
+    /// The store as it stands (on sled it includes the batches written so far).
+    fn view(&self) -> &dyn StoreView;
+    /// Writes one batch, with the indexes each record implies.
+    fn write(&mut self, plan: RestorePlan) -> Result<()>;
+}
+
 /// Consistent copies of the whole store, and restoring them.
 pub trait Snapshots: Send + Sync {
     /// Every record as of one instant.
@@ -867,6 +896,17 @@ pub trait Snapshots: Send + Sync {
     fn restore<T: Send, E: From<StoreError> + Send>(
         &self,
         plan: impl FnOnce(&dyn StoreView) -> Result<(RestorePlan, T), E> + Send,
+    ) -> impl Future<Output = Result<T, E>> + Send;
+
+    /// Runs `job` off the async threads with every other writer kept out; the job reads the
+    /// store through its [`Restorer`] and writes [`RestorePlan`]s one bounded batch at a time.
+    /// All or nothing: when the job fails (or the daemon stops before it ends) nothing it
+    /// wrote stays. Readers are answered throughout (on sled they may see the batches
+    /// written so far; on PostgreSQL they see nothing until the one transaction commits).
+    /// Answers once the writes are durable.
+    fn restore_batches<T: Send + 'static, E: From<StoreError> + Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut dyn Restorer) -> Result<T, E> + Send + 'static,
     ) -> impl Future<Output = Result<T, E>> + Send;
 }
 

@@ -491,4 +491,62 @@ impl Snapshots for PgStore {
         tx.commit().await.map_err(db_err)?;
         Ok(answer)
     }
+
+    /// The store is read into memory in the transaction (as for [`Snapshots::restore`]);
+    /// the job runs on a blocking thread and hands each batch here, where it is written in
+    /// the same transaction, committed once the job succeeds.
+    async fn restore_batches<T: Send + 'static, E: From<StoreError> + Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut dyn crate::store::Restorer) -> std::result::Result<T, E> + Send + 'static,
+    ) -> std::result::Result<T, E> {
+        let mut client = self.client().await?;
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .start()
+            .await
+            .map_err(db_err)?;
+        let next_token = next_of(&tx, "token_ids").await?;
+        let loaded = Loaded::new(read_dump(&tx).await?, next_token);
+        let (plans, mut batches) = tokio::sync::mpsc::channel::<Batch>(1);
+        let worker = tokio::task::spawn_blocking(move || {
+            let mut restorer = PgRestorer {
+                view: loaded,
+                plans,
+            };
+            job(&mut restorer)
+        });
+        while let Some((plan, done)) = batches.recv().await {
+            let _ = done.send(write_plan(&tx, self.actor(), &plan).await);
+        }
+        let answer = worker
+            .await
+            .map_err(|e| StoreError::Storage(format!("the import task failed: {e}")))?;
+        if answer.is_ok() {
+            tx.commit().await.map_err(db_err)?;
+        }
+        answer
+    }
+}
+
+/// A batch to write and where to say how that went.
+type Batch = (RestorePlan, std::sync::mpsc::SyncSender<Result<()>>);
+
+/// The job's side of a batched restore on PostgreSQL.
+struct PgRestorer {
+    view: Loaded,
+    plans: tokio::sync::mpsc::Sender<Batch>,
+}
+
+impl crate::store::Restorer for PgRestorer {
+    fn view(&self) -> &dyn StoreView {
+        &self.view
+    }
+
+    fn write(&mut self, plan: RestorePlan) -> Result<()> {
+        let gone = || StoreError::Storage("the import transaction ended".into());
+        let (done, written) = std::sync::mpsc::sync_channel(1);
+        self.plans.blocking_send((plan, done)).map_err(|_| gone())?;
+        written.recv().map_err(|_| gone())?
+    }
 }

@@ -325,6 +325,7 @@ impl SledStore {
             .committer
             .lock()
             .unwrap_or_else(|p| p.into_inner()) = Some(committer);
+        store.recover_restore()?;
         Ok(store)
     }
 
@@ -401,6 +402,25 @@ impl SledStore {
         &self.inner.trees[index]
     }
 
+    /// Takes the write lock from an async task. An import holds it for as long as it runs,
+    /// so a writer waiting for it must not hold up its runtime thread (and the readers
+    /// scheduled there): on a multi-threaded runtime the wait is moved off it.
+    fn lock_for_write(&self) -> std::sync::MutexGuard<'_, ()> {
+        let lock = || {
+            self.inner
+                .write_lock
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+        };
+        if let Ok(guard) = self.inner.write_lock.try_lock() {
+            return guard;
+        }
+        match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(lock),
+            _ => lock(),
+        }
+    }
+
     /// Runs `f` under the write lock to check and plan a change, applies the planned writes
     /// (with the change versions they move) in one transaction over the trees they touch,
     /// then waits until they are durable.
@@ -409,11 +429,7 @@ impl SledStore {
             return Err(StoreError::WriteFailed);
         }
         let result = {
-            let _guard = self
-                .inner
-                .write_lock
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
+            let _guard = self.lock_for_write();
             let mut set = WriteSet {
                 actor: self.actor.clone(),
                 ..WriteSet::default()

@@ -303,6 +303,12 @@ impl Snapshots for SledStore {
     ) -> impl Future<Output = std::result::Result<T, E>> + Send {
         SledStore::restore(self, plan)
     }
+    fn restore_batches<T: Send + 'static, E: From<StoreError> + Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut dyn crate::store::Restorer) -> std::result::Result<T, E> + Send + 'static,
+    ) -> impl Future<Output = std::result::Result<T, E>> + Send {
+        SledStore::restore_batches(self, job)
+    }
 }
 
 impl Access for SledStore {

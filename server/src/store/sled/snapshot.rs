@@ -146,6 +146,179 @@ impl SledStore {
     }
 }
 
+/// `meta` key present while a batched restore is under way: a store opened with it rolls
+/// the restore back.
+const RESTORE_PENDING: &[u8] = b"restore/pending";
+/// Prefix of the undo journal of a batched restore in `meta`: the prefix, the tree's index
+/// byte and the key; the value is `0` (the key was absent) or `1` and the value it had.
+const UNDO_PREFIX: &[u8] = b"restore/undo/";
+/// Change versions are moved on by a rollback, never put back (a cache entry computed from
+/// a batch must not look current again).
+const VERSION_PREFIX: &[u8] = b"version/";
+/// Undo entries removed per transaction by a rollback or the clean-up after a restore.
+const UNDO_CHUNK: usize = 2000;
+
+fn undo_key(tree: usize, key: &[u8]) -> Vec<u8> {
+    let tree = u8::try_from(tree).expect("fewer than 256 trees");
+    [UNDO_PREFIX, &[tree], key].concat()
+}
+
+/// A batched restore on sled, under the write lock: each batch is one transaction that also
+/// journals what its keys held before, so a failure (or a crash) puts the store back.
+struct SledRestorer<'a> {
+    store: &'a SledStore,
+    wrote: bool,
+}
+
+impl crate::store::Restorer for SledRestorer<'_> {
+    fn view(&self) -> &dyn StoreView {
+        self.store
+    }
+
+    fn write(&mut self, plan: RestorePlan) -> Result<()> {
+        let mut set = WriteSet::default();
+        set.restore(self.store, plan)?;
+        set.stamp_versions(self.store)?;
+        let meta = self.store.tree(META);
+        let mut journal: std::collections::HashSet<Vec<u8>> = std::collections::HashSet::new();
+        let mut undo = Vec::new();
+        for (tree, key, _) in &set.ops {
+            let k = undo_key(*tree, key);
+            if journal.contains(&k) || meta.contains_key(&k)? {
+                continue;
+            }
+            let before = match self.store.tree(*tree).get(key)? {
+                Some(v) => [&[1u8][..], &v].concat(),
+                None => vec![0u8],
+            };
+            journal.insert(k.clone());
+            undo.push((META, k, Some(before)));
+        }
+        if !self.wrote {
+            undo.push((META, RESTORE_PENDING.to_vec(), Some(Vec::new())));
+        }
+        undo.extend(set.ops);
+        self.store.apply(&undo)?;
+        self.wrote = true;
+        Ok(())
+    }
+}
+
+impl SledStore {
+    /// [`Snapshots::restore_batches`](crate::store::Snapshots::restore_batches) on sled:
+    /// the job runs on a blocking thread under the write lock (readers do not take it).
+    pub async fn restore_batches<T: Send + 'static, E: From<StoreError> + Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut dyn crate::store::Restorer) -> std::result::Result<T, E> + Send + 'static,
+    ) -> std::result::Result<T, E> {
+        if self.inner.commit.failed() {
+            return Err(StoreError::WriteFailed.into());
+        }
+        let store = self.clone();
+        let answer = tokio::task::spawn_blocking(move || {
+            let _guard = store
+                .inner
+                .write_lock
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            let mut restorer = SledRestorer {
+                store: &store,
+                wrote: false,
+            };
+            let answer = job(&mut restorer);
+            let wrote = restorer.wrote;
+            match answer {
+                Ok(answer) => {
+                    if wrote {
+                        store.end_restore(false)?;
+                    }
+                    Ok(answer)
+                }
+                Err(e) => {
+                    if wrote {
+                        store.end_restore(true)?;
+                    }
+                    Err(e)
+                }
+            }
+        })
+        .await
+        .map_err(|e| StoreError::Storage(format!("the import task failed: {e}")))?;
+        if answer.is_ok() {
+            self.inner.commit.wait_durable().await?;
+        }
+        answer
+    }
+
+    /// Ends a batched restore: rolls its batches back (`undo`) or keeps them, then drops the
+    /// journal. Under the write lock (or at open). Once the pending mark is gone the
+    /// restore is kept; leftover journal entries are then only removed.
+    fn end_restore(&self, undo: bool) -> Result<()> {
+        let meta = self.tree(META);
+        if !undo {
+            let mut batch = sled::Batch::default();
+            batch.remove(RESTORE_PENDING);
+            meta.apply_batch(batch)?;
+        }
+        loop {
+            let entries: Vec<(sled::IVec, sled::IVec)> = meta
+                .scan_prefix(UNDO_PREFIX)
+                .take(UNDO_CHUNK)
+                .collect::<std::result::Result<_, _>>()?;
+            if entries.is_empty() {
+                break;
+            }
+            let mut ops: Vec<super::Op> = Vec::with_capacity(entries.len() * 2);
+            for (k, before) in &entries {
+                ops.push((META, k.to_vec(), None));
+                if !undo {
+                    continue;
+                }
+                let rest = &k[UNDO_PREFIX.len()..];
+                let Some((&tree, key)) = rest.split_first() else {
+                    continue;
+                };
+                let tree = usize::from(tree);
+                if tree >= super::TREE_NAMES.len() {
+                    continue;
+                }
+                if tree == META && key.starts_with(VERSION_PREFIX) {
+                    let now = meta.get(key)?.and_then(|v| read_id(&v)).unwrap_or(0);
+                    ops.push((META, key.to_vec(), Some(id_key(now + 1).to_vec())));
+                    continue;
+                }
+                let value = match before.split_first() {
+                    Some((1, v)) => Some(v.to_vec()),
+                    _ => None,
+                };
+                ops.push((tree, key.to_vec(), value));
+            }
+            self.apply(&ops)?;
+        }
+        if undo {
+            let mut batch = sled::Batch::default();
+            batch.remove(RESTORE_PENDING);
+            meta.apply_batch(batch)?;
+        }
+        self.inner.db.flush()?;
+        Ok(())
+    }
+
+    /// At open: rolls back a batched restore that a crash interrupted, and drops the journal
+    /// of one that ended.
+    pub(super) fn recover_restore(&self) -> Result<()> {
+        let meta = self.tree(META);
+        let pending = meta.contains_key(RESTORE_PENDING)?;
+        if pending {
+            tracing::warn!("an import was interrupted before it ended: rolling it back");
+            self.end_restore(true)?;
+        } else if meta.scan_prefix(UNDO_PREFIX).next().is_some() {
+            self.end_restore(false)?;
+        }
+        Ok(())
+    }
+}
+
 impl WriteSet {
     /// The writes of a restore: records with their index entries, the default holder, last
     /// ticks, changed-credential marks and counters.

@@ -888,3 +888,88 @@ async fn courses_of_a_day_come_from_the_day_index_which_a_version_2_store_gains(
     assert_eq!(store.courses_on(h.id, date("2026-01-11")).unwrap().len(), 1);
     assert!(store.check().unwrap().ok(), "{:?}", store.check());
 }
+
+use crate::store::{RestorePlan, StoreView};
+
+/// Holders `ids` as a restore plan.
+fn holders_plan(ids: std::ops::RangeInclusive<u64>) -> RestorePlan {
+    RestorePlan {
+        holders: ids
+            .map(|id| Holder {
+                id,
+                ..holder(&format!("Holder {id}"))
+            })
+            .collect(),
+        counters: vec![(IdKind::Holder, 100)],
+        ..RestorePlan::default()
+    }
+}
+
+#[tokio::test]
+async fn a_batched_restore_that_fails_leaves_nothing_it_wrote() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = SledStore::open(tmp.path(), &StoreOptions::default()).unwrap();
+    let kept = store.create_holder(holder("Kept")).await.unwrap();
+    let before = store.version(kept.id).unwrap();
+    let failed: std::result::Result<(), StoreError> = store
+        .restore_batches(|r| {
+            r.write(holders_plan(10..=19))?;
+            r.write(holders_plan(20..=29))?;
+            assert!(r.view().has_holder(25)?, "the job sees its own batches");
+            Err(StoreError::Storage("the job gave up".into()))
+        })
+        .await;
+    assert!(failed.is_err());
+    let ids: Vec<u64> = store
+        .list_holders(None, 100)
+        .unwrap()
+        .items
+        .iter()
+        .map(|h| h.id)
+        .collect();
+    assert_eq!(ids, vec![kept.id], "only the holder from before");
+    assert_eq!(store.create_holder(holder("Next")).await.unwrap().id, 2);
+    assert!(store.check().unwrap().ok());
+    assert_eq!(store.version(kept.id).unwrap(), before);
+    store.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_batched_restore_cut_off_midway_is_rolled_back_at_open() {
+    let tmp = tempfile::tempdir().unwrap();
+    {
+        let store = SledStore::open(tmp.path(), &StoreOptions::default()).unwrap();
+        store.create_holder(holder("Kept")).await.unwrap();
+        // The job dies after its first batch, as a crash would leave it: no rollback ran.
+        let died: std::result::Result<(), StoreError> = store
+            .restore_batches(|r| {
+                r.write(holders_plan(10..=19))?;
+                panic!("cut off");
+            })
+            .await;
+        assert!(died.is_err());
+        assert!(store.has_holder(12).unwrap(), "the batch was written");
+        store.close().await.unwrap();
+    }
+    let store = SledStore::open(tmp.path(), &StoreOptions::default()).unwrap();
+    assert!(!store.has_holder(12).unwrap(), "rolled back at open");
+    assert_eq!(store.list_holders(None, 100).unwrap().items.len(), 1);
+    assert!(store.check().unwrap().ok());
+    // A restore that ends keeps everything, journal gone.
+    let n: std::result::Result<usize, StoreError> = store
+        .restore_batches(|r| {
+            r.write(holders_plan(10..=19))?;
+            r.write(holders_plan(20..=29))?;
+            Ok(2)
+        })
+        .await;
+    assert_eq!(n.unwrap(), 2);
+    assert_eq!(store.list_holders(None, 100).unwrap().items.len(), 21);
+    assert!(store.check().unwrap().ok());
+    assert_eq!(
+        store.tree(META).scan_prefix(b"restore/").count(),
+        0,
+        "no journal left"
+    );
+    store.close().await.unwrap();
+}
