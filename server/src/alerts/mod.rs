@@ -389,17 +389,20 @@ impl<S: Store> AlertEngine<S> {
         // (each holder record carries its competencies).
         // Programs with dues by slug (`None`: none, or no dues), read once per tick.
         let mut programs: HashMap<String, Option<Program>> = HashMap::new();
-        for holder_id in store.holders_in_zone(zone).await? {
-            let holder = match store.holder(holder_id).await {
-                Ok(h) => h,
-                Err(StoreError::NotFound { .. }) => continue,
-                Err(e) => return Err(e.into()),
-            };
-            due.extend(self.competency_alerts(&holder, today, now).await?);
-            due.extend(
-                self.dues_alerts(&holder, since, today, now, &mut programs)
-                    .await?,
-            );
+        // In pages, with one batch read per kind of record per page (see `evaluate_page`).
+        let zone_holders = store.holders_in_zone(zone).await?;
+        for page in zone_holders.chunks(TICK_PAGE) {
+            let mut holders = store.holders_by_id(page).await?;
+            holders.sort_unstable_by_key(|h| h.id);
+            let ids: Vec<u64> = holders.iter().map(|h| h.id).collect();
+            let credentials = store.credentials_of_many(&ids).await?;
+            for (holder, credentials) in holders.iter().zip(credentials) {
+                due.extend(self.competency_alerts(holder, today, now).await?);
+                due.extend(
+                    self.dues_alerts(holder, credentials, since, today, now, &mut programs)
+                        .await?,
+                );
+            }
         }
         let evaluated = started.elapsed();
         // One transaction and one flush for the whole tick.
@@ -683,6 +686,7 @@ impl<S: Store> AlertEngine<S> {
     async fn dues_alerts(
         &self,
         holder: &Holder,
+        credentials: Vec<Credential>,
         since: Date,
         today: Date,
         now: Timestamp,
@@ -697,7 +701,7 @@ impl<S: Store> AlertEngine<S> {
             .unwrap_or(today)
             .max(today.checked_sub(30.days()).unwrap_or(today))
             .min(today);
-        for credential in store.credentials_of(holder.id).await? {
+        for credential in credentials {
             let program = match programs.get(&credential.program) {
                 Some(p) => p.clone(),
                 None => {

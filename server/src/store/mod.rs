@@ -615,6 +615,19 @@ pub trait BatchReads: Records + Outbox {
             Ok(found)
         }
     }
+    /// The credentials of each holder, in id order.
+    fn credentials_of_many(
+        &self,
+        holders: &[u64],
+    ) -> impl Future<Output = Result<Vec<Vec<Credential>>>> + Send {
+        async move {
+            let mut found = Vec::with_capacity(holders.len());
+            for &h in holders {
+                found.push(self.credentials_of(h).await?);
+            }
+            Ok(found)
+        }
+    }
     /// The channels of each holder.
     fn channels_of_many(
         &self,

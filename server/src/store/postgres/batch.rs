@@ -162,6 +162,26 @@ impl BatchReads for PgStore {
         Ok(found)
     }
 
+    async fn credentials_of_many(&self, holders: &[u64]) -> Result<Vec<Vec<Credential>>> {
+        let client = self.client().await?;
+        let rows = query(
+            &client,
+            "SELECT holder_id, body FROM credentials WHERE holder_id = ANY($1) ORDER BY id",
+            &[&sql_ids(holders)],
+        )
+        .await?;
+        let at = positions(holders);
+        let mut found = vec![Vec::new(); holders.len()];
+        for row in &rows {
+            let holder = read_sql_id(row.try_get(0).map_err(db_err)?);
+            let credential: Credential = body(row, 1)?;
+            for &i in at.get(&holder).into_iter().flatten() {
+                found[i].push(credential.clone());
+            }
+        }
+        Ok(found)
+    }
+
     async fn channels_of_many(&self, holders: &[u64]) -> Result<Vec<Vec<Channel>>> {
         let client = self.client().await?;
         let rows = query(
