@@ -544,7 +544,10 @@ impl Records for PgStore {
     async fn create_credential(&self, credential: Credential) -> Result<Credential> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
-        holder_in(&tx, credential.holder_id, false).await?;
+        // The holder row is locked before any write: the alert rule after the write locks
+        // it too, and taking it after an insert's foreign-key share lock deadlocks with a
+        // concurrent writer of the same holder.
+        holder_in(&tx, credential.holder_id, true).await?;
         // Checked before an id is drawn, so a refusal leaves no gap in the ids (the unique
         // constraint still decides a race).
         let held = query(
@@ -604,6 +607,7 @@ impl Records for PgStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
         let old = credential_in(&tx, credential.id, true).await?;
+        holder_in(&tx, old.holder_id, true).await?;
         if old.holder_id != credential.holder_id || old.program != credential.program {
             return Err(StoreError::Conflict(Conflict::Immutable(
                 "a credential's holder and program",
@@ -621,6 +625,7 @@ impl Records for PgStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
         let old = credential_in(&tx, id, true).await?;
+        holder_in(&tx, old.holder_id, true).await?;
         for course in courses_in(&tx, old.holder_id, true).await? {
             if course.credential_ids.contains(&id) {
                 let mut unpinned = course.clone();
@@ -693,16 +698,17 @@ impl Records for PgStore {
     async fn create_courses(&self, courses: Vec<Course>, distinct: bool) -> Result<Vec<Course>> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
+        // Lock the holders' rows first, in id order (so two group logs never wait on each
+        // other in a cycle), as a single course locks its holder's: the twin checks of one
+        // holder then run one after the other, and the alert rule after the write finds
+        // the locks already held.
+        let mut ids: Vec<u64> = courses.iter().map(|c| c.holder_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        for id in ids {
+            holder_in(&tx, id, true).await?;
+        }
         if distinct {
-            // Lock the holders' rows first, in id order (so two group logs never wait on
-            // each other in a cycle), as a single distinct course locks its holder's: the
-            // twin checks of one holder then run one after the other.
-            let mut ids: Vec<u64> = courses.iter().map(|c| c.holder_id).collect();
-            ids.sort_unstable();
-            ids.dedup();
-            for id in ids {
-                holder_in(&tx, id, true).await?;
-            }
             for (i, course) in courses.iter().enumerate() {
                 let same_day = query(
                     &tx,
@@ -783,6 +789,7 @@ impl Records for PgStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
         let old = course_in(&tx, course.id, true).await?;
+        holder_in(&tx, old.holder_id, true).await?;
         if old.holder_id != course.holder_id {
             return Err(StoreError::Conflict(Conflict::Immutable(
                 "a course's holder",
@@ -800,6 +807,7 @@ impl Records for PgStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
         let old = course_in(&tx, id, true).await?;
+        holder_in(&tx, old.holder_id, true).await?;
         execute(&tx, "DELETE FROM courses WHERE id = $1", &[&sql_id(id)]).await?;
         note(&tx, self.actor(), Some(&old), None).await?;
         self.changed(&tx, [old.holder_id]).await?;
@@ -815,7 +823,8 @@ impl PgStore {
     async fn insert_course(&self, course: Course, distinct: bool) -> Result<Course> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
-        holder_in(&tx, course.holder_id, distinct).await?;
+        // Locked always (not only for the twin check): see `create_credential`.
+        holder_in(&tx, course.holder_id, true).await?;
         check_pins(&tx, &course).await?;
         // A twin has the same day: read that day's courses (the day index), not every one.
         if distinct
