@@ -112,7 +112,7 @@ impl<S: Store> BackupApi<S> {
         let file = out.into_inner().map_err(|e| spool(e.into_error()))?;
         let service = &self.0.service;
         let summary = service
-            .import_file(&caller, file, only)
+            .import_file(&caller, Box::new(backup::DumpFile::new(file)), only)
             .await
             .map_err(ApiError::from)?;
         tracing::info!(

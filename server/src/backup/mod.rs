@@ -10,7 +10,7 @@ pub mod format;
 pub mod read;
 
 pub use format::{FORMAT, VERSION, lines};
-pub use read::{Reader, first_bad_lines};
+pub use read::{DumpFile, Reader, first_bad_lines};
 
 use crate::alerts::schedule::TickSchedule;
 use crate::clock::Clock;

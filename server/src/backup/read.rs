@@ -17,7 +17,7 @@ use crate::domain::{
     limits, normalize_category, parse_date, parse_id,
 };
 use crate::domain::{HistoryEntry, Role, Team, Token, TokenHash, parse_team_id, parse_token_id};
-use crate::service::import::{DumpChannel, LineError, Lined, ParsedDump};
+use crate::service::import::{DumpChannel, ImportError, LineError, Lined, ParsedDump};
 use crate::store::{NextIds, SCHEMA_VERSION, SettingsScope};
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -1266,7 +1266,7 @@ impl Reader {
             .iter()
             .map(|l| (l.record.0.id, l.record.0.time_zone.clone()))
             .collect();
-        errors.extend(line_checks(&dump, now, |id| {
+        errors.extend(crate::service::import::line_checks(&dump, now, |id| {
             zones.get(&id).cloned().or_else(|| zone_of(id))
         }));
         if errors.is_empty() {
@@ -1276,7 +1276,7 @@ impl Reader {
     }
 
     /// Ends the dump: the records not taken yet, and every problem of its lines on their own
-    /// (checks it is complete), without [`line_checks`].
+    /// (checks it is complete), without [`crate::service::import::line_checks`].
     pub fn finish_lines(mut self) -> (ParsedDump, Vec<LineError>) {
         self.end_input();
         if self.header.is_none() && self.errors.is_empty() {
@@ -1307,83 +1307,49 @@ impl Reader {
     }
 }
 
-/// The checks of records that need the time: each course against its holder's date at `now`
-/// (its zone from `zone_of`), and the values that steer the alert engine.
-pub fn line_checks(
-    dump: &ParsedDump,
-    now: Timestamp,
-    zone_of: impl Fn(u64) -> Option<String>,
-) -> Vec<LineError> {
-    let mut out = Vec::new();
-    for l in &dump.courses {
-        // An unknown holder is reported by the import; only the date check needs one.
-        let today = zone_of(l.record.holder_id)
-            .and_then(|z| TimeZone::get(&z).ok())
-            .map_or(Date::MAX, |tz| now.to_zoned(tz).date());
-        if let Err(errors) = l.record.validate(today) {
-            out.extend(errors.into_iter().map(|e| LineError::field(l.line, e)));
-        }
+/// A dump spooled to a file, read by the import in batches of
+/// [`crate::service::import::BATCH_BYTES`] from its start, once per pass.
+pub struct DumpFile(std::fs::File);
+
+impl DumpFile {
+    /// The dump in `file` (read from its start whatever its position).
+    pub fn new(file: std::fs::File) -> Self {
+        DumpFile(file)
     }
-    out.extend(steering_errors(dump, now));
-    out
 }
 
-/// The values that steer the alert engine, checked against `now`: a last tick in the future
-/// would hold back every alert of its zone, a snooze years ahead or a next attempt far off
-/// would silence an alert for good.
-fn steering_errors(dump: &ParsedDump, now: Timestamp) -> Vec<LineError> {
-    let mut errors = Vec::new();
-    for l in &dump.last_ticks {
-        let (zone, at) = &l.record;
-        if *at > now {
-            errors.push(LineError::new(
-                l.line,
-                "last_tick.at",
-                format!(
-                    "last_tick.at {at} is in the future (it is {now} now): it would hold back every alert in {zone}"
-                ),
-            ));
-        }
-    }
-    let latest_snooze = now
-        .to_zoned(TimeZone::UTC)
-        .date()
-        .checked_add(jiff::Span::new().days(limits::MAX_SNOOZE_DAYS))
-        .unwrap_or(Date::MAX);
-    let latest_attempt = now
-        .checked_add(jiff::SignedDuration::from_hours(
-            24 * limits::MAX_NEXT_ATTEMPT_DAYS,
-        ))
-        .unwrap_or(Timestamp::MAX);
-    for l in &dump.alerts {
-        if let Some(until) = l.record.snoozed_until
-            && until > latest_snooze
-        {
-            errors.push(LineError::new(
-                l.line,
-                "alert.snoozed_until",
-                format!(
-                    "alert.snoozed_until {until} is more than {} days ahead (the latest is {latest_snooze})",
-                    limits::MAX_SNOOZE_DAYS
-                ),
-            ));
-        }
-        for d in &l.record.deliveries {
-            if let Some(at) = d.next_attempt_at
-                && at > latest_attempt
-            {
-                errors.push(LineError::new(
-                    l.line,
-                    "alert.deliveries.next_attempt_at",
-                    format!(
-                        "alert.deliveries.next_attempt_at {at} is more than {} days ahead",
-                        limits::MAX_NEXT_ATTEMPT_DAYS
-                    ),
-                ));
+fn read_error(e: std::io::Error) -> ImportError {
+    ImportError::Store(crate::store::StoreError::Storage(format!(
+        "reading the dump: {e}"
+    )))
+}
+
+impl crate::service::import::DumpBatches for DumpFile {
+    fn read_batches(
+        &mut self,
+        each: &mut dyn FnMut(ParsedDump, bool) -> Result<(), ImportError>,
+    ) -> Result<Vec<LineError>, ImportError> {
+        use std::io::{Read, Seek};
+        let file = &mut self.0;
+        file.seek(std::io::SeekFrom::Start(0)).map_err(read_error)?;
+        let mut reader = Reader::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = file.read(&mut buf).map_err(read_error)?;
+            if n == 0 {
+                break;
+            }
+            reader.push(&buf[..n]);
+            if reader.bytes_held() >= crate::service::import::BATCH_BYTES {
+                let batch = reader.take();
+                let broken = reader.has_errors();
+                each(batch, broken)?;
             }
         }
+        let (rest, errors) = reader.finish_lines();
+        each(rest, !errors.is_empty())?;
+        Ok(errors)
     }
-    errors
 }
 
 #[cfg(test)]

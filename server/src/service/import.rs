@@ -335,14 +335,14 @@ pub async fn import_as<S: Snapshots>(
 /// keeping only what checks across lines need (ids, keys), then compares it with the store;
 /// a second pass reads it again and writes the new records one batch at a time
 /// ([`Snapshots::restore_batches`]: all or nothing). Problems of lines on their own come
-/// first (as [`crate::backup::Reader::finish`] gives them), then those across lines, then
+/// first (as the backup reader gives them), then those across lines, then
 /// conflicts with the store; any of them writes nothing.
 ///
 /// With `only`, just the chosen records are restored (each must be in the dump, and what
 /// they reference in the store or among the chosen); every line is still checked on its own.
 pub async fn import_file<S: Snapshots>(
     store: &S,
-    file: std::fs::File,
+    file: Box<dyn DumpBatches>,
     now: Timestamp,
     builtin_programs: BTreeSet<String>,
     actor: Option<Actor>,
@@ -353,40 +353,20 @@ pub async fn import_file<S: Snapshots>(
         .await
 }
 
-fn read_error(e: std::io::Error) -> ImportError {
-    ImportError::Store(StoreError::Storage(format!("reading the dump: {e}")))
-}
-
-/// Reads `file` from its start in batches of [`BATCH_BYTES`], calling `each` with the
-/// records of each batch; returns the problems of the lines on their own.
-fn read_batches(
-    file: &mut std::fs::File,
-    mut each: impl FnMut(ParsedDump, bool) -> Result<(), ImportError>,
-) -> Result<Vec<LineError>, ImportError> {
-    use std::io::{Read, Seek};
-    file.seek(std::io::SeekFrom::Start(0)).map_err(read_error)?;
-    let mut reader = crate::backup::Reader::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = file.read(&mut buf).map_err(read_error)?;
-        if n == 0 {
-            break;
-        }
-        reader.push(&buf[..n]);
-        if reader.bytes_held() >= BATCH_BYTES {
-            let batch = reader.take();
-            let broken = reader.has_errors();
-            each(batch, broken)?;
-        }
-    }
-    let (rest, errors) = reader.finish_lines();
-    each(rest, !errors.is_empty())?;
-    Ok(errors)
+/// A dump the import reads from its start in batches, once per pass (it reads it twice).
+/// The backup layer implements it for a spooled file (`DumpFile`).
+pub trait DumpBatches: Send + 'static {
+    /// Reads the dump from its start, calling `each` with the records of each batch and
+    /// whether any line so far was broken; returns the problems of the lines on their own.
+    fn read_batches(
+        &mut self,
+        each: &mut dyn FnMut(ParsedDump, bool) -> Result<(), ImportError>,
+    ) -> Result<Vec<LineError>, ImportError>;
 }
 
 fn import_batches(
     r: &mut dyn Restorer,
-    mut file: std::fs::File,
+    mut file: Box<dyn DumpBatches>,
     now: Timestamp,
     builtin: BTreeSet<String>,
     actor: Option<Actor>,
@@ -394,9 +374,8 @@ fn import_batches(
 ) -> Result<ImportSummary, ImportError> {
     let mut i = Importer::new(builtin, r.view())?;
     i.only = only;
-    let mut errors = read_batches(&mut file, |batch, broken| {
-        i.first_window(r.view(), batch, now, broken)
-    })?;
+    let mut errors =
+        file.read_batches(&mut |batch, broken| i.first_window(r.view(), batch, now, broken))?;
     errors.extend(i.late_line_checks(now));
     if !errors.is_empty() {
         errors.sort_by(|a, b| (a.line, &a.message).cmp(&(b.line, &b.message)));
@@ -413,7 +392,7 @@ fn import_batches(
         }
     }
     i.end_first_pass(r.view())?;
-    read_batches(&mut file, |batch, _| {
+    file.read_batches(&mut |batch, _| {
         let batch = i.select(batch);
         let mut plan = RestorePlan::default();
         i.plan(r.view(), &batch, &mut plan)?;
@@ -505,7 +484,7 @@ impl<S: Store> Service<S> {
     pub async fn import_file(
         &self,
         caller: &Caller,
-        file: std::fs::File,
+        file: Box<dyn DumpBatches>,
         only: Option<Only>,
     ) -> Result<ImportSummary, ImportError> {
         let actor = self.import_actor(caller)?;
@@ -697,8 +676,7 @@ impl Importer {
                 self.late_courses.push(l.clone());
             }
         }
-        let errors =
-            crate::backup::read::line_checks(&d, now, |id| zones.get(&id).cloned().flatten());
+        let errors = line_checks(&d, now, |id| zones.get(&id).cloned().flatten());
         self.line_errors.extend(errors);
         if broken || !self.line_errors.is_empty() {
             return Ok(());
@@ -724,9 +702,7 @@ impl Importer {
         };
         if !late.courses.is_empty() {
             let zones = &self.holder_zones;
-            errors.extend(crate::backup::read::line_checks(&late, now, |id| {
-                zones.get(&id).cloned()
-            }));
+            errors.extend(line_checks(&late, now, |id| zones.get(&id).cloned()));
         }
         errors
     }
@@ -1457,6 +1433,85 @@ impl Tally {
             None => Ok(self.summary),
         }
     }
+}
+
+/// The checks of records that need the time: each course against its holder's date at `now`
+/// (its zone from `zone_of`), and the values that steer the alert engine.
+pub fn line_checks(
+    dump: &ParsedDump,
+    now: Timestamp,
+    zone_of: impl Fn(u64) -> Option<String>,
+) -> Vec<LineError> {
+    let mut out = Vec::new();
+    for l in &dump.courses {
+        // An unknown holder is reported by the import; only the date check needs one.
+        let today = zone_of(l.record.holder_id)
+            .and_then(|z| jiff::tz::TimeZone::get(&z).ok())
+            .map_or(jiff::civil::Date::MAX, |tz| now.to_zoned(tz).date());
+        if let Err(errors) = l.record.validate(today) {
+            out.extend(errors.into_iter().map(|e| LineError::field(l.line, e)));
+        }
+    }
+    out.extend(steering_errors(dump, now));
+    out
+}
+
+/// The values that steer the alert engine, checked against `now`: a last tick in the future
+/// would hold back every alert of its zone, a snooze years ahead or a next attempt far off
+/// would silence an alert for good.
+fn steering_errors(dump: &ParsedDump, now: Timestamp) -> Vec<LineError> {
+    let mut errors = Vec::new();
+    for l in &dump.last_ticks {
+        let (zone, at) = &l.record;
+        if *at > now {
+            errors.push(LineError::new(
+                l.line,
+                "last_tick.at",
+                format!(
+                    "last_tick.at {at} is in the future (it is {now} now): it would hold back every alert in {zone}"
+                ),
+            ));
+        }
+    }
+    let latest_snooze = now
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+        .checked_add(jiff::Span::new().days(crate::domain::limits::MAX_SNOOZE_DAYS))
+        .unwrap_or(jiff::civil::Date::MAX);
+    let latest_attempt = now
+        .checked_add(jiff::SignedDuration::from_hours(
+            24 * crate::domain::limits::MAX_NEXT_ATTEMPT_DAYS,
+        ))
+        .unwrap_or(Timestamp::MAX);
+    for l in &dump.alerts {
+        if let Some(until) = l.record.snoozed_until
+            && until > latest_snooze
+        {
+            errors.push(LineError::new(
+                l.line,
+                "alert.snoozed_until",
+                format!(
+                    "alert.snoozed_until {until} is more than {} days ahead (the latest is {latest_snooze})",
+                    crate::domain::limits::MAX_SNOOZE_DAYS
+                ),
+            ));
+        }
+        for d in &l.record.deliveries {
+            if let Some(at) = d.next_attempt_at
+                && at > latest_attempt
+            {
+                errors.push(LineError::new(
+                    l.line,
+                    "alert.deliveries.next_attempt_at",
+                    format!(
+                        "alert.deliveries.next_attempt_at {at} is more than {} days ahead",
+                        crate::domain::limits::MAX_NEXT_ATTEMPT_DAYS
+                    ),
+                ));
+            }
+        }
+    }
+    errors
 }
 
 #[cfg(test)]
