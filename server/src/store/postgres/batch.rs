@@ -7,7 +7,9 @@ use super::{
     PROGRAMS_VERSION, PgStore, body, day, db_err, holder_version_key, query, read_sql_id, sql_id,
 };
 use crate::domain::{AlertSettings, Channel, Course, Credential, DedupeKey, Holder, IdKind};
-use crate::store::{BatchReads, HolderRecords, Result, SettingsScope, StoreError, Version};
+use crate::store::{
+    BatchReads, HolderRecords, Result, SettingsScope, StoreError, StoredRecord, Version,
+};
 use jiff::civil::Date;
 use std::collections::{HashMap, HashSet};
 
@@ -23,6 +25,24 @@ fn positions(holders: &[u64]) -> HashMap<u64, Vec<usize>> {
         at.entry(h).or_default().push(i);
     }
     at
+}
+
+/// The records of `rows` (holder id in column 0, the record in column 1) grouped by holder,
+/// aligned with `holders`.
+fn by_holder<T: StoredRecord + Clone>(
+    rows: &[tokio_postgres::Row],
+    holders: &[u64],
+) -> Result<Vec<Vec<T>>> {
+    let at = positions(holders);
+    let mut found = vec![Vec::new(); holders.len()];
+    for row in rows {
+        let holder = read_sql_id(row.try_get(0).map_err(db_err)?);
+        let record: T = body(row, 1)?;
+        for &i in at.get(&holder).into_iter().flatten() {
+            found[i].push(record.clone());
+        }
+    }
+    Ok(found)
 }
 
 impl BatchReads for PgStore {
@@ -170,16 +190,7 @@ impl BatchReads for PgStore {
             &[&sql_ids(holders)],
         )
         .await?;
-        let at = positions(holders);
-        let mut found = vec![Vec::new(); holders.len()];
-        for row in &rows {
-            let holder = read_sql_id(row.try_get(0).map_err(db_err)?);
-            let credential: Credential = body(row, 1)?;
-            for &i in at.get(&holder).into_iter().flatten() {
-                found[i].push(credential.clone());
-            }
-        }
-        Ok(found)
+        by_holder(&rows, holders)
     }
 
     async fn channels_of_many(&self, holders: &[u64]) -> Result<Vec<Vec<Channel>>> {
@@ -190,16 +201,7 @@ impl BatchReads for PgStore {
             &[&sql_ids(holders)],
         )
         .await?;
-        let at = positions(holders);
-        let mut found = vec![Vec::new(); holders.len()];
-        for row in &rows {
-            let holder = read_sql_id(row.try_get(0).map_err(db_err)?);
-            let channel: Channel = body(row, 1)?;
-            for &i in at.get(&holder).into_iter().flatten() {
-                found[i].push(channel.clone());
-            }
-        }
-        Ok(found)
+        by_holder(&rows, holders)
     }
 
     async fn alert_settings_many(&self, scopes: &[SettingsScope]) -> Result<Vec<AlertSettings>> {
