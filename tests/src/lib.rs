@@ -333,6 +333,27 @@ impl Daemon {
         })
     }
 
+    /// Waits until every alert `alerts list --all` shows (with `args`, e.g. `--holder H`)
+    /// satisfies `check`, re-reading what the daemon writes after it started; fails after
+    /// 30 s. Returns the list that satisfied it.
+    pub fn alerts_until(
+        &self,
+        args: &[&str],
+        check: impl Fn(&[serde_json::Value]) -> bool,
+    ) -> Vec<serde_json::Value> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let mut all = vec!["alerts", "list", "--all"];
+        all.extend_from_slice(args);
+        loop {
+            let list = self.json(&all).as_array().cloned().unwrap_or_default();
+            if check(&list) || std::time::Instant::now() > deadline {
+                assert!(check(&list), "{list:#?}");
+                return list;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
     /// Sends SIGTERM and waits; returns the exit code.
     pub fn stop(&mut self) -> Option<i32> {
         let mut child = self.child.take()?;

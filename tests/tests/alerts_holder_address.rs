@@ -8,29 +8,12 @@
 use recert_tests::Daemon;
 use recert_tests::sinks::{SmtpSink, WebhookSink};
 use serde_json::Value;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const DAY0: &str = "2026-11-01T12:00:00Z";
 const DAY1: &str = "2026-11-02T12:00:00Z";
 /// 30 days after DAY1: the 30-day mark is crossed by DAY1's tick.
 const EXPIRES: &str = "2026-12-02";
-
-/// Waits until the alerts of the default holder satisfy `check`; fails after 30 s.
-fn alerts_until(d: &Daemon, check: impl Fn(&[Value]) -> bool) -> Vec<Value> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let list = d
-            .json(&["alerts", "list", "--all"])
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        if check(&list) || Instant::now() > deadline {
-            assert!(check(&list), "{list:#?}");
-            return list;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 /// Restarts `d` at `at`, so the catch-up tick runs, with `extra` flags.
 fn restart_at(mut d: Daemon, at: &str, extra: &[&str]) -> Daemon {
@@ -119,7 +102,7 @@ async fn a_channel_an_import_brings_gets_the_holders_undeliverable_alerts() {
     );
     d.json(&["notify", "remove", &channel]);
     let d = restart_at(d, DAY1, &[]);
-    let list = alerts_until(&d, |l| l.len() == 1);
+    let list = d.alerts_until(&[], |l| l.len() == 1);
     assert_eq!(list[0]["status"], "undeliverable", "{list:#?}");
     let id = list[0]["id"].as_str().unwrap().to_string();
 
@@ -136,7 +119,7 @@ async fn a_channel_an_import_brings_gets_the_holders_undeliverable_alerts() {
         .unwrap();
     let body: Value = serde_json::from_slice(&request.body).unwrap();
     assert_eq!(body["alert_id"], id.as_str(), "{body:#}");
-    let list = alerts_until(&d, |l| l[0]["status"] == "delivered");
+    let list = d.alerts_until(&[], |l| l[0]["status"] == "delivered");
     assert_eq!(list[0]["deliveries"][0]["channel_id"], channel.as_str());
 }
 
@@ -157,7 +140,7 @@ async fn a_lapse_alert_without_a_grace_period_says_the_credential_expired() {
             .find(|a| a["program"] == program && a["mark"] == "lapsed")
             .cloned()
     };
-    let list = alerts_until(&d, |l| {
+    let list = d.alerts_until(&[], |l| {
         lapsed(l, "ca-cpt1").is_some() && lapsed(l, "ca-cpt2").is_some()
     });
     let none = lapsed(&list, "ca-cpt1").unwrap();

@@ -11,28 +11,12 @@ use recert_tests::sinks::{SmtpSink, WebhookSink};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const DAY0: &str = "2026-11-01T12:00:00Z";
 const DAY1: &str = "2026-11-02T12:00:00Z";
 /// 30 days after DAY1: the 30-day mark is crossed by DAY1's tick.
 const EXPIRES: &str = "2026-12-02";
-
-/// Waits until `list` (the alerts of the default holder, `alerts list --all -o json`)
-/// satisfies `check`, re-reading what the daemon writes after it started; fails after 30 s.
-fn alerts_until(d: &Daemon, args: &[&str], check: impl Fn(&[Value]) -> bool) -> Vec<Value> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut all = vec!["alerts", "list", "--all"];
-    all.extend_from_slice(args);
-    loop {
-        let list = d.json(&all).as_array().cloned().unwrap_or_default();
-        if check(&list) || Instant::now() > deadline {
-            assert!(check(&list), "{list:#?}");
-            return list;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 /// A daemon on `data` whose clock is frozen at DAY0, with `extra` flags.
 fn day0(data: &Path, extra: &[&str]) -> Daemon {
@@ -55,7 +39,7 @@ async fn an_alert_that_reaches_no_one_is_undeliverable_until_a_channel_is_added(
     let d = next_day(d, DAY1, &[]);
 
     // Trial 3.2: it was "delivered" with no channel at all.
-    let list = alerts_until(&d, &[], |l| l.len() == 1);
+    let list = d.alerts_until(&[], |l| l.len() == 1);
     assert_eq!(list[0]["status"], "undeliverable", "{list:#?}");
     assert_eq!(list[0]["deliveries"], serde_json::json!([]));
     let id = list[0]["id"].as_str().unwrap().to_string();
@@ -74,7 +58,7 @@ async fn an_alert_that_reaches_no_one_is_undeliverable_until_a_channel_is_added(
         .unwrap();
     let body: Value = serde_json::from_slice(&request.body).unwrap();
     assert_eq!(body["alert_id"], id.as_str());
-    let list = alerts_until(&d, &[], |l| l[0]["status"] == "delivered");
+    let list = d.alerts_until(&[], |l| l[0]["status"] == "delivered");
     assert_eq!(list[0]["deliveries"].as_array().unwrap().len(), 1);
 
     // docs/WEBHOOKS.md documents exactly the fields a real delivery carries.
@@ -118,7 +102,7 @@ async fn an_alert_that_reaches_no_one_is_undeliverable_until_a_channel_is_added(
             .all(|x| x["next_attempt_at"].is_null() && x["status"] == "stopped"),
         "nothing more is sent, and no delivery says pending: {acked:#}"
     );
-    let shown = alerts_until(&d, &[], |l| l[0]["status"] == "acknowledged");
+    let shown = d.alerts_until(&[], |l| l[0]["status"] == "acknowledged");
     assert_eq!(shown[0], acked);
     let table = d.cli(&["alerts", "list"]);
     let table = String::from_utf8_lossy(&table.stdout);
@@ -132,7 +116,7 @@ async fn an_alert_that_reaches_no_one_is_undeliverable_until_a_channel_is_added(
         (&Value::from("snoozed"), &Value::from(false)),
         "{again:#}"
     );
-    assert_eq!(alerts_until(&d, &[], |_| true)[0], again);
+    assert_eq!(d.alerts_until(&[], |_| true)[0], again);
 }
 
 /// The field names of the body table of docs/WEBHOOKS.md.
@@ -184,14 +168,14 @@ async fn the_holders_own_address_gets_alerts_while_they_have_no_email_channel() 
         .expect("the holder's address gets the alert")
         .unwrap();
     assert_eq!(mail.rcpt_to, ["<aisha.khan@example.org>"]);
-    let list = alerts_until(&d, &[], |l| l.len() == 1 && l[0]["status"] == "delivered");
+    let list = d.alerts_until(&[], |l| l.len() == 1 && l[0]["status"] == "delivered");
     let delivery = &list[0]["deliveries"][0];
     assert_eq!(delivery["channel_id"], Value::Null, "{delivery:#}");
     assert_eq!(delivery["kind"], "email");
     assert_eq!(delivery["target"], "aisha.khan@example.org");
 
     // Ben has no address: undeliverable until he gets one.
-    let bens = alerts_until(&d, &["--holder", ben], |l| l.len() == 1);
+    let bens = d.alerts_until(&["--holder", ben], |l| l.len() == 1);
     assert_eq!(bens[0]["status"], "undeliverable");
     d.json(&["holder", "edit", ben, "--email", "ben@example.org"]);
     let mail = tokio::time::timeout(Duration::from_secs(30), smtp.mails.recv())
@@ -199,7 +183,7 @@ async fn the_holders_own_address_gets_alerts_while_they_have_no_email_channel() 
         .expect("Ben's new address gets his alert")
         .unwrap();
     assert_eq!(mail.rcpt_to, ["<ben@example.org>"]);
-    alerts_until(&d, &["--holder", ben], |l| l[0]["status"] == "delivered");
+    d.alerts_until(&["--holder", ben], |l| l[0]["status"] == "delivered");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -218,7 +202,7 @@ async fn an_email_channel_without_a_relay_warns_and_its_alerts_wait_for_one() {
     d.json(&["cert", "add", "nha-cpt", "--expires", EXPIRES]);
     let d = next_day(d, DAY1, &[]);
 
-    let list = alerts_until(&d, &[], |l| {
+    let list = d.alerts_until(&[], |l| {
         l.len() == 1 && l[0]["deliveries"][0]["last_error"] != Value::Null
     });
     let alert = &list[0];
@@ -242,5 +226,5 @@ async fn an_email_channel_without_a_relay_warns_and_its_alerts_wait_for_one() {
         .expect("the waiting e-mail goes out once there is a relay")
         .unwrap();
     assert_eq!(mail.rcpt_to, ["<dana@example.org>"]);
-    alerts_until(&d, &[], |l| l[0]["status"] == "delivered");
+    d.alerts_until(&[], |l| l[0]["status"] == "delivered");
 }

@@ -7,28 +7,10 @@ use recert_tests::Daemon;
 use recert_tests::sinks::WebhookSink;
 use serde_json::Value;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const DAY0: &str = "2026-11-01T12:00:00Z";
 const DAY1: &str = "2026-11-02T12:00:00Z";
-
-/// Waits until every holder's alerts (`alerts list --all -o json`) satisfy `check`,
-/// re-reading what the daemon writes after it started; fails after 30 s.
-fn alerts_until(d: &Daemon, check: impl Fn(&[Value]) -> bool) -> Vec<Value> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let list = d
-            .json(&["alerts", "list", "--all"])
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        if check(&list) || Instant::now() > deadline {
-            assert!(check(&list), "{list:#?}");
-            return list;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 /// Restarts `d` with its clock at `at`, so the ticks missed since run once.
 fn restart_at(mut d: Daemon, at: &str) -> Daemon {
@@ -95,7 +77,7 @@ async fn a_due_competency_alerts_once_per_mark_and_not_again_after_a_restart() {
             && title.contains("due in 18 days, on 2026-11-20"),
         "{title}"
     );
-    let list = alerts_until(&d, |l| l.len() == 1 && l[0]["status"] == "delivered");
+    let list = d.alerts_until(&[], |l| l.len() == 1 && l[0]["status"] == "delivered");
     assert_eq!(list[0]["subject"], "competency");
     assert_eq!(list[0]["skill"], "Glucose meter");
     assert_eq!(list[0]["credential_id"], Value::Null);
@@ -107,7 +89,7 @@ async fn a_due_competency_alerts_once_per_mark_and_not_again_after_a_restart() {
     let d = restart_at(d, "2026-11-06T12:00:00Z");
     let body = next_body(&mut hook).await;
     assert_eq!(body["threshold_days"], 14, "{body:#}");
-    let list = alerts_until(&d, |l| {
+    let list = d.alerts_until(&[], |l| {
         l.len() == 2 && l.iter().all(|a| a["status"] == "delivered")
     });
     let keys: Vec<&str> = list
@@ -179,7 +161,7 @@ async fn a_due_competency_alerts_once_per_mark_and_not_again_after_a_restart() {
         "pass",
     ]);
     let d = restart_at(d, "2026-11-21T12:00:00Z");
-    let list = alerts_until(&d, |l| l.len() == 2);
+    let list = d.alerts_until(&[], |l| l.len() == 2);
     assert_eq!(list.len(), 2, "{list:#?}");
     assert!(hook.requests.try_recv().is_err(), "nothing more was sent");
 }
@@ -219,7 +201,7 @@ async fn annual_dues_get_their_own_reminder_naming_the_amount_once() {
         title.starts_with("Ben Okafor: ") && title.contains("dues of $50.00 due in 28 days"),
         "{title}"
     );
-    let list = alerts_until(&d, |l| l.len() == 1 && l[0]["status"] == "delivered");
+    let list = d.alerts_until(&[], |l| l.len() == 1 && l[0]["status"] == "delivered");
     assert_eq!(list[0]["subject"], "dues");
     assert_eq!(list[0]["amount_cents"], 5000);
 
@@ -232,6 +214,6 @@ async fn annual_dues_get_their_own_reminder_naming_the_amount_once() {
         (&Value::from("dues"), &Value::from(14)),
         "{body:#}"
     );
-    let list = alerts_until(&d, |l| l.len() == 2);
+    let list = d.alerts_until(&[], |l| l.len() == 2);
     assert!(list.iter().all(|a| a["subject"] == "dues"), "{list:#?}");
 }

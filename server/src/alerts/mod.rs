@@ -641,7 +641,7 @@ impl<S: Store> AlertEngine<S> {
                 due_on,
                 today,
             );
-            let mut alert = Alert {
+            let alert = Alert {
                 id: 0,
                 holder_id: holder.id,
                 subject: AlertSubject::Competency {
@@ -665,16 +665,32 @@ impl<S: Store> AlertEngine<S> {
                 cancelled: false,
                 deliveries: Vec::new(),
             };
-            if store.alert_enqueued(&alert.dedupe_key()).await? {
-                continue;
-            }
-            if channels.is_none() {
-                channels = Some(store.channels_of(holder.id).await?);
-            }
-            alert.deliveries = deliveries_for(channels.as_deref().unwrap_or(&[]), holder, now);
-            out.push(alert);
+            self.keep_if_new(alert, holder, now, &mut channels, &mut out)
+                .await?;
         }
         Ok(out)
+    }
+
+    /// Adds `alert` to `out` with its deliveries unless one was enqueued under its dedupe key;
+    /// the holder's channels are read once, by the first alert kept (`channels`).
+    async fn keep_if_new(
+        &self,
+        mut alert: Alert,
+        holder: &Holder,
+        now: Timestamp,
+        channels: &mut Option<Vec<Channel>>,
+        out: &mut Vec<Alert>,
+    ) -> Result<(), AlertError> {
+        let store = self.store();
+        if store.alert_enqueued(&alert.dedupe_key()).await? {
+            return Ok(());
+        }
+        if channels.is_none() {
+            *channels = Some(store.channels_of(holder.id).await?);
+        }
+        alert.deliveries = deliveries_for(channels.as_deref().unwrap_or(&[]), holder, now);
+        out.push(alert);
+        Ok(())
     }
 
     /// The dues reminders due for `holder`'s credentials on `today` and never enqueued: for
@@ -753,7 +769,7 @@ impl<S: Store> AlertEngine<S> {
                 due_on,
                 today,
             );
-            let mut alert = Alert {
+            let alert = Alert {
                 id: 0,
                 holder_id: holder.id,
                 subject: AlertSubject::Dues {
@@ -775,14 +791,8 @@ impl<S: Store> AlertEngine<S> {
                 cancelled: false,
                 deliveries: Vec::new(),
             };
-            if store.alert_enqueued(&alert.dedupe_key()).await? {
-                continue;
-            }
-            if channels.is_none() {
-                channels = Some(store.channels_of(holder.id).await?);
-            }
-            alert.deliveries = deliveries_for(channels.as_deref().unwrap_or(&[]), holder, now);
-            out.push(alert);
+            self.keep_if_new(alert, holder, now, &mut channels, &mut out)
+                .await?;
         }
         Ok(out)
     }
