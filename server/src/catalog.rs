@@ -36,6 +36,20 @@ pub fn competency(slug: &str) -> Option<&'static CompetencyProgram> {
     competencies().iter().find(|p| p.slug == slug)
 }
 
+/// The days a holder's tracked competencies fall due ([`CompetencyProgram::next_due`] of each
+/// skill of a built-in program), ascending without repeats: what the competency index keys
+/// the holder by, and the days the alert tick reads it for.
+pub fn competency_due_dates(holder: &crate::domain::Holder) -> Vec<jiff::civil::Date> {
+    let mut out: Vec<jiff::civil::Date> = holder
+        .competencies
+        .iter()
+        .filter_map(|skill| competency(&skill.program)?.next_due(holder.hired_on, skill))
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 /// The file's shape: an array of `[[program]]` tables.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

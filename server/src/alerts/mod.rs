@@ -13,7 +13,7 @@ use crate::catalog;
 use crate::clock::Clock;
 use crate::domain::{
     self, Alert, AlertSettings, AlertSubject, AttemptOutcome, Channel, ChannelKind, Compliance,
-    Credential, CycleAnchor, Delivery, DeliveryState, HOLDER_EMAIL, Holder, IdKind, MonthDay,
+    Credential, CycleAnchor, Delivery, DeliveryState, Dues, HOLDER_EMAIL, Holder, IdKind, MonthDay,
     Program, WAITING_FOR_RELAY, alert_text, due_mark, scan_windows, thresholds_for,
 };
 use crate::service::standing::{self, Standing, StandingError};
@@ -139,6 +139,8 @@ struct EvaluatedPage {
     due: Vec<Alert>,
     /// The candidates gone or evaluated in the tick's zone.
     settled: Vec<u64>,
+    /// (credential, holder) of the candidates in the tick's zone.
+    holders: Vec<(u64, u64)>,
 }
 
 /// Each holder's standing on the tick's day, computed once per tick.
@@ -379,20 +381,62 @@ impl<S: Store> AlertEngine<S> {
         let mut enqueued = Vec::new();
         let mut due = Vec::new();
         let mut settled_dirty = Vec::new();
+        // Competencies and dues: the holders the competency and dues indexes find due in the
+        // windows (both are reminded without grace), the holders written since their last
+        // tick, and the holders of changed credentials (a new or edited credential moves its
+        // dues days).
+        let holder_windows = scan_windows(since, today, &store.thresholds_in_use().await?, &[0]);
+        let mut holder_ids: BTreeSet<u64> = store
+            .competencies_due(&holder_windows)
+            .await?
+            .into_iter()
+            .collect();
+        let mut with_dues: BTreeMap<&str, Dues> = BTreeMap::new();
+        for p in catalog::builtin().iter().chain(&local) {
+            match p.dues {
+                Some(dues) => with_dues.insert(&p.slug, dues),
+                None => with_dues.remove(p.slug.as_str()),
+            };
+        }
+        for (slug, dues) in &with_dues {
+            let residues: BTreeSet<i32> = holder_windows
+                .iter()
+                .flat_map(|&(from, to)| dues.anniversary_residues(from, to))
+                .collect();
+            if !residues.is_empty() {
+                holder_ids.extend(store.dues_holders(slug, dues, &residues).await?);
+            }
+        }
+        let dirty_holders: std::collections::HashSet<u64> =
+            store.dirty_holders().await?.into_iter().collect();
+        holder_ids.extend(&dirty_holders);
         let candidates: Vec<u64> = candidates.into_iter().collect();
         for page in candidates.chunks(TICK_PAGE) {
             let evaluated = self.evaluate_page(page, zone, today, now, &local).await?;
             settled_dirty.extend(evaluated.settled);
             due.extend(evaluated.due);
+            holder_ids.extend(
+                evaluated
+                    .holders
+                    .iter()
+                    .filter(|(credential, _)| dirty.contains(credential))
+                    .map(|&(_, holder)| holder),
+            );
         }
-        // Competencies and dues: no expiry index finds them, so the zone's holders are read
-        // (each holder record carries its competencies).
         // Programs with dues by slug (`None`: none, or no dues), read once per tick.
         let mut programs: HashMap<String, Option<Program>> = HashMap::new();
         // In pages, with one batch read per kind of record per page (see `evaluate_page`).
-        let zone_holders = store.holders_in_zone(zone).await?;
-        for page in zone_holders.chunks(TICK_PAGE) {
+        let holder_ids: Vec<u64> = holder_ids.into_iter().collect();
+        let mut settled_holders: Vec<Holder> = Vec::new();
+        let mut gone_holders: Vec<u64> = Vec::new();
+        for page in holder_ids.chunks(TICK_PAGE) {
             let mut holders = store.holders_by_id(page).await?;
+            let elsewhere: std::collections::HashSet<u64> = holders
+                .iter()
+                .filter(|h| h.time_zone != zone)
+                .map(|h| h.id)
+                .collect();
+            holders.retain(|h| h.time_zone == zone);
             holders.sort_unstable_by_key(|h| h.id);
             let ids: Vec<u64> = holders.iter().map(|h| h.id).collect();
             let credentials = store.credentials_of_many(&ids).await?;
@@ -403,6 +447,18 @@ impl<S: Store> AlertEngine<S> {
                         .await?,
                 );
             }
+            // A dirty holder evaluated here, or gone, is settled; one of another zone waits
+            // for its own zone's tick.
+            let here: std::collections::HashSet<u64> = ids.iter().copied().collect();
+            gone_holders.extend(page.iter().copied().filter(|id| {
+                dirty_holders.contains(id) && !elsewhere.contains(id) && !here.contains(id)
+            }));
+            settled_holders.extend(
+                holders
+                    .iter()
+                    .filter(|h| dirty_holders.contains(&h.id))
+                    .cloned(),
+            );
         }
         let evaluated = started.elapsed();
         // One transaction and one flush for the whole tick.
@@ -421,6 +477,12 @@ impl<S: Store> AlertEngine<S> {
         let wrote = started.elapsed();
         for chunk in settled.chunks(CLEAR_DIRTY_CHUNK) {
             store.clear_dirty(chunk).await?;
+        }
+        if !settled_holders.is_empty() || !gone_holders.is_empty() {
+            for chunk in settled_holders.chunks(CLEAR_DIRTY_CHUNK) {
+                store.clear_dirty_holders(chunk, &[]).await?;
+            }
+            store.clear_dirty_holders(&[], &gone_holders).await?;
         }
         let timings = TickTimings {
             scan: scanned,
@@ -480,6 +542,7 @@ impl<S: Store> AlertEngine<S> {
                 continue;
             }
             page.settled.push(credential.id);
+            page.holders.push((credential.id, holder.id));
             if let Some(program) = standing::program_among(local, &credential.program) {
                 in_zone.push((credential, holder, program));
             }

@@ -43,7 +43,7 @@ pub use history::{Actor, HistoryEntry};
 pub use ids::IdKind;
 pub use program::{
     AccreditationMinimum, ActivityLimit, Alternative, Cap, CapLimit, CapScope, CategoryMinimum,
-    Confidence, CycleAnchor, Dues, MonthDay, Program, Reinstatement, RuleField,
+    Confidence, CycleAnchor, Dues, MonthDay, Program, Reinstatement, RuleField, dues_month,
 };
 pub use records::{
     Course, Credential, CycleOutcome, Format, Holder, MAX_VERIFICATIONS, PastCycle, Verification,

@@ -5,6 +5,7 @@ use super::records::{Course, Credential, Format};
 use jiff::ToSpan;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 
 /// How sure we are of a program's numbers, overall or of one rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -575,7 +576,7 @@ impl Program {
             .first()
             .and_then(|c| c.issued_on)
             .or(credential.issued_on);
-        let anniversary = issued.unwrap_or(credential.expires_on);
+        let anniversary = dues_anniversary(credential);
         let due_month = anniversary
             .first_of_month()
             .checked_add(i64::from(dues.month_offset.clamp(-1200, 1200)).months())
@@ -601,6 +602,70 @@ impl Program {
             }
             k += 1;
         }
+    }
+}
+
+/// The certification anniversary that dues count from (see [`Program::next_dues_on`]): the
+/// earliest issue date known, else the expiry date. It depends on the credential alone.
+pub fn dues_anniversary(credential: &Credential) -> Date {
+    credential
+        .history
+        .first()
+        .and_then(|c| c.issued_on)
+        .or(credential.issued_on)
+        .unwrap_or(credential.expires_on)
+}
+
+/// A date's month as one number (months since January of year 0), so months subtract.
+pub fn month_number(date: Date) -> i32 {
+    i32::from(date.year()) * 12 + i32::from(date.month()) - 1
+}
+
+/// The month number ([`month_number`]) of a credential's dues anniversary: what the dues
+/// index keys a credential by, whatever its program's dues are.
+pub fn dues_month(credential: &Credential) -> i32 {
+    month_number(dues_anniversary(credential))
+}
+
+impl Dues {
+    /// The anniversary months ([`dues_month`]) whose dues can fall due on a day in
+    /// `[from, to]`, as residues modulo `every_months` (clamped as [`Program::next_dues_on`]
+    /// clamps it): dues fall on the last day of the month `anniversary + month_offset +
+    /// k * every_months`, so an anniversary month `n` has dues in month `m` exactly when
+    /// `n = m - month_offset (mod every_months)`.
+    pub fn anniversary_residues(&self, from: Date, to: Date) -> BTreeSet<i32> {
+        let every = i32::try_from(self.every_months.clamp(1, 1200)).unwrap_or(1);
+        let offset = self.month_offset.clamp(-1200, 1200);
+        let mut out = BTreeSet::new();
+        let (first, last) = (month_number(from), month_number(to));
+        // Dues are due on the last day of their month: a month counts when its last day is
+        // in the span (always for the months between; for `from`'s if `to` reaches it, for
+        // `to`'s if `to` is that day).
+        let first = if from.last_of_month() <= to {
+            first
+        } else {
+            first + 1
+        };
+        let last = if to.last_of_month() == to {
+            last
+        } else {
+            last - 1
+        };
+        let mut m = first;
+        while m <= last && out.len() < every as usize {
+            out.insert((m - offset).rem_euclid(every));
+            m += 1;
+        }
+        out
+    }
+
+    /// The months between `min` and `max` (anniversary month numbers) in one of `residues`
+    /// modulo `every_months`, ascending.
+    pub fn anniversary_months(&self, residues: &BTreeSet<i32>, min: i32, max: i32) -> Vec<i32> {
+        let every = i32::try_from(self.every_months.clamp(1, 1200)).unwrap_or(1);
+        (min..=max)
+            .filter(|n| residues.contains(&n.rem_euclid(every)))
+            .collect()
     }
 }
 

@@ -486,6 +486,32 @@ pub trait Scheduler: Send + Sync {
     /// The ids of the holders whose time zone is `zone`, ascending (for the tick's
     /// competency, dues and digest reminders, which no expiry index finds).
     fn holders_in_zone(&self, zone: &str) -> impl Future<Output = Result<Vec<u64>>> + Send;
+    /// The ids of the holders with a tracked competency due on a day within any of
+    /// `windows` (each `from..=to`; the competency index), ascending, each once.
+    fn competencies_due(
+        &self,
+        windows: &[(Date, Date)],
+    ) -> impl Future<Output = Result<Vec<u64>>> + Send;
+    /// The ids of the holders of a credential of `program` whose dues anniversary month
+    /// ([`crate::domain::dues_month`]) is in one of `residues` modulo `dues.every_months`
+    /// (the dues index; see [`crate::domain::Dues::anniversary_residues`]), ascending, each
+    /// once.
+    fn dues_holders(
+        &self,
+        program: &str,
+        dues: &crate::domain::Dues,
+        residues: &std::collections::BTreeSet<i32>,
+    ) -> impl Future<Output = Result<Vec<u64>>> + Send;
+    /// Holders written since the last tick evaluated them (their competencies may be due on
+    /// a day no window of the next tick reaches).
+    fn dirty_holders(&self) -> impl Future<Output = Result<Vec<u64>>> + Send;
+    /// Forgets that these holders changed: each of `evaluated` if it is still stored as
+    /// given (one written meanwhile stays marked), and each of `gone`.
+    fn clear_dirty_holders(
+        &self,
+        evaluated: &[Holder],
+        gone: &[u64],
+    ) -> impl Future<Output = Result<()>> + Send;
     /// The instant of the last completed tick in `zone`.
     fn last_tick(&self, zone: &str) -> impl Future<Output = Result<Option<Timestamp>>> + Send;
     /// Records a completed tick in `zone`.

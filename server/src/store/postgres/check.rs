@@ -9,6 +9,7 @@ use crate::domain::{
 };
 use crate::store::{COUNTED, CheckReport, Result, StoredRecord};
 use deadpool_postgres::GenericClient;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Decodes every row of `table`, noting the rows that do not decode or whose columns
 /// disagree with their record (`columns` says how, or `None`).
@@ -179,6 +180,7 @@ pub async fn check(store: &PgStore, repair: bool) -> Result<CheckReport> {
             }
         }
     }
+    tick_marks(&tx, &holders, &credentials, repair, &mut report).await?;
     let highest = |kind: IdKind| -> u64 {
         match kind {
             IdKind::Holder => holders.iter().map(|h| h.id).max(),
@@ -251,4 +253,74 @@ pub async fn check(store: &PgStore, repair: bool) -> Result<CheckReport> {
     }
     tx.commit().await.map_err(db_err)?;
     Ok(report)
+}
+
+/// The tick's indexes: each credential's `dues_month` and each holder's `competencies_due`
+/// rows against what their records call for; with `repair`, rewritten where they differ.
+async fn tick_marks<C: GenericClient + Sync>(
+    c: &C,
+    holders: &[Holder],
+    credentials: &[Credential],
+    repair: bool,
+    report: &mut CheckReport,
+) -> Result<()> {
+    let stored: BTreeMap<u64, Option<i32>> =
+        query(c, "SELECT id, dues_month FROM credentials", &[])
+            .await?
+            .iter()
+            .map(|r| (id_col(r, 0), r.try_get::<_, Option<i32>>(1).ok().flatten()))
+            .collect();
+    for credential in credentials {
+        let want = crate::domain::dues_month(credential);
+        let found = stored.get(&credential.id).copied().flatten();
+        if found == Some(want) {
+            continue;
+        }
+        if repair {
+            super::execute(
+                c,
+                "UPDATE credentials SET dues_month = $2 WHERE id = $1",
+                &[&super::sql_id(credential.id), &want],
+            )
+            .await?;
+        } else {
+            report.problems.push(format!(
+                "credentials: row {} has dues month {found:?}, its record calls for {want}",
+                credential.id
+            ));
+        }
+    }
+    let mut found: BTreeMap<u64, BTreeSet<i32>> = BTreeMap::new();
+    let rows = query(c, "SELECT holder_id, due_on FROM competencies_due", &[]).await?;
+    report
+        .index_entries
+        .insert("competencies_due".to_string(), rows.len());
+    for r in &rows {
+        found
+            .entry(id_col(r, 0))
+            .or_default()
+            .insert(r.try_get::<_, i32>(1).map_err(db_err)?);
+    }
+    let mut wrong = Vec::new();
+    for h in holders {
+        let want: BTreeSet<i32> = crate::catalog::competency_due_dates(h)
+            .into_iter()
+            .map(day)
+            .collect();
+        let have = found.remove(&h.id).unwrap_or_default();
+        if have != want {
+            report.problems.push(format!(
+                "competencies_due: holder {} has days {have:?}, its record calls for {want:?}",
+                h.id
+            ));
+            wrong.push(h.clone());
+        }
+    }
+    if repair && !wrong.is_empty() {
+        super::records::write_tick_marks(c, &wrong).await?;
+        report
+            .problems
+            .retain(|p| !p.starts_with("competencies_due:"));
+    }
+    Ok(())
 }

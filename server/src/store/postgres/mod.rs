@@ -35,11 +35,12 @@ use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 /// The migrations, in order: schema version `i + 1` is `MIGRATIONS[i]`.
-const MIGRATIONS: [&str; 4] = [
+const MIGRATIONS: [&str; 5] = [
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_access.sql"),
     include_str!("migrations/0003_courses_by_day.sql"),
     include_str!("migrations/0004_alert_subjects.sql"),
+    include_str!("migrations/0005_tick_marks.sql"),
 ];
 
 /// The schema version this build writes and reads.
@@ -174,6 +175,40 @@ async fn fill_completed_on<C: GenericClient + Sync>(c: &C) -> Result<()> {
     c.batch_execute("ALTER TABLE courses ALTER COLUMN completed_on SET NOT NULL")
         .await
         .map_err(db_err)
+}
+
+/// Schema 5's data step: fills `credentials.dues_month` and `competencies_due` from the
+/// rows' bodies and marks every holder for the next tick (which before read them all).
+async fn fill_tick_marks<C: GenericClient + Sync>(c: &C) -> Result<()> {
+    let rows = query(c, "SELECT id, body FROM credentials", &[]).await?;
+    let mut ids = Vec::with_capacity(rows.len());
+    let mut months = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let credential: crate::domain::Credential = body(row, 1)?;
+        ids.push(row.try_get::<_, i64>(0).map_err(db_err)?);
+        months.push(crate::domain::dues_month(&credential));
+    }
+    for (ids, months) in ids.chunks(10_000).zip(months.chunks(10_000)) {
+        execute(
+            c,
+            "UPDATE credentials SET dues_month = d.month \
+             FROM UNNEST($1::BIGINT[], $2::INT[]) AS d(id, month) WHERE credentials.id = d.id",
+            &[&ids, &months],
+        )
+        .await?;
+    }
+    c.batch_execute("ALTER TABLE credentials ALTER COLUMN dues_month SET NOT NULL")
+        .await
+        .map_err(db_err)?;
+    let rows = query(c, "SELECT body FROM holders", &[]).await?;
+    let holders = rows
+        .iter()
+        .map(|r| body(r, 0))
+        .collect::<Result<Vec<crate::domain::Holder>>>()?;
+    for chunk in holders.chunks(10_000) {
+        records::write_tick_marks(c, chunk).await?;
+    }
+    Ok(())
 }
 
 /// Schema 4's data step: fills `alerts.dedupe_key` from each row's body (every alert before
@@ -518,6 +553,9 @@ impl PgStore {
             }
             if i + 1 == 4 {
                 fill_dedupe_key(&tx).await?;
+            }
+            if i + 1 == 5 {
+                fill_tick_marks(&tx).await?;
             }
             let version = i32::try_from(i + 1).unwrap_or(i32::MAX);
             execute(

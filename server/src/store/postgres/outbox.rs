@@ -8,7 +8,7 @@ use super::{
     PgStore, body, day, db_err, execute, foreign_key, id_after, id_cursor, next_id, next_ids,
     query, read_sql_id, sql_id, violates,
 };
-use crate::domain::{Actor, Alert, AlertSettings, Channel, DedupeKey, IdKind};
+use crate::domain::{Actor, Alert, AlertSettings, Channel, DedupeKey, Holder, IdKind};
 use crate::store::{
     Conflict, Cursor, Outbox, Page, Result, Scheduler, SettingsScope, StoreError, encode_value,
 };
@@ -572,6 +572,89 @@ impl Scheduler for PgStore {
             &client,
             "DELETE FROM dirty_credentials WHERE id = ANY($1)",
             &[&ids],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn competencies_due(&self, windows: &[(Date, Date)]) -> Result<Vec<u64>> {
+        let client = self.client().await?;
+        let from: Vec<i32> = windows.iter().map(|w| day(w.0)).collect();
+        let to: Vec<i32> = windows.iter().map(|w| day(w.1)).collect();
+        query(
+            &client,
+            "SELECT DISTINCT d.holder_id FROM competencies_due d \
+             JOIN UNNEST($1::INT[], $2::INT[]) AS w(from_day, to_day) \
+             ON d.due_on >= w.from_day AND d.due_on <= w.to_day ORDER BY d.holder_id",
+            &[&from, &to],
+        )
+        .await?
+        .iter()
+        .map(|r| r.try_get::<_, i64>(0).map(read_sql_id).map_err(db_err))
+        .collect()
+    }
+
+    async fn dues_holders(
+        &self,
+        program: &str,
+        dues: &crate::domain::Dues,
+        residues: &std::collections::BTreeSet<i32>,
+    ) -> Result<Vec<u64>> {
+        let client = self.client().await?;
+        let span = query(
+            &client,
+            "SELECT MIN(dues_month), MAX(dues_month) FROM credentials WHERE program = $1",
+            &[&program],
+        )
+        .await?;
+        let Some(row) = span.first() else {
+            return Ok(Vec::new());
+        };
+        let (Some(min), Some(max)) = (
+            row.try_get::<_, Option<i32>>(0).map_err(db_err)?,
+            row.try_get::<_, Option<i32>>(1).map_err(db_err)?,
+        ) else {
+            return Ok(Vec::new());
+        };
+        let months = dues.anniversary_months(residues, min, max);
+        query(
+            &client,
+            "SELECT DISTINCT holder_id FROM credentials \
+             WHERE program = $1 AND dues_month = ANY($2) ORDER BY holder_id",
+            &[&program, &months],
+        )
+        .await?
+        .iter()
+        .map(|r| r.try_get::<_, i64>(0).map(read_sql_id).map_err(db_err))
+        .collect()
+    }
+
+    async fn dirty_holders(&self) -> Result<Vec<u64>> {
+        let client = self.client().await?;
+        query(&client, "SELECT id FROM dirty_holders ORDER BY id", &[])
+            .await?
+            .iter()
+            .map(|r| r.try_get::<_, i64>(0).map(read_sql_id).map_err(db_err))
+            .collect()
+    }
+
+    async fn clear_dirty_holders(&self, evaluated: &[Holder], gone: &[u64]) -> Result<()> {
+        let ids: Vec<i64> = evaluated.iter().map(|h| sql_id(h.id)).collect();
+        let bodies: Vec<Vec<u8>> = evaluated.iter().map(crate::store::encode_value).collect();
+        let gone: Vec<i64> = gone.iter().map(|&i| sql_id(i)).collect();
+        let client = self.client().await?;
+        // A holder written since it was read keeps its mark: its row's body differs.
+        execute(
+            &client,
+            "DELETE FROM dirty_holders d USING holders h, UNNEST($1::BIGINT[], $2::BYTEA[]) AS e(id, body) \
+             WHERE d.id = e.id AND h.id = e.id AND h.body = e.body",
+            &[&ids, &bodies],
+        )
+        .await?;
+        execute(
+            &client,
+            "DELETE FROM dirty_holders WHERE id = ANY($1)",
+            &[&gone],
         )
         .await?;
         Ok(())

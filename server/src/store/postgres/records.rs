@@ -148,11 +148,53 @@ async fn check_pins<C: GenericClient + Sync>(c: &C, course: &Course) -> Result<(
     Ok(())
 }
 
+/// Inserts a holder's row only: the caller writes its tick marks ([`write_tick_marks`]) in
+/// the same transaction (a restore does so once per chunk of holders).
 pub(super) async fn insert_holder<C: GenericClient + Sync>(c: &C, h: &Holder) -> Result<()> {
     execute(
         c,
         "INSERT INTO holders (id, time_zone, body) VALUES ($1, $2, $3)",
         &[&sql_id(h.id), &h.time_zone, &encode_value(h)],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Keeps what the alert tick reads of these holders (written in the same transaction): their
+/// rows of `competencies_due` become their competencies' next due days
+/// ([`crate::catalog::competency_due_dates`]), and each is marked in `dirty_holders`.
+pub(super) async fn write_tick_marks<C: GenericClient + Sync>(
+    c: &C,
+    holders: &[Holder],
+) -> Result<()> {
+    let ids: Vec<i64> = holders.iter().map(|h| sql_id(h.id)).collect();
+    let mut due_holders = Vec::new();
+    let mut due_days = Vec::new();
+    for h in holders {
+        for due in crate::catalog::competency_due_dates(h) {
+            due_holders.push(sql_id(h.id));
+            due_days.push(day(due));
+        }
+    }
+    execute(
+        c,
+        "DELETE FROM competencies_due WHERE holder_id = ANY($1)",
+        &[&ids],
+    )
+    .await?;
+    if !due_holders.is_empty() {
+        execute(
+            c,
+            "INSERT INTO competencies_due (holder_id, due_on) \
+             SELECT * FROM UNNEST($1::BIGINT[], $2::INT[])",
+            &[&due_holders, &due_days],
+        )
+        .await?;
+    }
+    execute(
+        c,
+        "INSERT INTO dirty_holders (id) SELECT * FROM UNNEST($1::BIGINT[]) ON CONFLICT (id) DO NOTHING",
+        &[&ids],
     )
     .await?;
     Ok(())
@@ -192,9 +234,9 @@ async fn write_credential<C: GenericClient + Sync>(
     new: bool,
 ) -> Result<()> {
     let sql = if new {
-        "INSERT INTO credentials (id, holder_id, program, expires_on, body) VALUES ($1, $2, $3, $4, $5)"
+        "INSERT INTO credentials (id, holder_id, program, expires_on, body, dues_month) VALUES ($1, $2, $3, $4, $5, $6)"
     } else {
-        "UPDATE credentials SET holder_id = $2, program = $3, expires_on = $4, body = $5 WHERE id = $1"
+        "UPDATE credentials SET holder_id = $2, program = $3, expires_on = $4, body = $5, dues_month = $6 WHERE id = $1"
     };
     let statement = c.prepare_cached(sql).await.map_err(db_err)?;
     match c
@@ -206,6 +248,7 @@ async fn write_credential<C: GenericClient + Sync>(
                 &cr.program,
                 &day(cr.expires_on),
                 &encode_value(cr),
+                &crate::domain::dues_month(cr),
             ],
         )
         .await
@@ -249,6 +292,7 @@ impl Records for PgStore {
         let mut holder = holder;
         holder.id = next_id(&tx, IdKind::Holder).await?;
         insert_holder(&tx, &holder).await?;
+        write_tick_marks(&tx, std::slice::from_ref(&holder)).await?;
         note(&tx, self.actor(), None, Some(&holder)).await?;
         execute(
             &tx,
@@ -310,6 +354,7 @@ impl Records for PgStore {
             ],
         )
         .await?;
+        write_tick_marks(&tx, std::slice::from_ref(&holder)).await?;
         if make_default {
             execute(
                 &tx,
@@ -386,6 +431,7 @@ impl Records for PgStore {
         .await?;
         execute(&tx, "DELETE FROM courses WHERE holder_id = $1", &[&hid]).await?;
         execute(&tx, "DELETE FROM credentials WHERE holder_id = $1", &[&hid]).await?;
+        execute(&tx, "DELETE FROM dirty_holders WHERE id = $1", &[&hid]).await?;
         execute(&tx, "DELETE FROM holders WHERE id = $1", &[&hid]).await?;
         let default = query(
             &tx,

@@ -8,7 +8,7 @@
 
 use super::access::{next_in, note, put_token};
 use super::outbox::{insert_alert, put_settings, read_scope};
-use super::records::{insert_holder, write_course};
+use super::records::{insert_holder, write_course, write_tick_marks};
 use super::{
     PgStore, body, bump_versions, day, db_err, execute, query, read_sql_id, sequence, sql_id,
 };
@@ -276,6 +276,9 @@ async fn write_plan<C: GenericClient + Sync>(
     for h in &plan.holders {
         insert_holder(c, h).await?;
     }
+    for chunk in plan.holders.chunks(CHUNK) {
+        write_tick_marks(c, chunk).await?;
+    }
     if let Some(default) = plan.default_holder {
         execute(
             c,
@@ -299,11 +302,12 @@ async fn write_plan<C: GenericClient + Sync>(
         let programs: Vec<&str> = chunk.iter().map(|c| c.program.as_str()).collect();
         let days: Vec<i32> = chunk.iter().map(|c| day(c.expires_on)).collect();
         let bodies: Vec<Vec<u8>> = chunk.iter().map(encode_value).collect();
+        let months: Vec<i32> = chunk.iter().map(crate::domain::dues_month).collect();
         execute(
             c,
-            "INSERT INTO credentials (id, holder_id, program, expires_on, body) \
-             SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::TEXT[], $4::INT[], $5::BYTEA[])",
-            &[&ids, &holders, &programs, &days, &bodies],
+            "INSERT INTO credentials (id, holder_id, program, expires_on, body, dues_month) \
+             SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::TEXT[], $4::INT[], $5::BYTEA[], $6::INT[])",
+            &[&ids, &holders, &programs, &days, &bodies, &months],
         )
         .await?;
     }

@@ -1,16 +1,18 @@
 //! The alert outbox, delivery channels, alert settings and scheduler bookkeeping.
 
 use super::keys::{
-    alert_key, decode, dedupe_index_key, id_key, read_id, read_retry_at, retry_key, settings_key,
+    alert_key, decode, dedupe_index_key, dues_key, expiry_key, id_key, read_dues_month, read_id,
+    read_retry_at, retry_key, settings_key,
 };
 use super::{
     ALERT_KEYS, ALERT_RETRY, ALERT_SETTINGS, ALERTS, ALERTS_BY_HOLDER, CHANNELS,
-    CHANNELS_BY_HOLDER, DIRTY, HOLDERS_BY_ZONE, META, Page, Result, SledStore, StoreError,
-    WriteSet, not_found,
+    CHANNELS_BY_HOLDER, CRED_BY_DUES, DIRTY, DIRTY_HOLDERS, HOLDERS_BY_DUE, HOLDERS_BY_ZONE, META,
+    Page, Result, SledStore, StoreError, WriteSet, not_found,
 };
 use crate::domain::{Alert, AlertSettings, Channel, Credential, DedupeKey, IdKind};
 use crate::store::{Conflict, Cursor, SettingsScope};
 use jiff::Timestamp;
+use std::collections::BTreeSet;
 
 /// Plans writing `new` over `old`, the same alert after a change, keeping its index
 /// entries in step; returns whether anything changed. Refuses to change what the indexes are
@@ -342,6 +344,88 @@ impl SledStore {
         self.write(|_, tx| {
             for id in ids {
                 tx.remove(DIRTY, &id_key(*id));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Holders with a competency due on a day in any of `windows`: the competency index.
+    pub fn competencies_due(
+        &self,
+        windows: &[(jiff::civil::Date, jiff::civil::Date)],
+    ) -> Result<Vec<u64>> {
+        let tree = self.tree(HOLDERS_BY_DUE);
+        let mut ids = BTreeSet::new();
+        for &(from, to) in windows {
+            let range = expiry_key(from, 0).to_vec()..=expiry_key(to, u64::MAX).to_vec();
+            for key in tree.range(range).keys() {
+                let key = key?;
+                ids.insert(
+                    key.get(4..)
+                        .and_then(read_id)
+                        .ok_or_else(|| StoreError::Corrupt("bad competency index key".into()))?,
+                );
+            }
+        }
+        Ok(ids.into_iter().collect())
+    }
+
+    /// Holders of a credential of `program` whose dues anniversary month is in one of
+    /// `residues` modulo the dues period: the dues index, read for each such month between the
+    /// program's first and last entries.
+    pub fn dues_holders(
+        &self,
+        program: &str,
+        dues: &crate::domain::Dues,
+        residues: &BTreeSet<i32>,
+    ) -> Result<Vec<u64>> {
+        let tree = self.tree(CRED_BY_DUES);
+        let mut prefix = program.as_bytes().to_vec();
+        prefix.push(0);
+        let bad = || StoreError::Corrupt("bad dues index key".into());
+        let (Some(first), Some(last)) = (
+            tree.scan_prefix(&prefix).keys().next().transpose()?,
+            tree.scan_prefix(&prefix).keys().next_back().transpose()?,
+        ) else {
+            return Ok(Vec::new());
+        };
+        let min = read_dues_month(&first, prefix.len()).ok_or_else(bad)?;
+        let max = read_dues_month(&last, prefix.len()).ok_or_else(bad)?;
+        let mut ids = BTreeSet::new();
+        for month in dues.anniversary_months(residues, min, max) {
+            let range = dues_key(program, month, 0)..=dues_key(program, month, u64::MAX);
+            for value in tree.range(range).values() {
+                ids.insert(read_id(&value?).ok_or_else(bad)?);
+            }
+        }
+        Ok(ids.into_iter().collect())
+    }
+
+    /// Holders written since the last tick evaluated them.
+    pub fn dirty_holders(&self) -> Result<Vec<u64>> {
+        self.tree(DIRTY_HOLDERS)
+            .iter()
+            .keys()
+            .map(|k| read_id(&k?).ok_or_else(|| StoreError::Corrupt("bad dirty holder key".into())))
+            .collect()
+    }
+
+    /// Forgets that these holders changed: each of `evaluated` still stored as given, and
+    /// each of `gone`.
+    pub async fn clear_dirty_holders(
+        &self,
+        evaluated: &[crate::domain::Holder],
+        gone: &[u64],
+    ) -> Result<()> {
+        self.write(|store, tx| {
+            for h in evaluated {
+                if store.holder(h.id).ok().as_ref() == Some(h) {
+                    tx.remove(DIRTY_HOLDERS, &id_key(h.id));
+                }
+            }
+            for id in gone {
+                tx.remove(DIRTY_HOLDERS, &id_key(*id));
             }
             Ok(())
         })

@@ -5,9 +5,10 @@ use super::indexes::{Entry, Indexed};
 use super::keys::{Record, decode, id_key, read_id};
 use super::{
     ALERT_KEYS, ALERT_RETRY, ALERT_SETTINGS, ALERTS, ALERTS_BY_HOLDER, CHANNELS,
-    CHANNELS_BY_HOLDER, COURSE_BY_DAY, COURSE_BY_HOLDER, COURSES, CRED_BY_EXPIRY, CRED_BY_HOLDER,
-    CREDENTIALS, HISTORY, HISTORY_BY_HOLDER, HOLDERS, HOLDERS_BY_ZONE, META, META_DEFAULT_HOLDER,
-    PROGRAMS, Result, StoreError, TEAMS, TOKENS, TOKENS_BY_HASH, TREE_NAMES,
+    CHANNELS_BY_HOLDER, COURSE_BY_DAY, COURSE_BY_HOLDER, COURSES, CRED_BY_DUES, CRED_BY_EXPIRY,
+    CRED_BY_HOLDER, CREDENTIALS, HISTORY, HISTORY_BY_HOLDER, HOLDERS, HOLDERS_BY_DUE,
+    HOLDERS_BY_ZONE, META, META_DEFAULT_HOLDER, PROGRAMS, Result, StoreError, TEAMS, TOKENS,
+    TOKENS_BY_HASH, TREE_NAMES,
 };
 use crate::domain::{
     Alert, AlertSettings, Channel, Course, Credential, HistoryEntry, Holder, IdKind, Program, Team,
@@ -20,8 +21,10 @@ use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The index trees that are derived from primary records and can be rebuilt.
-pub(super) const INDEXES: [usize; 11] = [
+pub(super) const INDEXES: [usize; 13] = [
     CRED_BY_HOLDER,
+    CRED_BY_DUES,
+    HOLDERS_BY_DUE,
     COURSE_BY_HOLDER,
     COURSE_BY_DAY,
     CRED_BY_EXPIRY,

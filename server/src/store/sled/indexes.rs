@@ -5,12 +5,14 @@
 
 use super::history::{Audit, json_without};
 use super::keys::{
-    Record, course_day_key, dedupe_index_key, expiry_key, id_key, pair_key, retry_key, zone_key,
+    Record, course_day_key, dedupe_index_key, dues_key, expiry_key, id_key, pair_key, retry_key,
+    zone_key,
 };
 use super::{
     ALERT_KEYS, ALERT_RETRY, ALERTS, ALERTS_BY_HOLDER, CHANNELS, CHANNELS_BY_HOLDER, COURSE_BY_DAY,
-    COURSE_BY_HOLDER, COURSES, CRED_BY_EXPIRY, CRED_BY_HOLDER, CREDENTIALS, HISTORY,
-    HISTORY_BY_HOLDER, HOLDERS, HOLDERS_BY_ZONE, TEAMS, TOKENS, TOKENS_BY_HASH, WriteSet,
+    COURSE_BY_HOLDER, COURSES, CRED_BY_DUES, CRED_BY_EXPIRY, CRED_BY_HOLDER, CREDENTIALS,
+    DIRTY_HOLDERS, HISTORY, HISTORY_BY_HOLDER, HOLDERS, HOLDERS_BY_DUE, HOLDERS_BY_ZONE, TEAMS,
+    TOKENS, TOKENS_BY_HASH, WriteSet,
 };
 use crate::domain::{
     Alert, Channel, Course, Credential, HistoryEntry, Holder, IdKind, Team, Token, team_id,
@@ -48,7 +50,12 @@ impl Indexed for Holder {
         self.id
     }
     fn entries(&self) -> Vec<Entry> {
-        vec![mark(HOLDERS_BY_ZONE, &zone_key(&self.time_zone, self.id))]
+        let mut out = vec![mark(HOLDERS_BY_ZONE, &zone_key(&self.time_zone, self.id))];
+        // The competency index: (due day, holder) for each tracked competency's next due day.
+        for due in crate::catalog::competency_due_dates(self) {
+            out.push(mark(HOLDERS_BY_DUE, &expiry_key(due, self.id)));
+        }
+        out
     }
     fn standing_of(&self) -> Option<u64> {
         Some(self.id)
@@ -72,6 +79,13 @@ impl Indexed for Credential {
         vec![
             mark(CRED_BY_HOLDER, &pair_key(self.holder_id, self.id)),
             mark(CRED_BY_EXPIRY, &expiry_key(self.expires_on, self.id)),
+            // The dues index: (program, anniversary month, credential) -> holder, for every
+            // credential whatever its program's dues (a local program's may change).
+            (
+                CRED_BY_DUES,
+                dues_key(&self.program, crate::domain::dues_month(self), self.id),
+                id_key(self.holder_id).to_vec(),
+            ),
         ]
     }
     fn standing_of(&self) -> Option<u64> {
@@ -244,6 +258,10 @@ impl WriteSet {
         for (tree, key, value) in wanted {
             self.put_raw(tree, &key, &value);
         }
+        if T::TREE == HOLDERS {
+            // A holder written is evaluated at the next tick, whatever its competencies' days.
+            self.mark(DIRTY_HOLDERS, &id_key(new.id()));
+        }
         self.put(T::TREE, &id_key(new.id()), new);
     }
 
@@ -253,6 +271,9 @@ impl WriteSet {
         self.touched.extend(old.standing_of());
         for (tree, key, _) in old.entries() {
             self.remove(tree, &key);
+        }
+        if T::TREE == HOLDERS {
+            self.remove(DIRTY_HOLDERS, &id_key(old.id()));
         }
         self.remove(T::TREE, &id_key(old.id()));
     }

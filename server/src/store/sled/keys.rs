@@ -169,6 +169,22 @@ pub(crate) fn expiry_key(date: Date, credential: u64) -> [u8; 12] {
     k
 }
 
+/// A dues index key: the program slug, a NUL, the credential's dues anniversary month
+/// ([`crate::domain::dues_month`], sign bit flipped so it sorts), then the credential id.
+pub(crate) fn dues_key(program: &str, month: i32, credential: u64) -> Vec<u8> {
+    let mut k = program.as_bytes().to_vec();
+    k.push(0);
+    k.extend_from_slice(&((month as u32) ^ (1 << 31)).to_be_bytes());
+    k.extend_from_slice(&credential.to_be_bytes());
+    k
+}
+
+/// The anniversary month of a [`dues_key`] whose program prefix is `prefix_len` bytes long.
+pub(crate) fn read_dues_month(key: &[u8], prefix_len: usize) -> Option<i32> {
+    let bytes: [u8; 4] = key.get(prefix_len..prefix_len + 4)?.try_into().ok()?;
+    Some((u32::from_be_bytes(bytes) ^ (1 << 31)) as i32)
+}
+
 /// Prefix of the id counters in `meta`.
 pub(crate) const NEXT_ID_PREFIX: &[u8] = b"next_id/";
 /// Prefix of the last tick per zone in `meta`.

@@ -4,14 +4,16 @@
 //! misread; an older one is migrated one version at a time, each step in one transaction
 //! that also records the new version, and flushed before the store is used.
 
-use super::{CREDENTIALS, DIRTY, META, META_SCHEMA, Result, StoreError, check};
+use super::{
+    CREDENTIALS, DIRTY, DIRTY_HOLDERS, HOLDERS, META, META_SCHEMA, Result, StoreError, check,
+};
 use sled::Transactional;
 use sled::Tree;
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use std::path::Path;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// One step from `from` to `from + 1`.
 struct Migration {
@@ -31,6 +33,11 @@ const MIGRATIONS: &[Migration] = &[
         from: 2,
         what: "index courses by holder and completion date (to refuse a course logged twice)",
         run: v2_to_v3,
+    },
+    Migration {
+        from: 3,
+        what: "index holders by competency due day and credentials by dues anniversary month (so the alert tick reads only holders with something due)",
+        run: v3_to_v4,
     },
 ];
 
@@ -57,6 +64,25 @@ fn v1_to_v2(trees: &[Tree]) -> Result<()> {
 fn v2_to_v3(trees: &[Tree]) -> Result<()> {
     check::repair(trees)?;
     trees[META].insert(META_SCHEMA, &3u32.to_be_bytes()[..])?;
+    Ok(())
+}
+
+/// Version 4 indexes holders by their competencies' due days and credentials by their dues
+/// anniversary month: both derive from the records, so the repair writes them. Every holder
+/// is marked for the next tick, which before read them all, so nothing due is missed.
+fn v3_to_v4(trees: &[Tree]) -> Result<()> {
+    check::repair(trees)?;
+    let mut ids: Vec<Vec<u8>> = Vec::new();
+    for key in trees[HOLDERS].iter().keys() {
+        ids.push(key?.to_vec());
+    }
+    trees.transaction(|t: &Vec<TransactionalTree>| {
+        for id in &ids {
+            t[DIRTY_HOLDERS].insert(id.as_slice(), &[][..])?;
+        }
+        t[META].insert(META_SCHEMA, &4u32.to_be_bytes()[..])?;
+        Ok::<(), ConflictableTransactionError<StoreError>>(())
+    })?;
     Ok(())
 }
 

@@ -97,8 +97,11 @@ const TEAMS: usize = 19;
 const HISTORY: usize = 20;
 const HISTORY_BY_HOLDER: usize = 21;
 const COURSE_BY_DAY: usize = 22;
+const HOLDERS_BY_DUE: usize = 23;
+const CRED_BY_DUES: usize = 24;
+const DIRTY_HOLDERS: usize = 25;
 /// The sled trees, in the order of the tree indexes above (`HOLDERS` = 0, ...).
-pub const TREE_NAMES: [&str; 23] = [
+pub const TREE_NAMES: [&str; 26] = [
     "holders",
     "credentials",
     "courses",
@@ -122,6 +125,9 @@ pub const TREE_NAMES: [&str; 23] = [
     "history",
     "idx_history_by_holder",
     "idx_course_by_day",
+    "idx_holder_by_due",
+    "idx_credential_by_dues",
+    "dirty_holders",
 ];
 
 /// Opens sled. Our own lock file already keeps other processes out, so sled's own lock can

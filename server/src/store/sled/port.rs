@@ -281,6 +281,30 @@ impl Scheduler for SledStore {
     fn holders_in_zone(&self, zone: &str) -> impl Future<Output = Result<Vec<u64>>> + Send {
         ready(SledStore::holders_in_zone(self, zone))
     }
+    fn competencies_due(
+        &self,
+        windows: &[(Date, Date)],
+    ) -> impl Future<Output = Result<Vec<u64>>> + Send {
+        ready(SledStore::competencies_due(self, windows))
+    }
+    fn dues_holders(
+        &self,
+        program: &str,
+        dues: &crate::domain::Dues,
+        residues: &std::collections::BTreeSet<i32>,
+    ) -> impl Future<Output = Result<Vec<u64>>> + Send {
+        ready(SledStore::dues_holders(self, program, dues, residues))
+    }
+    fn dirty_holders(&self) -> impl Future<Output = Result<Vec<u64>>> + Send {
+        ready(SledStore::dirty_holders(self))
+    }
+    fn clear_dirty_holders(
+        &self,
+        evaluated: &[Holder],
+        gone: &[u64],
+    ) -> impl Future<Output = Result<()>> + Send {
+        SledStore::clear_dirty_holders(self, evaluated, gone)
+    }
     fn last_tick(&self, zone: &str) -> impl Future<Output = Result<Option<Timestamp>>> + Send {
         ready(SledStore::last_tick(self, zone))
     }
