@@ -127,6 +127,20 @@ fn import_replace_restores_the_exported_records_and_keeps_the_indexes_sound() {
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["replaced"], 3, "{summary}");
     assert_eq!(seen(&d), before);
+    // The import's entry in the audit trail counts them.
+    let trail = d.json(&["history", "--all-holders"]);
+    let imports: Vec<&Value> = trail
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "import")
+        .collect();
+    assert!(
+        imports
+            .iter()
+            .any(|e| e["record"].as_str().unwrap().contains("3 replaced")),
+        "{imports:?}"
+    );
     // A second --replace finds nothing to replace.
     let out = import(&d, dir.path(), "again.jsonl", &exported, &["--replace"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -186,6 +200,29 @@ fn import_replace_restores_the_exported_records_and_keeps_the_indexes_sound() {
     let err = text(&out.stderr);
     assert!(err.contains("course.credential_ids"), "{err}");
     assert_eq!(seen(&d), before, "the refused replaces wrote nothing");
+
+    // A program replaced: h1's nha-ccma is free again, its nha-cet taken.
+    let (_, reprogrammed) = edit_line(&exported, "cr3", |v| v["program"] = "nha-cet".into());
+    let out = import(&d, dir.path(), "cet.jsonl", &reprogrammed, &["--replace"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["replaced"], 1, "{summary}");
+    let add = |program: &str| {
+        d.cli(&[
+            "--holder",
+            "h1",
+            "cert",
+            "add",
+            program,
+            "--expires",
+            "2027-08-01",
+        ])
+    };
+    let out = add("nha-cet");
+    assert!(!out.status.success(), "h1 holds nha-cet as cr3 now");
+    assert!(text(&out.stderr).contains("cr3"), "{}", text(&out.stderr));
+    let out = add("nha-ccma");
+    assert!(out.status.success(), "{}", text(&out.stderr));
 
     d.stop();
     let out = d.check_store(&[]);
