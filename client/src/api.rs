@@ -1068,16 +1068,22 @@ impl Api {
 
     /// Sends a dump in pieces; the server restores all of it or, naming the bad line,
     /// nothing.
-    /// With `only`, just the records with those ids are restored.
+    /// With `only`, just the records with those ids are restored; with `replace`, records
+    /// that differ from the store's replace them.
     pub async fn import(
         &self,
         pieces: Vec<Vec<u8>>,
         only: Vec<String>,
+        replace: bool,
     ) -> Result<ImportReport, Error> {
-        let mut only = Some(only);
-        let requests = pieces.into_iter().map(move |data| pb::ImportDataRequest {
-            data,
-            only: only.take().unwrap_or_default(),
+        let mut first = Some((only, replace));
+        let requests = pieces.into_iter().map(move |data| {
+            let (only, replace) = first.take().unwrap_or_default();
+            pb::ImportDataRequest {
+                data,
+                only,
+                replace,
+            }
         });
         let reply = self
             .backups

@@ -445,6 +445,10 @@ pub struct ImportArgs {
     /// they reference must be in the store or chosen too). Default: the whole dump.
     #[arg(long, value_name = "ID", num_args = 1.., value_delimiter = ',')]
     pub only: Vec<String>,
+    /// A holder, credential or course of the dump that differs from the store's record
+    /// with its id replaces it. Default: such a record is refused and nothing is written.
+    #[arg(long)]
+    pub replace: bool,
 }
 
 impl ImportArgs {

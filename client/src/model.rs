@@ -1062,6 +1062,9 @@ pub struct ImportReport {
     pub imported: u64,
     /// Records the store already held with equal content.
     pub unchanged: u64,
+    /// Holders, credentials and courses that replaced the store's different record
+    /// (`--replace`); not counted in `imported`.
+    pub replaced: u64,
     /// Webhook channels restored without their secret (the dump left secrets out).
     pub channels_without_secret: u64,
 }

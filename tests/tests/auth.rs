@@ -1,18 +1,25 @@
 //! Who may do what, through the real daemon: every RPC needs a valid token; a holder token
 //! sees only its holder (another holder's record is NOT_FOUND, exactly as an absent one); a
 //! supervisor sees exactly the teams they lead; a revoked token fails on its next call; the
-//! first start writes admin.token, which the CLI finds by itself on this machine.
+//! first start writes admin.token, which the CLI finds by itself on this machine. Every RPC
+//! of the API (read from the descriptor set) is in the holder token's tables: another
+//! holder's record NOT_FOUND, admin only PERMISSION_DENIED, or open to it (its own only).
 
 use prost::Message;
 use recert_proto::v1 as pb;
 use recert_proto::v1::alert_service_client::AlertServiceClient;
 use recert_proto::v1::backup_service_client::BackupServiceClient;
 use recert_proto::v1::channel_service_client::ChannelServiceClient;
+use recert_proto::v1::competency_service_client::CompetencyServiceClient;
 use recert_proto::v1::compliance_service_client::ComplianceServiceClient;
 use recert_proto::v1::course_service_client::CourseServiceClient;
 use recert_proto::v1::credential_service_client::CredentialServiceClient;
+use recert_proto::v1::history_service_client::HistoryServiceClient;
 use recert_proto::v1::holder_service_client::HolderServiceClient;
 use recert_proto::v1::program_service_client::ProgramServiceClient;
+use recert_proto::v1::roster_service_client::RosterServiceClient;
+use recert_proto::v1::team_service_client::TeamServiceClient;
+use recert_proto::v1::token_service_client::TokenServiceClient;
 use recert_tests::{AuthChannel, Daemon, binary};
 use serde_json::Value;
 use std::str::FromStr;
@@ -183,6 +190,16 @@ async fn a_holder_token_finds_another_holders_records_not_found_by_every_rpc() {
     let mut channels = ChannelServiceClient::new(c.clone());
     let mut programs = ProgramServiceClient::new(c.clone());
     let mut backup = BackupServiceClient::new(c.clone());
+    let mut competency = CompetencyServiceClient::new(c.clone());
+    let mut roster = RosterServiceClient::new(c.clone());
+    let mut teams = TeamServiceClient::new(c.clone());
+    let mut tokens = TokenServiceClient::new(c.clone());
+    let mut history = HistoryServiceClient::new(c.clone());
+    // A team Dana is not on, and a token that is not hers.
+    let team = d.json(&["team", "add", "Night lab"]);
+    let tm = id(&team);
+    assert!(d.cli(&["team", "add-member", &tm, h2]).status.success());
+    let (other_token, _) = token(&d, &["--role", "admin", "--name", "other"]);
 
     let scope = |holder: &str, credential: &str| {
         Some(pb::AlertSettingsScope {
@@ -530,6 +547,97 @@ async fn a_holder_token_finds_another_holders_records_not_found_by_every_rpc() {
                     .await,
             ),
         ),
+        (
+            "VerifyCredential",
+            code(
+                creds
+                    .verify_credential(pb::VerifyCredentialRequest {
+                        id: cr2.into(),
+                        result: "active".into(),
+                        source: "https://registry.example.org".into(),
+                        ..Default::default()
+                    })
+                    .await,
+            ),
+        ),
+        (
+            "AssignCompetency",
+            code(
+                competency
+                    .assign_competency(pb::AssignCompetencyRequest {
+                        holder: h2.into(),
+                        program: "clia-testing".into(),
+                        skill: "Glucose meter".into(),
+                    })
+                    .await,
+            ),
+        ),
+        (
+            "LogAssessment",
+            code(
+                competency
+                    .log_assessment(pb::LogAssessmentRequest {
+                        holder: h2.into(),
+                        program: "clia-testing".into(),
+                        skill: "Glucose meter".into(),
+                        elements: vec![1, 2, 3, 4, 5, 6],
+                        result: "pass".into(),
+                        ..Default::default()
+                    })
+                    .await,
+            ),
+        ),
+        (
+            "ListCompetencyStatus",
+            code(
+                competency
+                    .list_competency_status(pb::ListCompetencyStatusRequest {
+                        holder: h2.into(),
+                        ..Default::default()
+                    })
+                    .await,
+            ),
+        ),
+        (
+            "TeamStatus",
+            code(
+                compliance
+                    .team_status(pb::TeamStatusRequest {
+                        team: tm.clone(),
+                        ..Default::default()
+                    })
+                    .await,
+            ),
+        ),
+        (
+            "RevokeToken",
+            code(
+                tokens
+                    .revoke_token(pb::RevokeTokenRequest {
+                        id: other_token.clone(),
+                    })
+                    .await,
+            ),
+        ),
+        (
+            "GetTeam",
+            code(
+                teams
+                    .get_team(pb::GetTeamRequest { team: tm.clone() })
+                    .await,
+            ),
+        ),
+        (
+            "ListHistory",
+            code(
+                history
+                    .list_history(pb::ListHistoryRequest {
+                        holder_id: h2.into(),
+                        ..Default::default()
+                    })
+                    .await,
+            ),
+        ),
     ];
     for (rpc, answered) in &not_found {
         assert_eq!(
@@ -597,7 +705,7 @@ async fn a_holder_token_finds_another_holders_records_not_found_by_every_rpc() {
         .await
         .expect("a holder changes their own credential");
 
-    // What only an admin may do is refused as such.
+    // What only an admin may do (ImportRoster: an admin or a team's lead) is refused as such.
     let admin_only = [
         (
             "CreateHolder",
@@ -651,10 +759,179 @@ async fn a_holder_token_finds_another_holders_records_not_found_by_every_rpc() {
                     .await,
             ),
         ),
+        (
+            "CreateProgram",
+            code(
+                programs
+                    .create_program(pb::CreateProgramRequest {
+                        program: Some(pb::Program {
+                            slug: "planted".into(),
+                            ..Default::default()
+                        }),
+                    })
+                    .await,
+            ),
+        ),
+        (
+            "UpdateProgram",
+            code(
+                programs
+                    .update_program(pb::UpdateProgramRequest {
+                        program: Some(pb::Program {
+                            slug: "nha-cpt".into(),
+                            ..Default::default()
+                        }),
+                    })
+                    .await,
+            ),
+        ),
+        (
+            "ImportRoster",
+            code(
+                roster
+                    .import_roster(pb::ImportRosterRequest::default())
+                    .await,
+            ),
+        ),
+        (
+            "CreateToken",
+            code(
+                tokens
+                    .create_token(pb::CreateTokenRequest {
+                        name: "mine".into(),
+                        role: "admin".into(),
+                        ..Default::default()
+                    })
+                    .await,
+            ),
+        ),
+        (
+            "CreateTeam",
+            code(
+                teams
+                    .create_team(pb::CreateTeamRequest {
+                        name: "Planted".into(),
+                    })
+                    .await,
+            ),
+        ),
+        (
+            "AddMember",
+            code(
+                teams
+                    .add_member(pb::TeamMemberRequest {
+                        team: tm.clone(),
+                        holder_id: own.0.clone(),
+                    })
+                    .await,
+            ),
+        ),
+        (
+            "RemoveMember",
+            code(
+                teams
+                    .remove_member(pb::TeamMemberRequest {
+                        team: tm.clone(),
+                        holder_id: h2.into(),
+                    })
+                    .await,
+            ),
+        ),
+        (
+            "AddLead",
+            code(
+                teams
+                    .add_lead(pb::TeamMemberRequest {
+                        team: tm.clone(),
+                        holder_id: own.0.clone(),
+                    })
+                    .await,
+            ),
+        ),
     ];
     for (rpc, answered) in &admin_only {
         assert_eq!(*answered, Code::PermissionDenied, "{rpc} by a holder");
     }
+    // What any token may read, a holder token reads (its own records, or the catalog).
+    let allowed = [
+        (
+            "ListHolders",
+            code(
+                holders
+                    .list_holders(pb::ListHoldersRequest::default())
+                    .await,
+            ),
+        ),
+        (
+            "GetProgram",
+            code(
+                programs
+                    .get_program(pb::GetProgramRequest {
+                        slug: "nha-cpt".into(),
+                    })
+                    .await,
+            ),
+        ),
+        (
+            "ListPrograms",
+            code(
+                programs
+                    .list_programs(pb::ListProgramsRequest::default())
+                    .await,
+            ),
+        ),
+        (
+            "ListCompetencyPrograms",
+            code(
+                competency
+                    .list_competency_programs(pb::ListCompetencyProgramsRequest {})
+                    .await,
+            ),
+        ),
+        (
+            "ListTokens",
+            code(tokens.list_tokens(pb::ListTokensRequest {}).await),
+        ),
+        (
+            "ListTeams",
+            code(teams.list_teams(pb::ListTeamsRequest {}).await),
+        ),
+    ];
+    for (rpc, answered) in &allowed {
+        assert_eq!(*answered, Code::Ok, "{rpc} by a holder");
+    }
+    // ... and only its own: the tokens bound to its holder, the teams it is on (none).
+    let listed = tokens
+        .list_tokens(pb::ListTokensRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        !listed.tokens.is_empty() && listed.tokens.iter().all(|t| t.holder_id == own.0),
+        "{listed:?}"
+    );
+    let listed = teams
+        .list_teams(pb::ListTeamsRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(listed.teams.is_empty(), "{listed:?}");
+    // Every RPC of the API is in one of the tables above: a new one must be added.
+    let tabled: std::collections::BTreeSet<&str> = not_found
+        .iter()
+        .chain(&admin_only)
+        .chain(&allowed)
+        .map(|(rpc, _)| rpc.split(' ').next().unwrap())
+        .collect();
+    let missing: Vec<String> = every_method()
+        .into_iter()
+        .filter(|m| m.starts_with("/recert."))
+        .filter(|m| !tabled.contains(m.rsplit('/').next().unwrap()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "RPCs missing from the tables: {missing:?}"
+    );
     let out = d.cli_as(Some(&secret), &["token", "create", "--role", "admin"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs an admin token"));

@@ -629,6 +629,7 @@ impl From<pb::ImportDataResponse> for ImportReport {
         Self {
             imported: r.imported,
             unchanged: r.unchanged,
+            replaced: r.replaced,
             channels_without_secret: r.channels_without_secret,
         }
     }

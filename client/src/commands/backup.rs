@@ -99,7 +99,7 @@ pub async fn import(context: &Context, args: ImportArgs) -> Result<String, Error
     let pieces = dump.chunks(PIECE_BYTES).map(<[u8]>::to_vec).collect();
     let report = context
         .api
-        .import(pieces, args.only)
+        .import(pieces, args.only, args.replace)
         .await
         .map_err(|e| match &e {
             // The dump's own fields keep their names; only --only is the user's flag.
@@ -120,6 +120,12 @@ fn summary(report: &ImportReport) -> String {
         count(report.imported as usize, "record"),
         report.unchanged
     );
+    if report.replaced > 0 {
+        text.push_str(&format!(
+            "\nReplaced {} that differed from the store's",
+            count(report.replaced as usize, "record")
+        ));
+    }
     if report.channels_without_secret > 0 {
         text.push_str(&format!(
             "\n{} restored without their secret (the dump left secrets out): \
@@ -273,6 +279,7 @@ mod tests {
         let mut report = ImportReport {
             imported: 12,
             unchanged: 3,
+            replaced: 0,
             channels_without_secret: 0,
         };
         assert_eq!(

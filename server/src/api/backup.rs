@@ -7,7 +7,7 @@ use super::{caller, stream_caller};
 use crate::backup;
 use crate::domain::limits;
 use crate::service::Caller;
-use crate::service::import::Only;
+use crate::service::import::{Choice, Only};
 use crate::store::Store;
 use recert_proto::v1 as pb;
 use recert_proto::v1::backup_service_server::BackupService;
@@ -84,7 +84,18 @@ impl<S: Store> BackupApi<S> {
         let mut out = std::io::BufWriter::with_capacity(256 * 1024, file);
         let mut bytes = 0u64;
         let mut only = None;
+        let mut replace = false;
         while let Some(piece) = stream.message().await? {
+            if piece.replace {
+                if bytes > 0 {
+                    return Err(ApiError::invalid(
+                        "replace",
+                        "replace goes with the first piece of the dump",
+                    )
+                    .into());
+                }
+                replace = true;
+            }
             if !piece.only.is_empty() {
                 if bytes > 0 || only.is_some() {
                     return Err(ApiError::invalid(
@@ -112,7 +123,11 @@ impl<S: Store> BackupApi<S> {
         let file = out.into_inner().map_err(|e| spool(e.into_error()))?;
         let service = &self.0.service;
         let summary = service
-            .import_file(&caller, Box::new(backup::DumpFile::new(file)), only)
+            .import_file(
+                &caller,
+                Box::new(backup::DumpFile::new(file)),
+                Choice { only, replace },
+            )
             .await
             .map_err(ApiError::from)?;
         tracing::info!(
@@ -120,12 +135,14 @@ impl<S: Store> BackupApi<S> {
             bytes,
             imported = summary.imported,
             unchanged = summary.unchanged,
+            replaced = summary.replaced,
             "dump imported"
         );
         Ok(pb::ImportDataResponse {
             imported: summary.imported,
             unchanged: summary.unchanged,
             channels_without_secret: summary.channels_without_secret,
+            replaced: summary.replaced,
         })
     }
 }

@@ -1,7 +1,8 @@
 //! Import of a dump: the rules that decide what a dump may add to the store, whatever the
 //! engine. The dump arrives parsed and checked line by line (`backup::read`); here it is
 //! checked as a whole (no id twice, references resolve, unique keys hold) and compared with
-//! the store (equal records are skipped, different ones are conflicts), giving a
+//! the store (equal records are skipped, different ones are conflicts, or with `replace`
+//! replace the store's holders, credentials and courses), giving a
 //! [`RestorePlan`] the engine writes in one transaction ([`Snapshots::restore`]) and an
 //! [`ImportSummary`].
 
@@ -99,6 +100,9 @@ pub struct ImportSummary {
     pub imported: u64,
     /// Record lines the store already held with equal content.
     pub unchanged: u64,
+    /// Record lines whose holder, credential or course replaced the store's different one
+    /// with the same id (`replace`); not counted in `imported`.
+    pub replaced: u64,
     /// Webhook channels written without the secret the dump left out.
     pub channels_without_secret: u64,
     /// The channels the import wrote (new to the store), which then reach the holders'
@@ -340,17 +344,30 @@ pub async fn import_as<S: Snapshots>(
 ///
 /// With `only`, just the chosen records are restored (each must be in the dump, and what
 /// they reference in the store or among the chosen); every line is still checked on its own.
+/// With `replace`, a holder, credential or course that differs from the store's record with
+/// its id replaces it (the old record's index entries go) instead of being a conflict,
+/// unless the new record would break a rule across records (one credential per program
+/// and holder, a course's pins on its holder's credentials): that is a conflict.
 pub async fn import_file<S: Snapshots>(
     store: &S,
     file: Box<dyn DumpBatches>,
     now: Timestamp,
     builtin_programs: BTreeSet<String>,
     actor: Option<Actor>,
-    only: Option<Only>,
+    choice: Choice,
 ) -> Result<ImportSummary, ImportError> {
     store
-        .restore_batches(move |r| import_batches(r, file, now, builtin_programs, actor, only))
+        .restore_batches(move |r| import_batches(r, file, now, builtin_programs, actor, choice))
         .await
+}
+
+/// What an import restores of a dump and how: `recert import --only ... --replace`.
+#[derive(Debug, Clone, Default)]
+pub struct Choice {
+    /// Only these records (else all).
+    pub only: Option<Only>,
+    /// Records that differ from the store's replace them (else they are conflicts).
+    pub replace: bool,
 }
 
 /// A dump the import reads from its start in batches, once per pass (it reads it twice).
@@ -370,10 +387,11 @@ fn import_batches(
     now: Timestamp,
     builtin: BTreeSet<String>,
     actor: Option<Actor>,
-    only: Option<Only>,
+    choice: Choice,
 ) -> Result<ImportSummary, ImportError> {
     let mut i = Importer::new(builtin, r.view())?;
-    i.only = only;
+    i.only = choice.only;
+    i.replace = choice.replace;
     let mut errors =
         file.read_batches(&mut |batch, broken| i.first_window(r.view(), batch, now, broken))?;
     errors.extend(i.late_line_checks(now));
@@ -418,16 +436,24 @@ fn import_entry(actor: Actor, summary: &ImportSummary) -> HistoryEntry {
         actor: actor.name,
         action: "import".into(),
         kind: "dump".into(),
-        record: format!(
-            "{} imported, {} unchanged",
-            summary.imported, summary.unchanged
-        ),
+        record: if summary.replaced == 0 {
+            format!(
+                "{} imported, {} unchanged",
+                summary.imported, summary.unchanged
+            )
+        } else {
+            format!(
+                "{} imported, {} replaced, {} unchanged",
+                summary.imported, summary.replaced, summary.unchanged
+            )
+        },
         holder_id: None,
         before: None,
         after: Some(
             serde_json::json!({
                 "imported": summary.imported,
                 "unchanged": summary.unchanged,
+                "replaced": summary.replaced,
                 "channels_without_secret": summary.channels_without_secret,
             })
             .to_string(),
@@ -485,7 +511,7 @@ impl<S: Store> Service<S> {
         &self,
         caller: &Caller,
         file: Box<dyn DumpBatches>,
-        only: Option<Only>,
+        choice: Choice,
     ) -> Result<ImportSummary, ImportError> {
         let actor = self.import_actor(caller)?;
         let now = self.clock.now();
@@ -495,7 +521,7 @@ impl<S: Store> Service<S> {
             now,
             self.builtin_slugs(),
             Some(actor),
-            only,
+            choice,
         )
         .await?;
         // A channel the dump brings reaches the holder's undeliverable alerts, as one added
@@ -532,6 +558,9 @@ struct Importer {
     builtin: BTreeSet<String>,
     /// Restore only these records.
     only: Option<Only>,
+    /// A holder, credential or course that differs from the store's with its id replaces
+    /// it (else it is a conflict).
+    replace: bool,
     /// In the second pass: plans are written, history is compared.
     second: bool,
     p: Problems,
@@ -585,6 +614,7 @@ impl Importer {
         Ok(Importer {
             builtin,
             only: None,
+            replace: false,
             second: false,
             p: Problems::default(),
             line_errors: Vec::new(),
@@ -1086,6 +1116,46 @@ impl Importer {
         Ok(())
     }
 
+    /// Why credential `new` may not replace the store's `old` (same id), if it may not: the
+    /// holder would hold its program twice, or courses of the old holder pin it and it
+    /// moves to another holder. (A course's pins are checked with the course, against the
+    /// dump's credentials and the store's.)
+    fn replace_problem(
+        &self,
+        view: &dyn StoreView,
+        old: &Credential,
+        new: &Credential,
+    ) -> Result<Option<String>, StoreError> {
+        if let Some(other) = view
+            .credentials_of(new.holder_id)?
+            .into_iter()
+            .find(|o| o.program == new.program && o.id != new.id)
+        {
+            return Ok(Some(format!(
+                "credential {} cannot replace the store's: holder {} already holds {} in the store as credential {}",
+                IdKind::Credential.format(new.id),
+                IdKind::Holder.format(new.holder_id),
+                new.program,
+                IdKind::Credential.format(other.id)
+            )));
+        }
+        if old.holder_id != new.holder_id
+            && let Some(course) = view
+                .courses_of(old.holder_id)?
+                .into_iter()
+                .find(|co| co.credential_ids.contains(&new.id))
+        {
+            return Ok(Some(format!(
+                "credential {} cannot replace the store's: it would move to holder {}, but course {} of holder {} is pinned to it",
+                IdKind::Credential.format(new.id),
+                IdKind::Holder.format(new.holder_id),
+                IdKind::Course.format(course.id),
+                IdKind::Holder.format(old.holder_id)
+            )));
+        }
+        Ok(None)
+    }
+
     /// Compares a batch's records with the store. In the first pass it counts what is new
     /// and notes conflicts (and what the end needs); in the second it plans the writes of
     /// the new records into `plan` (and compares the history, which needs every token).
@@ -1114,6 +1184,12 @@ impl Importer {
                     self.t.count(true);
                 }
                 Compare::Same => self.t.count(false),
+                Compare::Differs(_) if self.replace => {
+                    if let Some(old) = view.holder(h.id)? {
+                        plan.replaced_holders.push((old, h.clone()));
+                    }
+                    self.t.summary.replaced += 1;
+                }
                 Compare::Differs(f) => self.t.record_differs(l.line, IdKind::Holder, h.id, f),
             }
         }
@@ -1176,6 +1252,19 @@ impl Importer {
                     self.t.count(true);
                 }
                 Compare::Same => self.t.count(false),
+                Compare::Differs(_) if self.replace => {
+                    let Some(old) = view.credential(c.id)? else {
+                        continue;
+                    };
+                    if let Some(problem) = self.replace_problem(view, &old, c)? {
+                        self.t.conflict(l.line, problem);
+                        continue;
+                    }
+                    // Its expiry or program may have moved: the next tick looks again.
+                    plan.dirty_credentials.push(c.id);
+                    plan.replaced_credentials.push((old, c.clone()));
+                    self.t.summary.replaced += 1;
+                }
                 Compare::Differs(f) => {
                     self.t.record_differs(l.line, IdKind::Credential, c.id, f);
                 }
@@ -1191,6 +1280,12 @@ impl Importer {
                     self.t.count(true);
                 }
                 Compare::Same => self.t.count(false),
+                Compare::Differs(_) if self.replace => {
+                    if let Some(old) = view.course(c.id)? {
+                        plan.replaced_courses.push((old, c.clone()));
+                    }
+                    self.t.summary.replaced += 1;
+                }
                 Compare::Differs(f) => self.t.record_differs(l.line, IdKind::Course, c.id, f),
             }
         }

@@ -834,6 +834,14 @@ pub struct RestorePlan {
     /// Existing teams to replace: (the record as read in the view, the new one; same id and
     /// name). Written by a roster import, which adds members; a dump import leaves it empty.
     pub changed_teams: Vec<(Team, Team)>,
+    /// Existing holders to replace: (the record as read in the view, the new one; same id).
+    /// Written by `recert import --replace`, as are the two below.
+    pub replaced_holders: Vec<(Holder, Holder)>,
+    /// Existing credentials to replace: (as read in the view, the new one; same id). The
+    /// old record's index entries go, the new one's come.
+    pub replaced_credentials: Vec<(Credential, Credential)>,
+    /// Existing courses to replace: (as read in the view, the new one; same id).
+    pub replaced_courses: Vec<(Course, Course)>,
     /// New history entries, appended in order: an entry with id 0 gets the next id, any
     /// other keeps its (free) id; the history counter moves past them.
     pub history: Vec<HistoryEntry>,
@@ -855,6 +863,11 @@ impl RestorePlan {
         self.counters.append(&mut other.counters);
         self.tokens.append(&mut other.tokens);
         self.teams.append(&mut other.teams);
+        self.changed_teams.append(&mut other.changed_teams);
+        self.replaced_holders.append(&mut other.replaced_holders);
+        self.replaced_credentials
+            .append(&mut other.replaced_credentials);
+        self.replaced_courses.append(&mut other.replaced_courses);
         self.history.append(&mut other.history);
     }
 }
@@ -878,6 +891,8 @@ pub trait StoreView {
     fn credentials_of(&self, holder: u64) -> Result<Vec<Credential>>;
     /// A course by id.
     fn course(&self, id: u64) -> Result<Option<Course>>;
+    /// Every course of a holder.
+    fn courses_of(&self, holder: u64) -> Result<Vec<Course>>;
     /// A channel by id.
     fn channel(&self, id: u64) -> Result<Option<Channel>>;
     /// Every channel of a holder.

@@ -157,7 +157,7 @@ pub(super) async fn insert_holder<C: GenericClient + Sync>(c: &C, h: &Holder) ->
         &[&sql_id(h.id), &h.time_zone, &encode_value(h)],
     )
     .await?;
-    Ok(())
+    write_tick_marks(c, std::slice::from_ref(h)).await
 }
 
 /// Keeps what the alert tick reads of these holders (written in the same transaction): their
@@ -200,6 +200,18 @@ pub(super) async fn write_tick_marks<C: GenericClient + Sync>(
     Ok(())
 }
 
+/// Writes `h` over the holder row with its id (the columns its queries use, the body, and
+/// what the tick reads of it: [`write_tick_marks`]).
+pub(super) async fn update_holder_row<C: GenericClient + Sync>(c: &C, h: &Holder) -> Result<()> {
+    execute(
+        c,
+        "UPDATE holders SET time_zone = $2, body = $3 WHERE id = $1",
+        &[&sql_id(h.id), &h.time_zone, &encode_value(h)],
+    )
+    .await?;
+    Ok(())
+}
+
 pub(super) async fn write_course<C: GenericClient + Sync>(
     c: &C,
     course: &Course,
@@ -228,7 +240,7 @@ pub(super) async fn write_course<C: GenericClient + Sync>(
     }
 }
 
-async fn write_credential<C: GenericClient + Sync>(
+pub(super) async fn write_credential<C: GenericClient + Sync>(
     c: &C,
     cr: &Credential,
     new: bool,
@@ -344,17 +356,7 @@ impl Records for PgStore {
         let tx = client.transaction().await.map_err(db_err)?;
         let old = holder_in(&tx, holder.id, true).await?;
         note(&tx, self.actor(), Some(&old), Some(&holder)).await?;
-        execute(
-            &tx,
-            "UPDATE holders SET time_zone = $2, body = $3 WHERE id = $1",
-            &[
-                &sql_id(holder.id),
-                &holder.time_zone,
-                &encode_value(&holder),
-            ],
-        )
-        .await?;
-        write_tick_marks(&tx, std::slice::from_ref(&holder)).await?;
+        update_holder_row(&tx, &holder).await?;
         if make_default {
             execute(
                 &tx,

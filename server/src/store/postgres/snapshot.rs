@@ -8,7 +8,9 @@
 
 use super::access::{next_in, note, put_token};
 use super::outbox::{insert_alert, put_settings, read_scope};
-use super::records::{insert_holder, write_course, write_tick_marks};
+use super::records::{
+    insert_holder, update_holder_row, write_course, write_credential, write_tick_marks,
+};
 use super::{
     PgStore, body, bump_versions, day, db_err, execute, query, read_sql_id, sequence, sql_id,
 };
@@ -205,6 +207,15 @@ impl StoreView for Loaded {
     fn course(&self, id: u64) -> Result<Option<Course>> {
         Ok(self.courses.get(&id).map(|&i| self.dump.courses[i].clone()))
     }
+    fn courses_of(&self, holder: u64) -> Result<Vec<Course>> {
+        Ok(self
+            .dump
+            .courses
+            .iter()
+            .filter(|c| c.holder_id == holder)
+            .cloned()
+            .collect())
+    }
     fn channel(&self, id: u64) -> Result<Option<Channel>> {
         Ok(self
             .channels
@@ -328,6 +339,17 @@ async fn write_plan<C: GenericClient + Sync>(
         )
         .await?;
     }
+    // Replaced records: the columns the queries and constraints use are rewritten with the
+    // body, through the same writes as an edit.
+    for (_, h) in &plan.replaced_holders {
+        update_holder_row(c, h).await?;
+    }
+    for (_, cr) in &plan.replaced_credentials {
+        write_credential(c, cr, false).await?;
+    }
+    for (_, co) in &plan.replaced_courses {
+        write_course(c, co, false).await?;
+    }
     for ch in &plan.channels {
         execute(
             c,
@@ -369,6 +391,15 @@ async fn write_plan<C: GenericClient + Sync>(
         for a in &plan.alerts {
             note(c, actor, None, Some(a)).await?;
         }
+        for (before, after) in &plan.replaced_holders {
+            note(c, actor, Some(before), Some(after)).await?;
+        }
+        for (before, after) in &plan.replaced_credentials {
+            note(c, actor, Some(before), Some(after)).await?;
+        }
+        for (before, after) in &plan.replaced_courses {
+            note(c, actor, Some(before), Some(after)).await?;
+        }
     }
     for (zone, at) in &plan.last_ticks {
         execute(
@@ -396,6 +427,21 @@ async fn write_plan<C: GenericClient + Sync>(
         .map(|h| h.id)
         .chain(plan.credentials.iter().map(|c| c.holder_id))
         .chain(plan.courses.iter().map(|c| c.holder_id))
+        .chain(
+            plan.replaced_holders
+                .iter()
+                .map(|(_, h)| h.id)
+                .chain(
+                    plan.replaced_credentials
+                        .iter()
+                        .flat_map(|(b, a)| [b.holder_id, a.holder_id]),
+                )
+                .chain(
+                    plan.replaced_courses
+                        .iter()
+                        .flat_map(|(b, a)| [b.holder_id, a.holder_id]),
+                ),
+        )
         .collect();
     bump_versions(c, touched, !plan.programs.is_empty()).await
 }

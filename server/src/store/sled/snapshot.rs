@@ -338,6 +338,16 @@ impl WriteSet {
         for c in &plan.courses {
             self.put_record(None, c);
         }
+        // Replaced records: the old record's index entries go, the new one's come.
+        for (before, after) in &plan.replaced_holders {
+            self.put_record(Some(before), after);
+        }
+        for (before, after) in &plan.replaced_credentials {
+            self.put_record(Some(before), after);
+        }
+        for (before, after) in &plan.replaced_courses {
+            self.put_record(Some(before), after);
+        }
         for c in &plan.channels {
             self.put_record(None, c);
         }
@@ -423,6 +433,9 @@ impl StoreView for SledStore {
     }
     fn course(&self, id: u64) -> Result<Option<Course>> {
         self.get(COURSES, &id_key(id))
+    }
+    fn courses_of(&self, holder: u64) -> Result<Vec<Course>> {
+        SledStore::courses_of(self, holder)
     }
     fn channel(&self, id: u64) -> Result<Option<Channel>> {
         self.get(CHANNELS, &id_key(id))
