@@ -77,7 +77,13 @@ pub struct Config {
     /// The longest one `ExportData` stream may stay open: a reader that stalls past it is
     /// cut off, and the copy of the store it pinned freed.
     pub export_deadline: std::time::Duration,
+    /// The most the standing cache (computed compliance, per holder and date) may hold, in
+    /// MiB.
+    pub standing_cache_mib: u64,
 }
+
+/// [`Config::standing_cache_mib`] by default.
+pub const STANDING_CACHE_MIB: u64 = 64;
 
 /// [`Config::export_deadline`] by default: 10 minutes.
 pub const EXPORT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(600);
@@ -114,6 +120,7 @@ impl Config {
             database_url: None,
             lease: std::time::Duration::from_secs(15),
             export_deadline: EXPORT_DEADLINE,
+            standing_cache_mib: STANDING_CACHE_MIB,
         }
     }
 
@@ -167,6 +174,8 @@ pub struct Settings {
     pub lease_secs: Option<u64>,
     /// Seconds one export stream may stay open (at least 1).
     pub export_deadline_secs: Option<u64>,
+    /// The standing cache's budget in MiB (at least 1).
+    pub standing_cache_mib: Option<u64>,
 }
 
 impl Settings {
@@ -191,6 +200,7 @@ impl Settings {
             database_url: self.database_url.or(under.database_url),
             lease_secs: self.lease_secs.or(under.lease_secs),
             export_deadline_secs: self.export_deadline_secs.or(under.export_deadline_secs),
+            standing_cache_mib: self.standing_cache_mib.or(under.standing_cache_mib),
         }
     }
 }
@@ -201,6 +211,7 @@ impl std::fmt::Debug for Settings {
             .field("listen", &self.listen)
             .field("data_dir", &self.data_dir)
             .field("cache_mib", &self.cache_mib)
+            .field("standing_cache_mib", &self.standing_cache_mib)
             .field("alert_schedule", &self.alert_schedule)
             .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
             .field("smtp_from", &self.smtp_from)
@@ -336,6 +347,9 @@ pub fn load(file: Option<&Path>, flags: Settings) -> Result<Config, ConfigError>
     if let Some(secs) = settings.export_deadline_secs {
         config.export_deadline = std::time::Duration::from_secs(secs.max(1));
     }
+    if let Some(mib) = settings.standing_cache_mib {
+        config.standing_cache_mib = mib.max(1);
+    }
     if let Some(from) = settings.smtp_from {
         config.alerts.smtp_from = from;
     }
@@ -421,7 +435,7 @@ mod tests {
         let file = dir.path().join("recertd.toml");
         std::fs::write(
             &file,
-            "data_dir = \"/from/file\"\ncache_mib = 8\nbackup_keep = 3\n",
+            "data_dir = \"/from/file\"\ncache_mib = 8\nbackup_keep = 3\nstanding_cache_mib = 5\n",
         )
         .unwrap();
         let flags = Settings {
@@ -431,6 +445,7 @@ mod tests {
         let config = load(Some(&file), flags).unwrap();
         assert_eq!(config.data_dir, PathBuf::from("/from/file"));
         assert_eq!(config.cache_mib, 16);
+        assert_eq!(config.standing_cache_mib, 5);
         assert_eq!(config.backup.keep, 3);
         assert_eq!(config.backup.dir, PathBuf::from("/from/file/backups"));
         assert_eq!(config.listen, DEFAULT_LISTEN.parse().unwrap());

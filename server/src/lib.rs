@@ -444,7 +444,7 @@ async fn run_on<S: Store>(
         tls,
         clock,
         engine,
-        config.export_deadline,
+        &config,
         shutdown,
     )
     .await;
@@ -496,10 +496,14 @@ async fn serve<S: Store>(
     tls: Option<tonic::transport::ServerTlsConfig>,
     clock: Arc<dyn Clock>,
     engine: alerts::AlertEngine<S>,
-    export_deadline: std::time::Duration,
+    config: &Config,
     shutdown: CancellationToken,
 ) -> Result<(), RunError> {
-    let api = Api::new(store, clock, engine).with_export_deadline(export_deadline);
+    let standing_bytes = usize::try_from(config.standing_cache_mib.saturating_mul(1024 * 1024))
+        .unwrap_or(usize::MAX);
+    let api = Api::new(store, clock, engine)
+        .with_export_deadline(config.export_deadline)
+        .with_standing_budget(standing_bytes);
     let (health, health_service) = tonic_health::server::health_reporter();
     health
         .set_serving::<HolderServiceServer<HolderApi<S>>>()

@@ -94,9 +94,14 @@ struct Args {
     /// with DEADLINE_EXCEEDED [default: 600].
     #[arg(long, env = "RECERT_EXPORT_DEADLINE_SECS", value_parser = clap::value_parser!(u64).range(1..))]
     export_deadline_secs: Option<u64>,
+    /// The most the standing cache (computed compliance per holder and date) holds, in MiB;
+    /// past it the least recently used are evicted [default: 64].
+    #[arg(long, env = "RECERT_STANDING_CACHE_MIB", value_parser = clap::value_parser!(u64).range(1..))]
+    standing_cache_mib: Option<u64>,
     /// TOML config file (keys: listen, data_dir, cache_mib, alert_schedule, smtp_url,
     /// smtp_from, smtp_password_file, backup_schedule, backup_dir, backup_keep, tls_cert,
-    /// tls_key, insecure_plaintext, webhook_allow_nets, database_url, lease_secs, export_deadline_secs); flags and
+    /// tls_key, insecure_plaintext, webhook_allow_nets, database_url, lease_secs, export_deadline_secs,
+    /// standing_cache_mib); flags and
     /// environment win.
     #[arg(long, env = "RECERT_CONFIG", global = true)]
     config: Option<PathBuf>,
@@ -155,6 +160,7 @@ impl Args {
             database_url: self.database_url.clone(),
             lease_secs: self.lease_secs,
             export_deadline_secs: self.export_deadline_secs,
+            standing_cache_mib: self.standing_cache_mib,
         }
     }
 

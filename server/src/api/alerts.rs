@@ -35,6 +35,11 @@ const TOKEN_RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
 /// Most `WatchAlerts` streams one token (or the local operator) may hold open at once.
 pub const WATCH_STREAMS_PER_TOKEN: usize = 16;
 
+/// Most `WatchAlerts` streams the daemon holds open at once, whatever their tokens: each
+/// costs a task, a buffer of [`WATCH_BUFFER`] alerts and a live subscription, so many tokens
+/// together cannot grow the daemon without bound either.
+pub const WATCH_STREAMS_TOTAL: usize = 512;
+
 /// Alerts a stream reads from the store at a time (its backlog, or what it missed after
 /// falling behind), and the most it buffers for a slow reader: a stream holds at most one
 /// page and [`WATCH_BUFFER`] alerts, whatever the backlog.
@@ -43,9 +48,16 @@ pub const WATCH_PAGE: usize = 64;
 /// Alerts buffered per stream between the store and a slow reader.
 pub const WATCH_BUFFER: usize = 16;
 
-/// The open `WatchAlerts` streams of each token.
+/// The open `WatchAlerts` streams of each token, and in all.
 #[derive(Debug, Clone, Default)]
-pub struct Watchers(std::sync::Arc<std::sync::Mutex<std::collections::HashMap<u64, usize>>>);
+pub struct Watchers(std::sync::Arc<std::sync::Mutex<Open>>);
+
+/// Open streams per token key, and their sum.
+#[derive(Debug, Default)]
+struct Open {
+    per_token: std::collections::HashMap<u64, usize>,
+    total: usize,
+}
 
 /// One open stream, counted until dropped.
 #[derive(Debug)]
@@ -55,18 +67,26 @@ struct Watching {
 }
 
 impl Watchers {
-    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<u64, usize>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Open> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Counts a new stream of `caller`, or refuses it past [`WATCH_STREAMS_PER_TOKEN`].
+    /// Counts a new stream of `caller`, or refuses it past [`WATCH_STREAMS_PER_TOKEN`] of
+    /// its token or [`WATCH_STREAMS_TOTAL`] in all.
     fn open(&self, caller: &Caller) -> Result<Watching, Status> {
         let (key, who) = match caller {
             Caller::Token(p) => (p.token_id, format!("token {:?}", p.token_name)),
             Caller::LocalOperator => (u64::MAX, "the local operator".to_string()),
         };
         let mut open = self.lock();
-        let count = open.entry(key).or_default();
+        if open.total >= WATCH_STREAMS_TOTAL {
+            tracing::warn!(%who, open = open.total, "WatchAlerts refused: the daemon's streams are all taken");
+            return Err(Status::resource_exhausted(format!(
+                "recertd already has {WATCH_STREAMS_TOTAL} WatchAlerts streams open, the most \
+                 it holds at once; try again later"
+            )));
+        }
+        let count = open.per_token.entry(key).or_default();
         if *count >= WATCH_STREAMS_PER_TOKEN {
             tracing::warn!(%who, open = *count, "WatchAlerts refused: too many open streams");
             return Err(Status::resource_exhausted(format!(
@@ -75,6 +95,7 @@ impl Watchers {
             )));
         }
         *count += 1;
+        open.total += 1;
         Ok(Watching {
             watchers: self.clone(),
             key,
@@ -85,10 +106,11 @@ impl Watchers {
 impl Drop for Watching {
     fn drop(&mut self) {
         let mut open = self.watchers.lock();
-        if let Some(count) = open.get_mut(&self.key) {
+        open.total = open.total.saturating_sub(1);
+        if let Some(count) = open.per_token.get_mut(&self.key) {
             *count = count.saturating_sub(1);
             if *count == 0 {
-                open.remove(&self.key);
+                open.per_token.remove(&self.key);
             }
         }
     }

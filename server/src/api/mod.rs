@@ -72,6 +72,12 @@ impl<S: Store> Api<S> {
         self
     }
 
+    /// The same, keeping at most about `bytes` of computed standings.
+    pub fn with_standing_budget(mut self, bytes: usize) -> Self {
+        self.service = self.service.with_standing_budget(bytes);
+        self
+    }
+
     /// The service layer.
     pub fn service(&self) -> &Service<S> {
         &self.service

@@ -77,6 +77,15 @@ impl<S: Store> Service<S> {
         }
     }
 
+    /// The same use cases, keeping at most about `bytes` of computed standings
+    /// ([`standing::Cache`]).
+    pub fn with_standing_budget(self, bytes: usize) -> Self {
+        Service {
+            standings: Arc::new(standing::Cache::with_budget(bytes)),
+            ..self
+        }
+    }
+
     /// The store (for the edges that stream whole snapshots).
     pub fn store(&self) -> &S {
         &self.store

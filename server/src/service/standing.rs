@@ -262,14 +262,23 @@ impl Cache {
             let mut by_use: Vec<((u64, Date), u64)> =
                 entries.map.iter().map(|(k, e)| (*k, e.used)).collect();
             by_use.sort_unstable_by_key(|(_, used)| *used);
+            let mut evicted = 0usize;
             for (oldest, _) in by_use {
                 if entries.bytes <= target {
                     break;
                 }
                 if let Some(old) = entries.map.remove(&oldest) {
                     entries.bytes -= old.bytes;
+                    evicted += 1;
                 }
             }
+            tracing::info!(
+                evicted,
+                held_bytes = entries.bytes + bytes,
+                entries = entries.map.len() + 1,
+                budget_bytes = self.budget,
+                "standing cache at its budget: least recently used evicted"
+            );
         }
         entries.clock += 1;
         let used = entries.clock;
