@@ -33,11 +33,13 @@ impl AlertsAfter for MootAlerts {
             };
             // Most writes find no open shortfall alert: then the holder's courses are not
             // read. The probe reads each credential's current cycle's alerts through the
-            // dedupe key's index, a handful each, whatever the holder's history.
+            // dedupe key's index, a handful each, whatever the holder's history: the
+            // credentials with their programs in one read, every cycle's alerts in one more
+            // (one query each on PostgreSQL).
             let mut credentials = Vec::new();
-            let mut any_open = false;
-            for credential in view.credentials_of(holder.id).await? {
-                let program = match view.local_program(&credential.program).await? {
+            let mut cycles = Vec::new();
+            for (credential, local) in view.credentials_with_programs(holder.id).await? {
+                let program = match local {
                     Some(p) => p,
                     None => match catalog::find(&credential.program) {
                         Some(p) => p.clone(),
@@ -45,33 +47,30 @@ impl AlertsAfter for MootAlerts {
                         None => continue,
                     },
                 };
-                if !any_open {
-                    let ends_on = program.cycle_end(credential.expires_on, None);
-                    any_open = view
-                        .cycle_alerts(credential.id, ends_on)
-                        .await?
-                        .iter()
-                        .any(open);
-                }
+                cycles.push((
+                    credential.id,
+                    program.cycle_end(credential.expires_on, None),
+                ));
                 credentials.push((credential, program));
             }
-            if !any_open {
+            if !view.cycles_alerts(&cycles).await?.iter().any(open) {
                 return Ok(Vec::new());
             }
             let courses = view.courses_of(holder.id).await?;
             let today = standing::today(&holder, self.clock.now());
             let answers = compliance_all(&credentials, &courses, today);
+            // Through the cycles' own alerts, not all of the holder's (issue 12 point 5).
+            let met: Vec<(u64, jiff::civil::Date)> = credentials
+                .iter()
+                .zip(answers)
+                .filter(|(_, answer)| answer.remaining.0 == 0)
+                .map(|((credential, _), answer)| (credential.id, answer.expires_on))
+                .collect();
             let mut moot = Vec::new();
-            for ((credential, _), answer) in credentials.iter().zip(answers) {
-                if answer.remaining.0 != 0 {
-                    continue;
-                }
-                // Through the cycle's own alerts, not all of the holder's (issue 12 point 5).
-                for mut alert in view.cycle_alerts(credential.id, answer.expires_on).await? {
-                    if open(&alert) {
-                        alert.cancel();
-                        moot.push(alert);
-                    }
+            for mut alert in view.cycles_alerts(&met).await? {
+                if open(&alert) {
+                    alert.cancel();
+                    moot.push(alert);
                 }
             }
             Ok(moot)

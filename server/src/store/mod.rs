@@ -247,6 +247,36 @@ pub trait TxView: Send + Sync {
     /// The alerts of one cycle of a credential (the cycle ending `expires_on`), through the
     /// dedupe key's index; on PostgreSQL locked until the transaction ends.
     fn cycle_alerts(&self, credential: u64, expires_on: Date) -> TxFuture<'_, Vec<Alert>>;
+
+    /// Every credential of a holder, in id order, each with its local program (`None`
+    /// where its slug names none). By default one read per credential; PostgreSQL answers
+    /// in one query.
+    fn credentials_with_programs(
+        &self,
+        holder: u64,
+    ) -> TxFuture<'_, Vec<(Credential, Option<Program>)>> {
+        Box::pin(async move {
+            let mut found = Vec::new();
+            for credential in self.credentials_of(holder).await? {
+                let program = self.local_program(&credential.program).await?;
+                found.push((credential, program));
+            }
+            Ok(found)
+        })
+    }
+
+    /// The alerts of several cycles (credential, the cycle's `expires_on`), as
+    /// [`TxView::cycle_alerts`] reads each, in the order of `cycles` (each cycle's in id
+    /// order). By default one read per cycle; PostgreSQL answers in one query.
+    fn cycles_alerts<'a>(&'a self, cycles: &'a [(u64, Date)]) -> TxFuture<'a, Vec<Alert>> {
+        Box::pin(async move {
+            let mut found = Vec::new();
+            for &(credential, expires_on) in cycles {
+                found.extend(self.cycle_alerts(credential, expires_on).await?);
+            }
+            Ok(found)
+        })
+    }
 }
 
 /// What a write runs inside its transaction after planning a change to a holder's records

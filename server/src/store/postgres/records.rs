@@ -873,22 +873,30 @@ impl PgStore {
         let tx = client.transaction().await.map_err(db_err)?;
         // Locked always (not only for the twin check): see `create_credential`.
         holder_in(&tx, course.holder_id, true).await?;
-        check_pins(&tx, &course).await?;
-        // A twin has the same day: read that day's courses (the day index), not every one.
-        if distinct
-            && let Some(twin) = courses_on_day(&tx, course.holder_id, course.completed_on)
-                .await?
-                .iter()
-                .find(|c| c.same_as(&course))
-        {
+        // Then the pins and the twin check, independent reads pipelined on the
+        // transaction's connection (one round trip). A twin has the same day: read that
+        // day's courses (the day index), not every one.
+        let same_day = async {
+            if distinct {
+                courses_on_day(&tx, course.holder_id, course.completed_on).await
+            } else {
+                Ok(Vec::new())
+            }
+        };
+        let ((), same_day) = tokio::try_join!(check_pins(&tx, &course), same_day)?;
+        if let Some(twin) = same_day.iter().find(|c| c.same_as(&course)) {
             return Err(StoreError::Conflict(Conflict::DuplicateCourse {
                 twin: twin.id,
             }));
         }
-        let mut course = course;
-        course.id = next_id(&tx, IdKind::Course).await?;
-        write_course(&tx, &course, true).await?;
-        note(&tx, self.actor(), None, Some(&course)).await?;
+        // The id only once the course is accepted, so a refused one uses none.
+        let id = next_id(&tx, IdKind::Course).await?;
+        let course = Course { id, ..course };
+        // The row and its history entry, pipelined too.
+        tokio::try_join!(
+            write_course(&tx, &course, true),
+            note(&tx, self.actor(), None, Some(&course))
+        )?;
         self.changed(&tx, [course.holder_id]).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(course)
