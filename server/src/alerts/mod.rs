@@ -8,6 +8,7 @@
 
 pub mod delivery;
 pub mod schedule;
+mod team;
 
 use crate::catalog;
 use crate::clock::Clock;
@@ -541,6 +542,7 @@ impl<S: Store> AlertEngine<S> {
         due_holders.dedup();
         let records = store.records_of(&due_holders).await?;
         let channels = store.channels_of_many(&due_holders).await?;
+        let teams = team::TeamChannels::read(store).await?;
         let mut standings: HashMap<u64, (Result<Standing, StandingError>, Vec<Channel>)> =
             HashMap::with_capacity(due_holders.len());
         for (&h, (records, channels)) in due_holders.iter().zip(records.into_iter().zip(channels)) {
@@ -574,7 +576,8 @@ impl<S: Store> AlertEngine<S> {
                 program.grace_days,
                 reinstatement.as_deref(),
             );
-            let deliveries = deliveries_for(channels, holder, now);
+            let mut deliveries = deliveries_for(channels, holder, now);
+            teams.add_deliveries(holder.id, &mut deliveries, now);
             page.due.push(Alert {
                 id: 0,
                 holder_id: holder.id,
@@ -689,6 +692,11 @@ impl<S: Store> AlertEngine<S> {
             *channels = Some(store.channels_of(holder.id).await?);
         }
         alert.deliveries = deliveries_for(channels.as_deref().unwrap_or(&[]), holder, now);
+        team::TeamChannels::read(store).await?.add_deliveries(
+            holder.id,
+            &mut alert.deliveries,
+            now,
+        );
         out.push(alert);
         Ok(())
     }
@@ -881,7 +889,8 @@ impl<S: Store> AlertEngine<S> {
                 tracing::info!(alert = %IdKind::Alert.format(alert.id), "alert cancelled at send time: what it reminds of is done (CE met, competency assessed)");
                 continue;
             }
-            let payload = payload(&alert, false);
+            let mut payload = payload(&alert, false);
+            payload.holder_name = Some(holder.name.clone());
             for channel_id in alert.due_channels(now) {
                 // As the last attempt left it: once closed or snoozed, nothing more is sent.
                 if !alert.due_channels(now).contains(&channel_id) {
@@ -905,6 +914,7 @@ impl<S: Store> AlertEngine<S> {
                             address.to_string()
                         },
                         secret: String::new(),
+                        team_id: 0,
                     })
                 } else {
                     self.store().channel(channel_id).await
@@ -926,7 +936,10 @@ impl<S: Store> AlertEngine<S> {
                     continue;
                 }
                 let result = match channel {
-                    Ok(channel) => self.send(&channel, &payload, now).await,
+                    Ok(channel) => {
+                        self.send(&channel, &team::for_channel(&payload, &channel), now)
+                            .await
+                    }
                     Err(StoreError::NotFound { .. }) => {
                         Err(DeliveryError::permanent("the channel was removed"))
                     }
@@ -1109,6 +1122,7 @@ impl<S: Store> AlertEngine<S> {
             skill: None,
             amount_cents: None,
             team_id: None,
+            holder_name: Some(holder.name.clone()),
         };
         let mut out = Vec::new();
         let mut channels = self.store().channels_of(holder_id).await?;
@@ -1120,6 +1134,7 @@ impl<S: Store> AlertEngine<S> {
                 kind: ChannelKind::Email,
                 target: address.to_string(),
                 secret: String::new(),
+                team_id: 0,
             });
         }
         for channel in channels {
@@ -1293,6 +1308,7 @@ pub fn payload(alert: &Alert, test: bool) -> AlertPayload {
         skill,
         amount_cents,
         team_id,
+        holder_name: None,
     }
 }
 

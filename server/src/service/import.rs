@@ -814,13 +814,33 @@ impl Importer {
             self.p.unique(&mut self.channels, c.id, l.line, || {
                 format!("channel {}", IdKind::Channel.format(c.id))
             });
+            // A team's channel is unique within its team: its owner counts down from the top
+            // of the id space, where no holder id reaches.
+            let owner = if c.team_id != 0 {
+                u64::MAX - c.team_id
+            } else {
+                c.holder_id
+            };
             self.p.unique(
                 &mut self.targets,
-                (c.holder_id, c.kind.name(), c.target.clone()),
+                (owner, c.kind.name(), c.target.clone()),
                 l.line,
                 || format!("the {} channel {}", c.kind.name(), c.target),
             );
-            self.need_holder(view, l.line, "channel.holder_id", c.holder_id)?;
+            if c.team_id == 0 {
+                self.need_holder(view, l.line, "channel.holder_id", c.holder_id)?;
+            } else if !d.teams.iter().any(|t| t.record.id == c.team_id)
+                && view.team(c.team_id)?.is_none()
+            {
+                self.p.add(
+                    l.line,
+                    "channel.team_id",
+                    format!(
+                        "channel.team_id {} is neither in the dump nor in the store",
+                        team_id(c.team_id)
+                    ),
+                );
+            }
         }
         for l in &d.alert_settings {
             let (scope, _) = &l.record;
@@ -1621,6 +1641,7 @@ mod tests {
                 kind: ChannelKind::Webhook,
                 target: "https://example.org/hook".into(),
                 secret: "s3cret".into(),
+                team_id: 0,
             })
             .await
             .unwrap();

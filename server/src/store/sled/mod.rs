@@ -97,8 +97,9 @@ const TEAMS: usize = 19;
 const HISTORY: usize = 20;
 const HISTORY_BY_HOLDER: usize = 21;
 const COURSE_BY_DAY: usize = 22;
+const CHANNELS_BY_TEAM: usize = 23;
 /// The sled trees, in the order of the tree indexes above (`HOLDERS` = 0, ...).
-pub const TREE_NAMES: [&str; 23] = [
+pub const TREE_NAMES: [&str; 24] = [
     "holders",
     "credentials",
     "courses",
@@ -122,6 +123,7 @@ pub const TREE_NAMES: [&str; 23] = [
     "history",
     "idx_history_by_holder",
     "idx_course_by_day",
+    "idx_channel_by_team",
 ];
 
 /// Opens sled. Our own lock file already keeps other processes out, so sled's own lock can

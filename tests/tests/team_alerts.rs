@@ -1,0 +1,189 @@
+//! Team alerts (issue 14 point 2) through the real daemon, its frozen clock (`RECERT_NOW`,
+//! moved by restarting) and real loopback webhook receivers: a team's channel gets every
+//! member's alerts, each naming the person, and no other team's; only a lead or an admin
+//! may add, list or remove a team's channels; export and import carry them.
+
+use recert_tests::Daemon;
+use recert_tests::sinks::WebhookSink;
+use serde_json::Value;
+use std::path::Path;
+use std::time::Duration;
+
+const DAY0: &str = "2026-11-01T12:00:00Z";
+const DAY1: &str = "2026-11-02T12:00:00Z";
+
+/// Restarts `d` with its clock at `at`, so the ticks missed since run once.
+fn restart_at(mut d: Daemon, at: &str) -> Daemon {
+    assert_eq!(d.stop(), Some(0));
+    Daemon::start(&d.data_dir, Some(at))
+}
+
+/// The next webhook body the receiver gets, within 30 s.
+async fn next_body(hook: &mut WebhookSink) -> Value {
+    let request = tokio::time::timeout(Duration::from_secs(30), hook.requests.recv())
+        .await
+        .expect("a webhook delivery")
+        .unwrap();
+    serde_json::from_slice(&request.body).unwrap()
+}
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap().to_string()
+}
+
+/// A token's secret, made by the admin through the CLI.
+fn token(d: &Daemon, args: &[&str]) -> String {
+    let mut all = vec!["token", "create"];
+    all.extend_from_slice(args);
+    d.json(&all)["token"].as_str().unwrap().to_string()
+}
+
+/// A holder in `team` with an NHA CPT certification expiring on 2026-11-20.
+fn member(d: &Daemon, name: &str, team: &str) -> String {
+    let h = id(&d.json(&["holder", "add", name, "--tz", "UTC"]));
+    d.json(&["team", "add-member", team, &h]);
+    d.json(&[
+        "--holder",
+        &h,
+        "cert",
+        "add",
+        "nha-cpt",
+        "--expires",
+        "2026-11-20",
+    ]);
+    h
+}
+
+fn start(data: &Path) -> Daemon {
+    Daemon::start(data, Some(DAY0))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_team_channel_gets_each_members_alert_naming_them_and_no_other_teams() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut day_hook = WebhookSink::start(None, 200).await;
+    let mut night_hook = WebhookSink::start(None, 200).await;
+    let d = start(&dir.path().join("data"));
+    d.json(&["team", "add", "Day lab"]);
+    d.json(&["team", "add", "Night lab"]);
+    let lead = id(&d.json(&["holder", "add", "Lee Lead", "--tz", "UTC"]));
+    d.json(&["team", "add-lead", "Day lab", &lead]);
+    let ana = member(&d, "Ana Ruiz", "Day lab");
+    let ola = member(&d, "Ola Other", "Night lab");
+
+    // Who may touch a team's channels: its lead and an admin; a member of the team is
+    // refused, one of another team is told the team is not found.
+    let lead_token = token(&d, &["--role", "supervisor", "--holder", &lead]);
+    let ana_token = token(&d, &["--role", "holder", "--holder", &ana]);
+    let ola_token = token(&d, &["--role", "holder", "--holder", &ola]);
+    let added = d.json_as(
+        &lead_token,
+        &[
+            "notify",
+            "add",
+            "webhook",
+            &day_hook.url,
+            "--team",
+            "Day lab",
+        ],
+    );
+    assert_eq!(added["team_id"], "tm1", "{added}");
+    assert!(added.get("holder_id").is_none(), "{added}");
+    let night = d.json(&["notify", "add", "webhook", &night_hook.url, "--team", "tm2"]);
+    assert_eq!(night["team_id"], "tm2", "{night}");
+    let out = d.cli_as(
+        Some(&ana_token),
+        &[
+            "notify",
+            "add",
+            "email",
+            "ana@example.org",
+            "--team",
+            "Day lab",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("supervisor token of one of its leads"),
+        "{err}"
+    );
+    let out = d.cli_as(Some(&ola_token), &["notify", "list", "--team", "Day lab"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not found"), "{err}");
+    let out = d.cli_as(Some(&ola_token), &["notify", "remove", &id(&added)]);
+    assert_eq!(out.status.code(), Some(1));
+    let listed = d.json_as(&lead_token, &["notify", "list", "--team", "Day lab"]);
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["id"], added["id"]);
+    // A duplicate is refused, naming the team.
+    let out = d.cli(&[
+        "notify",
+        "add",
+        "webhook",
+        &day_hook.url,
+        "--team",
+        "Day lab",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("team tm1 already has"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // 2026-11-02: both certifications cross their 30-day mark. Each team's channel gets its
+    // own member's alert, naming them, and nothing of the other team's.
+    let d = restart_at(d, DAY1);
+    let body = next_body(&mut day_hook).await;
+    assert_eq!(body["holder_id"], ana.as_str(), "{body:#}");
+    assert_eq!(body["holder_name"], "Ana Ruiz");
+    assert_eq!(body["team_id"], "tm1");
+    assert!(
+        body["title"].as_str().unwrap().starts_with("Ana Ruiz: "),
+        "{body:#}"
+    );
+    let body = next_body(&mut night_hook).await;
+    assert_eq!(body["holder_id"], ola.as_str(), "{body:#}");
+    assert_eq!(body["holder_name"], "Ola Other");
+    assert_eq!(body["team_id"], "tm2");
+    for holder in [&ana, &ola] {
+        let list = d.alerts_until(&["--holder", holder], |l| {
+            l.len() == 1 && l[0]["status"] == "delivered"
+        });
+        assert_eq!(
+            list[0]["deliveries"].as_array().unwrap().len(),
+            1,
+            "{list:#?}"
+        );
+    }
+    assert!(
+        day_hook.requests.try_recv().is_err(),
+        "one delivery to Day lab"
+    );
+    assert!(
+        night_hook.requests.try_recv().is_err(),
+        "one delivery to Night lab"
+    );
+
+    // Export and import carry the team's channels.
+    let file = dir.path().join("dump.jsonl");
+    d.json(&["export", "--file", file.to_str().unwrap()]);
+    let dump = std::fs::read_to_string(&file).unwrap();
+    assert!(dump.contains(r#""team_id":"tm1""#), "{dump}");
+    let copy = Daemon::start(&dir.path().join("copy"), Some(DAY1));
+    let out = copy.cli(&["import", "--file", file.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed = copy.json(&["notify", "list", "--team", "Night lab"]);
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+
+    // The lead removes their team's channel.
+    d.json_as(&lead_token, &["notify", "remove", &id(&added)]);
+    let listed = d.json(&["notify", "list", "--team", "Day lab"]);
+    assert_eq!(listed.as_array().unwrap().len(), 0, "{listed}");
+}
