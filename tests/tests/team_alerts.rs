@@ -187,3 +187,122 @@ async fn a_team_channel_gets_each_members_alert_naming_them_and_no_other_teams()
     let listed = d.json(&["notify", "list", "--team", "Day lab"]);
     assert_eq!(listed.as_array().unwrap().len(), 0, "{listed}");
 }
+
+/// The digest body's lines after its title, up to the closing "Details" line.
+fn digest_lines(body: &Value) -> Vec<String> {
+    let text = body["body"].as_str().unwrap();
+    text.lines()
+        .skip(1)
+        .take_while(|l| !l.starts_with("Details:"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_leads_digest_arrives_once_per_period_with_a_line_per_finding() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut hook = WebhookSink::start(None, 200).await;
+    // Sunday 2026-11-01; the default digest fires on Mondays at 08:00.
+    let d = start(&dir.path().join("data"));
+    d.json(&["team", "add", "Day lab"]);
+    d.json(&["team", "add", "Night lab"]);
+    let lead = id(&d.json(&["holder", "add", "Lee Lead", "--tz", "UTC"]));
+    d.json(&["team", "add-lead", "Day lab", &lead]);
+    d.json(&["--holder", &lead, "notify", "add", "webhook", &hook.url]);
+    // A lead whose team has nothing to report gets no digest.
+    let quiet = id(&d.json(&[
+        "holder",
+        "add",
+        "Nia Night",
+        "--tz",
+        "UTC",
+        "--email",
+        "nia@example.org",
+    ]));
+    d.json(&["team", "add-lead", "Night lab", &quiet]);
+    let fine = id(&d.json(&["holder", "add", "Fay Fine", "--tz", "UTC"]));
+    d.json(&["team", "add-member", "Night lab", &fine]);
+
+    // California CPT I has no grace: expired. AAMA CMA has 89 days: in grace.
+    for (name, program) in [("Ed Expired", "ca-cpt1"), ("Gina Grace", "aama-cma")] {
+        let h = id(&d.json(&["holder", "add", name, "--tz", "UTC"]));
+        d.json(&["team", "add-member", "Day lab", &h]);
+        d.json(&[
+            "--holder",
+            &h,
+            "cert",
+            "add",
+            program,
+            "--expires",
+            "2026-10-20",
+        ]);
+    }
+    // Hired 2026-05-20: the CLIA six-month assessment is due 2026-11-20.
+    let cal = id(&d.json(&[
+        "holder",
+        "add",
+        "Cal Comp",
+        "--tz",
+        "UTC",
+        "--hired",
+        "2026-05-20",
+    ]));
+    d.json(&["team", "add-member", "Day lab", &cal]);
+    d.json(&[
+        "competency",
+        "assign",
+        &cal,
+        "--program",
+        "clia-testing",
+        "--skill",
+        "Glucose meter",
+    ]);
+
+    // Monday 2026-11-02 12:00: the 08:00 tick sends the week's digest to the lead.
+    let d = restart_at(d, DAY1);
+    let body = next_body(&mut hook).await;
+    assert_eq!(body["subject"], "digest", "{body:#}");
+    assert_eq!(body["team_id"], "tm1");
+    assert_eq!(body["holder_id"], lead.as_str());
+    assert_eq!(
+        body["idempotency_key"],
+        format!("tm1/{lead}/digest/2026-11-02")
+    );
+    let lines = digest_lines(&body);
+    assert_eq!(lines.len(), 3, "{lines:#?}");
+    assert!(
+        lines[0].starts_with("Ed Expired: ") && lines[0].ends_with("expired on 2026-10-20"),
+        "{lines:#?}"
+    );
+    assert!(
+        lines[1].starts_with("Gina Grace: ") && lines[1].contains("in grace"),
+        "{lines:#?}"
+    );
+    assert!(
+        lines[2].starts_with("Cal Comp: competency Glucose meter")
+            && lines[2].ends_with("due on 2026-11-20"),
+        "{lines:#?}"
+    );
+    d.alerts_until(&["--holder", &lead], |l| {
+        l.len() == 1 && l[0]["status"] == "delivered"
+    });
+
+    // Again on Monday, then Tuesday's tick: no second digest for the week. The next
+    // delivery is the next Monday's, not a repeat.
+    let d = restart_at(d, DAY1);
+    let d = restart_at(d, "2026-11-03T12:00:00Z");
+    let d = restart_at(d, "2026-11-09T12:00:00Z");
+    let body = next_body(&mut hook).await;
+    assert_eq!(
+        body["idempotency_key"],
+        format!("tm1/{lead}/digest/2026-11-09"),
+        "{body:#}"
+    );
+    let list = d.alerts_until(&["--holder", &lead], |l| {
+        l.len() == 2 && l.iter().all(|a| a["status"] == "delivered")
+    });
+    assert!(list.iter().all(|a| a["subject"] == "digest"), "{list:#?}");
+    // Enqueued by the same ticks: the quiet team's lead got none.
+    let none = d.json(&["--holder", &quiet, "alerts", "list", "--all"]);
+    assert_eq!(none.as_array().unwrap().len(), 0, "{none:#}");
+}

@@ -7,6 +7,7 @@
 //! live through a year with a manual clock.
 
 pub mod delivery;
+pub mod digest;
 pub mod schedule;
 mod team;
 
@@ -68,6 +69,9 @@ pub enum AlertError {
 pub struct AlertConfig {
     /// When ticks fire, on each holder's wall clock.
     pub schedule: TickSchedule,
+    /// When the leads' digest fires, on each lead's wall clock (`--digest-schedule`); it
+    /// goes out with the first alert tick at or after the fire.
+    pub digest_schedule: TickSchedule,
     /// SMTP relay URL (`smtp://127.0.0.1:2525`, `smtp+starttls://...`, `smtps://...`).
     pub smtp_url: Option<String>,
     /// The From address of alert e-mails.
@@ -84,6 +88,7 @@ impl std::fmt::Debug for AlertConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AlertConfig")
             .field("schedule", &self.schedule)
+            .field("digest_schedule", &self.digest_schedule)
             .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
             .field("smtp_from", &self.smtp_from)
             .field(
@@ -122,6 +127,8 @@ impl Default for AlertConfig {
         AlertConfig {
             schedule: TickSchedule::parse(schedule::DEFAULT_SCHEDULE)
                 .expect("the default schedule parses"),
+            digest_schedule: TickSchedule::parse(digest::DEFAULT_DIGEST_SCHEDULE)
+                .expect("the default digest schedule parses"),
             smtp_url: None,
             smtp_from: delivery::DEFAULT_FROM.to_string(),
             smtp_password: None,
@@ -155,6 +162,7 @@ struct Inner<S> {
     store: S,
     clock: Arc<dyn Clock>,
     schedule: TickSchedule,
+    digest_schedule: TickSchedule,
     webhook: WebhookClient,
     mailer: Option<Mailer>,
     events: broadcast::Sender<Alert>,
@@ -219,6 +227,7 @@ impl<S: Store> AlertEngine<S> {
                 store,
                 clock,
                 schedule: config.schedule.clone(),
+                digest_schedule: config.digest_schedule.clone(),
                 webhook,
                 mailer,
                 events,
@@ -305,12 +314,13 @@ impl<S: Store> AlertEngine<S> {
             return Ok(Vec::new());
         };
         let today = fire.to_zoned(tz.clone()).date();
-        let since = last.to_zoned(tz).date();
+        let since = last.to_zoned(tz.clone()).date();
         let missed = since.until(today).map(|s| s.get_days()).unwrap_or(0);
         if missed > 1 {
             tracing::info!(%zone, %since, %today, "catching up on missed alert ticks");
         }
-        let enqueued = self.tick_zone(zone, today, Some(since), fire).await?;
+        let mut enqueued = self.tick_zone(zone, today, Some(since), fire).await?;
+        enqueued.extend(self.zone_digests(zone, &tz, last, fire).await?);
         self.store().set_last_tick(zone, fire).await?;
         Ok(enqueued)
     }
