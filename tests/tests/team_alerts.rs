@@ -186,6 +186,18 @@ async fn a_team_channel_gets_each_members_alert_naming_them_and_no_other_teams()
     d.json_as(&lead_token, &["notify", "remove", &id(&added)]);
     let listed = d.json(&["notify", "list", "--team", "Day lab"]);
     assert_eq!(listed.as_array().unwrap().len(), 0, "{listed}");
+
+    // `recertd check` finds both stores sound with a team's channel in them.
+    for mut daemon in [d, copy] {
+        assert_eq!(daemon.stop(), Some(0));
+        let out = daemon.check_store(&[]);
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 /// The digest body's lines after its title, up to the closing "Details" line.
