@@ -702,11 +702,9 @@ impl<S: Store> AlertEngine<S> {
             *channels = Some(store.channels_of(holder.id).await?);
         }
         alert.deliveries = deliveries_for(channels.as_deref().unwrap_or(&[]), holder, now);
-        team::TeamChannels::read(store).await?.add_deliveries(
-            holder.id,
-            &mut alert.deliveries,
-            now,
-        );
+        team::TeamChannels::of_holder(store, holder.id)
+            .await?
+            .add_deliveries(holder.id, &mut alert.deliveries, now);
         out.push(alert);
         Ok(())
     }

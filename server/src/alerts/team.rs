@@ -17,8 +17,23 @@ pub(super) struct TeamChannels(HashMap<u64, Vec<Channel>>);
 impl TeamChannels {
     /// Reads every team and the channels of each (teams are few; most have no channel).
     pub(super) async fn read<S: Store>(store: &S) -> Result<TeamChannels, AlertError> {
+        Self::read_for(store, None).await
+    }
+
+    /// The same for one holder: only the channels of the teams `holder` belongs to are read.
+    pub(super) async fn of_holder<S: Store>(
+        store: &S,
+        holder: u64,
+    ) -> Result<TeamChannels, AlertError> {
+        Self::read_for(store, Some(holder)).await
+    }
+
+    async fn read_for<S: Store>(store: &S, only: Option<u64>) -> Result<TeamChannels, AlertError> {
         let mut by_member: HashMap<u64, Vec<Channel>> = HashMap::new();
         for team in store.teams().await? {
+            if only.is_some_and(|h| !team.members.contains(&h)) {
+                continue;
+            }
             let channels = store.team_channels(team.id).await?;
             if channels.is_empty() {
                 continue;
