@@ -518,6 +518,7 @@ impl<S: Store> Service<S> {
 /// in the whole dump once every line is read.
 enum Ref {
     Holder(u64),
+    Team(u64),
     Program(String),
     Credential(u64),
     Pin { pin: u64, holder: u64 },
@@ -829,17 +830,10 @@ impl Importer {
             );
             if c.team_id == 0 {
                 self.need_holder(view, l.line, "channel.holder_id", c.holder_id)?;
-            } else if !d.teams.iter().any(|t| t.record.id == c.team_id)
-                && view.team(c.team_id)?.is_none()
-            {
-                self.p.add(
-                    l.line,
-                    "channel.team_id",
-                    format!(
-                        "channel.team_id {} is neither in the dump nor in the store",
-                        team_id(c.team_id)
-                    ),
-                );
+            } else if !self.team_ids.contains_key(&c.team_id) && view.team(c.team_id)?.is_none() {
+                // Resolved at the end of the pass: the team's line may come in a later batch.
+                self.deferred
+                    .push((l.line, "channel.team_id", Ref::Team(c.team_id)));
             }
         }
         for l in &d.alert_settings {
@@ -958,6 +952,18 @@ impl Importer {
                             format!(
                                 "{field} {} is neither in the dump nor in the store",
                                 IdKind::Holder.format(id)
+                            ),
+                        );
+                    }
+                }
+                Ref::Team(id) => {
+                    if !self.team_ids.contains_key(&id) {
+                        self.p.add(
+                            line,
+                            field,
+                            format!(
+                                "{field} {} is neither in the dump nor in the store",
+                                team_id(id)
                             ),
                         );
                     }
