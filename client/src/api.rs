@@ -899,10 +899,20 @@ impl Api {
         Ok(self.check(channel)?.into())
     }
 
-    /// A holder's channels (the API does not page them: a holder has a handful).
-    pub async fn channels(&self, holder_id: &str) -> Result<Vec<AlertChannel>, Error> {
+    /// A holder's channels, or with `team` a team's (the API does not page them: there are
+    /// a handful).
+    pub async fn channels(
+        &self,
+        holder_id: &str,
+        team: Option<&str>,
+    ) -> Result<Vec<AlertChannel>, Error> {
         let request = pb::ListChannelsRequest {
-            holder_id: holder_id.to_owned(),
+            holder_id: if team.is_some() {
+                String::new()
+            } else {
+                holder_id.to_owned()
+            },
+            team: team.unwrap_or_default().to_owned(),
         };
         let reply = self.channels.clone().list_channels(request).await;
         let channels = self.check(reply)?.channels;

@@ -1057,8 +1057,13 @@ pub enum NotifyCommand {
     /// Add a channel for the holder's alerts.
     #[command(subcommand)]
     Add(NotifyAddCommand),
-    /// List the holder's channels.
-    List,
+    /// List the holder's channels, or a team's (--team).
+    List {
+        /// A team (id or name): list its channels, which get every member's alerts (a lead's
+        /// or an admin's token).
+        #[arg(long, value_name = "T")]
+        team: Option<String>,
+    },
     /// Remove a channel.
     Remove {
         /// Channel id, e.g. ch1.
@@ -1081,11 +1086,19 @@ pub enum NotifyAddCommand {
             hide_env_values = true
         )]
         secret: Option<Secret>,
+        /// A team (id or name): the channel gets every member's alerts, each naming the
+        /// person (a lead's or an admin's token).
+        #[arg(long, value_name = "T")]
+        team: Option<String>,
     },
     /// Deliver alerts by e-mail (recertd must be started with --smtp-url to send them).
     Email {
         /// The address, e.g. alice@example.org (recertd checks it).
         address: String,
+        /// A team (id or name): the channel gets every member's alerts, each naming the
+        /// person (a lead's or an admin's token).
+        #[arg(long, value_name = "T")]
+        team: Option<String>,
     },
 }
 
@@ -1264,7 +1277,7 @@ mod tests {
         .unwrap();
         let debug = format!("{cli:?}");
         assert!(!debug.contains("hunter2"), "{debug}");
-        let Command::Notify(NotifyCommand::Add(NotifyAddCommand::Webhook { url, secret })) =
+        let Command::Notify(NotifyCommand::Add(NotifyAddCommand::Webhook { url, secret, .. })) =
             cli.command
         else {
             panic!("parsed as {:?}", cli.command);

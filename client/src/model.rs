@@ -979,8 +979,12 @@ pub struct TestAlertReport {
 pub struct AlertChannel {
     /// Server-assigned id, e.g. "ch1".
     pub id: String,
-    /// Owner.
+    /// Owner; empty (and left out of the JSON) on a team's channel.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub holder_id: String,
+    /// The team of a team's channel (`notify add --team`), e.g. "tm1"; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub team_id: Option<String>,
     /// "webhook" or "email" (a newer server may add kinds).
     pub kind: String,
     /// Webhook URL or e-mail address.
@@ -1015,8 +1019,10 @@ impl ChannelKind {
 /// A channel to create (`notify add`).
 #[derive(Debug, Clone)]
 pub struct NewChannel {
-    /// Owner.
+    /// Owner (empty with `team`).
     pub holder_id: String,
+    /// The team whose members' alerts it receives (an id or a name), instead of a holder.
+    pub team: Option<String>,
     /// Webhook or e-mail.
     pub kind: ChannelKind,
     /// Webhook URL or e-mail address, already checked.
@@ -1333,6 +1339,7 @@ mod tests {
             target: "https://example.org/hook".into(),
             has_secret: true,
             warning: None,
+            team_id: None,
         };
         assert_eq!(
             serde_json::to_value(&channel).unwrap(),

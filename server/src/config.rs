@@ -145,6 +145,8 @@ pub struct Settings {
     pub cache_mib: Option<u64>,
     /// Cron expression of the alert tick.
     pub alert_schedule: Option<String>,
+    /// Cron expression of the leads' digest, on each lead's local clock.
+    pub digest_schedule: Option<String>,
     /// SMTP relay URL; may carry `user:pass@`, so `Debug` hides the password.
     pub smtp_url: Option<String>,
     /// From address of alert e-mails.
@@ -186,6 +188,7 @@ impl Settings {
             data_dir: self.data_dir.or(under.data_dir),
             cache_mib: self.cache_mib.or(under.cache_mib),
             alert_schedule: self.alert_schedule.or(under.alert_schedule),
+            digest_schedule: self.digest_schedule.or(under.digest_schedule),
             smtp_url: self.smtp_url.or(under.smtp_url),
             smtp_from: self.smtp_from.or(under.smtp_from),
             backup_schedule: self.backup_schedule.or(under.backup_schedule),
@@ -213,6 +216,7 @@ impl std::fmt::Debug for Settings {
             .field("cache_mib", &self.cache_mib)
             .field("standing_cache_mib", &self.standing_cache_mib)
             .field("alert_schedule", &self.alert_schedule)
+            .field("digest_schedule", &self.digest_schedule)
             .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
             .field("smtp_from", &self.smtp_from)
             .field("backup_schedule", &self.backup_schedule)
@@ -260,6 +264,9 @@ pub enum ConfigError {
     /// The alert schedule does not parse.
     #[error(transparent)]
     AlertSchedule(#[from] ScheduleError),
+    /// The digest schedule does not parse.
+    #[error("digest_schedule (--digest-schedule): {0}")]
+    DigestSchedule(ScheduleError),
     /// The backup schedule does not parse.
     #[error(transparent)]
     BackupSchedule(#[from] BackupError),
@@ -314,6 +321,10 @@ pub fn load(file: Option<&Path>, flags: Settings) -> Result<Config, ConfigError>
     }
     if let Some(text) = settings.alert_schedule {
         config.alerts.schedule = TickSchedule::parse(&text)?;
+    }
+    if let Some(text) = settings.digest_schedule {
+        config.alerts.digest_schedule =
+            TickSchedule::parse(&text).map_err(ConfigError::DigestSchedule)?;
     }
     config.alerts.smtp_url = settings.smtp_url;
     config.alerts.smtp_password = match settings.smtp_password_file {

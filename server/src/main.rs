@@ -36,6 +36,10 @@ struct Args {
     /// 08:00 daily]. Five fields (no seconds) are accepted too.
     #[arg(long, env = "RECERT_ALERT_SCHEDULE")]
     alert_schedule: Option<String>,
+    /// Cron expression of the leads' digest, on each lead's local clock [default:
+    /// "0 0 8 * * Mon", Mondays 08:00]; it goes out with the first alert tick at or after it.
+    #[arg(long, env = "RECERT_DIGEST_SCHEDULE")]
+    digest_schedule: Option<String>,
     /// PEM certificate chain to serve TLS with (with --tls-key).
     #[arg(long, env = "RECERT_TLS_CERT", value_name = "FILE")]
     tls_cert: Option<PathBuf>,
@@ -98,7 +102,7 @@ struct Args {
     /// past it the least recently used are evicted [default: 64].
     #[arg(long, env = "RECERT_STANDING_CACHE_MIB", value_parser = clap::value_parser!(u64).range(1..))]
     standing_cache_mib: Option<u64>,
-    /// TOML config file (keys: listen, data_dir, cache_mib, alert_schedule, smtp_url,
+    /// TOML config file (keys: listen, data_dir, cache_mib, alert_schedule, digest_schedule, smtp_url,
     /// smtp_from, smtp_password_file, backup_schedule, backup_dir, backup_keep, tls_cert,
     /// tls_key, insecure_plaintext, webhook_allow_nets, database_url, lease_secs, export_deadline_secs,
     /// standing_cache_mib); flags and
@@ -144,6 +148,7 @@ impl Args {
             data_dir: self.data_dir.clone(),
             cache_mib: self.cache_mib,
             alert_schedule: self.alert_schedule.clone(),
+            digest_schedule: self.digest_schedule.clone(),
             smtp_url: self.smtp_url.clone(),
             smtp_from: self.smtp_from.clone(),
             backup_schedule: self.backup_schedule.clone(),

@@ -280,6 +280,7 @@ async fn an_alert_enqueued_before_a_crash_is_delivered_after_restart_with_a_vali
                 kind: ChannelKind::Webhook,
                 target: sink.url.clone(),
                 secret: "s3cret".into(),
+                team_id: 0,
             })
             .await
             .unwrap();
@@ -351,6 +352,7 @@ async fn a_receiver_that_is_down_then_up_gets_the_alert_on_a_persisted_retry() {
                 kind,
                 target,
                 secret: String::new(),
+                team_id: 0,
             })
             .await
             .unwrap();
@@ -455,6 +457,7 @@ async fn a_receiver_that_refuses_stops_at_once() {
             kind: ChannelKind::Webhook,
             target: url,
             secret: String::new(),
+            team_id: 0,
         })
         .await
         .unwrap();
@@ -487,6 +490,7 @@ async fn a_course_that_closes_the_shortfall_cancels_the_pending_alert() {
             kind: ChannelKind::Webhook,
             target: "http://127.0.0.1:9/unreachable".into(),
             secret: String::new(),
+            team_id: 0,
         })
         .await
         .unwrap();
@@ -524,6 +528,7 @@ async fn a_shortfall_met_behind_the_services_back_is_cancelled_at_send_time_not_
             kind: ChannelKind::Webhook,
             target: sink.url.clone(),
             secret: String::new(),
+            team_id: 0,
         })
         .await
         .unwrap();

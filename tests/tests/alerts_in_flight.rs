@@ -90,6 +90,7 @@ impl Outbox {
                 kind: ChannelKind::Webhook,
                 target: sink.url.clone(),
                 secret: String::new(),
+                team_id: 0,
             })
             .await
             .unwrap();

@@ -2133,6 +2133,7 @@ async fn create_channel_applies_the_strict_target_rules_to_any_caller() {
             channels
                 .list_channels(pb::ListChannelsRequest {
                     holder_id: "h1".into(),
+                    ..Default::default()
                 })
                 .await
                 .expect("list channels")

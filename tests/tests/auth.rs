@@ -535,6 +535,7 @@ async fn a_holder_token_finds_another_holders_records_not_found_by_every_rpc() {
                 channels
                     .list_channels(pb::ListChannelsRequest {
                         holder_id: h2.into(),
+                        ..Default::default()
                     })
                     .await,
             ),

@@ -79,6 +79,7 @@ async fn holder_with<S: Records + Outbox>(
             kind: ChannelKind::Webhook,
             target: sink.into(),
             secret: String::new(),
+            team_id: 0,
         })
         .await
         .unwrap();

@@ -76,6 +76,7 @@ async fn short<S: Store>(store: S, name: &str) -> Short<S> {
             kind: ChannelKind::Webhook,
             target: "http://127.0.0.1:9/unreachable".into(),
             secret: String::new(),
+            team_id: 0,
         })
         .await
         .unwrap();

@@ -645,6 +645,7 @@ impl From<pb::Channel> for AlertChannel {
             target: c.target,
             has_secret: c.has_secret,
             warning: optional(c.warning),
+            team_id: optional(c.team_id),
         }
     }
 }
@@ -659,6 +660,7 @@ impl From<NewChannel> for pb::Channel {
                 .secret
                 .map(crate::model::Secret::reveal)
                 .unwrap_or_default(),
+            team_id: c.team.unwrap_or_default(),
             ..Self::default()
         }
     }
@@ -739,6 +741,7 @@ mod tests {
             kind: crate::model::ChannelKind::Webhook,
             target: "https://example.org/hook".into(),
             secret: Some(String::from("s3cret").into()),
+            team: None,
         });
         assert_eq!(
             (wire.kind.as_str(), wire.secret.as_str()),

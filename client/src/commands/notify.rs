@@ -12,7 +12,16 @@ pub async fn run(context: &Context, command: NotifyCommand) -> Result<String, Er
     let (api, out) = (&context.api, context.out);
     match command {
         NotifyCommand::Add(add) => {
-            let holder_id = context.holder_id().to_owned();
+            let team = match &add {
+                NotifyAddCommand::Webhook { team, .. } | NotifyAddCommand::Email { team, .. } => {
+                    team.is_some()
+                }
+            };
+            let holder_id = if team {
+                String::new()
+            } else {
+                context.holder_id().to_owned()
+            };
             let channel = api.create_channel(new_channel(holder_id, add)).await?;
             if let Some(warning) = &channel.warning {
                 eprintln!("warning: {warning}");
@@ -31,8 +40,24 @@ pub async fn run(context: &Context, command: NotifyCommand) -> Result<String, Er
                 )
             }))
         }
-        NotifyCommand::List => {
-            let channels = api.channels(context.holder_id());
+        NotifyCommand::List { team: Some(team) } => {
+            let channels = api.channels("", Some(&team)).await?;
+            if out.is_json() {
+                return Ok(out.json(&channels));
+            }
+            if channels.is_empty() {
+                return Ok(format!(
+                    "Team {team} has no alert channels yet. Add one with: \
+                     recert notify add webhook URL --team {team}\n"
+                ));
+            }
+            Ok(
+                format!("Alert channels of team {team} (every member's alerts):\n")
+                    + &table(&channels).render(out.color),
+            )
+        }
+        NotifyCommand::List { team: None } => {
+            let channels = api.channels(context.holder_id(), None);
             if out.is_json() {
                 return Ok(out.json(&channels.await?));
             }
@@ -58,14 +83,16 @@ pub async fn run(context: &Context, command: NotifyCommand) -> Result<String, Er
 /// means none.
 fn new_channel(holder_id: String, add: NotifyAddCommand) -> NewChannel {
     match add {
-        NotifyAddCommand::Webhook { url, secret } => NewChannel {
+        NotifyAddCommand::Webhook { url, secret, team } => NewChannel {
             holder_id,
+            team,
             kind: ChannelKind::Webhook,
             target: url,
             secret: secret.filter(|s| !s.is_empty()),
         },
-        NotifyAddCommand::Email { address } => NewChannel {
+        NotifyAddCommand::Email { address, team } => NewChannel {
             holder_id,
+            team,
             kind: ChannelKind::Email,
             target: address,
             secret: None,
@@ -96,6 +123,7 @@ mod tests {
         let add = |secret: &str| NotifyAddCommand::Webhook {
             url: "https://example.org/hook".into(),
             secret: Some(secret.to_owned().into()),
+            team: None,
         };
         assert!(new_channel("h1".into(), add("")).secret.is_none());
         let channel = new_channel("h1".into(), add("s3cret"));
@@ -116,6 +144,7 @@ mod tests {
                 target: "https://example.org/hook".into(),
                 has_secret: true,
                 warning: None,
+                team_id: None,
             },
             AlertChannel {
                 id: "ch2".into(),
@@ -124,6 +153,7 @@ mod tests {
                 target: "alice@example.org".into(),
                 has_secret: false,
                 warning: None,
+                team_id: None,
             },
         ])
         .render(false);

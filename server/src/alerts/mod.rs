@@ -7,7 +7,9 @@
 //! live through a year with a manual clock.
 
 pub mod delivery;
+pub mod digest;
 pub mod schedule;
+mod team;
 
 use crate::catalog;
 use crate::clock::Clock;
@@ -67,6 +69,9 @@ pub enum AlertError {
 pub struct AlertConfig {
     /// When ticks fire, on each holder's wall clock.
     pub schedule: TickSchedule,
+    /// When the leads' digest fires, on each lead's wall clock (`--digest-schedule`); it
+    /// goes out with the first alert tick at or after the fire.
+    pub digest_schedule: TickSchedule,
     /// SMTP relay URL (`smtp://127.0.0.1:2525`, `smtp+starttls://...`, `smtps://...`).
     pub smtp_url: Option<String>,
     /// The From address of alert e-mails.
@@ -83,6 +88,7 @@ impl std::fmt::Debug for AlertConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AlertConfig")
             .field("schedule", &self.schedule)
+            .field("digest_schedule", &self.digest_schedule)
             .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
             .field("smtp_from", &self.smtp_from)
             .field(
@@ -121,6 +127,8 @@ impl Default for AlertConfig {
         AlertConfig {
             schedule: TickSchedule::parse(schedule::DEFAULT_SCHEDULE)
                 .expect("the default schedule parses"),
+            digest_schedule: TickSchedule::parse(digest::DEFAULT_DIGEST_SCHEDULE)
+                .expect("the default digest schedule parses"),
             smtp_url: None,
             smtp_from: delivery::DEFAULT_FROM.to_string(),
             smtp_password: None,
@@ -156,6 +164,7 @@ struct Inner<S> {
     store: S,
     clock: Arc<dyn Clock>,
     schedule: TickSchedule,
+    digest_schedule: TickSchedule,
     webhook: WebhookClient,
     mailer: Option<Mailer>,
     events: broadcast::Sender<Alert>,
@@ -220,6 +229,7 @@ impl<S: Store> AlertEngine<S> {
                 store,
                 clock,
                 schedule: config.schedule.clone(),
+                digest_schedule: config.digest_schedule.clone(),
                 webhook,
                 mailer,
                 events,
@@ -306,12 +316,13 @@ impl<S: Store> AlertEngine<S> {
             return Ok(Vec::new());
         };
         let today = fire.to_zoned(tz.clone()).date();
-        let since = last.to_zoned(tz).date();
+        let since = last.to_zoned(tz.clone()).date();
         let missed = since.until(today).map(|s| s.get_days()).unwrap_or(0);
         if missed > 1 {
             tracing::info!(%zone, %since, %today, "catching up on missed alert ticks");
         }
-        let enqueued = self.tick_zone(zone, today, Some(since), fire).await?;
+        let mut enqueued = self.tick_zone(zone, today, Some(since), fire).await?;
+        enqueued.extend(self.zone_digests(zone, &tz, last, fire).await?);
         self.store().set_last_tick(zone, fire).await?;
         Ok(enqueued)
     }
@@ -604,6 +615,7 @@ impl<S: Store> AlertEngine<S> {
         due_holders.dedup();
         let records = store.records_of(&due_holders).await?;
         let channels = store.channels_of_many(&due_holders).await?;
+        let teams = team::TeamChannels::read(store).await?;
         let mut standings: HashMap<u64, (Result<Standing, StandingError>, Vec<Channel>)> =
             HashMap::with_capacity(due_holders.len());
         for (&h, (records, channels)) in due_holders.iter().zip(records.into_iter().zip(channels)) {
@@ -637,7 +649,8 @@ impl<S: Store> AlertEngine<S> {
                 program.grace_days,
                 reinstatement.as_deref(),
             );
-            let deliveries = deliveries_for(channels, holder, now);
+            let mut deliveries = deliveries_for(channels, holder, now);
+            teams.add_deliveries(holder.id, &mut deliveries, now);
             page.due.push(Alert {
                 id: 0,
                 holder_id: holder.id,
@@ -752,6 +765,9 @@ impl<S: Store> AlertEngine<S> {
             *channels = Some(store.channels_of(holder.id).await?);
         }
         alert.deliveries = deliveries_for(channels.as_deref().unwrap_or(&[]), holder, now);
+        team::TeamChannels::of_holder(store, holder.id)
+            .await?
+            .add_deliveries(holder.id, &mut alert.deliveries, now);
         out.push(alert);
         Ok(())
     }
@@ -944,7 +960,8 @@ impl<S: Store> AlertEngine<S> {
                 tracing::info!(alert = %IdKind::Alert.format(alert.id), "alert cancelled at send time: what it reminds of is done (CE met, competency assessed)");
                 continue;
             }
-            let payload = payload(&alert, false);
+            let mut payload = payload(&alert, false);
+            payload.holder_name = Some(holder.name.clone());
             for channel_id in alert.due_channels(now) {
                 // As the last attempt left it: once closed or snoozed, nothing more is sent.
                 if !alert.due_channels(now).contains(&channel_id) {
@@ -968,6 +985,7 @@ impl<S: Store> AlertEngine<S> {
                             address.to_string()
                         },
                         secret: String::new(),
+                        team_id: 0,
                     })
                 } else {
                     self.store().channel(channel_id).await
@@ -989,7 +1007,10 @@ impl<S: Store> AlertEngine<S> {
                     continue;
                 }
                 let result = match channel {
-                    Ok(channel) => self.send(&channel, &payload, now).await,
+                    Ok(channel) => {
+                        self.send(&channel, &team::for_channel(&payload, &channel), now)
+                            .await
+                    }
                     Err(StoreError::NotFound { .. }) => {
                         Err(DeliveryError::permanent("the channel was removed"))
                     }
@@ -1172,6 +1193,7 @@ impl<S: Store> AlertEngine<S> {
             skill: None,
             amount_cents: None,
             team_id: None,
+            holder_name: Some(holder.name.clone()),
         };
         let mut out = Vec::new();
         let mut channels = self.store().channels_of(holder_id).await?;
@@ -1183,6 +1205,7 @@ impl<S: Store> AlertEngine<S> {
                 kind: ChannelKind::Email,
                 target: address.to_string(),
                 secret: String::new(),
+                team_id: 0,
             });
         }
         for channel in channels {
@@ -1356,6 +1379,7 @@ pub fn payload(alert: &Alert, test: bool) -> AlertPayload {
         skill,
         amount_cents,
         team_id,
+        holder_name: None,
     }
 }
 

@@ -394,13 +394,29 @@ impl<S: Store> ChannelService for ChannelApi<S> {
             .into_inner()
             .channel
             .ok_or_else(|| ApiError::invalid("channel", "channel is required"))?;
-        let holder_id = self
-            .0
-            .service
-            .holder_id(&caller, "channel.holder_id", &c.holder_id)
-            .await?;
-        let channel = convert::channel_from_pb(c, holder_id)?;
-        let channel = self.0.service.create_channel(&caller, channel).await?;
+        let channel = if c.team_id.trim().is_empty() {
+            let holder_id = self
+                .0
+                .service
+                .holder_id(&caller, "channel.holder_id", &c.holder_id)
+                .await?;
+            let channel = convert::channel_from_pb(c, holder_id)?;
+            self.0.service.create_channel(&caller, channel).await?
+        } else {
+            if !c.holder_id.trim().is_empty() {
+                return Err(ApiError::invalid(
+                    "channel.holder_id",
+                    "channel.holder_id and channel.team_id are exclusive: a team's channel has no holder",
+                )
+                .into());
+            }
+            let team = c.team_id.clone();
+            let channel = convert::channel_from_pb(c, 0)?;
+            self.0
+                .service
+                .create_team_channel(&caller, &team, channel)
+                .await?
+        };
         let mut created = pb::Channel::from(&channel);
         if channel.kind == crate::domain::ChannelKind::Email && !self.0.alerts.can_email() {
             created.warning = "recertd has no SMTP relay (recertd --smtp-url): e-mail alerts \
@@ -416,10 +432,15 @@ impl<S: Store> ChannelService for ChannelApi<S> {
     ) -> Result<Response<pb::ListChannelsResponse>, Status> {
         let caller = caller(&request)?;
         let service = &self.0.service;
-        let holder = service
-            .holder_id(&caller, "holder_id", &request.get_ref().holder_id)
-            .await?;
-        let channels = service.channels(&caller, holder).await?;
+        let team = request.get_ref().team.trim();
+        let channels = if team.is_empty() {
+            let holder = service
+                .holder_id(&caller, "holder_id", &request.get_ref().holder_id)
+                .await?;
+            service.channels(&caller, holder).await?
+        } else {
+            service.team_channels(&caller, team).await?
+        };
         Ok(Response::new(pb::ListChannelsResponse {
             channels: channels.iter().map(pb::Channel::from).collect(),
         }))

@@ -320,7 +320,12 @@ pub(super) struct CourseLine {
 #[serde(deny_unknown_fields)]
 pub(super) struct ChannelLine {
     pub(super) id: String,
+    /// Empty on a team's channel.
+    #[serde(default)]
     pub(super) holder_id: String,
+    /// A team's channel: the team (`tm1`); absent on a holder's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) team_id: Option<String>,
     #[serde(rename = "type")]
     pub(super) kind: String,
     pub(super) target: String,
@@ -716,7 +721,12 @@ fn course_line(c: Course) -> CourseLine {
 fn channel_line(c: Channel, secrets: bool) -> ChannelLine {
     ChannelLine {
         id: IdKind::Channel.format(c.id),
-        holder_id: IdKind::Holder.format(c.holder_id),
+        holder_id: if c.team_id == 0 {
+            IdKind::Holder.format(c.holder_id)
+        } else {
+            String::new()
+        },
+        team_id: (c.team_id != 0).then(|| crate::domain::team_id(c.team_id)),
         kind: c.kind.name().to_string(),
         target: c.target,
         has_secret: !c.secret.is_empty(),

@@ -535,12 +535,34 @@ fn channel_from(l: ChannelLine) -> Result<DumpChannel, Vec<FieldError>> {
     let mut f = Fields::default();
     let kind = f.channel_kind("channel.type", &l.kind);
     let secret_omitted = l.secret.is_none() && l.has_secret;
+    // A team's channel names its team instead of a holder.
+    let (holder_id, team_id) = match l.team_id.as_deref() {
+        Some(t) => match crate::domain::parse_team_id(t) {
+            Some(team) if l.holder_id.is_empty() => (0, team),
+            Some(_) => {
+                f.fail(
+                    "channel.holder_id",
+                    "channel.holder_id must be empty on a team's channel (channel.team_id is set)",
+                );
+                (0, 0)
+            }
+            None => {
+                f.fail(
+                    "channel.team_id",
+                    format!("channel.team_id {t:?} is not a team id (tm1)"),
+                );
+                (0, 0)
+            }
+        },
+        None => (f.id(IdKind::Holder, "channel.holder_id", &l.holder_id), 0),
+    };
     let channel = Channel {
         id: f.id(IdKind::Channel, "channel.id", &l.id),
-        holder_id: f.id(IdKind::Holder, "channel.holder_id", &l.holder_id),
+        holder_id,
         kind,
         target: l.target,
         secret: l.secret.unwrap_or_default(),
+        team_id,
     };
     f.done(channel, Channel::validate)
         .map(|channel| DumpChannel {
@@ -1689,6 +1711,7 @@ mod tests {
                     kind: ChannelKind::Webhook,
                     target: "https://example.org/hook".into(),
                     secret: "s3cret".into(),
+                    team_id: 0,
                 },
                 Channel {
                     id: 6,
@@ -1696,6 +1719,7 @@ mod tests {
                     kind: ChannelKind::Email,
                     target: "dana@example.org".into(),
                     secret: String::new(),
+                    team_id: 0,
                 },
             ],
             alert_settings: vec![
@@ -1919,6 +1943,7 @@ mod tests {
             kind: ChannelKind::Webhook,
             target: "https://example.org/hook".into(),
             secret: "s3cret".into(),
+            team_id: 0,
         };
         let dump = Dump {
             channels: vec![channel],

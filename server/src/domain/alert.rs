@@ -52,6 +52,10 @@ pub struct Channel {
     pub target: String,
     /// Webhook signing secret; empty for none.
     pub secret: String,
+    /// The team whose members' alerts this channel receives (`notify add --team`); 0 for a
+    /// holder's own channel. A team's channel has `holder_id` 0.
+    #[serde(default)]
+    pub team_id: u64,
 }
 
 impl std::fmt::Debug for Channel {
@@ -61,6 +65,7 @@ impl std::fmt::Debug for Channel {
             .field("holder_id", &self.holder_id)
             .field("kind", &self.kind)
             .field("target", &self.target)
+            .field("team_id", &self.team_id)
             .field(
                 "secret",
                 &if self.secret.is_empty() {

@@ -1718,6 +1718,7 @@ mod tests {
             kind: ChannelKind::Webhook,
             target: target.into(),
             secret: "whsec".into(),
+            team_id: 0,
         }
     }
 

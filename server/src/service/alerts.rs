@@ -358,6 +358,15 @@ impl<S: Store> Service<S> {
         channel: Channel,
     ) -> ServiceResult<Channel> {
         self.holder(caller, channel.holder_id).await?;
+        self.create_channel_checked(caller, channel).await
+    }
+
+    /// Adds a channel whose owner (holder or team) the caller was checked against.
+    pub(super) async fn create_channel_checked(
+        &self,
+        caller: &Caller,
+        channel: Channel,
+    ) -> ServiceResult<Channel> {
         channel.validate()?;
         if channel.kind == ChannelKind::Webhook {
             if let Some(address) = literal_host(&channel.target)
@@ -428,7 +437,11 @@ impl<S: Store> Service<S> {
     /// Removes a delivery channel.
     pub async fn delete_channel(&self, caller: &Caller, id: u64) -> ServiceResult<()> {
         let channel = self.store.channel(id).await?;
-        self.visible(caller, IdKind::Channel, id, channel.holder_id)?;
+        if channel.team_id != 0 {
+            self.may_change_team_channel(caller, &channel).await?;
+        } else {
+            self.visible(caller, IdKind::Channel, id, channel.holder_id)?;
+        }
         Ok(self.store_as(caller).delete_channel(id).await?)
     }
 

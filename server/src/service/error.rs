@@ -125,6 +125,16 @@ impl From<Conflict> for ServiceError {
                 "holder {} already has the {kind} channel {target}",
                 holder(h)
             )),
+            Conflict::NoSuchTeam(team) => ServiceError::NotFound(format!(
+                "team {} not found (see: recert team list)",
+                crate::domain::team_id(team)
+            )),
+            Conflict::TeamChannelExists { team, kind, target } => {
+                ServiceError::AlreadyExists(format!(
+                    "team {} already has the {kind} channel {target}",
+                    crate::domain::team_id(team)
+                ))
+            }
             Conflict::ProgramExists(slug) => ServiceError::AlreadyExists(format!(
                 "program {slug} already exists locally; use update"
             )),

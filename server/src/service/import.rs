@@ -544,6 +544,7 @@ impl<S: Store> Service<S> {
 /// in the whole dump once every line is read.
 enum Ref {
     Holder(u64),
+    Team(u64),
     Program(String),
     Credential(u64),
     Pin { pin: u64, holder: u64 },
@@ -844,13 +845,26 @@ impl Importer {
             self.p.unique(&mut self.channels, c.id, l.line, || {
                 format!("channel {}", IdKind::Channel.format(c.id))
             });
+            // A team's channel is unique within its team: its owner counts down from the top
+            // of the id space, where no holder id reaches.
+            let owner = if c.team_id != 0 {
+                u64::MAX - c.team_id
+            } else {
+                c.holder_id
+            };
             self.p.unique(
                 &mut self.targets,
-                (c.holder_id, c.kind.name(), c.target.clone()),
+                (owner, c.kind.name(), c.target.clone()),
                 l.line,
                 || format!("the {} channel {}", c.kind.name(), c.target),
             );
-            self.need_holder(view, l.line, "channel.holder_id", c.holder_id)?;
+            if c.team_id == 0 {
+                self.need_holder(view, l.line, "channel.holder_id", c.holder_id)?;
+            } else if !self.team_ids.contains_key(&c.team_id) && view.team(c.team_id)?.is_none() {
+                // Resolved at the end of the pass: the team's line may come in a later batch.
+                self.deferred
+                    .push((l.line, "channel.team_id", Ref::Team(c.team_id)));
+            }
         }
         for l in &d.alert_settings {
             let (scope, _) = &l.record;
@@ -968,6 +982,18 @@ impl Importer {
                             format!(
                                 "{field} {} is neither in the dump nor in the store",
                                 IdKind::Holder.format(id)
+                            ),
+                        );
+                    }
+                }
+                Ref::Team(id) => {
+                    if !self.team_ids.contains_key(&id) {
+                        self.p.add(
+                            line,
+                            field,
+                            format!(
+                                "{field} {} is neither in the dump nor in the store",
+                                team_id(id)
                             ),
                         );
                     }
@@ -1716,6 +1742,7 @@ mod tests {
                 kind: ChannelKind::Webhook,
                 target: "https://example.org/hook".into(),
                 secret: "s3cret".into(),
+                team_id: 0,
             })
             .await
             .unwrap();

@@ -19,6 +19,7 @@ mod moot;
 mod programs;
 pub mod roster;
 pub mod standing;
+mod team_channels;
 pub mod team_status;
 
 pub use access::{Caller, HistoryQuery, NewToken, Principal, TeamChange};

@@ -128,6 +128,17 @@ pub enum Conflict {
         /// Its target.
         target: String,
     },
+    /// The team a channel is for does not exist (removed since the caller named it).
+    NoSuchTeam(u64),
+    /// The team already has a channel of this kind and target.
+    TeamChannelExists {
+        /// The team.
+        team: u64,
+        /// The channel's kind name.
+        kind: &'static str,
+        /// Its target.
+        target: String,
+    },
     /// A local program of this slug exists already.
     ProgramExists(String),
     /// Credentials use the custom program being deleted.
@@ -487,6 +498,8 @@ pub trait Outbox: Send + Sync {
     fn channel(&self, id: u64) -> impl Future<Output = Result<Channel>> + Send;
     /// Every channel of a holder.
     fn channels_of(&self, holder: u64) -> impl Future<Output = Result<Vec<Channel>>> + Send;
+    /// Every channel of a team (`notify add --team`).
+    fn team_channels(&self, team: u64) -> impl Future<Output = Result<Vec<Channel>>> + Send;
     /// Deletes a channel.
     fn delete_channel(&self, id: u64) -> impl Future<Output = Result<()>> + Send;
 

@@ -633,6 +633,7 @@ mod tests {
             skill: None,
             amount_cents: None,
             team_id: None,
+            holder_name: None,
         };
         let test = text(&payload(true));
         assert!(

@@ -64,6 +64,10 @@ pub struct AlertPayload {
     /// `null` otherwise.
     #[serde(default)]
     pub team_id: Option<String>,
+    /// The holder's name, so a team's channel (which gets every member's alerts) can say
+    /// whose alert it is; `null` where recertd does not know it.
+    #[serde(default)]
+    pub holder_name: Option<String>,
 }
 
 /// Why one delivery attempt failed.
@@ -135,6 +139,7 @@ pub(crate) mod fixtures {
             skill: None,
             amount_cents: None,
             team_id: None,
+            holder_name: None,
         }
     }
 }

@@ -231,6 +231,7 @@ pub fn channel_from_pb(c: pb::Channel, holder_id: u64) -> ApiResult<Channel> {
         kind,
         target: c.target.trim().to_string(),
         secret: c.secret,
+        team_id: 0,
     })
 }
 
@@ -240,12 +241,21 @@ impl From<&Channel> for pb::Channel {
     fn from(c: &Channel) -> Self {
         pb::Channel {
             id: IdKind::Channel.format(c.id),
-            holder_id: IdKind::Holder.format(c.holder_id),
+            holder_id: if c.team_id == 0 {
+                IdKind::Holder.format(c.holder_id)
+            } else {
+                String::new()
+            },
             kind: c.kind.name().to_string(),
             target: listed_target(c.kind, &c.target),
             secret: String::new(),
             has_secret: !c.secret.is_empty(),
             warning: String::new(),
+            team_id: if c.team_id == 0 {
+                String::new()
+            } else {
+                crate::domain::team_id(c.team_id)
+            },
         }
     }
 }

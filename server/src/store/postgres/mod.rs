@@ -35,12 +35,13 @@ use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 /// The migrations, in order: schema version `i + 1` is `MIGRATIONS[i]`.
-const MIGRATIONS: [&str; 5] = [
+const MIGRATIONS: [&str; 6] = [
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_access.sql"),
     include_str!("migrations/0003_courses_by_day.sql"),
     include_str!("migrations/0004_alert_subjects.sql"),
     include_str!("migrations/0005_tick_marks.sql"),
+    include_str!("migrations/0006_team_channels.sql"),
 ];
 
 /// The schema version this build writes and reads.

@@ -382,11 +382,15 @@ impl Outbox for PgStore {
     }
 
     async fn create_channel(&self, channel: Channel) -> Result<Channel> {
+        if channel.team_id != 0 {
+            return self.create_team_channel(channel).await;
+        }
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
         let found = query(
             &tx,
-            "SELECT 1 FROM holders WHERE id = $1",
+            // As the foreign key did before schema 6: a concurrent delete of the holder waits.
+            "SELECT 1 FROM holders WHERE id = $1 FOR KEY SHARE",
             &[&sql_id(channel.holder_id)],
         )
         .await?;
@@ -469,6 +473,19 @@ impl Outbox for PgStore {
             &client,
             "SELECT body FROM channels WHERE holder_id = $1 ORDER BY id",
             &[&sql_id(holder)],
+        )
+        .await?
+        .iter()
+        .map(|r| body(r, 0))
+        .collect()
+    }
+
+    async fn team_channels(&self, team: u64) -> Result<Vec<Channel>> {
+        let client = self.client().await?;
+        query(
+            &client,
+            "SELECT body FROM channels WHERE team_id = $1 ORDER BY id",
+            &[&sql_id(team)],
         )
         .await?
         .iter()
@@ -712,5 +729,55 @@ impl Scheduler for PgStore {
         )
         .await?;
         Ok(())
+    }
+}
+
+impl PgStore {
+    /// Creates a team's channel: the team is locked while its channels are checked, so two
+    /// adds of one target cannot both pass.
+    async fn create_team_channel(&self, channel: Channel) -> Result<Channel> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        let team = sql_id(channel.team_id);
+        let found = query(
+            &tx,
+            "SELECT 1 FROM teams WHERE id = $1 FOR UPDATE",
+            &[&team],
+        )
+        .await?;
+        if found.is_empty() {
+            return Err(StoreError::Conflict(Conflict::NoSuchTeam(channel.team_id)));
+        }
+        let same = query(
+            &tx,
+            "SELECT 1 FROM channels WHERE team_id = $1 AND kind = $2 AND target = $3",
+            &[&team, &channel.kind.name(), &channel.target],
+        )
+        .await?;
+        if !same.is_empty() {
+            return Err(StoreError::Conflict(Conflict::TeamChannelExists {
+                team: channel.team_id,
+                kind: channel.kind.name(),
+                target: channel.target.clone(),
+            }));
+        }
+        let mut channel = channel;
+        channel.holder_id = 0;
+        channel.id = next_id(&tx, IdKind::Channel).await?;
+        execute(
+            &tx,
+            "INSERT INTO channels (id, holder_id, kind, target, body, team_id) VALUES ($1, 0, $2, $3, $4, $5)",
+            &[
+                &sql_id(channel.id),
+                &channel.kind.name(),
+                &channel.target,
+                &encode_value(&channel),
+                &team,
+            ],
+        )
+        .await?;
+        note(&tx, self.actor(), None, Some(&channel)).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(channel)
     }
 }

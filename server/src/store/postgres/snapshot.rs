@@ -353,13 +353,14 @@ async fn write_plan<C: GenericClient + Sync>(
     for ch in &plan.channels {
         execute(
             c,
-            "INSERT INTO channels (id, holder_id, kind, target, body) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO channels (id, holder_id, kind, target, body, team_id) VALUES ($1, $2, $3, $4, $5, $6)",
             &[
                 &sql_id(ch.id),
                 &sql_id(ch.holder_id),
                 &ch.kind.name(),
                 &ch.target,
                 &encode_value(ch),
+                &sql_id(ch.team_id),
             ],
         )
         .await?;

@@ -6,8 +6,8 @@ use super::keys::{
 };
 use super::{
     ALERT_KEYS, ALERT_RETRY, ALERT_SETTINGS, ALERTS, ALERTS_BY_HOLDER, CHANNELS,
-    CHANNELS_BY_HOLDER, CRED_BY_DUES, DIRTY, DIRTY_HOLDERS, HOLDERS_BY_DUE, HOLDERS_BY_ZONE, META,
-    Page, Result, SledStore, StoreError, WriteSet, not_found,
+    CHANNELS_BY_HOLDER, CHANNELS_BY_TEAM, CRED_BY_DUES, DIRTY, DIRTY_HOLDERS, HOLDERS_BY_DUE,
+    HOLDERS_BY_ZONE, META, Page, Result, SledStore, StoreError, TEAMS, WriteSet, not_found,
 };
 use crate::domain::{Alert, AlertSettings, Channel, Credential, DedupeKey, IdKind};
 use crate::store::{Conflict, Cursor, SettingsScope};
@@ -234,9 +234,33 @@ impl SledStore {
             .and_then(|(k, _)| read_retry_at(&k)))
     }
 
-    /// Creates a delivery channel for an existing holder.
+    /// Creates a delivery channel for an existing holder, or for an existing team.
     pub async fn create_channel(&self, channel: Channel) -> Result<Channel> {
         self.write(|store, tx| {
+            if channel.team_id != 0 {
+                if store
+                    .get::<crate::domain::Team>(TEAMS, &id_key(channel.team_id))?
+                    .is_none()
+                {
+                    return Err(StoreError::Conflict(Conflict::NoSuchTeam(channel.team_id)));
+                }
+                let existing = store.team_channels(channel.team_id)?;
+                if existing
+                    .iter()
+                    .any(|c| c.kind == channel.kind && c.target == channel.target)
+                {
+                    return Err(StoreError::Conflict(Conflict::TeamChannelExists {
+                        team: channel.team_id,
+                        kind: channel.kind.name(),
+                        target: channel.target.clone(),
+                    }));
+                }
+                let mut channel = channel;
+                channel.holder_id = 0;
+                channel.id = tx.next_id(store, IdKind::Channel)?;
+                tx.put_record(None, &channel);
+                return Ok(channel);
+            }
             store.holder(channel.holder_id)?;
             let existing = store.channels_of(channel.holder_id)?;
             if existing
@@ -267,6 +291,13 @@ impl SledStore {
     pub fn channels_of(&self, holder: u64) -> Result<Vec<Channel>> {
         Ok(self
             .children(CHANNELS_BY_HOLDER, CHANNELS, holder, None, usize::MAX)?
+            .items)
+    }
+
+    /// Every channel of a team.
+    pub fn team_channels(&self, team: u64) -> Result<Vec<Channel>> {
+        Ok(self
+            .children(CHANNELS_BY_TEAM, CHANNELS, team, None, usize::MAX)?
             .items)
     }
 

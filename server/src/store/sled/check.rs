@@ -5,10 +5,10 @@ use super::indexes::{Entry, Indexed};
 use super::keys::{Record, decode, id_key, read_id};
 use super::{
     ALERT_KEYS, ALERT_RETRY, ALERT_SETTINGS, ALERTS, ALERTS_BY_HOLDER, CHANNELS,
-    CHANNELS_BY_HOLDER, COURSE_BY_DAY, COURSE_BY_HOLDER, COURSES, CRED_BY_DUES, CRED_BY_EXPIRY,
-    CRED_BY_HOLDER, CREDENTIALS, HISTORY, HISTORY_BY_HOLDER, HOLDERS, HOLDERS_BY_DUE,
-    HOLDERS_BY_ZONE, META, META_DEFAULT_HOLDER, PROGRAMS, Result, StoreError, TEAMS, TOKENS,
-    TOKENS_BY_HASH, TREE_NAMES,
+    CHANNELS_BY_HOLDER, CHANNELS_BY_TEAM, COURSE_BY_DAY, COURSE_BY_HOLDER, COURSES, CRED_BY_DUES,
+    CRED_BY_EXPIRY, CRED_BY_HOLDER, CREDENTIALS, HISTORY, HISTORY_BY_HOLDER, HOLDERS,
+    HOLDERS_BY_DUE, HOLDERS_BY_ZONE, META, META_DEFAULT_HOLDER, PROGRAMS, Result, StoreError,
+    TEAMS, TOKENS, TOKENS_BY_HASH, TREE_NAMES,
 };
 use crate::domain::{
     Alert, AlertSettings, Channel, Course, Credential, HistoryEntry, Holder, IdKind, Program, Team,
@@ -21,7 +21,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The index trees that are derived from primary records and can be rebuilt.
-pub(super) const INDEXES: [usize; 13] = [
+pub(super) const INDEXES: [usize; 14] = [
     CRED_BY_HOLDER,
     CRED_BY_DUES,
     HOLDERS_BY_DUE,
@@ -33,6 +33,7 @@ pub(super) const INDEXES: [usize; 13] = [
     ALERTS_BY_HOLDER,
     ALERT_RETRY,
     CHANNELS_BY_HOLDER,
+    CHANNELS_BY_TEAM,
     TOKENS_BY_HASH,
     HISTORY_BY_HOLDER,
 ];
@@ -147,7 +148,7 @@ fn references(p: &Primaries, report: &mut CheckReport) {
         }
     }
     for c in &p.channels {
-        if !holders.contains(&c.holder_id) {
+        if c.team_id == 0 && !holders.contains(&c.holder_id) {
             report.problems.push(format!(
                 "channel {} belongs to missing holder {}",
                 IdKind::Channel.format(c.id),

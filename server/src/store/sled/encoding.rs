@@ -1661,6 +1661,8 @@ pub(crate) struct StoredChannel {
     target: String,
     #[prost(string, tag = "5")]
     secret: String,
+    #[prost(uint64, tag = "6")]
+    team_id: u64,
 }
 
 impl Stored for Channel {
@@ -1674,6 +1676,7 @@ impl Stored for Channel {
             kind,
             target,
             secret,
+            team_id,
         } = self;
         StoredChannel {
             id: *id,
@@ -1681,6 +1684,7 @@ impl Stored for Channel {
             kind: StoredChannelKind::from(*kind).into(),
             target: target.clone(),
             secret: secret.clone(),
+            team_id: *team_id,
         }
     }
 
@@ -1691,6 +1695,7 @@ impl Stored for Channel {
             kind,
             target,
             secret,
+            team_id,
         } = message;
         Ok(Channel {
             id,
@@ -1698,6 +1703,7 @@ impl Stored for Channel {
             kind: channel_kind("kind", kind)?,
             target,
             secret,
+            team_id,
         })
     }
 }
@@ -2365,6 +2371,7 @@ mod tests {
             kind: ChannelKind::Webhook,
             target: "https://hooks.example.org/recert".into(),
             secret: "s3cret".into(),
+            team_id: 0,
         }
     }
 

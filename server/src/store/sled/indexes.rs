@@ -9,10 +9,10 @@ use super::keys::{
     zone_key,
 };
 use super::{
-    ALERT_KEYS, ALERT_RETRY, ALERTS, ALERTS_BY_HOLDER, CHANNELS, CHANNELS_BY_HOLDER, COURSE_BY_DAY,
-    COURSE_BY_HOLDER, COURSES, CRED_BY_DUES, CRED_BY_EXPIRY, CRED_BY_HOLDER, CREDENTIALS,
-    DIRTY_HOLDERS, HISTORY, HISTORY_BY_HOLDER, HOLDERS, HOLDERS_BY_DUE, HOLDERS_BY_ZONE, TEAMS,
-    TOKENS, TOKENS_BY_HASH, WriteSet,
+    ALERT_KEYS, ALERT_RETRY, ALERTS, ALERTS_BY_HOLDER, CHANNELS, CHANNELS_BY_HOLDER,
+    CHANNELS_BY_TEAM, COURSE_BY_DAY, COURSE_BY_HOLDER, COURSES, CRED_BY_DUES, CRED_BY_EXPIRY,
+    CRED_BY_HOLDER, CREDENTIALS, DIRTY_HOLDERS, HISTORY, HISTORY_BY_HOLDER, HOLDERS,
+    HOLDERS_BY_DUE, HOLDERS_BY_ZONE, TEAMS, TOKENS, TOKENS_BY_HASH, WriteSet,
 };
 use crate::domain::{
     Alert, Channel, Course, Credential, HistoryEntry, Holder, IdKind, Team, Token, team_id,
@@ -165,13 +165,17 @@ impl Indexed for Channel {
         self.id
     }
     fn entries(&self) -> Vec<Entry> {
-        vec![mark(CHANNELS_BY_HOLDER, &pair_key(self.holder_id, self.id))]
+        if self.team_id != 0 {
+            vec![mark(CHANNELS_BY_TEAM, &pair_key(self.team_id, self.id))]
+        } else {
+            vec![mark(CHANNELS_BY_HOLDER, &pair_key(self.holder_id, self.id))]
+        }
     }
     fn audit(&self) -> Option<Audit> {
         Some(Audit {
             kind: "channel",
             record: IdKind::Channel.format(self.id),
-            holder: Some(self.holder_id),
+            holder: (self.team_id == 0).then_some(self.holder_id),
             json: json_without(self, &["secret"]),
         })
     }

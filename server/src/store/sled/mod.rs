@@ -100,8 +100,9 @@ const COURSE_BY_DAY: usize = 22;
 const HOLDERS_BY_DUE: usize = 23;
 const CRED_BY_DUES: usize = 24;
 const DIRTY_HOLDERS: usize = 25;
+const CHANNELS_BY_TEAM: usize = 26;
 /// The sled trees, in the order of the tree indexes above (`HOLDERS` = 0, ...).
-pub const TREE_NAMES: [&str; 26] = [
+pub const TREE_NAMES: [&str; 27] = [
     "holders",
     "credentials",
     "courses",
@@ -128,6 +129,7 @@ pub const TREE_NAMES: [&str; 26] = [
     "idx_holder_by_due",
     "idx_credential_by_dues",
     "dirty_holders",
+    "idx_channel_by_team",
 ];
 
 /// Opens sled. Our own lock file already keeps other processes out, so sled's own lock can

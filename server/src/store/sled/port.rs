@@ -247,6 +247,9 @@ impl Outbox for SledStore {
     fn channels_of(&self, holder: u64) -> impl Future<Output = Result<Vec<Channel>>> + Send {
         ready(SledStore::channels_of(self, holder))
     }
+    fn team_channels(&self, team: u64) -> impl Future<Output = Result<Vec<Channel>>> + Send {
+        ready(SledStore::team_channels(self, team))
+    }
     fn delete_channel(&self, id: u64) -> impl Future<Output = Result<()>> + Send {
         SledStore::delete_channel(self, id)
     }

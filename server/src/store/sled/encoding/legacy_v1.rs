@@ -409,6 +409,7 @@ impl From<Channel> for domain::Channel {
             kind: kind.into(),
             target,
             secret,
+            team_id: 0,
         }
     }
 }
