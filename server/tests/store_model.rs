@@ -827,6 +827,23 @@ fn psql(url: &str, sql: &str) -> String {
 }
 
 /// What takes a database at schema 4 back to schema 3, as the previous release wrote it.
+/// Undoes schemas 6 (team channels) and 5 (the tick's marks), newest first, so a test can step
+/// a database back to an older release's schema.
+const UNDO_SCHEMA_6_5: &str = "DROP INDEX channels_by_team; \
+     ALTER TABLE channels DROP CONSTRAINT channels_holder_id_kind_target_key; \
+     ALTER TABLE channels DROP COLUMN team_id; \
+     ALTER TABLE channels ADD CONSTRAINT channels_holder_id_kind_target_key \
+     UNIQUE (holder_id, kind, target); \
+     ALTER TABLE channels ADD CONSTRAINT channels_holder_id_fkey \
+     FOREIGN KEY (holder_id) REFERENCES holders (id); \
+     DELETE FROM recert_schema WHERE version = 6; \
+     DROP TABLE dirty_holders; DROP TABLE competencies_due; DROP INDEX credentials_by_dues; \
+     ALTER TABLE credentials DROP COLUMN dues_month; \
+     DELETE FROM recert_schema WHERE version = 5;";
+
+/// The newest PostgreSQL schema, which opening a store migrates to.
+const PG_SCHEMA: u32 = 6;
+
 const UNDO_SCHEMA_4: &str = "DROP INDEX alerts_by_dedupe_key; DROP INDEX alerts_by_cycle; \
      ALTER TABLE alerts DROP COLUMN dedupe_key; ALTER TABLE alerts DROP COLUMN subject; \
      ALTER TABLE alerts ADD CONSTRAINT alerts_credential_id_expires_on_threshold_days_key \
@@ -882,13 +899,13 @@ fn postgres_schema_3_indexes_courses_by_day_and_fills_the_day_of_existing_course
         psql(
             &url,
             &format!(
-                "BEGIN; {UNDO_SCHEMA_4} DROP INDEX courses_by_day; \
+                "BEGIN; {UNDO_SCHEMA_6_5} {UNDO_SCHEMA_4} DROP INDEX courses_by_day; \
                  ALTER TABLE courses DROP COLUMN completed_on; \
                  DELETE FROM recert_schema WHERE version = 3; COMMIT;"
             ),
         );
         let store = open_pg(&url).await;
-        assert_eq!(store.schema_version().await.unwrap(), 4);
+        assert_eq!(store.schema_version().await.unwrap(), PG_SCHEMA);
         assert_eq!(
             psql(
                 &url,
@@ -987,9 +1004,12 @@ fn postgres_schema_4_keys_alerts_by_subject_and_old_alerts_read_as_credential_al
         assert_eq!(old.len(), 1);
         store.close().await.unwrap();
         // Back to schema 3, as a database written by the previous release.
-        psql(&url, &format!("BEGIN; {UNDO_SCHEMA_4} COMMIT;"));
+        psql(
+            &url,
+            &format!("BEGIN; {UNDO_SCHEMA_6_5} {UNDO_SCHEMA_4} COMMIT;"),
+        );
         let store = open_pg(&url).await;
-        assert_eq!(store.schema_version().await.unwrap(), 4);
+        assert_eq!(store.schema_version().await.unwrap(), PG_SCHEMA);
         assert_eq!(
             psql(&url, "SELECT subject || ' ' || dedupe_key FROM alerts"),
             format!("credential cr7/{}/30", day(30))
