@@ -157,7 +157,7 @@ pub(super) async fn insert_holder<C: GenericClient + Sync>(c: &C, h: &Holder) ->
         &[&sql_id(h.id), &h.time_zone, &encode_value(h)],
     )
     .await?;
-    write_tick_marks(c, std::slice::from_ref(h)).await
+    Ok(())
 }
 
 /// Keeps what the alert tick reads of these holders (written in the same transaction): their
@@ -209,7 +209,7 @@ pub(super) async fn update_holder_row<C: GenericClient + Sync>(c: &C, h: &Holder
         &[&sql_id(h.id), &h.time_zone, &encode_value(h)],
     )
     .await?;
-    Ok(())
+    write_tick_marks(c, std::slice::from_ref(h)).await
 }
 
 pub(super) async fn write_course<C: GenericClient + Sync>(
