@@ -32,6 +32,11 @@ fn cluster() -> Option<String> {
 /// database writes the admin token to its data dir; later ones find tokens in the database
 /// and write none, so they get a copy of the first one's file, as an operator would.
 fn daemon(root: &Path, name: &str, url: &str, extra: &[&str]) -> Daemon {
+    daemon_at(root, name, url, None, extra)
+}
+
+/// Like [`daemon`], its clock frozen at `now` when given.
+fn daemon_at(root: &Path, name: &str, url: &str, now: Option<&str>, extra: &[&str]) -> Daemon {
     use std::os::unix::fs::PermissionsExt;
     let data = root.join(name);
     let first = std::fs::read_dir(root)
@@ -47,7 +52,7 @@ fn daemon(root: &Path, name: &str, url: &str, extra: &[&str]) -> Daemon {
     }
     let mut args = vec!["--database-url", url];
     args.extend_from_slice(extra);
-    Daemon::start_with(&data, None, &args)
+    Daemon::start_with(&data, now, &args)
 }
 
 /// Waits for `check` to hold; fails after `limit`.
@@ -293,7 +298,9 @@ fn a_sled_store_moved_to_postgres_answers_the_same_status_for_every_holder() {
     sled.json(&["export", "--file", dump.to_str().unwrap()]);
 
     let url = recert_tests::database_for(&base, &root.path().join("db"));
-    let pg = daemon(root.path(), "pg", &url, &[]);
+    // On the sled daemon's clock: on the wall clock, past 08:00 in Chicago the imported
+    // last tick is a day old and the PostgreSQL daemon would tick where sled did not.
+    let pg = daemon_at(root.path(), "pg", &url, now, &[]);
     let out = pg.cli(&["import", "--file", dump.to_str().unwrap()]);
     assert!(
         out.status.success(),
