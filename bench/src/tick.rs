@@ -392,7 +392,7 @@ async fn measure<S: Store>(
         // Settle the dirty set the way the first tick would, without timing it.
         let dirty = store.dirty_credentials().await?;
         for chunk in dirty.chunks(10_000) {
-            store.clear_dirty(chunk).await?;
+            store.clear_dirty(&[], chunk).await?;
         }
         None
     };

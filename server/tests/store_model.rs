@@ -10,8 +10,8 @@ use recertd::domain::{
     Alert, AlertSubject, Course, Credential, Credits, DedupeKey, Holder, Mark, PastCycle, Unit,
 };
 use recertd::store::{
-    BatchReads, Conflict, Outbox, PgOptions, PgStore, Records, SledStore, Store, StoreError,
-    StoreOptions,
+    BatchReads, Conflict, Outbox, PgOptions, PgStore, Records, Scheduler, SledStore, Store,
+    StoreError, StoreOptions,
 };
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -1049,6 +1049,242 @@ fn postgres_schema_4_keys_alerts_by_subject_and_old_alerts_read_as_credential_al
             .await
             .unwrap();
         assert_eq!(seen, vec![old[0].id]);
+        store.close().await.unwrap();
+    });
+}
+
+/// A holder in UTC named `name`, not yet stored.
+fn new_holder(name: &str) -> Holder {
+    Holder {
+        id: 0,
+        name: name.into(),
+        email: String::new(),
+        time_zone: "UTC".into(),
+        hired_on: None,
+        competencies: Vec::new(),
+    }
+}
+
+/// The tick's change marks as a tick meets a write: the tick reads the marked credential
+/// and holder, a write lands while it evaluates them, and the tick then clears the marks of
+/// what it read. The written record keeps its mark (the next tick evaluates it); a record
+/// unchanged since it was read, and one that is gone, lose theirs.
+async fn a_write_during_a_tick_keeps_its_mark<S: Store>(store: &S) {
+    let holder = store.create_holder(new_holder("Ana")).await.unwrap();
+    let credential = store
+        .create_credential(Credential {
+            id: 0,
+            holder_id: holder.id,
+            program: "nha-cpt".into(),
+            number: String::new(),
+            issued_on: None,
+            expires_on: day(400),
+            history: Vec::new(),
+            verifications: Vec::new(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store.dirty_credentials().await.unwrap(),
+        vec![credential.id]
+    );
+    assert_eq!(store.dirty_holders().await.unwrap(), vec![holder.id]);
+    // The tick reads them; then a write moves the expiry and renames the holder.
+    let read_credential = store.credential(credential.id).await.unwrap();
+    let read_holder = store.holder(holder.id).await.unwrap();
+    let written = store
+        .update_credential(Credential {
+            expires_on: day(20),
+            ..credential.clone()
+        })
+        .await
+        .unwrap();
+    store
+        .update_holder(
+            Holder {
+                name: "Ana Ruiz".into(),
+                ..holder.clone()
+            },
+            false,
+        )
+        .await
+        .unwrap();
+    store
+        .clear_dirty(std::slice::from_ref(&read_credential), &[])
+        .await
+        .unwrap();
+    store
+        .clear_dirty_holders(std::slice::from_ref(&read_holder), &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.dirty_credentials().await.unwrap(),
+        vec![credential.id],
+        "a credential written after the tick read it keeps its mark"
+    );
+    assert_eq!(
+        store.dirty_holders().await.unwrap(),
+        vec![holder.id],
+        "a holder written after the tick read it keeps its mark"
+    );
+    // The next tick reads what was written, and nothing lands meanwhile: cleared.
+    store
+        .clear_dirty(std::slice::from_ref(&written), &[])
+        .await
+        .unwrap();
+    let renamed = store.holder(holder.id).await.unwrap();
+    store
+        .clear_dirty_holders(std::slice::from_ref(&renamed), &[])
+        .await
+        .unwrap();
+    assert!(store.dirty_credentials().await.unwrap().is_empty());
+    assert!(store.dirty_holders().await.unwrap().is_empty());
+    // A mark of a credential the tick found gone is cleared whatever is stored.
+    store
+        .update_credential(Credential {
+            expires_on: day(30),
+            ..written
+        })
+        .await
+        .unwrap();
+    store.clear_dirty(&[], &[credential.id]).await.unwrap();
+    assert!(store.dirty_credentials().await.unwrap().is_empty());
+    store.close().await.unwrap();
+}
+
+#[test]
+fn a_write_during_a_tick_keeps_its_change_mark_on_sled() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        a_write_during_a_tick_keeps_its_mark(&open(dir.path())).await;
+    });
+}
+
+#[test]
+fn a_write_during_a_tick_keeps_its_change_mark_on_postgres() {
+    let Some(base) = postgres_base() else { return };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let url = fresh_database(&base).await;
+        a_write_during_a_tick_keeps_its_mark(&open_pg(&url).await).await;
+    });
+}
+
+/// Schema 5 on PostgreSQL: a database at schema 4 with holders who have competencies and
+/// credentials with and without dues migrates; `competencies_due` and
+/// `credentials.dues_month` then hold what a fresh write computes, and every holder is
+/// marked for the next tick.
+#[test]
+fn postgres_schema_5_fills_the_tick_marks_a_fresh_write_makes() {
+    let Some(base) = postgres_base() else { return };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let url = fresh_database(&base).await;
+        let store = open_pg(&url).await;
+        let assessed = |on: Date| recertd::domain::Assessment {
+            assessed_on: on,
+            assessor: "Pat".into(),
+            elements: vec![1, 2, 3, 4, 5, 6],
+            result: recertd::domain::AssessmentResult::Pass,
+            note: String::new(),
+        };
+        let skill = |program: &str, name: &str, assessments| recertd::domain::CompetencySkill {
+            program: program.into(),
+            skill: name.into(),
+            assessments,
+        };
+        let mut holders = Vec::new();
+        // Hired, with one skill assessed and one never; hired with none; hired with one.
+        for (name, hired, competencies) in [
+            (
+                "Ana",
+                Some(day(-200)),
+                vec![
+                    skill("clia-testing", "Glucose", vec![assessed(day(-20))]),
+                    skill("phlebotomy-annual", "Venipuncture", vec![]),
+                ],
+            ),
+            ("Bo", Some(day(-30)), vec![]),
+            (
+                "Cy",
+                Some(day(-100)),
+                vec![skill("phlebotomy-annual", "Capillary", vec![])],
+            ),
+        ] {
+            let h = store
+                .create_holder(Holder {
+                    hired_on: hired,
+                    competencies,
+                    ..new_holder(name)
+                })
+                .await
+                .unwrap();
+            holders.push(h.id);
+        }
+        // AMT credentials have dues (from the issue date, else the expiry); NHA's have none.
+        for (i, (program, issued, expires)) in [
+            ("amt-rma", Some(day(-400)), day(700)),
+            ("amt-rpt", None, day(300)),
+            ("nha-cpt", Some(day(-100)), day(600)),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            store
+                .create_credential(Credential {
+                    id: 0,
+                    holder_id: holders[i],
+                    program: program.into(),
+                    number: String::new(),
+                    issued_on: issued,
+                    expires_on: expires,
+                    history: Vec::new(),
+                    verifications: Vec::new(),
+                })
+                .await
+                .unwrap();
+        }
+        store.close().await.unwrap();
+        let due_sql = "SELECT string_agg(holder_id || ':' || due_on, ',' ORDER BY holder_id, due_on) \
+                       FROM competencies_due";
+        let months_sql =
+            "SELECT string_agg(id || ':' || dues_month, ',' ORDER BY id) FROM credentials";
+        let due = psql(&url, due_sql);
+        let months = psql(&url, months_sql);
+        assert!(due.split(',').count() >= 2, "{due}");
+        assert_eq!(months.split(',').count(), 3, "{months}");
+        // Back to schema 4, as a database written by the previous release.
+        psql(&url, &format!("BEGIN; {UNDO_SCHEMA_6_5} COMMIT;"));
+        assert_eq!(
+            psql(
+                &url,
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'competencies_due'"
+            ),
+            "0"
+        );
+        let store = open_pg(&url).await;
+        assert_eq!(store.schema_version().await.unwrap(), PG_SCHEMA);
+        assert_eq!(psql(&url, due_sql), due);
+        assert_eq!(psql(&url, months_sql), months);
+        assert_eq!(store.dirty_holders().await.unwrap(), holders);
+        assert_eq!(
+            psql(
+                &url,
+                "SELECT is_nullable FROM information_schema.columns \
+                 WHERE table_name = 'credentials' AND column_name = 'dues_month'"
+            ),
+            "NO"
+        );
         store.close().await.unwrap();
     });
 }

@@ -318,3 +318,70 @@ async fn the_leads_digest_arrives_once_per_period_with_a_line_per_finding() {
     let none = d.json(&["--holder", &quiet, "alerts", "list", "--all"]);
     assert_eq!(none.as_array().unwrap().len(), 0, "{none:#}");
 }
+
+/// A team's new channel reaches the alerts its members already have that nothing could
+/// reach (no channel, no address), as a holder's own new channel does; an outsider's stay
+/// undeliverable, and a member's alert that reaches someone is left as it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_team_channel_reaches_the_members_undeliverable_alerts() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut hook = WebhookSink::start(None, 200).await;
+    let mut own_hook = WebhookSink::start(None, 200).await;
+    let d = start(&dir.path().join("data"));
+    d.json(&["team", "add", "Day lab"]);
+    let lead = id(&d.json(&["holder", "add", "Lee Lead", "--tz", "UTC"]));
+    d.json(&["team", "add-lead", "Day lab", &lead]);
+    let ana = member(&d, "Ana Ruiz", "Day lab");
+    let bo = member(&d, "Bo Bell", "Day lab");
+    d.json(&["--holder", &bo, "notify", "add", "webhook", &own_hook.url]);
+    let ola = id(&d.json(&["holder", "add", "Ola Outside", "--tz", "UTC"]));
+    d.json(&[
+        "--holder",
+        &ola,
+        "cert",
+        "add",
+        "nha-cpt",
+        "--expires",
+        "2026-11-20",
+    ]);
+
+    // 2026-11-02: the 30-day mark. Nothing reaches Ana or Ola; Bo's own channel gets his.
+    let d = restart_at(d, DAY1);
+    let body = next_body(&mut own_hook).await;
+    assert_eq!(body["holder_id"], bo.as_str(), "{body:#}");
+    for holder in [&ana, &ola] {
+        d.alerts_until(&["--holder", holder], |l| {
+            l.len() == 1 && l[0]["status"] == "undeliverable"
+        });
+    }
+    d.alerts_until(&["--holder", &bo], |l| {
+        l.len() == 1 && l[0]["status"] == "delivered"
+    });
+
+    let lead_token = token(&d, &["--role", "supervisor", "--holder", &lead]);
+    let added = d.json_as(
+        &lead_token,
+        &["notify", "add", "webhook", &hook.url, "--team", "Day lab"],
+    );
+    let body = next_body(&mut hook).await;
+    assert_eq!(body["holder_id"], ana.as_str(), "{body:#}");
+    assert_eq!(body["holder_name"], "Ana Ruiz");
+    assert_eq!(body["team_id"], "tm1");
+    let list = d.alerts_until(&["--holder", &ana], |l| {
+        l.len() == 1 && l[0]["status"] == "delivered"
+    });
+    let deliveries = list[0]["deliveries"].as_array().unwrap();
+    assert_eq!(deliveries.len(), 1, "{list:#?}");
+    assert_eq!(deliveries[0]["channel_id"], added["id"], "{list:#?}");
+    // Ola is in no team; Bo's alert already reached him and gains nothing.
+    let list = d.json(&["--holder", &ola, "alerts", "list"]);
+    assert_eq!(list[0]["status"], "undeliverable", "{list:#}");
+    assert_eq!(list[0]["deliveries"].as_array().unwrap().len(), 0);
+    let list = d.json(&["--holder", &bo, "alerts", "list"]);
+    assert_eq!(
+        list[0]["deliveries"].as_array().unwrap().len(),
+        1,
+        "{list:#}"
+    );
+    assert!(hook.requests.try_recv().is_err(), "one delivery: Ana's");
+}

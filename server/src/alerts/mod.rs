@@ -145,8 +145,10 @@ const TICK_PAGE: usize = 512;
 struct EvaluatedPage {
     /// The alerts due, in credential order.
     due: Vec<Alert>,
-    /// The candidates gone or evaluated in the tick's zone.
-    settled: Vec<u64>,
+    /// The candidates evaluated in the tick's zone, as read.
+    settled: Vec<Credential>,
+    /// The candidates gone from the store.
+    gone: Vec<u64>,
     /// (credential, holder) of the candidates in the tick's zone.
     holders: Vec<(u64, u64)>,
 }
@@ -391,7 +393,8 @@ impl<S: Store> AlertEngine<S> {
 
         let mut enqueued = Vec::new();
         let mut due = Vec::new();
-        let mut settled_dirty = Vec::new();
+        let mut settled_dirty: Vec<Credential> = Vec::new();
+        let mut gone_dirty: Vec<u64> = Vec::new();
         // Competencies and dues: the holders the competency and dues indexes find due in the
         // windows (both are reminded without grace), the holders written since their last
         // tick, and the holders of changed credentials (a new or edited credential moves its
@@ -424,7 +427,13 @@ impl<S: Store> AlertEngine<S> {
         let candidates: Vec<u64> = candidates.into_iter().collect();
         for page in candidates.chunks(TICK_PAGE) {
             let evaluated = self.evaluate_page(page, zone, today, now, &local).await?;
-            settled_dirty.extend(evaluated.settled);
+            settled_dirty.extend(
+                evaluated
+                    .settled
+                    .into_iter()
+                    .filter(|c| dirty.contains(&c.id)),
+            );
+            gone_dirty.extend(evaluated.gone.into_iter().filter(|id| dirty.contains(id)));
             due.extend(evaluated.due);
             holder_ids.extend(
                 evaluated
@@ -478,16 +487,18 @@ impl<S: Store> AlertEngine<S> {
             let _ = self.inner.events.send(stored.clone());
             enqueued.push(stored);
         }
-        let settled: Vec<u64> = settled_dirty
-            .into_iter()
-            .filter(|id| dirty.contains(id))
-            .collect();
+        // A credential written since this tick read it keeps its mark (the store compares
+        // what it holds with what was read): the next tick evaluates what was written.
+        let settled = settled_dirty;
         // In chunks: after a bulk load every credential is dirty, and one transaction of a
         // million removals costs far more than a hundred of ten thousand. A crash between
         // chunks leaves some marked, which only means they are evaluated again.
         let wrote = started.elapsed();
         for chunk in settled.chunks(CLEAR_DIRTY_CHUNK) {
-            store.clear_dirty(chunk).await?;
+            store.clear_dirty(chunk, &[]).await?;
+        }
+        for chunk in gone_dirty.chunks(CLEAR_DIRTY_CHUNK) {
+            store.clear_dirty(&[], chunk).await?;
         }
         if !settled_holders.is_empty() || !gone_holders.is_empty() {
             for chunk in settled_holders.chunks(CLEAR_DIRTY_CHUNK) {
@@ -532,7 +543,7 @@ impl<S: Store> AlertEngine<S> {
         let mut credentials = store.credentials_by_id(ids).await?;
         credentials.sort_unstable_by_key(|c| c.id);
         let found: std::collections::HashSet<u64> = credentials.iter().map(|c| c.id).collect();
-        page.settled
+        page.gone
             .extend(ids.iter().copied().filter(|id| !found.contains(id)));
         let mut holder_ids: Vec<u64> = credentials.iter().map(|c| c.holder_id).collect();
         holder_ids.sort_unstable();
@@ -552,7 +563,7 @@ impl<S: Store> AlertEngine<S> {
             if holder.time_zone != zone {
                 continue;
             }
-            page.settled.push(credential.id);
+            page.settled.push(credential.clone());
             page.holders.push((credential.id, holder.id));
             if let Some(program) = standing::program_among(local, &credential.program) {
                 in_zone.push((credential, holder, program));

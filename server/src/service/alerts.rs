@@ -392,16 +392,33 @@ impl<S: Store> Service<S> {
         Ok(channel)
     }
 
-    /// Gives the holder's undeliverable alerts a delivery through `channel`, new in the
-    /// store (by `notify add` or by an import); alerts that reach someone are left alone.
+    /// Gives the undeliverable alerts of the holder of `channel` (of every member of its
+    /// team, for a team's channel) a delivery through it, new in the store (by `notify add`
+    /// or by an import); alerts that reach someone are left alone. Each holder's alerts
+    /// change in one transaction of their own, as a tick's new alerts already carry the
+    /// channel.
     pub(super) async fn reach_through(&self, channel: &Channel) -> ServiceResult<()> {
         let now = self.clock.now();
-        let reached = self
-            .store
-            .modify_alerts_of(channel.holder_id, |a| {
-                a.reach(channel.id, channel.kind, &channel.target, now)
-            })
-            .await?;
+        let holders = if channel.team_id == 0 {
+            vec![channel.holder_id]
+        } else {
+            self.store
+                .teams()
+                .await?
+                .into_iter()
+                .find(|t| t.id == channel.team_id)
+                .map(|t| t.members)
+                .unwrap_or_default()
+        };
+        let mut reached = 0;
+        for holder in holders {
+            reached += self
+                .store
+                .modify_alerts_of(holder, |a| {
+                    a.reach(channel.id, channel.kind, &channel.target, now)
+                })
+                .await?;
+        }
         if reached > 0 {
             tracing::info!(channel = %IdKind::Channel.format(channel.id), alerts = reached, "undeliverable alerts now go to the new channel");
         }

@@ -522,8 +522,13 @@ pub trait Outbox: Send + Sync {
 pub trait Scheduler: Send + Sync {
     /// Credentials changed since the last tick.
     fn dirty_credentials(&self) -> impl Future<Output = Result<Vec<u64>>> + Send;
-    /// Forgets that these credentials changed.
-    fn clear_dirty(&self, ids: &[u64]) -> impl Future<Output = Result<()>> + Send;
+    /// Forgets that these credentials changed: each of `evaluated` if it is still stored as
+    /// given (one written since the tick read it stays marked), and each of `gone`.
+    fn clear_dirty(
+        &self,
+        evaluated: &[Credential],
+        gone: &[u64],
+    ) -> impl Future<Output = Result<()>> + Send;
     /// The distinct time zones of holders.
     fn holder_zones(&self) -> impl Future<Output = Result<Vec<String>>> + Send;
     /// The ids of the holders whose time zone is `zone`, ascending (for the tick's

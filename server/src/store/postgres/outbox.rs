@@ -8,7 +8,7 @@ use super::{
     PgStore, body, day, db_err, execute, foreign_key, id_after, id_cursor, next_id, next_ids,
     query, read_sql_id, sql_id, violates,
 };
-use crate::domain::{Actor, Alert, AlertSettings, Channel, DedupeKey, Holder, IdKind};
+use crate::domain::{Actor, Alert, AlertSettings, Channel, Credential, DedupeKey, Holder, IdKind};
 use crate::store::{
     Conflict, Cursor, Outbox, Page, Result, Scheduler, SettingsScope, StoreError, encode_value,
 };
@@ -582,15 +582,29 @@ impl Scheduler for PgStore {
             .collect()
     }
 
-    async fn clear_dirty(&self, ids: &[u64]) -> Result<()> {
-        let ids: Vec<i64> = ids.iter().map(|&i| sql_id(i)).collect();
+    async fn clear_dirty(&self, evaluated: &[Credential], gone: &[u64]) -> Result<()> {
+        let ids: Vec<i64> = evaluated.iter().map(|c| sql_id(c.id)).collect();
+        let bodies: Vec<Vec<u8>> = evaluated.iter().map(crate::store::encode_value).collect();
+        let gone: Vec<i64> = gone.iter().map(|&i| sql_id(i)).collect();
         let client = self.client().await?;
-        execute(
-            &client,
-            "DELETE FROM dirty_credentials WHERE id = ANY($1)",
-            &[&ids],
-        )
-        .await?;
+        // A credential written since it was read keeps its mark: its row's body differs.
+        if !ids.is_empty() {
+            execute(
+                &client,
+                "DELETE FROM dirty_credentials d USING credentials c, UNNEST($1::BIGINT[], $2::BYTEA[]) AS e(id, body) \
+                 WHERE d.id = e.id AND c.id = e.id AND c.body = e.body",
+                &[&ids, &bodies],
+            )
+            .await?;
+        }
+        if !gone.is_empty() {
+            execute(
+                &client,
+                "DELETE FROM dirty_credentials WHERE id = ANY($1)",
+                &[&gone],
+            )
+            .await?;
+        }
         Ok(())
     }
 

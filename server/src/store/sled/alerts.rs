@@ -370,10 +370,16 @@ impl SledStore {
             .collect()
     }
 
-    /// Forgets that these credentials changed.
-    pub async fn clear_dirty(&self, ids: &[u64]) -> Result<()> {
-        self.write(|_, tx| {
-            for id in ids {
+    /// Forgets that these credentials changed: each of `evaluated` still stored as given,
+    /// and each of `gone`.
+    pub async fn clear_dirty(&self, evaluated: &[Credential], gone: &[u64]) -> Result<()> {
+        self.write(|store, tx| {
+            for c in evaluated {
+                if store.credential(c.id).ok().as_ref() == Some(c) {
+                    tx.remove(DIRTY, &id_key(c.id));
+                }
+            }
+            for id in gone {
                 tx.remove(DIRTY, &id_key(*id));
             }
             Ok(())

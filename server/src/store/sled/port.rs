@@ -275,8 +275,12 @@ impl Scheduler for SledStore {
     fn dirty_credentials(&self) -> impl Future<Output = Result<Vec<u64>>> + Send {
         ready(SledStore::dirty_credentials(self))
     }
-    fn clear_dirty(&self, ids: &[u64]) -> impl Future<Output = Result<()>> + Send {
-        SledStore::clear_dirty(self, ids)
+    fn clear_dirty(
+        &self,
+        evaluated: &[Credential],
+        gone: &[u64],
+    ) -> impl Future<Output = Result<()>> + Send {
+        SledStore::clear_dirty(self, evaluated, gone)
     }
     fn holder_zones(&self) -> impl Future<Output = Result<Vec<String>>> + Send {
         ready(SledStore::holder_zones(self))

@@ -889,6 +889,102 @@ async fn courses_of_a_day_come_from_the_day_index_which_a_version_2_store_gains(
     assert!(store.check().unwrap().ok(), "{:?}", store.check());
 }
 
+/// The entries of tree `index`, in key order.
+fn entries(store: &SledStore, index: usize) -> Vec<(Vec<u8>, Vec<u8>)> {
+    store
+        .tree(index)
+        .iter()
+        .map(|e| {
+            let (k, v) = e.unwrap();
+            (k.to_vec(), v.to_vec())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_version_3_store_gains_the_competency_and_dues_indexes_a_fresh_write_makes() {
+    let dir = tempfile::tempdir().unwrap();
+    let assessed = |on: &str| crate::domain::Assessment {
+        assessed_on: date(on),
+        assessor: "Pat".into(),
+        elements: vec![1, 2, 3, 4, 5, 6],
+        result: crate::domain::AssessmentResult::Pass,
+        note: String::new(),
+    };
+    let (holders, due, dues) = {
+        let store = open(dir.path());
+        let mut holders = Vec::new();
+        // Hired, with one skill assessed and one never; hired with none; never hired.
+        for (name, hired, skills) in [
+            (
+                "Ana",
+                Some("2025-05-20"),
+                vec![
+                    ("clia-testing", "Glucose", vec![assessed("2025-11-18")]),
+                    ("phlebotomy-annual", "Venipuncture", vec![]),
+                ],
+            ),
+            ("Bo", Some("2026-01-05"), vec![]),
+            ("Cy", None, vec![("phlebotomy-annual", "Capillary", vec![])]),
+        ] {
+            let h = store
+                .create_holder(Holder {
+                    hired_on: hired.map(date),
+                    competencies: skills
+                        .into_iter()
+                        .map(
+                            |(program, skill, assessments)| crate::domain::CompetencySkill {
+                                program: program.into(),
+                                skill: skill.into(),
+                                assessments,
+                            },
+                        )
+                        .collect(),
+                    ..holder(name)
+                })
+                .await
+                .unwrap();
+            holders.push(h.id);
+        }
+        // AMT credentials have dues; NHA's have none.
+        for (i, (program, issued, expires)) in [
+            ("amt-rma", Some("2024-03-15"), "2027-03-31"),
+            ("amt-rpt", None, "2026-12-31"),
+            ("nha-cpt", Some("2025-02-01"), "2027-02-01"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            store
+                .create_credential(Credential {
+                    issued_on: issued.map(date),
+                    ..credential(holders[i], program, expires)
+                })
+                .await
+                .unwrap();
+        }
+        let due = entries(&store, HOLDERS_BY_DUE);
+        let dues = entries(&store, CRED_BY_DUES);
+        assert!(!due.is_empty() && !dues.is_empty());
+        // Make it what version 3 wrote: neither index, no dirty holders, schema 3.
+        store.tree(HOLDERS_BY_DUE).clear().unwrap();
+        store.tree(CRED_BY_DUES).clear().unwrap();
+        store.tree(DIRTY_HOLDERS).clear().unwrap();
+        store
+            .tree(META)
+            .insert(META_SCHEMA, &3u32.to_be_bytes()[..])
+            .unwrap();
+        store.close().await.unwrap();
+        (holders, due, dues)
+    };
+    let store = open(dir.path());
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    assert_eq!(entries(&store, HOLDERS_BY_DUE), due);
+    assert_eq!(entries(&store, CRED_BY_DUES), dues);
+    assert_eq!(store.dirty_holders().unwrap(), holders);
+    assert!(store.check().unwrap().ok(), "{:?}", store.check());
+}
+
 use crate::store::{RestorePlan, StoreView};
 
 /// Holders `ids` as a restore plan.
