@@ -37,7 +37,7 @@ struct Args {
     #[arg(long, env = "RECERT_ALERT_SCHEDULE")]
     alert_schedule: Option<String>,
     /// Cron expression of the leads' digest, on each lead's local clock [default:
-    /// "0 0 8 * * Mon", Mondays 08:00]; it goes out with the first alert tick at or after it.
+    /// "0 0 8 * * Mon", Mondays 08:00]; it goes out at that time, whatever the alert schedule.
     #[arg(long, env = "RECERT_DIGEST_SCHEDULE")]
     digest_schedule: Option<String>,
     /// PEM certificate chain to serve TLS with (with --tls-key).

@@ -5,9 +5,11 @@
 //! like any alert through the lead's channels (else their own address). Nothing to report:
 //! no digest.
 //!
-//! The digest rides on the lead's zone's alert tick: a tick covering `(last tick, fire]`
+//! The digest goes with the lead's zone's alert tick: a tick covering `(last tick, fire]`
 //! sends the digest of the latest digest fire in that window, so a missed week catches up
-//! once and a digest fire between two ticks goes out at the next.
+//! once. A digest fire between two ticks goes out at its own time: the engine also wakes at
+//! each zone's next digest fire (`AlertEngine::next_wake`), and then sends that zone's
+//! digests alone, without a tick.
 
 use super::{AlertEngine, AlertError};
 use crate::catalog;

@@ -174,6 +174,10 @@ struct Inner<S> {
     last_tick: std::sync::Mutex<TickTimings>,
     /// When each channel of each holder (the holder's own address too) was last sent a test alert.
     last_test: std::sync::Mutex<HashMap<(u64, u64), Timestamp>>,
+    /// By zone, the latest digest fire whose digests went out between two alert ticks, so
+    /// the next tick does not compute them again (lost on restart: that tick then does, and
+    /// the digests' dedupe keys keep each to one).
+    digested: std::sync::Mutex<HashMap<String, Timestamp>>,
 }
 
 /// Where the time of the last [`AlertEngine::tick_zone`] went.
@@ -238,6 +242,7 @@ impl<S: Store> AlertEngine<S> {
                 wake: Arc::new(Notify::new()),
                 last_tick: std::sync::Mutex::new(TickTimings::default()),
                 last_test: std::sync::Mutex::new(HashMap::new()),
+                digested: std::sync::Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -314,8 +319,33 @@ impl<S: Store> AlertEngine<S> {
             .checked_sub(SignedDuration::from_hours(24 * FIRST_TICK_LOOKBACK_DAYS))
             .unwrap_or(now);
         last = last.max(earliest);
+        // Digests already sent since the last tick are not looked for again.
+        let digested = self
+            .inner
+            .digested
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(zone)
+            .copied();
+        let digests_after = digested.map_or(last, |d| d.max(last));
         let Some(fire) = self.inner.schedule.latest_in(&tz, last, now) else {
-            return Ok(Vec::new());
+            // A digest fire between two alert ticks: its digests go out at their own time.
+            let Some(digest_fire) = self
+                .inner
+                .digest_schedule
+                .latest_in(&tz, digests_after, now)
+            else {
+                return Ok(Vec::new());
+            };
+            let enqueued = self
+                .zone_digests(zone, &tz, digests_after, digest_fire)
+                .await?;
+            self.inner
+                .digested
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(zone.to_string(), digest_fire);
+            return Ok(enqueued);
         };
         let today = fire.to_zoned(tz.clone()).date();
         let since = last.to_zoned(tz.clone()).date();
@@ -324,7 +354,7 @@ impl<S: Store> AlertEngine<S> {
             tracing::info!(%zone, %since, %today, "catching up on missed alert ticks");
         }
         let mut enqueued = self.tick_zone(zone, today, Some(since), fire).await?;
-        enqueued.extend(self.zone_digests(zone, &tz, last, fire).await?);
+        enqueued.extend(self.zone_digests(zone, &tz, digests_after, fire).await?);
         self.store().set_last_tick(zone, fire).await?;
         Ok(enqueued)
     }
@@ -1265,13 +1295,16 @@ impl<S: Store> AlertEngine<S> {
         Ok(())
     }
 
-    /// When the loop must next wake: the earliest zone fire or retry after `now`.
+    /// When the loop must next wake: the earliest retry, or zone fire of the alert tick or
+    /// the leads' digest, after `now` (each fire is strictly after `now`).
     async fn next_wake(&self, now: Timestamp) -> Result<Option<Timestamp>, AlertError> {
         let mut next = self.store().next_retry_at().await?;
         for zone in self.store().holder_zones().await? {
             let tz = domain::zone(&zone);
-            if let Some(fire) = self.inner.schedule.next_after(&tz, now) {
-                next = Some(next.map_or(fire, |n| n.min(fire)));
+            for schedule in [&self.inner.schedule, &self.inner.digest_schedule] {
+                if let Some(fire) = schedule.next_after(&tz, now) {
+                    next = Some(next.map_or(fire, |n| n.min(fire)));
+                }
             }
         }
         Ok(next)
