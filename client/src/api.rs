@@ -881,10 +881,22 @@ impl Api {
         })
     }
 
-    /// Sends a test alert through each of the holder's channels and reports what each did.
-    pub async fn send_test_alert(&self, holder_id: &str) -> Result<TestAlertReport, Error> {
-        let request = pb::SendTestAlertRequest {
-            holder_id: holder_id.to_owned(),
+    /// Sends a test alert through each of the holder's channels, or of `team`'s (then
+    /// `holder_id` is not sent), and reports what each did.
+    pub async fn send_test_alert(
+        &self,
+        holder_id: &str,
+        team: Option<&str>,
+    ) -> Result<TestAlertReport, Error> {
+        let request = match team {
+            Some(team) => pb::SendTestAlertRequest {
+                holder_id: String::new(),
+                team: team.to_owned(),
+            },
+            None => pb::SendTestAlertRequest {
+                holder_id: holder_id.to_owned(),
+                team: String::new(),
+            },
         };
         let reply = self.alerts.clone().send_test_alert(request).await;
         Ok(self.check(reply)?.into())

@@ -974,8 +974,14 @@ pub enum AlertsCommand {
     },
     /// Print the holder's alerts as they arrive, until interrupted.
     Watch(AlertsWatchArgs),
-    /// Send a test alert through each of the holder's channels now and show the results.
-    Test,
+    /// Send a test alert through each of the holder's channels (or a team's) now and show
+    /// the results.
+    Test {
+        /// A team (id or name): test its channels, which get every member's alerts (a lead's
+        /// or an admin's token).
+        #[arg(long, value_name = "T")]
+        team: Option<String>,
+    },
     /// Show or set when alerts fire (days before expiry) for the holder, a credential or a
     /// program; without DAYS it shows the current setting.
     Thresholds(AlertsThresholdsArgs),

@@ -479,6 +479,7 @@ async fn a_holder_token_finds_another_holders_records_not_found_by_every_rpc() {
                 alerts
                     .send_test_alert(pb::SendTestAlertRequest {
                         holder_id: h2.into(),
+                        ..Default::default()
                     })
                     .await,
             ),

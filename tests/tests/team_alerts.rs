@@ -385,3 +385,110 @@ async fn a_new_team_channel_reaches_the_members_undeliverable_alerts() {
     );
     assert!(hook.requests.try_recv().is_err(), "one delivery: Ana's");
 }
+
+/// `alerts test --team T` sends a test through each of the team's channels and reports each,
+/// as `alerts test` does for a holder's; only a lead of the team or an admin may (a member
+/// is refused, an outsider told the team is not found).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_test_team_goes_through_each_team_channel_for_leads_and_admins() {
+    use recert_proto::v1 as pb;
+    use recert_proto::v1::alert_service_client::AlertServiceClient;
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = WebhookSink::start(None, 200).await;
+    let mut second = WebhookSink::start(None, 200).await;
+    let mut own = WebhookSink::start(None, 200).await;
+    let d = start(&dir.path().join("data"));
+    d.json(&["team", "add", "Day lab"]);
+    d.json(&["team", "add", "Night lab"]);
+    let lead = id(&d.json(&["holder", "add", "Lee Lead", "--tz", "UTC"]));
+    d.json(&["team", "add-lead", "Day lab", &lead]);
+    d.json(&["--holder", &lead, "notify", "add", "webhook", &own.url]);
+    let ana = member(&d, "Ana Ruiz", "Day lab");
+    let ola = member(&d, "Ola Other", "Night lab");
+    let lead_token = token(&d, &["--role", "supervisor", "--holder", &lead]);
+    let ana_token = token(&d, &["--role", "holder", "--holder", &ana]);
+    let ola_token = token(&d, &["--role", "holder", "--holder", &ola]);
+    let mut channels = Vec::new();
+    for url in [&first.url, &second.url] {
+        let added = d.json_as(
+            &lead_token,
+            &["notify", "add", "webhook", url, "--team", "Day lab"],
+        );
+        channels.push(added["id"].clone());
+    }
+
+    let report = d.json_as(&lead_token, &["alerts", "test", "--team", "Day lab"]);
+    let deliveries = report["deliveries"].as_array().unwrap();
+    let ids: Vec<Value> = deliveries.iter().map(|x| x["channel_id"].clone()).collect();
+    assert_eq!(ids, channels, "{report:#}");
+    assert!(
+        deliveries.iter().all(|x| x["status"] == "delivered"),
+        "{report:#}"
+    );
+    for hook in [&mut first, &mut second] {
+        let request = tokio::time::timeout(Duration::from_secs(30), hook.requests.recv())
+            .await
+            .expect("a test delivery")
+            .unwrap();
+        assert_eq!(request.header("x-recert-event"), Some("test"));
+        let body: Value = serde_json::from_slice(&request.body).unwrap();
+        assert_eq!(body["test"], true, "{body:#}");
+        assert_eq!(body["subject"], "test");
+        assert_eq!(body["team_id"], "tm1");
+        assert_eq!(body["holder_id"], "");
+        assert!(
+            body["idempotency_key"]
+                .as_str()
+                .unwrap()
+                .starts_with("test/tm1/"),
+            "{body:#}"
+        );
+        assert!(
+            body["title"].as_str().unwrap().contains("Day lab"),
+            "{body:#}"
+        );
+    }
+    assert!(own.requests.try_recv().is_err(), "the lead's own channel");
+
+    // An admin may too; within a minute each channel is not sent to again, as for a holder.
+    let out = d.cli(&["alerts", "test", "--team", "tm1"]);
+    assert_eq!(out.status.code(), Some(0));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(table.matches("not sent:").count(), 2, "{table}");
+    let out = d.cli(&["alerts", "test", "--team", "Night lab"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Team Night lab has no alert channels"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = d.cli_as(Some(&ana_token), &["alerts", "test", "--team", "Day lab"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("supervisor token of one of its leads"),
+        "{err}"
+    );
+
+    // The codes: a member PERMISSION_DENIED, an outsider NOT_FOUND, both fields at once
+    // INVALID_ARGUMENT naming holder_id.
+    let request = |holder: &str, team: &str| pb::SendTestAlertRequest {
+        holder_id: holder.into(),
+        team: team.into(),
+    };
+    for (token, holder, code) in [
+        (&ana_token, "", tonic::Code::PermissionDenied),
+        (&ola_token, "", tonic::Code::NotFound),
+        (&lead_token, lead.as_str(), tonic::Code::InvalidArgument),
+    ] {
+        let channel = recert_tests::connect_as(&d.url, Some(token)).await;
+        let status = AlertServiceClient::new(channel)
+            .send_test_alert(request(holder, "Day lab"))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), code, "{status:?}");
+        if code == tonic::Code::InvalidArgument {
+            assert!(status.message().contains("holder_id"), "{status:?}");
+        }
+    }
+}

@@ -142,8 +142,21 @@ pub async fn run(context: &Context, command: AlertsCommand) -> Result<String, Er
                 }
             }))
         }
-        AlertsCommand::Test => {
-            let report = api.send_test_alert(context.holder_id()).await?;
+        AlertsCommand::Test { team: Some(team) } => {
+            let report = api.send_test_alert("", Some(&team)).await?;
+            if out.is_json() {
+                return Ok(out.json(&report));
+            }
+            if report.deliveries.is_empty() {
+                return Ok(format!(
+                    "Team {team} has no alert channels. Add one with: \
+                     recert notify add webhook URL --team {team}\n"
+                ));
+            }
+            Ok(test_table(&report.deliveries).render(out.color))
+        }
+        AlertsCommand::Test { team: None } => {
+            let report = api.send_test_alert(context.holder_id(), None).await?;
             if out.is_json() {
                 return Ok(out.json(&report));
             }

@@ -1236,7 +1236,6 @@ impl<S: Store> AlertEngine<S> {
             team_id: None,
             holder_name: Some(holder.name.clone()),
         };
-        let mut out = Vec::new();
         let mut channels = self.store().channels_of(holder_id).await?;
         // As real alerts do: the holder's own address when they have no e-mail channel.
         if let Some(address) = domain::holder_address(&channels, &holder) {
@@ -1249,9 +1248,53 @@ impl<S: Store> AlertEngine<S> {
                 team_id: 0,
             });
         }
+        Ok(self.send_tests(holder_id, channels, &payload, now).await)
+    }
+
+    /// Sends a test alert through each channel of `team` now, without storing it: what the
+    /// team's channels would get of a member's alert, naming the team and no holder.
+    pub async fn send_team_test(&self, team: &domain::Team) -> Result<Vec<Delivery>, AlertError> {
+        let now = self.inner.clock.now();
+        let payload = AlertPayload {
+            idempotency_key: format!("test/{}/{}", domain::team_id(team.id), now.as_millisecond()),
+            alert_id: None,
+            holder_id: String::new(),
+            credential_id: None,
+            program: None,
+            threshold_days: None,
+            due_on: now.to_zoned(jiff::tz::TimeZone::UTC).date(),
+            expires_on: None,
+            title: format!("recert test alert for team {}", team.name),
+            body: format!(
+                "This is a test alert for the channels of team {}, which get every member's alerts. If you can read it, this channel works.",
+                team.name
+            ),
+            status: "test".into(),
+            test: true,
+            subject: "test".into(),
+            skill: None,
+            amount_cents: None,
+            team_id: Some(domain::team_id(team.id)),
+            holder_name: None,
+        };
+        let channels = self.store().team_channels(team.id).await?;
+        // Channel ids are unique, so holder 0 keys a team channel's rate limit apart.
+        Ok(self.send_tests(0, channels, &payload, now).await)
+    }
+
+    /// Sends `payload` through each of `channels` (of `holder`, or 0 for a team's), at most
+    /// once per channel per [`TEST_INTERVAL`], and reports what each did.
+    async fn send_tests(
+        &self,
+        holder_id: u64,
+        channels: Vec<Channel>,
+        payload: &AlertPayload,
+        now: Timestamp,
+    ) -> Vec<Delivery> {
+        let mut out = Vec::new();
         for channel in channels {
             let result = match self.test_allowed(holder_id, channel.id, now) {
-                Ok(()) => self.send(&channel, &payload, now).await,
+                Ok(()) => self.send(&channel, payload, now).await,
                 Err(next) => Err(DeliveryError::transient(format!(
                     "not sent: this channel was tested less than {} s ago; try again at {next}",
                     TEST_INTERVAL.as_secs()
@@ -1272,7 +1315,7 @@ impl<S: Store> AlertEngine<S> {
             }
             out.push(d);
         }
-        Ok(out)
+        out
     }
 
     /// Whether `channel` may be sent a test alert at `now` (and if so, notes it); else when

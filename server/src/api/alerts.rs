@@ -371,12 +371,25 @@ impl<S: Store> AlertService for AlertApi<S> {
         request: Request<pb::SendTestAlertRequest>,
     ) -> Result<Response<pb::SendTestAlertResponse>, Status> {
         let caller = caller(&request)?;
-        let holder = self
-            .api
-            .service
-            .holder_id(&caller, "holder_id", &request.get_ref().holder_id)
-            .await?;
-        let deliveries = self.api.alerts.send_test(holder).await?;
+        let request = request.into_inner();
+        let deliveries = if request.team.trim().is_empty() {
+            let holder = self
+                .api
+                .service
+                .holder_id(&caller, "holder_id", &request.holder_id)
+                .await?;
+            self.api.alerts.send_test(holder).await?
+        } else {
+            if !request.holder_id.trim().is_empty() {
+                return Err(ApiError::invalid(
+                    "holder_id",
+                    "holder_id and team are exclusive: a test of a team's channels has no holder",
+                )
+                .into());
+            }
+            let team = self.api.service.led_team(&caller, &request.team).await?;
+            self.api.alerts.send_team_test(&team).await?
+        };
         Ok(Response::new(pb::SendTestAlertResponse {
             deliveries: deliveries.iter().map(pb::Delivery::from).collect(),
         }))

@@ -39,8 +39,10 @@ impl<S: Store> Service<S> {
         require_lead(caller, team)
     }
 
-    /// A team the caller may see, by id or name, that they lead (or any, for an admin).
-    async fn led_team(&self, caller: &Caller, team: &str) -> ServiceResult<Team> {
+    /// A team the caller may see, by id or name, that they lead (or any, for an admin): who
+    /// may change, list or test its channels. A member is refused; a caller who cannot see
+    /// the team is told it is not found.
+    pub async fn led_team(&self, caller: &Caller, team: &str) -> ServiceResult<Team> {
         let team = self.team(caller, team).await?;
         require_lead(caller, &team)?;
         Ok(team)
