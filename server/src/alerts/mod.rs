@@ -440,6 +440,8 @@ impl<S: Store> AlertEngine<S> {
         let holder_ids: Vec<u64> = holder_ids.into_iter().collect();
         let mut settled_holders: Vec<Holder> = Vec::new();
         let mut gone_holders: Vec<u64> = Vec::new();
+        // The competency programs in force, read once per tick.
+        let competencies = catalog::Competencies::new(store.competency_programs().await?);
         for page in holder_ids.chunks(TICK_PAGE) {
             let mut holders = store.holders_by_id(page).await?;
             let elsewhere: std::collections::HashSet<u64> = holders
@@ -452,7 +454,10 @@ impl<S: Store> AlertEngine<S> {
             let ids: Vec<u64> = holders.iter().map(|h| h.id).collect();
             let credentials = store.credentials_of_many(&ids).await?;
             for (holder, credentials) in holders.iter().zip(credentials) {
-                due.extend(self.competency_alerts(holder, today, now).await?);
+                due.extend(
+                    self.competency_alerts(holder, today, now, &competencies)
+                        .await?,
+                );
                 due.extend(
                     self.dues_alerts(holder, credentials, since, today, now, &mut programs)
                         .await?,
@@ -685,6 +690,7 @@ impl<S: Store> AlertEngine<S> {
         holder: &Holder,
         today: Date,
         now: Timestamp,
+        competencies: &catalog::Competencies,
     ) -> Result<Vec<Alert>, AlertError> {
         if holder.competencies.is_empty() {
             return Ok(Vec::new());
@@ -696,7 +702,7 @@ impl<S: Store> AlertEngine<S> {
         let mut out = Vec::new();
         let mut channels = None;
         for skill in &holder.competencies {
-            let Some(program) = catalog::competency(&skill.program) else {
+            let Some(program) = competencies.find(&skill.program) else {
                 continue;
             };
             let Some(due_on) = program.next_due(holder.hired_on, skill) else {
@@ -1077,14 +1083,20 @@ impl<S: Store> AlertEngine<S> {
     ) -> Result<bool, AlertError> {
         match &alert.subject {
             AlertSubject::Credential => self.now_met(alert, holder, today, standings).await,
-            AlertSubject::Competency { skill } => Ok(holder
-                .competencies
-                .iter()
-                .find(|s| s.program == alert.program && &s.skill == skill)
-                .and_then(|s| {
-                    catalog::competency(&s.program).and_then(|p| p.next_due(holder.hired_on, s))
-                })
-                != Some(alert.expires_on)),
+            AlertSubject::Competency { skill } => {
+                let competencies =
+                    catalog::Competencies::new(self.store().competency_programs().await?);
+                Ok(holder
+                    .competencies
+                    .iter()
+                    .find(|s| s.program == alert.program && &s.skill == skill)
+                    .and_then(|s| {
+                        competencies
+                            .find(&s.program)
+                            .and_then(|p| p.next_due(holder.hired_on, s))
+                    })
+                    != Some(alert.expires_on))
+            }
             AlertSubject::Dues { .. } | AlertSubject::Digest { .. } => Ok(false),
         }
     }

@@ -23,8 +23,8 @@ pub use self::sled::{CheckReport, SCHEMA_VERSION, SledStore, StoreOptions, TREE_
 pub(crate) use self::sled::{StoredRecord, decode_value, encode_value};
 
 use crate::domain::{
-    Actor, Alert, AlertSettings, Channel, Course, Credential, DedupeKey, HistoryEntry, Holder,
-    IdKind, Program, Team, Token, TokenHash,
+    Actor, Alert, AlertSettings, Channel, CompetencyProgram, Course, Credential, DedupeKey,
+    HistoryEntry, Holder, IdKind, Program, Team, Token, TokenHash,
 };
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -48,6 +48,11 @@ pub enum StoreError {
     /// A local program does not exist.
     #[error("local program {0} not found")]
     ProgramNotFound(String),
+    /// A stored (lab-defined) competency program does not exist.
+    #[error(
+        "competency program {0} is not one the lab stored (see: recert competency program list)"
+    )]
+    CompetencyProgramNotFound(String),
     /// The change breaks a rule that spans records; nothing was written.
     #[error("{0:?}")]
     Conflict(Conflict),
@@ -147,6 +152,15 @@ pub enum Conflict {
         slug: String,
         /// How many credentials use it.
         users: usize,
+    },
+    /// A stored competency program of this slug exists already.
+    CompetencyProgramExists(String),
+    /// Holders have skills on the competency program being deleted.
+    CompetencyProgramInUse {
+        /// The program's slug.
+        slug: String,
+        /// How many holders have a skill on it.
+        holders: usize,
     },
     /// The holder still has records and the delete was not forced.
     HolderHasRecords {
@@ -337,6 +351,27 @@ pub trait Records: Send + Sync {
     ) -> impl Future<Output = Result<Program>> + Send;
     /// Deletes a local program; `in_use_blocks` refuses while credentials use it.
     fn delete_program(
+        &self,
+        slug: &str,
+        in_use_blocks: bool,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Every stored (lab-defined) competency program, by slug: with the built-in ones, the
+    /// set in force ([`crate::catalog::Competencies`]).
+    fn competency_programs(&self) -> impl Future<Output = Result<Vec<CompetencyProgram>>> + Send;
+    /// Stores a competency program: `create` refuses an existing one
+    /// ([`Conflict::CompetencyProgramExists`]), else one must exist. The competency index of
+    /// every holder with a skill on it is rewritten in the same transaction (and each is
+    /// marked for the next tick), so a changed schedule moves its next alert.
+    fn put_competency_program(
+        &self,
+        program: CompetencyProgram,
+        create: bool,
+    ) -> impl Future<Output = Result<CompetencyProgram>> + Send;
+    /// Deletes a stored competency program; `in_use_blocks` refuses
+    /// ([`Conflict::CompetencyProgramInUse`]) while holders have skills on it. The index is
+    /// rewritten as by [`Records::put_competency_program`] (a built-in program back in force).
+    fn delete_competency_program(
         &self,
         slug: &str,
         in_use_blocks: bool,

@@ -176,7 +176,8 @@ impl crate::store::Restorer for SledRestorer<'_> {
     }
 
     fn write(&mut self, plan: RestorePlan) -> Result<()> {
-        let mut set = WriteSet::default();
+        let mut set = WriteSet::over(self.store)?;
+        set.actor = None;
         set.restore(self.store, plan)?;
         set.stamp_versions(self.store)?;
         let meta = self.store.tree(META);
