@@ -62,6 +62,11 @@ impl Competencies {
         Competencies { local }
     }
 
+    /// The stored programs, by slug.
+    pub fn local(&self) -> &[CompetencyProgram] {
+        &self.local
+    }
+
     /// The built-in programs alone (no stored one).
     pub fn builtin() -> Self {
         Competencies::default()

@@ -490,6 +490,50 @@ mod tests {
     }
 
     #[test]
+    fn a_lab_program_is_checked_sizes_first_naming_each_field() {
+        assert_eq!(clia().validate(), Ok(()));
+        let fields = |p: CompetencyProgram| -> Vec<String> {
+            p.validate()
+                .unwrap_err()
+                .into_iter()
+                .map(|e| e.field)
+                .collect()
+        };
+        // Too many elements: refused on the count alone, before the other fields are read.
+        let mut big = clia();
+        big.elements = vec![String::new(); MAX_COMPETENCY_ELEMENTS + 1];
+        big.slug = "Bad Slug".into();
+        assert_eq!(fields(big), ["competency.elements"]);
+        let mut bad = clia();
+        bad.slug = "-x".into();
+        bad.name = " ".into();
+        bad.elements = vec!["ok".into(), "".into()];
+        bad.initial_months = vec![12, 6];
+        bad.every_months = 0;
+        bad.remediate_days = 0;
+        bad.sources = vec!["ftp://x".into()];
+        assert_eq!(
+            fields(bad),
+            [
+                "competency.slug",
+                "competency.name",
+                "competency.elements",
+                "competency.initial_months",
+                "competency.every_months",
+                "competency.remediate_days",
+                "competency.sources",
+            ]
+        );
+        let mut long = clia();
+        long.elements[0] = "x".repeat(MAX_ELEMENT_LEN + 1);
+        long.every_months = MAX_MONTHS + 1;
+        assert_eq!(
+            fields(long),
+            ["competency.elements", "competency.every_months"]
+        );
+    }
+
+    #[test]
     fn assessments_name_the_field_that_is_wrong() {
         let p = clia();
         let mut a = skill(&[(date(2026, 1, 1), Pass)]).assessments.remove(0);

@@ -856,6 +856,8 @@ pub struct Dump {
     pub holders: Vec<Holder>,
     /// Local programs (custom ones and overrides of built-in ones), by slug.
     pub programs: Vec<Program>,
+    /// The lab's stored competency programs (new ones and edits of built-in ones), by slug.
+    pub competency_programs: Vec<CompetencyProgram>,
     /// Credentials, by id.
     pub credentials: Vec<Credential>,
     /// Courses, by id.
@@ -889,6 +891,10 @@ pub struct RestorePlan {
     pub default_holder: Option<u64>,
     /// New local programs.
     pub programs: Vec<Program>,
+    /// New stored competency programs (slugs the store has none of). Written before the
+    /// holders, whose index entries derive from them; the holders already stored with a skill
+    /// on one (an edit of a built-in program) have their index rewritten.
+    pub competency_programs: Vec<CompetencyProgram>,
     /// New credentials.
     pub credentials: Vec<Credential>,
     /// New courses.
@@ -931,6 +937,8 @@ impl RestorePlan {
         self.holders.append(&mut other.holders);
         self.default_holder = other.default_holder.or(self.default_holder);
         self.programs.append(&mut other.programs);
+        self.competency_programs
+            .append(&mut other.competency_programs);
         self.credentials.append(&mut other.credentials);
         self.courses.append(&mut other.courses);
         self.channels.append(&mut other.channels);
@@ -961,6 +969,8 @@ pub trait StoreView {
     fn default_holder(&self) -> Result<Option<u64>>;
     /// A local program by slug.
     fn local_program(&self, slug: &str) -> Result<Option<Program>>;
+    /// A stored competency program by slug.
+    fn competency_program(&self, slug: &str) -> Result<Option<CompetencyProgram>>;
     /// A credential by id.
     fn credential(&self, id: u64) -> Result<Option<Credential>>;
     /// Whether the credential exists.

@@ -239,7 +239,7 @@ pub(super) async fn write_tick_marks_with<C: GenericClient + Sync>(
 
 /// Moves the `competency-programs` version row, holding it until the transaction ends: a
 /// holder write waits for it before reading the programs in force ([`competencies_in`]).
-async fn lock_competencies<C: GenericClient + Sync>(c: &C) -> Result<()> {
+pub(super) async fn lock_competencies<C: GenericClient + Sync>(c: &C) -> Result<()> {
     execute(
         c,
         "INSERT INTO versions (key, value) VALUES ($1, 1) \
@@ -267,7 +267,7 @@ async fn assessed_on<C: GenericClient + Sync>(c: &C, slug: &str) -> Result<Vec<H
 /// Rewrites the `competencies_due` rows of every holder with a skill on `slug` under the
 /// programs now in force in the transaction (each marked for the next tick). Call after
 /// [`lock_competencies`].
-async fn reindex_competencies<C: GenericClient + Sync>(c: &C, slug: &str) -> Result<()> {
+pub(super) async fn reindex_competencies<C: GenericClient + Sync>(c: &C, slug: &str) -> Result<()> {
     let holders = assessed_on(c, slug).await?;
     if holders.is_empty() {
         return Ok(());
