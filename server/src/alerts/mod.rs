@@ -494,6 +494,13 @@ impl<S: Store> AlertEngine<S> {
         for chunk in settled.chunks(CLEAR_DIRTY_CHUNK) {
             store.clear_dirty(chunk).await?;
         }
+        // A competency program changed while this tick evaluated the holders under the ones
+        // it read: the change marked its holders for the next tick, and their records are
+        // unchanged, so clearing them as evaluated would forget a due day the new schedule
+        // moved to where no window reaches (a day already past). They stay marked.
+        if catalog::Competencies::new(store.competency_programs().await?) != competencies {
+            settled_holders.clear();
+        }
         if !settled_holders.is_empty() || !gone_holders.is_empty() {
             for chunk in settled_holders.chunks(CLEAR_DIRTY_CHUNK) {
                 store.clear_dirty_holders(chunk, &[]).await?;
