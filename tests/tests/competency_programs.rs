@@ -310,6 +310,12 @@ fn a_lab_adds_edits_and_removes_its_own_competency_programs() {
         .lines()
         .position(|l| l.contains(r#""kind":"competency_program""#))
         .expect("a competency_program line");
+    // One holder's dump carries the lab's programs their skills name, and no other.
+    let own = d.cli(&["--holder", &ana, "export"]);
+    assert!(own.status.success(), "{}", stderr(&own));
+    assert!(String::from_utf8_lossy(&own.stdout).contains(r#""kind":"competency_program""#));
+    let other = d.cli(&["--holder", &ben, "export"]);
+    assert!(!String::from_utf8_lossy(&other.stdout).contains(r#""kind":"competency_program""#));
     let copy = Daemon::start(&dir.path().join("copy"), Some("2026-05-04T12:00:00Z"));
     let out = copy.cli(&["import", "--file", dump.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
