@@ -350,6 +350,43 @@ impl Api {
             .collect())
     }
 
+    /// Stores a lab's competency program: `create` adds one (or replaces a built-in one),
+    /// else the stored one of its slug is replaced.
+    pub async fn put_competency_program(
+        &self,
+        program: crate::model::CompetencyProgram,
+        create: bool,
+    ) -> Result<crate::model::CompetencyProgram, Error> {
+        let program = Some(program.into());
+        let reply = if create {
+            let request = pb::CreateCompetencyProgramRequest { program };
+            self.competency
+                .clone()
+                .create_competency_program(request)
+                .await
+        } else {
+            let request = pb::UpdateCompetencyProgramRequest { program };
+            self.competency
+                .clone()
+                .update_competency_program(request)
+                .await
+        };
+        Ok(self.check(reply)?.into())
+    }
+
+    /// Deletes a lab's competency program.
+    pub async fn delete_competency_program(&self, slug: &str) -> Result<(), Error> {
+        let request = pb::DeleteCompetencyProgramRequest {
+            slug: slug.to_owned(),
+        };
+        let reply = self
+            .competency
+            .clone()
+            .delete_competency_program(request)
+            .await;
+        self.check(reply).map(drop)
+    }
+
     /// Deletes a holder; `force` also deletes its credentials and courses.
     pub async fn delete_holder(&self, id: &str, force: bool) -> Result<(), Error> {
         let request = pb::DeleteHolderRequest {

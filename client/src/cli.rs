@@ -264,8 +264,84 @@ pub enum CompetencyCommand {
         #[arg(long, value_name = "T")]
         team: Option<String>,
     },
-    /// The competency programs and their elements.
+    /// The competency programs and their elements (as `competency program list`).
     Programs,
+    /// A lab's own competency programs: list, add, edit, remove (admins).
+    #[command(subcommand)]
+    Program(CompetencyProgramCommand),
+}
+
+/// `recert competency program ...`
+#[derive(Debug, Subcommand)]
+pub enum CompetencyProgramCommand {
+    /// The competency programs in force, built-in and the lab's own (`local`).
+    List,
+    /// Add a competency program from a TOML file shaped like one `[[competency]]` table of the
+    /// daemon's catalog/competencies.toml (slug, name, elements, initial_months,
+    /// every_months, remediate_days, sources, notes); a built-in slug replaces the built-in
+    /// program.
+    Add {
+        /// The TOML file.
+        #[arg(value_name = "FILE.toml")]
+        file: std::path::PathBuf,
+    },
+    /// Change a competency program: the whole of it from --file, or only the flags given (of
+    /// the program in force; a built-in one is then stored as the lab's edit of it). Every
+    /// holder's next due date on it moves at once.
+    Edit(Box<CompetencyEditArgs>),
+    /// Remove a lab's competency program (refused while holders have skills on it); removing
+    /// the lab's edit of a built-in program puts the built-in one back.
+    Remove {
+        /// Program slug.
+        slug: String,
+    },
+}
+
+/// `recert competency program edit SLUG ...`: only the flags given change.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("changes").multiple(true).required(true)))]
+pub struct CompetencyEditArgs {
+    /// Program slug, e.g. phlebotomy-annual.
+    pub slug: String,
+    /// The whole program from a TOML file (as `program add`), its slug SLUG.
+    #[arg(long, value_name = "FILE.toml", group = "changes", conflicts_with_all = ["name", "element", "initial_months", "every_months", "remediate_days", "notes"])]
+    pub file: Option<std::path::PathBuf>,
+    /// Display name.
+    #[arg(long, value_name = "NAME", group = "changes")]
+    pub name: Option<String>,
+    /// The elements, in order (repeat the flag; replaces them all).
+    #[arg(long, value_name = "TEXT", group = "changes")]
+    pub element: Vec<String>,
+    /// Months after hire of the first assessments, e.g. 6,12 ("" for none).
+    #[arg(long, value_name = "M,M", group = "changes", value_parser = parse_months)]
+    pub initial_months: Option<Months>,
+    /// Months from the last pass to the next assessment after the initial ones.
+    #[arg(long, value_name = "N", group = "changes")]
+    pub every_months: Option<u32>,
+    /// Days after a remediate result until the skill is due again.
+    #[arg(long, value_name = "N", group = "changes")]
+    pub remediate_days: Option<u32>,
+    /// Notes.
+    #[arg(long, value_name = "TEXT", group = "changes")]
+    pub notes: Option<String>,
+}
+
+/// Month counts as typed (`6,12`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Months(pub Vec<u32>);
+
+/// Parses `--initial-months 6,12` (empty: none).
+fn parse_months(input: &str) -> Result<Months, String> {
+    input
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.parse::<u32>()
+                .map_err(|_| format!("{p:?} is not a number of months (e.g. 6,12)"))
+        })
+        .collect::<Result<Vec<u32>, String>>()
+        .map(Months)
 }
 
 /// Element numbers as typed (`1,2,6`).

@@ -1461,6 +1461,10 @@ pub struct CompetencyProgram {
     pub sources: Vec<String>,
     /// Notes.
     pub notes: String,
+    /// `builtin` (shipped with recertd) or `local` (stored by the lab).
+    pub origin: String,
+    /// A local program that replaces the built-in one of its slug.
+    pub overrides_builtin: bool,
 }
 
 /// One assessment to log.

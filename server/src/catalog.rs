@@ -2,7 +2,9 @@
 //!
 //! The data file, not code, is where a renewal rule changes: each program carries its
 //! sources, the rules it is uncertain of (per field) and notes saying why. Users can still
-//! define their own programs; these are only the ones that ship.
+//! define their own programs; these are only the ones that ship. The same holds for the
+//! competency programs (`catalog/competencies.toml`): [`Competencies`] is the set in force,
+//! the built-in ones with a lab's stored ones over them.
 
 use crate::domain::{CompetencyProgram, Program};
 use serde::Deserialize;
@@ -36,18 +38,73 @@ pub fn competency(slug: &str) -> Option<&'static CompetencyProgram> {
     competencies().iter().find(|p| p.slug == slug)
 }
 
-/// The days a holder's tracked competencies fall due ([`CompetencyProgram::next_due`] of each
-/// skill of a built-in program), ascending without repeats: what the competency index keys
-/// the holder by, and the days the alert tick reads it for.
-pub fn competency_due_dates(holder: &crate::domain::Holder) -> Vec<jiff::civil::Date> {
-    let mut out: Vec<jiff::civil::Date> = holder
-        .competencies
-        .iter()
-        .filter_map(|skill| competency(&skill.program)?.next_due(holder.hired_on, skill))
-        .collect();
-    out.sort_unstable();
-    out.dedup();
-    out
+/// The competency programs in force: the built-in ones, with the lab's stored programs
+/// over them (a stored program of a built-in slug replaces it; any other adds one).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Competencies {
+    /// The stored (lab-defined) programs, by slug.
+    local: Vec<CompetencyProgram>,
+}
+
+/// Where a competency program in force comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompetencyOrigin {
+    /// Shipped with recertd, unchanged.
+    BuiltIn,
+    /// Stored by the lab: a new program, or an edit of a built-in one.
+    Local,
+}
+
+impl Competencies {
+    /// The programs in force given the lab's stored ones (any order).
+    pub fn new(mut local: Vec<CompetencyProgram>) -> Self {
+        local.sort_by(|a, b| a.slug.cmp(&b.slug));
+        Competencies { local }
+    }
+
+    /// The stored programs, by slug.
+    pub fn local(&self) -> &[CompetencyProgram] {
+        &self.local
+    }
+
+    /// The built-in programs alone (no stored one).
+    pub fn builtin() -> Self {
+        Competencies::default()
+    }
+
+    /// The program in force for `slug`, if any.
+    pub fn find(&self, slug: &str) -> Option<&CompetencyProgram> {
+        self.local
+            .iter()
+            .find(|p| p.slug == slug)
+            .or_else(|| competency(slug))
+    }
+
+    /// Every program in force with where it comes from, by slug.
+    pub fn in_force(&self) -> Vec<(&CompetencyProgram, CompetencyOrigin)> {
+        let mut out: Vec<(&CompetencyProgram, CompetencyOrigin)> = competencies()
+            .iter()
+            .filter(|b| !self.local.iter().any(|l| l.slug == b.slug))
+            .map(|b| (b, CompetencyOrigin::BuiltIn))
+            .chain(self.local.iter().map(|l| (l, CompetencyOrigin::Local)))
+            .collect();
+        out.sort_by(|a, b| a.0.slug.cmp(&b.0.slug));
+        out
+    }
+
+    /// The days a holder's tracked competencies fall due ([`CompetencyProgram::next_due`] of
+    /// each skill under the program in force), ascending without repeats: what the
+    /// competency index keys the holder by, and the days the alert tick reads it for.
+    pub fn due_dates(&self, holder: &crate::domain::Holder) -> Vec<jiff::civil::Date> {
+        let mut out: Vec<jiff::civil::Date> = holder
+            .competencies
+            .iter()
+            .filter_map(|skill| self.find(&skill.program)?.next_due(holder.hired_on, skill))
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
 }
 
 /// The file's shape: an array of `[[program]]` tables.

@@ -826,10 +826,13 @@ fn psql(url: &str, sql: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-/// What takes a database at schema 4 back to schema 3, as the previous release wrote it.
-/// Undoes schemas 6 (team channels) and 5 (the tick's marks), newest first, so a test can step
-/// a database back to an older release's schema.
-const UNDO_SCHEMA_6_5: &str = "DROP INDEX channels_by_team; \
+/// What takes a database at schema 7 back to schema 4, as an older release wrote it.
+/// Undoes schemas 7 (a lab's competency programs), 6 (team channels) and 5 (the tick's
+/// marks), newest first, so a test can step a database back to an older release's schema.
+const UNDO_SCHEMA_7_5: &str = "DROP TABLE competency_programs; \
+     DELETE FROM versions WHERE key = 'competency-programs'; \
+     DELETE FROM recert_schema WHERE version = 7; \
+     DROP INDEX channels_by_team; \
      ALTER TABLE channels DROP CONSTRAINT channels_holder_id_kind_target_key; \
      ALTER TABLE channels DROP COLUMN team_id; \
      ALTER TABLE channels ADD CONSTRAINT channels_holder_id_kind_target_key \
@@ -842,7 +845,7 @@ const UNDO_SCHEMA_6_5: &str = "DROP INDEX channels_by_team; \
      DELETE FROM recert_schema WHERE version = 5;";
 
 /// The newest PostgreSQL schema, which opening a store migrates to.
-const PG_SCHEMA: u32 = 6;
+const PG_SCHEMA: u32 = 7;
 
 const UNDO_SCHEMA_4: &str = "DROP INDEX alerts_by_dedupe_key; DROP INDEX alerts_by_cycle; \
      ALTER TABLE alerts DROP COLUMN dedupe_key; ALTER TABLE alerts DROP COLUMN subject; \
@@ -899,7 +902,7 @@ fn postgres_schema_3_indexes_courses_by_day_and_fills_the_day_of_existing_course
         psql(
             &url,
             &format!(
-                "BEGIN; {UNDO_SCHEMA_6_5} {UNDO_SCHEMA_4} DROP INDEX courses_by_day; \
+                "BEGIN; {UNDO_SCHEMA_7_5} {UNDO_SCHEMA_4} DROP INDEX courses_by_day; \
                  ALTER TABLE courses DROP COLUMN completed_on; \
                  DELETE FROM recert_schema WHERE version = 3; COMMIT;"
             ),
@@ -1006,7 +1009,7 @@ fn postgres_schema_4_keys_alerts_by_subject_and_old_alerts_read_as_credential_al
         // Back to schema 3, as a database written by the previous release.
         psql(
             &url,
-            &format!("BEGIN; {UNDO_SCHEMA_6_5} {UNDO_SCHEMA_4} COMMIT;"),
+            &format!("BEGIN; {UNDO_SCHEMA_7_5} {UNDO_SCHEMA_4} COMMIT;"),
         );
         let store = open_pg(&url).await;
         assert_eq!(store.schema_version().await.unwrap(), PG_SCHEMA);

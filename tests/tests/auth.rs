@@ -775,6 +775,42 @@ async fn a_holder_token_finds_another_holders_records_not_found_by_every_rpc() {
             ),
         ),
         (
+            "CreateCompetencyProgram",
+            code(
+                competency
+                    .create_competency_program(pb::CreateCompetencyProgramRequest {
+                        program: Some(pb::CompetencyProgram {
+                            slug: "planted".into(),
+                            ..Default::default()
+                        }),
+                    })
+                    .await,
+            ),
+        ),
+        (
+            "UpdateCompetencyProgram",
+            code(
+                competency
+                    .update_competency_program(pb::UpdateCompetencyProgramRequest {
+                        program: Some(pb::CompetencyProgram {
+                            slug: "clia-testing".into(),
+                            ..Default::default()
+                        }),
+                    })
+                    .await,
+            ),
+        ),
+        (
+            "DeleteCompetencyProgram",
+            code(
+                competency
+                    .delete_competency_program(pb::DeleteCompetencyProgramRequest {
+                        slug: "clia-testing".into(),
+                    })
+                    .await,
+            ),
+        ),
+        (
             "UpdateProgram",
             code(
                 programs

@@ -94,6 +94,25 @@ impl From<pb::CompetencyProgram> for crate::model::CompetencyProgram {
             remediate_days: p.remediate_days,
             sources: p.sources,
             notes: p.notes,
+            origin: if p.builtin { "builtin" } else { "local" }.to_owned(),
+            overrides_builtin: p.overrides_builtin,
+        }
+    }
+}
+
+impl From<crate::model::CompetencyProgram> for pb::CompetencyProgram {
+    fn from(p: crate::model::CompetencyProgram) -> Self {
+        Self {
+            slug: p.slug,
+            name: p.name,
+            elements: p.elements,
+            initial_months: p.initial_months,
+            every_months: p.every_months,
+            remediate_days: p.remediate_days,
+            sources: p.sources,
+            notes: p.notes,
+            builtin: false,
+            overrides_builtin: false,
         }
     }
 }

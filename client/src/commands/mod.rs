@@ -19,7 +19,8 @@ mod watch;
 
 use crate::api::{Api, DEFAULT_HOLDER};
 use crate::cli::{
-    CertCommand, Cli, Command, CourseCommand, DEFAULT_SERVER, HolderCommand, ProgramCommand,
+    CertCommand, Cli, Command, CompetencyCommand, CourseCommand, DEFAULT_SERVER, HolderCommand,
+    ProgramCommand,
 };
 use crate::error::Error;
 use crate::model::Holder;
@@ -209,6 +210,7 @@ fn positional_fields(command: &Command) -> &'static [(&'static str, &'static str
         Command::Course(CourseCommand::Log(_)) => &[("course.title", "the title")],
         Command::Program(ProgramCommand::Add(_)) => &[("program.slug", "the slug")],
         Command::Cert(CertCommand::Add { .. }) => &[("credential.program", "PROGRAM")],
+        Command::Competency(CompetencyCommand::Program(_)) => &[],
         Command::Competency(_) => &[
             ("program", "--program"),
             ("skill", "--skill"),

@@ -84,6 +84,7 @@ impl<S: Store> AlertEngine<S> {
             .into_iter()
             .map(catalog::in_force)
             .collect();
+        let competencies = catalog::Competencies::new(store.competency_programs().await?);
         let mut ids = team.members.clone();
         ids.sort_unstable();
         ids.dedup();
@@ -119,7 +120,7 @@ impl<S: Store> AlertEngine<S> {
                 }
             }
             for skill in &holder.competencies {
-                let Some(program) = catalog::competency(&skill.program) else {
+                let Some(program) = competencies.find(&skill.program) else {
                     continue;
                 };
                 let due = program.next_due(holder.hired_on, skill);

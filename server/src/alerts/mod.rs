@@ -479,6 +479,8 @@ impl<S: Store> AlertEngine<S> {
         let holder_ids: Vec<u64> = holder_ids.into_iter().collect();
         let mut settled_holders: Vec<Holder> = Vec::new();
         let mut gone_holders: Vec<u64> = Vec::new();
+        // The competency programs in force, read once per tick.
+        let competencies = catalog::Competencies::new(store.competency_programs().await?);
         for page in holder_ids.chunks(TICK_PAGE) {
             let mut holders = store.holders_by_id(page).await?;
             let elsewhere: std::collections::HashSet<u64> = holders
@@ -491,7 +493,10 @@ impl<S: Store> AlertEngine<S> {
             let ids: Vec<u64> = holders.iter().map(|h| h.id).collect();
             let credentials = store.credentials_of_many(&ids).await?;
             for (holder, credentials) in holders.iter().zip(credentials) {
-                due.extend(self.competency_alerts(holder, today, now).await?);
+                due.extend(
+                    self.competency_alerts(holder, today, now, &competencies)
+                        .await?,
+                );
                 due.extend(
                     self.dues_alerts(holder, credentials, since, today, now, &mut programs)
                         .await?,
@@ -529,6 +534,13 @@ impl<S: Store> AlertEngine<S> {
         }
         for chunk in gone_dirty.chunks(CLEAR_DIRTY_CHUNK) {
             store.clear_dirty(&[], chunk).await?;
+        }
+        // A competency program changed while this tick evaluated the holders under the ones
+        // it read: the change marked its holders for the next tick, and their records are
+        // unchanged, so clearing them as evaluated would forget a due day the new schedule
+        // moved to where no window reaches (a day already past). They stay marked.
+        if catalog::Competencies::new(store.competency_programs().await?) != competencies {
+            settled_holders.clear();
         }
         if !settled_holders.is_empty() || !gone_holders.is_empty() {
             for chunk in settled_holders.chunks(CLEAR_DIRTY_CHUNK) {
@@ -726,6 +738,7 @@ impl<S: Store> AlertEngine<S> {
         holder: &Holder,
         today: Date,
         now: Timestamp,
+        competencies: &catalog::Competencies,
     ) -> Result<Vec<Alert>, AlertError> {
         if holder.competencies.is_empty() {
             return Ok(Vec::new());
@@ -737,7 +750,7 @@ impl<S: Store> AlertEngine<S> {
         let mut out = Vec::new();
         let mut channels = None;
         for skill in &holder.competencies {
-            let Some(program) = catalog::competency(&skill.program) else {
+            let Some(program) = competencies.find(&skill.program) else {
                 continue;
             };
             let Some(due_on) = program.next_due(holder.hired_on, skill) else {
@@ -1118,14 +1131,20 @@ impl<S: Store> AlertEngine<S> {
     ) -> Result<bool, AlertError> {
         match &alert.subject {
             AlertSubject::Credential => self.now_met(alert, holder, today, standings).await,
-            AlertSubject::Competency { skill } => Ok(holder
-                .competencies
-                .iter()
-                .find(|s| s.program == alert.program && &s.skill == skill)
-                .and_then(|s| {
-                    catalog::competency(&s.program).and_then(|p| p.next_due(holder.hired_on, s))
-                })
-                != Some(alert.expires_on)),
+            AlertSubject::Competency { skill } => {
+                let competencies =
+                    catalog::Competencies::new(self.store().competency_programs().await?);
+                Ok(holder
+                    .competencies
+                    .iter()
+                    .find(|s| s.program == alert.program && &s.skill == skill)
+                    .and_then(|s| {
+                        competencies
+                            .find(&s.program)
+                            .and_then(|p| p.next_due(holder.hired_on, s))
+                    })
+                    != Some(alert.expires_on))
+            }
             AlertSubject::Dues { .. } | AlertSubject::Digest { .. } => Ok(false),
         }
     }

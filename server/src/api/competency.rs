@@ -2,9 +2,10 @@
 //! stands.
 
 use super::convert;
-use super::{Api, caller};
-use crate::domain::{Assessment, AssessmentResult, IdKind};
-use crate::service::competency::{NewAssessment, SkillStanding};
+use super::{Api, ApiError, caller};
+use crate::catalog::CompetencyOrigin;
+use crate::domain::{Assessment, AssessmentResult, CompetencyProgram, IdKind};
+use crate::service::competency::{CompetencyEntry, NewAssessment, SkillStanding};
 use crate::store::Store;
 use recert_proto::v1 as pb;
 use recert_proto::v1::competency_service_server::CompetencyService;
@@ -38,32 +39,98 @@ impl From<&SkillStanding> for pb::CompetencyStatus {
     }
 }
 
+impl From<&CompetencyEntry> for pb::CompetencyProgram {
+    fn from(e: &CompetencyEntry) -> Self {
+        let p = &e.program;
+        pb::CompetencyProgram {
+            slug: p.slug.clone(),
+            name: p.name.clone(),
+            elements: p.elements.clone(),
+            initial_months: p.initial_months.clone(),
+            every_months: p.every_months,
+            remediate_days: p.remediate_days,
+            sources: p.sources.clone(),
+            notes: p.notes.clone(),
+            builtin: e.origin == CompetencyOrigin::BuiltIn,
+            overrides_builtin: e.overrides_builtin,
+        }
+    }
+}
+
+/// The program a create or update request carries (its read-only marks ignored).
+fn program(program: Option<pb::CompetencyProgram>) -> Result<CompetencyProgram, ApiError> {
+    let p = program.ok_or_else(|| ApiError::invalid("program", "program is required"))?;
+    Ok(CompetencyProgram {
+        slug: p.slug,
+        name: p.name,
+        elements: p.elements,
+        initial_months: p.initial_months,
+        every_months: p.every_months,
+        remediate_days: p.remediate_days,
+        sources: p.sources,
+        notes: p.notes,
+    })
+}
+
 #[tonic::async_trait]
 impl<S: Store> CompetencyService for CompetencyApi<S> {
     async fn list_competency_programs(
         &self,
         request: Request<pb::ListCompetencyProgramsRequest>,
     ) -> Result<Response<pb::ListCompetencyProgramsResponse>, Status> {
-        let _caller = caller(&request)?;
+        let caller = caller(&request)?;
         let programs = self
             .0
             .service()
-            .competency_programs()
+            .list_competency_programs(&caller)
+            .await?
             .iter()
-            .map(|p| pb::CompetencyProgram {
-                slug: p.slug.clone(),
-                name: p.name.clone(),
-                elements: p.elements.clone(),
-                initial_months: p.initial_months.clone(),
-                every_months: p.every_months,
-                remediate_days: p.remediate_days,
-                sources: p.sources.clone(),
-                notes: p.notes.clone(),
-            })
+            .map(pb::CompetencyProgram::from)
             .collect();
         Ok(Response::new(pb::ListCompetencyProgramsResponse {
             programs,
         }))
+    }
+
+    async fn create_competency_program(
+        &self,
+        request: Request<pb::CreateCompetencyProgramRequest>,
+    ) -> Result<Response<pb::CompetencyProgram>, Status> {
+        let caller = caller(&request)?;
+        let program = program(request.into_inner().program)?;
+        let entry = self
+            .0
+            .service()
+            .create_competency_program(&caller, program)
+            .await?;
+        Ok(Response::new((&entry).into()))
+    }
+
+    async fn update_competency_program(
+        &self,
+        request: Request<pb::UpdateCompetencyProgramRequest>,
+    ) -> Result<Response<pb::CompetencyProgram>, Status> {
+        let caller = caller(&request)?;
+        let program = program(request.into_inner().program)?;
+        let entry = self
+            .0
+            .service()
+            .update_competency_program(&caller, program)
+            .await?;
+        Ok(Response::new((&entry).into()))
+    }
+
+    async fn delete_competency_program(
+        &self,
+        request: Request<pb::DeleteCompetencyProgramRequest>,
+    ) -> Result<Response<pb::DeleteCompetencyProgramResponse>, Status> {
+        let caller = caller(&request)?;
+        let slug = convert::slug(&request.get_ref().slug)?;
+        self.0
+            .service()
+            .delete_competency_program(&caller, slug)
+            .await?;
+        Ok(Response::new(pb::DeleteCompetencyProgramResponse {}))
     }
 
     async fn assign_competency(

@@ -150,6 +150,25 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
+/// A lab's stored competency program (`recert competency program add`): the fields of a
+/// `[[competency]]` table of catalog/competencies.toml. Written before the holders, whose
+/// skills name it.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CompetencyProgramLine {
+    pub(super) slug: String,
+    pub(super) name: String,
+    pub(super) elements: Vec<String>,
+    #[serde(default)]
+    pub(super) initial_months: Vec<u32>,
+    pub(super) every_months: u32,
+    pub(super) remediate_days: u32,
+    #[serde(default)]
+    pub(super) sources: Vec<String>,
+    #[serde(default)]
+    pub(super) notes: String,
+}
+
 /// A program. The fields after `notes` came with the completed catalog: optional, so dumps
 /// written before them still read, and left out at their defaults, so a program without such
 /// rules is written as before.
@@ -813,6 +832,7 @@ pub fn lines(
     let records = 1
         + dump.holders.len()
         + dump.programs.len()
+        + dump.competency_programs.len()
         + dump.credentials.len()
         + dump.courses.len()
         + dump.channels.len()
@@ -844,6 +864,21 @@ pub fn lines(
     let default = dump.default_holder;
     std::iter::once(header)
         .chain(std::iter::once(next_ids))
+        .chain(dump.competency_programs.into_iter().map(|p| {
+            tagged(
+                "competency_program",
+                CompetencyProgramLine {
+                    slug: p.slug,
+                    name: p.name,
+                    elements: p.elements,
+                    initial_months: p.initial_months,
+                    every_months: p.every_months,
+                    remediate_days: p.remediate_days,
+                    sources: p.sources,
+                    notes: p.notes,
+                },
+            )
+        }))
         .chain(dump.holders.into_iter().map(move |h| {
             tagged(
                 "holder",

@@ -4,9 +4,9 @@
 //! records and collisions with the store are the import's part (`service::import`).
 
 use super::format::{
-    AlertLine, ChannelLine, CourseLine, CredentialLine, DirtyLine, EndLine, FORMAT, Header,
-    HistoryLine, HolderLine, LastTickLine, NextIdsLine, ProgramLine, SettingsLine, TeamLine,
-    TokenLine, VERSION,
+    AlertLine, ChannelLine, CompetencyProgramLine, CourseLine, CredentialLine, DirtyLine, EndLine,
+    FORMAT, Header, HistoryLine, HolderLine, LastTickLine, NextIdsLine, ProgramLine, SettingsLine,
+    TeamLine, TokenLine, VERSION,
 };
 use crate::domain::{
     AccreditationMinimum, ActivityLimit, Alert, AlertSettings, AlertSubject, Alternative, Cap,
@@ -153,21 +153,39 @@ fn no_check<T>(_: &T) -> Result<(), Vec<FieldError>> {
     Ok(())
 }
 
+fn competency_program_from(
+    l: CompetencyProgramLine,
+) -> Result<crate::domain::CompetencyProgram, Vec<FieldError>> {
+    let p = crate::domain::CompetencyProgram {
+        slug: l.slug,
+        name: l.name,
+        elements: l.elements,
+        initial_months: l.initial_months,
+        every_months: l.every_months,
+        remediate_days: l.remediate_days,
+        sources: l.sources,
+        notes: l.notes,
+    };
+    p.validate().map(|()| p).map_err(|errors| {
+        errors
+            .into_iter()
+            .map(|e| {
+                FieldError::new(
+                    e.field.replacen("competency.", "competency_program.", 1),
+                    e.message.replacen("competency.", "competency_program.", 1),
+                )
+            })
+            .collect()
+    })
+}
+
 fn holder_from(l: HolderLine) -> Result<(Holder, bool), Vec<FieldError>> {
     let mut f = Fields::default();
     let hired_on = f.optional_date("holder.hired_on", l.hired_on.as_deref());
     let mut competencies = Vec::new();
+    // The program a skill names, and the elements its assessments cover, are checked by the
+    // import against the programs in force (built in, in the store, or on an earlier line).
     for c in l.competencies {
-        let Some(program) = crate::catalog::competency(&c.program) else {
-            f.fail(
-                "holder.competencies.program",
-                format!(
-                    "holder.competencies.program {:?} is not a competency program",
-                    c.program
-                ),
-            );
-            continue;
-        };
         if let Err(e) = crate::domain::validate_skill(&c.skill) {
             f.fail("holder.competencies.skill", e.message);
         }
@@ -191,19 +209,11 @@ fn holder_from(l: HolderLine) -> Result<(Holder, bool), Vec<FieldError>> {
                 result,
                 note: a.note,
             };
-            if let Err(errors) = assessment.validate(program) {
-                for e in errors {
-                    f.fail(
-                        &format!("holder.competencies.{}", e.field),
-                        format!("holder.competencies.{}", e.message),
-                    );
-                }
-            }
             assessments.push(assessment);
         }
         assessments.sort_by_key(|a| a.assessed_on);
         competencies.push(crate::domain::CompetencySkill {
-            program: program.slug.clone(),
+            program: c.program.trim().to_string(),
             skill: c.skill.trim().to_string(),
             assessments,
         });
@@ -1117,6 +1127,11 @@ impl Reader {
                     self.dump.programs.push(r);
                 }
             }
+            "competency_program" => {
+                if let Some(r) = self.record(n, &kind, value, competency_program_from) {
+                    self.dump.competency_programs.push(r);
+                }
+            }
             "credential" => {
                 if let Some(r) = self.record(n, &kind, value, credential_from) {
                     self.dump.credentials.push(r);
@@ -1531,6 +1546,7 @@ mod tests {
             default_holder: p.holders.iter().find(|l| l.record.1).map(|l| l.record.0.id),
             holders: records(p.holders).into_iter().map(|(h, _)| h).collect(),
             programs: records(p.programs),
+            competency_programs: records(p.competency_programs),
             credentials: records(p.credentials),
             courses: records(p.courses),
             channels: records(p.channels).into_iter().map(|c| c.channel).collect(),
@@ -1576,6 +1592,16 @@ mod tests {
                     competencies: Vec::new(),
                 },
             ],
+            competency_programs: vec![crate::domain::CompetencyProgram {
+                slug: "glucose-meter".into(),
+                name: "Glucose \"meter\" \u{e9}".into(),
+                elements: vec!["observe".into(), "QC".into()],
+                initial_months: vec![6],
+                every_months: 12,
+                remediate_days: 30,
+                sources: vec!["https://example.org/rule".into()],
+                notes: "the lab's".into(),
+            }],
             programs: vec![
                 // Only a per-program flag, as before flags per field, and no newer rule.
                 Program {

@@ -2,6 +2,7 @@
 //! that say which elements an assessment covers and when it is due, the assessments a holder
 //! has had, and the schedule that follows from the hire date and the last results.
 
+use super::limits::MAX_SOURCES;
 use super::validate::{FieldError, MAX_NAME_LEN, MAX_TEXT_LEN};
 use jiff::ToSpan;
 use jiff::civil::Date;
@@ -166,32 +167,138 @@ impl CompetencyProgram {
         }
     }
 
-    /// Checks a program's own fields.
+    /// Checks a program's own fields, sizes first (so an oversized list is refused before
+    /// its entries are read): the slug's shape, the name, 1..=[`MAX_COMPETENCY_ELEMENTS`]
+    /// elements each non-empty and bounded, the schedule within sane bounds, the sources.
     pub fn validate(&self) -> Result<(), Vec<FieldError>> {
         let mut errors = Vec::new();
-        if self.slug.trim().is_empty() {
-            errors.push(FieldError::new(
+        let mut fail = |field: &str, message: String| errors.push(FieldError::new(field, message));
+        let sizes = [
+            (
+                "competency.elements",
+                self.elements.len(),
+                MAX_COMPETENCY_ELEMENTS,
+            ),
+            (
+                "competency.initial_months",
+                self.initial_months.len(),
+                MAX_INITIAL_DUES,
+            ),
+            ("competency.sources", self.sources.len(), MAX_SOURCES),
+        ];
+        let mut oversized = false;
+        for (field, len, max) in sizes {
+            if len > max {
+                fail(field, format!("{field} may hold at most {max} entries"));
+                oversized = true;
+            }
+        }
+        if oversized {
+            return Err(errors);
+        }
+        let slug_ok = !self.slug.is_empty()
+            && self.slug.len() <= 48
+            && self
+                .slug
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && !self.slug.starts_with('-');
+        if !slug_ok {
+            fail(
                 "competency.slug",
-                "competency.slug is required",
-            ));
+                "competency.slug must be 1 to 48 characters of a-z, 0-9 and '-', not starting with '-'"
+                    .into(),
+            );
+        }
+        if let Some(message) = text_problem("competency.name", &self.name, true, MAX_NAME_LEN) {
+            fail("competency.name", message);
+        }
+        if let Some(message) = text_problem("competency.notes", &self.notes, false, MAX_TEXT_LEN) {
+            fail("competency.notes", message);
         }
         if self.elements.is_empty() {
-            errors.push(FieldError::new(
+            fail(
                 "competency.elements",
-                "competency.elements needs at least one element",
-            ));
+                "competency.elements needs at least one element".into(),
+            );
         }
-        if self.every_months == 0 || self.every_months > 120 {
-            errors.push(FieldError::new(
+        for (i, element) in self.elements.iter().enumerate() {
+            let field = format!("competency.elements[{}]", i + 1);
+            if let Some(message) = text_problem(&field, element, true, MAX_ELEMENT_LEN) {
+                fail("competency.elements", message);
+            }
+        }
+        if self
+            .initial_months
+            .iter()
+            .any(|m| !(1..=MAX_MONTHS).contains(m))
+            || self.initial_months.windows(2).any(|w| w[0] >= w[1])
+        {
+            fail(
+                "competency.initial_months",
+                format!(
+                    "competency.initial_months must be ascending months after hire, each 1..={MAX_MONTHS}"
+                ),
+            );
+        }
+        if !(1..=MAX_MONTHS).contains(&self.every_months) {
+            fail(
                 "competency.every_months",
-                "competency.every_months must be 1..=120",
-            ));
+                format!("competency.every_months must be 1..={MAX_MONTHS}"),
+            );
+        }
+        if !(1..=MAX_REMEDIATE_DAYS).contains(&self.remediate_days) {
+            fail(
+                "competency.remediate_days",
+                format!("competency.remediate_days must be 1..={MAX_REMEDIATE_DAYS}"),
+            );
+        }
+        for source in &self.sources {
+            let ok = (source.starts_with("https://") || source.starts_with("http://"))
+                && source.len() <= 2000
+                && !has_control(source);
+            if !ok {
+                fail(
+                    "competency.sources",
+                    "competency.sources entries must be http(s) URLs of at most 2000 bytes without control characters"
+                        .into(),
+                );
+                break;
+            }
         }
         if errors.is_empty() {
             Ok(())
         } else {
             Err(errors)
         }
+    }
+}
+
+/// Elements a competency program may list.
+pub const MAX_COMPETENCY_ELEMENTS: usize = 32;
+/// Initial dues (months after hire) a competency program may list.
+pub const MAX_INITIAL_DUES: usize = 12;
+/// Characters of one element's description.
+pub const MAX_ELEMENT_LEN: usize = 500;
+/// Longest interval, in months, of a competency schedule (10 years).
+pub const MAX_MONTHS: u32 = 120;
+/// Longest time, in days, a `remediate` result may give until the skill is due again.
+pub const MAX_REMEDIATE_DAYS: u32 = 365;
+
+/// What is wrong with a text field, if anything: empty when required, too long, or with
+/// control characters.
+fn text_problem(field: &str, value: &str, required: bool, max: usize) -> Option<String> {
+    let len = value.chars().count();
+    if required && value.trim().is_empty() {
+        Some(format!("{field} must not be empty"))
+    } else if len > max {
+        Some(format!(
+            "{field} must be at most {max} characters (got {len})"
+        ))
+    } else if has_control(value) {
+        Some(format!("{field} must not contain control characters"))
+    } else {
+        None
     }
 }
 
@@ -379,6 +486,50 @@ mod tests {
         assert_eq!(
             status(Some(date(2026, 7, 2)), today),
             CompetencyStatus::Current
+        );
+    }
+
+    #[test]
+    fn a_lab_program_is_checked_sizes_first_naming_each_field() {
+        assert_eq!(clia().validate(), Ok(()));
+        let fields = |p: CompetencyProgram| -> Vec<String> {
+            p.validate()
+                .unwrap_err()
+                .into_iter()
+                .map(|e| e.field)
+                .collect()
+        };
+        // Too many elements: refused on the count alone, before the other fields are read.
+        let mut big = clia();
+        big.elements = vec![String::new(); MAX_COMPETENCY_ELEMENTS + 1];
+        big.slug = "Bad Slug".into();
+        assert_eq!(fields(big), ["competency.elements"]);
+        let mut bad = clia();
+        bad.slug = "-x".into();
+        bad.name = " ".into();
+        bad.elements = vec!["ok".into(), "".into()];
+        bad.initial_months = vec![12, 6];
+        bad.every_months = 0;
+        bad.remediate_days = 0;
+        bad.sources = vec!["ftp://x".into()];
+        assert_eq!(
+            fields(bad),
+            [
+                "competency.slug",
+                "competency.name",
+                "competency.elements",
+                "competency.initial_months",
+                "competency.every_months",
+                "competency.remediate_days",
+                "competency.sources",
+            ]
+        );
+        let mut long = clia();
+        long.elements[0] = "x".repeat(MAX_ELEMENT_LEN + 1);
+        long.every_months = MAX_MONTHS + 1;
+        assert_eq!(
+            fields(long),
+            ["competency.elements", "competency.every_months"]
         );
     }
 

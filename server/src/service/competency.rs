@@ -2,7 +2,7 @@
 //! where each skill stands (the schedule itself is `domain::CompetencyProgram::next_due`).
 
 use super::{Caller, HolderRef, Service, ServiceError, ServiceResult};
-use crate::catalog;
+use crate::catalog::{self, Competencies, CompetencyOrigin};
 use crate::domain::{
     Assessment, CompetencyProgram, CompetencySkill, CompetencyStatus, FieldError, Holder, Role,
     validate_skill,
@@ -44,12 +44,17 @@ pub struct NewAssessment {
     pub assessment: Assessment,
 }
 
-/// The competency program for `slug`, or "not found" naming the field.
-pub fn competency_program(slug: &str) -> ServiceResult<&'static CompetencyProgram> {
-    catalog::competency(slug.trim()).ok_or_else(|| {
-        let known: Vec<&str> = catalog::competencies()
+/// The competency program in force for `slug` among `competencies`, or an invalid `program`
+/// naming the ones there are.
+pub fn competency_program<'a>(
+    competencies: &'a Competencies,
+    slug: &str,
+) -> ServiceResult<&'a CompetencyProgram> {
+    competencies.find(slug.trim()).ok_or_else(|| {
+        let known: Vec<&str> = competencies
+            .in_force()
             .iter()
-            .map(|c| c.slug.as_str())
+            .map(|(c, _)| c.slug.as_str())
             .collect();
         ServiceError::Invalid(vec![FieldError::new(
             "program",
@@ -62,13 +67,18 @@ pub fn competency_program(slug: &str) -> ServiceResult<&'static CompetencyProgra
     })
 }
 
-/// Every skill of `holder` as it stands on `today`.
-pub fn standings_of(holder: &Holder, today: Date) -> Vec<SkillStanding> {
+/// Every skill of `holder` as it stands on `today`, under the competency programs in force.
+pub fn standings_of(
+    holder: &Holder,
+    today: Date,
+    competencies: &Competencies,
+) -> Vec<SkillStanding> {
     holder
         .competencies
         .iter()
         .map(|skill| {
-            let next_due = catalog::competency(&skill.program)
+            let next_due = competencies
+                .find(&skill.program)
                 .and_then(|p| p.next_due(holder.hired_on, skill));
             SkillStanding {
                 holder_id: holder.id,
@@ -82,6 +92,43 @@ pub fn standings_of(holder: &Holder, today: Date) -> Vec<SkillStanding> {
             }
         })
         .collect()
+}
+
+/// A competency program in force, with where it comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompetencyEntry {
+    /// The program.
+    pub program: CompetencyProgram,
+    /// Built in, or stored by the lab.
+    pub origin: CompetencyOrigin,
+    /// Whether a built-in program of its slug ships (a stored one then replaces it).
+    pub overrides_builtin: bool,
+}
+
+impl CompetencyEntry {
+    fn new(program: CompetencyProgram, origin: CompetencyOrigin) -> Self {
+        let overrides_builtin =
+            origin == CompetencyOrigin::Local && catalog::competency(&program.slug).is_some();
+        CompetencyEntry {
+            program,
+            origin,
+            overrides_builtin,
+        }
+    }
+}
+
+/// Trims what a person typed into a program's text fields.
+fn tidy(mut program: CompetencyProgram) -> CompetencyProgram {
+    program.slug = program.slug.trim().to_string();
+    program.name = program.name.trim().to_string();
+    program.notes = program.notes.trim().to_string();
+    for e in &mut program.elements {
+        *e = e.trim().to_string();
+    }
+    for s in &mut program.sources {
+        *s = s.trim().to_string();
+    }
+    program
 }
 
 impl<S: Store> Service<S> {
@@ -124,9 +171,80 @@ impl<S: Store> Service<S> {
         }
     }
 
-    /// The built-in competency programs.
-    pub fn competency_programs(&self) -> &'static [CompetencyProgram] {
-        catalog::competencies()
+    /// The competency programs in force: the built-in ones with the lab's stored ones over
+    /// them (read from the store, so every daemon on one database agrees).
+    pub async fn competencies(&self) -> ServiceResult<Competencies> {
+        Ok(Competencies::new(self.store.competency_programs().await?))
+    }
+
+    /// Every competency program in force, by slug, each marked built-in or local.
+    pub async fn list_competency_programs(
+        &self,
+        _caller: &Caller,
+    ) -> ServiceResult<Vec<CompetencyEntry>> {
+        let competencies = self.competencies().await?;
+        Ok(competencies
+            .in_force()
+            .into_iter()
+            .map(|(p, origin)| CompetencyEntry::new(p.clone(), origin))
+            .collect())
+    }
+
+    /// Stores a lab's competency program (admin): a new slug adds one, a built-in slug
+    /// replaces the built-in program (an edit of it). The competency index of every holder
+    /// with a skill on it is rewritten in the same transaction, so the next alert moves.
+    pub async fn create_competency_program(
+        &self,
+        caller: &Caller,
+        program: CompetencyProgram,
+    ) -> ServiceResult<CompetencyEntry> {
+        caller.require_admin("adding a competency program")?;
+        let program = tidy(program);
+        program.validate()?;
+        let stored = self
+            .store_as(caller)
+            .put_competency_program(program, true)
+            .await?;
+        tracing::info!(program = %stored.slug, by = %caller.who(), "competency program stored");
+        self.wake_alerts();
+        Ok(CompetencyEntry::new(stored, CompetencyOrigin::Local))
+    }
+
+    /// Replaces a stored competency program (admin); as [`Service::create_competency_program`].
+    pub async fn update_competency_program(
+        &self,
+        caller: &Caller,
+        program: CompetencyProgram,
+    ) -> ServiceResult<CompetencyEntry> {
+        caller.require_admin("changing a competency program")?;
+        let program = tidy(program);
+        program.validate()?;
+        let stored = self
+            .store_as(caller)
+            .put_competency_program(program, false)
+            .await?;
+        tracing::info!(program = %stored.slug, by = %caller.who(), "competency program changed");
+        self.wake_alerts();
+        Ok(CompetencyEntry::new(stored, CompetencyOrigin::Local))
+    }
+
+    /// Deletes a stored competency program (admin). A lab's own is refused while holders have
+    /// skills on it; deleting an edit of a built-in program puts the built-in one back in
+    /// force, so it may go at any time.
+    pub async fn delete_competency_program(
+        &self,
+        caller: &Caller,
+        slug: &str,
+    ) -> ServiceResult<()> {
+        caller.require_admin("deleting a competency program")?;
+        let slug = slug.trim();
+        let custom = catalog::competency(slug).is_none();
+        self.store_as(caller)
+            .delete_competency_program(slug, custom)
+            .await?;
+        tracing::info!(program = %slug, by = %caller.who(), "competency program deleted");
+        self.wake_alerts();
+        Ok(())
     }
 
     /// Starts tracking `skill` under `program` for a holder (admin, or a supervisor of one of
@@ -141,7 +259,8 @@ impl<S: Store> Service<S> {
         let _edit = self.holder_edits.lock().await;
         let mut record = self.holder(caller, holder).await?;
         require_assessor(caller)?;
-        let program = competency_program(program)?;
+        let competencies = self.competencies().await?;
+        let program = competency_program(&competencies, program)?;
         validate_skill(skill)?;
         let skill = skill.trim();
         if find_skill(&record, &program.slug, skill).is_none() {
@@ -153,7 +272,7 @@ impl<S: Store> Service<S> {
             record = self.store_as(caller).update_holder(record, false).await?;
             self.wake_alerts();
         }
-        self.skill_standing(&record, &program.slug, skill)
+        self.skill_standing(&record, &program.slug, skill, &competencies)
     }
 
     /// Logs one assessment (admin, or a supervisor of one of the holder's teams).
@@ -167,7 +286,8 @@ impl<S: Store> Service<S> {
         let _edit = self.holder_edits.lock().await;
         let mut record = self.holder(caller, holder).await?;
         require_assessor(caller)?;
-        let program = competency_program(&new.program)?;
+        let competencies = self.competencies().await?;
+        let program = competency_program(&competencies, &new.program)?;
         let mut errors = Vec::new();
         if let Err(e) = validate_skill(&new.skill) {
             errors.push(e);
@@ -198,7 +318,7 @@ impl<S: Store> Service<S> {
         list.insert(at, assessment);
         let record = self.store_as(caller).update_holder(record, false).await?;
         self.wake_alerts();
-        self.skill_standing(&record, &program.slug, skill)
+        self.skill_standing(&record, &program.slug, skill, &competencies)
     }
 
     /// Every tracked skill of the holders asked for, on each holder's today.
@@ -207,10 +327,11 @@ impl<S: Store> Service<S> {
         caller: &Caller,
         holders: &[u64],
     ) -> ServiceResult<Vec<SkillStanding>> {
+        let competencies = self.competencies().await?;
         let mut rows = Vec::new();
         for id in holders {
             let holder = self.holder(caller, *id).await?;
-            rows.extend(standings_of(&holder, self.today(&holder)));
+            rows.extend(standings_of(&holder, self.today(&holder), &competencies));
         }
         Ok(rows)
     }
@@ -220,8 +341,9 @@ impl<S: Store> Service<S> {
         holder: &Holder,
         program: &str,
         skill: &str,
+        competencies: &Competencies,
     ) -> ServiceResult<SkillStanding> {
-        standings_of(holder, self.today(holder))
+        standings_of(holder, self.today(holder), competencies)
             .into_iter()
             .find(|s| s.program == program && s.skill.eq_ignore_ascii_case(skill))
             .ok_or_else(|| ServiceError::NotFound(format!("skill {skill:?} not found")))

@@ -82,9 +82,9 @@ impl From<super::standing::StandingError> for ServiceError {
 impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound { .. } | StoreError::ProgramNotFound(_) => {
-                ServiceError::NotFound(e.to_string())
-            }
+            StoreError::NotFound { .. }
+            | StoreError::ProgramNotFound(_)
+            | StoreError::CompetencyProgramNotFound(_) => ServiceError::NotFound(e.to_string()),
             StoreError::Conflict(conflict) => conflict.into(),
             StoreError::BadCursor => {
                 ServiceError::invalid("page_token", "page_token is not one this server issued")
@@ -143,6 +143,15 @@ impl From<Conflict> for ServiceError {
                 counted(users, "credential"),
                 if users == 1 { "it" } else { "them" }
             )),
+            Conflict::CompetencyProgramExists(slug) => ServiceError::AlreadyExists(format!(
+                "competency program {slug} is already stored; use: recert competency program edit"
+            )),
+            Conflict::CompetencyProgramInUse { slug, holders } => {
+                ServiceError::FailedPrecondition(format!(
+                    "competency program {slug} is assessed for {}; their skills on it must go first",
+                    counted(holders, "holder")
+                ))
+            }
             Conflict::HolderHasRecords {
                 holder: h,
                 credentials,

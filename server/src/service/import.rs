@@ -8,8 +8,8 @@
 
 use super::{Caller, Service};
 use crate::domain::{
-    Actor, Alert, AlertSettings, Channel, Course, Credential, FieldError, HistoryEntry, Holder,
-    IdKind, Program, Team, Token, TokenHash, team_id, token_id,
+    Actor, Alert, AlertSettings, Channel, CompetencyProgram, Course, Credential, FieldError,
+    HistoryEntry, Holder, IdKind, Program, Team, Token, TokenHash, team_id, token_id,
 };
 use crate::store::{
     COUNTED, NextIds, RestorePlan, Restorer, SettingsScope, Snapshots, Store, StoreError, StoreView,
@@ -44,6 +44,8 @@ pub struct ParsedDump {
     pub holders: Vec<Lined<(Holder, bool)>>,
     /// Local programs.
     pub programs: Vec<Lined<Program>>,
+    /// Stored competency programs (before the holders whose skills name them).
+    pub competency_programs: Vec<Lined<CompetencyProgram>>,
     /// Credentials.
     pub credentials: Vec<Lined<Credential>>,
     /// Courses.
@@ -569,6 +571,8 @@ struct Importer {
     holders: BTreeMap<u64, usize>,
     default_line: Option<usize>,
     programs: BTreeMap<String, usize>,
+    /// The dump's competency programs read so far, by slug: their line and the program.
+    competency: BTreeMap<String, (usize, CompetencyProgram)>,
     credentials: BTreeMap<u64, usize>,
     /// Holder of each credential of the dump.
     owners: HashMap<u64, u64>,
@@ -622,6 +626,7 @@ impl Importer {
             holders: BTreeMap::new(),
             default_line: None,
             programs: BTreeMap::new(),
+            competency: BTreeMap::new(),
             credentials: BTreeMap::new(),
             owners: HashMap::new(),
             held: BTreeMap::new(),
@@ -767,6 +772,53 @@ impl Importer {
     /// Checks a batch against the lines before it and the store: duplicates, references,
     /// unique keys.
     fn check(&mut self, view: &dyn StoreView, d: &ParsedDump) -> Result<(), StoreError> {
+        for l in &d.competency_programs {
+            let p = &l.record;
+            if let Some((first, _)) = self.competency.get(&p.slug) {
+                let first = *first;
+                self.p.add(
+                    l.line,
+                    "competency_program.slug",
+                    format!("competency program {} is also on line {first}", p.slug),
+                );
+            } else {
+                self.competency.insert(p.slug.clone(), (l.line, p.clone()));
+            }
+        }
+        for l in &d.holders {
+            let h = &l.record.0;
+            for skill in &h.competencies {
+                let program = match self.competency.get(&skill.program) {
+                    Some((_, p)) => Some(p.clone()),
+                    None => match view.competency_program(&skill.program)? {
+                        Some(p) => Some(p),
+                        None => crate::catalog::competency(&skill.program).cloned(),
+                    },
+                };
+                let Some(program) = program else {
+                    self.p.add(
+                        l.line,
+                        "holder.competencies.program",
+                        format!(
+                            "holder.competencies.program {:?} is neither built in nor a competency program in the store or on an earlier line of the dump",
+                            skill.program
+                        ),
+                    );
+                    continue;
+                };
+                for a in &skill.assessments {
+                    if let Err(errors) = a.validate(&program) {
+                        for e in errors {
+                            self.p.add(
+                                l.line,
+                                "holder.competencies.elements",
+                                format!("holder.competencies.{}", e.message),
+                            );
+                        }
+                    }
+                }
+            }
+        }
         for l in &d.holders {
             let (h, is_default) = &l.record;
             self.p.unique(&mut self.holders, h.id, l.line, || {
@@ -1220,6 +1272,20 @@ impl Importer {
             }
         }
 
+        for l in &d.competency_programs {
+            let program = &l.record;
+            match compare(program, view.competency_program(&program.slug)?) {
+                Compare::New => {
+                    plan.competency_programs.push(program.clone());
+                    self.t.count(true);
+                }
+                Compare::Same => self.t.count(false),
+                Compare::Differs(f) => {
+                    self.t
+                        .differs(l.line, format!("competency program {}", program.slug), f);
+                }
+            }
+        }
         for l in &d.programs {
             let program = &l.record;
             match compare(program, view.local_program(&program.slug)?) {
@@ -1667,6 +1733,12 @@ mod tests {
                 .map(|h| lined((h.clone(), dump.default_holder == Some(h.id))))
                 .collect(),
             programs: dump.programs.iter().cloned().map(lined).collect(),
+            competency_programs: dump
+                .competency_programs
+                .iter()
+                .cloned()
+                .map(lined)
+                .collect(),
             credentials: dump.credentials.iter().cloned().map(lined).collect(),
             courses: dump.courses.iter().cloned().map(lined).collect(),
             channels: dump

@@ -159,8 +159,8 @@ impl<S: Store> Service<S> {
     }
 
     /// The records of one holder as a dump (trial 2.18): the holder, their credentials,
-    /// courses, channels, alerts, alert settings and history, and the local programs their
-    /// credentials use; nothing of any other holder (no tokens, no teams, no other holder's
+    /// courses, channels, alerts, alert settings and history, the local programs their
+    /// credentials use and the stored competency programs their skills name; nothing of any other holder (no tokens, no teams, no other holder's
     /// zone). Anyone who may see the holder may export them: an admin, a supervisor of one of
     /// their teams, the holder's own token (another holder is "not found").
     pub async fn export_holder(
@@ -182,6 +182,14 @@ impl<S: Store> Service<S> {
             .map(|c| c.program.as_str())
             .collect();
         dump.programs.retain(|p| programs.contains(p.slug.as_str()));
+        // The lab's competency programs the holder's skills name (a holder line needs them).
+        let assessed: std::collections::BTreeSet<&str> = holder
+            .competencies
+            .iter()
+            .map(|s| s.program.as_str())
+            .collect();
+        dump.competency_programs
+            .retain(|p| assessed.contains(p.slug.as_str()));
         dump.courses.retain(|c| c.holder_id == holder_id);
         dump.channels.retain(|c| c.holder_id == holder_id);
         dump.alert_settings.retain(|(scope, _)| match scope {

@@ -152,6 +152,7 @@ impl<S: Store> Service<S> {
         as_of: Option<Date>,
     ) -> ServiceResult<Vec<SkillStanding>> {
         let members = self.team_members(caller, team).await?;
+        let competencies = self.competencies().await?;
         let mut due = Vec::new();
         for id in members {
             if !caller.sees(id) {
@@ -163,12 +164,16 @@ impl<S: Store> Service<S> {
                 Err(e) => return Err(e.into()),
             };
             let today = as_of.unwrap_or_else(|| self.today(&holder));
-            due.extend(standings_of(&holder, today).into_iter().filter(|s| {
-                matches!(
-                    s.status,
-                    CompetencyStatus::Overdue | CompetencyStatus::DueSoon
-                )
-            }));
+            due.extend(
+                standings_of(&holder, today, &competencies)
+                    .into_iter()
+                    .filter(|s| {
+                        matches!(
+                            s.status,
+                            CompetencyStatus::Overdue | CompetencyStatus::DueSoon
+                        )
+                    }),
+            );
         }
         due.sort_by(|a, b| {
             (

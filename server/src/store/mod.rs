@@ -23,8 +23,8 @@ pub use self::sled::{CheckReport, SCHEMA_VERSION, SledStore, StoreOptions, TREE_
 pub(crate) use self::sled::{StoredRecord, decode_value, encode_value};
 
 use crate::domain::{
-    Actor, Alert, AlertSettings, Channel, Course, Credential, DedupeKey, HistoryEntry, Holder,
-    IdKind, Program, Team, Token, TokenHash,
+    Actor, Alert, AlertSettings, Channel, CompetencyProgram, Course, Credential, DedupeKey,
+    HistoryEntry, Holder, IdKind, Program, Team, Token, TokenHash,
 };
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -48,6 +48,11 @@ pub enum StoreError {
     /// A local program does not exist.
     #[error("local program {0} not found")]
     ProgramNotFound(String),
+    /// A stored (lab-defined) competency program does not exist.
+    #[error(
+        "competency program {0} is not one the lab stored (see: recert competency program list)"
+    )]
+    CompetencyProgramNotFound(String),
     /// The change breaks a rule that spans records; nothing was written.
     #[error("{0:?}")]
     Conflict(Conflict),
@@ -147,6 +152,15 @@ pub enum Conflict {
         slug: String,
         /// How many credentials use it.
         users: usize,
+    },
+    /// A stored competency program of this slug exists already.
+    CompetencyProgramExists(String),
+    /// Holders have skills on the competency program being deleted.
+    CompetencyProgramInUse {
+        /// The program's slug.
+        slug: String,
+        /// How many holders have a skill on it.
+        holders: usize,
     },
     /// The holder still has records and the delete was not forced.
     HolderHasRecords {
@@ -337,6 +351,27 @@ pub trait Records: Send + Sync {
     ) -> impl Future<Output = Result<Program>> + Send;
     /// Deletes a local program; `in_use_blocks` refuses while credentials use it.
     fn delete_program(
+        &self,
+        slug: &str,
+        in_use_blocks: bool,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Every stored (lab-defined) competency program, by slug: with the built-in ones, the
+    /// set in force ([`crate::catalog::Competencies`]).
+    fn competency_programs(&self) -> impl Future<Output = Result<Vec<CompetencyProgram>>> + Send;
+    /// Stores a competency program: `create` refuses an existing one
+    /// ([`Conflict::CompetencyProgramExists`]), else one must exist. The competency index of
+    /// every holder with a skill on it is rewritten in the same transaction (and each is
+    /// marked for the next tick), so a changed schedule moves its next alert.
+    fn put_competency_program(
+        &self,
+        program: CompetencyProgram,
+        create: bool,
+    ) -> impl Future<Output = Result<CompetencyProgram>> + Send;
+    /// Deletes a stored competency program; `in_use_blocks` refuses
+    /// ([`Conflict::CompetencyProgramInUse`]) while holders have skills on it. The index is
+    /// rewritten as by [`Records::put_competency_program`] (a built-in program back in force).
+    fn delete_competency_program(
         &self,
         slug: &str,
         in_use_blocks: bool,
@@ -826,6 +861,8 @@ pub struct Dump {
     pub holders: Vec<Holder>,
     /// Local programs (custom ones and overrides of built-in ones), by slug.
     pub programs: Vec<Program>,
+    /// The lab's stored competency programs (new ones and edits of built-in ones), by slug.
+    pub competency_programs: Vec<CompetencyProgram>,
     /// Credentials, by id.
     pub credentials: Vec<Credential>,
     /// Courses, by id.
@@ -859,6 +896,10 @@ pub struct RestorePlan {
     pub default_holder: Option<u64>,
     /// New local programs.
     pub programs: Vec<Program>,
+    /// New stored competency programs (slugs the store has none of). Written before the
+    /// holders, whose index entries derive from them; the holders already stored with a skill
+    /// on one (an edit of a built-in program) have their index rewritten.
+    pub competency_programs: Vec<CompetencyProgram>,
     /// New credentials.
     pub credentials: Vec<Credential>,
     /// New courses.
@@ -901,6 +942,8 @@ impl RestorePlan {
         self.holders.append(&mut other.holders);
         self.default_holder = other.default_holder.or(self.default_holder);
         self.programs.append(&mut other.programs);
+        self.competency_programs
+            .append(&mut other.competency_programs);
         self.credentials.append(&mut other.credentials);
         self.courses.append(&mut other.courses);
         self.channels.append(&mut other.channels);
@@ -931,6 +974,8 @@ pub trait StoreView {
     fn default_holder(&self) -> Result<Option<u64>>;
     /// A local program by slug.
     fn local_program(&self, slug: &str) -> Result<Option<Program>>;
+    /// A stored competency program by slug.
+    fn competency_program(&self, slug: &str) -> Result<Option<CompetencyProgram>>;
     /// A credential by id.
     fn credential(&self, id: u64) -> Result<Option<Credential>>;
     /// Whether the credential exists.

@@ -301,12 +301,25 @@ async fn tick_marks<C: GenericClient + Sync>(
             .or_default()
             .insert(r.try_get::<_, i32>(1).map_err(db_err)?);
     }
+    let competencies =
+        crate::catalog::Competencies::new(super::records::stored_competencies(c).await?);
+    report
+        .problems
+        .extend(crate::store::sled::competency_problems(
+            holders,
+            &competencies,
+        ));
+    report.records.insert(
+        "competency_programs".to_string(),
+        competencies
+            .in_force()
+            .iter()
+            .filter(|(_, o)| *o == crate::catalog::CompetencyOrigin::Local)
+            .count(),
+    );
     let mut wrong = Vec::new();
     for h in holders {
-        let want: BTreeSet<i32> = crate::catalog::competency_due_dates(h)
-            .into_iter()
-            .map(day)
-            .collect();
+        let want: BTreeSet<i32> = competencies.due_dates(h).into_iter().map(day).collect();
         let have = found.remove(&h.id).unwrap_or_default();
         if have != want {
             report.problems.push(format!(

@@ -35,13 +35,14 @@ use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 /// The migrations, in order: schema version `i + 1` is `MIGRATIONS[i]`.
-const MIGRATIONS: [&str; 6] = [
+const MIGRATIONS: [&str; 7] = [
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_access.sql"),
     include_str!("migrations/0003_courses_by_day.sql"),
     include_str!("migrations/0004_alert_subjects.sql"),
     include_str!("migrations/0005_tick_marks.sql"),
     include_str!("migrations/0006_team_channels.sql"),
+    include_str!("migrations/0007_competency_programs.sql"),
 ];
 
 /// The schema version this build writes and reads.
@@ -206,8 +207,10 @@ async fn fill_tick_marks<C: GenericClient + Sync>(c: &C) -> Result<()> {
         .iter()
         .map(|r| body(r, 0))
         .collect::<Result<Vec<crate::domain::Holder>>>()?;
+    // Schema 5 has no stored competency programs: the built-in ones are in force.
+    let builtin = crate::catalog::Competencies::builtin();
     for chunk in holders.chunks(10_000) {
-        records::write_tick_marks(c, chunk).await?;
+        records::write_tick_marks_with(c, chunk, &builtin).await?;
     }
     Ok(())
 }
@@ -324,6 +327,10 @@ pub(crate) fn holder_version_key(holder: u64) -> String {
 
 /// The `versions` key of the local programs.
 pub(crate) const PROGRAMS_VERSION: &str = "programs";
+
+/// The `versions` row a competency program write moves and a holder write locks FOR SHARE
+/// (see `migrations/0007_competency_programs.sql`).
+pub(crate) const COMPETENCY_VERSION: &str = "competency-programs";
 
 /// Runs one statement (prepared once per connection).
 pub(crate) async fn query<C: GenericClient + Sync>(

@@ -2,10 +2,12 @@
 
 use super::access::{audit_json, note, note_raw};
 use super::{
-    PgStore, body, bump_versions, day, db_err, execute, expiry_cursor, foreign_key, id_after,
-    id_cursor, next_id, query, read_expiry_cursor, read_sql_id, sql_id, violates,
+    COMPETENCY_VERSION, PgStore, body, bump_versions, day, db_err, execute, expiry_cursor,
+    foreign_key, id_after, id_cursor, next_id, query, read_expiry_cursor, read_sql_id, sql_id,
+    violates,
 };
-use crate::domain::{Course, Credential, Holder, IdKind, Program};
+use crate::catalog::Competencies;
+use crate::domain::{CompetencyProgram, Course, Credential, Holder, IdKind, Program};
 use crate::store::{Conflict, Cursor, Page, Records, Result, StoreError, Version, encode_value};
 use deadpool_postgres::GenericClient;
 use jiff::civil::Date;
@@ -160,18 +162,53 @@ pub(super) async fn insert_holder<C: GenericClient + Sync>(c: &C, h: &Holder) ->
     Ok(())
 }
 
+/// Every stored competency program, read in the caller's transaction (no lock).
+pub(super) async fn stored_competencies<C: GenericClient + Sync>(
+    c: &C,
+) -> Result<Vec<CompetencyProgram>> {
+    query(c, "SELECT body FROM competency_programs ORDER BY slug", &[])
+        .await?
+        .iter()
+        .map(|r| body(r, 0))
+        .collect()
+}
+
+/// The competency programs in force, read in the caller's transaction after locking the
+/// `competency-programs` version row FOR SHARE: a competency program write holds that row
+/// until it commits, so what is read here stays in force until this transaction ends.
+pub(super) async fn competencies_in<C: GenericClient + Sync>(c: &C) -> Result<Competencies> {
+    query(
+        c,
+        "SELECT value FROM versions WHERE key = $1 FOR SHARE",
+        &[&COMPETENCY_VERSION],
+    )
+    .await?;
+    Ok(Competencies::new(stored_competencies(c).await?))
+}
+
 /// Keeps what the alert tick reads of these holders (written in the same transaction): their
-/// rows of `competencies_due` become their competencies' next due days
-/// ([`crate::catalog::competency_due_dates`]), and each is marked in `dirty_holders`.
+/// rows of `competencies_due` become their competencies' next due days under the programs in
+/// force ([`competencies_in`]), and each is marked in `dirty_holders`.
 pub(super) async fn write_tick_marks<C: GenericClient + Sync>(
     c: &C,
     holders: &[Holder],
+) -> Result<()> {
+    let competencies = competencies_in(c).await?;
+    write_tick_marks_with(c, holders, &competencies).await
+}
+
+/// [`write_tick_marks`] under the given programs in force (read by the caller, under the lock
+/// [`competencies_in`] takes or the exclusive one a program write holds).
+pub(super) async fn write_tick_marks_with<C: GenericClient + Sync>(
+    c: &C,
+    holders: &[Holder],
+    competencies: &Competencies,
 ) -> Result<()> {
     let ids: Vec<i64> = holders.iter().map(|h| sql_id(h.id)).collect();
     let mut due_holders = Vec::new();
     let mut due_days = Vec::new();
     for h in holders {
-        for due in crate::catalog::competency_due_dates(h) {
+        for due in competencies.due_dates(h) {
             due_holders.push(sql_id(h.id));
             due_days.push(day(due));
         }
@@ -198,6 +235,45 @@ pub(super) async fn write_tick_marks<C: GenericClient + Sync>(
     )
     .await?;
     Ok(())
+}
+
+/// Moves the `competency-programs` version row, holding it until the transaction ends: a
+/// holder write waits for it before reading the programs in force ([`competencies_in`]).
+pub(super) async fn lock_competencies<C: GenericClient + Sync>(c: &C) -> Result<()> {
+    execute(
+        c,
+        "INSERT INTO versions (key, value) VALUES ($1, 1) \
+         ON CONFLICT (key) DO UPDATE SET value = versions.value + 1",
+        &[&COMPETENCY_VERSION],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The holders with a skill on competency program `slug`, as committed (a holder write that
+/// has not committed holds the version row's share lock, which the caller waited for).
+async fn assessed_on<C: GenericClient + Sync>(c: &C, slug: &str) -> Result<Vec<Holder>> {
+    let rows = query(c, "SELECT body FROM holders ORDER BY id", &[]).await?;
+    let mut out = Vec::new();
+    for row in &rows {
+        let h: Holder = body(row, 0)?;
+        if h.competencies.iter().any(|s| s.program == slug) {
+            out.push(h);
+        }
+    }
+    Ok(out)
+}
+
+/// Rewrites the `competencies_due` rows of every holder with a skill on `slug` under the
+/// programs now in force in the transaction (each marked for the next tick). Call after
+/// [`lock_competencies`].
+pub(super) async fn reindex_competencies<C: GenericClient + Sync>(c: &C, slug: &str) -> Result<()> {
+    let holders = assessed_on(c, slug).await?;
+    if holders.is_empty() {
+        return Ok(());
+    }
+    let competencies = Competencies::new(stored_competencies(c).await?);
+    write_tick_marks_with(c, &holders, &competencies).await
 }
 
 /// Writes `h` over the holder row with its id (the columns its queries use, the body, and
@@ -586,6 +662,107 @@ impl Records for PgStore {
         )
         .await?;
         bump_versions(&tx, [], true).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn competency_programs(&self) -> Result<Vec<CompetencyProgram>> {
+        let client = self.client().await?;
+        stored_competencies(&client).await
+    }
+
+    async fn put_competency_program(
+        &self,
+        program: CompetencyProgram,
+        create: bool,
+    ) -> Result<CompetencyProgram> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        lock_competencies(&tx).await?;
+        let before = query(
+            &tx,
+            "SELECT body FROM competency_programs WHERE slug = $1 FOR UPDATE",
+            &[&program.slug],
+        )
+        .await?
+        .first()
+        .map(|r| body::<CompetencyProgram>(r, 0))
+        .transpose()?;
+        match (create, &before) {
+            (true, Some(_)) => {
+                return Err(StoreError::Conflict(Conflict::CompetencyProgramExists(
+                    program.slug.clone(),
+                )));
+            }
+            (false, None) => {
+                return Err(StoreError::CompetencyProgramNotFound(program.slug.clone()));
+            }
+            _ => {}
+        }
+        execute(
+            &tx,
+            "INSERT INTO competency_programs (slug, body) VALUES ($1, $2) \
+             ON CONFLICT (slug) DO UPDATE SET body = EXCLUDED.body",
+            &[&program.slug, &encode_value(&program)],
+        )
+        .await?;
+        note_raw(
+            &tx,
+            self.actor(),
+            "competency program",
+            program.slug.clone(),
+            None,
+            before.as_ref().map(audit_json),
+            Some(audit_json(&program)),
+        )
+        .await?;
+        reindex_competencies(&tx, &program.slug).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(program)
+    }
+
+    async fn delete_competency_program(&self, slug: &str, in_use_blocks: bool) -> Result<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        lock_competencies(&tx).await?;
+        let found = query(
+            &tx,
+            "SELECT body FROM competency_programs WHERE slug = $1 FOR UPDATE",
+            &[&slug],
+        )
+        .await?;
+        let Some(old) = found
+            .first()
+            .map(|r| body::<CompetencyProgram>(r, 0))
+            .transpose()?
+        else {
+            return Err(StoreError::CompetencyProgramNotFound(slug.to_string()));
+        };
+        if in_use_blocks {
+            let holders = assessed_on(&tx, slug).await?.len();
+            if holders > 0 {
+                return Err(StoreError::Conflict(Conflict::CompetencyProgramInUse {
+                    slug: slug.to_string(),
+                    holders,
+                }));
+            }
+        }
+        execute(
+            &tx,
+            "DELETE FROM competency_programs WHERE slug = $1",
+            &[&slug],
+        )
+        .await?;
+        note_raw(
+            &tx,
+            self.actor(),
+            "competency program",
+            slug.to_string(),
+            None,
+            Some(audit_json(&old)),
+            None,
+        )
+        .await?;
+        reindex_competencies(&tx, slug).await?;
         tx.commit().await.map_err(db_err)
     }
 

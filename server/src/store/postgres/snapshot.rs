@@ -45,6 +45,7 @@ async fn read_dump<C: GenericClient + Sync>(c: &C) -> Result<Dump> {
         schema: SCHEMA_VERSION,
         holders: all(c, "SELECT body FROM holders ORDER BY id").await?,
         programs: all(c, "SELECT body FROM programs ORDER BY slug").await?,
+        competency_programs: all(c, "SELECT body FROM competency_programs ORDER BY slug").await?,
         credentials: all(c, "SELECT body FROM credentials ORDER BY id").await?,
         courses: all(c, "SELECT body FROM courses ORDER BY id").await?,
         channels: all(c, "SELECT body FROM channels ORDER BY id").await?,
@@ -186,6 +187,14 @@ impl StoreView for Loaded {
             .get(slug)
             .map(|&i| self.dump.programs[i].clone()))
     }
+    fn competency_program(&self, slug: &str) -> Result<Option<crate::domain::CompetencyProgram>> {
+        Ok(self
+            .dump
+            .competency_programs
+            .iter()
+            .find(|p| p.slug == slug)
+            .cloned())
+    }
     fn credential(&self, id: u64) -> Result<Option<Credential>> {
         Ok(self
             .credentials
@@ -284,6 +293,19 @@ async fn write_plan<C: GenericClient + Sync>(
     actor: Option<&Actor>,
     plan: &RestorePlan,
 ) -> Result<()> {
+    // Competency programs first: the holders' `competencies_due` rows derive from them.
+    if !plan.competency_programs.is_empty() {
+        super::records::lock_competencies(c).await?;
+        for p in &plan.competency_programs {
+            execute(
+                c,
+                "INSERT INTO competency_programs (slug, body) VALUES ($1, $2)",
+                &[&p.slug, &crate::store::encode_value(p)],
+            )
+            .await?;
+            super::records::reindex_competencies(c, &p.slug).await?;
+        }
+    }
     for h in &plan.holders {
         insert_holder(c, h).await?;
     }

@@ -5,10 +5,10 @@ use super::indexes::{Entry, Indexed};
 use super::keys::{Record, decode, id_key, read_id};
 use super::{
     ALERT_KEYS, ALERT_RETRY, ALERT_SETTINGS, ALERTS, ALERTS_BY_HOLDER, CHANNELS,
-    CHANNELS_BY_HOLDER, CHANNELS_BY_TEAM, COURSE_BY_DAY, COURSE_BY_HOLDER, COURSES, CRED_BY_DUES,
-    CRED_BY_EXPIRY, CRED_BY_HOLDER, CREDENTIALS, HISTORY, HISTORY_BY_HOLDER, HOLDERS,
-    HOLDERS_BY_DUE, HOLDERS_BY_ZONE, META, META_DEFAULT_HOLDER, PROGRAMS, Result, StoreError,
-    TEAMS, TOKENS, TOKENS_BY_HASH, TREE_NAMES,
+    CHANNELS_BY_HOLDER, CHANNELS_BY_TEAM, COMPETENCY_PROGRAMS, COURSE_BY_DAY, COURSE_BY_HOLDER,
+    COURSES, CRED_BY_DUES, CRED_BY_EXPIRY, CRED_BY_HOLDER, CREDENTIALS, HISTORY, HISTORY_BY_HOLDER,
+    HOLDERS, HOLDERS_BY_DUE, HOLDERS_BY_ZONE, META, META_DEFAULT_HOLDER, PROGRAMS, Result,
+    StoreError, TEAMS, TOKENS, TOKENS_BY_HASH, TREE_NAMES,
 };
 use crate::domain::{
     Alert, AlertSettings, Channel, Course, Credential, HistoryEntry, Holder, IdKind, Program, Team,
@@ -65,6 +65,8 @@ struct Primaries {
     channels: Vec<Channel>,
     tokens: Vec<Token>,
     history: Vec<HistoryEntry>,
+    /// The competency programs in force (what holders' index entries derive from).
+    competencies: crate::catalog::Competencies,
 }
 
 fn read_all<T: Record>(tree: &Tree, name: &str, report: &mut CheckReport) -> Result<Vec<T>> {
@@ -89,6 +91,11 @@ fn primaries(trees: &[Tree], report: &mut CheckReport) -> Result<Primaries> {
         channels: read_all(&trees[CHANNELS], TREE_NAMES[CHANNELS], report)?,
         tokens: read_all(&trees[TOKENS], TREE_NAMES[TOKENS], report)?,
         history: read_all(&trees[HISTORY], TREE_NAMES[HISTORY], report)?,
+        competencies: crate::catalog::Competencies::new(read_all(
+            &trees[COMPETENCY_PROGRAMS],
+            TREE_NAMES[COMPETENCY_PROGRAMS],
+            report,
+        )?),
     };
     read_all::<Team>(&trees[TEAMS], TREE_NAMES[TEAMS], report)?;
     read_all::<Program>(&trees[PROGRAMS], TREE_NAMES[PROGRAMS], report)?;
@@ -105,13 +112,65 @@ fn expected(p: &Primaries) -> BTreeMap<usize, BTreeMap<Vec<u8>, Vec<u8>>> {
             out.entry(tree).or_default().insert(key, value);
         }
     };
-    p.holders.iter().for_each(|r| put(r.entries()));
-    p.credentials.iter().for_each(|r| put(r.entries()));
-    p.courses.iter().for_each(|r| put(r.entries()));
-    p.alerts.iter().for_each(|r| put(r.entries()));
-    p.channels.iter().for_each(|r| put(r.entries()));
-    p.tokens.iter().for_each(|r| put(r.entries()));
-    p.history.iter().for_each(|r| put(r.entries()));
+    p.holders
+        .iter()
+        .for_each(|r| put(r.entries(&p.competencies)));
+    p.credentials
+        .iter()
+        .for_each(|r| put(r.entries(&p.competencies)));
+    p.courses
+        .iter()
+        .for_each(|r| put(r.entries(&p.competencies)));
+    p.alerts
+        .iter()
+        .for_each(|r| put(r.entries(&p.competencies)));
+    p.channels
+        .iter()
+        .for_each(|r| put(r.entries(&p.competencies)));
+    p.tokens
+        .iter()
+        .for_each(|r| put(r.entries(&p.competencies)));
+    p.history
+        .iter()
+        .for_each(|r| put(r.entries(&p.competencies)));
+    out
+}
+
+/// What is wrong with the stored competency programs and the holders' skills on them: a
+/// stored program that no longer validates, a skill on a program not in force. Both engines'
+/// checks report these.
+pub(crate) fn competency_problems(
+    holders: &[Holder],
+    competencies: &crate::catalog::Competencies,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for (program, origin) in competencies.in_force() {
+        if origin == crate::catalog::CompetencyOrigin::Local
+            && let Err(errors) = program.validate()
+        {
+            out.push(format!(
+                "competency program {}: {}",
+                program.slug,
+                errors
+                    .iter()
+                    .map(|e| e.message.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ));
+        }
+    }
+    for holder in holders {
+        for skill in &holder.competencies {
+            if competencies.find(&skill.program).is_none() {
+                out.push(format!(
+                    "holder {} has skill {:?} on competency program {}, which is not in force",
+                    IdKind::Holder.format(holder.id),
+                    skill.skill,
+                    skill.program
+                ));
+            }
+        }
+    }
     out
 }
 
@@ -120,6 +179,9 @@ fn references(p: &Primaries, report: &mut CheckReport) {
     let credentials: BTreeMap<u64, u64> =
         p.credentials.iter().map(|c| (c.id, c.holder_id)).collect();
     let h = |id| IdKind::Holder.format(id);
+    for problem in competency_problems(&p.holders, &p.competencies) {
+        report.problems.push(problem);
+    }
     for c in &p.credentials {
         if !holders.contains(&c.holder_id) {
             report.problems.push(format!(

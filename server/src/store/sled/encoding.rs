@@ -24,10 +24,10 @@ mod legacy_v1;
 use crate::domain::{
     AccreditationMinimum, ActivityLimit, Alert, AlertSettings, AlertSubject, Alternative,
     Assessment, AssessmentResult, Cap, CapLimit, CapScope, CategoryMinimum, CategoryProgress,
-    Channel, ChannelKind, CompetencySkill, Confidence, CountedCourse, Course, Credential, Credits,
-    CycleAnchor, CycleOutcome, Delivery, DeliveryState, Dues, Format, HistoryEntry, Holder, Mark,
-    MonthDay, PastCycle, Program, Reinstatement, Role, RuleField, Status, Team, Token, Unit,
-    Verification, VerificationResult,
+    Channel, ChannelKind, CompetencyProgram, CompetencySkill, Confidence, CountedCourse, Course,
+    Credential, Credits, CycleAnchor, CycleOutcome, Delivery, DeliveryState, Dues, Format,
+    HistoryEntry, Holder, Mark, MonthDay, PastCycle, Program, Reinstatement, Role, RuleField,
+    Status, Team, Token, Unit, Verification, VerificationResult,
 };
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
@@ -3482,6 +3482,89 @@ impl Stored for Team {
             name,
             members,
             leads,
+        })
+    }
+}
+
+// ---- Competency programs (format 2 only) ----
+
+impl From<NeverV1> for CompetencyProgram {
+    fn from(never: NeverV1) -> Self {
+        match never {}
+    }
+}
+
+/// Storage message of a lab's [`CompetencyProgram`].
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct StoredCompetencyProgram {
+    #[prost(string, tag = "1")]
+    slug: String,
+    #[prost(string, tag = "2")]
+    name: String,
+    #[prost(string, repeated, tag = "3")]
+    elements: Vec<String>,
+    #[prost(uint32, repeated, tag = "4")]
+    initial_months: Vec<u32>,
+    #[prost(uint32, tag = "5")]
+    every_months: u32,
+    #[prost(uint32, tag = "6")]
+    remediate_days: u32,
+    #[prost(string, repeated, tag = "7")]
+    sources: Vec<String>,
+    #[prost(string, tag = "8")]
+    notes: String,
+}
+
+impl Stored for CompetencyProgram {
+    type Message = StoredCompetencyProgram;
+    type V1 = NeverV1;
+
+    fn to_message(&self) -> StoredCompetencyProgram {
+        let CompetencyProgram {
+            slug,
+            name,
+            elements,
+            initial_months,
+            every_months,
+            remediate_days,
+            sources,
+            notes,
+        } = self;
+        StoredCompetencyProgram {
+            slug: slug.clone(),
+            name: name.clone(),
+            elements: elements.clone(),
+            initial_months: initial_months.clone(),
+            every_months: *every_months,
+            remediate_days: *remediate_days,
+            sources: sources.clone(),
+            notes: notes.clone(),
+        }
+    }
+
+    fn from_message(message: StoredCompetencyProgram) -> Result<Self, Invalid> {
+        let StoredCompetencyProgram {
+            slug,
+            name,
+            elements,
+            initial_months,
+            every_months,
+            remediate_days,
+            sources,
+            notes,
+        } = message;
+        if slug.is_empty() {
+            return Err(Invalid::Missing("competency program slug"));
+        }
+        Ok(CompetencyProgram {
+            slug,
+            name,
+            elements,
+            initial_months,
+            every_months,
+            remediate_days,
+            sources,
+            notes,
         })
     }
 }

@@ -14,6 +14,7 @@ use super::{
     CRED_BY_HOLDER, CREDENTIALS, DIRTY_HOLDERS, HISTORY, HISTORY_BY_HOLDER, HOLDERS,
     HOLDERS_BY_DUE, HOLDERS_BY_ZONE, TEAMS, TOKENS, TOKENS_BY_HASH, WriteSet,
 };
+use crate::catalog::Competencies;
 use crate::domain::{
     Alert, Channel, Course, Credential, HistoryEntry, Holder, IdKind, Team, Token, team_id,
     token_id,
@@ -28,8 +29,9 @@ pub(crate) trait Indexed: Record {
     const TREE: usize;
     /// The record's id (its key in [`Indexed::TREE`]).
     fn id(&self) -> u64;
-    /// Every index entry this record implies.
-    fn entries(&self) -> Vec<Entry>;
+    /// Every index entry this record implies, given the competency programs in force (only a
+    /// holder's entries depend on them).
+    fn entries(&self, competencies: &Competencies) -> Vec<Entry>;
     /// The holder whose standing (compliance) this record decides, if any.
     fn standing_of(&self) -> Option<u64> {
         None
@@ -49,10 +51,11 @@ impl Indexed for Holder {
     fn id(&self) -> u64 {
         self.id
     }
-    fn entries(&self) -> Vec<Entry> {
+    fn entries(&self, competencies: &Competencies) -> Vec<Entry> {
         let mut out = vec![mark(HOLDERS_BY_ZONE, &zone_key(&self.time_zone, self.id))];
-        // The competency index: (due day, holder) for each tracked competency's next due day.
-        for due in crate::catalog::competency_due_dates(self) {
+        // The competency index: (due day, holder) for each tracked competency's next due day
+        // under the program in force.
+        for due in competencies.due_dates(self) {
             out.push(mark(HOLDERS_BY_DUE, &expiry_key(due, self.id)));
         }
         out
@@ -75,7 +78,7 @@ impl Indexed for Credential {
     fn id(&self) -> u64 {
         self.id
     }
-    fn entries(&self) -> Vec<Entry> {
+    fn entries(&self, _: &Competencies) -> Vec<Entry> {
         vec![
             mark(CRED_BY_HOLDER, &pair_key(self.holder_id, self.id)),
             mark(CRED_BY_EXPIRY, &expiry_key(self.expires_on, self.id)),
@@ -106,7 +109,7 @@ impl Indexed for Course {
     fn id(&self) -> u64 {
         self.id
     }
-    fn entries(&self) -> Vec<Entry> {
+    fn entries(&self, _: &Competencies) -> Vec<Entry> {
         vec![
             mark(COURSE_BY_HOLDER, &pair_key(self.holder_id, self.id)),
             mark(
@@ -133,7 +136,7 @@ impl Indexed for Alert {
     fn id(&self) -> u64 {
         self.id
     }
-    fn entries(&self) -> Vec<Entry> {
+    fn entries(&self, _: &Competencies) -> Vec<Entry> {
         let mut out = vec![
             mark(ALERTS_BY_HOLDER, &pair_key(self.holder_id, self.id)),
             (
@@ -164,7 +167,7 @@ impl Indexed for Channel {
     fn id(&self) -> u64 {
         self.id
     }
-    fn entries(&self) -> Vec<Entry> {
+    fn entries(&self, _: &Competencies) -> Vec<Entry> {
         if self.team_id != 0 {
             vec![mark(CHANNELS_BY_TEAM, &pair_key(self.team_id, self.id))]
         } else {
@@ -186,7 +189,7 @@ impl Indexed for Token {
     fn id(&self) -> u64 {
         self.id
     }
-    fn entries(&self) -> Vec<Entry> {
+    fn entries(&self, _: &Competencies) -> Vec<Entry> {
         vec![(TOKENS_BY_HASH, self.hash.to_vec(), id_key(self.id).to_vec())]
     }
     fn audit(&self) -> Option<Audit> {
@@ -212,7 +215,7 @@ impl Indexed for Team {
     fn id(&self) -> u64 {
         self.id
     }
-    fn entries(&self) -> Vec<Entry> {
+    fn entries(&self, _: &Competencies) -> Vec<Entry> {
         Vec::new()
     }
     fn audit(&self) -> Option<Audit> {
@@ -236,7 +239,7 @@ impl Indexed for HistoryEntry {
     fn id(&self) -> u64 {
         self.id
     }
-    fn entries(&self) -> Vec<Entry> {
+    fn entries(&self, _: &Competencies) -> Vec<Entry> {
         self.holder_id
             .map(|h| mark(HISTORY_BY_HOLDER, &pair_key(h, self.id)))
             .into_iter()
@@ -249,11 +252,11 @@ impl WriteSet {
     /// entries `old` implied that `new` does not are removed.
     pub(super) fn put_record<T: Indexed>(&mut self, old: Option<&T>, new: &T) {
         self.note(old, Some(new));
-        let wanted = new.entries();
+        let wanted = new.entries(&self.competencies);
         self.touched.extend(new.standing_of());
         if let Some(old) = old {
             self.touched.extend(old.standing_of());
-            for (tree, key, _) in old.entries() {
+            for (tree, key, _) in old.entries(&self.competencies) {
                 if !wanted.iter().any(|(t, k, _)| *t == tree && *k == key) {
                     self.remove(tree, &key);
                 }
@@ -273,7 +276,7 @@ impl WriteSet {
     pub(super) fn remove_record<T: Indexed>(&mut self, old: &T) {
         self.note(Some(old), None);
         self.touched.extend(old.standing_of());
-        for (tree, key, _) in old.entries() {
+        for (tree, key, _) in old.entries(&self.competencies) {
             self.remove(tree, &key);
         }
         if T::TREE == HOLDERS {

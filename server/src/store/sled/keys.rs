@@ -45,6 +45,9 @@ impl Record for crate::domain::HistoryEntry {
 impl Record for crate::domain::Team {
     const KIND: &'static str = "team";
 }
+impl Record for crate::domain::CompetencyProgram {
+    const KIND: &'static str = "competency program";
+}
 impl Record for crate::domain::AlertSettings {
     const KIND: &'static str = "alert settings";
 }

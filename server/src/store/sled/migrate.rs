@@ -13,7 +13,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use std::path::Path;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// One step from `from` to `from + 1`.
 struct Migration {
@@ -38,6 +38,11 @@ const MIGRATIONS: &[Migration] = &[
         from: 3,
         what: "index holders by competency due day and credentials by dues anniversary month (so the alert tick reads only holders with something due)",
         run: v3_to_v4,
+    },
+    Migration {
+        from: 4,
+        what: "keep a lab's own competency programs (a new tree, empty until one is added)",
+        run: v4_to_v5,
     },
 ];
 
@@ -83,6 +88,14 @@ fn v3_to_v4(trees: &[Tree]) -> Result<()> {
         t[META].insert(META_SCHEMA, &4u32.to_be_bytes()[..])?;
         Ok::<(), ConflictableTransactionError<StoreError>>(())
     })?;
+    Ok(())
+}
+
+/// Version 5 keeps a lab's competency programs in their own tree. A version-4 store has none,
+/// so every index stands as it is; only the version moves (an older recertd then refuses the
+/// store rather than ignore the programs its holders' skills may name).
+fn v4_to_v5(trees: &[Tree]) -> Result<()> {
+    trees[META].insert(META_SCHEMA, &5u32.to_be_bytes()[..])?;
     Ok(())
 }
 

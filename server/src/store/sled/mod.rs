@@ -12,6 +12,7 @@ mod migrate;
 mod snapshot;
 use crate::store::SettingsScope;
 pub use check::CheckReport;
+pub(crate) use check::competency_problems;
 mod commit;
 mod encoding;
 mod history;
@@ -23,7 +24,7 @@ pub(crate) use history::{Audit, json_without};
 pub(crate) use indexes::Indexed;
 pub(crate) use keys::{Record as StoredRecord, decode as decode_value, encode as encode_value};
 
-use crate::domain::{Actor, Course, Credential, Holder, IdKind, Program};
+use crate::domain::{Actor, CompetencyProgram, Course, Credential, Holder, IdKind, Program};
 use crate::store::{AlertsAfter, Conflict, Cursor, Page, Result, StoreError, Version};
 use commit::{CommitQueue, CourseAnswer, CourseJob};
 use jiff::civil::Date;
@@ -101,8 +102,9 @@ const HOLDERS_BY_DUE: usize = 23;
 const CRED_BY_DUES: usize = 24;
 const DIRTY_HOLDERS: usize = 25;
 const CHANNELS_BY_TEAM: usize = 26;
+const COMPETENCY_PROGRAMS: usize = 27;
 /// The sled trees, in the order of the tree indexes above (`HOLDERS` = 0, ...).
-pub const TREE_NAMES: [&str; 27] = [
+pub const TREE_NAMES: [&str; 28] = [
     "holders",
     "credentials",
     "courses",
@@ -130,6 +132,7 @@ pub const TREE_NAMES: [&str; 27] = [
     "idx_credential_by_dues",
     "dirty_holders",
     "idx_channel_by_team",
+    "competency_programs",
 ];
 
 /// Opens sled. Our own lock file already keeps other processes out, so sled's own lock can
@@ -206,12 +209,24 @@ struct WriteSet {
     actor: Option<Arc<Actor>>,
     /// The changes to records planned so far, for the audit trail.
     changes: Vec<history::Change>,
+    /// The competency programs in force as planned so far (what a holder's competency index
+    /// entries derive from).
+    competencies: crate::catalog::Competencies,
 }
 
 /// One planned write: tree, key, and the new value (`None` removes the key).
 type Op = (usize, Vec<u8>, Option<Vec<u8>>);
 
 impl WriteSet {
+    /// An empty plan over `store` as it stands (its competency programs in force read).
+    fn over(store: &SledStore) -> Result<WriteSet> {
+        Ok(WriteSet {
+            actor: store.actor.clone(),
+            competencies: crate::catalog::Competencies::new(store.stored_competencies()?),
+            ..WriteSet::default()
+        })
+    }
+
     /// Adds the writes that move the change versions: the programs' version when a local
     /// program changes, and each touched holder's. Call once, after planning.
     fn stamp_versions(&mut self, store: &SledStore) -> Result<()> {
@@ -438,10 +453,7 @@ impl SledStore {
         }
         let result = {
             let _guard = self.lock_for_write();
-            let mut set = WriteSet {
-                actor: self.actor.clone(),
-                ..WriteSet::default()
-            };
+            let mut set = WriteSet::over(self)?;
             let result = f(self, &mut set)?;
             if let Some(after) = &self.after {
                 self.plan_alerts_after(after.as_ref(), &mut set)?;
@@ -708,6 +720,124 @@ impl SledStore {
             Ok(())
         })
         .await
+    }
+
+    /// Every stored competency program, by slug.
+    pub fn stored_competencies(&self) -> Result<Vec<CompetencyProgram>> {
+        self.tree(COMPETENCY_PROGRAMS)
+            .iter()
+            .values()
+            .map(|v| decode(&v?).map_err(StoreError::Corrupt))
+            .collect()
+    }
+
+    /// Stores a competency program (see [`crate::store::Records::put_competency_program`]).
+    pub async fn put_competency_program(
+        &self,
+        program: CompetencyProgram,
+        create: bool,
+    ) -> Result<CompetencyProgram> {
+        self.write(|store, tx| {
+            let before: Option<CompetencyProgram> =
+                store.get(COMPETENCY_PROGRAMS, program.slug.as_bytes())?;
+            if create && before.is_some() {
+                return Err(StoreError::Conflict(Conflict::CompetencyProgramExists(
+                    program.slug.clone(),
+                )));
+            }
+            if !create && before.is_none() {
+                return Err(StoreError::CompetencyProgramNotFound(program.slug.clone()));
+            }
+            let json = |p: &CompetencyProgram| history::json_without(p, &[]);
+            tx.note_raw(
+                "competency program",
+                program.slug.clone(),
+                None,
+                before.as_ref().map(json),
+                Some(json(&program)),
+            );
+            tx.put(COMPETENCY_PROGRAMS, program.slug.as_bytes(), &program);
+            let mut local = store.stored_competencies()?;
+            local.retain(|p| p.slug != program.slug);
+            local.push(program.clone());
+            store.reindex_competencies(tx, local, &program.slug)?;
+            Ok(program.clone())
+        })
+        .await
+    }
+
+    /// Deletes a stored competency program (see
+    /// [`crate::store::Records::delete_competency_program`]).
+    pub async fn delete_competency_program(&self, slug: &str, in_use_blocks: bool) -> Result<()> {
+        self.write(|store, tx| {
+            let Some(old) = store.get::<CompetencyProgram>(COMPETENCY_PROGRAMS, slug.as_bytes())?
+            else {
+                return Err(StoreError::CompetencyProgramNotFound(slug.to_string()));
+            };
+            if in_use_blocks {
+                let holders = store.holders_assessed_on(slug)?.len();
+                if holders > 0 {
+                    return Err(StoreError::Conflict(Conflict::CompetencyProgramInUse {
+                        slug: slug.to_string(),
+                        holders,
+                    }));
+                }
+            }
+            tx.note_raw(
+                "competency program",
+                slug.to_string(),
+                None,
+                Some(history::json_without(&old, &[])),
+                None,
+            );
+            tx.remove(COMPETENCY_PROGRAMS, slug.as_bytes());
+            let mut local = store.stored_competencies()?;
+            local.retain(|p| p.slug != slug);
+            store.reindex_competencies(tx, local, slug)
+        })
+        .await
+    }
+
+    /// The holders with a skill on competency program `slug`.
+    fn holders_assessed_on(&self, slug: &str) -> Result<Vec<Holder>> {
+        let mut out = Vec::new();
+        for v in self.tree(HOLDERS).iter().values() {
+            let h: Holder = decode(&v?).map_err(StoreError::Corrupt)?;
+            if h.competencies.iter().any(|s| s.program == slug) {
+                out.push(h);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Puts `local` in force in `tx` and rewrites the index entries of every holder with a
+    /// skill on `slug` (the program whose schedule changed); each is marked for the tick.
+    fn reindex_competencies(
+        &self,
+        tx: &mut WriteSet,
+        local: Vec<CompetencyProgram>,
+        slug: &str,
+    ) -> Result<()> {
+        let holders = self.holders_assessed_on(slug)?;
+        let old = std::mem::replace(
+            &mut tx.competencies,
+            crate::catalog::Competencies::new(local),
+        );
+        for holder in &holders {
+            let before = indexes::Indexed::entries(holder, &old);
+            let after = indexes::Indexed::entries(holder, &tx.competencies);
+            for (tree, key, _) in &before {
+                if !after.iter().any(|(t, k, _)| t == tree && k == key) {
+                    tx.remove(*tree, key);
+                }
+            }
+            for (tree, key, value) in after {
+                tx.put_raw(tree, &key, &value);
+            }
+            tx.mark(DIRTY_HOLDERS, &id_key(holder.id));
+            tx.touched.insert(holder.id);
+        }
+        Ok(())
     }
 
     fn count_credentials_of_program(&self, slug: &str) -> Result<usize> {
@@ -1000,6 +1130,7 @@ impl SledStore {
         if accepted == 0 {
             return answers;
         }
+        // Courses only: their index entries do not depend on the competency programs.
         let mut set = WriteSet::default();
         let planned = set
             .reserve_ids(self, IdKind::Course, accepted)

@@ -80,6 +80,25 @@ impl Records for SledStore {
     ) -> impl Future<Output = Result<()>> + Send {
         SledStore::delete_program(self, slug, in_use_blocks)
     }
+    fn competency_programs(
+        &self,
+    ) -> impl Future<Output = Result<Vec<crate::domain::CompetencyProgram>>> + Send {
+        ready(SledStore::stored_competencies(self))
+    }
+    fn put_competency_program(
+        &self,
+        program: crate::domain::CompetencyProgram,
+        create: bool,
+    ) -> impl Future<Output = Result<crate::domain::CompetencyProgram>> + Send {
+        SledStore::put_competency_program(self, program, create)
+    }
+    fn delete_competency_program(
+        &self,
+        slug: &str,
+        in_use_blocks: bool,
+    ) -> impl Future<Output = Result<()>> + Send {
+        SledStore::delete_competency_program(self, slug, in_use_blocks)
+    }
     fn create_credential(
         &self,
         credential: Credential,

@@ -14,9 +14,9 @@ use super::access::{NEXT_TEAM, NEXT_TOKEN};
 use super::history::NEXT_HISTORY;
 use super::keys::{decode, id_key, read_id};
 use super::{
-    ALERT_KEYS, ALERT_SETTINGS, ALERTS, CHANNELS, COURSES, CREDENTIALS, DIRTY, HISTORY, HOLDERS,
-    META, META_DEFAULT_HOLDER, META_SCHEMA, PROGRAMS, Result, SettingsScope, SledStore, StoreError,
-    TEAMS, TOKENS, WriteSet,
+    ALERT_KEYS, ALERT_SETTINGS, ALERTS, CHANNELS, COMPETENCY_PROGRAMS, COURSES, CREDENTIALS, DIRTY,
+    HISTORY, HOLDERS, META, META_DEFAULT_HOLDER, META_SCHEMA, PROGRAMS, Result, SettingsScope,
+    SledStore, StoreError, TEAMS, TOKENS, WriteSet,
 };
 use crate::domain::{
     Alert, AlertSettings, Channel, Course, Credential, DedupeKey, HistoryEntry, Holder, Program,
@@ -53,7 +53,7 @@ impl SledStore {
     /// Every record of the store as of one instant; writers wait while the raw records are
     /// copied (see the module docs).
     pub fn dump(&self) -> Result<Dump> {
-        const TREES: [usize; 12] = [
+        const TREES: [usize; 13] = [
             HOLDERS,
             PROGRAMS,
             CREDENTIALS,
@@ -66,6 +66,7 @@ impl SledStore {
             TOKENS,
             TEAMS,
             HISTORY,
+            COMPETENCY_PROGRAMS,
         ];
         let raw: Vec<Vec<(sled::IVec, sled::IVec)>> = {
             let _guard = self
@@ -88,6 +89,7 @@ impl SledStore {
             channels: values(next())?,
             ..Dump::default()
         };
+
         for (key, value) in next() {
             dump.alert_settings.push((
                 read_scope(&key)?,
@@ -125,6 +127,7 @@ impl SledStore {
         dump.tokens = values(next())?;
         dump.teams = values(next())?;
         dump.history = values(next())?;
+        dump.competency_programs = values(next())?;
         Ok(dump)
     }
 
@@ -176,7 +179,8 @@ impl crate::store::Restorer for SledRestorer<'_> {
     }
 
     fn write(&mut self, plan: RestorePlan) -> Result<()> {
-        let mut set = WriteSet::default();
+        let mut set = WriteSet::over(self.store)?;
+        set.actor = None;
         set.restore(self.store, plan)?;
         set.stamp_versions(self.store)?;
         let meta = self.store.tree(META);
@@ -323,6 +327,14 @@ impl WriteSet {
     /// The writes of a restore: records with their index entries, the default holder, last
     /// ticks, changed-credential marks and counters.
     fn restore(&mut self, store: &SledStore, plan: RestorePlan) -> Result<()> {
+        // Competency programs first: the holders' index entries derive from them.
+        for p in &plan.competency_programs {
+            self.put(COMPETENCY_PROGRAMS, p.slug.as_bytes(), p);
+            let mut local = self.competencies.local().to_vec();
+            local.retain(|l| l.slug != p.slug);
+            local.push(p.clone());
+            store.reindex_competencies(self, local, &p.slug)?;
+        }
         for h in &plan.holders {
             self.put_record(None, h);
         }
@@ -421,6 +433,9 @@ impl StoreView for SledStore {
     }
     fn local_program(&self, slug: &str) -> Result<Option<Program>> {
         SledStore::local_program(self, slug)
+    }
+    fn competency_program(&self, slug: &str) -> Result<Option<crate::domain::CompetencyProgram>> {
+        self.get(COMPETENCY_PROGRAMS, slug.as_bytes())
     }
     fn credential(&self, id: u64) -> Result<Option<Credential>> {
         self.get(CREDENTIALS, &id_key(id))
