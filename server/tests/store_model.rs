@@ -1267,7 +1267,7 @@ fn postgres_schema_5_fills_the_tick_marks_a_fresh_write_makes() {
         assert!(due.split(',').count() >= 2, "{due}");
         assert_eq!(months.split(',').count(), 3, "{months}");
         // Back to schema 4, as a database written by the previous release.
-        psql(&url, &format!("BEGIN; {UNDO_SCHEMA_6_5} COMMIT;"));
+        psql(&url, &format!("BEGIN; {UNDO_SCHEMA_7_5} COMMIT;"));
         assert_eq!(
             psql(
                 &url,
