@@ -105,6 +105,41 @@ impl Competencies {
         out.dedup();
         out
     }
+
+    /// What is wrong with the stored competency programs and the holders' skills on them: a
+    /// stored program that no longer validates, a skill on a program not in force. Both engines'
+    /// checks report these.
+    pub fn problems(&self, holders: &[crate::domain::Holder]) -> Vec<String> {
+        let mut out = Vec::new();
+        for (program, origin) in self.in_force() {
+            if origin == CompetencyOrigin::Local
+                && let Err(errors) = program.validate()
+            {
+                out.push(format!(
+                    "competency program {}: {}",
+                    program.slug,
+                    errors
+                        .iter()
+                        .map(|e| e.message.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ));
+            }
+        }
+        for holder in holders {
+            for skill in &holder.competencies {
+                if self.find(&skill.program).is_none() {
+                    out.push(format!(
+                        "holder {} has skill {:?} on competency program {}, which is not in force",
+                        crate::domain::IdKind::Holder.format(holder.id),
+                        skill.skill,
+                        skill.program
+                    ));
+                }
+            }
+        }
+        out
+    }
 }
 
 /// The file's shape: an array of `[[program]]` tables.

@@ -303,12 +303,7 @@ async fn tick_marks<C: GenericClient + Sync>(
     }
     let competencies =
         crate::catalog::Competencies::new(super::records::stored_competencies(c).await?);
-    report
-        .problems
-        .extend(crate::store::sled::competency_problems(
-            holders,
-            &competencies,
-        ));
+    report.problems.extend(competencies.problems(holders));
     report.records.insert(
         "competency_programs".to_string(),
         competencies

@@ -136,50 +136,12 @@ fn expected(p: &Primaries) -> BTreeMap<usize, BTreeMap<Vec<u8>, Vec<u8>>> {
     out
 }
 
-/// What is wrong with the stored competency programs and the holders' skills on them: a
-/// stored program that no longer validates, a skill on a program not in force. Both engines'
-/// checks report these.
-pub(crate) fn competency_problems(
-    holders: &[Holder],
-    competencies: &crate::catalog::Competencies,
-) -> Vec<String> {
-    let mut out = Vec::new();
-    for (program, origin) in competencies.in_force() {
-        if origin == crate::catalog::CompetencyOrigin::Local
-            && let Err(errors) = program.validate()
-        {
-            out.push(format!(
-                "competency program {}: {}",
-                program.slug,
-                errors
-                    .iter()
-                    .map(|e| e.message.as_str())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ));
-        }
-    }
-    for holder in holders {
-        for skill in &holder.competencies {
-            if competencies.find(&skill.program).is_none() {
-                out.push(format!(
-                    "holder {} has skill {:?} on competency program {}, which is not in force",
-                    IdKind::Holder.format(holder.id),
-                    skill.skill,
-                    skill.program
-                ));
-            }
-        }
-    }
-    out
-}
-
 fn references(p: &Primaries, report: &mut CheckReport) {
     let holders: BTreeSet<u64> = p.holders.iter().map(|h| h.id).collect();
     let credentials: BTreeMap<u64, u64> =
         p.credentials.iter().map(|c| (c.id, c.holder_id)).collect();
     let h = |id| IdKind::Holder.format(id);
-    for problem in competency_problems(&p.holders, &p.competencies) {
+    for problem in p.competencies.problems(&p.holders) {
         report.problems.push(problem);
     }
     for c in &p.credentials {

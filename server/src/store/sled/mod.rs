@@ -12,7 +12,6 @@ mod migrate;
 mod snapshot;
 use crate::store::SettingsScope;
 pub use check::CheckReport;
-pub(crate) use check::competency_problems;
 mod commit;
 mod encoding;
 mod history;
