@@ -1024,3 +1024,35 @@ async fn a_record_two_batches_replace_is_rolled_back_to_before_the_first() {
     assert_eq!(store.tree(META).scan_prefix(b"restore/").count(), 0);
     store.close().await.unwrap();
 }
+
+/// A store left by an earlier build in the middle of an import, with its per-key journal
+/// (`restore/undo/<tree><key>`), is still rolled back at open.
+#[tokio::test]
+async fn a_per_key_journal_of_an_earlier_build_is_rolled_back_at_open() {
+    let tmp = tempfile::tempdir().unwrap();
+    {
+        let store = SledStore::open(tmp.path(), &StoreOptions::default()).unwrap();
+        let kept = store.create_holder(holder("Kept")).await.unwrap();
+        let key = super::keys::id_key(kept.id);
+        let before = store.tree(HOLDERS).get(key).unwrap().unwrap();
+        // What the earlier build's first batch left: the journal, the mark, the new value.
+        let entry = [&b"restore/undo/"[..], &[HOLDERS as u8], &key[..]].concat();
+        let meta = store.tree(META);
+        meta.insert(entry, [&[1u8][..], &before].concat()).unwrap();
+        meta.insert(b"restore/pending", Vec::new()).unwrap();
+        let changed = Holder {
+            name: "Imported".into(),
+            ..kept.clone()
+        };
+        store
+            .tree(HOLDERS)
+            .insert(key, crate::store::encode_value(&changed))
+            .unwrap();
+        assert_eq!(store.holder(kept.id).unwrap().name, "Imported");
+        store.close().await.unwrap();
+    }
+    let store = SledStore::open(tmp.path(), &StoreOptions::default()).unwrap();
+    assert_eq!(store.holder(1).unwrap().name, "Kept");
+    assert_eq!(store.tree(META).scan_prefix(b"restore/").count(), 0);
+    store.close().await.unwrap();
+}
