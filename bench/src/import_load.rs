@@ -86,7 +86,7 @@ impl std::fmt::Display for ImportLoadReport {
 /// Writes the dumps: `base` (holders, one credential each, 5 courses each) and `big` (the
 /// same lines, then courses until it reaches `mib` MiB). Returns the big dump's bytes and
 /// record lines.
-fn write_dumps(base: &Path, big: &Path, holders: u64, mib: u64) -> Result<(u64, u64)> {
+pub(crate) fn write_dumps(base: &Path, big: &Path, holders: u64, mib: u64) -> Result<(u64, u64)> {
     let header = serde_json::json!({
         "format": "recert-export", "version": 1,
         "schema": recertd::store::SCHEMA_VERSION,
@@ -155,7 +155,7 @@ fn write_dumps(base: &Path, big: &Path, holders: u64, mib: u64) -> Result<(u64, 
 }
 
 /// Sends the dump at `path` in 1 MiB pieces.
-async fn import(channel: &Channel, path: &Path) -> Result<pb::ImportDataResponse> {
+pub(crate) async fn import(channel: &Channel, path: &Path) -> Result<pb::ImportDataResponse> {
     let data = std::fs::read(path).map_err(BenchError::io(format!("read {}", path.display())))?;
     let pieces: Vec<pb::ImportDataRequest> = data
         .chunks(1024 * 1024)

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod daemon;
 pub mod disk;
 pub mod engine;
+pub mod hostile;
 pub mod import_load;
 pub mod latency;
 pub mod load;

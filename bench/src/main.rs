@@ -203,6 +203,45 @@ enum Command {
         #[command(flatten)]
         output: Output,
     },
+    /// The attacks of the security review (issue 12), each on a fresh recertd and store:
+    /// the daemon's peak RSS and a second client's health latencies during each, against
+    /// the same with no attack.
+    Hostile {
+        /// The attacks, in order [default: all, the baseline first].
+        #[arg(long, value_enum, value_delimiter = ',')]
+        attacks: Option<Vec<recert_bench::hostile::Attack>>,
+        /// How long each attack (but the import) is kept up, e.g. 10s.
+        #[arg(long, default_value = "10s", value_parser = parse_duration)]
+        window: Duration,
+        /// Size of the big import, in MiB.
+        #[arg(long, default_value_t = 200)]
+        import_mib: u64,
+        /// Holders in the import's dumps.
+        #[arg(long, default_value_t = 1000)]
+        import_holders: u64,
+        /// Idle WatchAlerts streams.
+        #[arg(long, default_value_t = 300)]
+        streams: usize,
+        /// Idle TCP connections (the daemon's file limit is set to 1,024).
+        #[arg(long, default_value_t = 1100)]
+        connections: usize,
+        /// A PostgreSQL URL: each attack's recertd gets a new database on that cluster
+        /// (made and dropped with psql) instead of a sled data dir.
+        #[arg(long, env = "RECERT_DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
+        /// One more recertd flag for every attack's daemon (repeatable, e.g.
+        /// `--daemon-flag=--cache-mib --daemon-flag=16`).
+        #[arg(long, allow_hyphen_values = true)]
+        daemon_flag: Vec<String>,
+        /// Where recertd is [default: next to this executable].
+        #[arg(long)]
+        bin_dir: Option<PathBuf>,
+        /// Where the temporary data dirs go.
+        #[arg(long)]
+        scratch: Option<PathBuf>,
+        #[command(flatten)]
+        output: Output,
+    },
     /// `recert status` as a process against a warm recertd.
     Status {
         /// Timed runs.
@@ -515,6 +554,35 @@ async fn run(command: Command) -> anyhow::Result<()> {
             print_and_save(
                 &output,
                 &recert_bench::import_load::run(&scratch(dir), &options).await?,
+            )
+        }
+        Command::Hostile {
+            attacks,
+            window,
+            import_mib,
+            import_holders,
+            streams,
+            connections,
+            database_url,
+            daemon_flag,
+            bin_dir,
+            scratch: dir,
+            output,
+        } => {
+            let options = recert_bench::hostile::HostileOptions {
+                recertd: recert_bench::daemon::binary(bin_dir.as_deref(), "recertd")?,
+                attacks: attacks.unwrap_or_else(|| recert_bench::hostile::Attack::ALL.to_vec()),
+                window,
+                import_mib,
+                import_holders,
+                streams,
+                connections,
+                database_url,
+                daemon_flags: daemon_flag,
+            };
+            print_and_save(
+                &output,
+                &recert_bench::hostile::run(&scratch(dir), &options).await?,
             )
         }
         Command::Status {

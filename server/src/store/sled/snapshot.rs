@@ -152,25 +152,82 @@ impl SledStore {
 /// `meta` key present while a batched restore is under way: a store opened with it rolls
 /// the restore back.
 const RESTORE_PENDING: &[u8] = b"restore/pending";
-/// Prefix of the undo journal of a batched restore in `meta`: the prefix, the tree's index
-/// byte and the key; the value is `0` (the key was absent) or `1` and the value it had.
+/// Prefix of the undo journal of earlier builds in `meta`, one entry per key: the prefix,
+/// the tree's index byte and the key; the value is `0` (the key was absent) or `1` and the
+/// value it had. Only rolled back or dropped at open, never written.
 const UNDO_PREFIX: &[u8] = b"restore/undo/";
+/// Prefix of the undo journal of a batched restore in `meta`, one entry per batch: the
+/// prefix and the batch's number (big-endian u64); the value lists what each key the batch
+/// wrote held before it ([`encode_undo`]). Rolled back newest batch first, so a key that
+/// several batches wrote ends with what it held before the first.
+const BATCH_UNDO_PREFIX: &[u8] = b"restore/batch-undo/";
+/// Batch entries rolled back or dropped per transaction (each up to a batch's keys).
+const BATCH_UNDO_CHUNK: usize = 8;
 /// Change versions are moved on by a rollback, never put back (a cache entry computed from
 /// a batch must not look current again).
 const VERSION_PREFIX: &[u8] = b"version/";
 /// Undo entries removed per transaction by a rollback or the clean-up after a restore.
 const UNDO_CHUNK: usize = 2000;
 
-fn undo_key(tree: usize, key: &[u8]) -> Vec<u8> {
-    let tree = u8::try_from(tree).expect("fewer than 256 trees");
-    [UNDO_PREFIX, &[tree], key].concat()
-}
-
 /// A batched restore on sled, under the write lock: each batch is one transaction that also
 /// journals what its keys held before, so a failure (or a crash) puts the store back.
 struct SledRestorer<'a> {
     store: &'a SledStore,
-    wrote: bool,
+    /// Batches written so far (the next one's number in the journal).
+    batches: u64,
+}
+
+/// The journal value of one batch: for each key, its tree's index byte, the key's length
+/// (u32, big-endian) and the key, then `0` (absent) or `1`, the value's length and the value.
+fn encode_undo(entries: &[(usize, &[u8], Option<sled::IVec>)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (tree, key, before) in entries {
+        out.push(u8::try_from(*tree).expect("fewer than 256 trees"));
+        out.extend_from_slice(&u32::try_from(key.len()).unwrap_or(u32::MAX).to_be_bytes());
+        out.extend_from_slice(key);
+        match before {
+            Some(v) => {
+                out.push(1);
+                out.extend_from_slice(&u32::try_from(v.len()).unwrap_or(u32::MAX).to_be_bytes());
+                out.extend_from_slice(v);
+            }
+            None => out.push(0),
+        }
+    }
+    out
+}
+
+/// One key of a batch's journal entry: its tree, the key, what it held (`None`: absent).
+type Undo = (usize, Vec<u8>, Option<Vec<u8>>);
+
+/// The entries of [`encode_undo`]'s value.
+fn decode_undo(mut bytes: &[u8]) -> Result<Vec<Undo>> {
+    let bad = || StoreError::Corrupt("a malformed import undo journal entry".into());
+    fn take<'b>(bytes: &mut &'b [u8], n: usize) -> Option<&'b [u8]> {
+        let (head, rest) = (bytes.get(..n)?, bytes.get(n..)?);
+        *bytes = rest;
+        Some(head)
+    }
+    fn len(bytes: &mut &[u8]) -> Option<usize> {
+        let raw: [u8; 4] = take(bytes, 4)?.try_into().ok()?;
+        usize::try_from(u32::from_be_bytes(raw)).ok()
+    }
+    let mut out = Vec::new();
+    while !bytes.is_empty() {
+        let tree = usize::from(take(&mut bytes, 1).ok_or_else(bad)?[0]);
+        let n = len(&mut bytes).ok_or_else(bad)?;
+        let key = take(&mut bytes, n).ok_or_else(bad)?.to_vec();
+        let before = match take(&mut bytes, 1).ok_or_else(bad)?[0] {
+            0 => None,
+            1 => {
+                let n = len(&mut bytes).ok_or_else(bad)?;
+                Some(take(&mut bytes, n).ok_or_else(bad)?.to_vec())
+            }
+            _ => return Err(bad()),
+        };
+        out.push((tree, key, before));
+    }
+    Ok(out)
 }
 
 impl crate::store::Restorer for SledRestorer<'_> {
@@ -178,32 +235,34 @@ impl crate::store::Restorer for SledRestorer<'_> {
         self.store
     }
 
+    /// Writes the batch and, in the same transaction, one journal entry with what each of
+    /// its keys held before. Nothing of the journal is kept in memory across batches: a key
+    /// that an earlier batch wrote is journaled again, and the rollback's order (newest
+    /// batch first) puts back what it held before the first.
     fn write(&mut self, plan: RestorePlan) -> Result<()> {
         let mut set = WriteSet::over(self.store)?;
         set.actor = None;
         set.restore(self.store, plan)?;
         set.stamp_versions(self.store)?;
-        let meta = self.store.tree(META);
-        let mut journal: std::collections::HashSet<Vec<u8>> = std::collections::HashSet::new();
-        let mut undo = Vec::new();
+        let mut seen: std::collections::HashSet<(usize, &[u8])> = std::collections::HashSet::new();
+        let mut befores = Vec::new();
         for (tree, key, _) in &set.ops {
-            let k = undo_key(*tree, key);
-            if journal.contains(&k) || meta.contains_key(&k)? {
+            if !seen.insert((*tree, key.as_slice())) {
                 continue;
             }
-            let before = match self.store.tree(*tree).get(key)? {
-                Some(v) => [&[1u8][..], &v].concat(),
-                None => vec![0u8],
-            };
-            journal.insert(k.clone());
-            undo.push((META, k, Some(before)));
+            befores.push((*tree, key.as_slice(), self.store.tree(*tree).get(key)?));
         }
-        if !self.wrote {
-            undo.push((META, RESTORE_PENDING.to_vec(), Some(Vec::new())));
+        let entry = [BATCH_UNDO_PREFIX, &self.batches.to_be_bytes()[..]].concat();
+        let mut ops = Vec::with_capacity(set.ops.len() + 2);
+        ops.push((META, entry, Some(encode_undo(&befores))));
+        drop(befores);
+        drop(seen);
+        if self.batches == 0 {
+            ops.push((META, RESTORE_PENDING.to_vec(), Some(Vec::new())));
         }
-        undo.extend(set.ops);
-        self.store.apply(&undo)?;
-        self.wrote = true;
+        ops.extend(set.ops);
+        self.store.apply(&ops)?;
+        self.batches += 1;
         Ok(())
     }
 }
@@ -227,10 +286,10 @@ impl SledStore {
                 .unwrap_or_else(|p| p.into_inner());
             let mut restorer = SledRestorer {
                 store: &store,
-                wrote: false,
+                batches: 0,
             };
             let answer = job(&mut restorer);
-            let wrote = restorer.wrote;
+            let wrote = restorer.batches > 0;
             match answer {
                 Ok(answer) => {
                     if wrote {
@@ -265,6 +324,72 @@ impl SledStore {
             meta.apply_batch(batch)?;
         }
         loop {
+            // Newest first: each entry's befores and its removal in one transaction, so a
+            // rollback cut off by a crash goes on from where it stopped.
+            let mut entries: Vec<(sled::IVec, sled::IVec)> = Vec::new();
+            let mut newest = meta.scan_prefix(BATCH_UNDO_PREFIX);
+            while entries.len() < BATCH_UNDO_CHUNK {
+                match newest.next_back() {
+                    Some(pair) => entries.push(pair?),
+                    None => break,
+                }
+            }
+            drop(newest);
+            if entries.is_empty() {
+                break;
+            }
+            let mut ops: Vec<super::Op> = Vec::new();
+            for (k, journal) in &entries {
+                if undo {
+                    for (tree, key, before) in decode_undo(journal)? {
+                        self.undo_op(meta, tree, key, before, &mut ops)?;
+                    }
+                }
+                ops.push((META, k.to_vec(), None));
+                if undo {
+                    // Later entries in this chunk are older batches: apply in order.
+                    self.apply(&ops)?;
+                    ops.clear();
+                }
+            }
+            self.apply(&ops)?;
+        }
+        self.end_keyed_journal(undo)?;
+        if undo {
+            let mut batch = sled::Batch::default();
+            batch.remove(RESTORE_PENDING);
+            meta.apply_batch(batch)?;
+        }
+        self.inner.db.flush()?;
+        Ok(())
+    }
+
+    /// The write that puts `key` of `tree` back to `before` (change versions are moved on
+    /// instead); nothing for a key outside the trees.
+    fn undo_op(
+        &self,
+        meta: &sled::Tree,
+        tree: usize,
+        key: Vec<u8>,
+        before: Option<Vec<u8>>,
+        ops: &mut Vec<super::Op>,
+    ) -> Result<()> {
+        if tree >= super::TREE_NAMES.len() {
+            return Ok(());
+        }
+        if tree == META && key.starts_with(VERSION_PREFIX) {
+            let now = meta.get(&key)?.and_then(|v| read_id(&v)).unwrap_or(0);
+            ops.push((META, key, Some(id_key(now + 1).to_vec())));
+        } else {
+            ops.push((tree, key, before));
+        }
+        Ok(())
+    }
+
+    /// Rolls back (`undo`) or drops the per-key journal an earlier build left.
+    fn end_keyed_journal(&self, undo: bool) -> Result<()> {
+        let meta = self.tree(META);
+        loop {
             let entries: Vec<(sled::IVec, sled::IVec)> = meta
                 .scan_prefix(UNDO_PREFIX)
                 .take(UNDO_CHUNK)
@@ -282,29 +407,14 @@ impl SledStore {
                 let Some((&tree, key)) = rest.split_first() else {
                     continue;
                 };
-                let tree = usize::from(tree);
-                if tree >= super::TREE_NAMES.len() {
-                    continue;
-                }
-                if tree == META && key.starts_with(VERSION_PREFIX) {
-                    let now = meta.get(key)?.and_then(|v| read_id(&v)).unwrap_or(0);
-                    ops.push((META, key.to_vec(), Some(id_key(now + 1).to_vec())));
-                    continue;
-                }
                 let value = match before.split_first() {
                     Some((1, v)) => Some(v.to_vec()),
                     _ => None,
                 };
-                ops.push((tree, key.to_vec(), value));
+                self.undo_op(meta, usize::from(tree), key.to_vec(), value, &mut ops)?;
             }
             self.apply(&ops)?;
         }
-        if undo {
-            let mut batch = sled::Batch::default();
-            batch.remove(RESTORE_PENDING);
-            meta.apply_batch(batch)?;
-        }
-        self.inner.db.flush()?;
         Ok(())
     }
 
@@ -316,7 +426,9 @@ impl SledStore {
         if pending {
             tracing::warn!("an import was interrupted before it ended: rolling it back");
             self.end_restore(true)?;
-        } else if meta.scan_prefix(UNDO_PREFIX).next().is_some() {
+        } else if meta.scan_prefix(UNDO_PREFIX).next().is_some()
+            || meta.scan_prefix(BATCH_UNDO_PREFIX).next().is_some()
+        {
             self.end_restore(false)?;
         }
         Ok(())

@@ -1069,3 +1069,86 @@ async fn a_batched_restore_cut_off_midway_is_rolled_back_at_open() {
     );
     store.close().await.unwrap();
 }
+
+/// The journal holds one entry per batch and nothing in memory across batches: a record
+/// that two batches replace is rolled back to what it was before the first (the rollback
+/// runs newest batch first), at failure and at open after a crash.
+#[tokio::test]
+async fn a_record_two_batches_replace_is_rolled_back_to_before_the_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let renamed = |h: &Holder, name: &str| Holder {
+        name: name.into(),
+        ..h.clone()
+    };
+    let replace = |before: &Holder, after: &Holder| RestorePlan {
+        replaced_holders: vec![(before.clone(), after.clone())],
+        ..RestorePlan::default()
+    };
+    {
+        let store = SledStore::open(tmp.path(), &StoreOptions::default()).unwrap();
+        let kept = store.create_holder(holder("Kept")).await.unwrap();
+        let (first, second) = (renamed(&kept, "First"), renamed(&kept, "Second"));
+        let failed: std::result::Result<(), StoreError> = store
+            .restore_batches({
+                let (kept, first, second) = (kept.clone(), first.clone(), second.clone());
+                move |r| {
+                    r.write(replace(&kept, &first))?;
+                    r.write(replace(&first, &second))?;
+                    assert_eq!(r.view().holder(kept.id)?.unwrap().name, "Second");
+                    Err(StoreError::Storage("the job gave up".into()))
+                }
+            })
+            .await;
+        assert!(failed.is_err());
+        assert_eq!(store.holder(kept.id).unwrap().name, "Kept");
+        assert!(store.check().unwrap().ok());
+        // Cut off after both batches, as a crash would leave it.
+        let died: std::result::Result<(), StoreError> = store
+            .restore_batches(move |r| {
+                r.write(replace(&kept, &first))?;
+                r.write(replace(&first, &second))?;
+                panic!("cut off");
+            })
+            .await;
+        assert!(died.is_err());
+        assert_eq!(store.holder(1).unwrap().name, "Second");
+        store.close().await.unwrap();
+    }
+    let store = SledStore::open(tmp.path(), &StoreOptions::default()).unwrap();
+    assert_eq!(store.holder(1).unwrap().name, "Kept");
+    assert!(store.check().unwrap().ok());
+    assert_eq!(store.tree(META).scan_prefix(b"restore/").count(), 0);
+    store.close().await.unwrap();
+}
+
+/// A store left by an earlier build in the middle of an import, with its per-key journal
+/// (`restore/undo/<tree><key>`), is still rolled back at open.
+#[tokio::test]
+async fn a_per_key_journal_of_an_earlier_build_is_rolled_back_at_open() {
+    let tmp = tempfile::tempdir().unwrap();
+    {
+        let store = SledStore::open(tmp.path(), &StoreOptions::default()).unwrap();
+        let kept = store.create_holder(holder("Kept")).await.unwrap();
+        let key = super::keys::id_key(kept.id);
+        let before = store.tree(HOLDERS).get(key).unwrap().unwrap();
+        // What the earlier build's first batch left: the journal, the mark, the new value.
+        let entry = [&b"restore/undo/"[..], &[HOLDERS as u8], &key[..]].concat();
+        let meta = store.tree(META);
+        meta.insert(entry, [&[1u8][..], &before].concat()).unwrap();
+        meta.insert(b"restore/pending", Vec::new()).unwrap();
+        let changed = Holder {
+            name: "Imported".into(),
+            ..kept.clone()
+        };
+        store
+            .tree(HOLDERS)
+            .insert(key, crate::store::encode_value(&changed))
+            .unwrap();
+        assert_eq!(store.holder(kept.id).unwrap().name, "Imported");
+        store.close().await.unwrap();
+    }
+    let store = SledStore::open(tmp.path(), &StoreOptions::default()).unwrap();
+    assert_eq!(store.holder(1).unwrap().name, "Kept");
+    assert_eq!(store.tree(META).scan_prefix(b"restore/").count(), 0);
+    store.close().await.unwrap();
+}
