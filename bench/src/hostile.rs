@@ -970,7 +970,10 @@ async fn webhook(admin: &Channel, receiver: &Receiver, window: Duration) -> Resu
                     break;
                 }
                 let reply = alerts
-                    .send_test_alert(pb::SendTestAlertRequest { holder_id })
+                    .send_test_alert(pb::SendTestAlertRequest {
+                        holder_id,
+                        ..Default::default()
+                    })
                     .await
                     .map_err(BenchError::rpc("SendTestAlert"))?;
                 for d in reply.into_inner().deliveries {
