@@ -672,7 +672,8 @@ pub struct Compliance {
     pub caution: Option<String>,
     /// The day the answer is for.
     pub as_of: String,
-    /// Courses counted toward this credential.
+    /// Courses counted toward this credential: the CE courses of `counted`, then the work
+    /// hours counted toward a met alternative.
     pub counted_course_ids: Vec<String>,
     /// The CE courses counted, with the amount each counted after caps.
     pub counted: Vec<CountedCourse>,

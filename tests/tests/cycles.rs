@@ -373,3 +373,65 @@ fn editing_the_expiry_back_onto_a_closed_cycle_is_refused() {
     assert_eq!(after["expires_on"], "2028-12-01");
     assert_eq!(after["past_cycles"], before["past_cycles"]);
 }
+
+/// The answer sends each counted id once (`counted` for CE, `counted_work_ids` for work
+/// hours): the CLI still lists the work hours a met alternative counted among
+/// `counted_course_ids`, after the CE courses, and not under `counted`.
+#[test]
+fn work_hours_counted_toward_a_met_alternative_are_listed_as_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(&dir.path().join("data"), Some("2025-12-01T18:00:00Z"));
+    ok(&d, &["holder", "add", "Dana Reyes", "--tz", "UTC"]);
+    ok(&d, &["cert", "add", "nhco-cpt", "--expires", "2027-01-01"]);
+    ok(
+        &d,
+        &[
+            "course",
+            "log",
+            "Safety update",
+            "--credits",
+            "12",
+            "--date",
+            "2025-01-15",
+        ],
+    );
+    // At most 200 hours per entry: one entry a month.
+    let work = |month: u32| {
+        let (title, date) = (
+            format!("Clinic hours {month}"),
+            format!("2025-{month:02}-01"),
+        );
+        ok(
+            &d,
+            &[
+                "course",
+                "log",
+                &title,
+                "--credits",
+                "200",
+                "--date",
+                &date,
+                "--category",
+                "work-hours",
+            ],
+        );
+    };
+    (2..=7).for_each(work);
+    let short = d.json(&["status"]);
+    let cr1 = row(&short, "cr1");
+    // 1200 work hours of 2080: the alternative is not met, so only the CE course counts.
+    assert_eq!(
+        cr1["counted_course_ids"],
+        serde_json::json!(["co1"]),
+        "{cr1:#}"
+    );
+    (8..=12).for_each(work);
+    let met = d.json(&["status"]);
+    let cr1 = row(&met, "cr1");
+    assert_eq!(cr1["status"], "met", "{cr1:#}");
+    let ids: Vec<String> = (1..=12).map(|i| format!("co{i}")).collect();
+    assert_eq!(cr1["counted_course_ids"], serde_json::json!(ids), "{cr1:#}");
+    let counted: Vec<&Value> = cr1["counted"].as_array().unwrap().iter().collect();
+    assert_eq!(counted.len(), 1, "{cr1:#}");
+    assert_eq!(counted[0]["course_id"], "co1", "{cr1:#}");
+}

@@ -353,7 +353,7 @@ async fn records_and_compliance_survive_a_clean_restart() {
         before
             .compliance
             .iter()
-            .any(|c| c.earned_hundredths > 0 && !c.counted_course_ids.is_empty()),
+            .any(|c| c.earned_hundredths > 0 && !c.counted.is_empty()),
         "no credential has progress: {:?}",
         before.compliance
     );

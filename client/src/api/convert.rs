@@ -485,7 +485,13 @@ impl From<pb::Compliance> for Compliance {
             categories: c.categories.into_iter().map(Into::into).collect(),
             caution: optional(c.caution),
             as_of: c.as_of,
-            counted_course_ids: c.counted_course_ids,
+            // The wire sends each id once: the CE courses in `counted`, then the work hours.
+            counted_course_ids: c
+                .counted
+                .iter()
+                .map(|x| x.course_id.clone())
+                .chain(c.counted_work_ids)
+                .collect(),
             counted: c.counted.into_iter().map(Into::into).collect(),
             not_counted: c
                 .not_counted

@@ -39,10 +39,21 @@ impl<S: Store> ComplianceService for ComplianceApi<S> {
             .holder_id(&caller, "holder_id", &req.holder_id)
             .await?;
         let as_of = convert::optional_date("as_of", &req.as_of)?;
-        let rows = service.holder_compliance(&caller, holder, as_of).await?;
-        Ok(Response::new(pb::ListComplianceResponse {
-            compliance: rows.iter().map(pb::Compliance::from).collect(),
-        }))
+        // Converted and encoded once per version of the holder's records, then kept beside
+        // its cached standing.
+        let encoded = service
+            .holder_compliance_answer(&caller, holder, as_of, |rows| {
+                let answer = pb::ListComplianceResponse::new(
+                    rows.iter().map(pb::Compliance::from).collect(),
+                );
+                let bytes = prost::bytes::Bytes::from(prost::Message::encode_to_vec(&answer));
+                let size = bytes.len();
+                (bytes, size)
+            })
+            .await?;
+        Ok(Response::new(pb::ListComplianceResponse::encoded(
+            (*encoded).clone(),
+        )))
     }
 
     async fn list_deadlines(

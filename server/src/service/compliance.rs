@@ -66,6 +66,20 @@ pub struct DeadlineQuery {
     pub size: usize,
 }
 
+/// The rows of `holder_id`'s standing, soonest expiry first.
+fn rows_of(holder_id: u64, standing: &Standing) -> Vec<CredentialCompliance> {
+    let mut rows: Vec<CredentialCompliance> = standing
+        .iter()
+        .map(|(_, c, p)| CredentialCompliance {
+            holder_id,
+            compliance: c.clone(),
+            program: p.clone(),
+        })
+        .collect();
+    rows.sort_by_key(|r| (r.compliance.expires_on, r.compliance.credential_id));
+    rows
+}
+
 impl<S: Store> Service<S> {
     /// Where credential `id` stands on `as_of` (or its holder's today).
     pub async fn compliance(
@@ -110,16 +124,30 @@ impl<S: Store> Service<S> {
             .standings
             .of_holder_at(&self.store, &holder, today, version)
             .await?;
-        let mut rows: Vec<CredentialCompliance> = standing
-            .iter()
-            .map(|(_, c, p)| CredentialCompliance {
-                holder_id: holder.id,
-                compliance: c.clone(),
-                program: p.clone(),
+        Ok(rows_of(holder.id, &standing))
+    }
+
+    /// [`Service::holder_compliance`] made into an answer by `answer` (which also says its
+    /// size in bytes), kept beside the holder's cached standing: while the holder is not
+    /// written to, a repeated request reads the holder and its version and returns the
+    /// answer made the first time.
+    pub async fn holder_compliance_answer<T: std::any::Any + Send + Sync>(
+        &self,
+        caller: &Caller,
+        holder_id: u64,
+        as_of: Option<Date>,
+        answer: impl FnOnce(&[CredentialCompliance]) -> (T, usize),
+    ) -> ServiceResult<Arc<T>> {
+        self.visible(caller, IdKind::Holder, holder_id, holder_id)?;
+        let (holder, version) = self.store.holder_with_version(holder_id).await?;
+        let today = as_of.unwrap_or_else(|| self.today(&holder));
+        let made = self
+            .standings
+            .derived_at(&self.store, &holder, today, version, |standing| {
+                answer(&rows_of(holder.id, standing))
             })
-            .collect();
-        rows.sort_by_key(|r| (r.compliance.expires_on, r.compliance.credential_id));
-        Ok(rows)
+            .await?;
+        Ok(made)
     }
 
     /// Credentials expiring within `query.within_days` of each holder's today, in grace or

@@ -6,6 +6,7 @@ use crate::catalog;
 use crate::domain::{Compliance, Credential, Holder, Program, compliance_all};
 use crate::store::{BatchReads, HolderRecords, Records, StoreError};
 use jiff::civil::Date;
+use std::any::Any;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -125,6 +126,9 @@ struct Entry {
     /// The holder's change version when computed.
     version: crate::store::Version,
     standing: Arc<Standing>,
+    /// A value made from `standing` (the API's encoded compliance answer), kept as long as
+    /// it is; its size is in `bytes`.
+    derived: Option<Arc<dyn Any + Send + Sync>>,
     bytes: usize,
     used: u64,
 }
@@ -202,6 +206,54 @@ impl Cache {
         let standing = Arc::new(of_holder(store, holder, today).await?);
         self.keep(key, generation, standing.clone());
         Ok(standing)
+    }
+
+    /// A value made from the standing of `holder` on `today` (what [`Cache::of_holder_at`]
+    /// answers) by `derive`, which also says its size in bytes. It is kept beside the
+    /// standing under the same change version, so while the holder is not written to,
+    /// `derive` runs once; a standing keeps one derived value (of one type `T`).
+    pub async fn derived_at<S: Records, T: Any + Send + Sync>(
+        &self,
+        store: &S,
+        holder: &Holder,
+        today: Date,
+        generation: crate::store::Version,
+        derive: impl FnOnce(&Standing) -> (T, usize),
+    ) -> Result<Arc<T>, StandingError> {
+        let key = (holder.id, today);
+        {
+            let mut entries = self.lock();
+            entries.clock += 1;
+            let now = entries.clock;
+            if let Some(entry) = entries.map.get_mut(&key)
+                && entry.version == generation
+                && let Some(derived) = entry.derived.clone()
+                && let Ok(value) = derived.downcast::<T>()
+            {
+                entry.used = now;
+                return Ok(value);
+            }
+        }
+        let standing = self.of_holder_at(store, holder, today, generation).await?;
+        let (value, bytes) = derive(&standing);
+        let value = Arc::new(value);
+        let mut entries = self.lock();
+        let entries = &mut *entries;
+        // Kept only beside the very standing it was made from (a concurrent write may have
+        // replaced it meanwhile).
+        if let Some(entry) = entries.map.get_mut(&key)
+            && entry.version == generation
+            && Arc::ptr_eq(&entry.standing, &standing)
+        {
+            let had = entry.derived.replace(value.clone()).is_some();
+            if !had && entries.bytes + bytes <= self.budget {
+                entry.bytes += bytes;
+                entries.bytes += bytes;
+            } else if !had {
+                entry.derived = None;
+            }
+        }
+        Ok(value)
     }
 
     /// [`Cache::of_holder`] for many holders at once, each on its own date, aligned with
@@ -288,6 +340,7 @@ impl Cache {
             Entry {
                 version: generation,
                 standing,
+                derived: None,
                 bytes,
                 used,
             },
@@ -324,6 +377,55 @@ mod tests {
 
     fn earned(standing: &Standing) -> i64 {
         standing[0].1.earned.0
+    }
+
+    #[tokio::test]
+    async fn a_derived_value_is_made_once_per_version_and_again_after_a_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        let dana = store
+            .create_holder(Holder {
+                id: 0,
+                name: "Dana".into(),
+                email: String::new(),
+                time_zone: "UTC".into(),
+                hired_on: None,
+                competencies: Vec::new(),
+            })
+            .await
+            .unwrap();
+        store
+            .create_credential(Credential {
+                id: 0,
+                holder_id: dana.id,
+                program: "nha-cpt".into(),
+                number: String::new(),
+                issued_on: None,
+                expires_on: "2027-04-24".parse().unwrap(),
+                history: Vec::new(),
+                verifications: Vec::new(),
+            })
+            .await
+            .unwrap();
+        let today: Date = "2026-11-24".parse().unwrap();
+        let cache = Cache::default();
+        let made = std::sync::atomic::AtomicUsize::new(0);
+        let derive = |standing: &Standing| {
+            made.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            (earned(standing), 8)
+        };
+        let at = |v| cache.derived_at(&store, &dana, today, v, derive);
+        let v1 = Records::version(&store, dana.id).await.unwrap();
+        assert_eq!(*at(v1).await.unwrap(), 0);
+        let (bytes, _) = cache.held();
+        assert_eq!(*at(v1).await.unwrap(), 0);
+        assert_eq!(made.load(std::sync::atomic::Ordering::Relaxed), 1);
+        assert_eq!(cache.held().0, bytes, "counted once");
+
+        store.create_course(course(dana.id, 4)).await.unwrap();
+        let v2 = Records::version(&store, dana.id).await.unwrap();
+        assert_eq!(*at(v2).await.unwrap(), 200);
+        assert_eq!(made.load(std::sync::atomic::Ordering::Relaxed), 2);
     }
 
     #[tokio::test]

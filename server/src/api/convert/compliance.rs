@@ -61,12 +61,15 @@ impl From<&CredentialCompliance> for pb::Compliance {
             status: pb::ComplianceStatus::from(c.status).into(),
             as_of: c.as_of.to_string(),
             caution: program.caution().unwrap_or_default(),
-            counted_course_ids: c
+            counted: c.counted.iter().map(Into::into).collect(),
+            // The counted ids are the CE courses of `counted`, then the work hours.
+            counted_work_ids: c
                 .counted_course_ids
+                .get(c.counted.len()..)
+                .unwrap_or_default()
                 .iter()
                 .map(|&id| IdKind::Course.format(id))
                 .collect(),
-            counted: c.counted.iter().map(Into::into).collect(),
             not_counted: c
                 .not_counted
                 .iter()
