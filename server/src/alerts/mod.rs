@@ -15,7 +15,7 @@ use crate::catalog;
 use crate::clock::Clock;
 use crate::domain::{
     self, Alert, AlertSettings, AlertSubject, AttemptOutcome, Channel, ChannelKind, Compliance,
-    Credential, CycleAnchor, Delivery, DeliveryState, Dues, HOLDER_EMAIL, Holder, IdKind, MonthDay,
+    Credential, CycleAnchor, Delivery, DeliveryState, HOLDER_EMAIL, Holder, IdKind, MonthDay,
     Program, WAITING_FOR_RELAY, alert_text, due_mark, scan_windows, thresholds_for,
 };
 use crate::service::standing::{self, Standing, StandingError};
@@ -435,22 +435,7 @@ impl<S: Store> AlertEngine<S> {
             .await?
             .into_iter()
             .collect();
-        let mut with_dues: BTreeMap<&str, Dues> = BTreeMap::new();
-        for p in catalog::builtin().iter().chain(&local) {
-            match p.dues {
-                Some(dues) => with_dues.insert(&p.slug, dues),
-                None => with_dues.remove(p.slug.as_str()),
-            };
-        }
-        for (slug, dues) in &with_dues {
-            let residues: BTreeSet<i32> = holder_windows
-                .iter()
-                .flat_map(|&(from, to)| dues.anniversary_residues(from, to))
-                .collect();
-            if !residues.is_empty() {
-                holder_ids.extend(store.dues_holders(slug, dues, &residues).await?);
-            }
-        }
+        holder_ids.extend(standing::dues_holders(store, &local, &holder_windows).await?);
         let dirty_holders: std::collections::HashSet<u64> =
             store.dirty_holders().await?.into_iter().collect();
         holder_ids.extend(&dirty_holders);

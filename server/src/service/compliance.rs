@@ -257,8 +257,9 @@ impl<S: Store> Service<S> {
 
     /// The dues rows of [`Self::deadlines`]: each credential whose program has dues and
     /// whose next dues fall within `within` days of its holder's today (or `as_of`).
-    /// No index finds them: the holders the caller sees are read (only `only_holder` when
-    /// given).
+    /// Without `only_holder`, the dues index finds the holders whose dues can fall due in
+    /// the window (by UTC date with a day of slack either side, as the expiry scan), so the
+    /// cost follows the rows, not the store.
     async fn dues_deadlines(
         &self,
         caller: &Caller,
@@ -270,14 +271,29 @@ impl<S: Store> Service<S> {
         match only_holder {
             Some(id) => holders.push(self.holder(caller, id).await?),
             None => {
-                let mut after = None;
-                loop {
-                    let page = self.store.list_holders(after.as_ref(), 512).await?;
-                    holders.extend(page.items.into_iter().filter(|h| caller.sees(h.id)));
-                    match page.next {
-                        Some(n) => after = Some(n),
-                        None => break,
+                let (from, to) = match as_of {
+                    Some(day) => (day, day.checked_add(within.days()).unwrap_or(Date::MAX)),
+                    None => {
+                        let utc_today = self.clock.now().to_zoned(jiff::tz::TimeZone::UTC).date();
+                        (
+                            utc_today.yesterday().unwrap_or(utc_today),
+                            utc_today
+                                .checked_add((within + 1).days())
+                                .unwrap_or(Date::MAX),
+                        )
                     }
+                };
+                let local: Vec<Program> = self
+                    .store
+                    .local_programs()
+                    .await?
+                    .into_iter()
+                    .map(crate::catalog::in_force)
+                    .collect();
+                let ids = super::standing::dues_holders(&self.store, &local, &[(from, to)]).await?;
+                let ids: Vec<u64> = ids.into_iter().filter(|id| caller.sees(*id)).collect();
+                for chunk in ids.chunks(512) {
+                    holders.extend(self.store.holders_by_id(chunk).await?);
                 }
             }
         }

@@ -4,7 +4,7 @@
 
 use crate::catalog;
 use crate::domain::{Compliance, Credential, Holder, Program, compliance_all};
-use crate::store::{BatchReads, HolderRecords, Records, StoreError};
+use crate::store::{BatchReads, HolderRecords, Records, Scheduler, StoreError};
 use jiff::civil::Date;
 use std::any::Any;
 use std::collections::HashMap;
@@ -27,6 +27,36 @@ pub async fn program<S: Records>(store: &S, slug: &str) -> Result<Option<Program
         return Ok(Some(catalog::in_force(p)));
     }
     Ok(catalog::find(slug).cloned())
+}
+
+/// The ids of the holders of a credential whose dues can fall due on a day within one of
+/// `windows` (each `from..=to`), for every program in force with dues (`local`: the lab's
+/// stored programs, in force), read from the dues index: what the alert tick and the
+/// deadlines' dues rows both start from, so neither reads every holder.
+pub async fn dues_holders<S: Scheduler>(
+    store: &S,
+    local: &[Program],
+    windows: &[(Date, Date)],
+) -> Result<std::collections::BTreeSet<u64>, StoreError> {
+    let mut with_dues: std::collections::BTreeMap<&str, crate::domain::Dues> =
+        std::collections::BTreeMap::new();
+    for p in catalog::builtin().iter().chain(local) {
+        match p.dues {
+            Some(dues) => with_dues.insert(&p.slug, dues),
+            None => with_dues.remove(p.slug.as_str()),
+        };
+    }
+    let mut out = std::collections::BTreeSet::new();
+    for (slug, dues) in &with_dues {
+        let residues: std::collections::BTreeSet<i32> = windows
+            .iter()
+            .flat_map(|&(from, to)| dues.anniversary_residues(from, to))
+            .collect();
+        if !residues.is_empty() {
+            out.extend(store.dues_holders(slug, dues, &residues).await?);
+        }
+    }
+    Ok(out)
 }
 
 /// A holder's local date at `now`.
