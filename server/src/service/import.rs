@@ -12,7 +12,8 @@ use crate::domain::{
     HistoryEntry, Holder, IdKind, Program, Team, Token, TokenHash, team_id, token_id,
 };
 use crate::store::{
-    COUNTED, NextIds, RestorePlan, Restorer, SettingsScope, Snapshots, Store, StoreError, StoreView,
+    COUNTED, Lookups, NextIds, RestorePlan, Restorer, SettingsScope, Snapshots, Store, StoreError,
+    StoreView,
 };
 use jiff::Timestamp;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -394,8 +395,10 @@ fn import_batches(
     let mut i = Importer::new(builtin, r.view())?;
     i.only = choice.only;
     i.replace = choice.replace;
-    let mut errors =
-        file.read_batches(&mut |batch, broken| i.first_window(r.view(), batch, now, broken))?;
+    let mut errors = file.read_batches(&mut |batch, broken| {
+        r.prefetch(&lookups(&batch))?;
+        i.first_window(r.view(), batch, now, broken)
+    })?;
     errors.extend(i.late_line_checks(now));
     if !errors.is_empty() {
         errors.sort_by(|a, b| (a.line, &a.message).cmp(&(b.line, &b.message)));
@@ -414,6 +417,7 @@ fn import_batches(
     i.end_first_pass(r.view())?;
     file.read_batches(&mut |batch, _| {
         let batch = i.select(batch);
+        r.prefetch(&lookups(&batch))?;
         let mut plan = RestorePlan::default();
         i.plan(r.view(), &batch, &mut plan)?;
         drop(batch);
@@ -427,6 +431,70 @@ fn import_batches(
     }
     r.write(last)?;
     Ok(summary)
+}
+
+/// What checking and planning `d` looks up in the store: its own records' ids and keys and
+/// what its lines reference.
+fn lookups(d: &ParsedDump) -> Lookups {
+    let mut w = Lookups::default();
+    for l in &d.holders {
+        w.holders.insert(l.record.0.id);
+    }
+    for l in &d.credentials {
+        let c = &l.record;
+        w.credentials.insert(c.id);
+        w.holders.insert(c.holder_id);
+        w.credentials_of.insert(c.holder_id);
+    }
+    for l in &d.courses {
+        let c = &l.record;
+        w.courses.insert(c.id);
+        w.holders.insert(c.holder_id);
+        w.credentials.extend(c.credential_ids.iter().copied());
+    }
+    for l in &d.channels {
+        let c = &l.record.channel;
+        w.channels.insert(c.id);
+        w.channels_of.insert(c.holder_id);
+        if c.team_id != 0 {
+            w.teams.insert(c.team_id);
+        } else {
+            w.holders.insert(c.holder_id);
+        }
+    }
+    for l in &d.alert_settings {
+        match &l.record.0 {
+            SettingsScope::Holder(h) => {
+                w.holders.insert(*h);
+            }
+            SettingsScope::Credential(c) => {
+                w.credentials.insert(*c);
+            }
+            SettingsScope::Program(_) => {}
+        }
+    }
+    for l in &d.alerts {
+        let a = &l.record;
+        w.alerts.insert(a.id);
+        w.holders.insert(a.holder_id);
+        w.alert_keys.push(a.dedupe_key());
+    }
+    for l in &d.dirty_credentials {
+        w.dirty.insert(l.record);
+    }
+    for l in &d.tokens {
+        w.holders.extend(l.record.holder_id);
+    }
+    for l in &d.teams {
+        let t = &l.record;
+        w.teams.insert(t.id);
+        w.team_names.insert(t.name.clone());
+        w.holders.extend(t.members.iter().chain(&t.leads).copied());
+    }
+    for l in &d.history {
+        w.history.insert(l.record.id);
+    }
+    w
 }
 
 /// The history entry of an import: who, when, and how many records it wrote.

@@ -1019,10 +1019,47 @@ pub trait StoreView {
 /// A restore in bounded batches ([`Snapshots::restore_batches`]): the store as it stands,
 /// and the writes of one batch at a time. Nothing written stays unless the job succeeds.
 pub trait Restorer {
-    /// The store as it stands (on sled it includes the batches written so far).
+    /// The store as it stands, including the batches written so far.
     fn view(&self) -> &dyn StoreView;
+    /// Says what the next batch will look up, before it is checked or planned: an engine
+    /// whose view asks a server answers it in a few queries instead of one per key, and
+    /// forgets what the batch before asked (sled reads its trees directly: nothing to do).
+    fn prefetch(&mut self, wanted: &Lookups) -> Result<()> {
+        let _ = wanted;
+        Ok(())
+    }
     /// Writes one batch, with the indexes each record implies.
     fn write(&mut self, plan: RestorePlan) -> Result<()>;
+}
+
+/// The keys a batch of a restore looks up in the [`StoreView`] ([`Restorer::prefetch`]).
+/// A key left out is still answered, one query at a time.
+#[derive(Debug, Default)]
+pub struct Lookups {
+    /// Holders by id.
+    pub holders: std::collections::BTreeSet<u64>,
+    /// Credentials by id.
+    pub credentials: std::collections::BTreeSet<u64>,
+    /// Holders whose credentials are listed.
+    pub credentials_of: std::collections::BTreeSet<u64>,
+    /// Courses by id.
+    pub courses: std::collections::BTreeSet<u64>,
+    /// Channels by id.
+    pub channels: std::collections::BTreeSet<u64>,
+    /// Holders whose channels are listed.
+    pub channels_of: std::collections::BTreeSet<u64>,
+    /// Alerts by id.
+    pub alerts: std::collections::BTreeSet<u64>,
+    /// Alerts by dedupe key.
+    pub alert_keys: Vec<DedupeKey>,
+    /// Credentials marked for the next tick, by id.
+    pub dirty: std::collections::BTreeSet<u64>,
+    /// Teams by id.
+    pub teams: std::collections::BTreeSet<u64>,
+    /// Teams by name.
+    pub team_names: std::collections::BTreeSet<String>,
+    /// History entries by id.
+    pub history: std::collections::BTreeSet<u64>,
 }
 
 /// Consistent copies of the whole store, and restoring them.
