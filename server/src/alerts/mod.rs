@@ -376,12 +376,16 @@ impl<S: Store> AlertEngine<S> {
                 .checked_sub(FIRST_TICK_LOOKBACK_DAYS.days())
                 .unwrap_or(today)
         });
-        let local: Vec<Program> = store
-            .local_programs()
-            .await?
-            .into_iter()
-            .map(catalog::in_force)
-            .collect();
+        // The reads that need nothing read before them, all at once: on PostgreSQL each is a
+        // round trip (pipelined here on the pool's connections), on sled a ready future.
+        let (local, thresholds, dirty, dirty_holders, competency_programs) = tokio::try_join!(
+            store.local_programs(),
+            store.thresholds_in_use(),
+            store.dirty_credentials(),
+            store.dirty_holders(),
+            store.competency_programs(),
+        )?;
+        let local: Vec<Program> = local.into_iter().map(catalog::in_force).collect();
         let mut graces: Vec<u32> = catalog::builtin().iter().map(|p| p.grace_days).collect();
         graces.extend(local.iter().map(|p| p.grace_days));
         // Programs whose cycle ends on a fixed calendar day, by slug (a local one overrides).
@@ -393,10 +397,19 @@ impl<S: Store> AlertEngine<S> {
             };
         }
         let days: BTreeSet<MonthDay> = anchored.values().copied().collect();
-        let windows = scan_windows(since, today, &store.thresholds_in_use().await?, &graces);
-        // Every window in one read of the expiry index.
-        let mut candidates: BTreeSet<u64> =
-            store.expiring_ids(&windows).await?.into_iter().collect();
+        let windows = scan_windows(since, today, &thresholds, &graces);
+        // Competencies and dues: the holders the competency and dues indexes find due in the
+        // windows (both are reminded without grace), the holders written since their last
+        // tick, and the holders of changed credentials (a new or edited credential moves its
+        // dues days).
+        let holder_windows = scan_windows(since, today, &thresholds, &[0]);
+        // Every window in one read of the expiry index, beside the holder indexes' reads.
+        let (expiring, competencies_due, dues_holders) = tokio::try_join!(
+            store.expiring_ids(&windows),
+            store.competencies_due(&holder_windows),
+            standing::dues_holders(store, &local, &holder_windows),
+        )?;
+        let mut candidates: BTreeSet<u64> = expiring.into_iter().collect();
         for &(from, to) in &windows {
             // A fixed-day cycle ends up to a year before its expiry: on the rare ticks where
             // such a day D falls in the window, read the credentials expiring within a year
@@ -416,8 +429,7 @@ impl<S: Store> AlertEngine<S> {
                 }
             }
         }
-        let dirty: std::collections::HashSet<u64> =
-            store.dirty_credentials().await?.into_iter().collect();
+        let dirty: std::collections::HashSet<u64> = dirty.into_iter().collect();
         candidates.extend(&dirty);
         let scanned = started.elapsed();
 
@@ -425,19 +437,9 @@ impl<S: Store> AlertEngine<S> {
         let mut due = Vec::new();
         let mut settled_dirty: Vec<Credential> = Vec::new();
         let mut gone_dirty: Vec<u64> = Vec::new();
-        // Competencies and dues: the holders the competency and dues indexes find due in the
-        // windows (both are reminded without grace), the holders written since their last
-        // tick, and the holders of changed credentials (a new or edited credential moves its
-        // dues days).
-        let holder_windows = scan_windows(since, today, &store.thresholds_in_use().await?, &[0]);
-        let mut holder_ids: BTreeSet<u64> = store
-            .competencies_due(&holder_windows)
-            .await?
-            .into_iter()
-            .collect();
-        holder_ids.extend(standing::dues_holders(store, &local, &holder_windows).await?);
-        let dirty_holders: std::collections::HashSet<u64> =
-            store.dirty_holders().await?.into_iter().collect();
+        let mut holder_ids: BTreeSet<u64> = competencies_due.into_iter().collect();
+        holder_ids.extend(dues_holders);
+        let dirty_holders: std::collections::HashSet<u64> = dirty_holders.into_iter().collect();
         holder_ids.extend(&dirty_holders);
         let candidates: Vec<u64> = candidates.into_iter().collect();
         for page in candidates.chunks(TICK_PAGE) {
@@ -464,8 +466,8 @@ impl<S: Store> AlertEngine<S> {
         let holder_ids: Vec<u64> = holder_ids.into_iter().collect();
         let mut settled_holders: Vec<Holder> = Vec::new();
         let mut gone_holders: Vec<u64> = Vec::new();
-        // The competency programs in force, read once per tick.
-        let competencies = catalog::Competencies::new(store.competency_programs().await?);
+        // The competency programs in force, read once per tick (with the first reads).
+        let competencies = catalog::Competencies::new(competency_programs);
         for page in holder_ids.chunks(TICK_PAGE) {
             let mut holders = store.holders_by_id(page).await?;
             let elsewhere: std::collections::HashSet<u64> = holders
@@ -575,12 +577,25 @@ impl<S: Store> AlertEngine<S> {
         let mut holder_ids: Vec<u64> = credentials.iter().map(|c| c.holder_id).collect();
         holder_ids.sort_unstable();
         holder_ids.dedup();
-        let holders: HashMap<u64, Holder> = store
-            .holders_by_id(&holder_ids)
-            .await?
-            .into_iter()
-            .map(|h| (h.id, h))
-            .collect();
+        // The settings of every candidate's scopes are read beside its holder (a candidate of
+        // another zone costs a few keys, not a round trip).
+        let mut scopes: Vec<SettingsScope> = Vec::with_capacity(credentials.len() * 3);
+        for credential in &credentials {
+            if let Some(program) = standing::program_among(local, &credential.program) {
+                scopes.push(SettingsScope::Credential(credential.id));
+                scopes.push(SettingsScope::Holder(credential.holder_id));
+                scopes.push(SettingsScope::Program(program.slug));
+            }
+        }
+        scopes.sort();
+        scopes.dedup();
+        let (holders, settings) = tokio::try_join!(
+            store.holders_by_id(&holder_ids),
+            store.alert_settings_many(&scopes),
+        )?;
+        let holders: HashMap<u64, Holder> = holders.into_iter().map(|h| (h.id, h)).collect();
+        let settings: BTreeMap<SettingsScope, AlertSettings> =
+            scopes.iter().cloned().zip(settings).collect();
         // (credential, holder, program in force) of the zone's candidates.
         let mut in_zone: Vec<(Credential, &Holder, Program)> = Vec::new();
         for credential in credentials {
@@ -596,19 +611,6 @@ impl<S: Store> AlertEngine<S> {
                 in_zone.push((credential, holder, program));
             }
         }
-        let mut scopes: Vec<SettingsScope> = Vec::with_capacity(in_zone.len() * 3);
-        for (credential, holder, program) in &in_zone {
-            scopes.push(SettingsScope::Credential(credential.id));
-            scopes.push(SettingsScope::Holder(holder.id));
-            scopes.push(SettingsScope::Program(program.slug.clone()));
-        }
-        scopes.sort();
-        scopes.dedup();
-        let settings: BTreeMap<SettingsScope, AlertSettings> = scopes
-            .iter()
-            .cloned()
-            .zip(store.alert_settings_many(&scopes).await?)
-            .collect();
         // The candidates with a mark due: (credential, holder, program, mark, cycle end).
         let mut marked = Vec::new();
         for (credential, holder, program) in in_zone {
@@ -651,9 +653,11 @@ impl<S: Store> AlertEngine<S> {
         let mut due_holders: Vec<u64> = marked.iter().map(|m| m.1.id).collect();
         due_holders.sort_unstable();
         due_holders.dedup();
-        let records = store.records_of(&due_holders).await?;
-        let channels = store.channels_of_many(&due_holders).await?;
-        let teams = team::TeamChannels::read(store).await?;
+        let (records, channels, teams) = tokio::try_join!(
+            async { Ok::<_, AlertError>(store.records_of(&due_holders).await?) },
+            async { Ok::<_, AlertError>(store.channels_of_many(&due_holders).await?) },
+            team::TeamChannels::read(store),
+        )?;
         let mut standings: HashMap<u64, (Result<Standing, StandingError>, Vec<Channel>)> =
             HashMap::with_capacity(due_holders.len());
         for (&h, (records, channels)) in due_holders.iter().zip(records.into_iter().zip(channels)) {

@@ -68,6 +68,45 @@ pub(super) async fn insert_alert<C: GenericClient + Sync>(c: &C, a: &Alert) -> R
     Ok(n == 1)
 }
 
+/// Inserts `alerts` (distinct keys, fresh ids) in one statement; for each, whether it was
+/// inserted (false: an alert with its dedupe key is already stored).
+pub(super) async fn insert_alerts<C: GenericClient + Sync>(
+    c: &C,
+    alerts: &[Alert],
+) -> Result<Vec<bool>> {
+    let ids: Vec<i64> = alerts.iter().map(|a| sql_id(a.id)).collect();
+    let holders: Vec<i64> = alerts.iter().map(|a| sql_id(a.holder_id)).collect();
+    let credentials: Vec<i64> = alerts.iter().map(|a| sql_id(a.credential_id)).collect();
+    let expires: Vec<i32> = alerts.iter().map(|a| day(a.expires_on)).collect();
+    let thresholds: Vec<i64> = alerts.iter().map(|a| a.threshold_days).collect();
+    let attempts: Vec<Option<i64>> = alerts.iter().map(next_attempt).collect();
+    let bodies: Vec<Vec<u8>> = alerts.iter().map(encode_value).collect();
+    let subjects: Vec<&str> = alerts.iter().map(|a| a.subject.kind()).collect();
+    let keys: Vec<String> = alerts.iter().map(|a| a.key()).collect();
+    let inserted: std::collections::HashSet<i64> = query(
+        c,
+        "INSERT INTO alerts (id, holder_id, credential_id, expires_on, threshold_days, next_attempt, body, subject, dedupe_key) \
+         SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::INT[], $5::BIGINT[], $6::BIGINT[], $7::BYTEA[], $8::TEXT[], $9::TEXT[]) \
+         ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+        &[
+            &ids,
+            &holders,
+            &credentials,
+            &expires,
+            &thresholds,
+            &attempts,
+            &bodies,
+            &subjects,
+            &keys,
+        ],
+    )
+    .await?
+    .iter()
+    .map(|r| r.try_get::<_, i64>(0).map_err(db_err))
+    .collect::<Result<_>>()?;
+    Ok(ids.iter().map(|id| inserted.contains(id)).collect())
+}
+
 /// Writes `new` over `old` (the same alert, locked); whether anything changed. Refuses to
 /// change what identifies it.
 pub(super) async fn change_alert<C: GenericClient + Sync>(
@@ -166,17 +205,15 @@ impl Outbox for PgStore {
                 fresh.push(alert);
             }
         }
-        // The ids in one query; then every insert goes out on the connection before the
-        // first answer is read (pipelined), so a tick's alerts cost one round trip, not two
-        // each.
+        // The ids in one query, then every row in one statement: a tick's alerts cost two
+        // round trips and one statement to plan, not one each.
         let ids = next_ids(&tx, IdKind::Alert, fresh.len()).await?;
         let fresh: Vec<Alert> = fresh
             .into_iter()
             .zip(ids)
             .map(|(alert, id)| Alert { id, ..alert })
             .collect();
-        let inserted =
-            futures_util::future::try_join_all(fresh.iter().map(|a| insert_alert(&tx, a))).await?;
+        let inserted = insert_alerts(&tx, &fresh).await?;
         let mut stored = Vec::new();
         for (alert, inserted) in fresh.into_iter().zip(inserted) {
             if inserted {
