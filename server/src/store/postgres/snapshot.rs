@@ -2,7 +2,7 @@
 //! [`Snapshots::restore_batches`], the streamed import, whose view asks the transaction for
 //! what each batch needs (a few `= ANY($1)` queries per batch, one query per key missed), so
 //! its memory follows the batch, not the store. [`Snapshots::restore`] (the in-memory import
-//! of a parsed dump, `roster apply`) is the same with one batch: the plan's view asks for
+//! of a parsed dump, the roster import) is the same with one batch: the plan's view asks for
 //! what the caller's [`Lookups`] name, and nothing else is read up front.
 //!
 //! **Consistency.** The rules (ids free, references resolve, unique keys hold) are the
@@ -397,9 +397,7 @@ impl Snapshots for PgStore {
     async fn restore<T: Send + 'static, E: From<StoreError> + Send + 'static>(
         &self,
         wanted: Lookups,
-        plan: impl FnOnce(&dyn StoreView) -> std::result::Result<(RestorePlan, T), E>
-        + Send
-        + 'static,
+        plan: impl FnOnce(&dyn StoreView) -> std::result::Result<(RestorePlan, T), E> + Send + 'static,
     ) -> std::result::Result<T, E> {
         self.restore_batches(move |r| {
             r.prefetch(&wanted)?;

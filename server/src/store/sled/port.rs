@@ -351,9 +351,7 @@ impl Snapshots for SledStore {
     fn restore<T: Send + 'static, E: From<StoreError> + Send + 'static>(
         &self,
         _wanted: crate::store::Lookups,
-        plan: impl FnOnce(&dyn StoreView) -> std::result::Result<(RestorePlan, T), E>
-        + Send
-        + 'static,
+        plan: impl FnOnce(&dyn StoreView) -> std::result::Result<(RestorePlan, T), E> + Send + 'static,
     ) -> impl Future<Output = std::result::Result<T, E>> + Send {
         SledStore::restore(self, plan)
     }
