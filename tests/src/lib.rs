@@ -400,6 +400,17 @@ impl Daemon {
             .expect("VmHWM in /proc/PID/status")
     }
 
+    /// The daemon's resident memory now (VmRSS in `/proc/PID/status`), in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let pid = self.pid().expect("recertd is running");
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS in /proc/PID/status")
+    }
+
     /// Runs `recertd check` (with `extra` flags, e.g. `--repair`) on this daemon's store,
     /// which must be stopped first ([`Daemon::stop`]): on the same engine it ran on.
     pub fn check_store(&self, extra: &[&str]) -> Output {

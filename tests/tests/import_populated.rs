@@ -5,9 +5,14 @@
 //! conflict naming the line, also in the last batch; so is a second credential of a program a
 //! stored holder holds; a duplicate id across batches names the later line; a course of a
 //! later batch that references a stored holder and its credential resolves; and a refused
-//! import writes nothing.
+//! import writes nothing. The in-process import of a whole parsed dump (`import::import`,
+//! one plan through `Snapshots::restore`, whose view on PostgreSQL also asks the store for
+//! what the dump names instead of reading it all) keeps the same rules.
 
-use recert_tests::Daemon;
+use recert_tests::{Daemon, database_for, postgres_base};
+use recertd::service::import::ImportError;
+use recertd::store::{PgOptions, PgStore, SledStore, Snapshots, Store, StoreOptions};
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -162,6 +167,100 @@ fn an_import_into_a_populated_store_keeps_the_rules_across_batches_and_against_t
         .collect();
     assert!(ids.contains(&"co10000"), "{ids:?}");
     d.stop();
+    let check = d.check_store(&[]);
+    assert!(
+        check.status.success(),
+        "{}{}",
+        text(&check.stdout),
+        text(&check.stderr)
+    );
+}
+
+/// A parsed dump, as the daemon's reader gives it.
+fn parsed(text: &str) -> recertd::service::import::ParsedDump {
+    let mut reader = recertd::backup::Reader::new();
+    reader.push(text.as_bytes());
+    reader
+        .finish(NOW.parse().unwrap(), |_| None)
+        .expect("the dump reads")
+}
+
+/// The cases of the streamed test, in process on `store` (holding `dump(1, 1, &[])`).
+async fn in_process<S: Snapshots>(store: &S) {
+    let builtin: BTreeSet<String> = recertd::catalog::builtin()
+        .iter()
+        .map(|p| p.slug.clone())
+        .collect();
+    let late_ref = course(10_000, 1, "Stored holder");
+    for (extra, kind, id, named) in [
+        (course(7, 8, "Another title"), "course", "co7", "differs"),
+        (credential(21, 2), "credential", "cr21", "cr2"),
+    ] {
+        let bad = dump(11, COURSES + 1, &[late_ref.clone(), extra]);
+        let err = recertd::service::import::import(store, parsed(&bad), &builtin)
+            .await
+            .expect_err("a conflict with the store");
+        assert!(
+            matches!(err, ImportError::Conflict { .. } | ImportError::Invalid(_)),
+            "{err:?}"
+        );
+        let err = err.to_string();
+        let line = line_of(&bad, kind, id);
+        assert!(
+            err.contains(&format!("line {line}")) && err.contains(named),
+            "{err}"
+        );
+    }
+    let good = dump(
+        11,
+        COURSES + 1,
+        &[late_ref, course(7, 8, "Venipuncture refresher")],
+    );
+    let summary = recertd::service::import::import(store, parsed(&good), &builtin)
+        .await
+        .expect("the import");
+    assert_eq!(summary.imported, (20 + COURSES + 1) as u64, "{summary:?}");
+    assert_eq!(summary.unchanged, 1, "{summary:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_in_process_import_of_a_parsed_dump_keeps_the_rules_against_the_store() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let data = dir.path().join("data");
+    let mut d = Daemon::start(&data, Some(NOW));
+    let out = import(&d, dir.path(), "existing.jsonl", &dump(1, 1, &[]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(d.stop(), Some(0));
+    match postgres_base() {
+        Some(base) => {
+            let store = PgStore::open(&PgOptions {
+                url: database_for(&base, &data),
+                pool_size: 4,
+            })
+            .await
+            .unwrap();
+            in_process(&store).await;
+            store.close().await.unwrap();
+        }
+        None => {
+            let store = SledStore::open(&data, &StoreOptions::default()).unwrap();
+            in_process(&store).await;
+            store.close().await.unwrap();
+        }
+    }
+
+    let mut d = Daemon::start(&data, Some(NOW));
+    let courses = d.json(&["course", "list", "--holder", "h1"]);
+    let ids: Vec<&str> = courses
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"co10000"), "{ids:?}");
+    let cert = d.json(&["--holder", "h11", "cert", "list"]);
+    assert_eq!(cert.as_array().unwrap().len(), 1, "{cert}");
+    assert_eq!(d.stop(), Some(0));
     let check = d.check_store(&[]);
     assert!(
         check.status.success(),

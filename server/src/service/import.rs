@@ -319,9 +319,11 @@ pub async fn import_as<S: Snapshots>(
     builtin_programs: &BTreeSet<String>,
     actor: Option<Actor>,
 ) -> Result<ImportSummary, ImportError> {
+    let wanted = lookups(&dump);
+    let builtin = builtin_programs.clone();
     store
-        .restore(|view| {
-            let mut i = Importer::new(builtin_programs.clone(), view)?;
+        .restore(wanted, move |view| {
+            let mut i = Importer::new(builtin, view)?;
             i.check_window(view, &dump)?;
             i.end_first_pass(view)?;
             let mut plan = RestorePlan::default();

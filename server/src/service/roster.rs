@@ -12,9 +12,9 @@ use super::{Caller, Service, ServiceError, ServiceResult};
 use crate::domain::{
     Credential, FieldError, Holder, IdKind, Role, Team, parse_date, parse_team_id, team_id,
 };
-use crate::store::{RestorePlan, Store, StoreView};
+use crate::store::{Lookups, RestorePlan, Store, StoreView};
 use jiff::civil::Date;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// One row as the file gives it: every cell as text, checked here.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -83,6 +83,29 @@ struct Intent {
     credentials: Vec<(usize, Credential, u32, Option<u64>)>,
 }
 
+impl Intent {
+    /// What [`place`] looks up in the store: the existing holders the rows name (and their
+    /// credentials), the existing teams, and the names of the teams to make.
+    fn lookups(&self) -> Lookups {
+        let mut w = Lookups::default();
+        for e in self.holders.iter().filter_map(|h| h.existing.as_ref()) {
+            w.holders.insert(e.id);
+            w.credentials_of.insert(e.id);
+        }
+        for t in &self.teams {
+            match &t.existing {
+                Some(e) => {
+                    w.teams.insert(e.id);
+                }
+                None => {
+                    w.team_names.insert(t.name.clone());
+                }
+            }
+        }
+        w
+    }
+}
+
 /// A cell's error: `rows[INDEX].COLUMN`, which the client turns into line and column.
 fn cell(index: usize, column: &str, message: impl Into<String>) -> FieldError {
     FieldError::new(format!("rows[{index}].{column}"), message)
@@ -111,15 +134,21 @@ impl<S: Store> Service<S> {
             return Err(ServiceError::invalid("rows", "the roster has no rows"));
         }
         let teams = self.store.teams().await?;
+        // The visible holders the rows name, by e-mail (a page of holders at a time: what
+        // stays is the roster's, not the store's).
+        let named: HashSet<String> = rows
+            .iter()
+            .map(|r| r.email.trim().to_lowercase())
+            .filter(|e| !e.is_empty())
+            .collect();
         let mut visible: HashMap<String, Holder> = HashMap::new();
         let mut after = None;
         loop {
             let page = self.list_holders(caller, after.as_ref(), 1000).await?;
             for e in page.items {
-                if !e.holder.email.is_empty() {
-                    visible
-                        .entry(e.holder.email.to_lowercase())
-                        .or_insert(e.holder);
+                let key = e.holder.email.to_lowercase();
+                if named.contains(&key) {
+                    visible.entry(key).or_insert(e.holder);
                 }
             }
             match page.next {
@@ -139,21 +168,19 @@ impl<S: Store> Service<S> {
         }
         let mut held: HashMap<u64, Vec<Credential>> = HashMap::new();
         for h in visible.values() {
-            if rows
-                .iter()
-                .any(|r| r.email.trim().eq_ignore_ascii_case(&h.email))
-            {
-                held.insert(h.id, self.store.credentials_of(h.id).await?);
-            }
+            held.insert(h.id, self.store.credentials_of(h.id).await?);
         }
         let today = self.clock.now().to_zoned(jiff::tz::TimeZone::UTC).date();
         let intent = intent(&rows, &teams, &visible, &programs, &held, lead, today)?;
         if dry_run {
             return Ok(actions(&intent, None));
         }
+        let mut wanted = intent.lookups();
+        // Placing a new team tries the ids from 1 up: the stored teams' are at hand.
+        wanted.teams.extend(teams.iter().map(|t| t.id));
         let done = self
             .store_as(caller)
-            .restore(|view| {
+            .restore(wanted, move |view| {
                 let (plan, given) = place(view, &intent)?;
                 Ok::<_, ServiceError>((plan, actions(&intent, Some(&given))))
             })

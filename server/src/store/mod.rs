@@ -1070,16 +1070,23 @@ pub trait Snapshots: Send + Sync {
     /// the [`RestorePlan`] it returns in one transaction and waits until it is durable.
     /// `plan`'s error (or the store's, as `E`) writes nothing.
     ///
+    /// `wanted` says what `plan` will look up, as [`Restorer::prefetch`] does for a batch:
+    /// an engine whose view asks a server answers it in a few queries and reads nothing
+    /// else up front, so the memory follows the plan, not the store (a key left out is still
+    /// answered, one query at a time; sled reads its trees directly and ignores it).
+    ///
     /// Why a closure rather than a plan made beforehand: the rules compare the dump with the
     /// store (ids free, references resolve, unique keys hold), and a plan made outside the
     /// engine's write exclusion could be stale by the time it is written; checking it again
     /// inside would repeat every rule in every engine, and retrying on a "changed meanwhile"
     /// version could starve a large import under steady writes. The view is synchronous
-    /// because the exclusion is held by a synchronous lock in the embedded engine (an
-    /// engine with an async client would run `plan` inside its transaction).
-    fn restore<T: Send, E: From<StoreError> + Send>(
+    /// because the exclusion is held by a synchronous lock in the embedded engine; an engine
+    /// with an async client runs `plan` off the async threads (hence `'static`), its view
+    /// asking the transaction.
+    fn restore<T: Send + 'static, E: From<StoreError> + Send + 'static>(
         &self,
-        plan: impl FnOnce(&dyn StoreView) -> Result<(RestorePlan, T), E> + Send,
+        wanted: Lookups,
+        plan: impl FnOnce(&dyn StoreView) -> Result<(RestorePlan, T), E> + Send + 'static,
     ) -> impl Future<Output = Result<T, E>> + Send;
 
     /// Runs `job` off the async threads with every other writer kept out; the job reads the

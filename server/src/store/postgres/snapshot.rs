@@ -1,10 +1,9 @@
-//! The whole store at once on PostgreSQL: a dump in one `REPEATABLE READ` snapshot;
-//! [`Snapshots::restore`], which reads the store into memory inside its transaction, runs
-//! the rules on it, and writes the plan in the same transaction (what uses it, the in-memory
-//! import of a parsed dump and `roster apply`, plans little but reads every record); and
+//! The whole store at once on PostgreSQL: a dump in one `REPEATABLE READ` snapshot; and
 //! [`Snapshots::restore_batches`], the streamed import, whose view asks the transaction for
 //! what each batch needs (a few `= ANY($1)` queries per batch, one query per key missed), so
-//! its memory follows the batch, not the store.
+//! its memory follows the batch, not the store. [`Snapshots::restore`] (the in-memory import
+//! of a parsed dump, the roster import) is the same with one batch: the plan's view asks for
+//! what the caller's [`Lookups`] name, and nothing else is read up front.
 //!
 //! **Consistency.** The rules (ids free, references resolve, unique keys hold) are the
 //! database's constraints too, so a writer that slips in between the read and the write makes
@@ -29,7 +28,7 @@ use crate::store::{
 use deadpool_postgres::GenericClient;
 use jiff::Timestamp;
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::mpsc::SyncSender;
 use tokio_postgres::Row;
 
@@ -128,172 +127,6 @@ async fn move_past<C: GenericClient + Sync>(c: &C, sequence: &str, top: u64) -> 
         query(c, &sql, &[&sql_id(top)]).await?;
     }
     Ok(())
-}
-
-/// The store as read into memory, for the import rules.
-struct Loaded {
-    dump: Dump,
-    holders: HashMap<u64, usize>,
-    programs: HashMap<String, usize>,
-    credentials: HashMap<u64, usize>,
-    courses: HashMap<u64, usize>,
-    channels: HashMap<u64, usize>,
-    alerts: HashMap<u64, usize>,
-    keys: HashMap<DedupeKey, u64>,
-    settings: BTreeMap<SettingsScope, AlertSettings>,
-    dirty: BTreeSet<u64>,
-    tokens: HashMap<u64, usize>,
-    hashes: HashMap<TokenHash, usize>,
-    teams: HashMap<u64, usize>,
-    history: HashMap<u64, usize>,
-    next_token: u64,
-}
-
-impl Loaded {
-    fn new(dump: Dump, next_token: u64) -> Loaded {
-        fn index<T>(items: &[T], key: impl Fn(&T) -> u64) -> HashMap<u64, usize> {
-            items.iter().enumerate().map(|(i, t)| (key(t), i)).collect()
-        }
-        Loaded {
-            holders: index(&dump.holders, |h| h.id),
-            programs: dump
-                .programs
-                .iter()
-                .enumerate()
-                .map(|(i, p)| (p.slug.clone(), i))
-                .collect(),
-            credentials: index(&dump.credentials, |c| c.id),
-            courses: index(&dump.courses, |c| c.id),
-            channels: index(&dump.channels, |c| c.id),
-            alerts: index(&dump.alerts, |a| a.id),
-            keys: dump.alerts.iter().map(|a| (a.dedupe_key(), a.id)).collect(),
-            settings: dump.alert_settings.iter().cloned().collect(),
-            dirty: dump.dirty_credentials.iter().copied().collect(),
-            tokens: index(&dump.tokens, |t| t.id),
-            hashes: dump
-                .tokens
-                .iter()
-                .enumerate()
-                .map(|(i, t)| (t.hash, i))
-                .collect(),
-            teams: index(&dump.teams, |t| t.id),
-            history: index(&dump.history, |e| e.id),
-            next_token,
-            dump,
-        }
-    }
-}
-
-impl StoreView for Loaded {
-    fn holder(&self, id: u64) -> Result<Option<Holder>> {
-        Ok(self.holders.get(&id).map(|&i| self.dump.holders[i].clone()))
-    }
-    fn has_holder(&self, id: u64) -> Result<bool> {
-        Ok(self.holders.contains_key(&id))
-    }
-    fn default_holder(&self) -> Result<Option<u64>> {
-        Ok(self.dump.default_holder)
-    }
-    fn local_program(&self, slug: &str) -> Result<Option<Program>> {
-        Ok(self
-            .programs
-            .get(slug)
-            .map(|&i| self.dump.programs[i].clone()))
-    }
-    fn competency_program(&self, slug: &str) -> Result<Option<crate::domain::CompetencyProgram>> {
-        Ok(self
-            .dump
-            .competency_programs
-            .iter()
-            .find(|p| p.slug == slug)
-            .cloned())
-    }
-    fn credential(&self, id: u64) -> Result<Option<Credential>> {
-        Ok(self
-            .credentials
-            .get(&id)
-            .map(|&i| self.dump.credentials[i].clone()))
-    }
-    fn has_credential(&self, id: u64) -> Result<bool> {
-        Ok(self.credentials.contains_key(&id))
-    }
-    fn credentials_of(&self, holder: u64) -> Result<Vec<Credential>> {
-        Ok(self
-            .dump
-            .credentials
-            .iter()
-            .filter(|c| c.holder_id == holder)
-            .cloned()
-            .collect())
-    }
-    fn course(&self, id: u64) -> Result<Option<Course>> {
-        Ok(self.courses.get(&id).map(|&i| self.dump.courses[i].clone()))
-    }
-    fn courses_of(&self, holder: u64) -> Result<Vec<Course>> {
-        Ok(self
-            .dump
-            .courses
-            .iter()
-            .filter(|c| c.holder_id == holder)
-            .cloned()
-            .collect())
-    }
-    fn channel(&self, id: u64) -> Result<Option<Channel>> {
-        Ok(self
-            .channels
-            .get(&id)
-            .map(|&i| self.dump.channels[i].clone()))
-    }
-    fn channels_of(&self, holder: u64) -> Result<Vec<Channel>> {
-        Ok(self
-            .dump
-            .channels
-            .iter()
-            .filter(|c| c.holder_id == holder)
-            .cloned()
-            .collect())
-    }
-    fn alert_settings(&self, scope: &SettingsScope) -> Result<Option<AlertSettings>> {
-        Ok(self.settings.get(scope).cloned())
-    }
-    fn alert(&self, id: u64) -> Result<Option<Alert>> {
-        Ok(self.alerts.get(&id).map(|&i| self.dump.alerts[i].clone()))
-    }
-    fn alert_with_key(&self, key: &DedupeKey) -> Result<Option<u64>> {
-        Ok(self.keys.get(key).copied())
-    }
-    fn last_tick(&self, zone: &str) -> Result<Option<Timestamp>> {
-        Ok(self
-            .dump
-            .last_ticks
-            .iter()
-            .find(|(z, _)| z == zone)
-            .map(|(_, at)| *at))
-    }
-    fn is_dirty(&self, credential: u64) -> Result<bool> {
-        Ok(self.dirty.contains(&credential))
-    }
-    fn next_ids(&self) -> Result<NextIds> {
-        Ok(self.dump.next_ids)
-    }
-    fn token(&self, id: u64) -> Result<Option<Token>> {
-        Ok(self.tokens.get(&id).map(|&i| self.dump.tokens[i].clone()))
-    }
-    fn token_by_hash(&self, hash: &TokenHash) -> Result<Option<Token>> {
-        Ok(self.hashes.get(hash).map(|&i| self.dump.tokens[i].clone()))
-    }
-    fn next_token_id(&self) -> Result<u64> {
-        Ok(self.next_token)
-    }
-    fn team(&self, id: u64) -> Result<Option<Team>> {
-        Ok(self.teams.get(&id).map(|&i| self.dump.teams[i].clone()))
-    }
-    fn team_named(&self, name: &str) -> Result<Option<Team>> {
-        Ok(self.dump.teams.iter().find(|t| t.name == name).cloned())
-    }
-    fn history_entry(&self, id: u64) -> Result<Option<HistoryEntry>> {
-        Ok(self.history.get(&id).map(|&i| self.dump.history[i].clone()))
-    }
 }
 
 /// How many rows one multi-row insert carries.
@@ -558,24 +391,21 @@ impl Snapshots for PgStore {
         Ok(dump)
     }
 
-    async fn restore<T: Send, E: From<StoreError> + Send>(
+    /// The plan runs as a batched restore of one batch: on a blocking thread, its view
+    /// asking the transaction for what `wanted` names (prefetched) or what it misses, so
+    /// nothing is read up front and memory follows the plan, not the store.
+    async fn restore<T: Send + 'static, E: From<StoreError> + Send + 'static>(
         &self,
-        plan: impl FnOnce(&dyn StoreView) -> std::result::Result<(RestorePlan, T), E> + Send,
+        wanted: Lookups,
+        plan: impl FnOnce(&dyn StoreView) -> std::result::Result<(RestorePlan, T), E> + Send + 'static,
     ) -> std::result::Result<T, E> {
-        let mut client = self.client().await?;
-        let tx = client
-            .build_transaction()
-            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-            .start()
-            .await
-            .map_err(db_err)?;
-        let next_token = next_of(&tx, "token_ids").await?;
-        let loaded = Loaded::new(read_dump(&tx).await?, next_token);
-        let (planned, answer) = plan(&loaded)?;
-        drop(loaded);
-        write_plan(&tx, self.actor(), &planned).await?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(answer)
+        self.restore_batches(move |r| {
+            r.prefetch(&wanted)?;
+            let (planned, answer) = plan(r.view())?;
+            r.write(planned)?;
+            Ok(answer)
+        })
+        .await
     }
 
     /// The job runs on a blocking thread and hands each batch here, where it is written in

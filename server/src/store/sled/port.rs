@@ -347,9 +347,11 @@ impl Snapshots for SledStore {
             .await
             .map_err(|e| StoreError::Storage(format!("the dump task failed: {e}")))?
     }
-    fn restore<T: Send, E: From<StoreError> + Send>(
+    /// sled's view is the store itself: `wanted` is not needed.
+    fn restore<T: Send + 'static, E: From<StoreError> + Send + 'static>(
         &self,
-        plan: impl FnOnce(&dyn StoreView) -> std::result::Result<(RestorePlan, T), E> + Send,
+        _wanted: crate::store::Lookups,
+        plan: impl FnOnce(&dyn StoreView) -> std::result::Result<(RestorePlan, T), E> + Send + 'static,
     ) -> impl Future<Output = std::result::Result<T, E>> + Send {
         SledStore::restore(self, plan)
     }
