@@ -7,8 +7,9 @@
 //! Scaled: the dump is 16 MiB (`RECERT_TEST_IMPORT_MIB` to change it) instead of 243 MiB, on
 //! a debug build. The bound on the daemon's peak RSS is 320 MiB (the daemon's own ~70 MiB,
 //! sled's 64 MiB page cache, the 64 MiB standing cache, one batch, the ids of the dump), where
-//! the old import needed 36 times the dump: 576 MiB for these 16 MiB. (At 200 MiB the peak is
-//! 667 MiB, 3.3 times the dump: BENCHMARKS.md, "Import under load".)
+//! the old import needed 36 times the dump: 576 MiB for these 16 MiB. (A release build peaks at
+//! about 495 MiB for 200 MiB and for 250 MiB alike, once sled's cache is full: BENCHMARKS.md,
+//! "Sled import memory".)
 
 use recert_proto::v1 as pb;
 use recert_proto::v1::compliance_service_client::ComplianceServiceClient;
