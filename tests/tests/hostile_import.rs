@@ -8,7 +8,7 @@
 //! a debug build. The bound on the daemon's peak RSS is 320 MiB (the daemon's own ~70 MiB,
 //! sled's 64 MiB page cache, the 64 MiB standing cache, one batch, the ids of the dump), where
 //! the old import needed 36 times the dump: 576 MiB for these 16 MiB. (A release build peaks at
-//! about 495 MiB for 200 MiB and for 250 MiB alike, once sled's cache is full: BENCHMARKS.md,
+//! 490-530 MiB for 200 MiB and for 250 MiB alike, once sled's cache is full: BENCHMARKS.md,
 //! "Sled import memory".)
 
 use recert_proto::v1 as pb;
